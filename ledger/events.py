@@ -1,0 +1,311 @@
+"""The ledger's events: past-tense facts, one frozen pydantic model per type.
+
+Each model is also a line of the JSON Lines interchange format: `type` names the event,
+`at` says when it happened (RFC 3339 with an offset), `event_id` is unique in the
+ledger. Field names are a public contract: do not rename them.
+
+The models check what a line must be on its own (types, closed vocabularies, fields a
+type needs); what depends on the ledger's state (was the question served?) is checked
+by the commands against the aggregates.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    field_validator,
+    model_validator,
+)
+
+from ledger.vocabulary import (
+    ABORT_REASONS,
+    ALL_INCIDENT_CODES,
+    ANSWER_STATUSES,
+    CERTIFICATION_DECISIONS,
+    COMPETENCES,
+    JURY_DECISIONS,
+    MAX_QUESTION_NUMBER,
+    is_in_challenge,
+)
+
+NonEmpty = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class LedgerEvent(BaseModel):
+    """Fields every line carries."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_id: NonEmpty | None = None
+    at: AwareDatetime
+
+    def to_line(self) -> dict[str, Any]:
+        """The canonical interchange form: `type` first, `at` last, no nulls."""
+        body = self.model_dump(mode="json", exclude_none=True)
+        line = {"type": body.pop("type")}
+        if "event_id" in body:
+            line["event_id"] = body.pop("event_id")
+        at = body.pop("at")
+        line.update(body)
+        line["at"] = at
+        return line
+
+
+def _known_competence(code: str) -> str:
+    if code not in COMPETENCES:
+        raise ValueError(f"unknown competence code {code!r} (expected one of 1.1 … 5.2)")
+    return code
+
+
+class SessionOpened(LedgerEvent):
+    type: Literal["SessionOpened"] = "SessionOpened"
+    session_id: NonEmpty
+    centre_id: NonEmpty
+
+
+class ProfileEntry(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    pix: int = Field(ge=0)
+    level: int = Field(default=-1, ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_level(cls, data: Any) -> Any:
+        # The estimated level is floor(pix / 8) unless the line states it.
+        if isinstance(data, dict) and data.get("level") is None and isinstance(data.get("pix"), int):
+            data = {**data, "level": data["pix"] // 8}
+        return data
+
+
+class CertificationStarted(LedgerEvent):
+    type: Literal["CertificationStarted"] = "CertificationStarted"
+    certification_id: NonEmpty
+    session_id: NonEmpty
+    candidate_id: NonEmpty
+    profile: dict[str, ProfileEntry]
+
+    @field_validator("profile")
+    @classmethod
+    def _known_competences(cls, profile: dict[str, ProfileEntry]) -> dict[str, ProfileEntry]:
+        for code in profile:
+            _known_competence(code)
+        return profile
+
+
+class QuestionServed(LedgerEvent):
+    type: Literal["QuestionServed"] = "QuestionServed"
+    certification_id: NonEmpty
+    question_id: NonEmpty
+    competence: str
+    format: NonEmpty
+    has_image: bool = False
+    has_embed: bool = False
+    has_attachment: bool = False
+    timed: bool = False
+    focused: bool = False
+
+    _check_competence = field_validator("competence")(_known_competence)
+
+
+class AnswerRecorded(LedgerEvent):
+    type: Literal["AnswerRecorded"] = "AnswerRecorded"
+    certification_id: NonEmpty
+    question_id: NonEmpty
+    status: str
+
+    @field_validator("status")
+    @classmethod
+    def _known_status(cls, status: str) -> str:
+        if status not in ANSWER_STATUSES:
+            raise ValueError(
+                f"unknown answer status {status!r} (expected one of {', '.join(sorted(ANSWER_STATUSES))})"
+            )
+        return status
+
+
+class CertificationCompleted(LedgerEvent):
+    type: Literal["CertificationCompleted"] = "CertificationCompleted"
+    certification_id: NonEmpty
+
+
+class IncidentReported(LedgerEvent):
+    type: Literal["IncidentReported"] = "IncidentReported"
+    certification_id: NonEmpty
+    report_id: NonEmpty
+    code: str
+    question_number: int | None = Field(default=None, ge=1, le=MAX_QUESTION_NUMBER)
+    description: str = ""
+
+    @field_validator("code")
+    @classmethod
+    def _known_code(cls, code: str) -> str:
+        # Deprecated codes stay readable here; the command refuses them for new reports.
+        if code not in ALL_INCIDENT_CODES:
+            raise ValueError(f"unknown incident code {code!r}")
+        return code
+
+    @model_validator(mode="after")
+    def _in_challenge_needs_question(self) -> IncidentReported:
+        if is_in_challenge(self.code) and self.question_number is None:
+            raise ValueError(f"incident code {self.code} is in-challenge and needs a question_number")
+        return self
+
+
+class SessionFinalised(LedgerEvent):
+    type: Literal["SessionFinalised"] = "SessionFinalised"
+    session_id: NonEmpty
+    abort_reasons: dict[str, str] = Field(default_factory=dict)
+    comment: str = ""
+
+    @field_validator("abort_reasons")
+    @classmethod
+    def _known_reasons(cls, reasons: dict[str, str]) -> dict[str, str]:
+        for cert, reason in reasons.items():
+            if reason not in ABORT_REASONS:
+                raise ValueError(
+                    f"unknown abort reason {reason!r} for {cert} (expected candidate or technical)"
+                )
+        return reasons
+
+
+class QuestionNeutralised(LedgerEvent):
+    type: Literal["QuestionNeutralised"] = "QuestionNeutralised"
+    certification_id: NonEmpty
+    question_id: NonEmpty
+    by: NonEmpty
+    reason: str = ""
+
+
+class QuestionDeneutralised(LedgerEvent):
+    type: Literal["QuestionDeneutralised"] = "QuestionDeneutralised"
+    certification_id: NonEmpty
+    question_id: NonEmpty
+    by: NonEmpty
+    reason: str = ""
+
+
+class FraudReported(LedgerEvent):
+    type: Literal["FraudReported"] = "FraudReported"
+    certification_id: NonEmpty
+    report_id: NonEmpty
+    reported_by: NonEmpty
+    description: str = ""
+
+
+class JuryMember(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    member_id: NonEmpty
+    external: bool
+
+
+class JuryRuling(LedgerEvent):
+    type: Literal["JuryRuling"] = "JuryRuling"
+    ruling_id: NonEmpty
+    decision: str
+    jury: list[JuryMember] = Field(default_factory=list)
+    certification_id: NonEmpty | None = None
+    candidate_id: NonEmpty | None = None
+    until: AwareDatetime | None = None
+    report_id: NonEmpty | None = None
+    resolution: str | None = None
+    comment: str = ""
+
+    @field_validator("decision")
+    @classmethod
+    def _known_decision(cls, decision: str) -> str:
+        if decision not in JURY_DECISIONS:
+            raise ValueError(
+                f"unknown jury decision {decision!r} (expected one of {', '.join(sorted(JURY_DECISIONS))})"
+            )
+        return decision
+
+    @model_validator(mode="after")
+    def _decision_needs(self) -> JuryRuling:
+        missing: list[str] = []
+        if self.decision in CERTIFICATION_DECISIONS and not self.certification_id:
+            missing.append("certification_id")
+        if self.decision == "ban_candidate":
+            missing += [f for f in ("candidate_id", "until") if getattr(self, f) is None]
+        if self.decision == "resolve_incident":
+            missing += [f for f in ("report_id", "resolution") if not getattr(self, f)]
+        if missing:
+            raise ValueError(f"decision {self.decision} needs {', '.join(missing)}")
+        return self
+
+
+class RuleVersionChanged(LedgerEvent):
+    type: Literal["RuleVersionChanged"] = "RuleVersionChanged"
+    version: NonEmpty
+    effective_from: AwareDatetime
+    # The rule document as written (possibly with `extends`); validated by the rules
+    # package against the versions the ledger holds, since a parent may be in the ledger.
+    rules: dict[str, Any]
+    jury: list[JuryMember] = Field(default_factory=list)
+    reason: str = ""
+
+
+class ResultsPublished(LedgerEvent):
+    type: Literal["ResultsPublished"] = "ResultsPublished"
+    session_id: NonEmpty
+
+
+class ResultsUnpublished(LedgerEvent):
+    type: Literal["ResultsUnpublished"] = "ResultsUnpublished"
+    session_id: NonEmpty
+
+
+Event = Annotated[
+    Union[
+        SessionOpened,
+        CertificationStarted,
+        QuestionServed,
+        AnswerRecorded,
+        CertificationCompleted,
+        IncidentReported,
+        SessionFinalised,
+        QuestionNeutralised,
+        QuestionDeneutralised,
+        FraudReported,
+        JuryRuling,
+        RuleVersionChanged,
+        ResultsPublished,
+        ResultsUnpublished,
+    ],
+    Field(discriminator="type"),
+]
+
+EVENT_TYPES: dict[str, type[LedgerEvent]] = {
+    cls.model_fields["type"].default: cls
+    for cls in LedgerEvent.__subclasses__()
+}
+
+event_adapter: TypeAdapter[Event] = TypeAdapter(Event)
+
+
+def parse_event(data: dict[str, Any]) -> LedgerEvent:
+    """Validate one interchange line (already decoded JSON). Raises pydantic.ValidationError."""
+    return event_adapter.validate_python(data)
+
+
+def load_event(type_name: str, body: dict[str, Any]) -> LedgerEvent:
+    """Rebuild a stored event without re-validating it: stored facts were validated when
+    appended, and deprecated vocabulary must stay readable."""
+    cls = EVENT_TYPES[type_name]
+    return cls.model_validate(body)
+
+
+def certification_of(event: LedgerEvent) -> str | None:
+    return getattr(event, "certification_id", None)
+
+
+def occurred_at(event: LedgerEvent) -> datetime:
+    return event.at
