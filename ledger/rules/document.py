@@ -1,0 +1,131 @@
+"""A rule version as a document: what a jury member reads, and writes a variant of.
+
+`RuleDocument` is the full written form; `RuleSet` is a resolved version (its `extends`
+chain merged in) that also says which version each value comes from (`origins`).
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+from fractions import Fraction
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PrivateAttr
+
+from ledger.rules.incident_policy import IncidentRule
+from ledger.rules.level_table import Band, LevelRow, index_rows
+
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+
+ALGORITHMS = ("pix-v2",)
+FRAMEWORK_LEVELS = 8
+COMPETENCE_COUNT = 16
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ReproducibilityRate(_Section):
+    rounding: Literal["half_up", "half_even", "down"] = Field(
+        description="how 100 x correct / answered becomes an integer (Pix: half_up, 62.5 -> 63)"
+    )
+    fail_below: int = Field(ge=0, le=100, description="below this rate the certification fails")
+    middle_band_from: int = Field(ge=0, le=100, description="first rate of the middle band")
+    high_band_from: int = Field(ge=0, le=100, description="first rate of the high band")
+
+    def percent(self, correct: int, answered: int) -> int:
+        # Integer arithmetic only: binary floats and round() (halves to even) would
+        # both disagree with the reference at x.5.
+        if answered == 0:
+            return 0
+        if self.rounding == "half_up":
+            return (200 * correct + answered) // (2 * answered)
+        if self.rounding == "half_even":
+            return round(Fraction(100 * correct, answered))
+        return 100 * correct // answered
+
+    def band(self, rate: int) -> Band:
+        if rate >= self.high_band_from:
+            return "high"
+        return "middle" if rate >= self.middle_band_from else "low"
+
+
+class QrocmDep(_Section):
+    format: Name = Field(description="the question format that validates two skills")
+    weight: int = Field(
+        ge=1, le=3, description="its weight when its competence has fewer than questions_per_competence questions"
+    )
+    partially_credit: int = Field(
+        ge=0, description="what a `partially` answer adds to C when the question is weighted"
+    )
+
+
+class TrustRule(_Section):
+    min_answered_ratio: Decimal = Field(
+        gt=0, le=1, description="non-neutralised answered >= ceil(ratio x served), else cancelled"
+    )
+
+    def required(self, served: int) -> int:
+        return math.ceil(Fraction(self.min_answered_ratio) * served)
+
+
+class AbortPolicy(_Section):
+    candidate: Literal["skipped", "neutralised"] = Field(
+        description="what becomes of the unanswered questions when the candidate left"
+    )
+    technical: Literal["skipped", "neutralised"] = Field(
+        description="what becomes of the unanswered questions after a technical problem"
+    )
+
+
+class RuleDocument(_Section):
+    version: Name = Field(description="unique name of the rule version")
+    effective_from: AwareDatetime = Field(description="RFC 3339 instant from which it applies")
+    extends: Name | None = Field(
+        default=None, description="parent version: every other key overrides the parent's value"
+    )
+    description: str = Field(default="", description="what this version changes (not inherited)")
+    algorithm: Literal["pix-v2"] = Field(description="the scoring algorithm")
+    max_reachable_level: int = Field(ge=1, le=FRAMEWORK_LEVELS)
+    pix_per_level: int = Field(ge=1, le=100)
+    min_certifiable_competences: int = Field(ge=1, le=COMPETENCE_COUNT)
+    questions_per_competence: int = Field(ge=1, le=6)
+    reproducibility_rate: ReproducibilityRate
+    qrocm_dep: QrocmDep
+    level_table: tuple[LevelRow, ...] = Field(min_length=1)
+    trust_rule: TrustRule | None = Field(description="null: no trust rule")
+    unanswered_on_abort: AbortPolicy
+    automatic_resolution: dict[str, IncidentRule | None] = Field(
+        description="incident code -> rule; absent or null: left to the jury"
+    )
+
+
+class RuleSet(RuleDocument):
+    """A resolved rule version. `origins` maps each value's path to the version that set it."""
+
+    origins: dict[str, str] = Field(default_factory=dict)
+    _level_index: dict[tuple[int, int, int], int] = PrivateAttr(default_factory=dict)
+
+    def model_post_init(self, context: object) -> None:
+        self._level_index = index_rows(self.level_table)
+
+    def level_row(self, n: int, c: int, z: int) -> int | None:
+        """Index of the row matching (n, c, z), or None."""
+        # Straight to the private store: pydantic's attribute fallback is slow on a hot path.
+        return self.__pydantic_private__["_level_index"].get((n, c, z))  # type: ignore[index]
+
+    def origin_of(self, path: str) -> str:
+        """The version that wrote `path` (a value, or a section whose values may come
+        from several versions, then named in order)."""
+        if path in self.origins:
+            return self.origins[path]
+        under = sorted({v for p, v in self.origins.items() if p.startswith(path + ".")})
+        if under:
+            return ", ".join(under)
+        parent = path.rpartition(".")[0]
+        return self.origin_of(parent) if parent else self.version
+
+    def __hash__(self) -> int:
+        return hash((self.version, self.effective_from))

@@ -1,0 +1,116 @@
+"""From a written rule document (perhaps extending another) to a resolved RuleSet.
+
+Override semantics, chosen so that a variant states only what it changes: mappings are
+deep-merged (`{"automatic_resolution": {"E10": …}}` adds E10 and keeps the rest), while
+lists and scalars, `null` included, replace the parent's value (`"trust_rule": null`
+removes the trust rule; a new `level_table` replaces the whole table).
+`version`, `effective_from`, `extends` and `description` are never inherited.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Annotated, Any, Iterator, Mapping
+
+from pydantic import TypeAdapter, ValidationError
+
+from ledger.rules.checks import semantic_problems
+from ledger.rules.document import RuleDocument, RuleSet
+from ledger.rules.problems import RuleDocumentInvalid, RuleProblem, problems_from_pydantic
+from ledger.rules.schema import override_form_problems
+
+NOT_INHERITED = frozenset({"version", "effective_from", "extends", "description"})
+
+
+def deep_merge(base: Any, override: Any) -> Any:
+    if not (isinstance(base, dict) and isinstance(override, dict)):
+        return override
+    merged = dict(base)
+    for key, value in override.items():
+        merged[key] = deep_merge(base[key], value) if key in base else value
+    return merged
+
+
+def leaf_paths(document: Mapping[str, Any], prefix: str = "") -> Iterator[str]:
+    for key, value in document.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict) and value:
+            yield from leaf_paths(value, path)
+        else:
+            yield path
+
+
+def _related(a: str, b: str) -> bool:
+    return a == b or a.startswith(b + ".") or b.startswith(a + ".")
+
+
+def merge_origins(inherited: Mapping[str, str], raw: Mapping[str, Any], version: str) -> dict[str, str]:
+    origins = dict(inherited)
+    written = {k: v for k, v in raw.items() if k not in NOT_INHERITED}
+    for path in leaf_paths(written):
+        origins = {p: v for p, v in origins.items() if not _related(p, path)}
+        origins[path] = version
+    return dict(sorted(origins.items()))
+
+
+def _parent_problems(raw: Mapping[str, Any], known: Mapping[str, RuleSet]) -> list[RuleProblem]:
+    parent = raw.get("extends")
+    if parent is None or not isinstance(parent, str):
+        return []  # a wrong type is reported with the document's other type errors
+    if parent == raw.get("version"):
+        return [RuleProblem("extends", "a version cannot extend itself")]
+    if parent not in known:
+        names = ", ".join(sorted(known)) or "none"
+        return [RuleProblem("extends", f"unknown parent version {parent!r} (known: {names})")]
+    return []
+
+
+@cache
+def _field_adapter(name: str) -> TypeAdapter[Any]:
+    info = RuleDocument.model_fields[name]
+    tp = Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+    return TypeAdapter(tp)
+
+
+def _valid_sections(merged: Mapping[str, Any], broken: set[str]) -> dict[str, Any]:
+    sections = {}
+    for name in RuleDocument.model_fields:
+        if name in merged and name not in broken:
+            try:
+                sections[name] = _field_adapter(name).validate_python(merged[name])
+            except ValidationError:
+                continue
+    return sections
+
+
+def _document_problems(merged: Mapping[str, Any]) -> list[RuleProblem]:
+    try:
+        return semantic_problems(dict(RuleDocument.model_validate(merged)))
+    except ValidationError as error:
+        errors = error.errors()
+        broken = {str(e["loc"][0]) for e in errors if e["loc"]}
+        return problems_from_pydantic(errors) + semantic_problems(_valid_sections(merged, broken))
+
+
+def _without_repeated_paths(first: list[RuleProblem], then: list[RuleProblem]) -> list[RuleProblem]:
+    seen = {p.path for p in first}
+    return first + [p for p in then if p.path not in seen]
+
+
+def resolve_document(raw: Mapping[str, Any], known: Mapping[str, RuleSet]) -> RuleSet:
+    """Validate `raw`, its `extends` resolved against `known`; raise RuleDocumentInvalid
+    listing every problem found."""
+    if not isinstance(raw, Mapping):
+        raise RuleDocumentInvalid([RuleProblem("", "a rule document is a JSON object")])
+    raw = dict(raw)
+    problems = _parent_problems(raw, known)
+    if problems:
+        raise RuleDocumentInvalid(_without_repeated_paths(problems, override_form_problems(raw)))
+    parent = known.get(raw["extends"]) if isinstance(raw.get("extends"), str) else None
+    inherited = parent.model_dump(mode="json", exclude={"origins", *NOT_INHERITED}) if parent else {}
+    merged = deep_merge(inherited, raw)
+    problems = _document_problems(merged)
+    if problems:
+        raise RuleDocumentInvalid(problems)
+    origins = merge_origins(parent.origins if parent else {}, raw, raw["version"])
+    return RuleSet.model_validate({**merged, "origins": origins})

@@ -1,0 +1,112 @@
+"""What becomes of each question served, before any counting: ignored, skipped or
+neutralised at an abort, neutralised or re-marked by an incident report, by the jury."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from ledger.events import ProfileEntry
+from ledger.rules import RuleSet
+from ledger.scoring.facts import CertificationFacts, JuryQuestionDecision, ServedQuestion
+
+
+@dataclass(slots=True)
+class QuestionState:
+    number: int
+    question: ServedQuestion
+    answer: str | None
+    counted_as: str | None
+    ignored: bool = False
+    neutralised_by: str | None = None
+    weight: int = 1
+    weighted: bool = False  # a QROCM-dep worth `qrocm_dep.weight` in its competence
+    because: list[str] = field(default_factory=list)
+
+    @property
+    def neutralised(self) -> bool:
+        return self.neutralised_by is not None
+
+    @property
+    def counts(self) -> bool:
+        """In the rate's denominator: not ignored, not neutralised, answered or skipped."""
+        return not self.ignored and self.neutralised_by is None and self.counted_as is not None
+
+
+def initial_states(facts: CertificationFacts, certifiable: Mapping[str, ProfileEntry]) -> list[QuestionState]:
+    states = []
+    for number, question in enumerate(facts.questions, start=1):
+        answer = facts.answers.get(question.question_id)
+        state = QuestionState(number, question, answer, answer)
+        if question.competence not in certifiable:
+            state.ignored = True
+            state.weight = 0
+            state.because.append(_why_not_certifiable(question.competence, facts.profile))
+        states.append(state)
+    return states
+
+
+def _why_not_certifiable(code: str, profile: Mapping[str, ProfileEntry]) -> str:
+    entry = profile.get(code)
+    if entry is None:
+        return f"ignored: competence {code} is not in the positioning profile"
+    return f"ignored: competence {code} is not certifiable (estimated level {entry.level} < 1)"
+
+
+def apply_abort(states: list[QuestionState], abort_reason: str | None, rules: RuleSet) -> None:
+    if abort_reason is None:
+        return
+    effect = getattr(rules.unanswered_on_abort, abort_reason)
+    for state in states:
+        if state.ignored or state.answer is not None:
+            continue
+        if effect == "skipped":
+            state.counted_as = "skipped"
+            state.because.append(f"unanswered when the certification ended (abort reason {abort_reason}): counted as skipped automatically")
+        else:
+            state.neutralised_by = "abort"
+            state.because.append(f"unanswered when the certification ended (abort reason {abort_reason}): neutralised")
+
+
+def apply_weights(states: list[QuestionState], rules: RuleSet) -> None:
+    by_competence: dict[str, list[QuestionState]] = {}
+    for state in states:
+        if not state.ignored:
+            by_competence.setdefault(state.question.competence, []).append(state)
+    qrocm = rules.qrocm_dep
+    for group in by_competence.values():
+        few = len(group) < rules.questions_per_competence
+        for state in group:
+            state.weighted = few and state.question.format == qrocm.format
+            state.weight = qrocm.weight if state.weighted else 1
+
+
+def _jury_words(decision: JuryQuestionDecision) -> str:
+    event = f" ({decision.event_id})" if decision.event_id else ""
+    reason = f": {decision.reason}" if decision.reason else ""
+    return f"jury member {decision.by}{event}{reason}"
+
+
+def apply_jury(states: list[QuestionState], decisions: Mapping[str, JuryQuestionDecision], abort_reason: str | None) -> None:
+    """The jury's last decision on a question overrides any automatic one."""
+    for state in states:
+        decision = decisions.get(state.question.question_id)
+        if decision is None:
+            continue
+        if state.ignored:
+            state.because.append(f"jury decision by {_jury_words(decision)} has no effect: question ignored")
+        elif decision.neutralised:
+            state.neutralised_by = "jury"
+            state.because.append(f"neutralised by {_jury_words(decision)}")
+        else:
+            _deneutralise(state, decision, abort_reason)
+
+
+def _deneutralise(state: QuestionState, decision: JuryQuestionDecision, abort_reason: str | None) -> None:
+    was = state.neutralised_by
+    state.neutralised_by = None
+    state.because.append(f"de-neutralised by {_jury_words(decision)}" + ("" if was else " (it was not neutralised)"))
+    if state.counted_as is None and abort_reason is not None:
+        # Counted again but never answered: it can only count as a skip.
+        state.counted_as = "skipped"
+        state.because.append("unanswered: counted as skipped automatically")

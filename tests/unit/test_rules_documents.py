@@ -1,0 +1,212 @@
+"""Rule documents: every problem reported at the path a person can find it at."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from ledger.rules import (
+    RuleDocumentInvalid,
+    RuleSet,
+    RuleTimeline,
+    builtin_documents,
+    resolve_document,
+    rule_document_json_schema,
+)
+
+KNOWN = {r.version: r for r in RuleTimeline.builtin().versions()}
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "session.jsonl"
+
+
+def _root() -> dict[str, Any]:
+    return copy.deepcopy(builtin_documents()[0])
+
+
+def _variant(**keys: Any) -> dict[str, Any]:
+    return {"version": "jury-variant", "extends": "pix-v2-2024-05",
+            "effective_from": "2024-09-01T00:00:00+02:00", **keys}
+
+
+def _problems(raw: dict[str, Any], known: dict[str, RuleSet] = KNOWN) -> dict[str, str]:
+    with pytest.raises(RuleDocumentInvalid) as caught:
+        resolve_document(raw, known)
+    return {p.path: p.message for p in caught.value.problems}
+
+
+def test_the_jury_variant_of_the_example_session_resolves_against_the_builtins() -> None:
+    line = [json.loads(l) for l in FIXTURE.read_text().splitlines() if '"RuleVersionChanged"' in l][0]
+    rules = resolve_document(line["rules"], KNOWN)
+    assert (rules.version, rules.extends, rules.max_reachable_level) == ("jury-2024-09-cap-6", "pix-v2-2024-05", 6)
+    assert rules.level_table == KNOWN["pix-v2-2024-05"].level_table
+    assert rules.origin_of("max_reachable_level") == "jury-2024-09-cap-6"
+    assert rules.origin_of("trust_rule") == "pix-v2-2021-08"
+
+
+def test_an_unknown_key_is_named() -> None:
+    assert _problems(_variant(max_level=6)) == {"max_level": "unknown key"}
+
+
+def test_an_unknown_nested_key_is_named_with_its_section() -> None:
+    assert _problems(_variant(reproducibility_rate={"fail_under": 40})) == {"reproducibility_rate.fail_under": "unknown key"}
+
+
+def test_a_wrong_type_is_named() -> None:
+    problems = _problems(_variant(max_reachable_level="six"))
+    assert list(problems) == ["max_reachable_level"]
+    assert "integer" in problems["max_reachable_level"]
+
+
+def test_thresholds_out_of_order_are_named() -> None:
+    problems = _problems(_variant(reproducibility_rate={"middle_band_from": 85}))
+    # 50 < 85 holds, but 85 < 80 does not: the high band is the one out of order.
+    assert list(problems) == ["reproducibility_rate.high_band_from"]
+    problems = _problems(_variant(reproducibility_rate={"fail_below": 75}))
+    assert list(problems) == ["reproducibility_rate.middle_band_from"]
+
+
+def test_an_unknown_parent_is_named_and_the_rest_still_checked() -> None:
+    raw = _variant(extends="pix-v2-2099-01", max_level=6, qrocm_dep={"weight": "two"})
+    problems = _problems(raw)
+    assert set(problems) == {"extends", "max_level", "qrocm_dep.weight"}
+    assert "unknown parent version 'pix-v2-2099-01'" in problems["extends"]
+
+
+def test_a_version_cannot_extend_itself() -> None:
+    assert "itself" in _problems(_variant(version="pix-v2-2024-05"))["extends"]
+
+
+def _table(*rows: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"high": "V", "middle": "V", "low": "X", **row} for row in rows]
+
+
+def test_a_row_where_c_plus_z_exceeds_n_is_named() -> None:
+    raw = _variant(level_table=_table({"N": 3, "C": 3, "Z": 0}, {"N": 3, "C": 2, "Z": 2}))
+    problems = _problems(raw)
+    assert list(problems) == ["level_table[1].C"]
+    assert "C + Z cannot exceed N" in problems["level_table[1].C"]
+
+
+def test_a_row_with_values_out_of_range_is_named() -> None:
+    problems = _problems(_variant(level_table=_table({"N": 3, "C": 1, "Z": 13}, {"N": 2, "C": 1, "Z": "2..1"})))
+    assert set(problems) == {"level_table[0].Z", "level_table[1].Z"}
+    assert "empty" in problems["level_table[1].Z"]
+
+
+def test_a_row_with_c_above_the_cap_is_named() -> None:
+    problems = _problems(_variant(level_table=_table({"N": 5, "C": 4, "Z": 0})))
+    assert "capped at questions_per_competence" in problems["level_table[0].C"]
+
+
+def test_overlapping_rows_are_named() -> None:
+    problems = _problems(_variant(level_table=_table({"N": 3, "C": 0, "Z": "0..3"}, {"N": 3, "C": 0, "Z": 2})))
+    assert problems == {"level_table[1]": "overlaps level_table[0] at N=3 C=0 Z=2"}
+
+
+def test_an_unknown_cell_is_named() -> None:
+    assert list(_problems(_variant(level_table=_table({"N": 3, "C": 3, "Z": 0, "high": "W"})))) == ["level_table[0].high"]
+
+
+def test_an_unknown_incident_code_in_the_policy_is_named() -> None:
+    rule = {"when": "always", "neutralise_answers": ["ko"]}
+    problems = _problems(_variant(automatic_resolution={"E99": rule, "C7": rule}))
+    assert problems["automatic_resolution.E99"] == "unknown incident code 'E99'"
+    assert "names no question" in problems["automatic_resolution.C7"]
+
+
+def test_a_policy_that_would_neutralise_a_correct_answer_is_refused() -> None:
+    problems = _problems(_variant(automatic_resolution={"E4": {"neutralise_answers": ["ko", "ok"]}}))
+    assert problems == {"automatic_resolution.E4.neutralise_answers": "a correct answer is never neutralised automatically"}
+
+
+def test_a_new_policy_entry_must_be_complete() -> None:
+    problems = _problems(_variant(automatic_resolution={"E7": {"neutralise_answers": ["ko"]}}))
+    assert problems == {"automatic_resolution.E7.when": "missing key"}
+
+
+def test_an_unknown_condition_is_named() -> None:
+    problems = _problems(_variant(automatic_resolution={"E1": {"when": "has_sound"}}))
+    assert list(problems) == ["automatic_resolution.E1.when"]
+
+
+def test_an_unknown_algorithm_is_named() -> None:
+    problems = _problems(_variant(algorithm="pix-v3"))
+    assert problems == {"algorithm": "Input should be 'pix-v2'"}
+
+
+def test_a_root_document_must_state_every_key() -> None:
+    raw = _root()
+    del raw["level_table"], raw["trust_rule"]
+    assert _problems(raw) == {"level_table": "missing key", "trust_rule": "missing key"}
+
+
+def test_effective_from_needs_an_offset() -> None:
+    assert list(_problems(_variant(effective_from="2024-09-01T00:00:00"))) == ["effective_from"]
+
+
+def test_every_problem_is_reported_not_just_the_first() -> None:
+    raw = _variant(
+        max_level=6,
+        pix_per_level="eight",
+        reproducibility_rate={"middle_band_from": 90},
+        level_table=_table({"N": 1, "C": 1, "Z": 1}),
+        automatic_resolution={"X1": None},
+    )
+    assert set(_problems(raw)) == {
+        "max_level", "pix_per_level", "reproducibility_rate.high_band_from",
+        "level_table[0].C", "automatic_resolution.X1",
+    }
+
+
+def test_a_document_must_be_an_object() -> None:
+    assert _problems(["not", "a", "document"]) == {"": "a rule document is a JSON object"}  # type: ignore[arg-type]
+
+
+def test_an_override_deep_merges_mappings() -> None:
+    rules = resolve_document(_variant(automatic_resolution={"E1": {"neutralise_answers": ["skipped"]}}), KNOWN)
+    e1 = rules.automatic_resolution["E1"]
+    assert e1 is not None and (e1.when, e1.neutralise_answers) == ("has_image_or_embed", ("skipped",))
+    assert set(rules.automatic_resolution) == set(KNOWN["pix-v2-2024-05"].automatic_resolution)
+
+
+def test_null_replaces_a_value_so_a_variant_can_drop_the_trust_rule_or_a_code() -> None:
+    rules = resolve_document(_variant(trust_rule=None, automatic_resolution={"E10": None}), KNOWN)
+    assert rules.trust_rule is None
+    assert rules.automatic_resolution["E10"] is None
+    assert rules.origin_of("trust_rule") == "jury-variant"
+
+
+def test_a_list_replaces_the_parents_whole() -> None:
+    rules = resolve_document(_variant(level_table=_table({"N": 3, "C": "0..3", "Z": "0..3"})), KNOWN)
+    assert len(rules.level_table) == 1
+    assert rules.level_row(3, 2, 1) == 0 and rules.level_row(2, 1, 0) is None
+
+
+def test_description_is_not_inherited() -> None:
+    assert resolve_document(_variant(), KNOWN).description == ""
+
+
+def test_a_resolved_rule_set_is_frozen() -> None:
+    with pytest.raises(ValidationError):
+        KNOWN["pix-v2-2024-05"].max_reachable_level = 8  # type: ignore[misc]
+
+
+def test_a_resolved_rule_set_round_trips_through_json() -> None:
+    rules = KNOWN["pix-v2-2024-05"]
+    again = RuleSet.model_validate_json(rules.model_dump_json())
+    assert again == rules and again.level_row(3, 1, 1) == rules.level_row(3, 1, 1) == 4
+
+
+def test_the_json_schema_requires_only_version_and_effective_from() -> None:
+    schema = rule_document_json_schema()
+    assert schema["required"] == ["version", "effective_from"]
+    assert schema["additionalProperties"] is False
+    assert "required" not in schema["$defs"]["ReproducibilityRateOverride"]
+    assert "required" not in schema["$defs"]["IncidentRuleOverride"]
+    # A level-table row replaces as a whole, so it stays complete.
+    assert schema["$defs"]["LevelRow"]["required"] == ["N", "C", "Z", "high", "middle", "low"]
+    assert "default" not in schema["properties"]["max_reachable_level"]
