@@ -1,0 +1,195 @@
+"""The `certledger` command line."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from commands.bootstrap import Ledger, open_ledger
+from commands.recording import BatchRejected
+from ledger.errors import DomainError
+from storage import migrate as migrations
+from storage.errors import LedgerNotPrepared, StorageError
+from storage.urls import resolve_url
+
+app = typer.Typer(
+    help="certledger: an event-sourced ledger for the Pix certification.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+err = Console(stderr=True)
+out = Console()
+
+DbOption = Annotated[
+    Optional[str],
+    typer.Option("--db", help="Database URL: sqlite:///PATH or postgresql://… (default: $CERTLEDGER_DATABASE_URL or sqlite:///certledger.db)"),
+]
+
+
+@contextmanager
+def ledger_at(db: str | None):
+    """Open the ledger, turning storage problems into one readable line and exit 2."""
+    try:
+        ledger = open_ledger(db)
+    except (LedgerNotPrepared, StorageError) as e:
+        err.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from None
+    except Exception as e:  # an unreachable server, a bad URL
+        err.print(f"[red]error:[/red] cannot open the ledger at {resolve_url(db).redacted()}: {e}")
+        raise typer.Exit(2) from None
+    try:
+        yield ledger
+    finally:
+        ledger.close()
+
+
+@app.command()
+def init(db: DbOption = None) -> None:
+    """Create the ledger (schema and built-in rule timeline); safe to run twice."""
+    url = resolve_url(db)
+    applied = migrations.migrate(url)
+    with ledger_at(db) as ledger:
+        versions = len(ledger.store.read_stream("rules"))
+    out.print(f"ledger ready at {url.redacted()} ({len(applied)} migration(s) applied, {versions} rule versions)")
+
+
+@app.command()
+def migrate(db: DbOption = None) -> None:
+    """Apply pending SQL migrations (in order, recorded; running it twice changes nothing)."""
+    url = resolve_url(db)
+    try:
+        applied = migrations.migrate(url)
+    except Exception as e:
+        err.print(f"[red]error:[/red] migration of {url.redacted()} failed: {e}")
+        raise typer.Exit(2) from None
+    with ledger_at(db):
+        pass  # writes the genesis rule timeline if the ledger is new
+    if applied:
+        out.print(f"applied: {', '.join(applied)}")
+    else:
+        out.print("nothing to apply: the database is up to date")
+
+
+@app.command("import")
+def import_(
+    file: Annotated[str, typer.Argument(help="A JSON Lines file, or - for standard input")],
+    db: DbOption = None,
+) -> None:
+    """Import facts: every line is validated; on any bad line nothing is appended."""
+    from commands.import_events import import_file
+
+    source = sys.stdin.buffer if file == "-" else None
+    if source is None and not Path(file).is_file():
+        err.print(f"[red]error:[/red] no such file: {file}")
+        raise typer.Exit(2)
+    with ledger_at(db) as ledger, (source or open(file, "rb")) as fh:
+        try:
+            report = _with_progress(ledger, fh, file)
+        except BatchRejected as rejected:
+            for e in rejected.errors:
+                err.print(f"{file}:{e}")
+            more = " (stopped after the first errors)" if rejected.truncated else ""
+            err.print(f"[red]refused:[/red] {len(rejected.errors)} bad line(s){more}; nothing was appended")
+            raise typer.Exit(1) from None
+    out.print(f"imported {report.appended} event(s), {report.skipped} already recorded")
+
+
+def _with_progress(ledger: Ledger, fh, name: str):
+    from commands.import_events import import_file
+
+    if not err.is_terminal:
+        return import_file(ledger, fh)
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed} lines"),
+                  console=err, transient=True) as bar:
+        task = bar.add_task(f"importing {name}", total=None)
+        return import_file(ledger, fh, progress=lambda n: bar.advance(task, n))
+
+
+@app.command()
+def export(
+    db: DbOption = None,
+    certification: Annotated[Optional[str], typer.Option("--certification", help="Only this certification")] = None,
+    session: Annotated[Optional[str], typer.Option("--session", help="Only this session and its certifications")] = None,
+    output: Annotated[Optional[str], typer.Option("--output", "-o", help="File to write (default: stdout)")] = None,
+) -> None:
+    """Export facts in the interchange format, in recorded order."""
+    from commands.export_events import export_events
+    from commands.interchange import write_lines
+
+    with ledger_at(db) as ledger:
+        events = export_events(ledger, certification_id=certification, session_id=session)
+        if output:
+            with open(output, "wb") as fh:
+                n = write_lines(events, fh)
+            err.print(f"exported {n} event(s) to {output}")
+        else:
+            write_lines(events, sys.stdout.buffer)
+            sys.stdout.buffer.flush()
+
+
+@app.command()
+def simulate(
+    candidates: Annotated[int, typer.Option("--candidates", min=1, help="How many candidates (one certification each)")] = 100,
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same population")] = 1,
+    start: Annotated[str, typer.Option("--start", help="Date of the first session (RFC 3339)")] = "2024-01-08T08:00:00+00:00",
+    output: Annotated[Optional[str], typer.Option("--output", "-o", help="Write JSON Lines here instead of appending")] = None,
+    db: DbOption = None,
+) -> None:
+    """Append a deterministic synthetic population of sessions (or write it as JSON Lines)."""
+    from commands.simulate import append_simulation, write_simulation
+
+    began = datetime.fromisoformat(start)
+    if began.tzinfo is None:
+        began = began.replace(tzinfo=timezone.utc)
+    if output:
+        n = write_simulation(output, candidates=candidates, seed=seed, start=began)
+        out.print(f"wrote {n} event(s) to {output}")
+        return
+    with ledger_at(db) as ledger:
+        try:
+            report = append_simulation(ledger, candidates=candidates, seed=seed, start=began)
+        except BatchRejected as rejected:
+            err.print(f"[red]the simulation was refused[/red] (a bug): {rejected}")
+            raise typer.Exit(1) from None
+    out.print(f"simulated {candidates} candidate(s): {report.appended} event(s) appended, {report.skipped} already there")
+
+
+# Sub-commands live beside the packages they drive; each module has `register(app)`.
+SUBCOMMAND_MODULES = ("cli.rules", "cli.results", "cli.whatif", "cli.serve", "cli.bench", "cli.demo")
+
+
+def _mount_subcommands() -> None:
+    import importlib
+
+    for name in SUBCOMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name != name:
+                raise
+            continue
+        module.register(app)
+
+
+_mount_subcommands()
+
+
+def main() -> None:  # pragma: no cover
+    try:
+        app()
+    except DomainError as e:
+        err.print(f"[red]refused:[/red] {e.message}")
+        sys.exit(1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,116 @@
+"""`certledger rules …`: the rule timeline the ledger holds, and checking a proposal."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+from rich.table import Table
+
+from cli.main import DbOption, err, ledger_at, out
+
+rules_app = typer.Typer(help="Rule versions: list, show, JSON Schema, check a proposed document.", no_args_is_help=True)
+
+
+def _timeline(ledger):
+    from ledger.rule_stream import RulesState
+
+    state = RulesState()
+    for rec in ledger.store.read_stream("rules"):
+        state.apply(rec.event)
+    return state.timeline
+
+
+def _dump(data) -> None:
+    sys.stdout.buffer.write(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
+
+
+@rules_app.command("list")
+def list_(db: DbOption = None, json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """The versions in the ledger, in timeline order."""
+    with ledger_at(db) as ledger:
+        timeline = _timeline(ledger)
+        recorded = {r.event.version: r for r in ledger.store.read_stream("rules")}
+    rows = [
+        {
+            "version": r.version,
+            "effective_from": r.effective_from.isoformat(),
+            "extends": (timeline.raw(r.version) or {}).get("extends"),
+            "algorithm": r.algorithm,
+            "max_reachable_level": r.max_reachable_level,
+            "reason": recorded[r.version].event.reason,
+            "recorded_at": recorded[r.version].recorded_at.isoformat(),
+        }
+        for r in timeline.versions()
+    ]
+    if json:
+        _dump(rows)
+        return
+    from ledger.rule_stream import GENESIS_REASON
+
+    table = Table("version", "effective from", "extends", "max level", "recorded", "why")
+    for row in rows:
+        why = "built-in (pix-rules.md §6)" if row["reason"] == GENESIS_REASON else row["reason"]
+        table.add_row(row["version"], row["effective_from"][:10], row["extends"] or "", str(row["max_reachable_level"]),
+                      row["recorded_at"][:10], why)
+    out.print(table)
+
+
+@rules_app.command("show")
+def show(version: str, db: DbOption = None, raw: Annotated[bool, typer.Option("--raw", help="The document as written (with extends), not resolved")] = False) -> None:
+    """One version, resolved (every key, the parent's values filled in), as JSON."""
+    with ledger_at(db) as ledger:
+        timeline = _timeline(ledger)
+    rules = timeline.get(version)
+    if rules is None:
+        err.print(f"[red]error:[/red] no rule version {version!r} in the ledger; see `certledger rules list`")
+        raise typer.Exit(1)
+    _dump(timeline.raw(version) if raw else rules.model_dump(mode="json"))
+
+
+@rules_app.command("schema")
+def schema() -> None:
+    """The JSON Schema of a rule document (the form a jury writes, `extends` allowed)."""
+    from ledger.rules import rule_document_json_schema
+
+    _dump(rule_document_json_schema())
+
+
+@rules_app.command("check")
+def check(file: str, db: DbOption = None) -> None:
+    """Validate a proposed rule document against the ledger's versions; list every problem with its path."""
+    from ledger.rules import RuleDocumentInvalid, resolve_document
+
+    path = Path(file)
+    try:
+        doc = orjson.loads(path.read_bytes())
+    except FileNotFoundError:
+        err.print(f"[red]error:[/red] no such file: {file}")
+        raise typer.Exit(2) from None
+    except orjson.JSONDecodeError as e:
+        err.print(f"[red]invalid:[/red] {file} is not valid JSON: {e}")
+        raise typer.Exit(1) from None
+    with ledger_at(db) as ledger:
+        timeline = _timeline(ledger)
+    known = {r.version: r for r in timeline.versions()}
+    problems = []
+    if isinstance(doc, dict) and doc.get("version") in known:
+        problems.append(f"version: {doc['version']!r} already exists in the ledger")
+    try:
+        rules = resolve_document(doc, known)
+    except RuleDocumentInvalid as invalid:
+        problems += [f"{p.path}: {p.message}" for p in invalid.problems]
+        rules = None
+    if problems:
+        for p in problems:
+            err.print(f"{file}: {p}")
+        err.print(f"[red]invalid:[/red] {len(problems)} problem(s)")
+        raise typer.Exit(1)
+    out.print(f"{file}: valid rule document {rules.version} (effective from {rules.effective_from.isoformat()})")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(rules_app, name="rules")

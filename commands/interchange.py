@@ -1,0 +1,64 @@
+"""Reading and writing the JSON Lines interchange format.
+
+Parsing never raises on a bad line: it yields a LineError naming the line, the field and
+the reason, so an import can report every problem before refusing the whole file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import IO
+
+import orjson
+from pydantic import ValidationError
+
+from commands.recording import LineError
+from ledger.events import EVENT_TYPES, LedgerEvent, parse_event
+
+
+def parse_lines(lines: Iterable[bytes | str]) -> Iterator[tuple[int, LedgerEvent | LineError]]:
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        yield number, parse_line(number, raw)
+
+
+def parse_line(number: int, raw: bytes | str) -> LedgerEvent | LineError:
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as e:
+        return LineError(number, None, f"not valid JSON: {e}", "invalid-json")
+    if not isinstance(data, dict):
+        return LineError(number, None, "a line must be one JSON object", "invalid-json")
+    kind = data.get("type")
+    if not isinstance(kind, str) or kind not in EVENT_TYPES:
+        known = ", ".join(sorted(EVENT_TYPES))
+        return LineError(number, "type", f"unknown event type {kind!r} (expected one of {known})", "unknown-type")
+    try:
+        return parse_event(data)
+    except ValidationError as e:
+        return _first_problem(number, kind, e)
+
+
+def _first_problem(number: int, kind: str, error: ValidationError) -> LineError:
+    problems = []
+    for err in error.errors():
+        loc = [str(p) for p in err["loc"]]
+        if loc and loc[0] == kind:
+            loc = loc[1:]  # the discriminator's branch name is not a field
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = f"unknown field for {kind}"
+        problems.append((".".join(loc) or None, msg))
+    field, message = problems[0]
+    if len(problems) > 1:
+        message += "; " + "; ".join(f"{f or '(line)'}: {m}" for f, m in problems[1:])
+    return LineError(number, field, message, "invalid-field")
+
+
+def write_lines(events: Iterable[LedgerEvent], out: IO[bytes]) -> int:
+    count = 0
+    for event in events:
+        out.write(orjson.dumps(event.to_line()) + b"\n")
+        count += 1
+    return count

@@ -1,0 +1,314 @@
+"""Recording facts: load the states a fact is judged against, check it, append it.
+
+A batch is all or nothing: every fact is checked against the ledger as it would be with
+the batch's earlier facts applied (an overlay of stream states); if any fact is refused,
+nothing is written and every refusal is reported with its line and field. The write is
+one transaction; if another writer appended to one of the batch's streams meanwhile,
+the batch is re-read and re-validated, then retried.
+
+Facts carrying an `event_id` already in the ledger with the same content are skipped (a
+re-import appends nothing new); the same id with other content is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ledger import errors as E
+from ledger.aggregates import CandidateState, CertificationState, PlainStream, SessionState
+from ledger.decisions import Context, check
+from ledger.events import (
+    CertificationStarted,
+    JuryRuling,
+    LedgerEvent,
+    ResultsPublished,
+    ResultsUnpublished,
+    RuleVersionChanged,
+    SessionFinalised,
+    SessionOpened,
+)
+from ledger.recorded import Recorded, digest_of
+from ledger.rule_stream import GENESIS_RECORDER, RulesState, genesis_events
+from ledger.streams import (
+    JURY_STREAM,
+    RULES_STREAM,
+    candidate_stream,
+    certification_stream,
+    session_stream,
+    stream_of,
+)
+from storage.errors import EventIdAlreadyRecorded, StreamVersionConflict
+from storage.store import EventStore
+
+Clock = Callable[[], datetime]
+MAX_RETRIES = 5
+MAX_REPORTED_ERRORS = 50
+
+
+@dataclass(frozen=True)
+class LineError:
+    line: int  # 1-based position in the batch or file
+    field: str | None
+    message: str
+    code: str
+
+    def __str__(self) -> str:
+        where = f"line {self.line}" + (f", field {self.field}" if self.field else "")
+        return f"{where}: {self.message}"
+
+
+class BatchRejected(Exception):
+    """Nothing of the batch was written; `errors` says why, line by line."""
+
+    def __init__(self, errors: list[LineError], *, truncated: bool = False):
+        self.errors = errors
+        self.truncated = truncated
+        more = " (more errors not shown)" if truncated else ""
+        super().__init__(f"{len(errors)} line(s) refused, nothing appended{more}:\n" + "\n".join(map(str, errors)))
+
+
+@dataclass
+class RecordReport:
+    appended: int = 0
+    skipped: int = 0  # already in the ledger with the same content
+    streams: set[str] = field(default_factory=set)
+
+
+def _new_state(stream: str):
+    if stream.startswith("session:"):
+        return SessionState()
+    if stream.startswith("certification:"):
+        return CertificationState()
+    if stream.startswith("candidate:"):
+        return CandidateState()
+    if stream == RULES_STREAM:
+        return RulesState()
+    return PlainStream()
+
+
+class StateCache:
+    """Stream states kept between commands; always caught up with the store before use."""
+
+    def __init__(self) -> None:
+        self._states: dict[str, Any] = {}
+
+    def load(self, store: EventStore, stream: str):
+        state = self._states.get(stream) or _new_state(stream)
+        for rec in store.read_stream(stream, after=state.version):
+            state.apply(rec.event)
+        self._states[stream] = state
+        return state
+
+    def forget(self, streams: Iterable[str]) -> None:
+        for s in streams:
+            self._states.pop(s, None)
+
+
+class _UnitOfWork:
+    """One attempt at a batch: the overlay of states and the records to write."""
+
+    def __init__(self, store: EventStore, cache: StateCache, now: datetime, by: str):
+        self.store, self.cache, self.now, self.by = store, cache, now, by
+        self.loaded: dict[str, Any] = {}
+        self.records: list[Recorded] = []
+        self.seen_ids: dict[str, str] = {}
+        self.new_certs: dict[str, list[str]] = {}
+
+    @property
+    def touched(self) -> set[str]:
+        return set(self.loaded)
+
+    def state(self, stream: str):
+        # Caught up with the store once per unit of work; then the overlay is the truth
+        # (a conflicting writer is caught by the stream versions at write time).
+        state = self.loaded.get(stream)
+        if state is None:
+            state = self.loaded[stream] = self.cache.load(self.store, stream)
+        return state
+
+    def context(self, event: LedgerEvent, stream: str) -> Context:
+        ctx = Context(stream=self.state(stream), rules=self.state(RULES_STREAM))
+        session_id = getattr(event, "session_id", None)
+        if isinstance(event, (SessionOpened, SessionFinalised, ResultsPublished, ResultsUnpublished)):
+            ctx.session = ctx.stream
+        elif isinstance(event, CertificationStarted):
+            ctx.session = self.state(session_stream(session_id))
+            ctx.candidate = self.state(candidate_stream(event.candidate_id))
+        elif isinstance(event, JuryRuling) and event.decision == "ban_candidate":
+            ctx.candidate = ctx.stream
+        if stream.startswith("certification:"):
+            ctx.certification = ctx.stream
+            if ctx.stream.exists:
+                ctx.session = self.state(session_stream(ctx.stream.session_id))
+        if isinstance(event, SessionFinalised):
+            ids = set(self.store.certifications_of_session(session_id)) | set(self.new_certs.get(session_id, ()))
+            ctx.session_certifications = {c: self.state(certification_stream(c)) for c in sorted(ids)}
+        return ctx
+
+    def prefetch_ids(self, events: Sequence[LedgerEvent]) -> dict[str, str]:
+        return self.store.event_digests([e.event_id for e in events if e.event_id])
+
+    def judge(self, event: LedgerEvent, known_digests: dict[str, str]) -> bool:
+        """Check one fact and fold it into the overlay; False if it is already recorded."""
+        line = None
+        if event.event_id:
+            line = event.to_line()
+            digest = digest_of(line)
+            earlier = self.seen_ids.get(event.event_id) or known_digests.get(event.event_id)
+            if earlier is not None:
+                if earlier == digest:
+                    return False
+                raise E.EventIdConflict(
+                    f"event_id {event.event_id} is already recorded with different content", field="event_id"
+                )
+            self.seen_ids[event.event_id] = digest
+        stream = stream_of(event)
+        check(event, self.context(event, stream))
+        state = self.state(stream)
+        state.apply(event)
+        if isinstance(event, CertificationStarted):
+            self.new_certs.setdefault(event.session_id, []).append(event.certification_id)
+        self.records.append(Recorded(stream, state.version, event, self.now, self.by))
+        return True
+
+
+class LedgerService:
+    """The command side: the one place facts enter the ledger."""
+
+    def __init__(self, store: EventStore, clock: Clock):
+        self.store = store
+        self.clock = clock
+        self.cache = StateCache()
+
+    # -- small batches: commands, API posts -------------------------------------------
+    def record(self, events: Sequence[LedgerEvent], *, by: str) -> RecordReport:
+        for attempt in range(MAX_RETRIES):
+            uow = _UnitOfWork(self.store, self.cache, self.clock(), by)
+            try:
+                report = self._judge_all(uow, events, first_line=1)
+                with self.store.writer() as w:
+                    w.write(uow.records)
+                return report
+            except (StreamVersionConflict, EventIdAlreadyRecorded):
+                # Someone else wrote meanwhile: re-read and re-validate everything.
+                self.cache.forget(uow.touched)
+                if attempt == MAX_RETRIES - 1:
+                    raise
+            except BaseException:
+                self.cache.forget(uow.touched)
+                raise
+        raise AssertionError("unreachable")
+
+    def record_one(self, event: LedgerEvent, *, by: str) -> RecordReport:
+        try:
+            return self.record([event], by=by)
+        except BatchRejected as rejected:
+            raise _domain_error_of(rejected) from None
+
+    def _judge_all(self, uow: _UnitOfWork, events: Sequence[LedgerEvent], first_line: int) -> RecordReport:
+        known = uow.prefetch_ids(events)
+        report = RecordReport()
+        errors: list[LineError] = []
+        for i, event in enumerate(events):
+            try:
+                if uow.judge(event, known):
+                    report.appended += 1
+                else:
+                    report.skipped += 1
+            except E.DomainError as err:
+                errors.append(LineError(first_line + i, err.field, err.message, err.code))
+                if len(errors) >= MAX_REPORTED_ERRORS:
+                    raise BatchRejected(errors, truncated=i + 1 < len(events)) from None
+        if errors:
+            raise BatchRejected(errors)
+        report.streams = {r.stream for r in uow.records}
+        return report
+
+    # -- large imports: one transaction, streamed in chunks ----------------------------
+    def record_stream(
+        self,
+        items: Iterable[tuple[int, LedgerEvent | LineError]],
+        *,
+        by: str,
+        chunk: int = 2000,
+        progress: Callable[[int], None] | None = None,
+    ) -> RecordReport:
+        """Record a stream of (line number, fact or parse error) in one transaction.
+
+        Lines are judged as they come and written in chunks; at the first refusal
+        writing stops, judging goes on (to report up to MAX_REPORTED_ERRORS), and the
+        transaction is rolled back: nothing of the stream is appended.
+        """
+        uow = _UnitOfWork(self.store, self.cache, self.clock(), by)
+        report = RecordReport()
+        errors: list[LineError] = []
+        try:
+            # Lock first: a long import judges against a ledger no one else writes meanwhile.
+            with self.store.writer(lock=True) as writer:
+                for numbered in _chunks(items, chunk):
+                    events = [e for _, e in numbered if not isinstance(e, LineError)]
+                    known = uow.prefetch_ids(events)
+                    for lineno, item in numbered:
+                        if isinstance(item, LineError):
+                            errors.append(item)
+                        else:
+                            try:
+                                if uow.judge(item, known):
+                                    report.appended += 1
+                                else:
+                                    report.skipped += 1
+                            except E.DomainError as err:
+                                errors.append(LineError(lineno, err.field, err.message, err.code))
+                        if len(errors) >= MAX_REPORTED_ERRORS:
+                            raise BatchRejected(errors, truncated=True)
+                    if not errors:
+                        writer.write(uow.records)
+                    uow.records = []
+                    if progress:
+                        progress(len(numbered))
+                if errors:
+                    raise BatchRejected(errors)
+        except BaseException:
+            self.cache.forget(uow.touched)
+            raise
+        return report
+
+    # -- genesis -------------------------------------------------------------------------
+    def ensure_genesis(self) -> int:
+        """Append the built-in rule versions to a ledger that has none (idempotent)."""
+        if self.store.read_stream(RULES_STREAM):
+            return 0
+        records = [
+            Recorded(RULES_STREAM, i + 1, event, event.at, GENESIS_RECORDER)
+            for i, event in enumerate(genesis_events())
+        ]
+        try:
+            self.store.append(records)
+        except (StreamVersionConflict, EventIdAlreadyRecorded):
+            return 0  # another process wrote the genesis first
+        return len(records)
+
+
+def _chunks(items: Iterable, size: int) -> Iterator[list]:
+    buf: list = []
+    for item in items:
+        buf.append(item)
+        if len(buf) >= size:
+            yield buf
+            buf = []
+    if buf:
+        yield buf
+
+
+def _domain_error_of(rejected: BatchRejected) -> E.DomainError:
+    first = rejected.errors[0]
+    for cls in E.DomainError.__subclasses__():
+        if cls.code == first.code:
+            return cls(first.message, field=first.field)
+    return E.DomainError(first.message, field=first.field)
+
+
+__all__ = ["BatchRejected", "LedgerService", "LineError", "RecordReport", "StateCache", "JURY_STREAM"]

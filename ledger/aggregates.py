@@ -1,0 +1,128 @@
+"""What the ledger must remember of each stream to judge the next fact.
+
+Each state is a pure fold over its stream's events (`apply`); the validation rules in
+`ledger.decisions` read them. They hold only what a rule needs: scoring works from the
+events themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ledger.events import (
+    AnswerRecorded,
+    CertificationCompleted,
+    CertificationStarted,
+    FraudReported,
+    IncidentReported,
+    JuryRuling,
+    LedgerEvent,
+    QuestionDeneutralised,
+    QuestionNeutralised,
+    QuestionServed,
+    ResultsPublished,
+    ResultsUnpublished,
+    SessionFinalised,
+    SessionOpened,
+)
+
+
+@dataclass
+class SessionState:
+    version: int = 0
+    session_id: str | None = None
+    centre_id: str | None = None
+    finalised: bool = False
+    published: bool = False
+
+    @property
+    def exists(self) -> bool:
+        return self.session_id is not None
+
+    def apply(self, event: LedgerEvent) -> None:
+        self.version += 1
+        if isinstance(event, SessionOpened):
+            self.session_id, self.centre_id = event.session_id, event.centre_id
+        elif isinstance(event, SessionFinalised):
+            self.finalised = True
+        elif isinstance(event, ResultsPublished):
+            self.published = True
+        elif isinstance(event, ResultsUnpublished):
+            self.published = False
+
+
+@dataclass
+class CertificationState:
+    version: int = 0
+    certification_id: str | None = None
+    session_id: str | None = None
+    candidate_id: str | None = None
+    started_at: datetime | None = None
+    completed: bool = False
+    questions: dict[str, str] = field(default_factory=dict)  # question id → competence
+    order: list[str] = field(default_factory=list)  # question ids in the order served
+    per_competence: dict[str, int] = field(default_factory=dict)
+    answered: set[str] = field(default_factory=set)
+    neutralised: set[str] = field(default_factory=set)
+    report_ids: set[str] = field(default_factory=set)
+    rejected_for_fraud: bool = False
+    cancelled: bool = False
+
+    @property
+    def exists(self) -> bool:
+        return self.certification_id is not None
+
+    def apply(self, event: LedgerEvent) -> None:
+        self.version += 1
+        if isinstance(event, CertificationStarted):
+            self.certification_id = event.certification_id
+            self.session_id, self.candidate_id = event.session_id, event.candidate_id
+            self.started_at = event.at
+        elif isinstance(event, QuestionServed):
+            self.questions[event.question_id] = event.competence
+            self.order.append(event.question_id)
+            self.per_competence[event.competence] = self.per_competence.get(event.competence, 0) + 1
+        elif isinstance(event, AnswerRecorded):
+            self.answered.add(event.question_id)
+        elif isinstance(event, CertificationCompleted):
+            self.completed = True
+        elif isinstance(event, (IncidentReported, FraudReported)):
+            self.report_ids.add(event.report_id)
+        elif isinstance(event, QuestionNeutralised):
+            self.neutralised.add(event.question_id)
+        elif isinstance(event, QuestionDeneutralised):
+            self.neutralised.discard(event.question_id)
+        elif isinstance(event, JuryRuling):
+            if event.decision in ("reject_for_fraud", "unreject"):
+                self.rejected_for_fraud = event.decision == "reject_for_fraud"
+            elif event.decision in ("cancel", "uncancel"):
+                self.cancelled = event.decision == "cancel"
+
+
+@dataclass
+class CandidateState:
+    version: int = 0
+    bans: list[tuple[datetime, datetime]] = field(default_factory=list)  # (from, until)
+
+    def apply(self, event: LedgerEvent) -> None:
+        self.version += 1
+        if isinstance(event, JuryRuling) and event.decision == "ban_candidate" and event.until:
+            self.bans.append((event.at, event.until))
+
+    def banned_at(self, moment: datetime) -> datetime | None:
+        """The end of a ban in force at `moment`, if any."""
+        for start, until in self.bans:
+            if start <= moment < until:
+                return until
+        return None
+
+
+@dataclass
+class PlainStream:
+    """Streams whose facts constrain nothing later (the jury's general comments)."""
+
+    version: int = 0
+
+    def apply(self, event: LedgerEvent) -> None:
+        self.version += 1

@@ -1,0 +1,346 @@
+"""The rules a fact must satisfy before the ledger records it.
+
+The ledger records facts, so it refuses what is malformed or impossible, not what is
+merely unusual: a question for a competence the candidate cannot certify is recorded
+(scoring ignores it). Rule-set parameters (minimum certifiable competences, questions
+per competence) come from the version in force at the certification's date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ledger import errors as E
+from ledger.aggregates import CandidateState, CertificationState, SessionState
+from ledger.events import (
+    AnswerRecorded,
+    CertificationCompleted,
+    CertificationStarted,
+    FraudReported,
+    IncidentReported,
+    JuryMember,
+    JuryRuling,
+    LedgerEvent,
+    QuestionDeneutralised,
+    QuestionNeutralised,
+    QuestionServed,
+    ResultsPublished,
+    ResultsUnpublished,
+    RuleVersionChanged,
+    SessionFinalised,
+    SessionOpened,
+)
+from ledger.vocabulary import DEPRECATED_INCIDENT_CODES
+
+MIN_PIX_MEMBERS = 2
+MIN_EXTERNAL_MEMBERS = 2
+
+
+@dataclass
+class Context:
+    """The states a fact is judged against, loaded by the command layer."""
+
+    stream: Any  # the state of the fact's own stream
+    rules: Any  # ledger.rules.RuleTimeline
+    session: SessionState | None = None  # the session the fact belongs to
+    candidate: CandidateState | None = None
+    certification: CertificationState | None = None
+    session_certifications: Mapping[str, CertificationState] = field(default_factory=dict)
+
+
+def check(event: LedgerEvent, ctx: Context) -> None:
+    """Raise the DomainError of the first rule the fact breaks."""
+    _CHECKS[type(event)](event, ctx)
+
+
+def _session_open(ctx: Context, session_id: str) -> SessionState:
+    session = ctx.session
+    if session is None or not session.exists:
+        raise E.UnknownSession(f"session {session_id} was never opened", field="session_id")
+    return session
+
+
+def _certification(ctx: Context, certification_id: str) -> CertificationState:
+    cert = ctx.certification
+    if cert is None or not cert.exists:
+        raise E.UnknownCertification(
+            f"certification {certification_id} was never started", field="certification_id"
+        )
+    return cert
+
+
+def _centre_fact(event: LedgerEvent, ctx: Context) -> CertificationState:
+    """A fact the centre reports during the test: refused once the session is finalised."""
+    cert = _certification(ctx, event.certification_id)  # type: ignore[attr-defined]
+    if ctx.session is not None and ctx.session.finalised:
+        raise E.SessionFinalisedRefusesFact(
+            f"session {cert.session_id} is finalised: {event.type} is no longer accepted for "  # type: ignore[attr-defined]
+            f"certification {cert.certification_id}; only jury decisions and publication are",
+            field="type",
+        )
+    return cert
+
+
+def _rules_at(ctx: Context, cert_or_event_at):
+    rules = ctx.rules.in_force(cert_or_event_at)
+    if rules is None:
+        raise E.NoRuleVersionInForce(f"no rule version is in force at {cert_or_event_at.isoformat()}", field="at")
+    return rules
+
+
+def _check_session_opened(event: SessionOpened, ctx: Context) -> None:
+    if ctx.stream.exists:
+        raise E.SessionAlreadyOpened(f"session {event.session_id} is already opened", field="session_id")
+
+
+def _check_certification_started(event: CertificationStarted, ctx: Context) -> None:
+    if ctx.stream.exists:
+        raise E.CertificationAlreadyStarted(
+            f"certification {event.certification_id} is already started", field="certification_id"
+        )
+    session = _session_open(ctx, event.session_id)
+    if session.finalised:
+        raise E.SessionFinalisedRefusesFact(
+            f"session {event.session_id} is finalised: no certification can start in it", field="session_id"
+        )
+    rules = _rules_at(ctx, event.at)
+    certifiable = sum(1 for p in event.profile.values() if p.level >= 1)
+    if certifiable < rules.min_certifiable_competences:
+        raise E.NotEnoughCertifiableCompetences(
+            f"the profile has {certifiable} certifiable competences (level >= 1); rule version "
+            f"{rules.version} needs at least {rules.min_certifiable_competences}",
+            field="profile",
+        )
+    if ctx.candidate is not None:
+        until = ctx.candidate.banned_at(event.at)
+        if until is not None:
+            raise E.CandidateBanned(
+                f"candidate {event.candidate_id} is banned from certification until {until.isoformat()}",
+                field="candidate_id",
+            )
+
+
+def _check_question_served(event: QuestionServed, ctx: Context) -> None:
+    cert = _centre_fact(event, ctx)
+    if cert.completed:
+        raise E.CertificationAlreadyCompleted(
+            f"certification {cert.certification_id} is completed: no question can be served", field="type"
+        )
+    if event.question_id in cert.questions:
+        raise E.QuestionAlreadyServed(
+            f"question {event.question_id} is already served to {cert.certification_id}", field="question_id"
+        )
+    rules = _rules_at(ctx, cert.started_at)
+    served = cert.per_competence.get(event.competence, 0)
+    if served >= rules.questions_per_competence:
+        raise E.TooManyQuestionsForCompetence(
+            f"competence {event.competence} already has {served} questions in {cert.certification_id}; "
+            f"rule version {rules.version} allows {rules.questions_per_competence}",
+            field="competence",
+        )
+
+
+def _check_answer_recorded(event: AnswerRecorded, ctx: Context) -> None:
+    cert = _centre_fact(event, ctx)
+    if event.question_id not in cert.questions:
+        raise E.QuestionNotServed(
+            f"question {event.question_id} was not served to {cert.certification_id}", field="question_id"
+        )
+    if event.question_id in cert.answered:
+        raise E.QuestionAlreadyAnswered(
+            f"question {event.question_id} of {cert.certification_id} is already answered", field="question_id"
+        )
+    if cert.completed:
+        raise E.CertificationAlreadyCompleted(
+            f"certification {cert.certification_id} is completed: no answer can be recorded", field="type"
+        )
+
+
+def _check_certification_completed(event: CertificationCompleted, ctx: Context) -> None:
+    cert = _centre_fact(event, ctx)
+    if cert.completed:
+        raise E.CertificationAlreadyCompleted(
+            f"certification {cert.certification_id} is already completed", field="type"
+        )
+
+
+def _check_incident_reported(event: IncidentReported, ctx: Context) -> None:
+    cert = _centre_fact(event, ctx)
+    if event.code in DEPRECATED_INCIDENT_CODES:
+        raise E.DeprecatedIncidentCode(
+            f"incident code {event.code} is deprecated and refused for new reports", field="code"
+        )
+    _new_report(cert, event.report_id)
+
+
+def _check_fraud_reported(event: FraudReported, ctx: Context) -> None:
+    cert = _centre_fact(event, ctx)
+    _new_report(cert, event.report_id)
+
+
+def _new_report(cert: CertificationState, report_id: str) -> None:
+    if report_id in cert.report_ids:
+        raise E.ReportIdAlreadyUsed(
+            f"report {report_id} is already recorded for {cert.certification_id}", field="report_id"
+        )
+
+
+def _check_session_finalised(event: SessionFinalised, ctx: Context) -> None:
+    session = _session_open(ctx, event.session_id)
+    if session.finalised:
+        raise E.SessionAlreadyFinalised(f"session {event.session_id} is already finalised", field="session_id")
+    certs = ctx.session_certifications
+    if not certs:
+        raise E.NoCertificationStarted(
+            f"session {event.session_id} has no started certification: it cannot be finalised", field="session_id"
+        )
+    for cert_id in event.abort_reasons:
+        if cert_id not in certs:
+            raise E.AbortReasonNotApplicable(
+                f"abort reason given for {cert_id}, which is not a certification of session {event.session_id}",
+                field=f"abort_reasons.{cert_id}",
+            )
+        if certs[cert_id].completed:
+            raise E.AbortReasonNotApplicable(
+                f"abort reason given for {cert_id}, which was completed", field=f"abort_reasons.{cert_id}"
+            )
+    missing = sorted(c for c, s in certs.items() if not s.completed and c not in event.abort_reasons)
+    if missing:
+        raise E.AbortReasonMissing(
+            f"certifications not completed need an abort reason (candidate or technical): {', '.join(missing)}",
+            field="abort_reasons",
+        )
+
+
+def _check_neutralised(event: QuestionNeutralised, ctx: Context) -> None:
+    cert = _certification(ctx, event.certification_id)
+    _served(cert, event.question_id)
+    if event.question_id in cert.neutralised:
+        raise E.QuestionAlreadyNeutralised(
+            f"question {event.question_id} of {cert.certification_id} is already neutralised by the jury",
+            field="question_id",
+        )
+
+
+def _check_deneutralised(event: QuestionDeneutralised, ctx: Context) -> None:
+    cert = _certification(ctx, event.certification_id)
+    _served(cert, event.question_id)
+    if event.question_id not in cert.neutralised:
+        raise E.QuestionNotNeutralised(
+            f"question {event.question_id} of {cert.certification_id} is not neutralised by the jury",
+            field="question_id",
+        )
+
+
+def _served(cert: CertificationState, question_id: str) -> None:
+    if question_id not in cert.questions:
+        raise E.QuestionNotServed(
+            f"question {question_id} was not served to {cert.certification_id}", field="question_id"
+        )
+
+
+def _check_jury_ruling(event: JuryRuling, ctx: Context) -> None:
+    if event.decision == "ban_candidate":
+        _full_jury(event.jury, "a ban")
+        return
+    if not event.certification_id:
+        return  # a general comment
+    cert = _certification(ctx, event.certification_id)
+    decision = event.decision
+    if decision == "reject_for_fraud":
+        if cert.rejected_for_fraud:
+            raise E.RulingDoesNotApply(f"{cert.certification_id} is already rejected for fraud", field="decision")
+        if ctx.session is not None and ctx.session.published:
+            raise E.PublishedResultNeedsUnpublishing(
+                f"the results of session {cert.session_id} are published: unpublish them before rejecting "
+                f"{cert.certification_id} for fraud",
+                field="decision",
+            )
+    elif decision == "unreject" and not cert.rejected_for_fraud:
+        raise E.RulingDoesNotApply(f"{cert.certification_id} is not rejected for fraud", field="decision")
+    elif decision == "cancel" and cert.cancelled:
+        raise E.RulingDoesNotApply(f"{cert.certification_id} is already cancelled", field="decision")
+    elif decision == "uncancel" and not cert.cancelled:
+        raise E.RulingDoesNotApply(f"{cert.certification_id} is not cancelled", field="decision")
+    elif decision == "resolve_incident" and event.report_id not in cert.report_ids:
+        raise E.UnknownReport(
+            f"certification {cert.certification_id} has no report {event.report_id}", field="report_id"
+        )
+
+
+def _full_jury(jury: list[JuryMember], what: str) -> None:
+    pix = {m.member_id for m in jury if not m.external}
+    external = {m.member_id for m in jury if m.external}
+    if len(pix) < MIN_PIX_MEMBERS or len(external) < MIN_EXTERNAL_MEMBERS:
+        raise E.JuryIncomplete(
+            f"{what} needs a jury of at least {MIN_PIX_MEMBERS} Pix members and {MIN_EXTERNAL_MEMBERS} "
+            f"external members; this one has {len(pix)} Pix and {len(external)} external",
+            field="jury",
+        )
+
+
+def rule_document_of(event: RuleVersionChanged) -> dict[str, Any]:
+    """The document the event carries, with the event's version and date filled in."""
+    doc = dict(event.rules)
+    doc.setdefault("version", event.version)
+    doc.setdefault("effective_from", event.effective_from.isoformat())
+    return doc
+
+
+def _check_rule_version_changed(event: RuleVersionChanged, ctx: Context) -> None:
+    _full_jury(event.jury, "a rule version")
+    if ctx.rules.get(event.version) is not None:
+        raise E.RuleVersionAlreadyExists(f"rule version {event.version} already exists", field="version")
+    doc = rule_document_of(event)
+    if doc["version"] != event.version:
+        raise E.RuleDocumentRefused(
+            f"the document names version {doc['version']!r} but the event {event.version!r}", field="rules.version"
+        )
+    try:
+        ctx.rules.validate(doc)
+    except Exception as problem:  # RuleDocumentInvalid: reported with each path
+        raise E.RuleDocumentRefused(f"rule document {event.version} is invalid: {problem}", field="rules") from problem
+    if _as_datetime(doc["effective_from"]) != event.effective_from:
+        raise E.RuleDocumentRefused(
+            "the document's effective_from differs from the event's", field="rules.effective_from"
+        )
+
+
+def _as_datetime(value):
+    from datetime import datetime
+
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+def _check_results_published(event: ResultsPublished, ctx: Context) -> None:
+    session = _session_open(ctx, event.session_id)
+    if not session.finalised:
+        raise E.SessionNotFinalised(f"session {event.session_id} is not finalised", field="session_id")
+    if session.published:
+        raise E.ResultsAlreadyPublished(f"session {event.session_id} is already published", field="session_id")
+
+
+def _check_results_unpublished(event: ResultsUnpublished, ctx: Context) -> None:
+    session = _session_open(ctx, event.session_id)
+    if not session.published:
+        raise E.ResultsNotPublished(f"session {event.session_id} is not published", field="session_id")
+
+
+_CHECKS: dict[type, Callable[[Any, Context], None]] = {
+    SessionOpened: _check_session_opened,
+    CertificationStarted: _check_certification_started,
+    QuestionServed: _check_question_served,
+    AnswerRecorded: _check_answer_recorded,
+    CertificationCompleted: _check_certification_completed,
+    IncidentReported: _check_incident_reported,
+    FraudReported: _check_fraud_reported,
+    SessionFinalised: _check_session_finalised,
+    QuestionNeutralised: _check_neutralised,
+    QuestionDeneutralised: _check_deneutralised,
+    JuryRuling: _check_jury_ruling,
+    RuleVersionChanged: _check_rule_version_changed,
+    ResultsPublished: _check_results_published,
+    ResultsUnpublished: _check_results_unpublished,
+}

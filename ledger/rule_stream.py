@@ -1,0 +1,66 @@
+"""The rule timeline as the ledger holds it: a fold of the `rules` stream.
+
+A new ledger's stream starts with the built-in versions (see `genesis_events`), so the
+timeline is always read from the ledger, never from code keyed on a date.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ledger.events import LedgerEvent, RuleVersionChanged
+
+GENESIS_RECORDER = "certledger:genesis"
+GENESIS_REASON = "built-in rule version shipped with certledger (pix-rules.md §6)"
+
+
+class RulesState:
+    def __init__(self) -> None:
+        from ledger.rules import RuleTimeline
+
+        self.version = 0
+        self.timeline = RuleTimeline()
+
+    def apply(self, event: LedgerEvent) -> None:
+        from ledger.decisions import rule_document_of
+
+        self.version += 1
+        if isinstance(event, RuleVersionChanged):
+            self.timeline.add(rule_document_of(event))
+
+    # The interface the decisions read.
+    def in_force(self, at: datetime):
+        return self.timeline.in_force(at)
+
+    def get(self, version: str):
+        return self.timeline.get(version)
+
+    def validate(self, doc: dict[str, Any]) -> None:
+        """Raise RuleDocumentInvalid if `doc` would not resolve against this timeline."""
+        from ledger.rules import resolve_document
+
+        known = {v.version: v for v in self.timeline.versions()}
+        resolve_document(doc, known)
+
+
+def genesis_events() -> list[RuleVersionChanged]:
+    """The built-in versions as the first facts of every ledger, with stable event ids so
+    that exporting one ledger and importing it into a new one appends nothing twice."""
+    from ledger.rules import builtin_documents
+
+    events = []
+    for doc in builtin_documents():
+        effective = datetime.fromisoformat(str(doc["effective_from"]).replace("Z", "+00:00"))
+        events.append(
+            RuleVersionChanged(
+                event_id=f"builtin-{doc['version']}",
+                version=doc["version"],
+                effective_from=effective,
+                rules=doc,
+                jury=[],
+                reason=GENESIS_REASON,
+                at=effective,
+            )
+        )
+    return events

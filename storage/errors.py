@@ -1,0 +1,23 @@
+"""Storage failures a caller can act on."""
+
+from __future__ import annotations
+
+
+class StorageError(Exception):
+    pass
+
+
+class LedgerNotPrepared(StorageError):
+    """The database has no ledger schema, or an old one."""
+
+
+class StreamVersionConflict(StorageError):
+    """Another writer appended to a stream since it was read: re-read, re-validate, retry."""
+
+
+class EventIdAlreadyRecorded(StorageError):
+    """An event_id is already in the ledger (a concurrent import of the same line)."""
+
+
+class UnsupportedDatabaseUrl(StorageError):
+    pass

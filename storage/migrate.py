@@ -1,0 +1,129 @@
+"""Numbered SQL migrations, applied in order and recorded, once each.
+
+`migrations/postgresql/*.sql` and `migrations/sqlite/*.sql` are applied by name order;
+`certledger_migrations` records what was applied, so running migrate twice changes
+nothing. Each file runs in its own transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timezone
+from importlib import resources
+
+import psycopg
+
+from storage.urls import DatabaseUrl
+
+MIGRATIONS_TABLE = "certledger_migrations"
+# Any stable 64-bit number: serialises concurrent `migrate` runs on one database.
+_ADVISORY_LOCK = 7_341_955_201
+
+
+def available(backend: str) -> list[tuple[str, str]]:
+    folder = resources.files("migrations").joinpath(backend)
+    files = sorted(f for f in folder.iterdir() if f.name.endswith(".sql"))
+    return [(f.name, f.read_text(encoding="utf-8")) for f in files]
+
+
+def pending(url: DatabaseUrl) -> list[str]:
+    done = applied(url)
+    return [name for name, _ in available(url.backend) if name not in done]
+
+
+def applied(url: DatabaseUrl) -> set[str]:
+    if url.backend == "sqlite":
+        with sqlite3.connect(url.path) as conn:
+            exists = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (MIGRATIONS_TABLE,)
+            ).fetchone()
+            if not exists:
+                return set()
+            return {r[0] for r in conn.execute(f"SELECT name FROM {MIGRATIONS_TABLE}")}
+    with pg_connect(url) as conn:
+        exists = conn.execute("SELECT to_regclass(%s)", (MIGRATIONS_TABLE,)).fetchone()[0]
+        if not exists:
+            return set()
+        return {r[0] for r in conn.execute(f"SELECT name FROM {MIGRATIONS_TABLE}")}
+
+
+def migrate(url: DatabaseUrl) -> list[str]:
+    """Apply what is pending; return the names applied now (empty when up to date)."""
+    if url.backend == "sqlite":
+        return _migrate_sqlite(url)
+    return _migrate_postgresql(url)
+
+
+def pg_connect(url: DatabaseUrl, **kwargs) -> psycopg.Connection:
+    return psycopg.connect(
+        host=url.host, port=url.port, user=url.user, password=url.password or None,
+        dbname=url.dbname, autocommit=True, **kwargs,
+    )
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat()
+
+
+def _migrate_postgresql(url: DatabaseUrl) -> list[str]:
+    done: list[str] = []
+    with pg_connect(url) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (_ADVISORY_LOCK,))
+        try:
+            conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} "
+                "(name text PRIMARY KEY, applied_at timestamptz NOT NULL)"
+            )
+            already = {r[0] for r in conn.execute(f"SELECT name FROM {MIGRATIONS_TABLE}")}
+            for name, sql in available("postgresql"):
+                if name in already:
+                    continue
+                with conn.transaction():
+                    conn.execute(sql)
+                    conn.execute(
+                        f"INSERT INTO {MIGRATIONS_TABLE} (name, applied_at) VALUES (%s, now())", (name,)
+                    )
+                done.append(name)
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (_ADVISORY_LOCK,))
+    return done
+
+
+def _migrate_sqlite(url: DatabaseUrl) -> list[str]:
+    done: list[str] = []
+    conn = sqlite3.connect(url.path, isolation_level=None, timeout=30)
+    try:
+        conn.execute("BEGIN IMMEDIATE")  # one migrator at a time
+        conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+        )
+        already = {r[0] for r in conn.execute(f"SELECT name FROM {MIGRATIONS_TABLE}")}
+        for name, sql in available("sqlite"):
+            if name in already:
+                continue
+            for statement in _split_sqlite(sql):
+                conn.execute(statement)
+            conn.execute(f"INSERT INTO {MIGRATIONS_TABLE} VALUES (?, ?)", (name, _now()))
+            done.append(name)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    finally:
+        conn.close()
+    return done
+
+
+def _split_sqlite(sql: str) -> list[str]:
+    """Split a script into statements (executescript would commit on its own)."""
+    statements, buf = [], ""
+    for line in sql.splitlines(keepends=True):
+        if line.strip().startswith("--") and not buf.strip():
+            continue
+        buf += line
+        if sqlite3.complete_statement(buf):
+            statements.append(buf.strip())
+            buf = ""
+    if buf.strip():
+        statements.append(buf.strip())
+    return statements

@@ -1,0 +1,261 @@
+"""The event store: eventsourcing 9.5's recorders under the ledger's own write path.
+
+Reads (one stream, the notification log, the last position) go through the library's
+PostgreSQL and SQLite application recorders. Writes go through `writer()`: one
+transaction that may span many batches, taking the library's table lock on PostgreSQL
+(so a reader following notification ids never skips an event) and writing the event-id
+index and session membership beside the events, so a batch is all or nothing.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import psycopg
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
+
+from ledger.events import CertificationStarted
+from ledger.recorded import Recorded, digest_of
+from storage import migrate as migrations
+from storage.codec import decode_state, from_stored, to_stored
+from storage.errors import (
+    EventIdAlreadyRecorded,
+    LedgerNotPrepared,
+    StorageError,
+    StreamVersionConflict,
+)
+from storage.urls import DatabaseUrl
+
+PG_EVENTS_TABLE = "certledger_events"
+SQLITE_EVENTS_TABLE = "stored_events"
+
+
+@dataclass(frozen=True, slots=True)
+class RawNotification:
+    """A log row not yet decoded into a pydantic model: the fast path for projections."""
+
+    position: int
+    stream: str
+    version: int
+    state: bytes
+
+    def decoded(self) -> dict:
+        return decode_state(self.state)
+
+
+class EventStore:
+    def __init__(self, url: DatabaseUrl, *, create: bool = True, pool_size: int = 2):
+        self.url = url
+        self.backend = url.backend
+        if create and url.backend == "sqlite":
+            migrations.migrate(url)  # the embedded ledger is created on first use
+        missing = migrations.pending(url)
+        if missing:
+            raise LedgerNotPrepared(
+                f"the database {url.redacted()} is not prepared for certledger "
+                f"(missing migrations: {', '.join(missing)}): run `certledger migrate --db {url.redacted()}`"
+            )
+        if url.backend == "sqlite":
+            self.datastore = SQLiteDatastore(url.path, originator_id_type="text", lock_timeout=30)
+            self.recorder = SQLiteApplicationRecorder(self.datastore, SQLITE_EVENTS_TABLE)
+        else:
+            self.datastore = PostgresDatastore(
+                dbname=url.dbname, host=url.host, port=url.port, user=url.user,
+                password=url.password, pool_size=pool_size, max_overflow=8,
+                originator_id_type="text", connect_timeout=10,
+            )
+            self.recorder = PostgresApplicationRecorder(self.datastore, events_table_name=PG_EVENTS_TABLE)
+
+    def close(self) -> None:
+        self.datastore.close()
+
+    # ------------------------------------------------------------------ reads
+    def read_stream(self, stream: str, after: int = 0) -> list[Recorded]:
+        return [from_stored(s) for s in self.recorder.select_events(stream, gt=after or None)]
+
+    def read_log(self, after: int = 0, limit: int = 1000) -> list[Recorded]:
+        notes = self.recorder.select_notifications(after, limit, inclusive_of_start=False)
+        return [from_stored(n, position=n.id) for n in notes]
+
+    def read_log_raw(self, after: int = 0, limit: int = 5000) -> list[RawNotification]:
+        notes = self.recorder.select_notifications(after, limit, inclusive_of_start=False)
+        return [RawNotification(n.id, str(n.originator_id), n.originator_version, n.state) for n in notes]
+
+    def iter_log(self, after: int = 0, page: int = 2000) -> Iterator[Recorded]:
+        while True:
+            batch = self.read_log(after, page)
+            if not batch:
+                return
+            yield from batch
+            after = batch[-1].position  # type: ignore[assignment]
+
+    def read_streams_in_log_order(self, streams: Sequence[str]) -> list[Recorded]:
+        """Several streams' events merged in the order the ledger recorded them."""
+        if not streams:
+            return []
+        if self.backend == "sqlite":
+            sql = (f"SELECT rowid, originator_id, originator_version, topic, state FROM {SQLITE_EVENTS_TABLE} "
+                   f"WHERE originator_id IN ({', '.join('?' * len(streams))}) ORDER BY rowid")
+            with self.datastore.transaction(commit=False) as c:
+                c.execute(sql, list(streams))
+                rows = [tuple(r) for r in c.fetchall()]
+        else:
+            sql = (f"SELECT notification_id, originator_id, originator_version, topic, state FROM {PG_EVENTS_TABLE} "
+                   "WHERE originator_id = ANY(%s) ORDER BY notification_id")
+            with self.datastore.get_connection() as conn, conn.cursor() as curs:
+                curs.execute(sql, [list(streams)])
+                rows = [tuple(r.values()) for r in curs.fetchall()]
+        return [
+            from_stored(StoredEvent(originator_id=r[1], originator_version=r[2], topic=r[3], state=bytes(r[4])), r[0])
+            for r in rows
+        ]
+
+    def max_position(self) -> int:
+        return self.recorder.max_notification_id() or 0
+
+    def event_digests(self, event_ids: Sequence[str]) -> dict[str, str]:
+        if not event_ids:
+            return {}
+        rows = self._query(
+            "SELECT event_id, digest FROM certledger_event_ids WHERE event_id IN ({})", list(event_ids)
+        )
+        return {r[0]: r[1] for r in rows}
+
+    def certifications_of_session(self, session_id: str) -> list[str]:
+        rows = self._query(
+            "SELECT certification_id FROM certledger_session_certifications WHERE session_id = {}"
+            " ORDER BY certification_id",
+            [session_id],
+        )
+        return [r[0] for r in rows]
+
+    def _query(self, template: str, params: list) -> list[tuple]:
+        mark = "?" if self.backend == "sqlite" else "%s"
+        sql = template.format(", ".join([mark] * len(params)) if "IN ({})" in template else mark)
+        if self.backend == "sqlite":
+            with self.datastore.transaction(commit=False) as c:
+                c.execute(sql, params)
+                return [tuple(r) for r in c.fetchall()]
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(sql, params)
+            return [tuple(r.values()) for r in curs.fetchall()]
+
+    # ----------------------------------------------------------------- writes
+    def append(self, records: Sequence[Recorded]) -> None:
+        with self.writer() as w:
+            w.write(records)
+
+    @contextmanager
+    def writer(self, *, lock: bool = False) -> Iterator[_Writer]:
+        """One transaction: everything written through it commits together or not at all.
+
+        `lock=True` takes the write lock at once (PostgreSQL's table lock; SQLite's
+        write lock is always taken at once), for writers that judge facts inside the
+        transaction; otherwise it is taken at the first write.
+        """
+        if self.backend == "sqlite":
+            with self.datastore.get_connection(commit=True) as conn:
+                raw: sqlite3.Connection = conn._sqlite_conn  # noqa: SLF001
+                raw.execute("BEGIN IMMEDIATE")
+                try:
+                    yield _SQLiteWriter(self, raw)
+                    raw.execute("COMMIT")
+                except BaseException:
+                    raw.execute("ROLLBACK")
+                    raise
+            return
+        self.datastore.register_type_adapters()
+        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+            writer = _PostgresWriter(self, curs)
+            if lock:
+                writer.lock()
+            yield writer
+
+
+def _index_rows(records: Sequence[Recorded], lines: list[dict]) -> tuple[list[tuple], list[tuple]]:
+    ids = [
+        (line["event_id"], digest_of(line), r.stream, r.version)
+        for r, line in zip(records, lines)
+        if "event_id" in line
+    ]
+    links = [
+        (r.event.certification_id, r.event.session_id)
+        for r in records
+        if isinstance(r.event, CertificationStarted)
+    ]
+    return ids, links
+
+
+def _classify(message: str) -> StorageError:
+    if "event_ids" in message:
+        return EventIdAlreadyRecorded(message)
+    return StreamVersionConflict(message)
+
+
+class _Writer:
+    def write(self, records: Sequence[Recorded]) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class _SQLiteWriter(_Writer):
+    def __init__(self, store: EventStore, conn: sqlite3.Connection):
+        self.store, self.conn = store, conn
+
+    def write(self, records: Sequence[Recorded]) -> None:
+        lines = [r.event.to_line() for r in records]
+        ids, links = _index_rows(records, lines)
+        stored = [to_stored(r, line) for r, line in zip(records, lines)]
+        try:
+            self.conn.executemany("INSERT INTO certledger_event_ids VALUES (?,?,?,?)", ids)
+            self.conn.executemany("INSERT INTO certledger_session_certifications VALUES (?,?)", links)
+            self.conn.executemany(
+                f"INSERT INTO {SQLITE_EVENTS_TABLE} VALUES (?,?,?,?)",
+                [(s.originator_id, s.originator_version, s.topic, s.state) for s in stored],
+            )
+        except sqlite3.IntegrityError as e:
+            raise _classify(str(e)) from e
+
+
+class _PostgresWriter(_Writer):
+    def __init__(self, store: EventStore, curs: psycopg.Cursor):
+        self.store, self.curs = store, curs
+        self.locked = False
+
+    def lock(self) -> None:
+        if not self.locked:
+            # The library's EXCLUSIVE lock and NOTIFY: ids are handed out in commit order.
+            self.store.recorder._lock_table(self.curs)  # noqa: SLF001
+            self.store.recorder._notify_channel(self.curs)  # noqa: SLF001
+            self.locked = True
+
+    def write(self, records: Sequence[Recorded]) -> None:
+        if not records:
+            return
+        lines = [r.event.to_line() for r in records]
+        ids, links = _index_rows(records, lines)
+        stored = [to_stored(r, line) for r, line in zip(records, lines)]
+        recorder = self.store.recorder
+        try:
+            self.lock()
+            if ids:
+                self.curs.execute(
+                    "INSERT INTO certledger_event_ids SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::bigint[])",
+                    [list(c) for c in zip(*ids)],
+                )
+            if links:
+                self.curs.execute(
+                    "INSERT INTO certledger_session_certifications SELECT * FROM unnest(%s::text[], %s::text[])",
+                    [list(c) for c in zip(*links)],
+                )
+            pg_rows = [
+                recorder.construct_pg_stored_event(s.originator_id, s.originator_version, s.topic, s.state)
+                for s in stored
+            ]
+            self.curs.execute(recorder.insert_events_statement, (pg_rows,))
+        except psycopg.errors.UniqueViolation as e:
+            raise _classify(str(e)) from e

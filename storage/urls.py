@@ -1,0 +1,62 @@
+"""Database URLs: `sqlite:///path` (the embedded default) or `postgresql://…`."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from storage.errors import UnsupportedDatabaseUrl
+
+DEFAULT_URL = "sqlite:///certledger.db"
+ENV_VAR = "CERTLEDGER_DATABASE_URL"
+
+
+@dataclass(frozen=True)
+class DatabaseUrl:
+    backend: str  # "sqlite" or "postgresql"
+    raw: str
+    path: str = ""  # sqlite
+    host: str = ""
+    port: int = 5432
+    user: str = ""
+    password: str = ""
+    dbname: str = ""
+
+    def redacted(self) -> str:
+        if self.backend == "sqlite":
+            return self.raw
+        return f"postgresql://{self.user}@{self.host}:{self.port}/{self.dbname}"
+
+
+def resolve_url(explicit: str | None = None) -> DatabaseUrl:
+    return parse_url(explicit or os.environ.get(ENV_VAR) or DEFAULT_URL)
+
+
+def parse_url(raw: str) -> DatabaseUrl:
+    if raw.startswith("sqlite://"):
+        path = raw[len("sqlite://"):]
+        if path.startswith("/"):
+            path = path[1:]  # sqlite:///rel.db is relative, sqlite:////abs.db absolute
+        if not path:
+            raise UnsupportedDatabaseUrl(f"{raw!r}: a SQLite URL needs a file path, e.g. sqlite:///certledger.db")
+        if path != ":memory:":
+            path = str(Path(path))
+        return DatabaseUrl(backend="sqlite", raw=raw, path=path)
+    if raw.startswith(("postgresql://", "postgres://")):
+        u = urlparse(raw)
+        if not u.path.strip("/"):
+            raise UnsupportedDatabaseUrl(f"{raw!r}: a PostgreSQL URL needs a database name")
+        return DatabaseUrl(
+            backend="postgresql",
+            raw=raw,
+            host=u.hostname or "127.0.0.1",
+            port=u.port or 5432,
+            user=unquote(u.username or os.environ.get("PGUSER", "postgres")),
+            password=unquote(u.password or os.environ.get("PGPASSWORD", "")),
+            dbname=unquote(u.path.strip("/")),
+        )
+    raise UnsupportedDatabaseUrl(
+        f"{raw!r} is not a database URL certledger knows: use sqlite:///PATH or postgresql://USER@HOST:PORT/DB"
+    )

@@ -1,0 +1,197 @@
+"""The event log on both backends: round trips, import/export, idempotence, immutability."""
+
+from __future__ import annotations
+
+import io
+import sqlite3
+
+import orjson
+import psycopg
+import pytest
+
+from commands.bootstrap import open_ledger
+from commands.export_events import export_events
+from commands.import_events import import_file
+from commands.interchange import write_lines
+from commands.recording import BatchRejected
+from ledger.events import EVENT_TYPES
+from storage import migrate as migrations
+from storage.errors import LedgerNotPrepared
+from storage.store import EventStore
+from storage.urls import parse_url
+from tests.builders import Scenario, events
+
+
+def _export(ledger, **filters) -> bytes:
+    buf = io.BytesIO()
+    write_lines(export_events(ledger, **filters), buf)
+    return buf.getvalue()
+
+
+def _user_lines(data: bytes) -> list[bytes]:
+    """Exported lines without the genesis rule versions every ledger starts with."""
+    return [l for l in data.splitlines() if b'"builtin-' not in l]
+
+
+def test_every_event_type_round_trips_through_the_store(db_url, clock, example_path):
+    with open_ledger(db_url, clock=clock) as ledger:
+        lines = [orjson.loads(l) for l in example_path.read_bytes().splitlines()]
+        s = Scenario("s-extra", start=clock.now)
+        lines += [
+            s.open(), *s.full_test("x1"), s.finalise(),
+            s.line("QuestionDeneutralised", certification_id="cert-0002", question_id="cert-0002-q2",
+                   by="pix-2", reason="answer found"),
+            s.line("ResultsUnpublished", session_id="session-2024-06-12-lyon"),
+        ]
+        sent = events(lines)
+        assert {e.type for e in sent} == set(EVENT_TYPES), "the scenario must cover every event type"
+        ledger.service.record(sent, by="test")
+        stored = [r.event for r in ledger.store.iter_log() if r.recorded_by == "test"]
+        assert stored == sent
+        assert all(r.recorded_at == clock.now for r in ledger.store.iter_log() if r.recorded_by == "test")
+
+
+def test_the_example_session_imports_and_exports_identically_on_both_backends(db_url, tmp_path, example_path, clock):
+    with open_ledger(db_url, clock=clock) as ledger:
+        with example_path.open("rb") as fh:
+            report = import_file(ledger, fh)
+        assert report.appended == len(example_path.read_bytes().splitlines())
+        first = _export(ledger)
+    # Into an empty ledger (SQLite here), and out again: the same lines.
+    with open_ledger(f"sqlite:///{tmp_path / 'second.db'}", clock=clock) as second:
+        assert import_file(second, io.BytesIO(first)).appended == len(_user_lines(first))
+        assert _export(second) == first
+    expected = [orjson.loads(l) for l in example_path.read_bytes().splitlines()]
+    got = [orjson.loads(l) for l in _user_lines(first)]
+    assert [g["event_id"] for g in got] == [e["event_id"] for e in expected]
+
+
+def test_reimporting_a_file_appends_nothing_new(db_url, example_path, clock):
+    with open_ledger(db_url, clock=clock) as ledger:
+        with example_path.open("rb") as fh:
+            import_file(ledger, fh)
+        head = ledger.store.max_position()
+        with example_path.open("rb") as fh:
+            again = import_file(ledger, fh)
+        assert again.appended == 0 and again.skipped == len(example_path.read_bytes().splitlines())
+        assert ledger.store.max_position() == head
+
+
+def test_export_filters_by_certification_and_session(db_url, example_path, clock):
+    with open_ledger(db_url, clock=clock) as ledger:
+        with example_path.open("rb") as fh:
+            import_file(ledger, fh)
+        cert = [orjson.loads(l) for l in _export(ledger, certification_id="cert-0002").splitlines()]
+        assert cert and all(l.get("certification_id") == "cert-0002" for l in cert)
+        session = [orjson.loads(l) for l in _export(ledger, session_id="session-2024-06-12-lyon").splitlines()]
+        assert session[0]["type"] == "SessionOpened"
+        assert {l["type"] for l in session} >= {"SessionFinalised", "ResultsPublished", "CertificationStarted"}
+        assert not any(l["type"] == "RuleVersionChanged" for l in session)
+
+
+def _big_file(n_sessions: int) -> list[bytes]:
+    lines: list[bytes] = []
+    for i in range(n_sessions):
+        s = Scenario(f"big-{i}")
+        for line in [s.open(), *s.full_test(f"big-{i}-c1"), s.finalise()]:
+            lines.append(orjson.dumps(line))
+    return lines
+
+
+def test_one_bad_line_in_ten_thousand_appends_nothing_and_is_named(db_url, clock):
+    lines = _big_file(300)  # 300 × 34 lines
+    assert len(lines) >= 10_000
+    # An answer line: nothing later depends on it, so its error is the only one.
+    bad_at = next(i for i in range(7_777, 7_800) if b'"AnswerRecorded"' in lines[i - 1])
+    broken = orjson.loads(lines[bad_at - 1])
+    broken["at"] = "yesterday"
+    lines[bad_at - 1] = orjson.dumps(broken)
+    with open_ledger(db_url, clock=clock) as ledger:
+        head = ledger.store.max_position()
+        with pytest.raises(BatchRejected) as info:
+            import_file(ledger, io.BytesIO(b"\n".join(lines)))
+        assert [(e.line, e.field) for e in info.value.errors] == [(bad_at, "at")]
+        assert ledger.store.max_position() == head
+        # Fixed, the same file imports whole.
+        lines[bad_at - 1] = orjson.dumps({**broken, "at": "2024-06-12T09:00:00Z"})
+        report = import_file(ledger, io.BytesIO(b"\n".join(lines)))
+        assert report.appended == len(lines)
+
+
+def test_a_line_refused_by_a_rule_late_in_a_file_appends_nothing(db_url, clock):
+    lines = _big_file(80)
+    s = Scenario("late")
+    lines.append(orjson.dumps(s.answer("big-3-c1", "never-served")))
+    with open_ledger(db_url, clock=clock) as ledger:
+        head = ledger.store.max_position()
+        with pytest.raises(BatchRejected) as info:
+            import_file(ledger, io.BytesIO(b"\n".join(lines)))
+        err = info.value.errors[0]
+        # finalised first, so the answer is refused as a late centre fact
+        assert err.line == len(lines) and err.code in {"session-finalised", "question-not-served"}
+        assert ledger.store.max_position() == head
+
+
+def test_postgresql_refuses_to_update_or_delete_stored_events(pg_url, clock, example_path):
+    with open_ledger(pg_url, clock=clock) as ledger, example_path.open("rb") as fh:
+        import_file(ledger, fh)
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        for sql in (
+            "UPDATE certledger_events SET state = 'x'",
+            "DELETE FROM certledger_events",
+            "TRUNCATE certledger_events",
+            "UPDATE certledger_event_ids SET digest = 'x'",
+            "DELETE FROM certledger_event_ids",
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
+                conn.execute(sql)
+        assert conn.execute("SELECT count(*) FROM certledger_events").fetchone()[0] > 0
+
+
+def test_sqlite_refuses_to_update_or_delete_stored_events(sqlite_url, clock, example_path):
+    with open_ledger(sqlite_url, clock=clock) as ledger, example_path.open("rb") as fh:
+        import_file(ledger, fh)
+    path = parse_url(sqlite_url).path
+    with sqlite3.connect(path) as conn:
+        for sql in ("UPDATE stored_events SET state = 'x'", "DELETE FROM stored_events"):
+            with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+                conn.execute(sql)
+
+
+def test_an_unprepared_postgresql_database_says_what_to_run(pg_empty_url):
+    with pytest.raises(LedgerNotPrepared, match="certledger migrate"):
+        EventStore(parse_url(pg_empty_url))
+
+
+def test_migrate_applies_in_order_once(pg_empty_url):
+    url = parse_url(pg_empty_url)
+    first = migrations.migrate(url)
+    assert first == sorted(first) and first[0].startswith("001_")
+    assert migrations.migrate(url) == []
+    assert migrations.pending(url) == []
+
+
+def test_concurrent_writers_on_one_stream_are_serialised_and_revalidated(db_url, clock):
+    """Two writers race to answer the same question. b has read the stream and is about to
+    write when a commits first: b's write hits the stream's version (optimistic
+    concurrency), b re-reads, re-validates, and is refused by the rule itself."""
+    from ledger import errors as E
+
+    s = Scenario()
+    with open_ledger(db_url, clock=clock) as a, open_ledger(db_url, clock=clock) as b:
+        a.service.record(events([s.open(), s.start("c1"), s.serve("c1", "q1")]), by="a")
+        real_writer = b.store.writer
+        raced = []
+
+        def writer_after_a_commits():
+            if not raced:
+                raced.append(True)
+                a.service.record(events([s.answer("c1", "q1", "ok")]), by="a")
+            return real_writer()
+
+        b.store.writer = writer_after_a_commits
+        with pytest.raises(E.QuestionAlreadyAnswered):
+            b.service.record_one(events([s.answer("c1", "q1", "ko")])[0], by="b")
+        assert raced
+        answers = [r.event for r in a.store.read_stream("certification:c1") if r.event.type == "AnswerRecorded"]
+        assert [e.status for e in answers] == ["ok"]

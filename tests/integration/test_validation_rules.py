@@ -1,0 +1,225 @@
+"""Each rule the ledger enforces: the fact is refused with the rule's error, and nothing
+of the batch is appended. Runs on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+
+from commands.bootstrap import open_ledger
+from commands.recording import BatchRejected
+from ledger import errors as E
+from tests.builders import JURY, Scenario, events
+
+
+@pytest.fixture
+def ledger(db_url, clock):
+    with open_ledger(db_url, clock=clock) as ledger:
+        yield ledger
+
+
+def refused(ledger, lines, code: str, *, field: str | None = None, line: int | None = None):
+    """Record `lines` as one batch; assert it is refused for `code`, and nothing written."""
+    before = ledger.store.max_position()
+    with pytest.raises(BatchRejected) as info:
+        ledger.service.record(events(lines), by="test")
+    codes = [e.code for e in info.value.errors]
+    assert code in codes, info.value
+    err = next(e for e in info.value.errors if e.code == code)
+    if field is not None:
+        assert err.field == field
+    if line is not None:
+        assert err.line == line
+    assert ledger.store.max_position() == before, "a refused batch must append nothing"
+    return err
+
+
+def accepted(ledger, lines):
+    return ledger.service.record(events(lines), by="test")
+
+
+def test_a_valid_session_is_recorded(ledger):
+    s = Scenario()
+    report = accepted(ledger, [s.open(), *s.full_test("c1"), s.finalise(), s.publish()])
+    assert report.appended == 2 + 1 + 5 * 6 + 1 + 1
+
+
+def test_nothing_is_appended_to_an_unknown_session(ledger):
+    s = Scenario("nowhere")
+    refused(ledger, [s.start("c1")], E.UnknownSession.code, field="session_id")
+
+
+def test_nothing_is_appended_to_an_unknown_certification(ledger):
+    s = Scenario()
+    accepted(ledger, [s.open()])
+    refused(ledger, [s.serve("ghost", "q1")], E.UnknownCertification.code, field="certification_id")
+    refused(ledger, [s.answer("ghost", "q1")], E.UnknownCertification.code)
+
+
+def test_a_session_is_opened_once_and_a_certification_started_once(ledger):
+    s = Scenario()
+    accepted(ledger, [s.open(), s.start("c1")])
+    refused(ledger, [s.open()], E.SessionAlreadyOpened.code)
+    refused(ledger, [s.start("c1")], E.CertificationAlreadyStarted.code)
+
+
+def test_an_answer_needs_its_question_served(ledger):
+    s = Scenario()
+    accepted(ledger, [s.open(), s.start("c1")])
+    refused(ledger, [s.answer("c1", "never-served")], E.QuestionNotServed.code, field="question_id")
+
+
+def test_a_question_is_answered_once(ledger):
+    s = Scenario()
+    accepted(ledger, [s.open(), s.start("c1"), s.serve("c1", "q1"), s.answer("c1", "q1")])
+    refused(ledger, [s.answer("c1", "q1", "ko")], E.QuestionAlreadyAnswered.code)
+
+
+def test_no_more_questions_per_competence_than_the_rules_allow(ledger):
+    s = Scenario()
+    accepted(ledger, [s.open(), s.start("c1")] + [s.serve("c1", f"q{i}", "1.1") for i in range(3)])
+    err = refused(ledger, [s.serve("c1", "q4", "1.1")], E.TooManyQuestionsForCompetence.code, field="competence")
+    assert "allows 3" in err.message
+
+
+def test_a_question_for_a_non_certifiable_competence_is_recorded(ledger):
+    # Unusual, not impossible: scoring ignores it.
+    s = Scenario()
+    accepted(ledger, [s.open(), s.start("c1"), s.serve("c1", "q1", "5.2")])
+
+
+def test_a_certification_needs_five_certifiable_competences(ledger):
+    s = Scenario()
+    profile = {"1.1": {"pix": 30}, "1.2": {"pix": 30}, "2.1": {"pix": 30}, "3.1": {"pix": 30}, "4.1": {"pix": 7}}
+    accepted(ledger, [s.open()])
+    err = refused(ledger, [s.start("c1", profile=profile)], E.NotEnoughCertifiableCompetences.code, field="profile")
+    assert "4 certifiable" in err.message and "at least 5" in err.message
+
+
+def test_a_banned_candidate_cannot_start_until_the_ban_ends(ledger):
+    s = Scenario()
+    until = "2025-06-12T00:00:00+00:00"
+    accepted(ledger, [s.open(), s.ruling("ban_candidate", candidate_id="cand-x", until=until)])
+    refused(ledger, [s.start("c1", candidate="cand-x")], E.CandidateBanned.code, field="candidate_id")
+    later = Scenario("s2", start=__import__("datetime").datetime(2025, 7, 1, tzinfo=__import__("datetime").timezone.utc))
+    accepted(ledger, [later.open(), later.start("c2", candidate="cand-x")])
+
+
+def test_a_ban_needs_two_pix_and_two_external_members(ledger):
+    s = Scenario()
+    short = [JURY[0], JURY[2], JURY[3]]
+    refused(ledger, [s.ruling("ban_candidate", jury=short, candidate_id="x", until="2025-01-01T00:00:00Z")],
+            E.JuryIncomplete.code, field="jury")
+
+
+def test_unknown_vocabulary_is_refused_with_its_field(ledger):
+    from commands.interchange import parse_line
+
+    s = Scenario()
+    bad = [
+        (s.serve("c1", "q1", "9.9"), "competence"),
+        ({**s.answer("c1", "q1"), "status": "great"}, "status"),
+        (s.incident("c1", "r1", "Z9"), "code"),
+        (s.ruling("hang_them", certification_id="c1"), "decision"),
+    ]
+    import orjson
+
+    for line, field in bad:
+        err = parse_line(1, orjson.dumps(line))
+        assert err.field == field, err
+
+
+def test_deprecated_incident_codes_are_refused_for_new_reports(ledger):
+    s = Scenario()
+    accepted(ledger, [s.open(), s.start("c1")])
+    refused(ledger, [s.incident("c1", "r1", "C3")], E.DeprecatedIncidentCode.code, field="code")
+
+
+def test_an_in_challenge_report_needs_a_question_number():
+    from pydantic import ValidationError
+
+    s = Scenario()
+    with pytest.raises(ValidationError, match="needs a question_number"):
+        events([s.incident("c1", "r1", "E1")])
+
+
+def test_finalisation_needs_an_abort_reason_for_each_certification_not_completed(ledger):
+    s = Scenario()
+    accepted(ledger, [s.open(), *s.full_test("done"), s.start("left"), s.start("cut")])
+    err = refused(ledger, [s.finalise({"left": "candidate"})], E.AbortReasonMissing.code, field="abort_reasons")
+    assert "cut" in err.message and "left" not in err.message
+    accepted(ledger, [s.finalise({"left": "candidate", "cut": "technical"})])
+
+
+def test_an_abort_reason_must_name_an_uncompleted_certification_of_the_session(ledger):
+    s = Scenario()
+    accepted(ledger, [s.open(), *s.full_test("done")])
+    refused(ledger, [s.finalise({"done": "technical"})], E.AbortReasonNotApplicable.code)
+    refused(ledger, [s.finalise({"elsewhere": "technical"})], E.AbortReasonNotApplicable.code)
+
+
+def test_finalisation_is_refused_twice_and_without_certifications(ledger):
+    s = Scenario()
+    accepted(ledger, [s.open()])
+    refused(ledger, [s.finalise()], E.NoCertificationStarted.code)
+    accepted(ledger, [*s.full_test("c1"), s.finalise()])
+    refused(ledger, [s.finalise()], E.SessionAlreadyFinalised.code)
+
+
+def test_after_finalisation_only_jury_decisions_and_publication_are_accepted(ledger):
+    s = Scenario()
+    accepted(ledger, [s.open(), s.start("c1"), s.serve("c1", "q1"), s.finalise({"c1": "technical"})])
+    refused(ledger, [s.answer("c1", "q1")], E.SessionFinalisedRefusesFact.code)
+    refused(ledger, [s.serve("c1", "q2", "1.2")], E.SessionFinalisedRefusesFact.code)
+    refused(ledger, [s.incident("c1", "r1", "C7")], E.SessionFinalisedRefusesFact.code)
+    refused(ledger, [s.start("c2")], E.SessionFinalisedRefusesFact.code)
+    accepted(ledger, [
+        s.line("QuestionNeutralised", certification_id="c1", question_id="q1", by="pix-1", reason="jury"),
+        s.ruling("cancel", certification_id="c1"),
+        s.publish(),
+    ])
+
+
+def test_fraud_rejection_of_a_published_result_needs_unpublishing_first(ledger):
+    s = Scenario()
+    accepted(ledger, [s.open(), *s.full_test("c1"), s.finalise(), s.publish()])
+    refused(ledger, [s.ruling("reject_for_fraud", certification_id="c1")], E.PublishedResultNeedsUnpublishing.code)
+    accepted(ledger, [s.unpublish(), s.ruling("reject_for_fraud", certification_id="c1"), s.publish()])
+
+
+def test_publication_needs_finalisation(ledger):
+    s = Scenario()
+    accepted(ledger, [s.open(), s.start("c1")])
+    refused(ledger, [s.publish()], E.SessionNotFinalised.code)
+
+
+def test_a_rule_version_needs_a_full_jury_and_a_valid_document(ledger):
+    s = Scenario()
+    doc = {"version": "jury-x", "extends": "pix-v2-2024-05", "effective_from": "2024-06-01T00:00:00Z",
+           "max_reachable_level": 6}
+    line = s.line("RuleVersionChanged", version="jury-x", effective_from="2024-06-01T00:00:00Z", rules=doc,
+                  jury=JURY[:3], reason="test")
+    refused(ledger, [line], E.JuryIncomplete.code, field="jury")
+    bad_doc = {**doc, "max_reachable_level": "six", "colour": "blue"}
+    line = s.line("RuleVersionChanged", version="jury-x", effective_from="2024-06-01T00:00:00Z", rules=bad_doc,
+                  jury=JURY, reason="test")
+    err = refused(ledger, [line], E.RuleDocumentRefused.code, field="rules")
+    assert "max_reachable_level" in err.message and "colour" in err.message
+    good = s.line("RuleVersionChanged", version="jury-x", effective_from="2024-06-01T00:00:00Z", rules=doc,
+                  jury=JURY, reason="test")
+    accepted(ledger, [good])
+    refused(ledger, [{**good, "event_id": "another"}], E.RuleVersionAlreadyExists.code)
+
+
+def test_one_bad_fact_refuses_the_whole_batch_and_names_its_line(ledger):
+    s = Scenario()
+    lines = [s.open(), s.start("c1"), s.serve("c1", "q1"), s.answer("c1", "q2"), s.answer("c1", "q1")]
+    refused(ledger, lines, E.QuestionNotServed.code, line=4)
+    assert ledger.store.read_stream("session:s1") == []
+
+
+def test_the_same_event_id_with_other_content_is_refused(ledger):
+    s = Scenario()
+    opened = s.open()
+    accepted(ledger, [opened])
+    assert accepted(ledger, [opened]).skipped == 1
+    refused(ledger, [{**opened, "centre_id": "other"}], E.EventIdConflict.code, field="event_id")
