@@ -12,6 +12,7 @@ re-import appends nothing new); the same id with other content is refused.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -46,6 +47,8 @@ from storage.store import EventStore
 Clock = Callable[[], datetime]
 MAX_RETRIES = 5
 MAX_REPORTED_ERRORS = 50
+# Stream states an import keeps in memory; older ones are re-read inside its transaction.
+IMPORT_CACHE_STREAMS = 20_000
 
 
 @dataclass(frozen=True)
@@ -90,17 +93,25 @@ def _new_state(stream: str):
 
 
 class StateCache:
-    """Stream states kept between commands; always caught up with the store before use."""
+    """Stream states kept between commands, least recently used dropped past `max_size`;
+    always caught up with the store (or a writer's own transaction) before use."""
 
-    def __init__(self) -> None:
-        self._states: dict[str, Any] = {}
+    def __init__(self, max_size: int = 50_000) -> None:
+        self._states: OrderedDict[str, Any] = OrderedDict()
+        self.max_size = max_size
 
-    def load(self, store: EventStore, stream: str):
-        state = self._states.get(stream) or _new_state(stream)
-        for rec in store.read_stream(stream, after=state.version):
+    def load(self, reader, stream: str):
+        """`reader` has read_stream(stream, after): the store, or an open writer."""
+        state = self._states.pop(stream, None) or _new_state(stream)
+        for rec in reader.read_stream(stream, after=state.version):
             state.apply(rec.event)
         self._states[stream] = state
+        if len(self._states) > self.max_size:
+            self._states.popitem(last=False)
         return state
+
+    def streams(self) -> list[str]:
+        return list(self._states)
 
     def forget(self, streams: Iterable[str]) -> None:
         for s in streams:
@@ -110,7 +121,9 @@ class StateCache:
 class _UnitOfWork:
     """One attempt at a batch: the overlay of states and the records to write."""
 
-    def __init__(self, store: EventStore, cache: StateCache, now: datetime, by: str):
+    def __init__(self, store, cache: StateCache, now: datetime, by: str):
+        # `store` reads: the EventStore, or an open writer whose transaction holds the
+        # batch's earlier chunks.
         self.store, self.cache, self.now, self.by = store, cache, now, by
         self.loaded: dict[str, Any] = {}
         self.records: list[Recorded] = []
@@ -128,6 +141,14 @@ class _UnitOfWork:
         if state is None:
             state = self.loaded[stream] = self.cache.load(self.store, stream)
         return state
+
+    def written(self) -> None:
+        """The records are in the transaction: later lookups find them there, so the
+        overlay can go and memory stays bounded however long the stream."""
+        self.records = []
+        self.loaded.clear()
+        self.seen_ids.clear()
+        self.new_certs.clear()
 
     def context(self, event: LedgerEvent, stream: str) -> Context:
         ctx = Context(stream=self.state(stream), rules=self.state(RULES_STREAM))
@@ -238,16 +259,19 @@ class LedgerService:
     ) -> RecordReport:
         """Record a stream of (line number, fact or parse error) in one transaction.
 
-        Lines are judged as they come and written in chunks; at the first refusal
-        writing stops, judging goes on (to report up to MAX_REPORTED_ERRORS), and the
-        transaction is rolled back: nothing of the stream is appended.
+        Lines are judged as they come, against the ledger as this transaction sees it,
+        and written in chunks, so memory stays bounded however long the stream. After a
+        refusal judging goes on (to report up to MAX_REPORTED_ERRORS) and the
+        transaction is rolled back at the end: nothing of the stream is appended.
         """
-        uow = _UnitOfWork(self.store, self.cache, self.clock(), by)
+        # A private cache: states read inside this transaction must not outlive it.
+        cache = StateCache(max_size=IMPORT_CACHE_STREAMS)
         report = RecordReport()
         errors: list[LineError] = []
         try:
             # Lock first: a long import judges against a ledger no one else writes meanwhile.
             with self.store.writer(lock=True) as writer:
+                uow = _UnitOfWork(writer, cache, self.clock(), by)
                 for numbered in _chunks(items, chunk):
                     events = [e for _, e in numbered if not isinstance(e, LineError)]
                     known = uow.prefetch_ids(events)
@@ -264,16 +288,19 @@ class LedgerService:
                                 errors.append(LineError(lineno, err.field, err.message, err.code))
                         if len(errors) >= MAX_REPORTED_ERRORS:
                             raise BatchRejected(errors, truncated=True)
-                    if not errors:
-                        writer.write(uow.records)
-                    uow.records = []
+                    # Written even after an error: the transaction is rolled back at the
+                    # end anyway, and later lines are judged against a coherent ledger.
+                    writer.write(uow.records)
+                    uow.written()
                     if progress:
                         progress(len(numbered))
                 if errors:
                     raise BatchRejected(errors)
         except BaseException:
-            self.cache.forget(uow.touched)
+            self.cache.forget(cache.streams())
             raise
+        # What this import wrote is newer than what the shared cache holds.
+        self.cache.forget(cache.streams())
         return report
 
     # -- genesis -------------------------------------------------------------------------

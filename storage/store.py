@@ -48,7 +48,35 @@ class RawNotification:
         return decode_state(self.state)
 
 
-class EventStore:
+class _Reads:
+    """Look-ups shared by the store (each on a fresh connection) and by a writer (inside
+    its own transaction, so it sees what it wrote and has not committed yet)."""
+
+    backend: str
+
+    def _rows(self, sql: str, params: Sequence) -> list[tuple]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def _mark(self) -> str:
+        return "?" if self.backend == "sqlite" else "%s"
+
+    def event_digests(self, event_ids: Sequence[str]) -> dict[str, str]:
+        if not event_ids:
+            return {}
+        marks = ", ".join([self._mark()] * len(event_ids))
+        rows = self._rows(f"SELECT event_id, digest FROM certledger_event_ids WHERE event_id IN ({marks})", list(event_ids))
+        return {r[0]: r[1] for r in rows}
+
+    def certifications_of_session(self, session_id: str) -> list[str]:
+        rows = self._rows(
+            "SELECT certification_id FROM certledger_session_certifications "
+            f"WHERE session_id = {self._mark()} ORDER BY certification_id",
+            [session_id],
+        )
+        return [r[0] for r in rows]
+
+
+class EventStore(_Reads):
     def __init__(self, url: DatabaseUrl, *, create: bool = True, pool_size: int = 2):
         self.url = url
         self.backend = url.backend
@@ -118,25 +146,7 @@ class EventStore:
     def max_position(self) -> int:
         return self.recorder.max_notification_id() or 0
 
-    def event_digests(self, event_ids: Sequence[str]) -> dict[str, str]:
-        if not event_ids:
-            return {}
-        rows = self._query(
-            "SELECT event_id, digest FROM certledger_event_ids WHERE event_id IN ({})", list(event_ids)
-        )
-        return {r[0]: r[1] for r in rows}
-
-    def certifications_of_session(self, session_id: str) -> list[str]:
-        rows = self._query(
-            "SELECT certification_id FROM certledger_session_certifications WHERE session_id = {}"
-            " ORDER BY certification_id",
-            [session_id],
-        )
-        return [r[0] for r in rows]
-
-    def _query(self, template: str, params: list) -> list[tuple]:
-        mark = "?" if self.backend == "sqlite" else "%s"
-        sql = template.format(", ".join([mark] * len(params)) if "IN ({})" in template else mark)
+    def _rows(self, sql: str, params: Sequence) -> list[tuple]:
         if self.backend == "sqlite":
             with self.datastore.transaction(commit=False) as c:
                 c.execute(sql, params)
@@ -197,14 +207,32 @@ def _classify(message: str) -> StorageError:
     return StreamVersionConflict(message)
 
 
-class _Writer:
+class _Writer(_Reads):
     def write(self, records: Sequence[Recorded]) -> None:  # pragma: no cover - interface
         raise NotImplementedError
 
+    def read_stream(self, stream: str, after: int = 0) -> list[Recorded]:
+        table = SQLITE_EVENTS_TABLE if self.backend == "sqlite" else PG_EVENTS_TABLE
+        m = self._mark()
+        rows = self._rows(
+            f"SELECT originator_version, topic, state FROM {table} "
+            f"WHERE originator_id = {m} AND originator_version > {m} ORDER BY originator_version",
+            [stream, after],
+        )
+        return [
+            from_stored(StoredEvent(originator_id=stream, originator_version=r[0], topic=r[1], state=bytes(r[2])))
+            for r in rows
+        ]
+
 
 class _SQLiteWriter(_Writer):
+    backend = "sqlite"
+
     def __init__(self, store: EventStore, conn: sqlite3.Connection):
         self.store, self.conn = store, conn
+
+    def _rows(self, sql: str, params: Sequence) -> list[tuple]:
+        return [tuple(r) for r in self.conn.execute(sql, list(params)).fetchall()]
 
     def write(self, records: Sequence[Recorded]) -> None:
         lines = [r.event.to_line() for r in records]
@@ -222,9 +250,15 @@ class _SQLiteWriter(_Writer):
 
 
 class _PostgresWriter(_Writer):
+    backend = "postgresql"
+
     def __init__(self, store: EventStore, curs: psycopg.Cursor):
         self.store, self.curs = store, curs
         self.locked = False
+
+    def _rows(self, sql: str, params: Sequence) -> list[tuple]:
+        self.curs.execute(sql, list(params))
+        return [tuple(r.values()) for r in self.curs.fetchall()]
 
     def lock(self) -> None:
         if not self.locked:

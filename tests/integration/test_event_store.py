@@ -118,6 +118,24 @@ def test_one_bad_line_in_ten_thousand_appends_nothing_and_is_named(db_url, clock
         assert report.appended == len(lines)
 
 
+def test_an_import_larger_than_its_state_cache_stays_correct(db_url, clock, monkeypatch):
+    """Memory is bounded: states evicted mid-import are re-read inside the import's own
+    transaction, which sees the chunks it wrote but has not committed."""
+    import commands.recording as recording
+
+    monkeypatch.setattr(recording, "IMPORT_CACHE_STREAMS", 10)
+    lines = _big_file(60)  # 60 sessions, 120 streams, chunks of 2000 lines
+    s = Scenario("late-answer")
+    lines.append(orjson.dumps(s.answer("big-2-c1", "big-2-c1-1.1-0")))  # far later, long evicted
+    with open_ledger(db_url, clock=clock) as ledger:
+        with pytest.raises(BatchRejected) as info:
+            import_file(ledger, io.BytesIO(b"\n".join(lines)))
+        # Judged against the re-read (uncommitted) states: the session is known and finalised.
+        assert [(e.line, e.code) for e in info.value.errors] == [(len(lines), "session-finalised")]
+        report = import_file(ledger, io.BytesIO(b"\n".join(lines[:-1])))
+        assert report.appended == len(lines) - 1
+
+
 def test_a_line_refused_by_a_rule_late_in_a_file_appends_nothing(db_url, clock):
     lines = _big_file(80)
     s = Scenario("late")
