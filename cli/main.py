@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import sys
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 
-from commands.bootstrap import Ledger, open_ledger
+from cli.common import DbOption, err, ledger_at, out
+from commands.bootstrap import Ledger
 from commands.recording import BatchRejected
 from ledger.errors import DomainError
 from storage import migrate as migrations
-from storage.errors import LedgerNotPrepared, StorageError
 from storage.urls import resolve_url
 
 app = typer.Typer(
@@ -24,30 +22,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-err = Console(stderr=True)
-out = Console()
-
-DbOption = Annotated[
-    Optional[str],
-    typer.Option("--db", help="Database URL: sqlite:///PATH or postgresql://… (default: $CERTLEDGER_DATABASE_URL or sqlite:///certledger.db)"),
-]
-
-
-@contextmanager
-def ledger_at(db: str | None):
-    """Open the ledger, turning storage problems into one readable line and exit 2."""
-    try:
-        ledger = open_ledger(db)
-    except (LedgerNotPrepared, StorageError) as e:
-        err.print(f"[red]error:[/red] {e}")
-        raise typer.Exit(2) from None
-    except Exception as e:  # an unreachable server, a bad URL
-        err.print(f"[red]error:[/red] cannot open the ledger at {resolve_url(db).redacted()}: {e}")
-        raise typer.Exit(2) from None
-    try:
-        yield ledger
-    finally:
-        ledger.close()
 
 
 @app.command()

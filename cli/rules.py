@@ -10,7 +10,7 @@ import orjson
 import typer
 from rich.table import Table
 
-from cli.main import DbOption, err, ledger_at, out
+from cli.common import DbOption, err, ledger_at, out
 
 rules_app = typer.Typer(help="Rule versions: list, show, JSON Schema, check a proposed document.", no_args_is_help=True)
 

@@ -1,0 +1,39 @@
+"""What every `certledger` sub-command shares: the consoles, the --db option, and
+opening the ledger with storage problems turned into one readable line."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from commands.bootstrap import open_ledger
+from storage.errors import LedgerNotPrepared, StorageError
+from storage.urls import resolve_url
+
+err = Console(stderr=True)
+out = Console()
+
+DbOption = Annotated[
+    Optional[str],
+    typer.Option("--db", help="Database URL: sqlite:///PATH or postgresql://… (default: $CERTLEDGER_DATABASE_URL or sqlite:///certledger.db)"),
+]
+
+
+@contextmanager
+def ledger_at(db: str | None):
+    """Open the ledger, turning storage problems into one readable line and exit 2."""
+    try:
+        ledger = open_ledger(db)
+    except (LedgerNotPrepared, StorageError) as e:
+        err.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from None
+    except Exception as e:  # an unreachable server, a bad URL
+        err.print(f"[red]error:[/red] cannot open the ledger at {resolve_url(db).redacted()}: {e}")
+        raise typer.Exit(2) from None
+    try:
+        yield ledger
+    finally:
+        ledger.close()
