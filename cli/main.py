@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Optional
@@ -10,7 +11,6 @@ from typing import Annotated, Optional
 import typer
 
 from cli.common import DbOption, err, ledger_at, out
-from commands.bootstrap import Ledger
 from commands.recording import BatchRejected
 from ledger.errors import DomainError
 from storage import migrate as migrations
@@ -65,7 +65,8 @@ def import_(
         raise typer.Exit(2)
     with ledger_at(db) as ledger, (source or open(file, "rb")) as fh:
         try:
-            report = _with_progress(ledger, fh, file)
+            with counting(f"importing {file}") as progress:
+                report = import_file(ledger, fh, progress=progress)
         except BatchRejected as rejected:
             for e in rejected.errors:
                 err.print(f"{file}:{e}")
@@ -75,17 +76,19 @@ def import_(
     out.print(f"imported {report.appended} event(s), {report.skipped} already recorded")
 
 
-def _with_progress(ledger: Ledger, fh, name: str):
-    from commands.import_events import import_file
-
+@contextmanager
+def counting(description: str):
+    """A live count of lines on a terminal (stderr), nothing when piped: yields the
+    callback a long job calls with how many lines it just did."""
     if not err.is_terminal:
-        return import_file(ledger, fh)
-    from rich.progress import Progress, SpinnerColumn, TextColumn
+        yield None
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed} lines"),
-                  console=err, transient=True) as bar:
-        task = bar.add_task(f"importing {name}", total=None)
-        return import_file(ledger, fh, progress=lambda n: bar.advance(task, n))
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed:,} lines"),
+                  TimeElapsedColumn(), console=err, transient=True) as bar:
+        task = bar.add_task(description, total=None)
+        yield lambda n: bar.advance(task, n)
 
 
 @app.command()
@@ -121,7 +124,11 @@ def simulate(
     """Append a deterministic synthetic population of sessions (or write it as JSON Lines)."""
     from commands.simulate import append_simulation, write_simulation
 
-    began = datetime.fromisoformat(start)
+    try:
+        began = datetime.fromisoformat(start.replace("Z", "+00:00"))
+    except ValueError:
+        err.print(f"[red]error:[/red] --start {start!r} is not an RFC 3339 date or instant")
+        raise typer.Exit(2) from None
     if began.tzinfo is None:
         began = began.replace(tzinfo=timezone.utc)
     if output:
@@ -130,7 +137,8 @@ def simulate(
         return
     with ledger_at(db) as ledger:
         try:
-            report = append_simulation(ledger, candidates=candidates, seed=seed, start=began)
+            with counting(f"simulating {candidates} candidates") as progress:
+                report = append_simulation(ledger, candidates=candidates, seed=seed, start=began, progress=progress)
         except BatchRejected as rejected:
             err.print(f"[red]the simulation was refused[/red] (a bug): {rejected}")
             raise typer.Exit(1) from None
