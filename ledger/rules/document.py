@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from decimal import Decimal
 from fractions import Fraction
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PrivateAttr
 
@@ -107,6 +107,9 @@ class RuleSet(RuleDocument):
 
     origins: dict[str, str] = Field(default_factory=dict)
     _level_index: dict[tuple[int, int, int], int] = PrivateAttr(default_factory=dict)
+    # Memo of scoring's row references, held by this object: a cache keyed on the rule
+    # set itself would compare whole documents on every hit when two equal copies exist.
+    _row_refs: dict[tuple[int, str], Any] = PrivateAttr(default_factory=dict)
 
     def model_post_init(self, context: object) -> None:
         self._level_index = index_rows(self.level_table)

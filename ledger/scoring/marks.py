@@ -3,7 +3,6 @@ mark (§3.6); and the reproducibility rate (§3.1) and trust rule (§3.5) it dep
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 from ledger.events import ProfileEntry
@@ -50,9 +49,16 @@ def counts_of(group: list[QuestionState], rules: RuleSet) -> tuple[int, int, int
     return n, min(c, rules.questions_per_competence), z
 
 
-@lru_cache(maxsize=4096)
 def row_ref(rules: RuleSet, index: int, band: str) -> RowRef:
-    """Where a person finds the row that fired. Cached: rule sets are frozen and few."""
+    """Where a person finds the row that fired. Memoised on the (frozen) rule set."""
+    memo = rules.__pydantic_private__["_row_refs"]  # type: ignore[index]
+    ref = memo.get((index, band))
+    if ref is None:
+        ref = memo[(index, band)] = _row_ref(rules, index, band)
+    return ref
+
+
+def _row_ref(rules: RuleSet, index: int, band: str) -> RowRef:
     row = rules.level_table[index]
     return RowRef(
         path=f"level_table[{index}]", defined_in=rules.origin_of("level_table"),
