@@ -1,0 +1,264 @@
+"""`certledger results`, `certledger audit`, `certledger rebuild`: the results projection.
+
+Reading commands catch the projection up first (the embedded ledger has no background
+runner), so results are there right after `certledger import`.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Annotated, Any, Optional
+
+import orjson
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from cli.common import DbOption, err, ledger_at, out
+
+AsOfOption = Annotated[
+    Optional[str],
+    typer.Option("--as-of", help="Recorded time T (RFC 3339; a date means the end of that day, UTC): "
+                                 "the results as the ledger knew them at T"),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table")]
+
+
+def parse_as_of(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return instant if instant.tzinfo else instant.replace(tzinfo=timezone.utc)
+    return datetime.combine(day, time.min, tzinfo=timezone.utc) + timedelta(days=1, microseconds=-1)
+
+
+def _as_of_or_exit(value: str | None) -> datetime | None:
+    try:
+        return parse_as_of(value)
+    except ValueError:
+        err.print(f"[red]error:[/red] --as-of {value!r} is not an RFC 3339 instant or a date")
+        raise typer.Exit(2) from None
+
+
+def _dump(data: Any) -> None:
+    sys.stdout.buffer.write(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
+    sys.stdout.buffer.flush()
+
+
+def caught_up(store) -> int:
+    """Catch the projection up, with a progress bar when it has a lot to do on a terminal."""
+    from projections.results import ResultsReader, catch_up
+
+    if not err.is_terminal or ResultsReader(store).lag() < 20_000:
+        return catch_up(store)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(TextColumn("projecting results"), BarColumn(), MofNCompleteColumn(), console=err,
+                  transient=True) as bar:
+        task = bar.add_task("catch-up", total=None)
+        return catch_up(store, progress=lambda done, total: bar.update(task, completed=done, total=total))
+
+
+def _status_style(status: str) -> str:
+    return {"validated": "green", "rejected": "red", "cancelled": "yellow", "error": "magenta"}.get(status, "dim")
+
+
+def _table(*columns: str, title: str | None = None) -> Table:
+    """Identifiers are folded, never cut: an auditor must be able to copy them."""
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    return table
+
+
+def _results_table(rows: list[dict]) -> Table:
+    sessions = {(r["session_id"], r["centre_id"]) for r in rows}
+    one_session = len(sessions) == 1
+    title = "session {}, centre {}".format(*next(iter(sessions))) if one_session else None
+    columns = ["certification", "candidate", *([] if one_session else ["session"]), "status", "pix", "rate",
+               "rule version", "published", "reasons"]
+    table = _table(*columns, title=title)
+    for r in rows:
+        status = r["status"]
+        table.add_row(
+            r["certification_id"], r["candidate_id"], *([] if one_session else [r["session_id"]]),
+            f"[{_status_style(status)}]{status}[/]",
+            "" if r["pix_score"] is None else str(r["pix_score"]),
+            "" if r["reproducibility_rate"] is None else f"{r['reproducibility_rate']}%",
+            r["rule_version"] or "", "yes" if r["published"] else "no", ", ".join(dict.fromkeys(r["reasons"])),
+        )
+    return table
+
+
+def show(renderable: Any) -> None:
+    """On a terminal, at its width; into a pipe or a file, wide enough not to fold."""
+    if out.is_terminal:
+        out.print(renderable)
+    else:
+        Console(file=sys.stdout, width=max(out.width, 200), highlight=False).print(renderable)
+
+
+def _summary(line: dict) -> str:
+    skip = {"type", "event_id", "at", "certification_id", "jury", "profile", "rules"}
+    parts = [f"{k}={v}" for k, v in line.items() if k not in skip and v not in ("", None, False, {}, [])]
+    text = " ".join(parts)
+    return text if len(text) <= 90 else text[:87] + "…"
+
+
+def print_audit(trail: dict) -> None:
+    current = trail["current"]
+    when = f" as of {trail['as_of']}" if trail["as_of"] else ""
+    show(f"[bold]certification {trail['certification_id']}[/bold]{when}: candidate {trail['candidate_id']}, "
+              f"session {trail['session_id']}, centre {trail['centre_id']}")
+    events = _table("pos", "recorded at", "recorded by", "type", "at", "what", title="events")
+    for e in trail["events"]:
+        events.add_row(str(e["position"]), e["recorded_at"][:19], e["recorded_by"], e["type"], e["at"][:19],
+                       _summary(e["event"]))
+    show(events)
+    results = _table("#", "recorded at", "pos", "cause", "detail", "status", "pix", "rate", "rule version",
+                     title="results")
+    for h in trail["results"]:
+        r = h["result"]
+        results.add_row(str(h["seq"]), h["recorded_at"][:19], str(h["position"]), h["cause"], h["detail"],
+                        f"[{_status_style(r['status'])}]{r['status']}[/]", str(r["pix_score"]),
+                        f"{r['reproducibility_rate']}%", r["rule_version"])
+    show(results)
+    _print_explanation(current)
+
+
+def _print_explanation(current: dict) -> None:
+    status = current["status"]
+    show(f"[bold]current result[/bold]: [{_status_style(status)}]{status}[/]"
+              + (f", {current['pix_score']} pix under {current['rule_version']}" if current["pix_score"] is not None else "")
+              + (f", published" if current["published"] else ", not published"))
+    ex = current.get("explanation")
+    if not ex:
+        show("no result yet: the certification is started (it is scored when completed or when its session is finalised)")
+        return
+    for because in ex["status_because"]:
+        show(f"  because {because}")
+    if current.get("error"):
+        show(f"  [magenta]error:[/magenta] {current['error']}")
+    rate = ex["rate"]
+    show(f"reproducibility rate: {rate['correct']}/{rate['answered']} → {rate['rate']}% "
+              f"(rounding {rate['rounding']}, band {rate['band']}{', failed' if rate['failed'] else ''})")
+    if ex.get("trust"):
+        t = ex["trust"]
+        show(f"trust: {t['answered']} answered of {t['served']} served, {t['required']} required "
+                  f"(ratio {t['ratio']}): {'trusted' if t['trusted'] else 'NOT trusted'}")
+    comps = _table("competence", "estimated", "profile pix", "N", "C", "Z", "outcome", "level", "pix", "because",
+                  title="competences")
+    for code, c in ex["competences"].items():
+        comps.add_row(code, str(c["estimated_level"]), str(c["profile_pix"]), str(c["N"]), str(c["C"]), str(c["Z"]),
+                      c["outcome"] or "", str(c["level"]), str(c["pix"]) + (" (capped)" if c["capped"] else ""),
+                      c["because"])
+    show(comps)
+    questions = _table("#", "question", "competence", "format", "answer", "counted as", "fate", "because",
+                      title="questions")
+    for q in ex["questions"]:
+        fate = q["fate"] + (f" ({q['neutralised_by']})" if q.get("neutralised_by") else "")
+        questions.add_row(str(q["number"]), q["question_id"], q["competence"], q["format"], q["answer"] or "",
+                          q["counted_as"] or "", fate, "; ".join(q["because"]))
+    show(questions)
+    if ex["incidents"]:
+        incidents = _table("report", "code", "question", "outcome", "because", title="incident reports")
+        for i in ex["incidents"]:
+            incidents.add_row(i["report_id"], i["code"], str(i["question_number"] or ""), i["outcome"], i["because"])
+        show(incidents)
+    for note in ex.get("notes", ()):
+        show(f"note: {note}")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("results")
+    def results_command(
+        certification: Annotated[Optional[str], typer.Option("--certification", help="Only this certification")] = None,
+        session: Annotated[Optional[str], typer.Option("--session", help="Only this session's certifications")] = None,
+        candidate: Annotated[Optional[str], typer.Option("--candidate", help="Only this candidate's certifications")] = None,
+        status: Annotated[Optional[str], typer.Option("--status", help="Only this status (validated, rejected, cancelled, error, started)")] = None,
+        as_of: AsOfOption = None,
+        as_json: JsonOption = False,
+        db: DbOption = None,
+    ) -> None:
+        """Current results (or, with --as-of, the results as the ledger knew them then)."""
+        from projections.asof import results_as_of
+        from projections.results import ResultsReader
+
+        moment = _as_of_or_exit(as_of)
+        filters = {"certification_id": certification, "session_id": session, "candidate_id": candidate,
+                   "status": status}
+        with ledger_at(db) as ledger:
+            caught_up(ledger.store)
+            if moment is None:
+                rows = ResultsReader(ledger.store).current(**filters)
+            else:
+                rows = results_as_of(ledger.store, moment, **filters)
+        if as_json:
+            _dump(rows)
+        elif not rows:
+            err.print("no results" + (f" as of {moment.isoformat()}" if moment else "") + " for these filters")
+        else:
+            show(_results_table(rows))
+        if certification and not rows:
+            raise typer.Exit(1)
+
+    @app.command("audit")
+    def audit_command(
+        certification_id: Annotated[str, typer.Argument(help="The certification to audit")],
+        as_of: AsOfOption = None,
+        as_json: JsonOption = False,
+        db: DbOption = None,
+    ) -> None:
+        """A certification's full trail: every event (recorded when, by whom), every result
+        it was given and why, and the explanation of the current (or as-of) result."""
+        from projections.audit import CertificationNotFound, audit_trail
+
+        moment = _as_of_or_exit(as_of)
+        with ledger_at(db) as ledger:
+            caught_up(ledger.store)
+            try:
+                trail = audit_trail(ledger.store, certification_id, as_of=moment)
+            except CertificationNotFound as e:
+                err.print(f"[red]error:[/red] {e}")
+                raise typer.Exit(1) from None
+        if as_json:
+            _dump(trail)
+        else:
+            print_audit(trail)
+
+    @app.command("rebuild")
+    def rebuild_command(
+        resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted rebuild instead of starting over")] = False,
+        db: DbOption = None,
+    ) -> None:
+        """Drop the read models and rebuild them from the event log (Ctrl-C leaves a
+        resumable state: `certledger rebuild --resume`)."""
+        from projections.rebuild import rebuild
+        from projections.results import ResultsReader
+
+        with ledger_at(db) as ledger:
+            try:
+                report = _rebuild_with_progress(ledger.store, resume, rebuild)
+            except KeyboardInterrupt:
+                reader = ResultsReader(ledger.store)
+                err.print(f"[yellow]interrupted[/yellow] at log position {reader.position()} "
+                          f"({reader.lag()} event(s) to go): run `certledger rebuild --resume` to continue")
+                raise typer.Exit(130) from None
+        what = "resumed" if report.resumed else ("caught up" if resume else "rebuilt")
+        show(f"results {what}: {report.processed} event(s) processed, at log position {report.position}")
+
+
+def _rebuild_with_progress(store, resume: bool, rebuild):
+    if not err.is_terminal:
+        return rebuild(store, resume=resume)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("rebuilding results"), BarColumn(), MofNCompleteColumn(), TextColumn("events"),
+                  TimeRemainingColumn(), console=err) as bar:
+        task = bar.add_task("rebuild", total=None)
+        return rebuild(store, resume=resume,
+                       progress=lambda done, total: bar.update(task, completed=done, total=total))

@@ -1,0 +1,108 @@
+"""Results as the ledger knew them at a recorded time T.
+
+Computed, not looked up: the events recorded up to T (`recorded_at <= T`, rule versions
+included, so a rule version recorded after T does not apply) are folded in memory by the
+very fold the projection runs (`projections.fold`), so for any T the answer is what the
+projection served at T. A filter on one certification, session or candidate reads only
+the streams it needs (theirs, their sessions' and the rules'); other filters fold the
+whole log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from ledger.streams import RULES_STREAM, certification_stream, session_stream
+from projections.fold import ResultsFold
+from projections.views import ResultsViews
+from storage.store import EventStore
+
+Entry = tuple[int, str, dict]
+
+
+def _aware(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError("as_of must be timezone-aware")
+    return moment
+
+
+def recorded_by(entries: Iterable[Entry], as_of: datetime) -> Iterator[Entry]:
+    """The entries recorded at or before `as_of`."""
+    parse = datetime.fromisoformat
+    for entry in entries:
+        if parse(entry[2]["recorded_at"]) <= as_of:
+            yield entry
+
+
+def whole_log(store: EventStore, page: int = 5000) -> Iterator[Entry]:
+    after, loads = 0, orjson.loads
+    while True:
+        notes = store.read_log_raw(after, page)
+        if not notes:
+            return
+        for n in notes:
+            yield n.position, n.stream, loads(n.state)
+        after = notes[-1].position
+
+
+def streams_for(store: EventStore, certification_id: str | None = None, session_id: str | None = None,
+                candidate_id: str | None = None) -> list[str] | None:
+    """The streams holding everything the filtered results depend on; None: all of them."""
+    views = ResultsViews(store)
+    if certification_id is not None:
+        rows = views.stream_entries([certification_stream(certification_id)])
+        sessions = {s["event"]["session_id"] for _, _, s in rows if s["event"]["type"] == "CertificationStarted"}
+        return [certification_stream(certification_id), *map(session_stream, sorted(sessions)), RULES_STREAM]
+    if session_id is not None:
+        certs = store.certifications_of_session(session_id)
+        return [session_stream(session_id), *map(certification_stream, certs), RULES_STREAM]
+    if candidate_id is not None:
+        rows = views.query("SELECT certification_id, session_id FROM certledger_results WHERE candidate_id = %s",
+                           [candidate_id])
+        return [*(certification_stream(c) for c, _ in rows), *sorted({session_stream(s) for _, s in rows}),
+                RULES_STREAM]
+    return None
+
+
+def fold_as_of(store: EventStore, as_of: datetime | None, streams: list[str] | None, *,
+               keep_history: bool = False) -> ResultsFold:
+    """The fold of the (given streams of the) log as recorded up to `as_of` (None: all)."""
+    entries: Iterable[Entry] = whole_log(store) if streams is None else ResultsViews(store).stream_entries(streams)
+    if as_of is not None:
+        entries = recorded_by(entries, _aware(as_of))
+    return ResultsFold(keep_history=keep_history).apply_all(entries)
+
+
+def results_as_of(store: EventStore, as_of: datetime, *, certification_id: str | None = None,
+                  session_id: str | None = None, candidate_id: str | None = None, status: str | None = None,
+                  started_from: datetime | None = None, started_to: datetime | None = None,
+                  after: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+    """The public result dicts the projection served at recorded time `as_of`, filtered
+    and ordered like `ResultsReader.current`."""
+    if candidate_id is not None:
+        from projections.results import catch_up
+
+        catch_up(store)  # which certifications the candidate has comes from the view
+    streams = streams_for(store, certification_id, session_id, candidate_id)
+    fold = fold_as_of(store, as_of, streams)
+    out = []
+    for cert_id in sorted(fold.certs):
+        cert = fold.certs[cert_id]
+        if ((certification_id is not None and cert_id != certification_id)
+                or (session_id is not None and cert.session_id != session_id)
+                or (candidate_id is not None and cert.candidate_id != candidate_id)
+                or (started_from is not None and cert.started_at < started_from)
+                or (started_to is not None and cert.started_at > started_to)
+                or (after is not None and cert_id <= after)):
+            continue
+        public = fold.public_result(cert)
+        if status is not None and public["status"] != status:
+            continue
+        out.append(public)
+        if limit is not None and len(out) >= limit:
+            break
+    return out

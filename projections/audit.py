@@ -1,0 +1,81 @@
+"""A certification's full trail, for an auditor.
+
+    audit_trail(store, "cert-1")            # as the ledger stands (the projection's record)
+    audit_trail(store, "cert-1", as_of=T)   # as the ledger knew it at recorded time T
+
+The trail holds every event of the certification and of its session, plus each rule
+version that rescored it, with when the ledger recorded it and who caused it; every
+result it was given, with why (cause, detail, the event's position and recorded time);
+and the current (or as-of) result with its explanation. Without `as_of` the results are
+the projection's own record (caught up first); with it they are recomputed from the
+events recorded up to T, the way `projections.asof` does.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ledger.streams import RULES_STREAM, certification_stream, session_stream
+from projections.asof import fold_as_of, recorded_by
+from projections.fold import utc_iso
+from projections.results import ResultsReader, catch_up
+from projections.views import ResultsViews
+from storage.store import EventStore
+
+
+class CertificationNotFound(LookupError):
+    """No certification of that id was started (by the as-of time, if one is given)."""
+
+
+def _event_row(position: int, stream: str, state: dict) -> dict[str, Any]:
+    line = state["event"]
+    return {
+        "position": position,
+        "recorded_at": utc_iso(state["recorded_at"]),
+        "recorded_by": state["recorded_by"],
+        "stream": stream,
+        "type": line["type"],
+        "at": line["at"],
+        "event": line,
+    }
+
+
+def audit_trail(store: EventStore, certification_id: str, as_of: datetime | None = None) -> dict[str, Any]:
+    views = ResultsViews(store)
+    own = views.stream_entries([certification_stream(certification_id)])
+    sessions = sorted({s["event"]["session_id"] for _, _, s in own if s["event"]["type"] == "CertificationStarted"})
+    streams = [certification_stream(certification_id), *map(session_stream, sessions), RULES_STREAM]
+    if as_of is None:
+        catch_up(store)
+        reader = ResultsReader(store)
+        current = reader.current(certification_id=certification_id)
+        if not current:
+            raise CertificationNotFound(f"no certification {certification_id} in the ledger")
+        results, current_result = reader.history(certification_id), current[0]
+        entries = views.stream_entries(streams)
+    else:
+        fold = fold_as_of(store, as_of, streams, keep_history=True)
+        cert = fold.certs.get(certification_id)
+        if cert is None:
+            raise CertificationNotFound(
+                f"no certification {certification_id} was recorded by {as_of.isoformat()}"
+            )
+        results = [h.public() for h in fold.histories.get(certification_id, [])]
+        current_result = fold.public_result(cert)
+        entries = list(recorded_by(views.stream_entries(streams), as_of))
+    causes = {r["position"] for r in results}
+    events = [
+        _event_row(p, s, state) for p, s, state in entries
+        if s != RULES_STREAM or p in causes  # a rule version appears when it rescored this certification
+    ]
+    return {
+        "certification_id": certification_id,
+        "session_id": current_result["session_id"],
+        "candidate_id": current_result["candidate_id"],
+        "centre_id": current_result["centre_id"],
+        "as_of": utc_iso(as_of) if as_of is not None else None,
+        "events": events,
+        "results": results,
+        "current": current_result,
+    }

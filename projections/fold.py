@@ -1,0 +1,462 @@
+"""The results fold: decoded log entries in; certification facts, results and their
+history out. Pure (no I/O): the persistent projection (`projections.results`) feeds it
+pages of the log and persists what changed; as-of and audit feed it a filtered log.
+
+The hot path works on the decoded JSON lines, not on pydantic models: each certification's
+facts are kept as the compact JSON form of `ledger.scoring.CertificationFacts` (the same
+fold as `ledger.scoring.fold`, proven equal by tests), validated only when it is scored.
+
+When a certification is (re)scored, and why (the `cause` of its history entry):
+* `first scoring`: when it is completed;
+* `finalisation`: when its session is finalised (its first result if it was not
+  completed); `incident auto-resolution` instead when it already had a result and the
+  finalisation changes it while it has incident reports (for a completed certification,
+  automatic resolution is the only input finalisation brings);
+* `neutralisation` / `de-neutralisation` / `jury ruling` (reject_for_fraud, unreject,
+  cancel, uncancel, resolve_incident; a `comment` changes no input): only once it has a
+  result; before that the first scoring takes them in;
+* `rule version V`: a `RuleVersionChanged` rescored every certification with a result
+  whose version in force at its start changes (to V), and only those.
+Every rescoring appends a history entry, even when the result is unchanged: the history
+is the record of what the ledger did and why. A certification without a result yet is
+`started`. Publication flips `published` and is not a rescoring.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Protocol
+
+import orjson
+from ledger.decisions import rule_document_of
+from ledger.events import RuleVersionChanged
+from ledger.rules import RuleTimeline
+from ledger.scoring import CertificationFacts, score
+
+_SESSION_TYPES = frozenset({"SessionOpened", "SessionFinalised", "ResultsPublished", "ResultsUnpublished"})
+RESCORING_DECISIONS = frozenset({"reject_for_fraud", "unreject", "cancel", "uncancel", "resolve_incident"})
+QUESTION_FLAGS = ("has_image", "has_embed", "has_attachment", "timed", "focused")
+# The public result fields a `started` certification has, all empty.
+STARTED_FIELDS = {
+    "status": "started", "reasons": [], "error": None, "reproducibility_rate": None,
+    "pix_score": None, "rule_version": None, "competences": {}, "explanation": None,
+}
+
+
+class ProjectionError(Exception):
+    """The log holds something the projection cannot derive a result from (a bug or a
+    deployment problem, e.g. a rule version naming an unknown algorithm)."""
+
+
+def utc_iso(value: str | datetime) -> str:
+    """A time as sortable UTC text: 2024-06-12T08:00:00.000000+00:00."""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+def started_result(certification_id: str) -> dict[str, Any]:
+    return {"certification_id": certification_id, **STARTED_FIELDS, "reasons": [], "competences": {}}
+
+
+def outcome_of(result: dict[str, Any]) -> dict[str, Any]:
+    """A result without its explanation: what the history keeps of each result."""
+    return {k: v for k, v in result.items() if k != "explanation"}
+
+
+@dataclass(slots=True)
+class CertState:
+    certification_id: str
+    session_id: str
+    candidate_id: str
+    started_at: datetime
+    facts: dict[str, Any]  # compact JSON form of CertificationFacts
+    outcome: dict[str, Any] | None = None  # current Result in JSON mode but its explanation; None while started
+    result_json: str | None = None  # the current Result as JSON, explanation included
+    seq: int = 0  # history entries so far (the current one's number)
+    updated_at: str = ""  # recorded time (UTC) of the event that produced the row
+    position: int = 0  # and its position in the log
+    served: set[str] = field(default_factory=set)
+
+    @property
+    def rule_version(self) -> str | None:
+        return self.outcome["rule_version"] if self.outcome else None
+
+    def public_result(self) -> dict[str, Any]:
+        if self.result_json is None:
+            return started_result(self.certification_id)
+        return orjson.loads(self.result_json)
+
+
+@dataclass(slots=True)
+class SessionInfo:
+    session_id: str
+    centre_id: str | None = None
+    finalised: bool = False
+    published: bool = False
+    certifications: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    certification_id: str
+    seq: int
+    cause: str
+    detail: str
+    recorded_at: str
+    position: int
+    result: dict[str, Any]  # without its explanation
+
+    def public(self) -> dict[str, Any]:
+        return {"seq": self.seq, "cause": self.cause, "detail": self.detail,
+                "recorded_at": self.recorded_at, "position": self.position, "result": self.result}
+
+
+class StateLoader(Protocol):
+    """Where a persistent fold finds the states it does not hold in memory."""
+
+    def load_certs(self, ids: set[str]) -> list[CertState]: ...
+
+    def load_sessions(self, ids: set[str]) -> list[SessionInfo]:
+        """With the ids of all their certifications."""
+        ...
+
+    def rule_candidates(self, since: datetime) -> list[tuple[str, datetime, str | None]]:
+        """(certification, started_at, current rule version) of the certifications with a
+        result that started at or after `since`."""
+        ...
+
+
+def cert_from_row(certification_id: str, started_at: datetime, facts: dict[str, Any],
+                  result_json: str | None, seq: int, updated_at: str, position: int) -> CertState:
+    outcome = outcome_of(orjson.loads(result_json)) if result_json is not None else None
+    cert = CertState(certification_id, facts["session_id"], facts["candidate_id"], started_at, facts,
+                     outcome, result_json, seq, updated_at, position)
+    cert.served = {q["question_id"] for q in facts.get("questions", ())}
+    return cert
+
+
+class ResultsFold:
+    """Folds a log, entry by entry, in log order. After each page, `changes()` says what
+    to persist and `clear_changes()` starts the next page."""
+
+    def __init__(self, timeline: RuleTimeline | None = None, loader: StateLoader | None = None,
+                 keep_history: bool = False) -> None:
+        self.timeline = timeline if timeline is not None else RuleTimeline()
+        self.loader = loader
+        self.certs: dict[str, CertState] = {}
+        self.sessions: dict[str, SessionInfo] = {}
+        self.keep_history = keep_history
+        self.histories: dict[str, list[HistoryEntry]] = {}
+        self.clear_changes()
+
+    # ------------------------------------------------------------------ page bookkeeping
+    def clear_changes(self) -> None:
+        self.dirty_facts: set[str] = set()
+        self.dirty_rows: set[str] = set()
+        self.dirty_sessions: set[str] = set()
+        self.published_changed: set[str] = set()
+        self.new_history: list[HistoryEntry] = []
+
+    def forget(self) -> None:
+        """Drop the cached states (all persisted): the next pages reload what they touch."""
+        self.certs.clear()
+        self.sessions.clear()
+
+    def prepare(self, entries: Iterable[tuple[int, str, dict]]) -> None:
+        """Load, in a few queries, the states a page of entries will touch."""
+        if self.loader is None:
+            return
+        certs: set[str] = set()
+        sessions: set[str] = set()
+        finalised: set[str] = set()
+        for _, _, state in entries:
+            line = state["event"]
+            kind = line["type"]
+            if kind in _SESSION_TYPES:
+                sessions.add(line["session_id"])
+                if kind == "SessionFinalised":
+                    finalised.add(line["session_id"])
+            else:
+                cert = line.get("certification_id")
+                if cert is not None:
+                    certs.add(cert)
+                if kind == "CertificationStarted":
+                    sessions.add(line["session_id"])
+        missing = sessions - self.sessions.keys()
+        if missing:
+            for session in self.loader.load_sessions(missing):
+                self.sessions[session.session_id] = session
+        for session_id in finalised:
+            session = self.sessions.get(session_id)
+            if session is not None:
+                certs.update(session.certifications)
+        self.ensure_certs(certs)
+
+    def ensure_certs(self, ids: Iterable[str]) -> None:
+        missing = set(ids) - self.certs.keys()
+        if missing and self.loader is not None:
+            for cert in self.loader.load_certs(missing):
+                self.certs[cert.certification_id] = cert
+
+    # ------------------------------------------------------------------------ the fold
+    def apply(self, position: int, state: dict) -> None:
+        line = state["event"]
+        handler = _HANDLERS.get(line["type"])
+        if handler is not None:
+            handler(self, line, state["recorded_at"], position)
+
+    def apply_all(self, entries: Iterable[tuple[int, str, dict]]) -> ResultsFold:
+        for position, _, state in entries:
+            self.apply(position, state)
+        return self
+
+    def _cert(self, line: dict) -> CertState | None:
+        return self.certs.get(line.get("certification_id"))  # type: ignore[arg-type]
+
+    def _session(self, session_id: str) -> SessionInfo:
+        session = self.sessions.get(session_id)
+        if session is None:
+            session = self.sessions[session_id] = SessionInfo(session_id)
+        return session
+
+    def rescore(self, cert: CertState, cause: str, detail: str, recorded_at: str, position: int) -> None:
+        rules = self.timeline.in_force(cert.started_at)
+        if rules is None:
+            raise ProjectionError(
+                f"no rule version in force at {cert.started_at.isoformat()} to score {cert.certification_id}"
+            )
+        try:
+            result = score(CertificationFacts.model_validate(cert.facts), rules)
+            outcome = result.model_dump(mode="json", exclude={"explanation"})
+            result_json = result.model_dump_json()
+        except Exception as problem:
+            raise ProjectionError(
+                f"cannot score {cert.certification_id} at log position {position} ({cause}): {problem}"
+            ) from problem
+        cert.seq += 1
+        cert.outcome, cert.result_json = outcome, result_json
+        cert.updated_at, cert.position = utc_iso(recorded_at), position
+        self.dirty_rows.add(cert.certification_id)
+        entry = HistoryEntry(cert.certification_id, cert.seq, cause, detail, cert.updated_at, position,
+                             outcome)
+        self.new_history.append(entry)
+        if self.keep_history:
+            self.histories.setdefault(cert.certification_id, []).append(entry)
+
+    # --------------------------------------------------------------------- what changed
+    def public_result(self, cert: CertState) -> dict[str, Any]:
+        session = self.sessions.get(cert.session_id)
+        return {
+            "certification_id": cert.certification_id,
+            "candidate_id": cert.candidate_id,
+            "session_id": cert.session_id,
+            "centre_id": session.centre_id if session else None,
+            "published": bool(session and session.published),
+            **{k: v for k, v in cert.public_result().items() if k != "certification_id"},
+        }
+
+
+# ------------------------------------------------------------------------- handlers
+def _session_opened(fold: ResultsFold, line: dict, recorded_at: str, position: int) -> None:
+    session = fold._session(line["session_id"])
+    session.centre_id = line["centre_id"]
+    fold.dirty_sessions.add(session.session_id)
+
+
+def _started(fold: ResultsFold, line: dict, recorded_at: str, position: int) -> None:
+    cert_id = line["certification_id"]
+    if cert_id in fold.certs:
+        return  # the first start stands; the ledger refuses a second one
+    facts = {"certification_id": cert_id, "session_id": line["session_id"], "candidate_id": line["candidate_id"],
+             "started_at": line["at"], "profile": line["profile"]}
+    cert = CertState(cert_id, line["session_id"], line["candidate_id"], datetime.fromisoformat(line["at"]), facts,
+                     updated_at=utc_iso(recorded_at), position=position)
+    fold.certs[cert_id] = cert
+    fold._session(cert.session_id).certifications.append(cert_id)
+    fold.dirty_facts.add(cert_id)
+    fold.dirty_rows.add(cert_id)
+
+
+def _served(fold: ResultsFold, line: dict, recorded_at: str, position: int) -> None:
+    cert = fold._cert(line)
+    if cert is None:
+        return
+    qid = line["question_id"]
+    if qid in cert.served:
+        cert.facts.setdefault("served_twice", []).append(qid)
+    else:
+        cert.served.add(qid)
+        question = {"question_id": qid, "competence": line["competence"], "format": line["format"]}
+        for flag in QUESTION_FLAGS:
+            if line.get(flag):
+                question[flag] = True
+        cert.facts.setdefault("questions", []).append(question)
+    fold.dirty_facts.add(cert.certification_id)
+
+
+def _answered(fold: ResultsFold, line: dict, recorded_at: str, position: int) -> None:
+    cert = fold._cert(line)
+    if cert is None:
+        return
+    answers = cert.facts.setdefault("answers", {})
+    qid = line["question_id"]
+    if qid in answers:
+        cert.facts.setdefault("answered_twice", []).append(qid)
+    else:
+        answers[qid] = line["status"]
+    fold.dirty_facts.add(cert.certification_id)
+
+
+def _completed(fold: ResultsFold, line: dict, recorded_at: str, position: int) -> None:
+    cert = fold._cert(line)
+    if cert is None:
+        return
+    cert.facts["completed"] = True
+    fold.dirty_facts.add(cert.certification_id)
+    fold.rescore(cert, "first scoring" if cert.seq == 0 else "completion", "certification completed",
+                 recorded_at, position)
+
+
+def _incident(fold: ResultsFold, line: dict, recorded_at: str, position: int) -> None:
+    cert = fold._cert(line)
+    if cert is None:
+        return
+    incident = {"report_id": line["report_id"], "code": line["code"]}
+    if line.get("question_number") is not None:
+        incident["question_number"] = line["question_number"]
+    cert.facts.setdefault("incidents", []).append(incident)
+    fold.dirty_facts.add(cert.certification_id)
+
+
+def _fraud(fold: ResultsFold, line: dict, recorded_at: str, position: int) -> None:
+    cert = fold._cert(line)
+    if cert is None:
+        return
+    cert.facts.setdefault("fraud_reports", []).append(line["report_id"])
+    fold.dirty_facts.add(cert.certification_id)
+
+
+def _finalised(fold: ResultsFold, line: dict, recorded_at: str, position: int) -> None:
+    session = fold._session(line["session_id"])
+    session.finalised = True
+    fold.dirty_sessions.add(session.session_id)
+    reasons = line.get("abort_reasons") or {}
+    for cert_id in session.certifications:
+        cert = fold.certs.get(cert_id)
+        if cert is None or cert.facts.get("session_finalised"):
+            continue  # finalisation is refused twice: the first one stands
+        cert.facts["session_finalised"] = True
+        if reasons.get(cert_id) is not None:
+            cert.facts["abort_reason"] = reasons[cert_id]
+        fold.dirty_facts.add(cert_id)
+        before = cert.outcome
+        fold.rescore(cert, "finalisation", f"session {session.session_id} finalised", recorded_at, position)
+        if before is not None and cert.facts.get("incidents") and cert.outcome != before:
+            _recause(fold, cert, "incident auto-resolution",
+                     f"incident reports resolved at the finalisation of session {session.session_id}")
+
+
+def _recause(fold: ResultsFold, cert: CertState, cause: str, detail: str) -> None:
+    old = fold.new_history.pop()
+    new = HistoryEntry(old.certification_id, old.seq, cause, detail, old.recorded_at, old.position, old.result)
+    fold.new_history.append(new)
+    if fold.keep_history:
+        fold.histories[cert.certification_id][-1] = new
+
+
+def _jury_question(fold: ResultsFold, line: dict, recorded_at: str, position: int) -> None:
+    cert = fold._cert(line)
+    if cert is None:
+        return
+    neutralised = line["type"] == "QuestionNeutralised"
+    decision: dict[str, Any] = {"neutralised": neutralised, "by": line["by"], "at": line["at"]}
+    if line.get("reason"):
+        decision["reason"] = line["reason"]
+    if line.get("event_id") is not None:
+        decision["event_id"] = line["event_id"]
+    cert.facts.setdefault("jury_decisions", {})[line["question_id"]] = decision
+    fold.dirty_facts.add(cert.certification_id)
+    if cert.seq:
+        fold.rescore(cert, "neutralisation" if neutralised else "de-neutralisation",
+                     f"question {line['question_id']} by {line['by']}", recorded_at, position)
+
+
+def _ruling(fold: ResultsFold, line: dict, recorded_at: str, position: int) -> None:
+    cert = fold._cert(line)
+    if cert is None:
+        return
+    ref: dict[str, Any] = {"ruling_id": line["ruling_id"], "at": line["at"]}
+    if line.get("comment"):
+        ref["comment"] = line["comment"]
+    if line.get("resolution") is not None:
+        ref["resolution"] = line["resolution"]
+    decision = line["decision"]
+    facts = cert.facts
+    if decision in ("reject_for_fraud", "unreject"):
+        _set_or_drop(facts, "rejected_for_fraud", ref if decision == "reject_for_fraud" else None)
+    elif decision in ("cancel", "uncancel"):
+        _set_or_drop(facts, "cancelled", ref if decision == "cancel" else None)
+    elif decision == "resolve_incident" and line.get("report_id"):
+        facts.setdefault("incident_rulings", {})[line["report_id"]] = ref
+    elif decision == "comment":
+        facts.setdefault("comments", []).append(ref)
+    else:
+        return
+    fold.dirty_facts.add(cert.certification_id)
+    if cert.seq and decision in RESCORING_DECISIONS:
+        fold.rescore(cert, "jury ruling", f"{decision} (ruling {line['ruling_id']})", recorded_at, position)
+
+
+def _set_or_drop(facts: dict, key: str, value: Any) -> None:
+    if value is None:
+        facts.pop(key, None)
+    else:
+        facts[key] = value
+
+
+def _rule_version(fold: ResultsFold, line: dict, recorded_at: str, position: int) -> None:
+    event = RuleVersionChanged.model_validate(line)
+    rules = fold.timeline.add(rule_document_of(event))
+    since = rules.effective_from
+    candidates = {c.certification_id: (c.started_at, c.rule_version)
+                  for c in fold.certs.values() if c.seq and c.started_at >= since}
+    if fold.loader is not None:
+        for cert_id, started_at, version in fold.loader.rule_candidates(since):
+            candidates.setdefault(cert_id, (started_at, version))
+    affected = sorted(
+        cert_id for cert_id, (started_at, version) in candidates.items()
+        if (fold.timeline.in_force(started_at) or rules).version != version
+    )
+    fold.ensure_certs(affected)
+    for cert_id in affected:
+        fold.rescore(fold.certs[cert_id], f"rule version {rules.version}",
+                     f"version in force at the start changed to {rules.version}", recorded_at, position)
+
+
+def _published(fold: ResultsFold, line: dict, recorded_at: str, position: int) -> None:
+    session = fold._session(line["session_id"])
+    published = line["type"] == "ResultsPublished"
+    if session.published != published:
+        session.published = published
+        fold.dirty_sessions.add(session.session_id)
+        fold.published_changed.add(session.session_id)
+
+
+_HANDLERS: dict[str, Callable[[ResultsFold, dict, str, int], None]] = {
+    "SessionOpened": _session_opened,
+    "CertificationStarted": _started,
+    "QuestionServed": _served,
+    "AnswerRecorded": _answered,
+    "CertificationCompleted": _completed,
+    "IncidentReported": _incident,
+    "FraudReported": _fraud,
+    "SessionFinalised": _finalised,
+    "QuestionNeutralised": _jury_question,
+    "QuestionDeneutralised": _jury_question,
+    "JuryRuling": _ruling,
+    "RuleVersionChanged": _rule_version,
+    "ResultsPublished": _published,
+    "ResultsUnpublished": _published,
+}

@@ -1,0 +1,175 @@
+"""The results projection: every certification's current result and the history of its
+results, kept from the event log (the rules of when a certification is scored, and why,
+are in `projections.fold`).
+
+    n = catch_up(store)                    # process what is pending; how many events
+    ResultsReader(store).current(session_id="s1")
+
+Processing is by pages of the log: a page is read raw and decoded with orjson, folded in
+memory, and its changed rows are written in bulk with the tracking position in one
+transaction (eventsourcing's tracking recorder, on the same cursor). After a crash, the
+next `catch_up` resumes from the tracked position with nothing lost and nothing applied
+twice: the states it needs are read back from the view (`certledger_scoring_inputs`
+holds every certification's facts). There is no background runner in the embedded
+default: readers call `catch_up` first.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from ledger.rule_stream import RulesState
+from ledger.rules import RuleTimeline
+from ledger.streams import RULES_STREAM
+from projections.fold import ResultsFold, utc_iso
+from projections.views import PositionMoved, ResultsViews, as_text
+from storage.store import EventStore
+
+PAGE_SIZE = 5000
+MAX_CACHED_CERTIFICATIONS = 50_000  # states kept in memory between pages (all persisted)
+
+Progress = Callable[[int, int], None]  # (events processed by this call, events pending at its start)
+
+
+def load_timeline(store: EventStore, up_to: int | None = None) -> RuleTimeline:
+    """The rule timeline as the log held it at position `up_to` (all of it when None)."""
+    rules = RulesState()
+    for rec in store.read_streams_in_log_order([RULES_STREAM]):
+        if up_to is not None and rec.position is not None and rec.position > up_to:
+            break
+        rules.apply(rec.event)
+    return rules.timeline
+
+
+class ResultsProjection:
+    """One process's view of the projection: a warm fold between pages and calls."""
+
+    def __init__(self, store: EventStore):
+        self.store = store
+        self.views = ResultsViews(store)
+        self.lock = threading.Lock()
+        self.position = -1
+        self.fold: ResultsFold | None = None
+
+    def _reset(self, position: int) -> ResultsFold:
+        self.fold = ResultsFold(load_timeline(self.store, position), loader=self.views)
+        self.position = position
+        return self.fold
+
+    def catch_up(self, *, progress: Progress | None = None, stop_after: int | None = None,
+                 page_size: int = PAGE_SIZE) -> int:
+        with self.lock:
+            return self._catch_up(progress, stop_after, page_size)
+
+    def _catch_up(self, progress: Progress | None, stop_after: int | None, page_size: int) -> int:
+        stored = self.views.position()
+        fold = self.fold if self.fold is not None and stored == self.position else self._reset(stored)
+        pending = max(self.store.max_position() - self.position, 0)
+        done = 0
+        while stop_after is None or done < stop_after:
+            limit = page_size if stop_after is None else min(page_size, stop_after - done)
+            entries = self.views.log_page(self.position, limit)
+            if not entries:
+                break
+            last = entries[-1][0]
+            try:
+                fold.prepare(entries)
+                fold.apply_all(entries)
+                self.views.write_page(fold, self.position, last)
+            except PositionMoved:
+                fold = self._reset(self.views.position())  # another process went ahead: follow it
+                continue
+            except BaseException:
+                self.fold, self.position = None, -1  # the memory is ahead of the database: drop it
+                raise
+            self.position = last
+            done += len(entries)
+            fold.clear_changes()
+            if len(fold.certs) > MAX_CACHED_CERTIFICATIONS:
+                fold.forget()
+            if progress is not None:
+                progress(done, max(pending, done))
+        return done
+
+
+_projections: weakref.WeakKeyDictionary[EventStore, ResultsProjection] = weakref.WeakKeyDictionary()
+_projections_lock = threading.Lock()
+
+
+def projection_of(store: EventStore) -> ResultsProjection:
+    with _projections_lock:
+        projection = _projections.get(store)
+        if projection is None:
+            projection = _projections[store] = ResultsProjection(store)
+        return projection
+
+
+def catch_up(store: EventStore, *, progress: Progress | None = None, stop_after: int | None = None,
+             page_size: int = PAGE_SIZE) -> int:
+    """Process the events not yet projected (at most `stop_after`); return how many."""
+    return projection_of(store).catch_up(progress=progress, stop_after=stop_after, page_size=page_size)
+
+
+def public_from_row(row: tuple) -> dict[str, Any]:
+    cert_id, candidate_id, session_id, centre_id, published, result = row
+    body = orjson.loads(result)
+    body.pop("certification_id", None)
+    return {"certification_id": cert_id, "candidate_id": candidate_id, "session_id": session_id,
+            "centre_id": centre_id, "published": bool(published), **body}
+
+
+class ResultsReader:
+    """Reads the results as the projection holds them (call `catch_up` first to be current)."""
+
+    def __init__(self, store: EventStore):
+        self.views = ResultsViews(store)
+
+    def current(self, certification_id: str | None = None, session_id: str | None = None,
+                candidate_id: str | None = None, status: str | None = None,
+                started_from: datetime | None = None, started_to: datetime | None = None,
+                after: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+        """Public result dicts ordered by certification id; `after` is a keyset cursor
+        (the last certification id of the previous page); the start bounds are inclusive."""
+        where, params = [], []
+        for column, value in (("certification_id", certification_id), ("session_id", session_id),
+                              ("candidate_id", candidate_id), ("status", status)):
+            if value is not None:
+                where.append(f"{column} = %s")
+                params.append(value)
+        for clause, moment in (("started_at >= %s", started_from), ("started_at <= %s", started_to)):
+            if moment is not None:
+                where.append(clause)
+                params.append(moment if self.views.pg else utc_iso(moment))
+        if after is not None:
+            where.append("certification_id > %s")
+            params.append(after)
+        text = ("SELECT certification_id, candidate_id, session_id, centre_id, published, result "
+                "FROM certledger_results")
+        if where:
+            text += " WHERE " + " AND ".join(where)
+        text += " ORDER BY certification_id"
+        if limit is not None:
+            text += " LIMIT %s"
+            params.append(int(limit))
+        return [public_from_row(r) for r in self.views.query(text, params)]
+
+    def history(self, certification_id: str) -> list[dict[str, Any]]:
+        rows = self.views.query(
+            "SELECT seq, cause, detail, recorded_at, position, result FROM certledger_result_history "
+            "WHERE certification_id = %s ORDER BY seq", [certification_id],
+        )
+        return [{"seq": seq, "cause": cause, "detail": detail, "recorded_at": as_text(at), "position": position,
+                 "result": orjson.loads(result)} for seq, cause, detail, at, position, result in rows]
+
+    def position(self) -> int:
+        return self.views.position()
+
+    def lag(self) -> int:
+        """Events recorded but not yet processed by the projection."""
+        return self.views.events_after(self.views.position())

@@ -1,0 +1,280 @@
+"""The results read model's tables on PostgreSQL and SQLite (migrations/*/003_results.sql).
+
+One page of the log is persisted in one transaction: the view rows that changed, in bulk,
+and the projection's position, written by eventsourcing's tracking recorder on the same
+cursor. The position is checked first (row-locked on PostgreSQL, under SQLite's write
+lock): if another process moved it meanwhile, nothing is written (`PositionMoved`).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+import orjson
+from eventsourcing.persistence import IntegrityError, Tracking
+from eventsourcing.postgres import PostgresTrackingRecorder
+from eventsourcing.sqlite import SQLiteCursor, SQLiteTrackingRecorder
+from psycopg.rows import tuple_row
+
+from projections.fold import CertState, ResultsFold, SessionInfo, cert_from_row, started_result, utc_iso
+from storage.store import PG_EVENTS_TABLE, SQLITE_EVENTS_TABLE, EventStore
+
+PROJECTION_NAME = "certledger_results"
+PG_TRACKING_TABLE = "certledger_results_tracking"
+SQLITE_TRACKING_TABLE = "tracking"  # fixed by eventsourcing's SQLite recorder
+VIEW_TABLES = ("certledger_results", "certledger_result_history", "certledger_scoring_inputs",
+               "certledger_result_sessions")
+
+_UPSERT_SESSIONS = (
+    "INSERT INTO certledger_result_sessions (session_id, centre_id, finalised, published) VALUES (%s, %s, %s, %s) "
+    "ON CONFLICT (session_id) DO UPDATE SET centre_id = excluded.centre_id, finalised = excluded.finalised, "
+    "published = excluded.published"
+)
+_UPSERT_INPUTS = (
+    "INSERT INTO certledger_scoring_inputs (certification_id, started_at, facts) VALUES (%s, %s, %s) "
+    "ON CONFLICT (certification_id) DO UPDATE SET facts = excluded.facts"
+)
+_UPSERT_RESULTS = (
+    "INSERT INTO certledger_results (certification_id, session_id, candidate_id, centre_id, started_at, status, "
+    "pix_score, rule_version, published, seq, result, updated_at, position) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+    "ON CONFLICT (certification_id) DO UPDATE SET status = excluded.status, pix_score = excluded.pix_score, "
+    "rule_version = excluded.rule_version, seq = excluded.seq, result = excluded.result, "
+    "updated_at = excluded.updated_at, position = excluded.position"
+)
+_INSERT_HISTORY = (
+    "INSERT INTO certledger_result_history (certification_id, seq, cause, detail, recorded_at, position, result) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s)"
+)
+# Any stable 64-bit number, distinct from storage.migrate's.
+_ADVISORY_LOCK = 7_341_955_303
+_FLIP_PUBLISHED = "UPDATE certledger_results SET published = %s WHERE session_id = %s"
+
+
+class PositionMoved(Exception):
+    """Another process advanced the projection meanwhile: reload and go on from there."""
+
+
+def as_text(value: Any) -> str:
+    return utc_iso(value) if isinstance(value, datetime) else value
+
+
+def as_datetime(value: Any) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
+class ResultsViews:
+    """SQL access to the read model, the same statements on both backends."""
+
+    def __init__(self, store: EventStore):
+        self.store = store
+        self.pg = store.backend == "postgresql"
+        if self.pg:
+            self.tracker: Any = PostgresTrackingRecorder(store.datastore, tracking_table_name=PG_TRACKING_TABLE)
+            self.tracking_table = PG_TRACKING_TABLE
+        else:
+            self.tracker = SQLiteTrackingRecorder(store.datastore)
+            self.tracking_table = SQLITE_TRACKING_TABLE
+
+    # ------------------------------------------------------------------------ reads
+    def sql(self, text: str) -> str:
+        return text if self.pg else text.replace("%s", "?")
+
+    def query(self, text: str, params: Sequence[Any] = ()) -> list[tuple]:
+        if self.pg:
+            with self.store.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
+                curs.execute(text, list(params))
+                return curs.fetchall()
+        with self.store.datastore.transaction(commit=False) as c:
+            c.execute(self.sql(text), list(params))
+            return [tuple(r) for r in c.fetchall()]
+
+    def in_list(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+        if self.pg:
+            return f"{column} = ANY(%s)", [list(values)]
+        return f"{column} IN ({', '.join(['%s'] * len(values))})", list(values)
+
+    def position(self) -> int:
+        rows = self.query(f"SELECT notification_id FROM {self.tracking_table} WHERE application_name = %s",
+                          [PROJECTION_NAME])
+        return rows[0][0] if rows and rows[0][0] is not None else 0
+
+    def events_after(self, position: int) -> int:
+        if self.pg:
+            text = f"SELECT count(*) FROM {PG_EVENTS_TABLE} WHERE notification_id > %s"
+        else:
+            text = f"SELECT count(*) FROM {SQLITE_EVENTS_TABLE} WHERE rowid > %s"
+        return self.query(text, [position])[0][0]
+
+    def log_page(self, after: int, limit: int) -> list[tuple[int, str, dict]]:
+        """The next page of the log after `after`, decoded: (position, stream, state).
+
+        The query of eventsourcing's `select_notifications` (notification ids are handed
+        out in commit order, so following them skips nothing), without its per-row
+        objects, in binary on PostgreSQL: the projection's hot read path."""
+        loads = orjson.loads
+        if self.pg:
+            text = (f"SELECT notification_id, originator_id, state FROM {PG_EVENTS_TABLE} "
+                    "WHERE notification_id > %s ORDER BY notification_id LIMIT %s")
+            with self.store.datastore.get_connection() as conn, \
+                    conn.cursor(row_factory=tuple_row, binary=True) as curs:
+                curs.execute(text, [after, limit], prepare=True)
+                return [(p, s, loads(state)) for p, s, state in curs.fetchall()]
+        text = f"SELECT rowid, originator_id, state FROM {SQLITE_EVENTS_TABLE} WHERE rowid > ? ORDER BY rowid LIMIT ?"
+        with self.store.datastore.transaction(commit=False) as c:
+            c.execute(text, [after, limit])
+            return [(p, s, loads(state)) for p, s, state in c.fetchall()]
+
+    def stream_entries(self, streams: Sequence[str]) -> list[tuple[int, str, dict]]:
+        """Several streams' entries, decoded, in log order: (position, stream, state)."""
+        if not streams:
+            return []
+        if self.pg:
+            text = (f"SELECT notification_id, originator_id, state FROM {PG_EVENTS_TABLE} "
+                    "WHERE originator_id = ANY(%s) ORDER BY notification_id")
+        else:
+            text = (f"SELECT rowid, originator_id, state FROM {SQLITE_EVENTS_TABLE} "
+                    f"WHERE originator_id IN ({', '.join(['%s'] * len(streams))}) ORDER BY rowid")
+        params = [list(streams)] if self.pg else list(streams)
+        return [(p, s, orjson.loads(state)) for p, s, state in self.query(text, params)]
+
+    def load_certs(self, ids: set[str]) -> list[CertState]:
+        certs = []
+        for chunk in _chunks(sorted(ids), 500):
+            where, params = self.in_list("r.certification_id", chunk)
+            rows = self.query(
+                "SELECT r.certification_id, i.started_at, i.facts, r.result, r.seq, r.updated_at, r.position "
+                "FROM certledger_results r JOIN certledger_scoring_inputs i ON i.certification_id = r.certification_id "
+                f"WHERE {where}", params,
+            )
+            for cert_id, started_at, facts, result, seq, updated_at, position in rows:
+                certs.append(cert_from_row(cert_id, as_datetime(started_at), orjson.loads(facts),
+                                           result if seq else None, seq, as_text(updated_at), position))
+        return certs
+
+    def load_sessions(self, ids: set[str]) -> list[SessionInfo]:
+        sessions: dict[str, SessionInfo] = {}
+        for chunk in _chunks(sorted(ids), 500):
+            where, params = self.in_list("session_id", chunk)
+            for sid, centre, finalised, published in self.query(
+                f"SELECT session_id, centre_id, finalised, published FROM certledger_result_sessions WHERE {where}",
+                params,
+            ):
+                sessions[sid] = SessionInfo(sid, centre, bool(finalised), bool(published))
+            for sid, cert_id in self.query(
+                f"SELECT session_id, certification_id FROM certledger_results WHERE {where} ORDER BY position, "
+                "certification_id", params,
+            ):
+                sessions.setdefault(sid, SessionInfo(sid)).certifications.append(cert_id)
+        return list(sessions.values())
+
+    def rule_candidates(self, since: datetime) -> list[tuple[str, datetime, str | None]]:
+        rows = self.query(
+            "SELECT certification_id, started_at, rule_version FROM certledger_results "
+            "WHERE seq > 0 AND started_at >= %s", [since if self.pg else utc_iso(since)],
+        )
+        return [(c, as_datetime(s), v) for c, s, v in rows]
+
+    # ----------------------------------------------------------------------- writes
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        """A write transaction: a cursor with `execute(sql, params)` / `executemany`."""
+        if self.pg:
+            with self.store.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+                yield curs
+            return
+        with self.store.datastore.get_connection(commit=True) as conn:
+            raw: sqlite3.Connection = conn._sqlite_conn  # noqa: SLF001
+            raw.execute("BEGIN IMMEDIATE")
+            try:
+                yield SQLiteCursor(raw.cursor())
+                raw.execute("COMMIT")
+            except BaseException:
+                raw.execute("ROLLBACK")
+                raise
+
+    def write_page(self, fold: ResultsFold, expected: int, new: int) -> None:
+        rows = _page_rows(fold)
+        with self.transaction() as curs:
+            self._move_position(curs, expected, new)
+            # executemany (pipelined by psycopg) beat one unnest() over arrays here: the
+            # server parses large JSON texts in array literals slowly.
+            for name, statement in (("sessions", _UPSERT_SESSIONS), ("inputs", _UPSERT_INPUTS),
+                                    ("results", _UPSERT_RESULTS), ("history", _INSERT_HISTORY),
+                                    ("published", _FLIP_PUBLISHED)):
+                if rows[name]:
+                    curs.executemany(self.sql(statement), rows[name])
+
+    def _move_position(self, curs: Any, expected: int, new: int) -> None:
+        lock = ""
+        if self.pg:  # one projection writer at a time, even before the tracking row exists
+            curs.execute("SELECT pg_advisory_xact_lock(%s)", [_ADVISORY_LOCK])
+            lock = " FOR UPDATE"
+        curs.execute(self.sql(f"SELECT notification_id FROM {self.tracking_table} WHERE application_name = %s{lock}"),
+                     [PROJECTION_NAME])
+        row = curs.fetchone()
+        current = (row["notification_id"] if self.pg else row[0]) if row else 0
+        if (current or 0) != expected:
+            raise PositionMoved(f"the results projection is at {current}, not {expected}")
+        try:
+            self.tracker._insert_tracking(curs, Tracking(PROJECTION_NAME, new))  # noqa: SLF001
+        except IntegrityError as e:
+            raise PositionMoved(str(e)) from e
+
+    def reset(self, target: int, started_at: str) -> None:
+        """Empty the read model and its position, and record a rebuild in progress."""
+        with self.transaction() as curs:
+            if self.pg:
+                curs.execute(f"TRUNCATE {', '.join(VIEW_TABLES)}")
+            else:
+                for table in VIEW_TABLES:
+                    curs.execute(f"DELETE FROM {table}")
+            curs.execute(self.sql(f"DELETE FROM {self.tracking_table} WHERE application_name = %s"), [PROJECTION_NAME])
+            curs.execute(self.sql("DELETE FROM certledger_rebuilds WHERE projection = %s"), [PROJECTION_NAME])
+            curs.execute(self.sql("INSERT INTO certledger_rebuilds (projection, started_at, target) VALUES (%s, %s, %s)"),
+                         [PROJECTION_NAME, started_at, target])
+
+    def rebuild_in_progress(self) -> tuple[str, int] | None:
+        rows = self.query("SELECT started_at, target FROM certledger_rebuilds WHERE projection = %s", [PROJECTION_NAME])
+        return (as_text(rows[0][0]), rows[0][1]) if rows else None
+
+    def rebuild_done(self) -> None:
+        with self.transaction() as curs:
+            curs.execute(self.sql("DELETE FROM certledger_rebuilds WHERE projection = %s"), [PROJECTION_NAME])
+
+
+def _page_rows(fold: ResultsFold) -> dict[str, list[tuple]]:
+    dumps = orjson.dumps
+    sessions = [
+        (s.session_id, s.centre_id, s.finalised, s.published)
+        for s in (fold.sessions[sid] for sid in sorted(fold.dirty_sessions))
+    ]
+    inputs = [
+        (c.certification_id, utc_iso(c.started_at), dumps(c.facts).decode())
+        for c in (fold.certs[cid] for cid in sorted(fold.dirty_facts))
+    ]
+    results = []
+    for cid in sorted(fold.dirty_rows):
+        c = fold.certs[cid]
+        session = fold.sessions.get(c.session_id)
+        outcome = c.outcome if c.outcome is not None else started_result(cid)
+        results.append((
+            cid, c.session_id, c.candidate_id, session.centre_id if session else None, utc_iso(c.started_at),
+            outcome["status"], outcome["pix_score"], outcome["rule_version"], bool(session and session.published),
+            c.seq, c.result_json if c.result_json is not None else dumps(outcome).decode(), c.updated_at, c.position,
+        ))
+    history = [
+        (h.certification_id, h.seq, h.cause, h.detail, h.recorded_at, h.position, dumps(h.result).decode())
+        for h in fold.new_history
+    ]
+    published = [(fold.sessions[sid].published, sid) for sid in sorted(fold.published_changed)]
+    return {"sessions": sessions, "inputs": inputs, "results": results, "history": history, "published": published}
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]

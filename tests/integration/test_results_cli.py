@@ -1,0 +1,73 @@
+"""`certledger results`, `audit` and `rebuild` from the command line."""
+
+from __future__ import annotations
+
+import orjson
+from typer.testing import CliRunner
+
+from cli.main import app
+
+runner = CliRunner()
+
+
+def _run(*args: str, ok: bool = True):
+    result = runner.invoke(app, list(args))
+    if ok:
+        assert result.exit_code == 0, result.output
+    return result
+
+
+def test_results_are_there_right_after_an_import(db_url, example_path):
+    _run("import", str(example_path), "--db", db_url)
+    rows = orjson.loads(_run("results", "--json", "--db", db_url).stdout)
+    assert [r["certification_id"] for r in rows] == ["cert-0001", "cert-0002"]
+    assert {"certification_id", "candidate_id", "session_id", "centre_id", "published", "status", "reasons",
+            "reproducibility_rate", "pix_score", "rule_version", "competences", "explanation"} <= set(rows[0])
+    one = orjson.loads(_run("results", "--certification", "cert-0002", "--json", "--db", db_url).stdout)
+    assert one == rows[1:]
+    table = _run("results", "--session", rows[0]["session_id"], "--db", db_url).stdout
+    assert "cert-0001" in table and "cert-0002" in table
+    missing = _run("results", "--certification", "nope", "--db", db_url, ok=False)
+    assert missing.exit_code == 1
+
+
+def test_results_as_of_a_time_before_anything_was_recorded_are_empty(db_url, example_path):
+    _run("import", str(example_path), "--db", db_url)
+    assert orjson.loads(_run("results", "--as-of", "2020-01-01", "--json", "--db", db_url).stdout) == []
+    later = orjson.loads(_run("results", "--as-of", "2999-01-01T00:00:00Z", "--json", "--db", db_url).stdout)
+    assert later == orjson.loads(_run("results", "--json", "--db", db_url).stdout)
+    bad = _run("results", "--as-of", "yesterday", "--db", db_url, ok=False)
+    assert bad.exit_code == 2
+
+
+def test_an_audit_reads_on_a_terminal_and_as_json(db_url, example_path):
+    _run("import", str(example_path), "--db", db_url)
+    trail = orjson.loads(_run("audit", "cert-0001", "--json", "--db", db_url).stdout)
+    assert trail["certification_id"] == "cert-0001"
+    assert trail["events"][0]["type"] == "SessionOpened" and trail["results"]
+    assert all({"position", "recorded_at", "recorded_by", "type", "event"} <= set(e) for e in trail["events"])
+    text = _run("audit", "cert-0001", "--db", db_url).stdout
+    assert "current result" in text and "competences" in text and trail["results"][-1]["cause"] in text
+    assert _run("audit", "nope", "--db", db_url, ok=False).exit_code == 1
+
+
+def test_rebuild_interrupted_then_resumed_gives_the_same_results(db_url, example_path, monkeypatch):
+    _run("import", str(example_path), "--db", db_url)
+    before = _run("results", "--json", "--db", db_url).stdout
+    assert "results rebuilt" in _run("rebuild", "--db", db_url).stdout
+    assert _run("results", "--json", "--db", db_url).stdout == before
+
+    import projections.rebuild as rebuild_module
+
+    real = rebuild_module.catch_up
+
+    def interrupted(store, **kwargs):
+        real(store, stop_after=30)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(rebuild_module, "catch_up", interrupted)
+    stopped = _run("rebuild", "--db", db_url, ok=False)
+    assert stopped.exit_code == 130 and "--resume" in stopped.output
+    monkeypatch.setattr(rebuild_module, "catch_up", real)
+    assert "results resumed" in _run("rebuild", "--resume", "--db", db_url).stdout
+    assert _run("results", "--json", "--db", db_url).stdout == before
