@@ -1,0 +1,164 @@
+"""`certledger what-if`: the certifications of a period under other rules, compared with
+their results; nothing is written to the ledger (see projections/whatif.py)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from cli.common import DbOption, err, ledger_at, out
+
+SHOWN_CHANGES = 20
+BAR_WIDTH = 40
+
+
+def parse_instant(value: str | None, *, end: bool = False) -> datetime | None:
+    """RFC 3339 instant, or a date (UTC): as `--to`, a date includes its whole day."""
+    if value is None:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return instant if instant.tzinfo else instant.replace(tzinfo=timezone.utc)
+    moment = datetime.combine(day, time.min, tzinfo=timezone.utc)
+    return moment + timedelta(days=1, microseconds=-1) if end else moment
+
+
+def read_proposal(rules: str, known: Any) -> dict[str, Any] | str:
+    """A rule document from a file, or the name of a version the ledger holds."""
+    path = Path(rules)
+    if path.is_file():
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as e:
+            raise ValueError(f"--rules {rules}: not a JSON document ({e})") from None
+    if rules in known:
+        return rules
+    raise FileNotFoundError(f"--rules {rules}: no such file, and no rule version of that name in the ledger")
+
+
+def print_report(report: Any, out: Console) -> None:
+    from projections.whatif_html import histogram_bins, title_of
+
+    out.print(f"[bold]{title_of(report)}[/bold]")
+    start = report.period_from.isoformat() if report.period_from else "the beginning"
+    end = report.period_to.isoformat() if report.period_to else "now"
+    under = ", ".join(f"{v} ({n})" for v, n in report.scored_under.items()) or "none"
+    out.print(f"certifications started from {start} to {end}; scored under: {under}")
+    out.print(f"compared [bold]{report.compared}[/bold], changed [bold]{report.changed}[/bold]; nothing was written")
+    out.print(_matrix(report))
+    _histogram(out, histogram_bins((d.difference, d.count) for d in report.score_differences))
+    out.print(_competences(report))
+    _changes(out, report)
+
+
+def _matrix(report: Any) -> Table:
+    statuses, matrix = report.statuses(), report.status_matrix()
+    table = Table(title="status changes (rows: before, columns: after)", title_justify="left")
+    table.add_column("before \\ after")
+    for status in statuses:
+        table.add_column(status, justify="right")
+    for before in statuses:
+        cells = []
+        for after in statuses:
+            n = matrix.get(before, {}).get(after, 0)
+            cells.append(("[dim]" if before == after else "[bold]" if n else "[dim]") + str(n))
+        table.add_row(before, *cells)
+    return table
+
+
+def _histogram(out: Console, bins: list[tuple[int, int, int]]) -> None:
+    out.print("[italic]pix-score differences (after - before)[/italic]")
+    if not bins:
+        out.print("  (no certification has a result on both sides)")
+        return
+    top = max(n for _, _, n in bins)
+    for lo, hi, n in bins:
+        label = f"{lo:+d}" if lo == hi else f"{lo:+d}..{hi:+d}"
+        colour = "grey50" if lo == hi == 0 else ("red" if hi < 0 else "green")
+        bar = "█" * max(1, round(BAR_WIDTH * n / top))
+        out.print(f"  {label:>13} [{colour}]{bar}[/{colour}] {n}")
+
+
+def _competences(report: Any) -> Table:
+    table = Table(title="competence levels", title_justify="left")
+    for name in ("competence", "up", "down"):
+        table.add_column(name, justify="left" if name == "competence" else "right")
+    ranked = sorted(report.competence_changes, key=lambda c: (-(c.up + c.down), c.code))
+    for c in ranked:
+        table.add_row(c.code, f"[green]{c.up}", f"[red]{c.down}")
+    if not ranked:
+        table.add_row("(none changed)", "", "")
+    return table
+
+
+def _changes(out: Console, report: Any) -> None:
+    out.print(f"[italic]certifications that changed (first {min(SHOWN_CHANGES, report.changed)} of {report.changed})[/italic]")
+    for c in report.changes[:SHOWN_CHANGES]:
+        out.print(f"  [bold]{c.certification_id}[/bold] (started {c.started_at:%Y-%m-%d})")
+        for line in c.explanation:
+            out.print(f"    {line}", highlight=False, soft_wrap=True)
+    if report.changed > SHOWN_CHANGES:
+        out.print(f"  … and {report.changed - SHOWN_CHANGES} more: --json lists them all")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("what-if")
+    def what_if_command(
+        rules: Annotated[str, typer.Option("--rules", help="A proposed rule document (JSON file; `extends` allowed), or the name of a version in the ledger (then applied to every certification of the period)")],
+        against: Annotated[Optional[str], typer.Option("--against", help="Compare with this version of the ledger instead of the current results (both forced on every certification)")] = None,
+        start: Annotated[Optional[str], typer.Option("--from", help="Certifications started from this date or instant")] = None,
+        end: Annotated[Optional[str], typer.Option("--to", help="…up to this date (its whole day) or instant")] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="Print the whole report as JSON")] = False,
+        html: Annotated[Optional[Path], typer.Option("--html", help="Also write a self-contained HTML page with the charts")] = None,
+        db: DbOption = None,
+    ) -> None:
+        """What if these rules applied? Scores the period's certifications under a proposed
+        rule document (inserted into the rule timeline at its effective_from) and compares
+        with the current results, or one version with another (--against); writes nothing."""
+        from projections.whatif_html import render_html
+
+        try:
+            period = parse_instant(start), parse_instant(end, end=True)
+        except ValueError as e:
+            err.print(f"[red]error:[/red] --from/--to: {e}")
+            raise typer.Exit(2) from None
+        with ledger_at(db) as ledger:
+            report = _compare_or_exit(ledger.store, rules, against, period)
+        if html is not None:
+            html.write_text(render_html(report), encoding="utf-8")
+            err.print(f"wrote {html}")
+        if as_json:
+            typer.echo(report.model_dump_json(indent=2))
+        else:
+            print_report(report, out)
+
+
+def _compare_or_exit(store: Any, rules: str, against: str | None, period: tuple) -> Any:
+    from ledger.rules import RuleDocumentInvalid
+    from projections.results import catch_up
+    from projections.whatif import UnknownRuleVersion, ledger_timeline, what_if
+
+    try:
+        proposal = read_proposal(rules, ledger_timeline(store))
+    except (FileNotFoundError, ValueError) as e:
+        err.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from None
+    catch_up(store)
+    try:
+        return what_if(store, proposal, against=against, start=period[0], end=period[1])
+    except RuleDocumentInvalid as invalid:
+        for problem in invalid.problems:
+            err.print(f"{rules}: {problem.path or '(document)'}: {problem.message}", highlight=False, soft_wrap=True)
+        err.print(f"[red]refused:[/red] the proposed rule document has {len(invalid.problems)} problem(s)")
+        raise typer.Exit(1) from None
+    except UnknownRuleVersion as e:
+        err.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from None

@@ -1,0 +1,418 @@
+"""What-if: the certifications of a period scored under other rules, compared with their
+results, without writing anything.
+
+Two questions it answers (pix-rules.md §6: each rule change is a version):
+
+* **A proposal** (`what_if(store, proposal)`): a rule document not in the ledger
+  (`extends` allowed) is inserted into a copy of the ledger's rule timeline, as if a
+  jury had recorded it. Each certification of the period then gets the version that
+  timeline puts in force at its start (`CertificationStarted.at`): the proposal when
+  its `effective_from` is not after the start and no later version supersedes it,
+  otherwise the version it has today. That is exactly what publishing the proposal and
+  rebuilding the results would give; the comparison is with the current results.
+  A proposal given by the name of a version already in the ledger cannot be inserted
+  again: that version is applied to every certification of the period, whatever its
+  date.
+* **Two versions** (`what_if(store, "A", against="B")`): every certification of the
+  period is scored under B ("before") and under A ("after"), both forced regardless of
+  dates: "what would change if A applied instead of B".
+
+Whether a certification has a result depends on its facts, not on the rules: one that
+has none yet (`started`) stays `started` on both sides.
+
+Counting, in the report:
+* `status_transitions`: (before, after, count) over every compared certification,
+  unchanged ones included (the matrix's diagonal);
+* `score_differences`: after.pix_score − before.pix_score, for the certifications with a
+  result on both sides;
+* `competence_changes`: per competence, how many certifications saw its certified level
+  go up or down (counted where both results certify or uncertify that competence;
+  a competence absent from one side, as on an `error`, is not a level change);
+* `changes`: the certifications whose status, reasons, pix, rate or a competence mark
+  changed (a change of rule version alone is not a change), each with before/after and
+  the level-table rows that fired on each side.
+
+`compare` is the pure core; `what_if` reads the inputs, the results and the timeline.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from typing import Any, Literal
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field
+
+from ledger.rules import RuleSet, RuleTimeline
+from ledger.scoring import CertificationFacts, Result, score
+
+STARTED = "started"
+STATUS_ORDER = ("validated", "rejected", "cancelled", "error", STARTED)
+
+RulesFor = Callable[[datetime], RuleSet | None]
+PACKED_EXPLANATIONS = "_competence_explanations_json"  # see current_results
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class ResultSide(_Model):
+    """One side of a comparison, as much as a reader needs."""
+
+    status: str
+    reasons: tuple[str, ...] = ()
+    error: str | None = None
+    pix_score: int | None = None
+    reproducibility_rate: int | None = None
+    rule_version: str | None = None
+
+
+class CompetenceChange(_Model):
+    code: str
+    level_before: int | None
+    level_after: int | None
+    pix_before: int | None
+    pix_after: int | None
+    # The level-table row that fired on each side (None: the rate gate decided, or no
+    # result): path, defined_in, N, C, Z, meaning, band, cell.
+    row_before: dict[str, Any] | None = None
+    row_after: dict[str, Any] | None = None
+    capped_before: bool | None = None  # the mark was capped by max_reachable_level
+    capped_after: bool | None = None
+    because_before: str | None = None
+    because_after: str | None = None
+
+
+class CertificationChange(_Model):
+    certification_id: str
+    started_at: datetime
+    candidate_id: str | None = None
+    session_id: str | None = None
+    before: ResultSide
+    after: ResultSide
+    pix_difference: int | None
+    competences: tuple[CompetenceChange, ...] = ()
+    explanation: tuple[str, ...] = ()  # the difference in words, one line per point
+
+
+class StatusTransition(_Model):
+    before: str
+    after: str
+    count: int
+
+
+class ScoreDifference(_Model):
+    difference: int
+    count: int
+
+
+class CompetenceLevelChanges(_Model):
+    code: str
+    up: int
+    down: int
+
+
+class WhatIfReport(_Model):
+    mode: Literal["proposal", "versions"] = "proposal"
+    proposal: str = ""  # the version scored "after"
+    baseline: str = "current results"  # what "before" is
+    period_from: datetime | None = None
+    period_to: datetime | None = None
+    compared: int = 0
+    changed: int = 0
+    scored_under: dict[str, int] = Field(default_factory=dict)  # "after" rule version -> certifications
+    status_transitions: tuple[StatusTransition, ...] = ()
+    score_differences: tuple[ScoreDifference, ...] = ()
+    competence_changes: tuple[CompetenceLevelChanges, ...] = ()
+    changes: tuple[CertificationChange, ...] = ()
+
+    def status_matrix(self) -> dict[str, dict[str, int]]:
+        """before -> after -> count."""
+        matrix: dict[str, dict[str, int]] = {}
+        for t in self.status_transitions:
+            matrix.setdefault(t.before, {})[t.after] = t.count
+        return matrix
+
+    def statuses(self) -> list[str]:
+        seen = {t.before for t in self.status_transitions} | {t.after for t in self.status_transitions}
+        return [s for s in STATUS_ORDER if s in seen] + sorted(seen - set(STATUS_ORDER))
+
+
+# ------------------------------------------------------------------ one result, either form
+def _side_of(result: Any) -> tuple[ResultSide, dict[str, dict[str, Any]], Mapping[str, Any]]:
+    """(summary, competence marks, competence explanations) of a result dict or Result."""
+    if result is None:
+        return ResultSide(status=STARTED), {}, {}
+    if isinstance(result, Result):
+        side = ResultSide(status=result.status, reasons=result.reasons, error=result.error,
+                          pix_score=result.pix_score, reproducibility_rate=result.reproducibility_rate,
+                          rule_version=result.rule_version)
+        marks = {code: {"level": m.level, "pix": m.pix} for code, m in result.competences.items()}
+        return side, marks, _Explained(lambda: {
+            code: e.model_dump(mode="json") for code, e in result.explanation.competences.items()})
+    status = result.get("status") or STARTED
+    if status == STARTED:
+        return ResultSide(status=STARTED), {}, {}
+    side = ResultSide(
+        status=status,
+        reasons=tuple(result.get("reasons") or ()),
+        error=result.get("error"),
+        pix_score=result.get("pix_score"),
+        reproducibility_rate=result.get("reproducibility_rate"),
+        rule_version=result.get("rule_version"),
+    )
+    marks = dict(result.get("competences") or {})
+    packed = result.get(PACKED_EXPLANATIONS)
+    if packed is not None:
+        return side, marks, _Explained(lambda: orjson.loads(packed))
+    return side, marks, ((result.get("explanation") or {}).get("competences")) or {}
+
+
+class _Explained:
+    """Competence explanations, built only if a change needs them (most results are
+    unchanged, and explanations are most of a result's size)."""
+
+    def __init__(self, build: Callable[[], Mapping[str, Any] | None]):
+        self.build, self.built = build, None
+
+    def get(self, code: str, default: Any = None) -> Any:
+        if self.built is None:
+            self.built = self.build() or {}
+        return self.built.get(code, default)
+
+
+def _same_outcome(a: ResultSide, b: ResultSide) -> bool:
+    return a.model_dump(exclude={"rule_version"}) == b.model_dump(exclude={"rule_version"})
+
+
+def _mark(marks: Mapping[str, Any], code: str, key: str) -> int | None:
+    mark = marks.get(code)
+    return None if mark is None else mark.get(key)
+
+
+def _competence_changes(before: tuple, after: tuple) -> list[CompetenceChange]:
+    (_, marks_b, why_b), (_, marks_a, why_a) = before, after
+    changes = []
+    for code in sorted(set(marks_b) | set(marks_a)):
+        lb, la = _mark(marks_b, code, "level"), _mark(marks_a, code, "level")
+        pb, pa = _mark(marks_b, code, "pix"), _mark(marks_a, code, "pix")
+        if (lb, pb) == (la, pa):
+            continue
+        eb, ea = why_b.get(code) or {}, why_a.get(code) or {}
+        changes.append(CompetenceChange(
+            code=code, level_before=lb, level_after=la, pix_before=pb, pix_after=pa,
+            row_before=eb.get("row"), row_after=ea.get("row"),
+            capped_before=eb.get("capped"), capped_after=ea.get("capped"),
+            because_before=eb.get("because"), because_after=ea.get("because"),
+        ))
+    return changes
+
+
+def _row_words(row: Mapping[str, Any] | None) -> str:
+    if not row:
+        return "no table row"
+    return (f"{row.get('path')} of {row.get('defined_in')} (N={row.get('N')} C={row.get('C')} "
+            f"Z={row.get('Z')}, band {row.get('band')}: {row.get('cell')})")
+
+
+def _rows_words(c: CompetenceChange) -> str:
+    if c.row_before is None and c.row_after is None:
+        return f"no table row on either side: {c.because_before} -> {c.because_after}"
+    if c.row_before == c.row_after:
+        words = f"same row {_row_words(c.row_before)}"
+    else:
+        words = f"row {_row_words(c.row_before)} -> {_row_words(c.row_after)}"
+    if c.capped_before != c.capped_after:
+        words += f"; capped by the maximum level: {_yes(c.capped_before)} -> {_yes(c.capped_after)}"
+    return words
+
+
+def _yes(flag: bool | None) -> str:
+    return "-" if flag is None else ("yes" if flag else "no")
+
+
+def _words(before: ResultSide, after: ResultSide, competences: list[CompetenceChange]) -> list[str]:
+    lines = []
+    if before.status != after.status:
+        why = f" ({after.reasons[0]})" if after.reasons else ""
+        lines.append(f"status {before.status} -> {after.status}{why}")
+    elif before.reasons != after.reasons:
+        lines.append(f"reasons {list(before.reasons)} -> {list(after.reasons)}")
+    if before.pix_score != after.pix_score:
+        lines.append(f"pix {before.pix_score} -> {after.pix_score}")
+    if before.reproducibility_rate != after.reproducibility_rate:
+        lines.append(f"reproducibility rate {before.reproducibility_rate} -> {after.reproducibility_rate}")
+    for c in competences:
+        lines.append(f"competence {c.code}: level {c.level_before} -> {c.level_after}, "
+                     f"pix {c.pix_before} -> {c.pix_after}; {_rows_words(c)}")
+    lines.append(f"rule version {before.rule_version} -> {after.rule_version}")
+    return lines
+
+
+# ------------------------------------------------------------------ the pure core
+class _Tally:
+    def __init__(self) -> None:
+        self.compared = 0
+        self.transitions: Counter[tuple[str, str]] = Counter()
+        self.differences: Counter[int] = Counter()
+        self.up: Counter[str] = Counter()
+        self.down: Counter[str] = Counter()
+        self.scored_under: Counter[str] = Counter()
+        self.changes: list[CertificationChange] = []
+
+    def add(self, cert_id: str, at: datetime, facts: CertificationFacts, before: tuple, after: tuple) -> None:
+        (b, marks_b, _), (a, marks_a, _) = before, after
+        self.compared += 1
+        self.transitions[(b.status, a.status)] += 1
+        if a.rule_version and a.status != STARTED:
+            self.scored_under[a.rule_version] += 1
+        difference = None
+        if b.pix_score is not None and a.pix_score is not None:
+            difference = a.pix_score - b.pix_score
+            self.differences[difference] += 1
+        for code in set(marks_b) & set(marks_a):
+            lb, la = marks_b[code].get("level"), marks_a[code].get("level")
+            if la > lb:
+                self.up[code] += 1
+            elif la < lb:
+                self.down[code] += 1
+        competences = _competence_changes(before, after)
+        if competences or not _same_outcome(b, a):
+            self.changes.append(CertificationChange(
+                certification_id=cert_id, started_at=at, candidate_id=facts.candidate_id,
+                session_id=facts.session_id, before=b, after=a, pix_difference=difference,
+                competences=tuple(competences), explanation=tuple(_words(b, a, competences)),
+            ))
+
+    def report(self) -> WhatIfReport:
+        rank = {s: i for i, s in enumerate(STATUS_ORDER)}
+        transitions = sorted(self.transitions.items(), key=lambda kv: (rank.get(kv[0][0], 99), rank.get(kv[0][1], 99), kv[0]))
+        return WhatIfReport(
+            compared=self.compared,
+            changed=len(self.changes),
+            scored_under=dict(sorted(self.scored_under.items())),
+            status_transitions=tuple(StatusTransition(before=b, after=a, count=n) for (b, a), n in transitions),
+            score_differences=tuple(ScoreDifference(difference=d, count=n) for d, n in sorted(self.differences.items())),
+            competence_changes=tuple(
+                CompetenceLevelChanges(code=c, up=self.up[c], down=self.down[c])
+                for c in sorted(set(self.up) | set(self.down))
+            ),
+            changes=tuple(self.changes),
+        )
+
+
+def compare(
+    inputs: Iterable[tuple[str, datetime, CertificationFacts]],
+    current: Mapping[str, Any],
+    rules_for: RulesFor,
+    *,
+    baseline_for: RulesFor | None = None,
+) -> WhatIfReport:
+    """Score each certification under `rules_for(started_at)` and compare with its
+    current result (a public result dict or a Result; missing or `started`: no result).
+
+    With `baseline_for`, "before" is the certification scored under
+    `baseline_for(started_at)` instead of its current result (only for those that have
+    one). A `None` rule set leaves that side as it is today."""
+    tally = _Tally()
+    for cert_id, at, facts in inputs:
+        today = current.get(cert_id)
+        before = _side_of(today)
+        after = before
+        if before[0].status != STARTED:
+            if baseline_for is not None and (base := baseline_for(at)) is not None:
+                before = _side_of(score(facts, base))
+            rules = rules_for(at)
+            after = _side_of(score(facts, rules)) if rules is not None else _side_of(today)
+        tally.add(cert_id, at, facts, before, after)
+    return tally.report()
+
+
+# ------------------------------------------------------------------ reading the ledger
+class UnknownRuleVersion(LookupError):
+    def __init__(self, name: str, known: Iterable[str]):
+        self.name = name
+        super().__init__(f"no rule version {name!r} in the ledger (known: {', '.join(known)})")
+
+
+def ledger_timeline(store: Any) -> RuleTimeline:
+    """A fresh copy of the ledger's rule timeline, folded from its `rules` stream."""
+    from ledger.rule_stream import RulesState
+    from ledger.streams import RULES_STREAM
+
+    state = RulesState()
+    for recorded in store.read_stream(RULES_STREAM):
+        state.apply(recorded.event)
+    return state.timeline
+
+
+def _version(timeline: RuleTimeline, name: str) -> RuleSet:
+    rules = timeline.get(name)
+    if rules is None:
+        raise UnknownRuleVersion(name, [v.version for v in timeline.versions()])
+    return rules
+
+
+def _forced(rules: RuleSet) -> RulesFor:
+    return lambda _at: rules
+
+
+def plan(timeline: RuleTimeline, proposal: Mapping[str, Any] | str, against: str | None = None) -> tuple[RulesFor, RulesFor | None, dict[str, Any]]:
+    """(rules_for, baseline_for, report header) for a proposal (a document, or the name
+    of a version in `timeline`) and an optional version to compare against.
+
+    A document is added to `timeline` (raising RuleDocumentInvalid with every problem)."""
+    if isinstance(proposal, str):
+        chosen = _version(timeline, proposal)
+        rules_for: RulesFor = _forced(chosen)
+    else:
+        chosen = timeline.add(proposal)
+        rules_for = _forced(chosen) if against is not None else timeline.in_force
+    if against is None:
+        return rules_for, None, {"mode": "proposal", "proposal": chosen.version}
+    base = _version(timeline, against)
+    return rules_for, _forced(base), {"mode": "versions", "proposal": chosen.version, "baseline": base.version}
+
+
+_KEPT = ("status", "reasons", "error", "pix_score", "reproducibility_rate", "rule_version", "competences")
+PAGE = 500
+
+
+def current_results(store: Any, start: datetime | None, end: datetime | None) -> dict[str, dict[str, Any]]:
+    """The period's current results, by page, keeping of each explanation only the
+    competences, packed (JSON bytes: a tenth of the memory of the decoded form)."""
+    from projections.results import ResultsReader
+
+    reader, kept, after = ResultsReader(store), {}, None
+    while True:
+        page = reader.current(started_from=start, started_to=end, after=after, limit=PAGE)
+        for row in page:
+            slim = {k: row.get(k) for k in _KEPT}
+            slim[PACKED_EXPLANATIONS] = orjson.dumps((row.get("explanation") or {}).get("competences"))
+            kept[row["certification_id"]] = slim
+        if len(page) < PAGE:
+            return kept
+        after = page[-1]["certification_id"]
+
+
+def what_if(
+    store: Any,
+    proposal: Mapping[str, Any] | str,
+    *,
+    against: str | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> WhatIfReport:
+    """Compare the certifications started in [start, end] (the results projection's
+    period filter) under `proposal` with their current results, or with `against`.
+    Reads only: the results projection must have been caught up by the caller."""
+    from projections.inputs import scoring_inputs
+
+    rules_for, baseline_for, header = plan(ledger_timeline(store), proposal, against)
+    current = current_results(store, start, end)
+    report = compare(scoring_inputs(store, started_from=start, started_to=end), current, rules_for,
+                     baseline_for=baseline_for)
+    return report.model_copy(update={**header, "period_from": start, "period_to": end})

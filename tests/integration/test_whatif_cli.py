@@ -1,0 +1,125 @@
+"""`certledger what-if` from the command line: terminal summary, JSON, HTML, errors."""
+
+from __future__ import annotations
+
+import json
+
+import orjson
+import pytest
+from typer.testing import CliRunner
+
+from cli.main import app, out
+from commands.bootstrap import open_ledger
+from tests.builders import Scenario, events
+
+runner = CliRunner()
+HIGH = {c: {"pix": 50} for c in ("1.1", "1.2", "2.1", "3.1", "4.1")}  # level 6
+CAP_5 = {"version": "cap-5", "extends": "pix-v2-2024-05", "effective_from": "2024-06-01T00:00:00Z",
+         "max_reachable_level": 5}
+
+
+@pytest.fixture(autouse=True)
+def wide_console(monkeypatch):
+    monkeypatch.setattr(out, "width", 200)
+
+
+@pytest.fixture
+def ledger_url(db_url, clock):
+    """Two level-6 certifications (12 June 2024) and one level-2 (13 June), finalised."""
+    s = Scenario("s1")
+    lines = [s.open(), *s.full_test("c-high-1", profile=HIGH), *s.full_test("c-high-2", profile=HIGH)]
+    lines += [*s.full_test("c-low"), s.finalise()]
+    later = Scenario("s2", start=s._at.replace(day=13))
+    lines += [later.open(), *later.full_test("c-later", profile=HIGH), later.finalise()]
+    with open_ledger(db_url, clock=clock) as ledger:
+        ledger.service.record(events(lines), by="test")
+    return db_url
+
+
+def _write(tmp_path, doc, name="proposal.json"):
+    path = tmp_path / name
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    return str(path)
+
+
+def _run(*args: str, code: int = 0):
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == code, result.output
+    return result
+
+
+def test_the_terminal_summary_shows_counts_matrix_histogram_and_changes(ledger_url, tmp_path):
+    text = _run("what-if", "--rules", _write(tmp_path, CAP_5), "--db", ledger_url).stdout
+
+    assert "What-if: cap-5 against current results" in text
+    assert "compared 4, changed 3" in text
+    assert "status changes" in text and "validated" in text
+    assert "-50" in text and "█" in text  # a bar of the histogram
+    assert "c-high-1" in text and "capped by the maximum level: no -> yes" in text
+
+
+def test_json_gives_everything_and_the_period_filters_by_start(ledger_url, tmp_path):
+    proposal = _write(tmp_path, CAP_5)
+    everything = orjson.loads(_run("what-if", "--rules", proposal, "--json", "--db", ledger_url).stdout)
+    one_day = orjson.loads(_run("what-if", "--rules", proposal, "--from", "2024-06-13", "--to", "2024-06-13",
+                                "--json", "--db", ledger_url).stdout)
+
+    assert everything["compared"] == 4 and everything["changed"] == 3
+    assert {(t["before"], t["after"], t["count"]) for t in everything["status_transitions"]} == {
+        ("validated", "validated", 4)}
+    assert {d["difference"]: d["count"] for d in everything["score_differences"]} == {-50: 3, 0: 1}
+    assert {c["code"]: (c["up"], c["down"]) for c in everything["competence_changes"]} == {
+        code: (0, 3) for code in HIGH}
+    change = everything["changes"][0]
+    assert change["before"]["rule_version"] == "pix-v2-2024-05" and change["after"]["rule_version"] == "cap-5"
+    assert change["competences"][0]["row_before"]["path"] == "level_table[0]"
+    assert [c["certification_id"] for c in one_day["changes"]] == ["c-later"] and one_day["compared"] == 1
+
+
+def test_the_html_page_is_written_beside_the_summary(ledger_url, tmp_path):
+    page = tmp_path / "report.html"
+    _run("what-if", "--rules", _write(tmp_path, CAP_5), "--html", str(page), "--db", ledger_url)
+
+    html = page.read_text(encoding="utf-8")
+    assert "<title>What-if: cap-5 against current results</title>" in html
+    assert 'data-before="validated" data-after="validated" data-count="4"' in html
+
+
+def test_two_published_versions_are_compared_by_name(ledger_url):
+    report = orjson.loads(_run("what-if", "--rules", "pix-v2-2021-01", "--against", "pix-v2-2023-12",
+                               "--json", "--db", ledger_url).stdout)
+
+    assert (report["mode"], report["proposal"], report["baseline"]) == ("versions", "pix-v2-2021-01", "pix-v2-2023-12")
+    assert report["scored_under"] == {"pix-v2-2021-01": 4}
+    # Max level 6 instead of 7: a level-6 profile at 50 pix keeps its level but its pix
+    # are capped at 48; the rows that fire are the same but come from other versions.
+    assert {d["difference"]: d["count"] for d in report["score_differences"]} == {-10: 3, 0: 1}
+    assert report["competence_changes"] == []
+    competence = report["changes"][0]["competences"][0]
+    assert (competence["level_before"], competence["level_after"]) == (6, 6)
+    assert (competence["pix_before"], competence["pix_after"]) == (50, 48)
+    assert competence["row_before"]["defined_in"] == "pix-v2-2021-04"
+    assert competence["row_after"]["defined_in"] == "pix-v2-2017-12"
+
+
+def test_an_invalid_proposal_prints_every_problem_with_its_path(ledger_url, tmp_path):
+    bad = {**CAP_5, "max_reachable_level": 12, "reproducibility_rate": {"fail_below": "fifty"}, "colour": "blue"}
+    result = _run("what-if", "--rules", _write(tmp_path, bad), "--db", ledger_url, code=1)
+
+    assert "max_reachable_level:" in result.stderr
+    assert "reproducibility_rate.fail_below:" in result.stderr
+    assert "colour: unknown key" in result.stderr
+    assert "refused" in result.stderr and result.stdout == ""
+
+
+def test_an_unknown_version_or_file_is_a_usage_error(ledger_url):
+    missing = _run("what-if", "--rules", "no-such-thing", "--db", ledger_url, code=2)
+    assert "no such file, and no rule version" in missing.stderr
+    unknown = _run("what-if", "--rules", "pix-v2-2021-01", "--against", "pix-v9", "--db", ledger_url, code=2)
+    assert "no rule version 'pix-v9'" in unknown.stderr
+
+
+def test_a_proposal_reusing_a_version_name_is_refused(ledger_url, tmp_path):
+    clash = {**CAP_5, "version": "pix-v2-2024-05", "extends": "pix-v2-2023-12"}
+    result = _run("what-if", "--rules", _write(tmp_path, clash), "--db", ledger_url, code=1)
+    assert "version: version 'pix-v2-2024-05' already exists" in result.stderr

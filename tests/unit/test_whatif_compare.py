@@ -1,0 +1,206 @@
+"""The what-if comparison's pure core, on hand-built certifications (no database)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from ledger.rules import RuleDocumentInvalid, RuleTimeline
+from ledger.scoring import CertificationFacts, score
+from projections.whatif import WhatIfReport, compare, plan
+from projections.whatif_html import histogram_bins, render_html
+from tests.builders import Scenario, events
+
+T = datetime(2024, 6, 12, 8, 0, tzinfo=timezone.utc)
+HIGH = {c: {"pix": 50} for c in ("1.1", "1.2", "2.1", "3.1", "4.1")}  # level 6
+LOW = {c: {"pix": 20} for c in ("1.1", "1.2", "2.1", "3.1", "4.1")}  # level 2
+CAP_5 = {"version": "cap-5", "extends": "pix-v2-2024-05", "effective_from": "2024-06-01T00:00:00+00:00",
+         "max_reachable_level": 5}
+
+
+def _facts(cert: str, profile: dict, statuses: tuple[str, ...] = ("ok", "ok", "ok"), at: datetime = T) -> CertificationFacts:
+    s = Scenario(f"s-{cert}", start=at)
+    lines = [s.open(), s.start(cert, profile=profile)]
+    for comp in profile:
+        for i, status in enumerate(statuses):
+            q = f"{cert}-{comp}-{i}"
+            lines += [s.serve(cert, q, comp), s.answer(cert, q, status)]
+    lines += [s.complete(cert), s.finalise()]
+    return CertificationFacts.from_events(events(lines), cert)
+
+
+def _current(facts: CertificationFacts, timeline: RuleTimeline) -> dict:
+    result = score(facts, timeline.in_force(facts.started_at)).model_dump(mode="json")
+    return {**result, "candidate_id": facts.candidate_id, "session_id": facts.session_id, "published": False}
+
+
+def _population(timeline: RuleTimeline) -> tuple[list, dict]:
+    certs = {
+        "high": _facts("high", HIGH),
+        "low": _facts("low", LOW),
+        "failed": _facts("failed", HIGH, ("ko", "ko", "ko")),
+        "fresh": _facts("fresh", HIGH),  # no result yet
+    }
+    inputs = [(cid, f.started_at, f) for cid, f in certs.items()]
+    current = {cid: _current(f, timeline) for cid, f in certs.items() if cid != "fresh"}
+    current["fresh"] = {"certification_id": "fresh", "status": "started"}
+    return inputs, current
+
+
+def test_a_lower_level_cap_shows_as_level_and_score_changes():
+    timeline = RuleTimeline.builtin()
+    inputs, current = _population(timeline)
+    rules_for, _, _ = plan(timeline, CAP_5)
+
+    report = compare(inputs, current, rules_for)
+
+    assert report.compared == 4
+    assert report.status_matrix() == {
+        "validated": {"validated": 2}, "rejected": {"rejected": 1}, "started": {"started": 1},
+    }
+    # Five level-6 competences at 50 pix become level 5 at 40 pix: 250 -> 200.
+    assert {d.difference: d.count for d in report.score_differences} == {-50: 1, 0: 2}
+    assert {c.code: (c.up, c.down) for c in report.competence_changes} == {
+        code: (0, 1) for code in HIGH
+    }
+    assert [c.certification_id for c in report.changes] == ["high"]
+    assert report.scored_under == {"cap-5": 3}
+
+
+def test_a_certification_without_a_result_is_not_scored_under_the_proposal():
+    timeline = RuleTimeline.builtin()
+    inputs, current = _population(timeline)
+    rules_for, _, _ = plan(timeline, CAP_5)
+
+    report = compare(inputs, current, rules_for)
+
+    assert "fresh" not in {c.certification_id for c in report.changes}
+    assert report.status_matrix()["started"] == {"started": 1}
+    assert sum(d.count for d in report.score_differences) == 3  # only those with a result on both sides
+
+
+def test_a_proposal_applies_only_from_its_effective_date():
+    timeline = RuleTimeline.builtin()
+    early = _facts("early", HIGH, at=T - timedelta(days=60))
+    inputs = [("early", early.started_at, early)]
+    current = {"early": _current(early, timeline)}
+    rules_for, _, _ = plan(timeline, CAP_5)  # effective 2024-06-01; early started mid-April
+
+    report = compare(inputs, current, rules_for)
+
+    assert report.changed == 0
+    assert report.scored_under == {"pix-v2-2023-12": 1}
+
+
+def test_a_change_of_rule_version_alone_is_not_a_change():
+    timeline = RuleTimeline.builtin()
+    same = {"version": "same", "extends": "pix-v2-2024-05", "effective_from": "2024-01-01T00:00:00+00:00"}
+    inputs, current = _population(timeline)
+    rules_for, _, _ = plan(timeline, same)
+
+    report = compare(inputs, current, rules_for)
+
+    assert report.changed == 0
+    assert {d.difference for d in report.score_differences} == {0}
+
+
+def test_each_changed_certification_explains_the_rows_that_fired_before_and_after():
+    timeline = RuleTimeline.builtin()
+    # 2 OK 1 KO at rate 67 (low band) is D today; the proposal makes it X.
+    table = [dict(row) for row in timeline.raw("pix-v2-2021-04")["level_table"]]
+    table[1] = {**table[1], "low": "X"}
+    stricter = {"version": "stricter", "extends": "pix-v2-2024-05", "effective_from": "2024-06-01T00:00:00+00:00",
+                "level_table": table}
+    facts = _facts("c", LOW, ("ok", "ok", "ko"))
+    current = {"c": _current(facts, timeline)}
+    rules_for, _, _ = plan(timeline, stricter)  # adds the proposal to `timeline`
+
+    report = compare([("c", facts.started_at, facts)], current, rules_for)
+
+    (change,) = report.changes
+    assert (change.before.status, change.after.status) == ("validated", "rejected")
+    assert (change.before.pix_score, change.after.pix_score, change.pix_difference) == (60, 0, -60)
+    assert (change.before.rule_version, change.after.rule_version) == ("pix-v2-2024-05", "stricter")
+    first = change.competences[0]
+    assert (first.level_before, first.level_after) == (1, -1)
+    assert first.row_before["path"] == first.row_after["path"] == "level_table[1]"
+    assert (first.row_before["defined_in"], first.row_before["cell"]) == ("pix-v2-2021-04", "D")
+    assert (first.row_after["defined_in"], first.row_after["cell"]) == ("stricter", "X")
+    assert any("status validated -> rejected" in line for line in change.explanation)
+    assert any(line.startswith("competence 1.1: level 1 -> -1") for line in change.explanation)
+
+
+def test_two_versions_are_compared_forced_on_every_certification():
+    timeline = RuleTimeline.builtin()
+    inputs, current = _population(timeline)
+    rules_for, baseline_for, header = plan(timeline, "pix-v2-2021-01", against="pix-v2-2024-05")
+
+    report = compare(inputs, current, rules_for, baseline_for=baseline_for)
+
+    assert header == {"mode": "versions", "proposal": "pix-v2-2021-01", "baseline": "pix-v2-2024-05"}
+    assert report.scored_under == {"pix-v2-2021-01": 3}
+    assert [c.certification_id for c in report.changes] == ["high"]  # max level 6 -> same; no table before 2021-04
+    assert all(c.before.rule_version == "pix-v2-2024-05" for c in report.changes)
+
+
+def test_an_invalid_proposal_lists_every_problem_with_its_path():
+    bad = {"version": "bad", "extends": "pix-v2-2024-05", "effective_from": "2024-06-01T00:00:00+00:00",
+           "max_reachable_level": 12, "reproducibility_rate": {"fail_below": "fifty"}}
+    with pytest.raises(RuleDocumentInvalid) as raised:
+        plan(RuleTimeline.builtin(), bad)
+    paths = {p.path for p in raised.value.problems}
+    assert {"max_reachable_level", "reproducibility_rate.fail_below"} <= paths
+
+
+def test_an_unknown_version_is_refused_by_name():
+    with pytest.raises(LookupError, match="pix-v9"):
+        plan(RuleTimeline.builtin(), "pix-v9")
+
+
+def test_the_report_is_json_and_reads_back():
+    timeline = RuleTimeline.builtin()
+    inputs, current = _population(timeline)
+    report = compare(inputs, current, plan(timeline, CAP_5)[0])
+
+    again = WhatIfReport.model_validate(json.loads(report.model_dump_json()))
+
+    assert again == report
+
+
+def test_the_histogram_has_one_bar_per_difference_when_few_and_round_bins_when_many():
+    assert histogram_bins([(-8, 2), (0, 5)]) == [(-8, -8, 2), (0, 0, 5)]
+    many = [(d, 1) for d in range(-300, 1, 5)] + [(-1000, 1), (40, 2)]
+    bins = histogram_bins(many)
+    assert sum(n for _, _, n in bins) == len(many) + 1
+    assert (0, 0, 1) in bins and (-1000 in range(bins[0][0], bins[0][1] + 1)) and bins[-1][2] == 2
+    edges = [(lo, hi) for lo, hi, _ in bins]
+    assert all(hi + 1 == next_lo for (_, hi), (next_lo, _) in zip(edges, edges[1:])), "no gap, no overlap"
+    assert any(n == 0 for _, _, n in bins), "empty bins are drawn as such"
+
+
+def test_the_html_page_is_self_contained_and_carries_its_numbers():
+    timeline = RuleTimeline.builtin()
+    inputs, current = _population(timeline)
+    report = compare(inputs, current, plan(timeline, CAP_5)[0]).model_copy(update={"proposal": "cap-5"})
+
+    page = render_html(report)
+
+    assert "<title>What-if: cap-5 against current results</title>" in page
+    assert 'data-before="validated" data-after="validated" data-count="2"' in page
+    assert 'data-from="-50" data-to="-50" data-count="1"' in page
+    assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    assert "https://" not in page and "<link" not in page and "src=" not in page
+
+
+def test_a_later_version_of_the_ledger_supersedes_an_earlier_proposal():
+    timeline = RuleTimeline.builtin()
+    inputs, current = _population(timeline)
+    earlier = {**CAP_5, "effective_from": "2024-01-01T00:00:00+00:00"}  # before pix-v2-2024-05 (May 15)
+    rules_for, _, _ = plan(timeline, earlier)
+
+    report = compare(inputs, current, rules_for)
+
+    assert report.changed == 0
+    assert report.scored_under == {"pix-v2-2024-05": 3}
