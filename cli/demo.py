@@ -1,0 +1,139 @@
+"""`certledger demo`: the main job, end to end, on the embedded SQLite ledger.
+
+A session in the interchange format and a simulated population are imported; results
+are projected; an auditor reads one certification's trail; the jury compares a
+retroactive rule change with what-if, records it, and the affected certifications are
+rescored, their earlier results kept in their history.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timezone
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+from rich.panel import Panel
+from rich.rule import Rule
+
+from cli.common import err, ledger_at, out
+
+DEMO_DB = "certledger-demo.db"
+EXAMPLE_SESSION = "session-2024-06-12-lyon"
+
+
+def _step(title: str) -> None:
+    out.print()
+    out.print(Rule(f"[bold cyan]{title}[/bold cyan]", align="left"))
+
+
+def _data(name: str) -> bytes:
+    return resources.files("cli").joinpath("demo_data", name).read_bytes()
+
+
+def _fresh(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def run_demo(db_path: Path, candidates: int, seed: int) -> dict:
+    """Run the story; return the figures it showed (a test checks them)."""
+    import io
+
+    from cli.results import _results_table, caught_up, print_audit
+    from cli.whatif import print_report
+    from commands.import_events import import_file
+    from commands.simulate import append_simulation
+    from ledger.events import parse_event
+    from projections.asof import results_as_of
+    from projections.audit import audit_trail
+    from projections.results import ResultsReader
+    from projections.whatif import what_if
+
+    _fresh(db_path)
+    figures: dict = {}
+    with ledger_at(f"sqlite:///{db_path}") as ledger:
+        _step("1. A new embedded ledger")
+        versions = [r.event.version for r in ledger.store.read_stream("rules")]
+        out.print(f"created {db_path}: it starts with the {len(versions)} built-in rule versions as events "
+                  f"({versions[0]} … {versions[-1]})")
+
+        _step("2. A session arrives in the interchange format")
+        report = import_file(ledger, io.BytesIO(_data("session.jsonl")), by="demo:centre-lyon-03")
+        out.print(f"imported {report.appended} events: a fraud, an abort, an incident, a jury neutralisation")
+
+        _step(f"3. {candidates} simulated candidates (seed {seed})")
+        start = datetime(2024, 5, 27, 8, 0, tzinfo=timezone.utc)
+        sim = append_simulation(ledger, candidates=candidates, seed=seed, start=start)
+        out.print(f"appended {sim.appended} events, every one validated like an import")
+
+        _step("4. Results, derived from the events under the rules in force")
+        caught_up(ledger.store)
+        reader = ResultsReader(ledger.store)
+        everything = reader.current()
+        statuses = Counter(r["status"] for r in everything)
+        figures["statuses"] = dict(statuses)
+        out.print("all certifications: " + ", ".join(f"{n} {s}" for s, n in statuses.most_common()))
+        out.print(_results_table(reader.current(session_id=EXAMPLE_SESSION)))
+
+        _step("5. An auditor reads cert-0002: every event, every result, the explanation")
+        print_audit(audit_trail(ledger.store, "cert-0002"))
+
+        _step("6. The jury proposes a retroactive change (max level 6 from 2024-06-01): what-if first")
+        line = orjson.loads(_data("jury_rule_change.json"))
+        proposal = line["rules"]
+        before = what_if(ledger.store, proposal)
+        figures["what_if_changed"] = before.changed
+        print_report(before, out)
+
+        _step("7. The jury records it; the affected certifications are rescored")
+        known_before = datetime.now(timezone.utc)
+        ledger.service.record([parse_event(line)], by="demo:jury")
+        caught_up(ledger.store)
+        rescored = [
+            r for r in ResultsReader(ledger.store).current()
+            if (h := reader.history(r["certification_id"])) and h[-1]["cause"].startswith("rule version")
+        ]
+        figures["rescored"] = len(rescored)
+        out.print(f"{len(rescored)} certifications rescored under {proposal['version']} "
+                  f"(the what-if said {before.changed} would change outcome); earlier results stay in their history")
+        lowered = [r for r in rescored if r["certification_id"] in {c.certification_id for c in before.changes}]
+        if lowered:
+            cert = lowered[0]["certification_id"]
+            then = results_as_of(ledger.store, known_before, certification_id=cert)[0]
+            now = ResultsReader(ledger.store).current(certification_id=cert)[0]
+            figures["example"] = (cert, then["pix_score"], now["pix_score"])
+            out.print(f"{cert}: as the ledger knew it before the change: {then['status']} {then['pix_score']} pix "
+                      f"({then['rule_version']}); now: {now['status']} {now['pix_score']} pix ({now['rule_version']})")
+            out.print(f"its history: " + ", ".join(h["cause"] for h in reader.history(cert)))
+
+    out.print()
+    out.print(Panel.fit(
+        f"The ledger is {db_path}. Try:\n"
+        f"  certledger results --session {EXAMPLE_SESSION} --db sqlite:///{db_path}\n"
+        f"  certledger audit cert-0001 --db sqlite:///{db_path}\n"
+        f"  certledger what-if --rules pix-v2-2021-08 --against pix-v2-2024-05 --db sqlite:///{db_path}\n"
+        f"  certledger serve --db sqlite:///{db_path}   (then open http://127.0.0.1:8000/docs)",
+        title="next",
+    ))
+    return figures
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("demo")
+    def demo_command(
+        candidates: Annotated[int, typer.Option("--candidates", min=1, help="Simulated candidates")] = 400,
+        seed: Annotated[int, typer.Option("--seed")] = 2024,
+        db_file: Annotated[str, typer.Option("--db-file", help="The SQLite file the demo (re)creates")] = DEMO_DB,
+    ) -> None:
+        """Run the main job end to end on the embedded SQLite ledger (recreates its own file)."""
+        try:
+            run_demo(Path(db_file), candidates, seed)
+        except typer.Exit:
+            raise
+        except Exception as e:  # the demo must say what broke, not dump a trace
+            err.print(f"[red]the demo failed:[/red] {type(e).__name__}: {e}")
+            raise typer.Exit(1) from None
