@@ -1,0 +1,125 @@
+"""The routes' dependencies, declared once as `Annotated` aliases, and the runtime they
+come from (built when the app starts, never at import).
+
+Dependencies that only look something up are `async` (no thread hop); those that may
+touch the database run in the thread pool."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
+
+from api.auth import Authenticator, require
+from api.scope import Scope
+from api.settings import Settings
+from api.tokens import Principal, Role
+from commands.bootstrap import Ledger
+from ledger.rule_stream import RulesState
+from ledger.rules import RuleTimeline
+from ledger.streams import RULES_STREAM
+from projections.results import ResultsReader, catch_up
+
+bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="token",
+    description="A token issued by `certledger tokens add --role R [--centre C]`; its role decides what it may do.",
+)
+
+
+@dataclass
+class Runtime:
+    """What the app holds while it serves."""
+
+    settings: Settings
+    ledger: Ledger
+    auth: Authenticator
+    scope: Scope
+    write_lock: threading.Lock = field(default_factory=threading.Lock)
+    caught_up_at: float = float("-inf")
+    projected: int = -1  # a log position the results projection is known to have reached
+    rules: RulesState = field(default_factory=RulesState)
+    rules_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def catch_up(self) -> None:
+        """Bring the results projection up to the log's last position (one cheap query
+        when it is there already)."""
+        store = self.ledger.store
+        position = store.max_position()
+        if position > self.projected:
+            catch_up(store)
+            self.projected = max(self.projected, position)
+        self.caught_up_at = time.monotonic()
+
+    def fresh_results(self) -> ResultsReader:
+        """The results reader over a projection holding every fact recorded before this
+        call, unless it was checked less than `projection_staleness_seconds` ago."""
+        if time.monotonic() - self.caught_up_at >= self.settings.projection_staleness_seconds:
+            self.catch_up()
+        return ResultsReader(self.ledger.store)
+
+    def rule_timeline(self) -> RuleTimeline:
+        """The ledger's rule timeline, folded on from where it was last read."""
+        with self.rules_lock:
+            for rec in self.ledger.store.read_stream(RULES_STREAM, after=self.rules.version):
+                self.rules.apply(rec.event)
+            return self.rules.timeline
+
+
+async def get_runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+async def get_settings(runtime: RuntimeDep) -> Settings:
+    return runtime.settings
+
+
+async def get_ledger(runtime: RuntimeDep) -> Ledger:
+    return runtime.ledger
+
+
+async def get_scope(runtime: RuntimeDep) -> Scope:
+    return runtime.scope
+
+
+async def get_principal(
+    runtime: RuntimeDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> Principal:
+    token = credentials.credentials if credentials else None
+    known = runtime.auth.cached(token)
+    return known if known is not None else await run_in_threadpool(runtime.auth.principal, token)
+
+
+def get_results(runtime: RuntimeDep) -> ResultsReader:
+    return runtime.fresh_results()
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+LedgerDep = Annotated[Ledger, Depends(get_ledger)]
+ScopeDep = Annotated[Scope, Depends(get_scope)]
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+ResultsDep = Annotated[ResultsReader, Depends(get_results)]
+
+
+def allow(*roles: Role):
+    """A dependency admitting only `roles` (403 for the others)."""
+
+    async def dependency(principal: PrincipalDep) -> Principal:
+        return require(principal, *roles)
+
+    dependency.__name__ = "allow_" + "_".join(roles)
+    return Depends(dependency)
+
+
+Reader = Annotated[Principal, allow("centre", "jury", "auditor", "reader")]
+NotReader = Annotated[Principal, allow("centre", "jury", "auditor")]
+JuryOrAuditor = Annotated[Principal, allow("jury", "auditor")]
+Writer = Annotated[Principal, allow("centre", "jury")]

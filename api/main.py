@@ -1,0 +1,73 @@
+"""The HTTP API: `create_app(settings)` builds it; nothing is built at import time.
+
+    uvicorn --factory api.main:app_from_env      # or: certledger serve
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import problems
+from api.auth import Authenticator
+from api.deps import Runtime
+from api.limits import BodyLimit
+from api.openapi import build_openapi
+from api.responses import OrjsonResponse
+from api.routes import candidates, certifications, events, health, rules, sessions, whatif
+from api.scope import Scope
+from api.settings import Settings
+from api.tokens import TokenStore
+from commands.bootstrap import Clock, open_ledger, utc_now
+
+ROUTERS = (certifications, sessions, candidates, rules, whatif, events, health)
+
+
+def open_runtime(settings: Settings, clock: Clock = utc_now) -> Runtime:
+    ledger = open_ledger(settings.database_url, clock=clock, pool_size=settings.pool_size)
+    return Runtime(
+        settings=settings,
+        ledger=ledger,
+        auth=Authenticator(TokenStore(ledger.store), ttl=settings.token_cache_seconds),
+        scope=Scope(ledger.store),
+    )
+
+
+def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
+    """The application over the ledger at `settings.database_url`, opened when the app
+    starts (its lifespan) and closed when it stops."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        runtime = open_runtime(settings, clock)
+        app.state.runtime = runtime
+        try:
+            yield
+        finally:
+            runtime.ledger.close()
+
+    app = FastAPI(
+        title="certledger",
+        version="0.1.0",
+        lifespan=lifespan,
+        default_response_class=OrjsonResponse,
+        docs_url="/docs" if settings.docs else None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if settings.docs else None,
+        generate_unique_id_function=lambda route: route.name,
+    )
+    for module in ROUTERS:
+        app.include_router(module.router)
+    problems.install(app)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.openapi = lambda: build_openapi(app, settings)  # type: ignore[method-assign]
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """The factory uvicorn calls (`--factory`): settings from the environment."""
+    return create_app(Settings.from_env())
+
+
+__all__ = ["Settings", "app_from_env", "create_app"]

@@ -1,0 +1,167 @@
+"""The OpenAPI document: every route's roles, bodies and problems.
+
+Routes declare who may call them with `doc(...)`: the roles go in the description and
+in an `x-roles` extension; every error status names the problem schema, served as
+`application/problem+json`. `POST /events` reads its body itself (it is JSON Lines, or
+a JSON array), so its schema, the interchange format's, is added here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from api.schemas import Problem
+from api.settings import Settings
+from ledger.events import event_adapter
+from ledger.rules import rule_document_json_schema
+
+_WHY = {
+    400: "a malformed request: a body that is not JSON, a cursor this API did not issue, a page size above the maximum",
+    401: "no bearer token, or an unknown or revoked one",
+    403: "the token's role may not do this, or the session is another centre's",
+    404: "nothing of that id visible to this token",
+    413: "the body (or the batch's count of lines) is larger than the server accepts",
+    422: "the request (or a line of the batch) breaks a rule; nothing was appended",
+    503: "the ledger's storage cannot be reached",
+}
+ROLE_WORDS = {
+    "centre": "centre (its own centre's sessions only)",
+    "jury": "jury",
+    "auditor": "auditor",
+    "reader": "reader (published results only)",
+}
+
+DESCRIPTION = """\
+certledger's HTTP API: the Pix certification ledger's results, audits and rule versions,
+and the door through which centres and the jury append facts.
+
+**Authentication.** Every route but `/health` and the documentation needs
+`Authorization: Bearer <token>`; tokens are issued by the operator with
+`certledger tokens add --role R [--centre C]` and stored hashed. A missing or unknown
+token is 401; a role a route does not admit, or another centre's session, is 403.
+
+| role | reads | appends (`POST /events`) |
+|---|---|---|
+| `centre` | its own sessions' results; rule versions | its own sessions' facts: SessionOpened, CertificationStarted, QuestionServed, AnswerRecorded, CertificationCompleted, IncidentReported, FraudReported, SessionFinalised |
+| `jury` | everything, audits, what-if | jury facts: QuestionNeutralised, QuestionDeneutralised, JuryRuling, RuleVersionChanged, ResultsPublished, ResultsUnpublished |
+| `auditor` | everything, audits, what-if | nothing |
+| `reader` | current results of published sessions only (anything else is 404, as if unknown) | nothing |
+
+**Results** have the shape of `certledger results --json`. `published: false` marks a
+result whose session is not published; `status: "started"` a certification not scored
+yet; `explanation.session_finalised: false` a provisional result.
+
+**Lists** are pages: `data`, and `next_cursor` to pass as `cursor` (null on the last
+page); `limit` bounds the page size.
+
+**Errors** are `application/problem+json` (RFC 9457): `type` is
+`https://certledger.dev/problems/<code>`, stable per error; `field` names the offending
+field; `errors` lists every problem (with `line` for a refused batch).
+"""
+
+
+def doc(*roles: str, what: str, errors: tuple[int, ...] = (401, 403, 404, 422, 503),
+        public: bool = False) -> dict[str, Any]:
+    """Route keyword arguments: what the route does, the roles it admits, the problems it
+    returns."""
+    responses: dict[int | str, dict[str, Any]] = {
+        status: {"model": Problem, "description": _WHY[status]} for status in errors
+    }
+    who = "Anyone, without a token." if public else "Roles: " + ", ".join(ROLE_WORDS[r] for r in roles) + "."
+    return {
+        "responses": responses,
+        "openapi_extra": {"x-roles": list(roles)},
+        "description": f"{what}\n\n**{who}**",
+    }
+
+
+def _hoist(schema: dict[str, Any], prefix: str, components: dict[str, Any]) -> dict[str, Any]:
+    """Move a JSON schema's `$defs` into the components, prefixing their names."""
+    defs = schema.pop("$defs", {})
+    rename = {name: f"{prefix}{name}" for name in defs}
+
+    def fix(node: Any) -> Any:
+        if isinstance(node, dict):
+            out = {k: fix(v) for k, v in node.items()}
+            ref = out.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                out["$ref"] = "#/components/schemas/" + rename[ref[len("#/$defs/"):]]
+            if "mapping" in out and isinstance(out["mapping"], dict):
+                out["mapping"] = {
+                    k: "#/components/schemas/" + rename[v[len("#/$defs/"):]] if v.startswith("#/$defs/") else v
+                    for k, v in out["mapping"].items()
+                }
+            return out
+        if isinstance(node, list):
+            return [fix(v) for v in node]
+        return node
+
+    for name, body in defs.items():
+        components[rename[name]] = fix(body)
+    return fix(schema)
+
+
+def _problem_media_types(paths: dict[str, Any]) -> None:
+    for operations in paths.values():
+        for operation in operations.values():
+            for status, response in operation.get("responses", {}).items():
+                content = response.get("content", {})
+                if status[0] in "45" and "application/json" in content:
+                    content["application/problem+json"] = content.pop("application/json")
+
+
+def _events_body(components: dict[str, Any]) -> dict[str, Any]:
+    events = _hoist(event_adapter.json_schema(), "", components)
+    components["InterchangeEvent"] = events
+    return {
+        "required": True,
+        "description": (
+            "A batch of facts in the interchange format: JSON Lines (one event per line, "
+            "`application/x-ndjson`) or a JSON array of events. Every line is validated, then the "
+            "batch is appended in one transaction, or nothing is (a refusal names each bad line "
+            "and field). Lines with an `event_id` already recorded with the same content are skipped."
+        ),
+        "content": {
+            "application/x-ndjson": {"schema": {"type": "string", "description": "one JSON event per line"}},
+            "application/json": {
+                "schema": {"type": "array", "items": {"$ref": "#/components/schemas/InterchangeEvent"}}
+            },
+        },
+    }
+
+
+def _page_limits(paths: dict[str, Any], maximum: int) -> None:
+    """`limit` is bounded by the server's configured maximum page size."""
+    for operations in paths.values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter["name"] == "limit":
+                    for branch in parameter["schema"].get("anyOf", [parameter["schema"]]):
+                        if branch.get("type") == "integer":
+                            branch["maximum"] = maximum
+
+
+def build_openapi(app: FastAPI, settings: Settings) -> dict[str, Any]:
+    if app.openapi_schema:
+        return app.openapi_schema
+    spec = get_openapi(title=app.title, version=app.version, description=DESCRIPTION, routes=app.routes)
+    components = spec.setdefault("components", {}).setdefault("schemas", {})
+    _problem_media_types(spec["paths"])
+    _page_limits(spec["paths"], settings.max_page_size)
+    post_events = spec["paths"].get("/events", {}).get("post")
+    if post_events is not None:
+        post_events["requestBody"] = _events_body(components)
+    rule_doc = _hoist(rule_document_json_schema(), "RuleDocument", components)
+    components["RuleDocumentProposal"] = rule_doc
+    what_if = spec["paths"].get("/what-if", {}).get("post")
+    if what_if is not None:
+        body = what_if["requestBody"]["content"]["application/json"]["schema"]
+        ref = body.get("$ref", "").rsplit("/", 1)[-1]
+        proposal = components.get(ref, {}).get("properties", {}).get("proposal")
+        if proposal is not None:
+            proposal["anyOf"] = [{"$ref": "#/components/schemas/RuleDocumentProposal"}, {"type": "string"}]
+    app.openapi_schema = spec
+    return spec

@@ -1,0 +1,77 @@
+"""Keyset pagination over results ordered by certification id.
+
+The cursor is opaque to clients (base64url of the last certification id of the page);
+it stays valid while facts are appended: a page never repeats or skips a certification
+that existed when the walk began.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import Query
+
+from api.problems import BadRequest
+
+CursorQuery = Annotated[
+    str | None, Query(max_length=400, description="`next_cursor` of the previous page; absent for the first page")
+]
+LimitQuery = Annotated[int | None, Query(ge=1, le=1000, description="page size (default and maximum: see settings)")]
+
+
+def encode_cursor(last_id: str) -> str:
+    return base64.urlsafe_b64encode(last_id.encode("utf-8")).decode("ascii").rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> str | None:
+    if cursor is None:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        value = raw.decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise BadRequest("the cursor is not one this API issued", field="cursor", code="invalid-cursor") from None
+    if not value:
+        raise BadRequest("the cursor is not one this API issued", field="cursor", code="invalid-cursor")
+    return value
+
+
+def page_size(limit: int | None, default: int, maximum: int) -> int:
+    if limit is None:
+        return default
+    if limit > maximum:
+        raise BadRequest(f"limit is at most {maximum}", field="limit", code="page-too-large")
+    return limit
+
+
+Fetch = Callable[[str | None, int], list[dict[str, Any]]]
+
+
+def results_page(fetch: Fetch, cursor: str | None, limit: int,
+                 visible: Callable[[dict[str, Any]], bool] | None = None) -> dict[str, Any]:
+    """One page of `limit` visible rows after the cursor, and the cursor of the next.
+
+    `fetch(after, n)` returns up to n rows ordered by certification id after `after`;
+    rows the principal may not see are skipped (fetching on until the page is full)."""
+    after = decode_cursor(cursor)
+    data: list[dict[str, Any]] = []
+    more = False
+    while True:
+        want = limit + 1 - len(data)
+        if visible is not None:
+            want = max(want, 200)  # rows will be skipped: read ahead
+        rows = fetch(after, want)
+        data.extend(rows if visible is None else filter(visible, rows))
+        if len(rows) < want:
+            break
+        after = rows[-1]["certification_id"]
+        if len(data) > limit:
+            more = True
+            break
+    if len(data) > limit:
+        data, more = data[:limit], True
+    next_cursor = encode_cursor(data[-1]["certification_id"]) if more and data else None
+    return {"data": data, "next_cursor": next_cursor, "limit": limit}

@@ -1,0 +1,185 @@
+"""The one place where errors become HTTP problems (RFC 9457, `application/problem+json`).
+
+Every problem has a stable `type` (`https://certledger.dev/problems/<code>`, where
+`code` is the domain error's own code), a `title`, the `status`, a `detail` for a
+person, the offending `field` when one is to blame and, when there are several,
+`errors`: one entry per problem (for `POST /events`, per refused line, with `line`).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import psycopg
+from eventsourcing import persistence
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.responses import ProblemResponse
+from commands.recording import BatchRejected, LineError
+from ledger.errors import DomainError
+from ledger.rules import RuleDocumentInvalid
+from storage.errors import LedgerNotPrepared, StorageError
+
+PROBLEM_BASE = "https://certledger.dev/problems/"
+log = logging.getLogger("certledger.api")
+
+# The database cannot be reached, or is not prepared: 503, not 500.
+UNAVAILABLE = (
+    StorageError, persistence.OperationalError, persistence.InterfaceError,
+    persistence.ConnectionUnavailableError, persistence.ConnectionPoolClosedError, psycopg.OperationalError,
+)
+# Domain errors that mean "no such thing" rather than "refused".
+_NOT_FOUND_CODES = {"unknown-session", "unknown-certification", "unknown-rule-version"}
+
+
+def problem_type(code: str) -> str:
+    return PROBLEM_BASE + code
+
+
+def title_of(code: str) -> str:
+    return code.replace("-", " ").capitalize()
+
+
+class ApiProblem(Exception):
+    """A problem raised by the API itself (authentication, scope, lookups, limits)."""
+
+    status = 400
+    code = "bad-request"
+
+    def __init__(self, detail: str, *, field: str | None = None, errors: list[dict] | None = None,
+                 code: str | None = None, status: int | None = None, headers: dict[str, str] | None = None,
+                 extra: dict[str, Any] | None = None):
+        super().__init__(detail)
+        self.detail, self.field, self.errors, self.headers, self.extra = detail, field, errors, headers, extra
+        self.code = code or self.code
+        self.status = status or self.status
+
+
+class Unauthenticated(ApiProblem):
+    status, code = 401, "unauthenticated"
+
+    def __init__(self, detail: str):
+        super().__init__(detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+class Forbidden(ApiProblem):
+    status, code = 403, "forbidden"
+
+
+class NotFound(ApiProblem):
+    status, code = 404, "not-found"
+
+
+class BadRequest(ApiProblem):
+    status, code = 400, "bad-request"
+
+
+class PayloadTooLarge(ApiProblem):
+    status, code = 413, "payload-too-large"
+
+
+class Unprocessable(ApiProblem):
+    status, code = 422, "unprocessable"
+
+
+def problem(status: int, code: str, detail: str, *, field: str | None = None, errors: list[dict] | None = None,
+            instance: str | None = None, headers: dict[str, str] | None = None,
+            extra: dict[str, Any] | None = None) -> ProblemResponse:
+    body: dict[str, Any] = {
+        "type": problem_type(code),
+        "title": title_of(code),
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "field": field,
+    }
+    if instance:
+        body["instance"] = instance
+    if errors is not None:
+        body["errors"] = errors
+    body.update(extra or {})
+    return ProblemResponse(body, status_code=status, headers=headers)
+
+
+def line_problems(errors: list[LineError]) -> list[dict]:
+    return [
+        {"line": e.line, "field": e.field, "detail": e.message, "code": e.code, "type": problem_type(e.code)}
+        for e in errors
+    ]
+
+
+def batch_rejected(errors: list[LineError], *, truncated: bool = False, instance: str | None = None) -> ProblemResponse:
+    """A refused batch: the problem of its first refused line (its domain error's type,
+    line and field), and in `errors` every refused line."""
+    first = errors[0]
+    more = "" if len(errors) == 1 else f" ({len(errors)}{'+' if truncated else ''} lines refused)"
+    return problem(422, first.code, f"{first}; nothing was appended{more}", field=first.field,
+                   errors=line_problems(errors), instance=instance, extra={"line": first.line})
+
+
+def _path(request: Request) -> str:
+    return request.url.path
+
+
+def _field_of(loc: tuple | list) -> str | None:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in {"body", "query", "path", "header"}:
+        parts = parts[1:] if len(parts) > 1 else parts
+    return ".".join(parts) or None
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers: the single mapping from exceptions to problems."""
+
+    @app.exception_handler(ApiProblem)
+    async def _api_problem(request: Request, exc: ApiProblem):
+        return problem(exc.status, exc.code, exc.detail, field=exc.field, errors=exc.errors,
+                       instance=_path(request), headers=exc.headers, extra=exc.extra)
+
+    @app.exception_handler(BatchRejected)
+    async def _batch(request: Request, exc: BatchRejected):
+        return batch_rejected(exc.errors, truncated=exc.truncated, instance=_path(request))
+
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError):
+        status = 404 if exc.code in _NOT_FOUND_CODES else 422
+        return problem(status, exc.code, exc.message, field=exc.field, instance=_path(request))
+
+    @app.exception_handler(RuleDocumentInvalid)
+    async def _rules(request: Request, exc: RuleDocumentInvalid):
+        errors = [{"field": p.path or None, "detail": p.message} for p in exc.problems]
+        first = exc.problems[0] if exc.problems else None
+        return problem(422, "rule-document-invalid", str(exc), field=first.path if first else None,
+                       errors=errors, instance=_path(request))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError):
+        errors = [{"field": _field_of(e.get("loc", ())), "detail": e.get("msg", "invalid")} for e in exc.errors()]
+        first = errors[0] if errors else {"field": None, "detail": "invalid request"}
+        return problem(422, "invalid-request", f"{first['field'] or 'request'}: {first['detail']}",
+                       field=first["field"], errors=errors, instance=_path(request))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, f"http-{exc.status_code}")
+        return problem(exc.status_code, code, str(exc.detail), instance=_path(request),
+                       headers=getattr(exc, "headers", None))
+
+    async def _storage(request: Request, exc: Exception):
+        log.error("storage error on %s %s: %s", request.method, _path(request), type(exc).__name__)
+        code = "ledger-not-prepared" if isinstance(exc, LedgerNotPrepared) else "storage-unavailable"
+        return problem(503, code, "the ledger's storage cannot serve this request now; retry later",
+                       instance=_path(request), headers={"Retry-After": "5"})
+
+    for unavailable in UNAVAILABLE:
+        app.add_exception_handler(unavailable, _storage)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception):
+        # Never echo the exception: it may quote data. The log names the type only.
+        log.exception("unexpected error on %s %s", request.method, _path(request))
+        return problem(500, "internal-error", "an unexpected error occurred; it has been logged",
+                       instance=_path(request))

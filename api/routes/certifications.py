@@ -1,0 +1,89 @@
+"""One certification: its current result (or as of a time), its history, its audit."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.deps import JuryOrAuditor, LedgerDep, NotReader, Reader, ResultsDep, ScopeDep
+from api.openapi import doc
+from api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
+from api.problems import BadRequest, Forbidden, NotFound
+from api.responses import OrjsonResponse
+from api.routes.params import AsOf, Id
+from api.schemas import AuditTrail, ResultHistory, ResultPublic
+from projections.asof import results_as_of
+from projections.audit import CertificationNotFound, audit_trail
+from projections.results import ResultsReader
+
+router = APIRouter(prefix="/certifications", tags=["certifications"])
+
+
+def _visible_row(results: ResultsReader, scope, principal, certification_id: str) -> dict:
+    rows = results.current(certification_id=certification_id)
+    return scope.check_result(principal, rows[0] if rows else None, f"certification {certification_id}")
+
+
+@router.get(
+    "/{certification_id}/result", response_model=ResultPublic,
+    **doc("centre", "jury", "auditor", "reader", what=(
+        "The certification's current result; with `as_of`, the result as the ledger knew it at "
+        "that recorded time (not for `reader`, which sees current published results only).")),
+)
+def current_result(certification_id: Id, principal: Reader, results: ResultsDep, scope: ScopeDep,
+                   ledger: LedgerDep, as_of: AsOf = None):
+    if as_of is not None and principal.role == "reader":
+        raise Forbidden("the reader role sees current published results only", field="as_of")
+    row = _visible_row(results, scope, principal, certification_id)
+    if as_of is None:
+        return OrjsonResponse(row)
+    past = results_as_of(ledger.store, as_of, certification_id=certification_id)
+    if not past:
+        raise NotFound(f"certification {certification_id} was not yet recorded at {as_of.isoformat()}",
+                       field="as_of")
+    return OrjsonResponse(past[0])
+
+
+@router.get(
+    "/{certification_id}/results", response_model=ResultHistory,
+    **doc("centre", "jury", "auditor", errors=(400, 401, 403, 404, 422, 503), what=(
+        "Every result the certification was given, oldest first, each with its cause (first "
+        "scoring, finalisation, neutralisation, jury ruling, rule version …), the recorded time "
+        "and log position of the event that caused it. Paginated by `cursor` / `limit`.")),
+)
+def result_history(certification_id: Id, principal: NotReader, results: ResultsDep, scope: ScopeDep,
+                   cursor: CursorQuery = None, limit: LimitQuery = None):
+    _visible_row(results, scope, principal, certification_id)
+    entries = results.history(certification_id)
+    after = decode_cursor(cursor)
+    if after is not None:
+        if not after.isdigit():
+            raise _bad_cursor()
+        entries = [e for e in entries if e["seq"] > int(after)]
+    size = limit or 100
+    page, more = entries[:size], len(entries) > size
+    return OrjsonResponse({
+        "certification_id": certification_id,
+        "data": page,
+        "next_cursor": encode_cursor(str(page[-1]["seq"])) if more else None,
+        "limit": size,
+    })
+
+
+def _bad_cursor() -> BadRequest:
+    return BadRequest("the cursor is not one this API issued", field="cursor", code="invalid-cursor")
+
+
+@router.get(
+    "/{certification_id}/audit", response_model=AuditTrail,
+    **doc("jury", "auditor", what=(
+        "The certification's trail: every event of it and of its session (and each rule version "
+        "that rescored it) with who recorded it and when, every result with its cause, and the "
+        "current result with its explanation; with `as_of`, all as the ledger knew it then.")),
+)
+def audit(certification_id: Id, principal: JuryOrAuditor, ledger: LedgerDep, results: ResultsDep,
+          as_of: AsOf = None):
+    try:
+        trail = audit_trail(ledger.store, certification_id, as_of=as_of)
+    except CertificationNotFound as missing:
+        raise NotFound(str(missing), field="as_of" if as_of else None) from None
+    return OrjsonResponse(trail)

@@ -1,0 +1,81 @@
+"""Appending facts: a batch in the interchange format, all or nothing, as `certledger import`."""
+
+from __future__ import annotations
+
+import logging
+
+import orjson
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import RuntimeDep, ScopeDep, Writer
+from api.openapi import doc
+from api.problems import PayloadTooLarge, Unprocessable
+from api.responses import OrjsonResponse
+from api.schemas import EventsAppended
+from api.scope import refuse
+from commands.interchange import parse_line, parse_lines
+from commands.recording import BatchRejected, LineError
+from ledger.events import LedgerEvent
+
+router = APIRouter(tags=["events"])
+log = logging.getLogger("certledger.api")
+JSON_TYPES = ("application/json",)
+
+
+def _parse(body: bytes, content_type: str) -> list[tuple[int, LedgerEvent | LineError]]:
+    """(line, fact or problem): JSON Lines numbered by line, a JSON array by item."""
+    if content_type.split(";")[0].strip().lower() in JSON_TYPES:
+        try:
+            items = orjson.loads(body)
+        except orjson.JSONDecodeError as e:
+            raise Unprocessable(f"the body is not valid JSON: {e}", code="invalid-json") from None
+        if not isinstance(items, list):
+            raise Unprocessable("a JSON body is an array of events", code="invalid-json")
+        return [(i, parse_line(i, orjson.dumps(item))) for i, item in enumerate(items, start=1)]
+    return list(parse_lines(body.splitlines()))
+
+
+@router.post(
+    "/events", response_model=EventsAppended,
+    **doc("centre", "jury", errors=(401, 403, 413, 422, 503), what=(
+        "Append a batch of facts, validated line by line against the ledger as it would be with "
+        "the batch's earlier lines applied, then recorded in one transaction: all or nothing. A "
+        "refusal (422) lists every bad line with its `line`, `field` and the domain error's `type`; "
+        "a line the token may not append (403) is listed the same way. `centre` appends its own "
+        "sessions' facts, `jury` jury facts, rule versions and publication.")),
+)
+async def post_events(request: Request, principal: Writer, runtime: RuntimeDep, scope: ScopeDep):
+    settings = runtime.settings
+    body = await request.body()  # bounded by the app's BodyLimit (max_body_bytes)
+    numbered = _parse(body, request.headers.get("content-type", ""))
+    if len(numbered) > settings.max_batch_events:
+        raise PayloadTooLarge(f"a batch holds at most {settings.max_batch_events} events")
+    problems = [item for _, item in numbered if isinstance(item, LineError)]
+    if problems:
+        raise BatchRejected(problems)
+    events = [item for _, item in numbered]
+    lines = [line for line, _ in numbered]
+    return await run_in_threadpool(_record, runtime, scope, principal, events, lines)
+
+
+def _record(runtime, scope, principal, events: list[LedgerEvent], lines: list[int]) -> OrjsonResponse:
+    refusals = scope.refusals(principal, events)
+    for refusal in refusals:
+        refusal["line"] = lines[refusal["line"] - 1]
+    refuse(refusals)
+    with runtime.write_lock:
+        try:
+            report = runtime.ledger.service.record(events, by=principal.recorder())
+        except BatchRejected as rejected:
+            raise BatchRejected(
+                [LineError(lines[e.line - 1], e.field, e.message, e.code) for e in rejected.errors],
+                truncated=rejected.truncated,
+            ) from None
+    position = runtime.ledger.store.max_position()
+    if report.appended:
+        try:
+            runtime.catch_up()
+        except Exception:  # the facts are recorded; the projection catches up on the next read
+            log.exception("catching the results projection up after an append failed")
+    return OrjsonResponse({"appended": report.appended, "skipped": report.skipped, "position": position})

@@ -1,0 +1,178 @@
+"""The API's bodies, named by role (`ResultPublic`, `ResultsPage`, `WhatIfRequest` …),
+separate from the domain types they are built from.
+
+Result bodies are the results projection's public result dicts, the shape of
+`certledger results --json`: the scoring result (status, reasons, rate, pix, rule
+version, competence marks, explanation) plus certification_id, candidate_id,
+session_id, centre_id and `published`. The models below describe them for the OpenAPI
+document; routes pass the dicts through as they are.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+ResultStatus = Literal["started", "validated", "rejected", "cancelled", "error"]
+
+
+class _Open(BaseModel):
+    """A body that may gain fields: clients must ignore the ones they do not know."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class CompetenceMarkPublic(_Open):
+    level: int
+    pix: int
+
+
+class ResultPublic(_Open):
+    """A certification's result. `published: false` marks a result the candidate does not
+    see yet (its session is not published); `status: "started"` a certification not
+    scored yet (every score field null); `explanation.session_finalised: false` a
+    provisional result, computed before the session's finalisation."""
+
+    certification_id: str
+    candidate_id: str
+    session_id: str
+    centre_id: str | None
+    published: bool
+    status: ResultStatus
+    reasons: list[str]
+    error: str | None
+    reproducibility_rate: int | None
+    pix_score: int | None
+    rule_version: str | None
+    competences: dict[str, CompetenceMarkPublic]
+    explanation: dict[str, Any] | None = Field(description="how the result was derived; null while started")
+
+
+class ResultsPage(BaseModel):
+    data: list[ResultPublic]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last page")
+    limit: int
+
+
+class ResultOutcome(_Open):
+    """A result without its explanation, as the history keeps it."""
+
+    status: ResultStatus
+    reasons: list[str] = []
+    pix_score: int | None = None
+    rule_version: str | None = None
+
+
+class HistoryEntryPublic(_Open):
+    seq: int = Field(description="1 for the first result, then one more per rescoring")
+    cause: str = Field(description="why it was (re)scored: first scoring, finalisation, neutralisation, …")
+    detail: str
+    recorded_at: str = Field(description="when the ledger recorded the event that caused it")
+    position: int = Field(description="that event's position in the log")
+    result: ResultOutcome
+
+
+class ResultHistory(BaseModel):
+    certification_id: str
+    data: list[HistoryEntryPublic]
+    next_cursor: str | None
+    limit: int
+
+
+class AuditEvent(_Open):
+    position: int
+    recorded_at: str
+    recorded_by: str
+    stream: str
+    type: str
+    at: str
+    event: dict[str, Any]
+
+
+class AuditTrail(_Open):
+    """Every event of the certification and its session (and each rule version that
+    rescored it), every result it was given with why, and the current result."""
+
+    certification_id: str
+    session_id: str
+    candidate_id: str
+    centre_id: str | None
+    as_of: str | None
+    events: list[AuditEvent]
+    results: list[HistoryEntryPublic]
+    current: ResultPublic
+
+
+class RuleVersionSummary(BaseModel):
+    version: str
+    effective_from: datetime
+    extends: str | None
+    description: str
+    algorithm: str
+
+
+class RuleVersionsPage(BaseModel):
+    data: list[RuleVersionSummary]
+    next_cursor: str | None
+    limit: int
+
+
+class RuleVersionPublic(BaseModel):
+    version: str
+    effective_from: datetime
+    resolved: dict[str, Any] = Field(description="the version with its `extends` chain merged in, with `origins`")
+    written: dict[str, Any] = Field(description="the document as recorded (perhaps with `extends`)")
+
+
+class WhatIfRequest(BaseModel):
+    """A proposed rule document (or the name of a version already in the ledger) and the
+    period of certifications (by start time, bounds inclusive) to score under it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    proposal: dict[str, Any] | str = Field(
+        description="a rule document (may `extend` a version of the ledger), or a version name"
+    )
+    against: str | None = Field(default=None, description="compare with this version instead of the current results")
+    start: AwareDatetime = Field(description="first start time of the period (inclusive)")
+    end: AwareDatetime = Field(description="last start time of the period (inclusive)")
+
+
+class EventsAppended(BaseModel):
+    appended: int = Field(description="facts appended now")
+    skipped: int = Field(description="facts already in the ledger with the same event_id and content")
+    position: int = Field(description="the ledger's last position after the append")
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    backend: Literal["sqlite", "postgresql"]
+    position: int = Field(description="the last position of the event log")
+    projection_position: int
+    lag: int = Field(description="events recorded but not yet in the results projection")
+
+
+class LineProblem(BaseModel):
+    line: int | None = None
+    field: str | None
+    detail: str
+    code: str | None = None
+    type: str | None = None
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, with the domain error's `code` and offending `field`."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(description="https://certledger.dev/problems/<code>: stable per error")
+    title: str
+    status: int
+    detail: str
+    code: str
+    field: str | None
+    instance: str | None = None
+    line: int | None = Field(default=None, description="POST /events: the first refused line (1-based)")
+    errors: list[LineProblem] | None = Field(default=None, description="every problem, with `line` on POST /events")

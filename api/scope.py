@@ -1,0 +1,162 @@
+"""What a principal may append, and which results it may see.
+
+Appending (`POST /events`), decided line by line before anything is recorded:
+* `centre`: the facts a centre reports (`CENTRE_FACTS`), each about a session of its
+  own centre: a session it opens with its own `centre_id`, a certification started in
+  one of its sessions, a question, answer, report or completion of such a certification.
+  A fact whose session the ledger does not know is left to the ledger's own rules (it
+  is refused as unknown; nothing is appended).
+* `jury`: jury facts (`JURY_FACTS`): neutralisations, rulings, rule versions, and the
+  publication of results (publishing and unpublishing a session's results).
+* `auditor`, `reader`: nothing.
+
+Reading results: `jury` and `auditor` see every result; `centre` those of its own
+centre's sessions (another centre's is 403); `reader` only results of published
+sessions, and nothing else exists for it (an unpublished result is 404, as if unknown).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from api.problems import Forbidden, NotFound
+from api.tokens import Principal
+from ledger.aggregates import SessionState
+from ledger.events import CertificationStarted, LedgerEvent, SessionOpened
+from ledger.streams import certification_stream, session_stream
+from storage.codec import decode_state
+from storage.store import EventStore
+
+CENTRE_FACTS = frozenset({
+    "SessionOpened", "CertificationStarted", "QuestionServed", "AnswerRecorded", "CertificationCompleted",
+    "IncidentReported", "FraudReported", "SessionFinalised",
+})
+JURY_FACTS = frozenset({
+    "QuestionNeutralised", "QuestionDeneutralised", "JuryRuling", "RuleVersionChanged",
+    "ResultsPublished", "ResultsUnpublished",
+})
+APPENDS = {"centre": CENTRE_FACTS, "jury": JURY_FACTS}
+_CACHE_LIMIT = 200_000
+
+
+class Scope:
+    """Lookups of the facts that never change once recorded (a session's centre, a
+    certification's session), cached; and the checks built on them."""
+
+    def __init__(self, store: EventStore):
+        self.store = store
+        self._centres: dict[str, str] = {}
+        self._sessions: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    # ---------------------------------------------------------------- lookups
+    def session(self, session_id: str) -> SessionState:
+        state = SessionState()
+        for rec in self.store.read_stream(session_stream(session_id)):
+            state.apply(rec.event)
+        return state
+
+    def centre_of_session(self, session_id: str) -> str | None:
+        centre = self._centres.get(session_id)
+        if centre is None:
+            centre = self.session(session_id).centre_id
+            if centre is not None:
+                self._remember(self._centres, session_id, centre)
+        return centre
+
+    def session_of_certification(self, certification_id: str) -> str | None:
+        session = self._sessions.get(certification_id)
+        if session is None:
+            first = self.store.recorder.select_events(certification_stream(certification_id), limit=1)
+            if first:
+                session = decode_state(first[0].state)["event"].get("session_id")
+                if session is not None:
+                    self._remember(self._sessions, certification_id, session)
+        return session
+
+    def _remember(self, cache: dict[str, str], key: str, value: str) -> None:
+        with self._lock:
+            if len(cache) >= _CACHE_LIMIT:
+                cache.clear()
+            cache[key] = value
+
+    # ---------------------------------------------------------------- appending
+    def refusals(self, principal: Principal, events: Sequence[LedgerEvent]) -> list[dict[str, Any]]:
+        """One entry per line the principal may not append (empty: all allowed)."""
+        allowed = APPENDS.get(principal.role, frozenset())
+        refused: list[dict[str, Any]] = []
+        opened: dict[str, str] = {}  # sessions opened by this batch -> centre
+        started: dict[str, str] = {}  # certifications started by this batch -> session
+        for line, event in enumerate(events, start=1):
+            if event.type not in allowed:
+                refused.append(_refusal(line, "type", f"the {principal.role} role may not append {event.type}"))
+                continue
+            if principal.role != "centre":
+                continue
+            problem = self._centre_problem(principal.centre_id, event, opened, started)
+            if problem:
+                refused.append(_refusal(line, *problem))
+        return refused
+
+    def _centre_problem(self, centre: str | None, event: LedgerEvent, opened: dict[str, str],
+                        started: dict[str, str]) -> tuple[str, str] | None:
+        if isinstance(event, SessionOpened):
+            if event.centre_id != centre:
+                return "centre_id", f"a {centre} token may not open a session for centre {event.centre_id}"
+            opened.setdefault(event.session_id, event.centre_id)
+            return None
+        if isinstance(event, CertificationStarted):
+            started.setdefault(event.certification_id, event.session_id)
+            session_id, field = event.session_id, "session_id"
+        elif isinstance(getattr(event, "session_id", None), str):  # SessionFinalised
+            session_id, field = event.session_id, "session_id"  # type: ignore[attr-defined]
+        else:
+            cert = event.certification_id  # type: ignore[attr-defined]
+            session_id, field = started.get(cert) or self.session_of_certification(cert), "certification_id"
+            if session_id is None:
+                return None  # an unknown certification: the ledger refuses it
+        owner = opened.get(session_id) or self.centre_of_session(session_id)
+        if owner is not None and owner != centre:
+            return field, f"session {session_id} belongs to another centre"
+        return None
+
+    # ---------------------------------------------------------------- reading
+    def check_result(self, principal: Principal, row: dict[str, Any] | None, what: str) -> dict[str, Any]:
+        """The result row if the principal may see it; 404 / 403 otherwise."""
+        if row is None or (principal.role == "reader" and not row.get("published")):
+            raise NotFound(f"no {what} visible to this token", code="not-found")
+        if principal.role == "centre" and row.get("centre_id") != principal.centre_id:
+            raise Forbidden(f"{what} belongs to another centre's session")
+        return row
+
+    def check_session(self, principal: Principal, session_id: str) -> SessionState:
+        session = self.session(session_id)
+        if not session.exists or (principal.role == "reader" and not session.published):
+            raise NotFound(f"no session {session_id} visible to this token")
+        if principal.role == "centre" and session.centre_id != principal.centre_id:
+            raise Forbidden(f"session {session_id} belongs to another centre")
+        return session
+
+    @staticmethod
+    def visible(principal: Principal, row: dict[str, Any]) -> bool:
+        if principal.role == "reader":
+            return bool(row.get("published"))
+        if principal.role == "centre":
+            return row.get("centre_id") == principal.centre_id
+        return True
+
+
+def _refusal(line: int, field: str, detail: str) -> dict[str, Any]:
+    return {"line": line, "field": field, "detail": detail, "code": "forbidden"}
+
+
+def refuse(refusals: list[dict[str, Any]]) -> None:
+    if refusals:
+        first = refusals[0]
+        raise Forbidden(
+            f"{len(refusals)} line(s) not allowed for this token, nothing was appended; "
+            f"first: line {first['line']}: {first['detail']}",
+            field=first["field"], errors=refusals, extra={"line": first["line"]},
+        )

@@ -1,0 +1,64 @@
+"""The API's one settings object: read from the environment in one place, checked at
+start-up (an unsafe or impossible value stops the server before it serves anything)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from storage.urls import DEFAULT_URL, ENV_VAR, parse_url
+
+PREFIX = "CERTLEDGER_API_"
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    database_url: str = DEFAULT_URL
+    # Connections kept open to PostgreSQL by the API process (readers and the writer).
+    pool_size: int = Field(default=8, ge=1, le=64)
+    # Pagination: a page holds `default_page_size` results unless `limit` says otherwise,
+    # never more than `max_page_size`.
+    default_page_size: int = Field(default=50, ge=1, le=1000)
+    max_page_size: int = Field(default=500, ge=1, le=1000)
+    # POST /events: a batch holds at most this many lines and bytes.
+    max_batch_events: int = Field(default=5000, ge=1, le=100_000)
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024)
+    # A verified token is trusted this long before it is looked up again, so a
+    # revocation takes effect within this many seconds (0: look up on every request).
+    token_cache_seconds: float = Field(default=5.0, ge=0, le=300)
+    # Reads catch the results projection up first unless it was caught up this recently
+    # (0: on every read, so every read sees every fact recorded before it).
+    projection_staleness_seconds: float = Field(default=0.0, ge=0, le=60)
+    docs: bool = True
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_backend(cls, url: str) -> str:
+        parse_url(url)  # raises UnsupportedDatabaseUrl with an explanation
+        return url
+
+    @field_validator("max_page_size")
+    @classmethod
+    def _not_below_default(cls, value: int, info) -> int:
+        default = info.data.get("default_page_size", 1)
+        if value < default:
+            raise ValueError(f"max_page_size ({value}) is below default_page_size ({default})")
+        return value
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> Settings:
+        """`CERTLEDGER_DATABASE_URL`, then `CERTLEDGER_API_<FIELD>` for every other field;
+        explicit `overrides` (the command line's) win."""
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+        if env.get(ENV_VAR):
+            values["database_url"] = env[ENV_VAR]
+        for name in cls.model_fields:
+            key = PREFIX + name.upper()
+            if key in env:
+                values[name] = env[key]
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls.model_validate(values)

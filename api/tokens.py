@@ -1,0 +1,119 @@
+"""Bearer tokens: issued by the operator, stored hashed, looked up by their hash.
+
+A token reads `clt_<id>_<secret>`: the id (12 hex digits) names the token in listings
+and in `recorded_by`; the secret is 32 random bytes. Only the SHA-256 of the whole
+token is stored, so the database never holds a usable token and the token is shown
+once, when issued. Tokens are revoked, never deleted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from storage.store import EventStore
+
+Role = Literal["centre", "jury", "auditor", "reader"]
+ROLES: tuple[Role, ...] = ("centre", "jury", "auditor", "reader")
+TOKEN_PREFIX = "clt_"
+_TABLE = "certledger_api_tokens"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a request acts for: a token's id, role and (for `centre`) centre."""
+
+    token_id: str
+    role: Role
+    centre_id: str | None = None
+
+    def recorder(self) -> str:
+        """`recorded_by` for facts this principal appends: never the secret."""
+        if self.role == "centre":
+            return f"api:centre:{self.centre_id}:{self.token_id}"
+        return f"api:{self.role}:{self.token_id}"
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    token_id: str
+    role: Role
+    centre_id: str | None
+    label: str
+    created_at: str
+    revoked_at: str | None
+
+
+class TokenError(ValueError):
+    pass
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def new_token() -> tuple[str, str]:
+    """(token id, token)."""
+    token_id = secrets.token_hex(6)
+    return token_id, f"{TOKEN_PREFIX}{token_id}_{secrets.token_urlsafe(32)}"
+
+
+class TokenStore:
+    def __init__(self, store: EventStore):
+        self.store = store
+        self._mark = "?" if store.backend == "sqlite" else "%s"
+
+    def _run(self, sql: str, params: list[Any], *, commit: bool = False) -> list[tuple]:
+        """Run one statement; the rows of a SELECT."""
+        sql = sql.replace("{}", self._mark)
+        with self.store.datastore.transaction(commit=commit) as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall() if sql.lstrip().upper().startswith("SELECT") else []
+        return [tuple(r.values()) if isinstance(r, dict) else tuple(r) for r in rows]
+
+    def add(self, role: str, centre_id: str | None = None, label: str = "") -> tuple[TokenInfo, str]:
+        """Issue a token; return its listing and the token itself (to show once)."""
+        if role not in ROLES:
+            raise TokenError(f"unknown role {role!r} (expected one of {', '.join(ROLES)})")
+        if (role == "centre") != bool(centre_id):
+            raise TokenError("a centre token needs --centre" if role == "centre" else f"a {role} token has no centre")
+        token_id, token = new_token()
+        now = datetime.now(timezone.utc).isoformat()
+        self._run(
+            f"INSERT INTO {_TABLE} (token_id, secret_sha256, role, centre_id, label, created_at) "
+            "VALUES ({}, {}, {}, {}, {}, {})",
+            [token_id, digest(token), role, centre_id, label, now],
+            commit=True,
+        )
+        return TokenInfo(token_id, role, centre_id, label, now, None), token  # type: ignore[arg-type]
+
+    def verify(self, token: str) -> Principal | None:
+        """The principal of a valid, unrevoked token; None otherwise."""
+        if not token.startswith(TOKEN_PREFIX):
+            return None
+        rows = self._run(
+            f"SELECT token_id, role, centre_id FROM {_TABLE} WHERE secret_sha256 = {{}} AND revoked_at IS NULL",
+            [digest(token)],
+        )
+        return Principal(*rows[0]) if rows else None
+
+    def list(self) -> list[TokenInfo]:
+        rows = self._run(
+            f"SELECT token_id, role, centre_id, label, created_at, revoked_at FROM {_TABLE} ORDER BY created_at, token_id",
+            [],
+        )
+        return [TokenInfo(r[0], r[1], r[2], r[3], str(r[4]), None if r[5] is None else str(r[5])) for r in rows]
+
+    def revoke(self, token_id: str) -> bool:
+        """Revoke a token; False if no such token is active."""
+        now = datetime.now(timezone.utc).isoformat()
+        active = self._run(
+            f"SELECT token_id FROM {_TABLE} WHERE token_id = {{}} AND revoked_at IS NULL", [token_id]
+        )
+        if not active:
+            return False
+        self._run(f"UPDATE {_TABLE} SET revoked_at = {{}} WHERE token_id = {{}}", [now, token_id], commit=True)
+        return True

@@ -1,0 +1,99 @@
+"""`certledger serve` (the HTTP API under uvicorn) and `certledger tokens` (its bearer
+tokens: add, list, revoke)."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated, Optional
+
+import typer
+
+from cli.common import DbOption, err, ledger_at, out
+
+tokens_app = typer.Typer(help="Bearer tokens of the HTTP API (stored hashed; a token is shown once).",
+                         no_args_is_help=True)
+
+
+def serve(
+    db: DbOption = None,
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port")] = 8000,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="uvicorn worker processes")] = 1,
+    log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level")] = "info",
+    access_log: Annotated[bool, typer.Option("--access-log/--no-access-log",
+                                             help="Log each request's method, path and status (never headers)")] = True,
+) -> None:
+    """Serve the HTTP API (OpenAPI document at /docs) with uvicorn."""
+    import uvicorn
+
+    from api.settings import Settings
+    from storage.urls import ENV_VAR
+
+    try:
+        settings = Settings.from_env(database_url=db)
+    except Exception as e:
+        err.print(f"[red]error:[/red] invalid API settings: {e}")
+        raise typer.Exit(2) from None
+    with ledger_at(settings.database_url):
+        pass  # the ledger must be prepared (migrated) before serving: fail here, readably
+    # Workers build the app from the environment (uvicorn's factory), so the URL goes there.
+    os.environ[ENV_VAR] = settings.database_url
+    err.print(f"serving certledger on http://{host}:{port} (OpenAPI: http://{host}:{port}/docs)")
+    uvicorn.run(
+        "api.main:app_from_env", factory=True, host=host, port=port, workers=workers,
+        log_level=log_level, access_log=access_log, server_header=False, proxy_headers=False,
+    )
+
+
+@tokens_app.command("add")
+def tokens_add(
+    role: Annotated[str, typer.Option("--role", help="centre, jury, auditor or reader")],
+    centre: Annotated[Optional[str], typer.Option("--centre", help="The centre of a centre token")] = None,
+    label: Annotated[str, typer.Option("--label", help="A note for `tokens list`")] = "",
+    db: DbOption = None,
+) -> None:
+    """Issue a token and print it once: only its hash is stored."""
+    from api.tokens import TokenError, TokenStore
+
+    with ledger_at(db) as ledger:
+        try:
+            info, token = TokenStore(ledger.store).add(role, centre, label)
+        except TokenError as e:
+            err.print(f"[red]error:[/red] {e}")
+            raise typer.Exit(2) from None
+    where = f" for centre {info.centre_id}" if info.centre_id else ""
+    err.print(f"token {info.token_id} ({info.role}{where}) issued; it is shown once, keep it now:")
+    print(token)
+
+
+@tokens_app.command("list")
+def tokens_list(db: DbOption = None) -> None:
+    """List tokens (ids, roles, centres, dates: never secrets)."""
+    from api.tokens import TokenStore
+
+    with ledger_at(db) as ledger:
+        tokens = TokenStore(ledger.store).list()
+    for t in tokens:
+        state = f"revoked {t.revoked_at}" if t.revoked_at else "active"
+        print(f"{t.token_id}  {t.role:<8} {t.centre_id or '-':<16} {t.created_at}  {state}  {t.label}".rstrip())
+    if not tokens:
+        err.print("no tokens")
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(token_id: Annotated[str, typer.Argument(help="The token's id (see `tokens list`)")],
+                  db: DbOption = None) -> None:
+    """Revoke a token (the API refuses it within its token cache time, 5 s by default)."""
+    from api.tokens import TokenStore
+
+    with ledger_at(db) as ledger:
+        revoked = TokenStore(ledger.store).revoke(token_id)
+    if not revoked:
+        err.print(f"[red]error:[/red] no active token {token_id}")
+        raise typer.Exit(1)
+    out.print(f"token {token_id} revoked")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+    app.add_typer(tokens_app, name="tokens")

@@ -1,0 +1,159 @@
+"""Appending through `POST /events`: all or nothing, within each role's scope, refusals
+naming line and field (TestClient, PostgreSQL)."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from api.main import create_app
+from cli.main import app as cli
+from tests.builders import JURY, Scenario
+from tests.e2e.api_support import T0, ndjson, ok, settings_for, world  # noqa: F401 (fixture)
+
+
+def _session(world, session_id: str, centre: str = "centre-A", certs: int = 2) -> tuple[Scenario, list[dict]]:
+    s = Scenario(session_id, start=T0)
+    lines = [s.open(centre)]
+    for n in range(certs):
+        lines += s.full_test(f"{session_id}-c{n}")
+    return s, lines + [s.finalise()]
+
+
+def _refused_without_a_trace(world, response, status: int, position: int) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert world.position() == position, "a refused batch appended something"
+    return response.json()
+
+
+def test_a_centre_appends_its_own_session_and_reads_it_back_at_once(world):
+    _, lines = _session(world, "own-1")
+    report = ok(world.post_events("centre-A", lines))
+    assert report == {"appended": len(lines), "skipped": 0, "position": world.position()}
+    results = ok(world.get("/sessions/own-1/results", "centre-A"))["data"]
+    assert [r["status"] for r in results] == ["validated", "validated"]
+    assert all(r["published"] is False for r in results)
+
+
+def test_the_same_batch_twice_appends_nothing_the_second_time(world):
+    _, lines = _session(world, "own-2", certs=1)
+    ok(world.post_events("centre-A", lines))
+    assert ok(world.post_events("centre-A", lines)) == {"appended": 0, "skipped": len(lines),
+                                                          "position": world.position()}
+
+
+def test_a_json_array_is_accepted_as_well_as_json_lines(world):
+    _, lines = _session(world, "own-3", centre="centre-B", certs=1)
+    report = ok(world.client.post("/events", json=lines, headers=world.auth("centre-B")))
+    assert report["appended"] == len(lines)
+
+
+def test_a_rejected_batch_names_line_and_field_and_appends_nothing(world):
+    position = world.position()
+    s = Scenario("rejected-1", start=T0)
+    lines = [s.open("centre-A"), s.start("r1"), s.answer("r1", "never-served")]
+    body = _refused_without_a_trace(world, world.post_events("centre-A", lines), 422, position)
+    assert body["type"] == "https://certledger.dev/problems/question-not-served"
+    assert body["line"] == 3 and body["field"] == "question_id"
+    assert body["errors"] == [{"line": 3, "field": "question_id", "detail": body["errors"][0]["detail"],
+                               "code": "question-not-served",
+                               "type": "https://certledger.dev/problems/question-not-served"}]
+    assert world.get("/sessions/rejected-1/results", "jury").status_code == 404
+
+
+def test_every_malformed_line_is_reported_and_nothing_appended(world):
+    position = world.position()
+    s = Scenario("rejected-2", start=T0)
+    good, bad_field = s.open("centre-A"), s.start("r2")
+    bad_field["colour"] = "blue"
+    body = ndjson([good]) + b"{not json\n" + ndjson([bad_field]) + b'{"type": "Nope", "at": "x"}\n'
+    response = world.client.post("/events", content=body,
+                                 headers={**world.auth("centre-A"), "Content-Type": "application/x-ndjson"})
+    problem = _refused_without_a_trace(world, response, 422, position)
+    assert [(e["line"], e["field"], e["code"]) for e in problem["errors"]] == [
+        (2, None, "invalid-json"), (3, "colour", "invalid-field"), (4, "type", "unknown-type")]
+    assert problem["line"] == 2
+
+
+@pytest.mark.parametrize("line, field", [
+    ({"type": "QuestionNeutralised", "certification_id": "a3", "question_id": "a3-1.1-0", "by": "pix-1"}, "type"),
+    ({"type": "JuryRuling", "ruling_id": "r-x", "decision": "cancel", "certification_id": "a3", "jury": JURY}, "type"),
+    ({"type": "ResultsUnpublished", "session_id": "sA1"}, "type"),
+    ({"type": "RuleVersionChanged", "version": "v-x", "effective_from": "2025-01-01T00:00:00Z",
+      "rules": {"extends": "pix-v2-2024-05"}, "jury": JURY}, "type"),
+    ({"type": "SessionOpened", "session_id": "foreign-1", "centre_id": "centre-B"}, "centre_id"),
+    ({"type": "CertificationStarted", "certification_id": "intruder", "session_id": "sB1", "candidate_id": "c",
+      "profile": {"1.1": {"pix": 30}}}, "session_id"),
+    ({"type": "IncidentReported", "certification_id": "b1", "report_id": "x", "code": "C1"}, "certification_id"),
+    ({"type": "FraudReported", "certification_id": "b1", "report_id": "x", "reported_by": "me"}, "certification_id"),
+])
+def test_a_centre_may_not_append_jury_facts_nor_touch_another_centre(world, line, field):
+    position = world.position()
+    own = Scenario("scope-ok", start=T0).open("centre-A")
+    response = world.post_events("centre-A", [own, {**line, "at": "2024-06-12T10:00:00Z"}])
+    problem = _refused_without_a_trace(world, response, 403, position)
+    assert problem["code"] == "forbidden" and problem["line"] == 2 and problem["field"] == field
+
+
+def test_the_jury_appends_jury_facts_and_publication_but_no_centre_fact(world):
+    s = Scenario("jury-decisions", start=T0)  # event ids of its own; the session is sA1
+    decisions = [
+        s.line("QuestionNeutralised", certification_id="a4", question_id="a4-2.1-1", by="pix-2", reason="E9"),
+        s.line("ResultsUnpublished", session_id="sA1"),
+        s.ruling("cancel", certification_id="a5"),
+        s.line("ResultsPublished", session_id="sA1"),
+        s.line("RuleVersionChanged", version="pix-v2-2030-01", effective_from="2030-01-01T00:00:00Z",
+               rules={"extends": "pix-v2-2024-05", "max_reachable_level": 8}, jury=JURY, reason="test"),
+    ]
+    assert ok(world.post_events("jury", decisions))["appended"] == 5
+    assert ok(world.get("/certifications/a5/result", "reader"))["status"] == "cancelled"
+    assert ok(world.get("/rule-versions/pix-v2-2030-01", "auditor"))["resolved"]["max_reachable_level"] == 8
+    position = world.position()
+    response = world.post_events("jury", [Scenario("jury-opens", start=T0).open("centre-A")])
+    assert _refused_without_a_trace(world, response, 403, position)["field"] == "type"
+
+
+@pytest.mark.parametrize("who", ["auditor", "reader"])
+def test_auditors_and_readers_append_nothing(world, who):
+    position = world.position()
+    response = world.post_events(who, [Scenario(f"by-{who}", start=T0).open("centre-A")])
+    _refused_without_a_trace(world, response, 403, position)
+
+
+def test_an_empty_batch_appends_nothing_and_succeeds(world):
+    assert ok(world.post_events("centre-A", []))["appended"] == 0
+
+
+def test_a_batch_over_the_limits_is_refused_whole(world):
+    position = world.position()
+    with TestClient(create_app(settings_for(world.url, max_batch_events=2, max_body_bytes=4096))) as small:
+        _, lines = _session(world, "too-many", certs=1)
+        response = small.post("/events", content=ndjson(lines[:3]),
+                              headers={**world.auth("centre-A"), "Content-Type": "application/x-ndjson"})
+        _refused_without_a_trace(world, response, 413, position)
+        response = small.post("/events", content=b" " * 5000,
+                              headers={**world.auth("centre-A"), "Content-Type": "application/x-ndjson"})
+        _refused_without_a_trace(world, response, 413, position)
+
+
+def test_tokens_are_issued_once_stored_hashed_listed_without_secrets_and_revoked(world):
+    runner = CliRunner()
+    refused = runner.invoke(cli, ["tokens", "add", "--role", "centre", "--db", world.url])
+    assert refused.exit_code == 2 and "--centre" in refused.output
+    issued = runner.invoke(cli, ["tokens", "add", "--role", "centre", "--centre", "centre-A", "--db", world.url])
+    assert issued.exit_code == 0, issued.output
+    token = issued.stdout.strip().splitlines()[-1]
+    token_id = token.split("_")[1]
+    assert ok(world.client.get("/sessions/sA1/results", headers={"Authorization": f"Bearer {token}"}))
+    with psycopg.connect(world.url) as conn:
+        stored = conn.execute("SELECT * FROM certledger_api_tokens").fetchall()
+    assert not any(token in str(row) for row in stored)
+    listed = runner.invoke(cli, ["tokens", "list", "--db", world.url])
+    assert token_id in listed.stdout and token not in listed.stdout
+    assert runner.invoke(cli, ["tokens", "revoke", token_id, "--db", world.url]).exit_code == 0
+    response = world.client.get("/sessions/sA1/results", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401  # the world's token cache is off
+    assert runner.invoke(cli, ["tokens", "revoke", token_id, "--db", world.url]).exit_code == 1

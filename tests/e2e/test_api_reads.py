@@ -1,0 +1,181 @@
+"""Reading through the API: result shape, pagination, filters, as-of, history, audit,
+rule versions, what-if and the OpenAPI document (TestClient, PostgreSQL)."""
+
+from __future__ import annotations
+
+import pytest
+
+from commands.bootstrap import open_ledger
+from projections.results import ResultsReader, catch_up
+from tests.e2e.api_support import ok, world  # noqa: F401 (fixture)
+
+
+def _walk(world, path: str, who: str, **params) -> tuple[list[str], int]:
+    """Every certification id of a paginated list, following next_cursor; and the page count."""
+    seen, pages, cursor = [], 0, None
+    while True:
+        page = ok(world.get(path, who, **params, **({"cursor": cursor} if cursor else {})))
+        pages += 1
+        seen += [r["certification_id"] for r in page["data"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return seen, pages
+
+
+def test_a_result_body_is_what_certledger_results_json_prints(world):
+    with open_ledger(world.url) as ledger:
+        catch_up(ledger.store)
+        expected = ResultsReader(ledger.store).current(certification_id="a1")[0]
+    assert ok(world.get("/certifications/a1/result", "jury")) == expected
+
+
+def test_the_cursor_walks_every_result_of_a_session_exactly_once(world):
+    seen, pages = _walk(world, "/sessions/sA1/results", "jury")
+    assert seen == [f"a{n}" for n in range(1, 8)]  # 7 results, default page size 3
+    assert pages == 3
+
+
+def test_the_page_size_is_chosen_and_bounded(world):
+    seen, pages = _walk(world, "/sessions/sA1/results", "auditor", limit=5)
+    assert len(seen) == 7 and len(set(seen)) == 7 and pages == 2
+    too_big = world.get("/sessions/sA1/results", "jury", limit=6)  # max_page_size is 5 here
+    assert too_big.status_code == 400 and too_big.json()["field"] == "limit"
+    assert world.get("/sessions/sA1/results", "jury", limit=0).status_code == 422
+
+
+def test_a_forged_cursor_is_a_bad_request_naming_the_field(world):
+    response = world.get("/sessions/sA1/results", "jury", cursor="%%%not-base64")
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid-cursor" and response.json()["field"] == "cursor"
+
+
+def test_the_reader_walks_published_results_through_pages_too(world):
+    seen, _ = _walk(world, "/sessions/sA1/results", "reader", limit=2)
+    assert seen == [f"a{n}" for n in range(1, 8)]
+
+
+def test_lists_filter_by_status_and_start_period(world):
+    started = ok(world.get("/sessions/sA2/results", "jury", status="started"))["data"]
+    assert [r["certification_id"] for r in started] == ["a8"]
+    assert ok(world.get("/sessions/sA2/results", "jury", status="validated"))["data"] == []
+    cand = ok(world.get("/candidates/cand-x/certifications", "jury", started_to="2024-06-12T08:00:00+00:00"))
+    assert cand["data"] == []  # both started after 08:00
+    cand = ok(world.get("/candidates/cand-x/certifications", "jury", started_from="2024-06-12T08:00:00+00:00"))
+    assert [r["certification_id"] for r in cand["data"]] == ["a1", "b1"]
+    naive = world.get("/candidates/cand-x/certifications", "jury", started_from="2024-06-12T08:00:00")
+    assert naive.status_code == 422 and naive.json()["field"] == "started_from"
+
+
+def test_as_of_gives_the_result_as_the_ledger_knew_it(world):
+    before = world.moments["before_neutralisation"].isoformat()
+    then = ok(world.get("/certifications/a2/result", "auditor", as_of=before))
+    now = ok(world.get("/certifications/a2/result", "auditor"))
+    assert then["explanation"]["competences"]["1.1"]["Z"] == 0
+    assert now["explanation"]["competences"]["1.1"]["Z"] == 1
+    history = ok(world.get("/certifications/a2/results", "auditor"))["data"]
+    assert [h["cause"] for h in history][-1] == "neutralisation"
+
+
+def test_as_of_before_a_certification_was_recorded_is_not_found(world):
+    response = world.get("/certifications/a1/result", "jury", as_of="2024-01-01T00:00:00+00:00")
+    assert response.status_code == 404 and response.json()["field"] == "as_of"
+
+
+def test_the_history_lists_each_result_with_its_cause_oldest_first(world):
+    history = ok(world.get("/certifications/a2/results", "centre-A"))
+    assert [h["seq"] for h in history["data"]] == list(range(1, len(history["data"]) + 1))
+    assert history["data"][0]["cause"] == "first scoring"
+    assert all(h["recorded_at"] and h["position"] > 0 for h in history["data"])
+
+
+def test_the_audit_explains_and_can_look_back(world):
+    trail = ok(world.get("/certifications/a2/audit", "auditor"))
+    assert trail["certification_id"] == "a2" and trail["centre_id"] == "centre-A"
+    assert "QuestionNeutralised" in [e["type"] for e in trail["events"]]
+    assert any(e["recorded_by"].startswith("api:jury:") for e in trail["events"])
+    assert trail["current"]["explanation"]["rule_version"] == "pix-v2-2024-05"
+    before = world.moments["before_neutralisation"].isoformat()
+    old = ok(world.get("/certifications/a2/audit", "jury", as_of=before))
+    assert "QuestionNeutralised" not in [e["type"] for e in old["events"]]
+    assert len(old["results"]) == len(trail["results"]) - 1
+
+
+def test_facts_are_recorded_by_the_token_never_its_secret(world):
+    trail = ok(world.get("/certifications/a1/audit", "jury"))
+    recorders = {e["recorded_by"] for e in trail["events"]}
+    assert any(r.startswith("api:centre:centre-A:") for r in recorders)
+    assert not any(secret in r for r in recorders for secret in world.tokens.values())
+
+
+def test_unknown_things_are_not_found(world):
+    for path in ("/certifications/nope/result", "/certifications/nope/results", "/certifications/nope/audit",
+                 "/sessions/nope/results", "/rule-versions/nope"):
+        response = world.get(path, "jury")
+        assert response.status_code == 404, path
+        assert response.headers["content-type"] == "application/problem+json"
+    assert ok(world.get("/candidates/nope/certifications", "jury"))["data"] == []
+
+
+def test_rule_versions_are_listed_in_timeline_order_and_resolved_one_by_one(world):
+    names, cursor = [], None
+    while True:
+        page = ok(world.get("/rule-versions", "centre-A", **({"cursor": cursor} if cursor else {})))
+        names += [v["version"] for v in page["data"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert names[0] == "pix-v2-2017-12" and names[-1] == "pix-v2-2024-05" and len(names) == 8
+    one = ok(world.get("/rule-versions/pix-v2-2021-08", "auditor"))
+    assert one["resolved"]["trust_rule"] is not None and one["resolved"]["origins"]
+    assert one["written"]["version"] == "pix-v2-2021-08"
+
+
+def test_what_if_reports_the_changes_and_writes_nothing(world):
+    position = world.position()
+    body = {
+        "proposal": {"version": "what-if-lvl2", "extends": "pix-v2-2024-05",
+                     "effective_from": "2024-06-01T00:00:00+00:00", "max_reachable_level": 2},
+        "start": "2024-06-01T00:00:00+00:00", "end": "2024-07-01T00:00:00+00:00",
+    }
+    report = ok(world.client.post("/what-if", json=body, headers=world.auth("auditor")))
+    assert report["proposal"] == "what-if-lvl2" and report["compared"] == 9
+    assert report["changed"] == 8 and all(c["pix_difference"] < 0 for c in report["changes"])
+    assert world.position() == position
+    assert world.get("/rule-versions/what-if-lvl2", "jury").status_code == 404
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"proposal": {"version": "bad", "extends": "pix-v2-2024-05", "effective_from": "2024-06-01T00:00:00+00:00",
+                   "max_reachable_level": 99}, "start": "2024-06-01T00:00:00Z", "end": "2024-07-01T00:00:00Z"},
+     "max_reachable_level"),
+    ({"proposal": "pix-v2-2024-05", "against": "nope", "start": "2024-06-01T00:00:00Z",
+      "end": "2024-07-01T00:00:00Z"}, "against"),
+    ({"proposal": "pix-v2-2024-05"}, "start"),
+])
+def test_a_bad_what_if_is_a_problem_naming_the_field(world, body, field):
+    response = world.client.post("/what-if", json=body, headers=world.auth("jury"))
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["field"] == field
+
+
+def test_the_openapi_document_describes_every_route_role_and_problem(world):
+    spec = ok(world.client.get("/openapi.json"))
+    operations = {(m.upper(), p): op for p, item in spec["paths"].items() for m, op in item.items()}
+    assert set(operations) == {
+        ("GET", "/certifications/{certification_id}/result"), ("GET", "/certifications/{certification_id}/results"),
+        ("GET", "/certifications/{certification_id}/audit"), ("GET", "/sessions/{session_id}/results"),
+        ("GET", "/candidates/{candidate_id}/certifications"), ("GET", "/rule-versions"),
+        ("GET", "/rule-versions/{version}"), ("POST", "/what-if"), ("POST", "/events"), ("GET", "/health"),
+    }
+    for (method, path), op in operations.items():
+        assert "x-roles" in op and "Roles:" in op["description"] or path == "/health"
+        errors = {s: r for s, r in op["responses"].items() if s[0] in "45"}
+        assert errors, path
+        assert all(list(r["content"]) == ["application/problem+json"] for r in errors.values()), path
+    events = operations[("POST", "/events")]["requestBody"]["content"]
+    assert set(events) == {"application/x-ndjson", "application/json"}
+    assert "SessionOpened" in spec["components"]["schemas"]
+    assert spec["components"]["securitySchemes"]["token"]["scheme"] == "bearer"
+    docs = world.client.get("/docs")
+    assert docs.status_code == 200 and "swagger" in docs.text.lower()

@@ -1,0 +1,96 @@
+"""The API as operators run it: `certledger serve` starts uvicorn on loopback, on
+PostgreSQL; requests go over TCP; tokens never reach the server's output."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from api.tokens import TokenStore
+from commands.bootstrap import open_ledger
+from tests.builders import Scenario
+from tests.e2e.api_support import ndjson
+
+ROOT = Path(__file__).resolve().parents[2]
+CLI = [sys.executable, "-c", "from cli.main import main; main()"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for(base: str, server: subprocess.Popen, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise AssertionError(f"the server exited with {server.returncode}: {server.stdout.read()}")
+        try:
+            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise AssertionError("the server did not answer /health in time")
+
+
+def test_certledger_serve_answers_over_tcp_and_never_logs_a_token(pg_url, tmp_path):
+    with open_ledger(pg_url) as ledger:
+        _, centre = TokenStore(ledger.store).add("centre", "centre-A")
+        _, reader = TokenStore(ledger.store).add("reader")
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = tmp_path / "server.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CERTLEDGER_")}
+    with open(log, "wb") as out:
+        server = subprocess.Popen(CLI + ["serve", "--db", pg_url, "--port", str(port)], cwd=ROOT, env=env,
+                                  stdout=out, stderr=subprocess.STDOUT)
+    try:
+        _wait_for(base, server)
+        health = httpx.get(f"{base}/health").json()
+        assert health["status"] == "ok" and health["backend"] == "postgresql"
+
+        s = Scenario("tcp-1")
+        lines = [s.open("centre-A"), *s.full_test("tcp-c1"), s.finalise()]
+        auth = {"Authorization": f"Bearer {centre}"}
+        posted = httpx.post(f"{base}/events", content=ndjson(lines),
+                            headers={**auth, "Content-Type": "application/x-ndjson"})
+        assert posted.status_code == 200 and posted.json()["appended"] == len(lines)
+        result = httpx.get(f"{base}/certifications/tcp-c1/result", headers=auth)
+        assert result.status_code == 200
+        assert result.headers["content-type"] == "application/json"
+        assert result.json()["status"] == "validated" and result.json()["published"] is False
+        hidden = httpx.get(f"{base}/certifications/tcp-c1/result", headers={"Authorization": f"Bearer {reader}"})
+        assert hidden.status_code == 404
+        wrong = httpx.get(f"{base}/certifications/tcp-c1/result", headers={"Authorization": f"Bearer {centre}x"})
+        assert wrong.status_code == 401
+        assert "server" not in result.headers
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+    output = log.read_text()
+    assert "GET /certifications/tcp-c1/result" in output  # the access log is on
+    assert centre not in output and reader not in output
+    assert "Bearer" not in output and "clt_" not in output
+
+
+def test_a_ledger_that_cannot_be_reached_is_a_503_problem_not_a_crash(pg_server, pg_template):
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+    from tests.e2e.api_support import make_database, settings_for
+
+    url, drop = make_database(pg_server, pg_template)
+    with TestClient(create_app(settings_for(url))) as client:
+        assert client.get("/health").status_code == 200
+        drop()  # the database goes away under the running app
+        response = client.get("/health")
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == "storage-unavailable"

@@ -1,0 +1,34 @@
+"""The API on the embedded SQLite ledger: the same app, the same answers (a smoke test;
+the full suite runs on PostgreSQL)."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from api.main import create_app
+from tests.builders import Scenario
+from tests.e2e.api_support import T0, issue_tokens, ndjson, ok, settings_for
+
+
+def test_the_api_serves_and_appends_on_sqlite(sqlite_url):
+    tokens = issue_tokens(sqlite_url)
+    s = Scenario("lite-1", start=T0)
+    lines = [s.open("centre-A"), *s.full_test("l1"), *s.full_test("l2"), s.finalise()]
+    with TestClient(create_app(settings_for(sqlite_url))) as client:
+        def auth(who):
+            return {"Authorization": f"Bearer {tokens[who]}"}
+
+        assert ok(client.get("/health"))["backend"] == "sqlite"
+        posted = client.post("/events", content=ndjson(lines),
+                             headers={**auth("centre-A"), "Content-Type": "application/x-ndjson"})
+        assert ok(posted)["appended"] == len(lines)
+        page = ok(client.get("/sessions/lite-1/results", params={"limit": 1}, headers=auth("jury")))
+        assert [r["certification_id"] for r in page["data"]] == ["l1"] and page["next_cursor"]
+        assert ok(client.get("/certifications/l2/result", headers=auth("centre-A")))["status"] == "validated"
+        assert client.get("/certifications/l2/result", headers=auth("centre-B")).status_code == 403
+        assert client.get("/certifications/l2/result", headers=auth("reader")).status_code == 404
+        ok(client.post("/events", json=[s.publish()], headers=auth("jury")))
+        assert ok(client.get("/certifications/l2/result", headers=auth("reader")))["published"] is True
+        assert ok(client.get("/certifications/l2/audit", headers=auth("auditor")))["current"]["status"] == "validated"
+        refused = client.post("/events", json=[s.answer("l1", "nope")], headers=auth("centre-A"))
+        assert refused.status_code == 422 and refused.json()["line"] == 1
