@@ -4,6 +4,7 @@ opening the ledger with storage problems turned into one readable line."""
 from __future__ import annotations
 
 from contextlib import contextmanager
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Annotated, Optional
 
 import typer
@@ -37,3 +38,17 @@ def ledger_at(db: str | None):
         yield ledger
     finally:
         ledger.close()
+
+
+def parse_instant(value: str | None, *, end: bool = False) -> datetime | None:
+    """RFC 3339 instant, or a date (UTC): with `end=True` (`--to`, `--as-of`) a date
+    includes its whole day."""
+    if value is None:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return instant if instant.tzinfo else instant.replace(tzinfo=timezone.utc)
+    moment = datetime.combine(day, time.min, tzinfo=timezone.utc)
+    return moment + timedelta(days=1, microseconds=-1) if end else moment

@@ -7,7 +7,7 @@ runner), so results are there right after `certledger import`.
 from __future__ import annotations
 
 import sys
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime
 from typing import Annotated, Any, Optional
 
 import orjson
@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cli.common import DbOption, err, ledger_at, out
+from cli.common import DbOption, err, ledger_at, out, parse_instant
 
 AsOfOption = Annotated[
     Optional[str],
@@ -26,14 +26,8 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 
 
 def parse_as_of(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
-        instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        return instant if instant.tzinfo else instant.replace(tzinfo=timezone.utc)
-    return datetime.combine(day, time.min, tzinfo=timezone.utc) + timedelta(days=1, microseconds=-1)
+    """A date as --as-of means the end of that day (UTC)."""
+    return parse_instant(value, end=True)
 
 
 def _as_of_or_exit(value: str | None) -> datetime | None:

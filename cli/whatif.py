@@ -4,7 +4,7 @@ their results; nothing is written to the ledger (see projections/whatif.py)."""
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -12,23 +12,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cli.common import DbOption, err, ledger_at, out
+from cli.common import DbOption, err, ledger_at, out, parse_instant
 
 SHOWN_CHANGES = 20
 BAR_WIDTH = 40
-
-
-def parse_instant(value: str | None, *, end: bool = False) -> datetime | None:
-    """RFC 3339 instant, or a date (UTC): as `--to`, a date includes its whole day."""
-    if value is None:
-        return None
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
-        instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        return instant if instant.tzinfo else instant.replace(tzinfo=timezone.utc)
-    moment = datetime.combine(day, time.min, tzinfo=timezone.utc)
-    return moment + timedelta(days=1, microseconds=-1) if end else moment
 
 
 def read_proposal(rules: str, known: Any) -> dict[str, Any] | str:
