@@ -106,10 +106,11 @@ def check(file: str, db: DbOption = None) -> None:
         rules = None
     if problems:
         for p in problems:
-            err.print(f"{file}: {p}")
+            err.print(f"{file}: {p}", soft_wrap=True, markup=False, highlight=False)
         err.print(f"[red]invalid:[/red] {len(problems)} problem(s)")
         raise typer.Exit(1)
-    out.print(f"{file}: valid rule document {rules.version} (effective from {rules.effective_from.isoformat()})")
+    out.print(f"{file}: valid rule document {rules.version} (effective from {rules.effective_from.isoformat()})",
+              soft_wrap=True, markup=False, highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -11,7 +11,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, PrivateAttr
 
 from ledger.rules.incident_policy import IncidentRule
 from ledger.rules.level_table import Band, LevelRow, index_rows
@@ -63,7 +63,9 @@ class QrocmDep(_Section):
 
 
 class TrustRule(_Section):
-    min_answered_ratio: Decimal = Field(
+    # Exact (a Decimal, so ceil(0.66 × 50) is 33, not 34 by float error); shown as the
+    # number a jury wrote, not as a string.
+    min_answered_ratio: Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")] = Field(
         gt=0, le=1, description="non-neutralised answered >= ceil(ratio x served), else cancelled"
     )
 
