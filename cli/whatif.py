@@ -110,7 +110,7 @@ def register(app: typer.Typer) -> None:
         """What if these rules applied? Scores the period's certifications under a proposed
         rule document (inserted into the rule timeline at its effective_from) and compares
         with the current results, or one version with another (--against); writes nothing."""
-        from projections.whatif_html import render_html
+        from projections.whatif_html import MAX_CHANGES_SHOWN, render_html
 
         try:
             period = parse_instant(start), parse_instant(end, end=True)
@@ -118,7 +118,9 @@ def register(app: typer.Typer) -> None:
             err.print(f"[red]error:[/red] --from/--to: {e}")
             raise typer.Exit(2) from None
         with ledger_at(db) as ledger:
-            report = _compare_or_exit(ledger.store, rules, against, period)
+            # Counts cover every certification; the explained changes are what is shown.
+            details = None if as_json else (MAX_CHANGES_SHOWN if html is not None else SHOWN_CHANGES)
+            report = _compare_or_exit(ledger.store, rules, against, period, details)
         if html is not None:
             html.write_text(render_html(report), encoding="utf-8")
             err.print(f"wrote {html}")
@@ -128,10 +130,11 @@ def register(app: typer.Typer) -> None:
             print_report(report, out)
 
 
-def _compare_or_exit(store: Any, rules: str, against: str | None, period: tuple) -> Any:
+def _compare_or_exit(store: Any, rules: str, against: str | None, period: tuple, details: int | None) -> Any:
     from ledger.rules import RuleDocumentInvalid
     from projections.results import catch_up
-    from projections.whatif import UnknownRuleVersion, ledger_timeline, what_if
+    from projections.vector_scoring import fast_what_if
+    from projections.whatif import UnknownRuleVersion, ledger_timeline
 
     try:
         proposal = read_proposal(rules, ledger_timeline(store))
@@ -140,7 +143,9 @@ def _compare_or_exit(store: Any, rules: str, against: str | None, period: tuple)
         raise typer.Exit(2) from None
     catch_up(store)
     try:
-        return what_if(store, proposal, against=against, start=period[0], end=period[1])
+        # The vectorised engine: the same report as projections.whatif.what_if (tested
+        # identical), at a fraction of the cost on large populations.
+        return fast_what_if(store, proposal, against=against, start=period[0], end=period[1], details=details)
     except RuleDocumentInvalid as invalid:
         for problem in invalid.problems:
             err.print(f"{rules}: {problem.path or '(document)'}: {problem.message}", highlight=False, soft_wrap=True)

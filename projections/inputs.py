@@ -29,6 +29,14 @@ def scoring_inputs(store: EventStore, started_from: datetime | None = None, star
         from projections.results import catch_up
 
         catch_up(store)
+    for cert_id, started_at, facts in raw_scoring_inputs(store, started_from, started_to):
+        yield cert_id, started_at, CertificationFacts.model_validate(facts)
+
+
+def raw_scoring_inputs(store: EventStore, started_from: datetime | None = None,
+                       started_to: datetime | None = None) -> Iterator[tuple[str, datetime, dict]]:
+    """The same rows with the facts as decoded JSON, for readers that build their own
+    representation (the vectorised what-if), paged by (start, id)."""
     views = ResultsViews(store)
     value = (lambda t: t) if views.pg else utc_iso
     cursor: tuple | None = None
@@ -48,7 +56,7 @@ def scoring_inputs(store: EventStore, started_from: datetime | None = None, star
             text += " WHERE " + " AND ".join(where)
         rows = views.query(text + f" ORDER BY started_at, certification_id LIMIT {PAGE}", params)
         for cert_id, started_at, facts in rows:
-            yield cert_id, as_datetime(started_at), CertificationFacts.model_validate(orjson.loads(facts))
+            yield cert_id, as_datetime(started_at), orjson.loads(facts)
         if len(rows) < PAGE:
             return
         cursor = (rows[-1][1], rows[-1][0])

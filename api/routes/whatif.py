@@ -9,7 +9,8 @@ from api.openapi import doc
 from api.problems import Unprocessable
 from api.responses import OrjsonResponse
 from api.schemas import WhatIfRequest
-from projections.whatif import UnknownRuleVersion, WhatIfReport, what_if
+from projections.vector_scoring import fast_what_if
+from projections.whatif import UnknownRuleVersion, WhatIfReport
 
 router = APIRouter(tags=["what-if"])
 
@@ -27,7 +28,9 @@ router = APIRouter(tags=["what-if"])
 def post_what_if(body: WhatIfRequest, principal: JuryOrAuditor, runtime: RuntimeDep, ledger: LedgerDep):
     runtime.fresh_results()  # the comparison is with the current results
     try:
-        report = what_if(ledger.store, body.proposal, against=body.against, start=body.start, end=body.end)
+        # Vectorised (identical to projections.whatif.what_if, tested); every change explained.
+        report = fast_what_if(ledger.store, body.proposal, against=body.against, start=body.start, end=body.end,
+                              details=None)
     except UnknownRuleVersion as unknown:
         field = "against" if unknown.name == body.against else "proposal"
         raise Unprocessable(str(unknown), field=field, code="unknown-rule-version") from None
