@@ -203,9 +203,13 @@ class LedgerService:
         self.store = store
         self.clock = clock
         self.cache = StateCache()
+        # commands.group_commit.enable_group_commit sets it: record() then goes through it.
+        self.committer: Any = None
 
     # -- small batches: commands, API posts -------------------------------------------
     def record(self, events: Sequence[LedgerEvent], *, by: str) -> RecordReport:
+        if self.committer is not None:
+            return self.committer.record(events, by=by)
         for attempt in range(MAX_RETRIES):
             uow = _UnitOfWork(self.store, self.cache, self.clock(), by)
             try:

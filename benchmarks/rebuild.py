@@ -1,0 +1,149 @@
+"""Rebuild of the results projection from the PostgreSQL log, against the raw read limit.
+
+    python benchmarks/rebuild.py --scale 10000 [--runs 3] [--profile] [--profile-events 200000]
+
+Target (issue 6): at least 50% of the raw read limit, the raw limit being the same stored
+events read with `COPY … TO STDOUT (FORMAT BINARY)` and each payload decoded with
+`orjson.loads`, nothing else (`benchmarks/read_log.py`), measured in the same run.
+
+Each run calls `projections.rebuild.rebuild(store)` on a new `EventStore` (a cold
+projection: no fold kept from an earlier call), on the population of
+`benchmarks/population.py`, and counts the events it processed. `--profile` then runs
+cProfile over a rebuild of the first `--profile-events` events (the same code path:
+`ResultsViews.reset`, then `catch_up(stop_after=…)`) and prints where the time goes, by
+stage and by function.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import pstats
+import time
+from typing import Any
+
+import support  # noqa: F401  (puts the repository on sys.path)
+from support import Figure, NullBar, bar, console, median, show
+
+TARGET_RATIO = 0.5
+# Where the time of a page goes, by the functions that do each stage (cumulative time).
+STAGES = {
+    "read + decode the log page (ResultsViews.log_page)": ("projections/views.py", "log_page"),
+    "load states of earlier pages (ResultsFold.prepare)": ("projections/fold.py", "prepare"),
+    "fold the events (ResultsFold.apply_all)": ("projections/fold.py", "apply_all"),
+    "  of which scoring (ResultsFold.rescore)": ("projections/fold.py", "rescore"),
+    "write the page + position (ResultsViews.write_page)": ("projections/views.py", "write_page"),
+    "  of which building rows (_page_rows)": ("projections/views.py", "_page_rows"),
+}
+
+
+def _store(url: str):
+    from storage.store import EventStore
+    from storage.urls import parse_url
+
+    return EventStore(parse_url(url), create=False)
+
+
+def rebuild_once(url: str, progress=None) -> tuple[float, int]:
+    from projections.rebuild import rebuild
+
+    store = _store(url)
+    try:
+        with (progress or NullBar()) as p:
+            task = p.add_task("rebuild", total=None)
+            started = time.perf_counter()
+            report = rebuild(store, progress=lambda done, total: p.update(task, completed=done, total=total))
+            seconds = time.perf_counter() - started
+            p.remove_task(task)
+        return seconds, report.processed
+    finally:
+        store.close()
+
+
+def profile(url: str, events: int, top: int = 25) -> dict[str, Any]:
+    """cProfile over a rebuild of the first `events` events: stages and top functions."""
+    from datetime import datetime, timezone
+
+    from projections.results import catch_up
+    from projections.views import ResultsViews
+
+    store = _store(url)
+    try:
+        ResultsViews(store).reset(store.max_position(), datetime.now(timezone.utc).isoformat())
+        prof = cProfile.Profile()
+        started = time.perf_counter()
+        prof.enable()
+        processed = catch_up(store, stop_after=events)
+        prof.disable()
+        seconds = time.perf_counter() - started
+    finally:
+        store.close()
+    stats = pstats.Stats(prof)
+    total = sum(v[2] for v in stats.stats.values())  # type: ignore[attr-defined]
+    stages = {}
+    for label, (path, name) in STAGES.items():
+        cum = sum(v[3] for (file, _, func), v in stats.stats.items()  # type: ignore[attr-defined]
+                  if func == name and file.endswith(path))
+        stages[label] = cum
+    out = io.StringIO()
+    pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(top)
+    functions = [line for line in out.getvalue().splitlines() if line.strip()][-top - 1:]
+    return {"events": processed, "seconds_profiled": seconds, "total_tottime": total, "stages": stages,
+            "top_by_tottime": functions}
+
+
+def show_profile(p: dict[str, Any]) -> None:
+    console.print(f"[bold]rebuild profile[/bold]: {p['events']:,} events in {p['seconds_profiled']:.1f} s under "
+                  f"cProfile (which slows Python code, not the database, so shares are indicative)")
+    for label, cum in p["stages"].items():
+        share = cum / p["seconds_profiled"] * 100 if p["seconds_profiled"] else 0
+        console.print(f"  {share:5.1f}%  {cum:7.2f} s  {label}")
+    console.print("  top functions by own time:")
+    for line in p["top_by_tottime"]:
+        console.print("    " + line.replace(str(support.REPO) + "/", ""), markup=False, highlight=False,
+                      soft_wrap=True)
+
+
+def measure(url: str, scale: int, runs: int = 3, raw: tuple[float, list[float]] | None = None,
+            show_bars: bool = True, profile_events: int | None = None) -> tuple[list[Figure], dict | None]:
+    from read_log import raw_limit
+
+    raw_value, raw_runs = raw or raw_limit(url, runs)
+    prof = profile(url, profile_events) if profile_events else None  # first: the timed rebuilds end complete
+    rates, seconds, processed = [], [], 0
+    for _ in range(runs):
+        s, processed = rebuild_once(url, bar() if show_bars else None)
+        seconds.append(s)
+        rates.append(processed / s)
+    value = median(rates)
+    fig = Figure(
+        name="rebuild of the results projection", value=value, unit="events/s",
+        baseline_name="raw read limit (COPY BINARY + orjson)", baseline=raw_value, scale=scale, runs=rates,
+        target=f"≥ {TARGET_RATIO:.0%} of the raw limit", met=value >= TARGET_RATIO * raw_value,
+        notes=f"{processed:,} events, median {median(seconds):.1f} s per rebuild over {runs} run(s)",
+        extra={"events": processed, "seconds": seconds, "raw_limit_runs": raw_runs},
+    )
+    return [fig], prof
+
+
+def main() -> None:
+    from population import ensure_population
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--profile", action="store_true", help="also profile a rebuild with cProfile")
+    parser.add_argument("--profile-events", type=int, default=200_000)
+    args = parser.parse_args()
+    pop = ensure_population(args.scale)
+    figures, prof = measure(pop.url, args.scale, args.runs,
+                            profile_events=args.profile_events if args.profile else None)
+    for fig in figures:
+        show(fig)
+    if prof:
+        show_profile(prof)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,188 @@
+"""Group commit on PostgreSQL: concurrent commands in one transaction, each with its own
+outcome, judged exactly as `LedgerService.record` judges them."""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from datetime import datetime, timezone
+
+import psycopg
+import pytest
+
+from commands.bootstrap import open_ledger
+from commands.group_commit import GroupCommitter, enable_group_commit
+from commands.recording import BatchRejected
+from commands.simulation import simulate_events
+from ledger.errors import DomainError
+from storage import migrate as migrations
+from storage.urls import parse_url
+from tests.builders import Scenario, events
+
+pytestmark = pytest.mark.postgres
+
+START = datetime(2024, 1, 8, 8, tzinfo=timezone.utc)
+
+
+def _stored(ledger) -> list[tuple]:
+    """The log without the genesis rule versions: (stream, version, event line)."""
+    return [(r.stream, r.version, r.event.to_line()) for r in ledger.store.iter_log() if r.stream != "rules"]
+
+
+def _by_stream(rows: list[tuple]) -> dict[str, list]:
+    streams: dict[str, list] = {}
+    for stream, version, line in rows:
+        streams.setdefault(stream, []).append((version, line))
+    return streams
+
+
+@contextmanager
+def _paused(ledger):
+    """A committer whose first group is everything submitted inside the block."""
+    committer = GroupCommitter(ledger.service, start=False)
+    ledger.service.committer = committer
+    yield committer
+    committer.start()
+
+
+def test_commands_submitted_together_are_written_in_one_transaction_each_with_its_outcome(pg_url):
+    with open_ledger(pg_url) as ledger:
+        s = Scenario("s1")
+        ledger.service.record(events([s.open(), s.start("c1"), s.start("c2")]), by="test")
+        with _paused(ledger) as committer:
+            a = committer.submit(events([s.serve("c1", "q1")]), by="centre-a")
+            b = committer.submit(events([s.serve("c2", "q1")]), by="centre-b")
+            c = committer.submit(events([s.answer("c1", "q1")]), by="centre-a")  # needs a, same group
+        assert [f.result().appended for f in (a, b, c)] == [1, 1, 1]
+        assert c.result().streams == {"certification:c1"}
+        committer.close()
+        assert committer.stats.groups == 1 and committer.stats.commands == 3
+        recorders = {(r.stream, r.version): r.recorded_by for r in ledger.store.iter_log()}
+        assert recorders[("certification:c1", 3)] == "centre-a" and recorders[("certification:c2", 2)] == "centre-b"
+
+
+def test_a_refused_command_is_answered_with_its_errors_and_the_rest_of_its_group_is_written(pg_url):
+    with open_ledger(pg_url) as ledger:
+        s = Scenario("s1")
+        ledger.service.record(events([s.open(), s.start("c1")]), by="test")
+        with _paused(ledger) as committer:
+            good = committer.submit(events([s.serve("c1", "q1")]), by="t")
+            bad = committer.submit(events([s.serve("c1", "q2"), s.answer("c1", "never-served")]), by="t")
+            after = committer.submit(events([s.serve("c1", "q2")]), by="t")  # only valid if bad left nothing
+        assert good.result().appended == 1
+        with pytest.raises(BatchRejected) as refused:
+            bad.result()
+        assert [(e.line, e.field) for e in refused.value.errors] == [(2, "question_id")]
+        assert after.result().appended == 1
+        committer.close()
+        cert = _by_stream(_stored(ledger))["certification:c1"]
+        assert [(v, line["type"], line.get("question_id")) for v, line in cert] == [
+            (1, "CertificationStarted", None), (2, "QuestionServed", "q1"), (3, "QuestionServed", "q2")]
+
+
+def test_a_stream_written_by_another_process_meanwhile_is_read_again_and_the_group_retried(pg_url, monkeypatch):
+    with open_ledger(pg_url) as ledger, open_ledger(pg_url) as other:
+        s = Scenario("s1")
+        committer = enable_group_commit(ledger.service)
+        ledger.service.record(events([s.open(), s.start("c1")]), by="test")  # the committer caches c1
+        intruder = events([s.serve("c1", "q1")])
+        real_writer, calls = ledger.store.writer, []
+
+        def writer_after_an_intrusion(**kwargs):
+            if not calls:  # between the committer's read and its write, another writer appends
+                other.service.record(intruder, by="other")
+            calls.append(1)
+            return real_writer(**kwargs)
+
+        monkeypatch.setattr(ledger.store, "writer", writer_after_an_intrusion)
+        report = ledger.service.record(events([s.serve("c1", "q2")]), by="test")
+        assert report.appended == 1 and committer.stats.retries == 1
+        with pytest.raises(DomainError):  # judged again against the stream as it now is
+            ledger.service.record_one(events([s.serve("c1", "q1")])[0], by="test")
+        committer.close()
+        cert = _by_stream(_stored(ledger))["certification:c1"]
+        assert [(v, line.get("question_id")) for v, line in cert] == [(1, None), (2, "q1"), (3, "q2")]
+
+
+def test_the_same_event_id_twice_in_one_group_is_recorded_once(pg_url):
+    with open_ledger(pg_url) as ledger:
+        s = Scenario("s1")
+        ledger.service.record(events([s.open(), s.start("c1")]), by="test")
+        line = s.serve("c1", "q1")
+        with _paused(ledger) as committer:
+            first = committer.submit(events([line]), by="t")
+            again = committer.submit(events([line]), by="t")
+        assert (first.result().appended, again.result().skipped) == (1, 1)
+        committer.close()
+        assert len(_by_stream(_stored(ledger))["certification:c1"]) == 2
+
+
+def test_concurrent_clients_through_the_committer_record_what_one_by_one_recording_records(pg_url, pg_server):
+    seeds = (11, 12, 13)
+    streams = {seed: list(simulate_events(2, seed, START)) for seed in seeds}
+    with open_ledger(pg_url) as ledger:
+        committer = enable_group_commit(ledger.service)
+        failures: list[BaseException] = []
+
+        def client(seed: int) -> None:
+            try:
+                for event in streams[seed]:
+                    ledger.service.record([event], by=f"client-{seed}")
+            except BaseException as e:  # pragma: no cover - reported below
+                failures.append(e)
+
+        threads = [threading.Thread(target=client, args=(seed,)) for seed in seeds]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        committer.close()
+        assert not failures
+        assert committer.stats.groups < committer.stats.commands  # some groups held several commands
+        grouped = _by_stream(_stored(ledger))
+    with _another_database(pg_server, pg_url) as reference_url, open_ledger(reference_url) as reference:
+        for seed in seeds:
+            for event in streams[seed]:
+                reference.service.record([event], by=f"client-{seed}")
+        assert grouped == _by_stream(_stored(reference))
+
+
+@contextmanager
+def _another_database(pg_server: str, pg_url: str):
+    name = pg_url.rsplit("/", 1)[1] + "_ref"
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = pg_url.rsplit("/", 1)[0] + "/" + name
+    try:
+        migrations.migrate(parse_url(url))
+        yield url
+    finally:
+        with psycopg.connect(pg_server, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_closing_the_committer_gives_record_back_to_the_service(pg_url):
+    with open_ledger(pg_url) as ledger:
+        committer = enable_group_commit(ledger.service)
+        s = Scenario("s1")
+        ledger.service.record(events([s.open()]), by="test")
+        committer.close()
+        assert ledger.service.committer is None
+        ledger.service.record(events([s.start("c1")]), by="test")
+        assert committer.stats.commands == 1
+        with pytest.raises(RuntimeError):
+            committer.submit(events([s.start("c2")]), by="test")
+
+
+def test_a_command_cancelled_before_its_group_is_taken_is_not_written(pg_url):
+    with open_ledger(pg_url) as ledger:
+        s = Scenario("s1")
+        ledger.service.record(events([s.open(), s.start("c1")]), by="test")
+        with _paused(ledger) as committer:
+            dropped = committer.submit(events([s.serve("c1", "q1")]), by="t")
+            assert dropped.cancel()
+            kept = committer.submit(events([s.serve("c1", "q2")]), by="t")
+        assert kept.result().appended == 1
+        committer.close()
+        cert = _by_stream(_stored(ledger))["certification:c1"]
+        assert [line.get("question_id") for _, line in cert] == [None, "q2"]
