@@ -179,7 +179,6 @@ class EventStore(_Reads):
                     raw.execute("ROLLBACK")
                     raise
             return
-        self.datastore.register_type_adapters()
         with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
             writer = _PostgresWriter(self, curs)
             if lock:
@@ -273,7 +272,10 @@ class _PostgresWriter(_Writer):
         lines = [r.event.to_line() for r in records]
         ids, links = _index_rows(records, lines)
         stored = [to_stored(r, line) for r, line in zip(records, lines)]
-        recorder = self.store.recorder
+        columns = [
+            [s.originator_id for s in stored], [s.originator_version for s in stored],
+            [s.topic for s in stored], [s.state for s in stored],
+        ]
         try:
             self.lock()
             if ids:
@@ -286,10 +288,12 @@ class _PostgresWriter(_Writer):
                     "INSERT INTO certledger_session_certifications SELECT * FROM unnest(%s::text[], %s::text[])",
                     [list(c) for c in zip(*links)],
                 )
-            pg_rows = [
-                recorder.construct_pg_stored_event(s.originator_id, s.originator_version, s.topic, s.state)
-                for s in stored
-            ]
-            self.curs.execute(recorder.insert_events_statement, (pg_rows,))
+            # Plain typed arrays, not the library's composite type: psycopg adapts a
+            # composite array as escaped text, costly while the table lock is held.
+            self.curs.execute(
+                f"INSERT INTO {PG_EVENTS_TABLE} (originator_id, originator_version, topic, state) "
+                "SELECT * FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::bytea[])",
+                columns,
+            )
         except psycopg.errors.UniqueViolation as e:
             raise _classify(str(e)) from e
