@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import support  # noqa: F401  (puts the repository on sys.path)
@@ -75,21 +75,10 @@ class _MemoryStore:
         return []  # the unit of work adds the certifications it started itself
 
 
-def _chunks(items: Iterable, size: int) -> Iterator[list]:
-    buf: list = []
-    for item in items:
-        buf.append(item)
-        if len(buf) >= size:
-            yield buf
-            buf = []
-    if buf:
-        yield buf
-
-
 def fill_by_copy(url: str, events: Iterable, *, by: str, advance: Callable[[int], None] = lambda n: None) -> int:
     """Judge `events` as an import would, then COPY them in; the ledger must be new."""
     from commands.bootstrap import open_ledger, utc_now
-    from commands.recording import StateCache, _UnitOfWork
+    from commands.recording import StateCache, _UnitOfWork, chunks
     from ledger.streams import RULES_STREAM
     from storage.codec import to_stored
     from storage.store import PG_EVENTS_TABLE, _index_rows
@@ -101,7 +90,7 @@ def fill_by_copy(url: str, events: Iterable, *, by: str, advance: Callable[[int]
     written = 0
     with connect(url) as conn, conn.transaction(), conn.cursor() as cur:
         cur.execute(f"LOCK TABLE {PG_EVENTS_TABLE} IN EXCLUSIVE MODE")
-        for chunk in _chunks(events, CHUNK):
+        for chunk in chunks(events, CHUNK):
             for event in chunk:
                 if not uow.judge(event, {}):
                     raise AssertionError(f"the simulator repeated an event: {event.event_id}")

@@ -276,7 +276,7 @@ class LedgerService:
             # Lock first: a long import judges against a ledger no one else writes meanwhile.
             with self.store.writer(lock=True) as writer:
                 uow = _UnitOfWork(writer, cache, self.clock(), by)
-                for numbered in _chunks(items, chunk):
+                for numbered in chunks(items, chunk):
                     events = [e for _, e in numbered if not isinstance(e, LineError)]
                     known = uow.prefetch_ids(events)
                     for lineno, item in numbered:
@@ -323,7 +323,7 @@ class LedgerService:
         return len(records)
 
 
-def _chunks(items: Iterable, size: int) -> Iterator[list]:
+def chunks(items: Iterable, size: int) -> Iterator[list]:
     buf: list = []
     for item in items:
         buf.append(item)
