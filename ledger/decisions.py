@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from ledger import errors as E
@@ -83,10 +84,11 @@ def _centre_fact(event: LedgerEvent, ctx: Context) -> CertificationState:
     return cert
 
 
-def _rules_at(ctx: Context, cert_or_event_at):
-    rules = ctx.rules.in_force(cert_or_event_at)
+def _rules_at(ctx: Context, moment: datetime):
+    """The rule set in force at a certification's start: its parameters bind the test."""
+    rules = ctx.rules.in_force(moment)
     if rules is None:
-        raise E.NoRuleVersionInForce(f"no rule version is in force at {cert_or_event_at.isoformat()}", field="at")
+        raise E.NoRuleVersionInForce(f"no rule version is in force at {moment.isoformat()}", field="at")
     return rules
 
 
@@ -308,9 +310,7 @@ def _check_rule_version_changed(event: RuleVersionChanged, ctx: Context) -> None
         )
 
 
-def _as_datetime(value):
-    from datetime import datetime
-
+def _as_datetime(value: Any) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
 
 
