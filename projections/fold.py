@@ -78,6 +78,10 @@ class CertState:
     updated_at: str = ""  # recorded time (UTC) of the event that produced the row
     position: int = 0  # and its position in the log
     served: set[str] = field(default_factory=set)
+    # `facts` validated, kept from a completion to the finalisation (which rescores the
+    # same facts with two flags more: validating costs a third of a score()), and only
+    # then: a model takes more memory than its facts (~27 KB a certification).
+    model: CertificationFacts | None = None
 
     @property
     def rule_version(self) -> str | None:
@@ -228,13 +232,20 @@ class ResultsFold:
                 f"no rule version in force at {cert.started_at.isoformat()} to score {cert.certification_id}"
             )
         try:
-            result = score(CertificationFacts.model_validate(cert.facts), rules)
+            if cert.model is None:
+                cert.model = CertificationFacts.model_validate(cert.facts)
+            result = score(cert.model, rules)
+            # Two dumps, but cheap ones: the explanation (most of a result) goes straight
+            # to JSON text in pydantic-core; dumping it to Python objects once and orjson-ing
+            # them was slower (the garbage collector scans those many containers).
             outcome = result.model_dump(mode="json", exclude={"explanation"})
             result_json = result.model_dump_json()
         except Exception as problem:
             raise ProjectionError(
                 f"cannot score {cert.certification_id} at log position {position} ({cause}): {problem}"
             ) from problem
+        if cert.facts.get("session_finalised"):
+            cert.model = None  # rarely rescored again: do not keep it (see CertState.model)
         cert.seq += 1
         cert.outcome, cert.result_json = outcome, result_json
         cert.updated_at, cert.position = utc_iso(recorded_at), position
@@ -259,6 +270,21 @@ class ResultsFold:
 
 
 # ------------------------------------------------------------------------- handlers
+# Every handler that changes a certification's facts says so with `_facts_changed`
+# (persist them, and drop the validated model that no longer matches them).
+_FAST_FLAGS = {"completed": (True,), "session_finalised": (True,), "abort_reason": ("candidate", "technical")}
+
+
+def _facts_changed(fold: ResultsFold, cert: CertState, **flags: Any) -> None:
+    """`flags`: top-level facts just set to these values. When they are plain flags with
+    valid values, the validated model is updated in place of a new validation."""
+    fold.dirty_facts.add(cert.certification_id)
+    if cert.model is not None and flags and all(v in _FAST_FLAGS.get(k, ()) for k, v in flags.items()):
+        cert.model = cert.model.model_copy(update=flags)
+    else:
+        cert.model = None
+
+
 def _session_opened(fold: ResultsFold, line: dict, recorded_at: str, position: int) -> None:
     session = fold._session(line["session_id"])
     session.centre_id = line["centre_id"]
@@ -293,7 +319,7 @@ def _served(fold: ResultsFold, line: dict, recorded_at: str, position: int) -> N
             if line.get(flag):
                 question[flag] = True
         cert.facts.setdefault("questions", []).append(question)
-    fold.dirty_facts.add(cert.certification_id)
+    _facts_changed(fold, cert)
 
 
 def _answered(fold: ResultsFold, line: dict, recorded_at: str, position: int) -> None:
@@ -306,7 +332,7 @@ def _answered(fold: ResultsFold, line: dict, recorded_at: str, position: int) ->
         cert.facts.setdefault("answered_twice", []).append(qid)
     else:
         answers[qid] = line["status"]
-    fold.dirty_facts.add(cert.certification_id)
+    _facts_changed(fold, cert)
 
 
 def _completed(fold: ResultsFold, line: dict, recorded_at: str, position: int) -> None:
@@ -314,7 +340,7 @@ def _completed(fold: ResultsFold, line: dict, recorded_at: str, position: int) -
     if cert is None:
         return
     cert.facts["completed"] = True
-    fold.dirty_facts.add(cert.certification_id)
+    _facts_changed(fold, cert, completed=True)
     fold.rescore(cert, "first scoring" if cert.seq == 0 else "completion", "certification completed",
                  recorded_at, position)
 
@@ -327,7 +353,7 @@ def _incident(fold: ResultsFold, line: dict, recorded_at: str, position: int) ->
     if line.get("question_number") is not None:
         incident["question_number"] = line["question_number"]
     cert.facts.setdefault("incidents", []).append(incident)
-    fold.dirty_facts.add(cert.certification_id)
+    _facts_changed(fold, cert)
 
 
 def _fraud(fold: ResultsFold, line: dict, recorded_at: str, position: int) -> None:
@@ -335,7 +361,7 @@ def _fraud(fold: ResultsFold, line: dict, recorded_at: str, position: int) -> No
     if cert is None:
         return
     cert.facts.setdefault("fraud_reports", []).append(line["report_id"])
-    fold.dirty_facts.add(cert.certification_id)
+    _facts_changed(fold, cert)
 
 
 def _finalised(fold: ResultsFold, line: dict, recorded_at: str, position: int) -> None:
@@ -348,9 +374,10 @@ def _finalised(fold: ResultsFold, line: dict, recorded_at: str, position: int) -
         if cert is None or cert.facts.get("session_finalised"):
             continue  # finalisation is refused twice: the first one stands
         cert.facts["session_finalised"] = True
+        flags = {"session_finalised": True}
         if reasons.get(cert_id) is not None:
-            cert.facts["abort_reason"] = reasons[cert_id]
-        fold.dirty_facts.add(cert_id)
+            cert.facts["abort_reason"] = flags["abort_reason"] = reasons[cert_id]
+        _facts_changed(fold, cert, **flags)
         before = cert.outcome
         fold.rescore(cert, "finalisation", f"session {session.session_id} finalised", recorded_at, position)
         if before is not None and cert.facts.get("incidents") and cert.outcome != before:
@@ -377,7 +404,7 @@ def _jury_question(fold: ResultsFold, line: dict, recorded_at: str, position: in
     if line.get("event_id") is not None:
         decision["event_id"] = line["event_id"]
     cert.facts.setdefault("jury_decisions", {})[line["question_id"]] = decision
-    fold.dirty_facts.add(cert.certification_id)
+    _facts_changed(fold, cert)
     if cert.seq:
         fold.rescore(cert, "neutralisation" if neutralised else "de-neutralisation",
                      f"question {line['question_id']} by {line['by']}", recorded_at, position)
@@ -404,7 +431,7 @@ def _ruling(fold: ResultsFold, line: dict, recorded_at: str, position: int) -> N
         facts.setdefault("comments", []).append(ref)
     else:
         return
-    fold.dirty_facts.add(cert.certification_id)
+    _facts_changed(fold, cert)
     if cert.seq and decision in RESCORING_DECISIONS:
         fold.rescore(cert, "jury ruling", f"{decision} (ruling {line['ruling_id']})", recorded_at, position)
 

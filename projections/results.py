@@ -16,9 +16,11 @@ default: readers call `catch_up` first.
 
 from __future__ import annotations
 
+import gc
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -47,6 +49,35 @@ def load_timeline(store: EventStore, up_to: int | None = None) -> RuleTimeline:
     return rules.timeline
 
 
+_gc_lock = threading.Lock()
+_gc_pause = {"depth": 0, "restore": False}  # catch-ups running with the collector paused
+
+
+@contextmanager
+def young_collections_only() -> Iterator[None]:
+    """Pause Python's automatic garbage collection; the caller collects the young
+    generations itself (`gc.collect(1)`) after each page.
+
+    Why: a catch-up keeps many long-lived objects (the cached states, tens of thousands of
+    certifications) and allocates a lot per page (decoded events, scoring results), so the
+    automatic collector keeps running full collections that rescan all the cached states:
+    a quarter of a rebuild's CPU time. Reference counting frees nearly everything anyway;
+    the young collections catch a page's cycles, and the old generation is left to the
+    collector once the catch-up is over (the last of concurrent catch-ups restores it)."""
+    with _gc_lock:
+        if _gc_pause["depth"] == 0:
+            _gc_pause["restore"] = gc.isenabled()
+            gc.disable()
+        _gc_pause["depth"] += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pause["depth"] -= 1
+            if _gc_pause["depth"] == 0 and _gc_pause["restore"]:
+                gc.enable()
+
+
 class ResultsProjection:
     """One process's view of the projection: a warm fold between pages and calls."""
 
@@ -64,7 +95,7 @@ class ResultsProjection:
 
     def catch_up(self, *, progress: Progress | None = None, stop_after: int | None = None,
                  page_size: int = PAGE_SIZE) -> int:
-        with self.lock:
+        with self.lock, young_collections_only():
             return self._catch_up(progress, stop_after, page_size)
 
     def _catch_up(self, progress: Progress | None, stop_after: int | None, page_size: int) -> int:
@@ -93,6 +124,7 @@ class ResultsProjection:
             fold.clear_changes()
             if len(fold.certs) > MAX_CACHED_CERTIFICATIONS:
                 fold.forget()
+            gc.collect(1)  # the page's cycles, if any (see young_collections_only)
             if progress is not None:
                 progress(done, max(pending, done))
         return done
