@@ -20,6 +20,7 @@ from pydantic import (
     ConfigDict,
     Field,
     TypeAdapter,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -141,7 +142,8 @@ class IncidentReported(LedgerEvent):
     certification_id: NonEmpty
     report_id: NonEmpty
     code: str
-    question_number: int | None = Field(default=None, ge=1, le=MAX_QUESTION_NUMBER)
+    # Checked even when absent, so a missing number is reported on this field.
+    question_number: int | None = Field(default=None, ge=1, le=MAX_QUESTION_NUMBER, validate_default=True)
     description: str = ""
 
     @field_validator("code")
@@ -152,11 +154,13 @@ class IncidentReported(LedgerEvent):
             raise ValueError(f"unknown incident code {code!r}")
         return code
 
-    @model_validator(mode="after")
-    def _in_challenge_needs_question(self) -> IncidentReported:
-        if is_in_challenge(self.code) and self.question_number is None:
-            raise ValueError(f"incident code {self.code} is in-challenge and needs a question_number")
-        return self
+    @field_validator("question_number")
+    @classmethod
+    def _in_challenge_needs_question(cls, number: int | None, info: ValidationInfo) -> int | None:
+        code = info.data.get("code")
+        if number is None and code and is_in_challenge(code):
+            raise ValueError(f"incident code {code} is in-challenge and needs a question_number")
+        return number
 
 
 class SessionFinalised(LedgerEvent):

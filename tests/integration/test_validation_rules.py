@@ -111,21 +111,30 @@ def test_a_ban_needs_two_pix_and_two_external_members(ledger):
             E.JuryIncomplete.code, field="jury")
 
 
-def test_unknown_vocabulary_is_refused_with_its_field(ledger):
-    from commands.interchange import parse_line
+def test_unknown_vocabulary_is_refused_with_its_field_and_nothing_appended(ledger):
+    import io
 
-    s = Scenario()
-    bad = [
-        (s.serve("c1", "q1", "9.9"), "competence"),
-        ({**s.answer("c1", "q1"), "status": "great"}, "status"),
-        (s.incident("c1", "r1", "Z9"), "code"),
-        (s.ruling("hang_them", certification_id="c1"), "decision"),
-    ]
     import orjson
 
+    from commands.import_events import import_file
+
+    s = Scenario()
+    valid = [s.open(), s.start("c1"), s.serve("c1", "q1")]
+    bad = [
+        (s.serve("c1", "q2", "9.9"), "competence"),
+        ({**s.answer("c1", "q1"), "status": "great"}, "status"),
+        (s.incident("c1", "r1", "Z9"), "code"),
+        (s.incident("c1", "r2", "E1"), "question_number"),  # in-challenge, without its question
+        (s.ruling("hang_them", certification_id="c1"), "decision"),
+    ]
     for line, field in bad:
-        err = parse_line(1, orjson.dumps(line))
-        assert err.field == field, err
+        before = ledger.store.max_position()
+        data = b"\n".join(orjson.dumps(l) for l in [*valid, line])
+        with pytest.raises(BatchRejected) as info:
+            import_file(ledger, io.BytesIO(data))
+        [err] = info.value.errors
+        assert err.line == len(valid) + 1 and err.field == field, err
+        assert ledger.store.max_position() == before
 
 
 def test_deprecated_incident_codes_are_refused_for_new_reports(ledger):
