@@ -263,6 +263,7 @@ class GroupCommitter:
                 if uow.records:
                     with self.store.writer() as writer:
                         writer.write(uow.records)
+                        writer.expect(uow.read_only_versions())  # streams judged against, unwritten
                 self.stats.write_s += time.perf_counter() - began
             except (StreamVersionConflict, EventIdAlreadyRecorded) as conflict:
                 self.cache.forget(uow.touched if uow is not None else ())

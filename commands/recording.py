@@ -142,6 +142,11 @@ class _UnitOfWork:
             state = self.loaded[stream] = self.cache.load(self.store, stream)
         return state
 
+    def read_only_versions(self) -> dict[str, int]:
+        """The streams judged against but not written, at the versions read."""
+        written = {r.stream for r in self.records}
+        return {s: st.version for s, st in self.loaded.items() if s not in written}
+
     def written(self) -> None:
         """The records are in the transaction: later lookups find them there, so the
         overlay can go and memory stays bounded however long the stream."""
@@ -174,10 +179,9 @@ class _UnitOfWork:
 
     def judge(self, event: LedgerEvent, known_digests: dict[str, str]) -> bool:
         """Check one fact and fold it into the overlay; False if it is already recorded."""
-        line = None
+        digest = None
         if event.event_id:
-            line = event.to_line()
-            digest = digest_of(line)
+            digest = digest_of(event.to_line())
             earlier = self.seen_ids.get(event.event_id) or known_digests.get(event.event_id)
             if earlier is not None:
                 if earlier == digest:
@@ -185,9 +189,10 @@ class _UnitOfWork:
                 raise E.EventIdConflict(
                     f"event_id {event.event_id} is already recorded with different content", field="event_id"
                 )
-            self.seen_ids[event.event_id] = digest
         stream = stream_of(event)
         check(event, self.context(event, stream))
+        if digest is not None:
+            self.seen_ids[event.event_id] = digest  # only once accepted: a refused line claims no id
         state = self.state(stream)
         state.apply(event)
         if isinstance(event, CertificationStarted):
@@ -216,6 +221,8 @@ class LedgerService:
                 report = self._judge_all(uow, events, first_line=1)
                 with self.store.writer() as w:
                     w.write(uow.records)
+                    # e.g. an answer judged against a session another writer just finalised
+                    w.expect(uow.read_only_versions())
                 return report
             except (StreamVersionConflict, EventIdAlreadyRecorded):
                 # Someone else wrote meanwhile: re-read and re-validate everything.

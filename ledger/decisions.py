@@ -273,6 +273,11 @@ def _check_jury_ruling(event: JuryRuling, ctx: Context) -> None:
 
 
 def _full_jury(jury: list[JuryMember], what: str) -> None:
+    ids = [m.member_id for m in jury]
+    twice = sorted({i for i in ids if ids.count(i) > 1})
+    if twice:
+        # One person counted as Pix and external (or twice) would make a jury of fewer.
+        raise E.JuryIncomplete(f"{what}: jury members are listed more than once: {', '.join(twice)}", field="jury")
     pix = {m.member_id for m in jury if not m.external}
     external = {m.member_id for m in jury if m.external}
     if len(pix) < MIN_PIX_MEMBERS or len(external) < MIN_EXTERNAL_MEMBERS:

@@ -210,6 +210,28 @@ class _Writer(_Reads):
     def write(self, records: Sequence[Recorded]) -> None:  # pragma: no cover - interface
         raise NotImplementedError
 
+    def lock(self) -> None:  # SQLite holds its write lock from BEGIN IMMEDIATE
+        pass
+
+    def expect(self, versions: dict[str, int]) -> None:
+        """Refuse to commit if a stream the facts were judged against, without being
+        written to, moved since it was read. Checked under the write lock, which
+        serialises writers, so the check cannot race."""
+        if not versions:
+            return
+        self.lock()
+        table = SQLITE_EVENTS_TABLE if self.backend == "sqlite" else PG_EVENTS_TABLE
+        marks = ", ".join([self._mark()] * len(versions))
+        rows = self._rows(
+            f"SELECT originator_id, MAX(originator_version) FROM {table} "
+            f"WHERE originator_id IN ({marks}) GROUP BY originator_id",
+            list(versions),
+        )
+        now = {r[0]: r[1] for r in rows}
+        moved = sorted(s for s, v in versions.items() if now.get(s, 0) != v)
+        if moved:
+            raise StreamVersionConflict(f"streams read by this batch moved meanwhile: {', '.join(moved)}")
+
     def read_stream(self, stream: str, after: int = 0) -> list[Recorded]:
         table = SQLITE_EVENTS_TABLE if self.backend == "sqlite" else PG_EVENTS_TABLE
         m = self._mark()

@@ -213,3 +213,28 @@ def test_concurrent_writers_on_one_stream_are_serialised_and_revalidated(db_url,
         assert raced
         answers = [r.event for r in a.store.read_stream("certification:c1") if r.event.type == "AnswerRecorded"]
         assert [e.status for e in answers] == ["ok"]
+
+
+def test_a_fact_judged_against_a_stream_that_moves_meanwhile_is_rejudged(db_url, clock):
+    """b judges an answer against the session (open), then a finalises that session before
+    b commits: b writes only the certification's stream, but the session it read moved, so
+    b re-reads, re-judges, and the answer is refused as a late centre fact."""
+    from ledger import errors as E
+
+    s = Scenario()
+    with open_ledger(db_url, clock=clock) as a, open_ledger(db_url, clock=clock) as b:
+        a.service.record(events([s.open(), s.start("c1"), s.serve("c1", "q1")]), by="a")
+        real_writer = b.store.writer
+        raced = []
+
+        def writer_after_a_finalises():
+            if not raced:
+                raced.append(True)
+                a.service.record(events([s.finalise({"c1": "technical"})]), by="a")
+            return real_writer()
+
+        b.store.writer = writer_after_a_finalises
+        with pytest.raises(E.SessionFinalisedRefusesFact):
+            b.service.record_one(events([s.answer("c1", "q1", "ok")])[0], by="b")
+        assert raced
+        assert not [r for r in a.store.read_stream("certification:c1") if r.event.type == "AnswerRecorded"]

@@ -111,6 +111,14 @@ def test_a_ban_needs_two_pix_and_two_external_members(ledger):
             E.JuryIncomplete.code, field="jury")
 
 
+def test_one_person_cannot_sit_twice_in_a_jury(ledger):
+    s = Scenario()
+    doubled = [JURY[0], JURY[1], {**JURY[0], "external": True}, {**JURY[1], "external": True}]
+    err = refused(ledger, [s.ruling("ban_candidate", jury=doubled, candidate_id="x", until="2025-01-01T00:00:00Z")],
+                  E.JuryIncomplete.code, field="jury")
+    assert "pix-1" in err.message
+
+
 def test_unknown_vocabulary_is_refused_with_its_field_and_nothing_appended(ledger):
     import io
 
