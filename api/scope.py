@@ -24,6 +24,7 @@ from typing import Any
 from api.problems import Forbidden, NotFound
 from api.tokens import Principal
 from ledger.aggregates import SessionState
+from ledger.errors import OutOfScope
 from ledger.events import CertificationStarted, LedgerEvent, SessionOpened
 from ledger.streams import certification_stream, session_stream
 from storage.codec import decode_state
@@ -121,6 +122,23 @@ class Scope:
         if owner is not None and owner != centre:
             return field, f"session {session_id} belongs to another centre"
         return None
+
+    @staticmethod
+    def centre_guard(principal: Principal):
+        """The centre check again, inside the judged batch: on the very states the facts
+        are judged on (and version-checked at commit), so a certification another centre
+        starts between the pre-check and the write cannot be written to."""
+        if principal.role != "centre":
+            return None
+        centre = principal.centre_id
+
+        def guard(event: LedgerEvent, ctx) -> None:
+            owner = event.centre_id if isinstance(event, SessionOpened) else getattr(ctx.session, "centre_id", None)
+            if owner is not None and owner != centre:
+                raise OutOfScope(f"a {centre} token may not append to a session of centre {owner}",
+                                 field="session_id" if hasattr(event, "session_id") else "certification_id")
+
+        return guard
 
     # ---------------------------------------------------------------- reading
     def check_result(self, principal: Principal, row: dict[str, Any] | None, what: str) -> dict[str, Any]:

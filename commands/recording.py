@@ -45,6 +45,8 @@ from storage.errors import EventIdAlreadyRecorded, StreamVersionConflict
 from storage.store import EventStore
 
 Clock = Callable[[], datetime]
+# A writer's own limit, checked with the rules: raises a DomainError (e.g. OutOfScope).
+Guard = Callable[[LedgerEvent, Context], None]
 MAX_RETRIES = 5
 MAX_REPORTED_ERRORS = 50
 # Stream states an import keeps in memory; older ones are re-read inside its transaction.
@@ -121,10 +123,11 @@ class StateCache:
 class _UnitOfWork:
     """One attempt at a batch: the overlay of states and the records to write."""
 
-    def __init__(self, store, cache: StateCache, now: datetime, by: str):
+    def __init__(self, store, cache: StateCache, now: datetime, by: str, guard: Guard | None = None):
         # `store` reads: the EventStore, or an open writer whose transaction holds the
-        # batch's earlier chunks.
-        self.store, self.cache, self.now, self.by = store, cache, now, by
+        # batch's earlier chunks. `guard` is the writer's own limit (an API token's
+        # centre), judged on the same states as the ledger's rules.
+        self.store, self.cache, self.now, self.by, self.guard = store, cache, now, by, guard
         self.loaded: dict[str, Any] = {}
         self.records: list[Recorded] = []
         self.seen_ids: dict[str, str] = {}
@@ -190,7 +193,10 @@ class _UnitOfWork:
                     f"event_id {event.event_id} is already recorded with different content", field="event_id"
                 )
         stream = stream_of(event)
-        check(event, self.context(event, stream))
+        ctx = self.context(event, stream)
+        check(event, ctx)
+        if self.guard is not None:
+            self.guard(event, ctx)
         if digest is not None:
             self.seen_ids[event.event_id] = digest  # only once accepted: a refused line claims no id
         state = self.state(stream)
@@ -212,11 +218,11 @@ class LedgerService:
         self.committer: Any = None
 
     # -- small batches: commands, API posts -------------------------------------------
-    def record(self, events: Sequence[LedgerEvent], *, by: str) -> RecordReport:
-        if self.committer is not None:
+    def record(self, events: Sequence[LedgerEvent], *, by: str, guard: Guard | None = None) -> RecordReport:
+        if self.committer is not None and guard is None:
             return self.committer.record(events, by=by)
         for attempt in range(MAX_RETRIES):
-            uow = _UnitOfWork(self.store, self.cache, self.clock(), by)
+            uow = _UnitOfWork(self.store, self.cache, self.clock(), by, guard)
             try:
                 report = self._judge_all(uow, events, first_line=1)
                 with self.store.writer() as w:

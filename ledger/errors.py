@@ -107,3 +107,6 @@ ResultsNotPublished = _error(
 EventIdConflict = _error(
     "EventIdConflict", "event-id-conflict", "An event_id is already recorded with different content."
 )
+OutOfScope = _error(
+    "OutOfScope", "out-of-scope", "The writer may not append this fact (another centre's session)."
+)

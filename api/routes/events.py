@@ -66,8 +66,13 @@ def _record(runtime, scope, principal, events: list[LedgerEvent], lines: list[in
     refuse(refusals)
     with runtime.write_lock:
         try:
-            report = runtime.ledger.service.record(events, by=principal.recorder())
+            report = runtime.ledger.service.record(events, by=principal.recorder(),
+                                                   guard=scope.centre_guard(principal))
         except BatchRejected as rejected:
+            out_of_scope = [e for e in rejected.errors if e.code == "out-of-scope"]
+            if out_of_scope:  # the token's limit, found with the rules: 403 like the pre-check
+                refuse([{"line": lines[e.line - 1], "field": e.field, "detail": e.message, "code": "forbidden"}
+                        for e in out_of_scope])
             raise BatchRejected(
                 [LineError(lines[e.line - 1], e.field, e.message, e.code) for e in rejected.errors],
                 truncated=rejected.truncated,

@@ -1,0 +1,34 @@
+"""A centre's limit is judged with the ledger's rules, on the same states: a certification
+another centre starts after the pre-check cannot be written to (review finding F2)."""
+
+from __future__ import annotations
+
+import pytest
+
+from api.scope import Scope
+from api.tokens import Principal
+from commands.bootstrap import open_ledger
+from commands.recording import BatchRejected
+from tests.builders import Scenario, events
+
+
+def test_a_centre_cannot_append_to_another_centres_certification_started_meanwhile(pg_url, clock):
+    a = Principal(token_id="ta", role="centre", centre_id="centre-a")
+    with open_ledger(pg_url, clock=clock) as ledger:
+        theirs = Scenario("s-b")
+        ledger.service.record(events([theirs.open("centre-b")]), by="b")
+        fact = events([theirs.line("FraudReported", certification_id="b-cert-7", report_id="r", reported_by="x")])
+        # The pre-check sees an unknown certification and lets the ledger decide…
+        assert Scope(ledger.store).refusals(a, fact) == []
+        # …then centre B starts it, before A's batch is judged.
+        ledger.service.record(events([theirs.start("b-cert-7")]), by="b")
+        head = ledger.store.max_position()
+        with pytest.raises(BatchRejected) as info:
+            ledger.service.record(fact, by=a.recorder(), guard=Scope.centre_guard(a))
+        assert [e.code for e in info.value.errors] == ["out-of-scope"]
+        assert ledger.store.max_position() == head
+        # Its own session's facts still pass the same guard.
+        mine = Scenario("s-a")
+        report = ledger.service.record(events([mine.open("centre-a"), mine.start("a-cert-1")]), by=a.recorder(),
+                                       guard=Scope.centre_guard(a))
+        assert report.appended == 2
