@@ -251,15 +251,9 @@ class LedgerService:
         report = RecordReport()
         errors: list[LineError] = []
         for i, event in enumerate(events):
-            try:
-                if uow.judge(event, known):
-                    report.appended += 1
-                else:
-                    report.skipped += 1
-            except E.DomainError as err:
-                errors.append(LineError(first_line + i, err.field, err.message, err.code))
-                if len(errors) >= MAX_REPORTED_ERRORS:
-                    raise BatchRejected(errors, truncated=i + 1 < len(events)) from None
+            _judge_into(uow, event, known, first_line + i, report, errors)
+            if len(errors) >= MAX_REPORTED_ERRORS:
+                raise BatchRejected(errors, truncated=i + 1 < len(events))
         if errors:
             raise BatchRejected(errors)
         report.streams = {r.stream for r in uow.records}
@@ -296,13 +290,7 @@ class LedgerService:
                         if isinstance(item, LineError):
                             errors.append(item)
                         else:
-                            try:
-                                if uow.judge(item, known):
-                                    report.appended += 1
-                                else:
-                                    report.skipped += 1
-                            except E.DomainError as err:
-                                errors.append(LineError(lineno, err.field, err.message, err.code))
+                            _judge_into(uow, item, known, lineno, report, errors)
                         if len(errors) >= MAX_REPORTED_ERRORS:
                             raise BatchRejected(errors, truncated=True)
                     # Written even after an error: the transaction is rolled back at the
@@ -334,6 +322,18 @@ class LedgerService:
         except (StreamVersionConflict, EventIdAlreadyRecorded):
             return 0  # another process wrote the genesis first
         return len(records)
+
+
+def _judge_into(uow: _UnitOfWork, event: LedgerEvent, known: dict[str, str], lineno: int,
+                report: RecordReport, errors: list[LineError]) -> None:
+    """Judge one fact: count it as appended or already recorded, or add its refusal."""
+    try:
+        if uow.judge(event, known):
+            report.appended += 1
+        else:
+            report.skipped += 1
+    except E.DomainError as err:
+        errors.append(LineError(lineno, err.field, err.message, err.code))
 
 
 def chunks(items: Iterable, size: int) -> Iterator[list]:
