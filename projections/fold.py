@@ -34,6 +34,7 @@ from ledger.decisions import rule_document_of
 from ledger.events import RuleVersionChanged
 from ledger.rules import RuleTimeline
 from ledger.scoring import CertificationFacts, score
+from ledger.scoring.finalisation import result_at_finalisation
 
 _SESSION_TYPES = frozenset({"SessionOpened", "SessionFinalised", "ResultsPublished", "ResultsUnpublished"})
 RESCORING_DECISIONS = frozenset({"reject_for_fraud", "unreject", "cancel", "uncancel", "resolve_incident"})
@@ -78,6 +79,9 @@ class CertState:
     updated_at: str = ""  # recorded time (UTC) of the event that produced the row
     position: int = 0  # and its position in the log
     served: set[str] = field(default_factory=set)
+    # The current result was scored on `facts` as they are (cleared by any change): what
+    # lets a finalisation derive its result instead of scoring (scoring.finalisation).
+    scored: bool = False
     # `facts` validated, kept from a completion to the finalisation (which rescores the
     # same facts with two flags more: validating costs a third of a score()), and only
     # then: a model takes more memory than its facts (~27 KB a certification).
@@ -175,6 +179,10 @@ class ResultsFold:
         certs: set[str] = set()
         sessions: set[str] = set()
         finalised: set[str] = set()
+        # Streams whose first event is in this page have nothing stored yet: no query for
+        # them (in a rebuild, that is nearly every stream a page touches).
+        born_sessions: set[str] = set()
+        born_certs: set[str] = set()
         for _, _, state in entries:
             line = state["event"]
             kind = line["type"]
@@ -182,13 +190,16 @@ class ResultsFold:
                 sessions.add(line["session_id"])
                 if kind == "SessionFinalised":
                     finalised.add(line["session_id"])
+                elif kind == "SessionOpened":
+                    born_sessions.add(line["session_id"])
             else:
                 cert = line.get("certification_id")
                 if cert is not None:
                     certs.add(cert)
                 if kind == "CertificationStarted":
                     sessions.add(line["session_id"])
-        missing = sessions - self.sessions.keys()
+                    born_certs.add(cert)  # type: ignore[arg-type]
+        missing = sessions - self.sessions.keys() - born_sessions
         if missing:
             for session in self.loader.load_sessions(missing):
                 self.sessions[session.session_id] = session
@@ -196,7 +207,7 @@ class ResultsFold:
             session = self.sessions.get(session_id)
             if session is not None:
                 certs.update(session.certifications)
-        self.ensure_certs(certs)
+        self.ensure_certs(certs - born_certs)
 
     def ensure_certs(self, ids: Iterable[str]) -> None:
         missing = set(ids) - self.certs.keys()
@@ -246,6 +257,12 @@ class ResultsFold:
             ) from problem
         if cert.facts.get("session_finalised"):
             cert.model = None  # rarely rescored again: do not keep it (see CertState.model)
+        self.record(cert, outcome, result_json, cause, detail, recorded_at, position)
+
+    def record(self, cert: CertState, outcome: dict[str, Any], result_json: str, cause: str, detail: str,
+               recorded_at: str, position: int) -> None:
+        """`cert`'s new current result, scored on its facts as they are, and its history entry."""
+        cert.scored = True
         cert.seq += 1
         cert.outcome, cert.result_json = outcome, result_json
         cert.updated_at, cert.position = utc_iso(recorded_at), position
@@ -279,6 +296,7 @@ def _facts_changed(fold: ResultsFold, cert: CertState, **flags: Any) -> None:
     """`flags`: top-level facts just set to these values. When they are plain flags with
     valid values, the validated model is updated in place of a new validation."""
     fold.dirty_facts.add(cert.certification_id)
+    cert.scored = False
     if cert.model is not None and flags and all(v in _FAST_FLAGS.get(k, ()) for k, v in flags.items()):
         cert.model = cert.model.model_copy(update=flags)
     else:
@@ -373,13 +391,23 @@ def _finalised(fold: ResultsFold, line: dict, recorded_at: str, position: int) -
         cert = fold.certs.get(cert_id)
         if cert is None or cert.facts.get("session_finalised"):
             continue  # finalisation is refused twice: the first one stands
+        scored_as_is = cert.scored and cert.result_json is not None
         cert.facts["session_finalised"] = True
         flags = {"session_finalised": True}
         if reasons.get(cert_id) is not None:
             cert.facts["abort_reason"] = flags["abort_reason"] = reasons[cert_id]
+        cause, detail = "finalisation", f"session {session.session_id} finalised"
+        if scored_as_is:
+            rules = fold.timeline.in_force(cert.started_at)
+            derived = result_at_finalisation(cert.result_json, cert.facts, rules) if rules else None  # type: ignore[arg-type]
+            if derived is not None:  # the same outcome; only the explanation's flag changes
+                _facts_changed(fold, cert)
+                cert.model = None
+                fold.record(cert, cert.outcome, derived, cause, detail, recorded_at, position)  # type: ignore[arg-type]
+                continue
         _facts_changed(fold, cert, **flags)
         before = cert.outcome
-        fold.rescore(cert, "finalisation", f"session {session.session_id} finalised", recorded_at, position)
+        fold.rescore(cert, cause, detail, recorded_at, position)
         if before is not None and cert.facts.get("incidents") and cert.outcome != before:
             _recause(fold, cert, "incident auto-resolution",
                      f"incident reports resolved at the finalisation of session {session.session_id}")

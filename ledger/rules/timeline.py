@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Mapping
@@ -23,6 +24,10 @@ class RuleTimeline:
     def __init__(self) -> None:
         self._entries: list[_Entry] = []  # in the order added
         self._by_name: dict[str, _Entry] = {}
+        # in_force() is called for every scoring: a bisection over the entries ordered by
+        # (effective_from, order added), rebuilt by add(), instead of a scan.
+        self._ordered: list[RuleSet] = []
+        self._starts: list[datetime] = []
 
     @classmethod
     def builtin(cls) -> RuleTimeline:
@@ -46,6 +51,9 @@ class RuleTimeline:
         entry = _Entry(rules, copy.deepcopy(dict(raw)))
         self._entries.append(entry)
         self._by_name[rules.version] = entry
+        self._ordered = [e.rules for _, e in sorted(enumerate(self._entries),
+                                                    key=lambda pair: (pair[1].rules.effective_from, pair[0]))]
+        self._starts = [r.effective_from for r in self._ordered]
         return rules
 
     def in_force(self, at: datetime) -> RuleSet | None:
@@ -53,17 +61,12 @@ class RuleTimeline:
         later added (a jury's later decision wins)."""
         if at.tzinfo is None:
             raise ValueError("`at` must be timezone-aware")
-        best: RuleSet | None = None
-        for entry in self._entries:
-            start = entry.rules.effective_from
-            if start <= at and (best is None or start >= best.effective_from):
-                best = entry.rules
-        return best
+        i = bisect_right(self._starts, at)  # the last of the ties is the later added
+        return self._ordered[i - 1] if i else None
 
     def versions(self) -> list[RuleSet]:
         """In timeline order (effective_from, then order added)."""
-        ordered = sorted(enumerate(self._entries), key=lambda pair: (pair[1].rules.effective_from, pair[0]))
-        return [entry.rules for _, entry in ordered]
+        return list(self._ordered)
 
     def get(self, name: str) -> RuleSet | None:
         entry = self._by_name.get(name)

@@ -1,0 +1,48 @@
+"""What a session's finalisation changes in a result already computed.
+
+Under the v2 algorithm, finalisation brings two inputs to scoring: the automatic
+resolution of incident reports (`incidents.py` judges a report only once the session is
+finalised) and the abort reason stated for a certification that was not completed
+(`question_state.apply_abort`). So a certification scored on its facts, that has no
+incident report and no abort reason, gets from its session's finalisation the same
+result but for `explanation.session_finalised`.
+
+Why it matters: every completed certification is scored at its completion and again at
+its session's finalisation, and scoring is most of what a rebuild of the results costs.
+The projection derives the second result from the first when this module says it can;
+`score()` stays the reference, and tests compare the two on simulated and generated
+certifications under every built-in version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from ledger.rules import RuleSet
+
+# The algorithms for which the above holds. A new algorithm is not listed until its own
+# finalisation inputs are known (and tested against its scoring).
+FINALISATION_BRINGS_ONLY_INCIDENTS_AND_ABORT = frozenset({"pix-v2"})
+
+
+def result_at_finalisation(result_json: str, facts: Mapping[str, Any], rules: RuleSet) -> str | None:
+    """The JSON of `score()` for `facts` (already finalised), derived from `result_json`:
+    `score()` of the same facts under the same `rules` before finalisation. None when only
+    a scoring can tell (incident reports, an abort reason, another algorithm or version).
+
+    The caller vouches that nothing but the finalisation changed the facts since
+    `result_json` was scored."""
+    if rules.algorithm not in FINALISATION_BRINGS_ONLY_INCIDENTS_AND_ABORT:
+        return None
+    if facts.get("incidents") or facts.get("abort_reason") is not None or not facts.get("session_finalised"):
+        return None
+    body = orjson.loads(result_json)
+    explanation = body.get("explanation")
+    if (body.get("rule_version") != rules.version or not isinstance(explanation, dict)
+            or explanation.get("session_finalised") is not False):
+        return None
+    explanation["session_finalised"] = True
+    return orjson.dumps(body).decode()
