@@ -32,9 +32,9 @@ from typing import Any, Protocol
 import orjson
 from ledger.decisions import rule_document_of
 from ledger.events import RuleVersionChanged
-from ledger.rules import RuleTimeline
-from ledger.scoring import CertificationFacts, score
-from ledger.scoring.finalisation import result_at_finalisation
+from ledger.rules import RuleSet, RuleTimeline
+from ledger.scoring.finalisation import finalisation_keeps_outcome, finalised_result_json
+from projections.scoring_pool import Scored, Task, score_batch
 
 _SESSION_TYPES = frozenset({"SessionOpened", "SessionFinalised", "ResultsPublished", "ResultsUnpublished"})
 RESCORING_DECISIONS = frozenset({"reject_for_fraud", "unreject", "cancel", "uncancel", "resolve_incident"})
@@ -79,13 +79,10 @@ class CertState:
     updated_at: str = ""  # recorded time (UTC) of the event that produced the row
     position: int = 0  # and its position in the log
     served: set[str] = field(default_factory=set)
-    # The current result was scored on `facts` as they are (cleared by any change): what
-    # lets a finalisation derive its result instead of scoring (scoring.finalisation).
+    # The current result (maybe still pending in the page's batch) was scored on `facts`
+    # as they are; cleared by any change. What lets a finalisation derive its result
+    # instead of scoring again (ledger.scoring.finalisation).
     scored: bool = False
-    # `facts` validated, kept from a completion to the finalisation (which rescores the
-    # same facts with two flags more: validating costs a third of a score()), and only
-    # then: a model takes more memory than its facts (~27 KB a certification).
-    model: CertificationFacts | None = None
 
     @property
     def rule_version(self) -> str | None:
@@ -121,6 +118,24 @@ class HistoryEntry:
                 "recorded_at": self.recorded_at, "position": self.position, "result": self.result}
 
 
+@dataclass(slots=True)
+class PendingScoring:
+    """A rescoring decided during a page, computed with the page's others at `flush()`."""
+    cert: CertState
+    seq: int
+    cause: str
+    detail: str
+    recorded_at: str
+    position: int
+    rules: RuleSet
+    facts_json: bytes  # the facts as they were when it was decided
+    derive: bool = False  # a finalisation that only flips the explanation's flag
+    recause: tuple[str, str] | None = None  # (cause, detail) when the outcome changes
+
+
+Scorer = Callable[[list[Task], dict[str, RuleSet]], list[Scored]]
+
+
 class StateLoader(Protocol):
     """Where a persistent fold finds the states it does not hold in memory."""
 
@@ -150,9 +165,11 @@ class ResultsFold:
     to persist and `clear_changes()` starts the next page."""
 
     def __init__(self, timeline: RuleTimeline | None = None, loader: StateLoader | None = None,
-                 keep_history: bool = False) -> None:
+                 keep_history: bool = False, scorer: Scorer = score_batch) -> None:
         self.timeline = timeline if timeline is not None else RuleTimeline()
         self.loader = loader
+        self.scorer = scorer
+        self.pending: list[PendingScoring] = []
         self.certs: dict[str, CertState] = {}
         self.sessions: dict[str, SessionInfo] = {}
         self.keep_history = keep_history
@@ -223,8 +240,10 @@ class ResultsFold:
             handler(self, line, state["recorded_at"], position)
 
     def apply_all(self, entries: Iterable[tuple[int, str, dict]]) -> ResultsFold:
+        """Fold `entries`, then compute the rescorings they decided (`flush`)."""
         for position, _, state in entries:
             self.apply(position, state)
+        self.flush()
         return self
 
     def _cert(self, line: dict) -> CertState | None:
@@ -236,42 +255,56 @@ class ResultsFold:
             session = self.sessions[session_id] = SessionInfo(session_id)
         return session
 
-    def rescore(self, cert: CertState, cause: str, detail: str, recorded_at: str, position: int) -> None:
+    def rescore(self, cert: CertState, cause: str, detail: str, recorded_at: str, position: int, *,
+                derive: bool = False, recause: tuple[str, str] | None = None) -> None:
+        """Decide a rescoring of `cert` on its facts as they are now: its sequence number,
+        time and position are set at once; its result at the page's `flush()`, where all
+        the page's scorings go as one batch (to worker processes when it is big)."""
         rules = self.timeline.in_force(cert.started_at)
         if rules is None:
             raise ProjectionError(
                 f"no rule version in force at {cert.started_at.isoformat()} to score {cert.certification_id}"
             )
-        try:
-            if cert.model is None:
-                cert.model = CertificationFacts.model_validate(cert.facts)
-            result = score(cert.model, rules)
-            # Two dumps, but cheap ones: the explanation (most of a result) goes straight
-            # to JSON text in pydantic-core; dumping it to Python objects once and orjson-ing
-            # them was slower (the garbage collector scans those many containers).
-            outcome = result.model_dump(mode="json", exclude={"explanation"})
-            result_json = result.model_dump_json()
-        except Exception as problem:
-            raise ProjectionError(
-                f"cannot score {cert.certification_id} at log position {position} ({cause}): {problem}"
-            ) from problem
-        if cert.facts.get("session_finalised"):
-            cert.model = None  # rarely rescored again: do not keep it (see CertState.model)
-        self.record(cert, outcome, result_json, cause, detail, recorded_at, position)
-
-    def record(self, cert: CertState, outcome: dict[str, Any], result_json: str, cause: str, detail: str,
-               recorded_at: str, position: int) -> None:
-        """`cert`'s new current result, scored on its facts as they are, and its history entry."""
         cert.scored = True
         cert.seq += 1
-        cert.outcome, cert.result_json = outcome, result_json
         cert.updated_at, cert.position = utc_iso(recorded_at), position
         self.dirty_rows.add(cert.certification_id)
-        entry = HistoryEntry(cert.certification_id, cert.seq, cause, detail, cert.updated_at, position,
-                             outcome)
-        self.new_history.append(entry)
-        if self.keep_history:
-            self.histories.setdefault(cert.certification_id, []).append(entry)
+        self.pending.append(PendingScoring(cert, cert.seq, cause, detail, cert.updated_at, position, rules,
+                                           orjson.dumps(cert.facts), derive, recause))
+
+    def flush(self) -> None:
+        """Compute the pending rescorings, in the order decided: each certification's
+        result and a history entry for each."""
+        items, self.pending = self.pending, []
+        if not items:
+            return
+        rules = {i.rules.version: i.rules for i in items}
+        scored = iter(self.scorer([(i.facts_json, i.rules.version) for i in items if not i.derive], rules))
+        latest: dict[str, tuple[dict[str, Any] | None, str | None]] = {}  # within this flush
+        for item in items:
+            cert = item.cert
+            before, before_json = latest.get(cert.certification_id, (cert.outcome, cert.result_json))
+            derived = finalised_result_json(before_json, item.rules) if item.derive and before_json else None
+            if derived is not None:
+                outcome, result_json = before, derived
+            else:
+                answer = next(scored) if not item.derive else score_batch([(item.facts_json, item.rules.version)],
+                                                                            rules)[0]
+                outcome, result_json, problem = answer
+                if problem is not None:
+                    raise ProjectionError(f"cannot score {cert.certification_id} at log position {item.position} "
+                                          f"({item.cause}): {problem}")
+            cause, detail = item.cause, item.detail
+            if item.recause is not None and before is not None and outcome != before:
+                cause, detail = item.recause
+            latest[cert.certification_id] = (outcome, result_json)
+            entry = HistoryEntry(cert.certification_id, item.seq, cause, detail, item.recorded_at, item.position,
+                                 outcome)  # type: ignore[arg-type]
+            self.new_history.append(entry)
+            if self.keep_history:
+                self.histories.setdefault(cert.certification_id, []).append(entry)
+        for item in items:
+            item.cert.outcome, item.cert.result_json = latest[item.cert.certification_id]
 
     # --------------------------------------------------------------------- what changed
     def public_result(self, cert: CertState) -> dict[str, Any]:
@@ -288,19 +321,10 @@ class ResultsFold:
 
 # ------------------------------------------------------------------------- handlers
 # Every handler that changes a certification's facts says so with `_facts_changed`
-# (persist them, and drop the validated model that no longer matches them).
-_FAST_FLAGS = {"completed": (True,), "session_finalised": (True,), "abort_reason": ("candidate", "technical")}
-
-
-def _facts_changed(fold: ResultsFold, cert: CertState, **flags: Any) -> None:
-    """`flags`: top-level facts just set to these values. When they are plain flags with
-    valid values, the validated model is updated in place of a new validation."""
+# (persist them; the current result no longer reflects them).
+def _facts_changed(fold: ResultsFold, cert: CertState) -> None:
     fold.dirty_facts.add(cert.certification_id)
     cert.scored = False
-    if cert.model is not None and flags and all(v in _FAST_FLAGS.get(k, ()) for k, v in flags.items()):
-        cert.model = cert.model.model_copy(update=flags)
-    else:
-        cert.model = None
 
 
 def _session_opened(fold: ResultsFold, line: dict, recorded_at: str, position: int) -> None:
@@ -358,7 +382,7 @@ def _completed(fold: ResultsFold, line: dict, recorded_at: str, position: int) -
     if cert is None:
         return
     cert.facts["completed"] = True
-    _facts_changed(fold, cert, completed=True)
+    _facts_changed(fold, cert)
     fold.rescore(cert, "first scoring" if cert.seq == 0 else "completion", "certification completed",
                  recorded_at, position)
 
@@ -391,34 +415,21 @@ def _finalised(fold: ResultsFold, line: dict, recorded_at: str, position: int) -
         cert = fold.certs.get(cert_id)
         if cert is None or cert.facts.get("session_finalised"):
             continue  # finalisation is refused twice: the first one stands
-        scored_as_is = cert.scored and cert.result_json is not None
+        scored_as_is = cert.scored and cert.seq > 0
         cert.facts["session_finalised"] = True
-        flags = {"session_finalised": True}
         if reasons.get(cert_id) is not None:
-            cert.facts["abort_reason"] = flags["abort_reason"] = reasons[cert_id]
-        cause, detail = "finalisation", f"session {session.session_id} finalised"
-        if scored_as_is:
-            rules = fold.timeline.in_force(cert.started_at)
-            derived = result_at_finalisation(cert.result_json, cert.facts, rules) if rules else None  # type: ignore[arg-type]
-            if derived is not None:  # the same outcome; only the explanation's flag changes
-                _facts_changed(fold, cert)
-                cert.model = None
-                fold.record(cert, cert.outcome, derived, cause, detail, recorded_at, position)  # type: ignore[arg-type]
-                continue
-        _facts_changed(fold, cert, **flags)
-        before = cert.outcome
-        fold.rescore(cert, cause, detail, recorded_at, position)
-        if before is not None and cert.facts.get("incidents") and cert.outcome != before:
-            _recause(fold, cert, "incident auto-resolution",
-                     f"incident reports resolved at the finalisation of session {session.session_id}")
-
-
-def _recause(fold: ResultsFold, cert: CertState, cause: str, detail: str) -> None:
-    old = fold.new_history.pop()
-    new = HistoryEntry(old.certification_id, old.seq, cause, detail, old.recorded_at, old.position, old.result)
-    fold.new_history.append(new)
-    if fold.keep_history:
-        fold.histories[cert.certification_id][-1] = new
+            cert.facts["abort_reason"] = reasons[cert_id]
+        _facts_changed(fold, cert)
+        rules = fold.timeline.in_force(cert.started_at)
+        # Finalisation brings incident resolution (and abort reasons): without them the
+        # result is the one already computed but for a flag (ledger.scoring.finalisation).
+        derive = scored_as_is and rules is not None and finalisation_keeps_outcome(cert.facts, rules)
+        recause = None
+        if cert.facts.get("incidents"):
+            recause = ("incident auto-resolution",
+                       f"incident reports resolved at the finalisation of session {session.session_id}")
+        fold.rescore(cert, "finalisation", f"session {session.session_id} finalised", recorded_at, position,
+                     derive=derive, recause=recause)
 
 
 def _jury_question(fold: ResultsFold, line: dict, recorded_at: str, position: int) -> None:
@@ -472,6 +483,7 @@ def _set_or_drop(facts: dict, key: str, value: Any) -> None:
 
 
 def _rule_version(fold: ResultsFold, line: dict, recorded_at: str, position: int) -> None:
+    fold.flush()  # which certifications change version depends on their current results
     event = RuleVersionChanged.model_validate(line)
     rules = fold.timeline.add(rule_document_of(event))
     since = rules.effective_from

@@ -28,17 +28,17 @@ from ledger.rules import RuleSet
 FINALISATION_BRINGS_ONLY_INCIDENTS_AND_ABORT = frozenset({"pix-v2"})
 
 
-def result_at_finalisation(result_json: str, facts: Mapping[str, Any], rules: RuleSet) -> str | None:
-    """The JSON of `score()` for `facts` (already finalised), derived from `result_json`:
-    `score()` of the same facts under the same `rules` before finalisation. None when only
-    a scoring can tell (incident reports, an abort reason, another algorithm or version).
+def finalisation_keeps_outcome(facts: Mapping[str, Any], rules: RuleSet) -> bool:
+    """Whether `facts` (finalised) score under `rules` as they did before finalisation,
+    but for the explanation's flag. The caller vouches that nothing but the finalisation
+    changed the facts since they were scored under `rules`."""
+    return (rules.algorithm in FINALISATION_BRINGS_ONLY_INCIDENTS_AND_ABORT and bool(facts.get("session_finalised"))
+            and not facts.get("incidents") and facts.get("abort_reason") is None)
 
-    The caller vouches that nothing but the finalisation changed the facts since
-    `result_json` was scored."""
-    if rules.algorithm not in FINALISATION_BRINGS_ONLY_INCIDENTS_AND_ABORT:
-        return None
-    if facts.get("incidents") or facts.get("abort_reason") is not None or not facts.get("session_finalised"):
-        return None
+
+def finalised_result_json(result_json: str, rules: RuleSet) -> str | None:
+    """`result_json` (a Result under `rules`, not finalised) as finalised; None when it
+    is not such a result."""
     body = orjson.loads(result_json)
     explanation = body.get("explanation")
     if (body.get("rule_version") != rules.version or not isinstance(explanation, dict)
@@ -46,3 +46,12 @@ def result_at_finalisation(result_json: str, facts: Mapping[str, Any], rules: Ru
         return None
     explanation["session_finalised"] = True
     return orjson.dumps(body).decode()
+
+
+def result_at_finalisation(result_json: str, facts: Mapping[str, Any], rules: RuleSet) -> str | None:
+    """The JSON of `score()` for `facts` (already finalised), derived from `result_json`:
+    `score()` of the same facts under the same `rules` before finalisation. None when only
+    a scoring can tell (incident reports, an abort reason, another algorithm or version)."""
+    if not finalisation_keeps_outcome(facts, rules):
+        return None
+    return finalised_result_json(result_json, rules)

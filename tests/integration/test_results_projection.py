@@ -11,6 +11,7 @@ import pytest
 from commands.bootstrap import open_ledger
 from projections.inputs import scoring_inputs
 from projections.rebuild import rebuild
+from projections.scoring_pool import ScoringPool
 from projections.results import ResultsProjection, ResultsReader, catch_up
 from projections.views import ResultsViews
 from storage.store import EventStore
@@ -178,7 +179,7 @@ def test_the_reader_filters_and_pages_with_a_keyset_cursor(db_url, clock):
         assert [c for c, _, _ in scoring_inputs(ledger.store, started_from=datetime(2024, 6, 10, tzinfo=timezone.utc))] == ["b1"]
 
 
-def test_rebuilt_results_equal_the_incrementally_maintained_ones(db_url, clock):
+def test_rebuilt_results_equal_the_incrementally_maintained_ones(db_url, clock, monkeypatch):
     """A simulated population with neutralisations, fraud, cancellations and a retroactive
     rule change, projected incrementally (small pages between batches), then rebuilt
     from the log (large pages), then rebuilt again after an interruption."""
@@ -201,6 +202,16 @@ def test_rebuilt_results_equal_the_incrementally_maintained_ones(db_url, clock):
         report = rebuild(ledger.store)
         assert report.processed == incremental["position"] and not report.resumed
         assert snapshot(ledger.store) == incremental
+
+        # Scoring shared with worker processes, as for a large log: the same rows.
+        started = []
+        real = ScoringPool._start
+        monkeypatch.setattr(ScoringPool, "_start", lambda pool: (started.append(pool), real(pool)))
+        monkeypatch.setattr("projections.results.PARALLEL_FROM_EVENTS", 0)
+        monkeypatch.setattr(ScoringPool.__init__, "__defaults__", (None, 2))  # (workers, min_parallel)
+        rebuild(ledger.store, page_size=400)
+        assert started and snapshot(ledger.store) == incremental
+        monkeypatch.undo()
 
         # Interrupted after two pages (Ctrl-C), then resumed: the same again.
         def interrupt(done, total):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+import orjson
 import pytest
 
 from commands.simulation import simulate_events
@@ -54,15 +55,15 @@ def test_nothing_is_derived_for_another_version_or_algorithm(population):
 
 def _fold_with_spy(evs, monkeypatch) -> tuple[ResultsFold, list[str]]:
     derived: list[str] = []
-    real = finalisation.result_at_finalisation
+    real = finalisation.finalised_result_json
 
-    def spy(result_json, facts, rules):
-        found = real(result_json, facts, rules)
+    def spy(result_json, rules):
+        found = real(result_json, rules)
         if found is not None:
-            derived.append(facts["certification_id"])
+            derived.append(orjson.loads(found)["certification_id"])
         return found
 
-    monkeypatch.setattr("projections.fold.result_at_finalisation", spy)
+    monkeypatch.setattr("projections.fold.finalised_result_json", spy)
     return ResultsFold().apply_all(_entries([*genesis_events(), *evs])), derived
 
 

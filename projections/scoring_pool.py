@@ -1,0 +1,138 @@
+"""Scoring the certifications a page of the log rescored, as one batch: in this process,
+or, for big batches, in worker processes (a rebuild scores ~10,000 certifications per
+650,000 events, and scoring is most of its CPU time).
+
+    outcomes = score_batch([(facts_json, "pix-v2-2024-05"), ...], {"pix-v2-2024-05": rules})
+    with ScoringPool() as pool:  # the same, split across processes when the batch is big
+        outcomes = pool(tasks, rules)
+
+Each task is the certification's facts as JSON (`CertificationFacts`' compact form, as
+the fold keeps them) and the name of the rule version to score it under; each answer is
+(outcome without explanation, the whole Result as JSON, None) or (None, None, the
+problem). The reference `ledger.scoring.score` does the scoring in every case.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from ledger.rules import RuleSet
+from ledger.scoring import CertificationFacts, score
+
+Task = tuple[bytes, str]
+Scored = tuple[dict[str, Any] | None, str | None, str | None]
+
+# Below this many scorings a batch stays in the process: sending facts and results
+# across costs ~30 µs a certification, and starting the workers about a second.
+MIN_PARALLEL = 64
+
+
+def score_batch(tasks: Sequence[Task], rules: Mapping[str, RuleSet]) -> list[Scored]:
+    out: list[Scored] = []
+    for facts_json, version in tasks:
+        try:
+            result = score(CertificationFacts.model_validate_json(facts_json), rules[version])
+            # Two dumps, but cheap ones: the explanation (most of a result) goes straight
+            # to JSON text in pydantic-core; dumping it to Python objects once and
+            # orjson-ing them was slower.
+            out.append((result.model_dump(mode="json", exclude={"explanation"}), result.model_dump_json(), None))
+        except Exception as problem:
+            out.append((None, None, str(problem) or type(problem).__name__))
+    return out
+
+
+class ScoringPool:
+    """`score_batch`, shared between this process and `workers - 1` worker processes for
+    batches of `min_parallel` or more. The workers start at the first big batch and stop
+    at `close()`.
+
+    Each worker is `python -m projections.scoring_pool`, fed length-prefixed pickles on
+    its stdin, answering on its stdout. Not `multiprocessing`: its spawned children
+    re-import the caller's main module (a script without a `__main__` guard would run
+    again), its forked ones copy a threaded process, and its executor hands work over
+    through background threads that wait for the GIL while this process scores its own
+    share: about as long as a page's batch takes."""
+
+    def __init__(self, workers: int | None = None, min_parallel: int = MIN_PARALLEL) -> None:
+        self.workers = workers if workers is not None else max(1, os.cpu_count() or 1)
+        self.min_parallel = min_parallel
+        self._procs: list[subprocess.Popen] = []
+        self._sent: list[set[str]] = []  # rule versions each worker holds
+
+    def __call__(self, tasks: Sequence[Task], rules: Mapping[str, RuleSet]) -> list[Scored]:
+        if self.workers < 2 or len(tasks) < self.min_parallel:
+            return score_batch(tasks, rules)
+        if not self._procs:
+            self._start()
+        size = -(-len(tasks) // self.workers)
+        chunks = [list(tasks[i:i + size]) for i in range(0, len(tasks), size)]
+        for k, chunk in enumerate(chunks[1:]):
+            versions = {version for _, version in chunk}
+            new = {v: rules[v] for v in versions - self._sent[k]}
+            self._send(self._procs[k], pickle.dumps((chunk, new), protocol=pickle.HIGHEST_PROTOCOL))
+            self._sent[k] |= versions
+        out = score_batch(chunks[0], rules)  # this process takes a share meanwhile
+        for proc in self._procs[:len(chunks) - 1]:
+            out.extend(pickle.loads(self._receive(proc)))
+        return out
+
+    def _start(self) -> None:
+        root = Path(__file__).resolve().parents[1]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
+        for _ in range(self.workers - 1):
+            self._procs.append(subprocess.Popen([sys.executable, "-m", "projections.scoring_pool"], env=env,
+                                                stdin=subprocess.PIPE, stdout=subprocess.PIPE))
+            self._sent.append(set())
+
+    @staticmethod
+    def _send(proc: subprocess.Popen, data: bytes) -> None:
+        proc.stdin.write(len(data).to_bytes(8, "little") + data)  # type: ignore[union-attr]
+        proc.stdin.flush()  # type: ignore[union-attr]
+
+    @staticmethod
+    def _receive(proc: subprocess.Popen) -> bytes:
+        stream = proc.stdout
+        header = stream.read(8)  # type: ignore[union-attr]
+        if len(header) < 8:
+            raise RuntimeError(f"a scoring worker stopped (exit code {proc.wait()})")
+        return stream.read(int.from_bytes(header, "little"))  # type: ignore[union-attr]
+
+    def close(self) -> None:
+        procs, self._procs, self._sent = self._procs, [], []
+        for proc in procs:
+            proc.stdin.close()  # type: ignore[union-attr]  # end of input: the worker exits
+        for proc in procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            proc.stdout.close()  # type: ignore[union-attr]
+
+    def __enter__(self) -> ScoringPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _serve() -> None:
+    """A worker: batches in, answers out, until its input ends."""
+    inp, out = sys.stdin.buffer, sys.stdout.buffer
+    held: dict[str, RuleSet] = {}
+    while header := inp.read(8):
+        tasks, new_rules = pickle.loads(inp.read(int.from_bytes(header, "little")))
+        held.update(new_rules)
+        data = pickle.dumps(score_batch(tasks, held), protocol=pickle.HIGHEST_PROTOCOL)
+        out.write(len(data).to_bytes(8, "little") + data)
+        out.flush()
+
+
+if __name__ == "__main__":
+    _serve()

@@ -1,0 +1,70 @@
+"""A page's rescorings scored as one batch, in this process or shared with worker
+processes, give the same results and history as the reference score() one by one."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import orjson
+import pytest
+
+from commands.simulation import simulate_events
+from ledger.rule_stream import genesis_events
+from ledger.rules import RuleTimeline
+from ledger.scoring import CertificationFacts, score
+from projections.fold import ProjectionError, ResultsFold
+from projections.scoring_pool import ScoringPool, score_batch
+from tests.unit.test_results_fold import _entries
+
+START = datetime(2024, 1, 8, 8, tzinfo=timezone.utc)
+
+
+@pytest.fixture(scope="module")
+def entries():
+    return _entries([*genesis_events(), *simulate_events(120, 3, START)])
+
+
+def _history(fold: ResultsFold) -> dict[str, list[tuple]]:
+    return {c: [(h.seq, h.cause, h.detail, h.position, orjson.dumps(h.result)) for h in hs]
+            for c, hs in fold.histories.items()}
+
+
+def test_worker_processes_score_as_this_process_does(entries):
+    with ScoringPool(workers=2, min_parallel=2) as pool:
+        shared = ResultsFold(keep_history=True, scorer=pool).apply_all(entries)
+        assert pool._procs  # the batch really went to another process
+    alone = ResultsFold(keep_history=True).apply_all(entries)
+    assert _history(shared) == _history(alone) and _history(alone)
+    assert {c: s.result_json for c, s in shared.certs.items()} == {c: s.result_json for c, s in alone.certs.items()}
+
+
+def test_each_batched_result_is_the_reference_score(entries):
+    fold = ResultsFold(keep_history=True)
+    timeline = RuleTimeline.builtin()
+    checked = 0
+    for position, stream, state in entries:  # a page per event: every result is checked when decided
+        fold.apply_all([(position, stream, state)])
+        for entry in fold.new_history:
+            cert = fold.certs[entry.certification_id]
+            if entry.seq == cert.seq:
+                expected = score(CertificationFacts.model_validate(cert.facts), timeline.in_force(cert.started_at))
+                assert cert.result_json == expected.model_dump_json()
+                assert entry.result == expected.model_dump(mode="json", exclude={"explanation"})
+                checked += 1
+        fold.clear_changes()
+    assert checked > 100
+
+
+def test_a_scoring_problem_names_the_certification_and_the_position(entries):
+    def broken(tasks, rules):
+        return [(None, None, "boom") for _ in tasks]
+
+    with pytest.raises(ProjectionError, match=r"cannot score \S+ at log position \d+ \(first scoring\): boom"):
+        ResultsFold(scorer=broken).apply_all(entries)
+
+
+def test_score_batch_reports_bad_facts_without_raising():
+    rules = RuleTimeline.builtin().versions()[-1]
+    [(outcome, result_json, problem)] = score_batch([(b'[1, 2]', rules.version)],
+                                                    {rules.version: rules})
+    assert outcome is None and result_json is None and "validation error" in problem
