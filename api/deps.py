@@ -20,6 +20,7 @@ from api.scope import Scope
 from api.settings import Settings
 from api.tokens import Principal, Role
 from commands.bootstrap import Ledger
+from commands.group_commit import GroupCommitter
 from ledger.rule_stream import RulesState
 from ledger.rules import RuleTimeline
 from ledger.streams import RULES_STREAM
@@ -40,7 +41,9 @@ class Runtime:
     ledger: Ledger
     auth: Authenticator
     scope: Scope
+    # Without a group committer, the process records one batch at a time.
     write_lock: threading.Lock = field(default_factory=threading.Lock)
+    committer: GroupCommitter | None = None
     caught_up_at: float = float("-inf")
     projected: int = -1  # a log position the results projection is known to have reached
     rules: RulesState = field(default_factory=RulesState)

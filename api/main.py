@@ -20,17 +20,22 @@ from api.scope import Scope
 from api.settings import Settings
 from api.tokens import TokenStore
 from commands.bootstrap import Clock, open_ledger, utc_now
+from commands.group_commit import enable_group_commit
 
 ROUTERS = (certifications, sessions, candidates, rules, whatif, events, health)
 
 
 def open_runtime(settings: Settings, clock: Clock = utc_now) -> Runtime:
     ledger = open_ledger(settings.database_url, clock=clock, pool_size=settings.pool_size)
+    committer = None
+    if settings.group_commit and ledger.store.backend == "postgresql":
+        committer = enable_group_commit(ledger.service)
     return Runtime(
         settings=settings,
         ledger=ledger,
         auth=Authenticator(TokenStore(ledger.store), ttl=settings.token_cache_seconds),
         scope=Scope(ledger.store),
+        committer=committer,
     )
 
 
@@ -45,6 +50,8 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
         try:
             yield
         finally:
+            if runtime.committer is not None:
+                runtime.committer.close()  # commits what was submitted
             runtime.ledger.close()
 
     app = FastAPI(

@@ -32,6 +32,10 @@ class Settings(BaseModel):
     # Reads catch the results projection up first unless it was caught up this recently
     # (0: on every read, so every read sees every fact recorded before it).
     projection_staleness_seconds: float = Field(default=0.0, ge=0, le=60)
+    # On PostgreSQL, concurrent POST /events are judged one by one, each exactly as alone,
+    # and written together in one transaction (commands/group_commit.py): one commit's
+    # flush serves many requests. Off, or on SQLite, writes go one at a time.
+    group_commit: bool = True
     docs: bool = True
 
     @field_validator("database_url")

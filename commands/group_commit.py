@@ -45,6 +45,7 @@ from psycopg.rows import tuple_row
 from commands.recording import (
     MAX_RETRIES,
     BatchRejected,
+    Guard,
     LedgerService,
     RecordReport,
     StateCache,
@@ -75,6 +76,7 @@ _READ_GROUP = (
 class _Command:
     events: Sequence[LedgerEvent]
     by: str
+    guard: Guard | None = None  # the writer's own limit (an API token's), judged with the rules
     future: Future = field(default_factory=Future)
 
 
@@ -207,8 +209,8 @@ class GroupCommitter:
         self._thread.start()
 
     # ------------------------------------------------------------------ callers
-    def submit(self, events: Sequence[LedgerEvent], *, by: str) -> Future:
-        command = _Command(list(events), by)
+    def submit(self, events: Sequence[LedgerEvent], *, by: str, guard: Guard | None = None) -> Future:
+        command = _Command(list(events), by, guard)
         with self._wake:
             if self._closed:
                 raise RuntimeError("the group committer is closed")
@@ -216,8 +218,8 @@ class GroupCommitter:
             self._wake.notify()
         return command.future
 
-    def record(self, events: Sequence[LedgerEvent], *, by: str) -> RecordReport:
-        return self.submit(events, by=by).result()
+    def record(self, events: Sequence[LedgerEvent], *, by: str, guard: Guard | None = None) -> RecordReport:
+        return self.submit(events, by=by, guard=guard).result()
 
     def close(self) -> None:
         """Commit what was submitted, then stop the thread."""
@@ -295,7 +297,7 @@ class GroupCommitter:
         self.stats.read_s += judging - began
         for command in live:
             mark = uow.mark()
-            uow.by = command.by
+            uow.by, uow.guard = command.by, command.guard
             try:
                 report = self.service._judge_all(uow, command.events, first_line=1)  # noqa: SLF001
             except Exception as error:

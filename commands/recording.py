@@ -219,8 +219,8 @@ class LedgerService:
 
     # -- small batches: commands, API posts -------------------------------------------
     def record(self, events: Sequence[LedgerEvent], *, by: str, guard: Guard | None = None) -> RecordReport:
-        if self.committer is not None and guard is None:
-            return self.committer.record(events, by=by)
+        if self.committer is not None:
+            return self.committer.record(events, by=by, guard=guard)
         for attempt in range(MAX_RETRIES):
             uow = _UnitOfWork(self.store, self.cache, self.clock(), by, guard)
             try:

@@ -157,3 +157,21 @@ def test_tokens_are_issued_once_stored_hashed_listed_without_secrets_and_revoked
     response = world.client.get("/sessions/sA1/results", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401  # the world's token cache is off
     assert runner.invoke(cli, ["tokens", "revoke", token_id, "--db", world.url]).exit_code == 1
+
+
+def test_concurrent_batches_go_through_one_group_committer_and_all_land(world):
+    from concurrent.futures import ThreadPoolExecutor
+
+    runtime = world.client.app.state.runtime
+    assert runtime.committer is not None  # PostgreSQL: POST /events is group-committed
+    before = runtime.committer.stats.commands
+    sessions = [_session(world, f"conc-{n}", certs=1) for n in range(8)]
+    start = world.position()
+    with ThreadPoolExecutor(8) as pool:
+        reports = list(pool.map(lambda s: ok(world.post_events("centre-A", s[1])), sessions))
+    assert [r["appended"] for r in reports] == [len(lines) for _, lines in sessions]
+    assert world.position() == start + sum(len(lines) for _, lines in sessions)
+    assert runtime.committer.stats.commands - before == len(sessions)
+    for n in range(8):
+        results = ok(world.get(f"/sessions/conc-{n}/results", "centre-A"))["data"]
+        assert [r["status"] for r in results] == ["validated"]

@@ -8,13 +8,16 @@ import pytest
 from api.scope import Scope
 from api.tokens import Principal
 from commands.bootstrap import open_ledger
+from commands.group_commit import enable_group_commit
 from commands.recording import BatchRejected
 from tests.builders import Scenario, events
 
 
-def test_a_centre_cannot_append_to_another_centres_certification_started_meanwhile(pg_url, clock):
+@pytest.mark.parametrize("grouped", [False, True], ids=["one by one", "group commit"])
+def test_a_centre_cannot_append_to_another_centres_certification_started_meanwhile(pg_url, clock, grouped):
     a = Principal(token_id="ta", role="centre", centre_id="centre-a")
     with open_ledger(pg_url, clock=clock) as ledger:
+        committer = enable_group_commit(ledger.service) if grouped else None  # as the API on PostgreSQL
         theirs = Scenario("s-b")
         ledger.service.record(events([theirs.open("centre-b")]), by="b")
         fact = events([theirs.line("FraudReported", certification_id="b-cert-7", report_id="r", reported_by="x")])
@@ -32,3 +35,6 @@ def test_a_centre_cannot_append_to_another_centres_certification_started_meanwhi
         report = ledger.service.record(events([mine.open("centre-a"), mine.start("a-cert-1")]), by=a.recorder(),
                                        guard=Scope.centre_guard(a))
         assert report.appended == 2
+        if committer is not None:
+            assert committer.stats.refused == 1 and committer.stats.commands == 4
+            committer.close()

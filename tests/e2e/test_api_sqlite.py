@@ -19,6 +19,7 @@ def test_the_api_serves_and_appends_on_sqlite(sqlite_url):
             return {"Authorization": f"Bearer {tokens[who]}"}
 
         assert ok(client.get("/health"))["backend"] == "sqlite"
+        assert client.app.state.runtime.committer is None  # one writer at a time, SQLite's way
         posted = client.post("/events", content=ndjson(lines),
                              headers={**auth("centre-A"), "Content-Type": "application/x-ndjson"})
         assert ok(posted)["appended"] == len(lines)

@@ -186,3 +186,28 @@ def test_a_command_cancelled_before_its_group_is_taken_is_not_written(pg_url):
         committer.close()
         cert = _by_stream(_stored(ledger))["certification:c1"]
         assert [line.get("question_id") for _, line in cert] == [None, "q2"]
+
+
+def test_a_command_outside_its_writers_limit_is_refused_alone(pg_url):
+    from ledger.errors import DomainError as Refused
+
+    def only_s1(event, ctx):  # a writer's own limit, as an API token's centre guard
+        if getattr(event, "session_id", None) not in (None, "s1") or getattr(event, "certification_id", "c1") != "c1":
+            raise OutOfLimit("not yours")
+
+    class OutOfLimit(Refused):
+        code = "out-of-scope"
+
+    with open_ledger(pg_url) as ledger:
+        s = Scenario("s1")
+        ledger.service.record(events([s.open(), s.start("c1"), s.start("c2")]), by="test")
+        with _paused(ledger) as committer:
+            mine = committer.submit(events([s.serve("c1", "q1")]), by="centre-a", guard=only_s1)
+            theirs = committer.submit(events([s.serve("c2", "q1")]), by="centre-a", guard=only_s1)
+            free = committer.submit(events([s.serve("c2", "q1")]), by="jury")
+        assert mine.result().appended == 1 and free.result().appended == 1
+        with pytest.raises(BatchRejected) as refused:
+            theirs.result()
+        assert [(e.line, e.code) for e in refused.value.errors] == [(1, "out-of-scope")]
+        committer.close()
+        assert committer.stats.groups == 1
