@@ -32,7 +32,9 @@ STAGES = {
     "read + decode the log page (ResultsViews.log_page)": ("projections/views.py", "log_page"),
     "load states of earlier pages (ResultsFold.prepare)": ("projections/fold.py", "prepare"),
     "fold the events (ResultsFold.apply_all)": ("projections/fold.py", "apply_all"),
-    "  of which scoring (ResultsFold.rescore)": ("projections/fold.py", "rescore"),
+    "  of which deciding rescorings, facts snapshots (ResultsFold.rescore)": ("projections/fold.py", "rescore"),
+    "  of which scoring the page's batch (ResultsFold.flush)": ("projections/fold.py", "flush"),
+    "    of which this process's share (score_batch)": ("projections/scoring_pool.py", "score_batch"),
     "write the page + position (ResultsViews.write_page)": ("projections/views.py", "write_page"),
     "  of which building rows (_page_rows)": ("projections/views.py", "_page_rows"),
 }

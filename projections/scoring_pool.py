@@ -103,10 +103,17 @@ class ScoringPool:
             raise RuntimeError(f"a scoring worker stopped (exit code {proc.wait()})")
         return stream.read(int.from_bytes(header, "little"))  # type: ignore[union-attr]
 
-    def close(self) -> None:
+    def close(self, *, abort: bool = False) -> None:
+        """Stop the workers: at the end of their input, or at once (`abort`: a batch may
+        be half sent or half answered)."""
         procs, self._procs, self._sent = self._procs, [], []
         for proc in procs:
-            proc.stdin.close()  # type: ignore[union-attr]  # end of input: the worker exits
+            if abort:
+                proc.kill()
+            try:
+                proc.stdin.close()  # type: ignore[union-attr]  # end of input: the worker exits
+            except OSError:
+                pass
         for proc in procs:
             try:
                 proc.wait(timeout=10)
@@ -118,8 +125,8 @@ class ScoringPool:
     def __enter__(self) -> ScoringPool:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        self.close(abort=kind is not None)
 
 
 def _serve() -> None:

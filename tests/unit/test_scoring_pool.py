@@ -68,3 +68,12 @@ def test_score_batch_reports_bad_facts_without_raising():
     [(outcome, result_json, problem)] = score_batch([(b'[1, 2]', rules.version)],
                                                     {rules.version: rules})
     assert outcome is None and result_json is None and "validation error" in problem
+
+
+def test_workers_stop_with_the_pool_even_when_it_ends_in_error(entries):
+    with pytest.raises(KeyboardInterrupt):
+        with ScoringPool(workers=2, min_parallel=2) as pool:
+            ResultsFold(scorer=pool).apply_all(entries)
+            procs = list(pool._procs)
+            raise KeyboardInterrupt
+    assert procs and all(p.poll() is not None for p in procs)
