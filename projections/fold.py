@@ -38,6 +38,10 @@ from projections.scoring_pool import Scored, Task, score_batch
 
 _SESSION_TYPES = frozenset({"SessionOpened", "SessionFinalised", "ResultsPublished", "ResultsUnpublished"})
 RESCORING_DECISIONS = frozenset({"reject_for_fraud", "unreject", "cancel", "uncancel", "resolve_incident"})
+# Pending rescorings are scored at the latest when this many are waiting: any moment
+# is a safe one (each holds a snapshot of its facts), and a batch this size is worth
+# sharing with a worker process.
+FLUSH_AT = 2000
 QUESTION_FLAGS = ("has_image", "has_embed", "has_attachment", "timed", "focused")
 # The public result fields a `started` certification has, all empty.
 STARTED_FIELDS = {
@@ -196,10 +200,6 @@ class ResultsFold:
         certs: set[str] = set()
         sessions: set[str] = set()
         finalised: set[str] = set()
-        # Streams whose first event is in this page have nothing stored yet: no query for
-        # them (in a rebuild, that is nearly every stream a page touches).
-        born_sessions: set[str] = set()
-        born_certs: set[str] = set()
         for _, _, state in entries:
             line = state["event"]
             kind = line["type"]
@@ -207,16 +207,13 @@ class ResultsFold:
                 sessions.add(line["session_id"])
                 if kind == "SessionFinalised":
                     finalised.add(line["session_id"])
-                elif kind == "SessionOpened":
-                    born_sessions.add(line["session_id"])
             else:
                 cert = line.get("certification_id")
                 if cert is not None:
                     certs.add(cert)
                 if kind == "CertificationStarted":
                     sessions.add(line["session_id"])
-                    born_certs.add(cert)  # type: ignore[arg-type]
-        missing = sessions - self.sessions.keys() - born_sessions
+        missing = sessions - self.sessions.keys()
         if missing:
             for session in self.loader.load_sessions(missing):
                 self.sessions[session.session_id] = session
@@ -224,7 +221,7 @@ class ResultsFold:
             session = self.sessions.get(session_id)
             if session is not None:
                 certs.update(session.certifications)
-        self.ensure_certs(certs - born_certs)
+        self.ensure_certs(certs)
 
     def ensure_certs(self, ids: Iterable[str]) -> None:
         missing = set(ids) - self.certs.keys()
@@ -271,6 +268,8 @@ class ResultsFold:
         self.dirty_rows.add(cert.certification_id)
         self.pending.append(PendingScoring(cert, cert.seq, cause, detail, cert.updated_at, position, rules,
                                            orjson.dumps(cert.facts), derive, recause))
+        if len(self.pending) >= FLUSH_AT:
+            self.flush()  # bounded memory for whole-log folds (as-of, audit) and mass rescorings
 
     def flush(self) -> None:
         """Compute the pending rescorings, in the order decided: each certification's

@@ -47,6 +47,18 @@ def score_batch(tasks: Sequence[Task], rules: Mapping[str, RuleSet]) -> list[Sco
     return out
 
 
+MAX_WORKERS = 4  # beyond, the one process that folds and writes is the bottleneck anyway
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity, not the host's count), capped."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, MAX_WORKERS))
+
+
 class ScoringPool:
     """`score_batch`, shared between this process and `workers - 1` worker processes for
     batches of `min_parallel` or more. The workers start at the first big batch and stop
@@ -60,7 +72,7 @@ class ScoringPool:
     share: about as long as a page's batch takes."""
 
     def __init__(self, workers: int | None = None, min_parallel: int = MIN_PARALLEL) -> None:
-        self.workers = workers if workers is not None else max(1, os.cpu_count() or 1)
+        self.workers = workers if workers is not None else usable_cores()
         self.min_parallel = min_parallel
         self._procs: list[subprocess.Popen] = []
         self._sent: list[set[str]] = []  # rule versions each worker holds
@@ -72,28 +84,38 @@ class ScoringPool:
             self._start()
         size = -(-len(tasks) // self.workers)
         chunks = [list(tasks[i:i + size]) for i in range(0, len(tasks), size)]
-        for k, chunk in enumerate(chunks[1:]):
-            versions = {version for _, version in chunk}
-            new = {v: rules[v] for v in versions - self._sent[k]}
-            self._send(self._procs[k], pickle.dumps((chunk, new), protocol=pickle.HIGHEST_PROTOCOL))
-            self._sent[k] |= versions
-        out = score_batch(chunks[0], rules)  # this process takes a share meanwhile
-        for proc in self._procs[:len(chunks) - 1]:
-            out.extend(pickle.loads(self._receive(proc)))
+        try:
+            for k, chunk in enumerate(chunks[1:]):
+                versions = {version for _, version in chunk}
+                new = {v: rules[v] for v in versions - self._sent[k]}
+                self._send(self._procs[k], pickle.dumps((chunk, new), protocol=pickle.HIGHEST_PROTOCOL))
+                self._sent[k] |= versions
+            out = score_batch(chunks[0], rules)  # this process takes a share meanwhile
+            for proc in self._procs[:len(chunks) - 1]:
+                out.extend(pickle.loads(self._receive(proc)))
+        except BaseException:
+            self.close(abort=True)  # answers may be left in the pipes: never reuse these workers
+            raise
         return out
 
     def _start(self) -> None:
         root = Path(__file__).resolve().parents[1]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
         for _ in range(self.workers - 1):
+            # Its own session: a Ctrl-C meant for this process does not kill the workers
+            # mid-batch; this process stops them (close) whatever ends its work.
             self._procs.append(subprocess.Popen([sys.executable, "-m", "projections.scoring_pool"], env=env,
-                                                stdin=subprocess.PIPE, stdout=subprocess.PIPE))
+                                                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                                start_new_session=True))
             self._sent.append(set())
 
     @staticmethod
     def _send(proc: subprocess.Popen, data: bytes) -> None:
-        proc.stdin.write(len(data).to_bytes(8, "little") + data)  # type: ignore[union-attr]
-        proc.stdin.flush()  # type: ignore[union-attr]
+        try:
+            proc.stdin.write(len(data).to_bytes(8, "little") + data)  # type: ignore[union-attr]
+            proc.stdin.flush()  # type: ignore[union-attr]
+        except BrokenPipeError:
+            raise RuntimeError(f"a scoring worker stopped (exit code {proc.wait()})") from None
 
     @staticmethod
     def _receive(proc: subprocess.Popen) -> bytes:

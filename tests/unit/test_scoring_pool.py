@@ -77,3 +77,31 @@ def test_workers_stop_with_the_pool_even_when_it_ends_in_error(entries):
             procs = list(pool._procs)
             raise KeyboardInterrupt
     assert procs and all(p.poll() is not None for p in procs)
+
+
+def test_a_worker_that_died_is_named_and_the_pool_is_not_reused_out_of_step():
+    rules = RuleTimeline.builtin().versions()[-1]
+    facts = [(orjson.dumps({"certification_id": f"c{i}"}), rules.version) for i in range(6)]
+    with ScoringPool(workers=2, min_parallel=2) as pool:
+        assert len(pool(facts, {rules.version: rules})) == len(facts)
+        worker = pool._procs[0]
+        worker.kill()
+        worker.wait()
+        with pytest.raises(RuntimeError, match="a scoring worker stopped"):
+            pool(facts, {rules.version: rules})
+        assert pool._procs == []  # closed: the next big batch starts fresh workers
+        assert len(pool(facts, {rules.version: rules})) == len(facts)
+
+
+def test_the_pool_counts_the_cores_this_process_may_use():
+    from projections.scoring_pool import MAX_WORKERS, usable_cores
+
+    assert 1 <= usable_cores() <= MAX_WORKERS
+
+
+def test_flushing_at_any_moment_changes_nothing(entries, monkeypatch):
+    whole = ResultsFold(keep_history=True).apply_all(entries)
+    monkeypatch.setattr("projections.fold.FLUSH_AT", 2)  # mid-page, mid-finalisation, mid-rule-change
+    often = ResultsFold(keep_history=True).apply_all(entries)
+    assert _history(often) == _history(whole)
+    assert {c: s.result_json for c, s in often.certs.items()} == {c: s.result_json for c, s in whole.certs.items()}
