@@ -28,8 +28,9 @@ from ledger.scoring import CertificationFacts, score
 Task = tuple[bytes, str]
 Scored = tuple[dict[str, Any] | None, str | None, str | None]
 
-# Below this many scorings a batch stays in the process: sending facts and results
-# across costs ~30 µs a certification, and starting the workers about a second.
+# Below this many scorings a batch stays in this process: the hand-over (pickles both
+# ways, two pipe round trips) would cost about what the worker's half saves. Starting a
+# worker costs ~0.3 s, once per pool (results.py makes one per far-behind catch-up).
 MIN_PARALLEL = 64
 
 
