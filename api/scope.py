@@ -18,7 +18,7 @@ sessions, and nothing else exists for it (an unpublished result is 404, as if un
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from api.problems import Forbidden, NotFound
@@ -164,6 +164,14 @@ class Scope:
         if principal.role == "centre":
             return row.get("centre_id") == principal.centre_id
         return True
+
+    @classmethod
+    def row_filter(cls, principal: Principal) -> Callable[[dict[str, Any]], bool] | None:
+        """`visible` for this principal, or None when every row is visible to it (a list
+        then needs no filtering)."""
+        if principal.role not in ("reader", "centre"):
+            return None
+        return lambda row: cls.visible(principal, row)
 
 
 def _refusal(line: int, field: str, detail: str) -> dict[str, Any]:
