@@ -17,6 +17,8 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -96,39 +98,45 @@ def _with_db(server: str, dbname: str) -> str:
     return f"{base}/{dbname}"
 
 
+@contextmanager
+def throwaway_database(pg_server: str, name: str, *, template: str | None = None, migrate: bool = False,
+                       replace: bool = False) -> Iterator[str]:
+    """A database created on `pg_server` (from `template`, migrated if asked), its URL,
+    dropped afterwards whatever happened."""
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        if replace:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+    url = _with_db(pg_server, name)
+    try:
+        if migrate:
+            migrations.migrate(parse_url(url))
+        yield url
+    finally:
+        with psycopg.connect(pg_server, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(scope="session")
 def pg_template(pg_server):
     """A migrated database used as the template of each test's database."""
     name = f"certledger_tmpl_{os.getpid()}"
-    with psycopg.connect(pg_server, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    migrations.migrate(parse_url(_with_db(pg_server, name)))
-    yield name
-    with psycopg.connect(pg_server, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with throwaway_database(pg_server, name, migrate=True, replace=True):
+        yield name
 
 
 @pytest.fixture
 def pg_url(pg_server, pg_template):
     """A fresh, migrated PostgreSQL database for one test."""
-    name = f"certledger_t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_server, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"')
-    yield _with_db(pg_server, name)
-    with psycopg.connect(pg_server, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with throwaway_database(pg_server, f"certledger_t_{uuid.uuid4().hex[:12]}", template=pg_template) as url:
+        yield url
 
 
 @pytest.fixture
 def pg_empty_url(pg_server):
     """A fresh PostgreSQL database with no schema at all."""
-    name = f"certledger_e_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_server, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield _with_db(pg_server, name)
-    with psycopg.connect(pg_server, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with throwaway_database(pg_server, f"certledger_e_{uuid.uuid4().hex[:12]}") as url:
+        yield url
 
 
 @pytest.fixture

@@ -14,11 +14,11 @@ The world (module-scoped: built once per test module, read by many tests):
 from __future__ import annotations
 
 import uuid
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import orjson
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
@@ -27,7 +27,7 @@ from api.settings import Settings
 from api.tokens import TokenStore
 from commands.bootstrap import open_ledger
 from tests.builders import Scenario
-from tests.conftest import ManualClock, _with_db
+from tests.conftest import ManualClock, throwaway_database
 
 T0 = datetime(2024, 6, 12, 8, 0, tzinfo=timezone.utc)
 ROLES = ("centre-A", "centre-B", "jury", "auditor", "reader")
@@ -61,15 +61,11 @@ class World:
 
 
 def make_database(pg_server: str, pg_template: str) -> tuple[str, callable]:
-    name = f"certledger_api_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_server, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"')
-
-    def drop() -> None:
-        with psycopg.connect(pg_server, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return _with_db(pg_server, name), drop
+    """A fresh migrated database (its URL) and the function that drops it."""
+    stack = ExitStack()
+    url = stack.enter_context(throwaway_database(pg_server, f"certledger_api_{uuid.uuid4().hex[:12]}",
+                                                 template=pg_template))
+    return url, stack.close
 
 
 def issue_tokens(url: str) -> dict[str, str]:

@@ -7,7 +7,6 @@ import threading
 from contextlib import contextmanager
 from datetime import datetime, timezone
 
-import psycopg
 import pytest
 
 from commands.bootstrap import open_ledger
@@ -15,9 +14,8 @@ from commands.group_commit import GroupCommitter, enable_group_commit
 from commands.recording import BatchRejected
 from commands.simulation import simulate_events
 from ledger.errors import DomainError
-from storage import migrate as migrations
-from storage.urls import parse_url
 from tests.builders import Scenario, events
+from tests.conftest import throwaway_database
 
 pytestmark = pytest.mark.postgres
 
@@ -147,18 +145,8 @@ def test_concurrent_clients_through_the_committer_record_what_one_by_one_recordi
         assert grouped == _by_stream(_stored(reference))
 
 
-@contextmanager
 def _another_database(pg_server: str, pg_url: str):
-    name = pg_url.rsplit("/", 1)[1] + "_ref"
-    with psycopg.connect(pg_server, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = pg_url.rsplit("/", 1)[0] + "/" + name
-    try:
-        migrations.migrate(parse_url(url))
-        yield url
-    finally:
-        with psycopg.connect(pg_server, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return throwaway_database(pg_server, pg_url.rsplit("/", 1)[1] + "_ref", migrate=True)
 
 
 def test_closing_the_committer_gives_record_back_to_the_service(pg_url):

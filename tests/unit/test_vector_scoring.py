@@ -25,7 +25,7 @@ another QROCM-dep format.
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -38,7 +38,6 @@ from ledger.events import (
     CertificationStarted,
     FraudReported,
     IncidentReported,
-    JuryMember,
     JuryRuling,
     LedgerEvent,
     QuestionDeneutralised,
@@ -52,13 +51,11 @@ from ledger.vocabulary import ALL_INCIDENT_CODES, COMPETENCES
 from projections.compact import CompactInputs
 from projections.vector_scoring import STARTED, ResultColumns, fast_compare, score_columns
 from projections.whatif import compare
+from tests.unit.test_scoring_support import JURY, TIMELINE, UTC
 
-UTC = timezone.utc
-TIMELINE = RuleTimeline.builtin()
 CODES = sorted(COMPETENCES)
 STATUSES = ["ok", "ko", "partially", "skipped", "timedout", "focusedOut"]
 FEATURES = ["has_image", "has_embed", "has_attachment", "timed", "focused"]
-JURY = [JuryMember(member_id=m, external=m.startswith("ext")) for m in ("pix-1", "pix-2", "ext-1", "ext-2")]
 FIRST = datetime(2017, 11, 20, 9, tzinfo=UTC)  # before the first version: no rule set applies
 LAST = datetime(2025, 6, 1, tzinfo=UTC)
 
