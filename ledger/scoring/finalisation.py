@@ -47,11 +47,3 @@ def finalised_result_json(result_json: str, rules: RuleSet) -> str | None:
     explanation["session_finalised"] = True
     return orjson.dumps(body).decode()
 
-
-def result_at_finalisation(result_json: str, facts: Mapping[str, Any], rules: RuleSet) -> str | None:
-    """The JSON of `score()` for `facts` (already finalised), derived from `result_json`:
-    `score()` of the same facts under the same `rules` before finalisation. None when only
-    a scoring can tell (incident reports, an abort reason, another algorithm or version)."""
-    if not finalisation_keeps_outcome(facts, rules):
-        return None
-    return finalised_result_json(result_json, rules)

@@ -14,13 +14,19 @@ from ledger.rule_stream import genesis_events
 from ledger.rules import RuleTimeline
 from ledger.scoring import CertificationFacts, score
 from ledger.scoring import finalisation
-from ledger.scoring.finalisation import result_at_finalisation
+from ledger.scoring.finalisation import finalisation_keeps_outcome, finalised_result_json
 from projections.fold import ResultsFold
 from tests.builders import Scenario, events
 from tests.unit.test_results_fold import _entries, _reference
 
 START = datetime(2024, 1, 8, 8, tzinfo=timezone.utc)
 VERSIONS = RuleTimeline.builtin().versions()
+
+
+def result_at_finalisation(result_json: str, facts: dict, rules) -> str | None:
+    """What the projection's fold does at a finalisation: derive when the rules say the
+    outcome is kept, else nothing (a scoring is needed)."""
+    return finalised_result_json(result_json, rules) if finalisation_keeps_outcome(facts, rules) else None
 
 
 @pytest.fixture(scope="module")
