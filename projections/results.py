@@ -89,10 +89,9 @@ class ResultsProjection:
         self.lock = threading.Lock()
         self.position = -1
         self.fold: ResultsFold | None = None
-        self.scorer: Scorer = score_batch
 
-    def _reset(self, position: int) -> ResultsFold:
-        self.fold = ResultsFold(load_timeline(self.store, position), loader=self.views, scorer=self.scorer)
+    def _reset(self, position: int, scorer: Scorer) -> ResultsFold:
+        self.fold = ResultsFold(load_timeline(self.store, position), loader=self.views, scorer=scorer)
         self.position = position
         return self.fold
 
@@ -106,17 +105,16 @@ class ResultsProjection:
             stored = self.views.position()
             behind = self.store.max_position() - stored
             with ScoringPool(workers=None if behind >= PARALLEL_FROM_EVENTS else 1) as pool:
-                self.scorer = pool
+                fold = self.fold if self.fold is not None and stored == self.position else self._reset(stored, pool)
+                fold.scorer = pool
                 try:
-                    fold = self.fold if self.fold is not None and stored == self.position else self._reset(stored)
-                    fold.scorer = pool
-                    return self._pages(fold, progress, stop_after, page_size)
+                    return self._pages(fold, pool, progress, stop_after, page_size)
                 finally:
-                    self.scorer = score_batch
                     if self.fold is not None:
-                        self.fold.scorer = score_batch
+                        self.fold.scorer = score_batch  # the pool stops with this call
 
-    def _pages(self, fold: ResultsFold, progress: Progress | None, stop_after: int | None, page_size: int) -> int:
+    def _pages(self, fold: ResultsFold, scorer: Scorer, progress: Progress | None, stop_after: int | None,
+               page_size: int) -> int:
         pending = max(self.store.max_position() - self.position, 0)
         done = 0
         while stop_after is None or done < stop_after:
@@ -130,7 +128,7 @@ class ResultsProjection:
                 fold.apply_all(entries)
                 self.views.write_page(fold, self.position, last)
             except PositionMoved:
-                fold = self._reset(self.views.position())  # another process went ahead: follow it
+                fold = self._reset(self.views.position(), scorer)  # another process went ahead: follow it
                 continue
             except BaseException:
                 self.fold, self.position = None, -1  # the memory is ahead of the database: drop it
