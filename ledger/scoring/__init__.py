@@ -23,7 +23,7 @@ from ledger.scoring.result import (
     RowRef,
     TrustExplanation,
 )
-from ledger.scoring.score import ALGORITHMS, AlgorithmNotSupported, score, score_events
+from ledger.scoring.score import ALGORITHMS, AlgorithmNotSupported, score, score_events, scored_json
 
 __all__ = [
     "ALGORITHMS",
@@ -44,4 +44,5 @@ __all__ = [
     "TrustExplanation",
     "score",
     "score_events",
+    "scored_json",
 ]

@@ -64,6 +64,14 @@ def _competences(certifiable: Mapping[str, ProfileEntry], states: list[QuestionS
 
 
 def score_pix_v2(facts: CertificationFacts, rules: RuleSet) -> Result:
+    # Strictly: our own values, exact types; it is the check that `pix_v2_data` builds
+    # a well-formed Result, which the fast path (score.scored_json) relies on.
+    return Result.model_validate(pix_v2_data(facts, rules), strict=True)
+
+
+def pix_v2_data(facts: CertificationFacts, rules: RuleSet) -> dict[str, Any]:
+    """The Result's fields as plain data, in the models' field order, before validation
+    (the explanation's small parts, rate, trust, rows and incidents, are already models)."""
     certifiable = {code: e for code, e in sorted(facts.profile.items()) if e.level >= 1}
     # What becomes of each question, in this order: the abort, the incident reports
     # (judged as the session was finalised), then the jury, whose word is last.
@@ -78,7 +86,7 @@ def score_pix_v2(facts: CertificationFacts, rules: RuleSet) -> Result:
     total = sum(e["pix"] for e in explained.values())
     status, reasons, because = decide(facts, errors, rate, trust, total, rules.reproducibility_rate.fail_below)
     marks = {} if errors else {code: {"level": e["level"], "pix": e["pix"]} for code, e in explained.items()}
-    body = dict(
+    return dict(
         certification_id=facts.certification_id, status=status, reasons=reasons,
         error="; ".join(message for _, message in errors) or None,
         reproducibility_rate=rate.rate, pix_score=0 if errors else total, rule_version=rules.version,
@@ -91,4 +99,3 @@ def score_pix_v2(facts: CertificationFacts, rules: RuleSet) -> Result:
             status_because=because, notes=_unserved_jury_notes(facts, states),
         ),
     )
-    return Result.model_validate(body, strict=True)
