@@ -91,7 +91,9 @@ class ResultsProjection:
         self.fold: ResultsFold | None = None
 
     def _reset(self, position: int, scorer: Scorer) -> ResultsFold:
-        self.fold = ResultsFold(load_timeline(self.store, position), loader=self.views, scorer=scorer)
+        # At position 0 the view is empty (a rebuild's reset empties it with the position).
+        self.fold = ResultsFold(load_timeline(self.store, position), loader=self.views, scorer=scorer,
+                                complete=position == 0)
         self.position = position
         return self.fold
 

@@ -63,3 +63,35 @@ def test_the_dict_fold_keeps_anomalies_and_every_jury_fact():
               s.ruling("comment", certification_id="c1", comment="seen")]
     evs = events(lines)
     assert _folded(evs) == _reference(evs)
+
+
+class _CountingLoader:
+    """A loader over an empty view that counts what it is asked."""
+
+    def __init__(self) -> None:
+        self.asked: list[set[str]] = []
+
+    def load_certs(self, ids):
+        self.asked.append(set(ids))
+        return []
+
+    def load_sessions(self, ids):
+        self.asked.append(set(ids))
+        return []
+
+    def rule_candidates(self, since):
+        return []
+
+
+def test_a_fold_that_holds_every_state_loads_nothing_until_it_forgets():
+    entries = _entries([*genesis_events(), *simulate_events(40, 7, datetime(2024, 1, 8, 8, tzinfo=timezone.utc))])
+    half = len(entries) // 2
+    loader = _CountingLoader()
+    fold = ResultsFold(loader=loader, complete=True)
+    fold.prepare(entries[:half])
+    fold.apply_all(entries[:half])
+    assert loader.asked == []
+    fold.forget()
+    assert not fold.complete
+    fold.prepare(entries[half:])
+    assert loader.asked and set().union(*loader.asked)  # it asks again once it has forgotten
