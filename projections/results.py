@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import gc
 import threading
-import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -149,15 +148,20 @@ class ResultsProjection:
         return done
 
 
-_projections: weakref.WeakKeyDictionary[EventStore, ResultsProjection] = weakref.WeakKeyDictionary()
 _projections_lock = threading.Lock()
+_ATTRIBUTE = "_certledger_results_projection"
 
 
 def projection_of(store: EventStore) -> ResultsProjection:
+    """The store's projection, kept on the store itself: it lives as long as the store.
+    (A weak-keyed registry would keep both forever, the projection holding its store: a
+    closed store's warm fold, tens of thousands of states, stayed in memory and slowed
+    every later garbage collection of the process.)"""
     with _projections_lock:
-        projection = _projections.get(store)
+        projection = getattr(store, _ATTRIBUTE, None)
         if projection is None:
-            projection = _projections[store] = ResultsProjection(store)
+            projection = ResultsProjection(store)
+            setattr(store, _ATTRIBUTE, projection)
         return projection
 
 

@@ -274,3 +274,24 @@ def test_a_live_runner_keeps_the_results_current_as_facts_arrive(db_url, clock):
         reader = ResultsReader(ledger.store)
         assert reader.current()[0]["published"] is True and reader.lag() == 0
         assert _causes(reader, "c1") == ["first scoring", "finalisation"]
+
+
+def test_a_closed_store_lets_its_projection_and_warm_fold_go(db_url, clock):
+    """The warm fold (every state of a rebuild) lives as long as its store, not as long as
+    the process: a service or a benchmark that opens stores one after the other keeps
+    none of the closed ones' states."""
+    import gc
+    import weakref
+
+    from projections.results import projection_of
+
+    with open_ledger(db_url, clock=clock) as ledger:
+        s = Scenario("s1")
+        ledger.service.record(events([s.open(), *s.full_test("c1"), s.finalise()]), by="centre")
+        assert catch_up(ledger.store) > 0
+        projection = weakref.ref(projection_of(ledger.store))
+        assert projection() is not None and projection() is projection_of(ledger.store)
+        assert projection().fold is not None and "c1" in projection().fold.certs
+    del ledger  # closed: nothing else holds the store
+    gc.collect()
+    assert projection() is None
