@@ -1,6 +1,6 @@
 """Rebuild of the results projection from the PostgreSQL log, against the raw read limit.
 
-    python benchmarks/rebuild.py --scale 10000 [--runs 3] [--profile] [--profile-events 200000]
+    python benchmarks/rebuild.py --scale 10000 [--runs 3] [--profile] [--profile-events 200000] [--stages]
 
 Target (issue 6): at least 50% of the raw read limit, the raw limit being the same stored
 events read with `COPY … TO STDOUT (FORMAT BINARY)` and each payload decoded with
@@ -11,7 +11,10 @@ projection: no fold kept from an earlier call), on the population of
 `benchmarks/population.py`, and counts the events it processed. `--profile` then runs
 cProfile over a rebuild of the first `--profile-events` events (the same code path:
 `ResultsViews.reset`, then `catch_up(stop_after=…)`) and prints where the time goes, by
-stage and by function.
+stage and by function. `--stages` times one more rebuild with a timer around each stage
+(no profiler) and counts the CPU seconds of this process, of the scoring workers and of
+a local PostgreSQL server (from /proc): where the wall time goes, and the least wall
+time that CPU work could take on this machine's cores.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import os
 import pstats
+import resource
 import time
 from typing import Any
 
@@ -107,6 +112,103 @@ def show_profile(p: dict[str, Any]) -> None:
                       soft_wrap=True)
 
 
+# Where a rebuild's wall time goes, by stage, with plain timers (no profiler: cProfile
+# slows Python code several times and not the database, which skews the shares).
+TIMED_STAGES = (
+    ("read + decode the log pages", "projections.views", "ResultsViews", "log_page"),
+    ("load states of earlier pages", "projections.fold", "ResultsFold", "prepare"),
+    ("fold the events, scoring included", "projections.fold", "ResultsFold", "apply_all"),
+    ("  of which scoring the pages' batches", "projections.fold", "ResultsFold", "flush"),
+    ("    of which this process's share", "projections.scoring_pool", None, "score_batch"),
+    ("write the pages + positions", "projections.views", "ResultsViews", "write_page"),
+)
+
+
+def _postgres_cpu() -> float | None:
+    """CPU seconds used so far by the local PostgreSQL server's processes (Linux /proc);
+    None when the server is not on this machine or /proc is not there."""
+    total, found = 0.0, False
+    try:
+        pids = [p for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        if name.startswith("postgres"):
+            fields = stat[stat.rindex(")") + 2:].split()
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+            found = True
+    return total if found else None
+
+
+def stages(url: str) -> dict[str, Any]:
+    """One rebuild with a timer around each stage: wall seconds per stage, and the CPU
+    seconds of this process, of the scoring workers and of the PostgreSQL server."""
+    import importlib
+
+    spent: dict[str, float] = {label: 0.0 for label, *_ in TIMED_STAGES}
+    undo = []
+    for label, module_name, owner_name, name in TIMED_STAGES:
+        module = importlib.import_module(module_name)
+        owner = getattr(module, owner_name) if owner_name else module
+        original = getattr(owner, name)
+
+        def timed_call(*args, _original=original, _label=label, **kwargs):
+            started = time.perf_counter()
+            try:
+                return _original(*args, **kwargs)
+            finally:
+                spent[_label] += time.perf_counter() - started
+
+        setattr(owner, name, timed_call)
+        undo.append((owner, name, original))
+    from projections.rebuild import rebuild
+
+    pg_last: list[float | None] = [None]
+
+    def sample(done: int, total: int) -> None:
+        # After each page, while the rebuild's server processes still run (their CPU
+        # leaves /proc with them when the store closes).
+        pg_last[0] = _postgres_cpu()
+
+    store = _store(url)
+    try:
+        pg_before, self_before = _postgres_cpu(), resource.getrusage(resource.RUSAGE_SELF)
+        children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.perf_counter()
+        processed = rebuild(store, progress=sample).processed
+        seconds = time.perf_counter() - started
+        self_after, children_after = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        pg_after = pg_last[0]
+    finally:
+        store.close()
+        for owner, name, original in undo:
+            setattr(owner, name, original)
+    cpu = {
+        "this process": (self_after.ru_utime + self_after.ru_stime) - (self_before.ru_utime + self_before.ru_stime),
+        "scoring workers": (children_after.ru_utime + children_after.ru_stime)
+        - (children_before.ru_utime + children_before.ru_stime),
+    }
+    if pg_before is not None and pg_after is not None:
+        cpu["PostgreSQL server"] = pg_after - pg_before
+    return {"events": processed, "seconds": seconds, "stages": spent, "cpu": cpu}
+
+
+def show_stages(s: dict[str, Any]) -> None:
+    console.print(f"[bold]rebuild stages[/bold]: {s['events']:,} events in {s['seconds']:.2f} s (timers, no profiler)")
+    for label, seconds in s["stages"].items():
+        console.print(f"  {seconds:6.2f} s  {label}")
+    console.print("  CPU: " + ", ".join(f"{who} {sec:.2f} s" for who, sec in s["cpu"].items())
+                  + f"; over {os.cpu_count()} cores the least wall time for this work is "
+                  f"{sum(s['cpu'].values()) / (os.cpu_count() or 1):.2f} s")
+
+
 def measure(url: str, scale: int, runs: int = 3, raw: tuple[float, list[float]] | None = None,
             show_bars: bool = True, profile_events: int | None = None) -> tuple[list[Figure], dict | None]:
     from read_log import raw_limit
@@ -137,6 +239,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--profile", action="store_true", help="also profile a rebuild with cProfile")
     parser.add_argument("--profile-events", type=int, default=200_000)
+    parser.add_argument("--stages", action="store_true",
+                        help="also time each stage of one more rebuild, with the CPU of each process")
     args = parser.parse_args()
     pop = ensure_population(args.scale)
     figures, prof = measure(pop.url, args.scale, args.runs,
@@ -145,6 +249,8 @@ def main() -> None:
         show(fig)
     if prof:
         show_profile(prof)
+    if args.stages:
+        show_stages(stages(pop.url))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,6 @@
-"""How long scoring one certification takes: score() alone, and from_events + score().
+"""How long scoring one certification takes: score() alone, score() with the two dumps a
+projection stores, the projection's `scored_json()` (the same bytes without validating
+the Result model), and from_events + score().
 
     python benchmarks/scoring.py [--certifications 200] [--runs 7]
 
@@ -31,7 +33,7 @@ from ledger.events import (  # noqa: E402
     SessionFinalised,
 )
 from ledger.rules import RuleTimeline  # noqa: E402
-from ledger.scoring import CertificationFacts, score  # noqa: E402
+from ledger.scoring import CertificationFacts, score, scored_json  # noqa: E402
 from ledger.vocabulary import COMPETENCES  # noqa: E402
 
 STATUSES = ["ok"] * 7 + ["ko", "ko", "partially", "skipped", "timedout"]
@@ -72,6 +74,10 @@ def _timings_us(work, items: list, runs: int) -> tuple[float, float]:
     return statistics.median(timings), min(timings)
 
 
+def _dumps(result):
+    return result.model_dump(mode="json", exclude={"explanation"}), result.model_dump_json()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--certifications", type=int, default=200)
@@ -84,6 +90,9 @@ def main() -> None:
     facts = [CertificationFacts.from_events(events) for events in streams]
     rows = {
         "score()": _timings_us(lambda f: score(f, rules), facts, args.runs),
+        # What a projection stores of a scoring: the outcome and the whole result as JSON.
+        "score() + both dumps": _timings_us(lambda f: _dumps(score(f, rules)), facts, args.runs),
+        "scored_json()": _timings_us(lambda f: scored_json(f, rules), facts, args.runs),
         "from_events()": _timings_us(CertificationFacts.from_events, streams, args.runs),
         "from_events() + score()": _timings_us(lambda e: score(CertificationFacts.from_events(e), rules), streams, args.runs),
     }
