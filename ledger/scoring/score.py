@@ -48,12 +48,13 @@ def scored_json(facts: CertificationFacts, rules: RuleSet) -> tuple[dict[str, An
     in JSON mode, and the whole result as JSON text, equal to `model_dump(mode="json",
     exclude={"explanation"})` and `model_dump_json()` of `score`'s Result.
 
-    Why not just those: validating and dumping the Result model is three quarters of the
-    cost of scoring a certification, and a rebuild scores one per 60 events. Here the
+    Why not just those: validating the Result model and dumping it twice is 40% of that
+    cost (benchmarks/scoring.py), and a rebuild scores once per 60 events. Here the
     algorithm's plain data goes straight to orjson. Its models' fields are in order in
-    their `__dict__`; the algorithm's data is built in the models' field order; tests
-    hold this byte for byte against `score()` on simulated and generated facts under
-    every built-in rule version."""
+    their `__dict__` (no computed fields, serializers or aliases: a test checks it); the
+    algorithm's data is built in the models' field order; tests hold this byte for byte
+    against `score()` on simulated and generated facts under every built-in rule
+    version."""
     data_of = ALGORITHM_DATA.get(rules.algorithm)
     if data_of is None:
         result = score(facts, rules)

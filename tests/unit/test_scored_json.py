@@ -61,3 +61,20 @@ def test_an_algorithm_without_plain_data_takes_the_reference_path(population, mo
     facts = next(iter(population.values()))
     monkeypatch.setitem(ALGORITHMS, "pix-v3", lambda f, r: score(f, rules))
     assert scored_json(facts, v3) == _reference(facts, rules)
+
+
+def test_the_result_models_dump_as_their_fields():
+    """What scored_json assumes of the result's models: a model dumps as its `__dict__`.
+    A computed field, a serializer or an alias would break that silently."""
+    from ledger.scoring import result as models
+
+    classes = [v for v in vars(models).values()
+               if isinstance(v, type) and issubclass(v, models.BaseModel) and v.__module__ == models.__name__]
+    assert len(classes) >= 9
+    for cls in classes:
+        decorators = cls.__pydantic_decorators__
+        assert not cls.model_computed_fields, cls
+        assert not decorators.field_serializers and not decorators.model_serializers, cls
+        assert all(f.alias in (None, name) and f.serialization_alias in (None, name)
+                   for name, f in cls.model_fields.items()), cls
+        assert cls.model_config.get("extra") == "forbid", cls  # no extra keys in __dict__
