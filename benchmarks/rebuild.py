@@ -52,15 +52,23 @@ def _store(url: str):
     return EventStore(parse_url(url), create=False)
 
 
-def rebuild_once(url: str, progress=None) -> tuple[float, int]:
+def rebuild_once(url: str, progress=None, after_page=None) -> tuple[float, int]:
+    """(seconds, events) of one rebuild; `after_page()` is called after each page, while
+    the rebuild's connections are still open."""
     from projections.rebuild import rebuild
 
     store = _store(url)
     try:
         with (progress or NullBar()) as p:
             task = p.add_task("rebuild", total=None)
+
+            def on_page(done: int, total: int) -> None:
+                p.update(task, completed=done, total=total)
+                if after_page is not None:
+                    after_page()
+
             started = time.perf_counter()
-            report = rebuild(store, progress=lambda done, total: p.update(task, completed=done, total=total))
+            report = rebuild(store, progress=on_page)
             seconds = time.perf_counter() - started
             p.remove_task(task)
         return seconds, report.processed
@@ -124,10 +132,10 @@ TIMED_STAGES = (
 )
 
 
-def _postgres_cpu() -> float | None:
-    """CPU seconds used so far by the local PostgreSQL server's processes (Linux /proc);
-    None when the server is not on this machine or /proc is not there."""
-    total, found = 0.0, False
+def _postgres_cpu() -> dict[int, float] | None:
+    """CPU seconds used so far by each process of the local PostgreSQL server (Linux
+    /proc); None when the server is not on this machine or /proc is not there."""
+    found: dict[int, float] = {}
     try:
         pids = [p for p in os.listdir("/proc") if p.isdigit()]
     except OSError:
@@ -142,9 +150,15 @@ def _postgres_cpu() -> float | None:
         name = stat[stat.index("(") + 1:stat.rindex(")")]
         if name.startswith("postgres"):
             fields = stat[stat.rindex(")") + 2:].split()
-            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
-            found = True
-    return total if found else None
+            found[int(pid)] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return found or None
+
+
+def _cpu_since(before: dict[int, float], after: dict[int, float]) -> float:
+    """The CPU the processes alive at `after` used since `before` (one that started
+    meanwhile, all of its own): a process that ended meanwhile, say an autovacuum
+    worker, neither counts nor takes its earlier CPU away from the sum."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
 
 
 def stages(url: str) -> dict[str, Any]:
@@ -168,26 +182,20 @@ def stages(url: str) -> dict[str, Any]:
 
         setattr(owner, name, timed_call)
         undo.append((owner, name, original))
-    from projections.rebuild import rebuild
+    pg_last: list[dict[int, float] | None] = [None]
 
-    pg_last: list[float | None] = [None]
-
-    def sample(done: int, total: int) -> None:
+    def sample() -> None:
         # After each page, while the rebuild's server processes still run (their CPU
         # leaves /proc with them when the store closes).
         pg_last[0] = _postgres_cpu()
 
-    store = _store(url)
     try:
         pg_before, self_before = _postgres_cpu(), resource.getrusage(resource.RUSAGE_SELF)
         children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        started = time.perf_counter()
-        processed = rebuild(store, progress=sample).processed
-        seconds = time.perf_counter() - started
+        seconds, processed = rebuild_once(url, after_page=sample)
         self_after, children_after = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
         pg_after = pg_last[0]
     finally:
-        store.close()
         for owner, name, original in undo:
             setattr(owner, name, original)
     cpu = {
@@ -196,7 +204,7 @@ def stages(url: str) -> dict[str, Any]:
         - (children_before.ru_utime + children_before.ru_stime),
     }
     if pg_before is not None and pg_after is not None:
-        cpu["PostgreSQL server"] = pg_after - pg_before
+        cpu["PostgreSQL server"] = _cpu_since(pg_before, pg_after)
     return {"events": processed, "seconds": seconds, "stages": spent, "cpu": cpu}
 
 
