@@ -34,9 +34,9 @@ from support import Figure, NullBar, bar, console, median, show
 TARGET_RATIO = 0.5
 # Where the time of a page goes, by the functions that do each stage (cumulative time).
 STAGES = {
-    "read + decode the log page (ResultsViews.log_page)": ("projections/views.py", "log_page"),
+    "read the log page (ResultsViews.log_rows)": ("projections/views.py", "log_rows"),
     "load states of earlier pages (ResultsFold.prepare)": ("projections/fold.py", "prepare"),
-    "fold the events (ResultsFold.apply_all)": ("projections/fold.py", "apply_all"),
+    "decode and fold the events (ResultsFold.apply_encoded)": ("projections/fold.py", "apply_encoded"),
     "  of which deciding rescorings, facts snapshots (ResultsFold.rescore)": ("projections/fold.py", "rescore"),
     "  of which scoring the page's batch (ResultsFold.flush)": ("projections/fold.py", "flush"),
     "    of which this process's share (score_batch)": ("projections/scoring_pool.py", "score_batch"),
@@ -123,9 +123,9 @@ def show_profile(p: dict[str, Any]) -> None:
 # Where a rebuild's wall time goes, by stage, with plain timers (no profiler: cProfile
 # slows Python code several times and not the database, which skews the shares).
 TIMED_STAGES = (
-    ("read + decode the log pages", "projections.views", "ResultsViews", "log_page"),
+    ("read the log pages", "projections.views", "ResultsViews", "log_rows"),
     ("load states of earlier pages", "projections.fold", "ResultsFold", "prepare"),
-    ("fold the events, scoring included", "projections.fold", "ResultsFold", "apply_all"),
+    ("decode and fold the events, scoring included", "projections.fold", "ResultsFold", "apply_encoded"),
     ("  of which scoring the pages' batches", "projections.fold", "ResultsFold", "flush"),
     ("    of which this process's share", "projections.scoring_pool", None, "score_batch"),
     ("write the pages + positions", "projections.views", "ResultsViews", "write_page"),

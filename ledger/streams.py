@@ -32,6 +32,15 @@ def certification_stream(certification_id: str) -> str:
     return f"certification:{certification_id}"
 
 
+_CERTIFICATION_PREFIX = certification_stream("")
+
+
+def certification_of_stream(stream: str) -> str | None:
+    """The certification whose stream this is (None for any other stream): the id every
+    event of that stream names (`stream_of`)."""
+    return stream[len(_CERTIFICATION_PREFIX):] if stream.startswith(_CERTIFICATION_PREFIX) else None
+
+
 def candidate_stream(candidate_id: str) -> str:
     return f"candidate:{candidate_id}"
 

@@ -110,24 +110,24 @@ class ResultsViews:
             text = f"SELECT count(*) FROM {SQLITE_EVENTS_TABLE} WHERE rowid > %s"
         return self.query(text, [position])[0][0]
 
-    def log_page(self, after: int, limit: int) -> list[tuple[int, str, dict]]:
-        """The next page of the log after `after`, decoded: (position, stream, state).
+    def log_rows(self, after: int, limit: int) -> list[tuple[int, str, bytes]]:
+        """The next page of the log after `after`, undecoded: (position, stream, JSON);
+        the fold decodes each row as it comes to it (`ResultsFold.apply_encoded`).
 
         The query of eventsourcing's `select_notifications` (notification ids are handed
         out in commit order, so following them skips nothing), without its per-row
         objects, in binary on PostgreSQL: the projection's hot read path."""
-        loads = orjson.loads
         if self.pg:
             text = (f"SELECT notification_id, originator_id, state FROM {PG_EVENTS_TABLE} "
                     "WHERE notification_id > %s ORDER BY notification_id LIMIT %s")
             with self.store.datastore.get_connection() as conn, \
                     conn.cursor(row_factory=tuple_row, binary=True) as curs:
                 curs.execute(text, [after, limit], prepare=True)
-                return [(p, s, loads(state)) for p, s, state in curs.fetchall()]
+                return curs.fetchall()
         text = f"SELECT rowid, originator_id, state FROM {SQLITE_EVENTS_TABLE} WHERE rowid > ? ORDER BY rowid LIMIT ?"
         with self.store.datastore.transaction(commit=False) as c:
             c.execute(text, [after, limit])
-            return [(p, s, loads(state)) for p, s, state in c.fetchall()]
+            return [tuple(r) for r in c.fetchall()]
 
     def stream_entries(self, streams: Sequence[str]) -> list[tuple[int, str, dict]]:
         """Several streams' entries, decoded, in log order: (position, stream, state)."""

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import copy
 from collections import defaultdict
 from datetime import datetime, timezone
+
+import orjson
 
 from commands.simulation import simulate_events
 from ledger.events import SessionFinalised
 from ledger.rule_stream import genesis_events
 from ledger.scoring import CertificationFacts
-from projections.fold import ResultsFold
+from ledger.streams import certification_of_stream, certification_stream, stream_of
+from projections.fold import CertState, ResultsFold, SessionInfo
 from tests.builders import Scenario, events
 
 RECORDED = "2024-06-12T08:00:00+00:00"
@@ -83,15 +87,83 @@ class _CountingLoader:
         return []
 
 
+def _rows(evs):
+    """The log as the projection reads it: undecoded, with each event's stream."""
+    return [(position, stream_of(e), orjson.dumps(state))
+            for (position, _, state), e in zip(_entries(evs), evs, strict=True)]
+
+
 def test_a_fold_that_holds_every_state_loads_nothing_until_it_forgets():
-    entries = _entries([*genesis_events(), *simulate_events(40, 7, datetime(2024, 1, 8, 8, tzinfo=timezone.utc))])
-    half = len(entries) // 2
+    rows = _rows([*genesis_events(), *simulate_events(40, 7, datetime(2024, 1, 8, 8, tzinfo=timezone.utc))])
+    half = len(rows) // 2
     loader = _CountingLoader()
     fold = ResultsFold(loader=loader, complete=True)
-    fold.prepare(entries[:half])
-    fold.apply_all(entries[:half])
+    fold.prepare(rows[:half])
+    fold.apply_encoded(rows[:half])
     assert loader.asked == []
     fold.forget()
     assert not fold.complete
-    fold.prepare(entries[half:])
+    fold.prepare(rows[half:])
     assert loader.asked and set().union(*loader.asked)  # it asks again once it has forgotten
+
+
+class _ViewLoader:
+    """A loader over what a fold had persisted: copies of its states after each page."""
+
+    def __init__(self) -> None:
+        self.certs: dict[str, CertState] = {}
+        self.sessions: dict[str, SessionInfo] = {}
+        self.asked_certs: set[str] = set()
+
+    def persist(self, fold: ResultsFold) -> None:
+        self.certs.update({c: copy.deepcopy(s) for c, s in fold.certs.items()})
+        self.sessions.update({i: copy.deepcopy(s) for i, s in fold.sessions.items()})
+
+    def load_certs(self, ids):
+        self.asked_certs |= set(ids)
+        return [copy.deepcopy(self.certs[c]) for c in ids if c in self.certs]
+
+    def load_sessions(self, ids):
+        return [copy.deepcopy(self.sessions[s]) for s in ids if s in self.sessions]
+
+    def rule_candidates(self, since):
+        return [(c.certification_id, c.started_at, c.rule_version) for c in self.certs.values()
+                if c.seq and c.started_at >= since]
+
+
+def test_a_fold_that_forgets_after_every_page_loads_what_it_needs_from_undecoded_rows():
+    """`prepare` finds the states a page touches from the rows' streams (decoding only
+    other streams' rows and new certifications' starts): a fold that forgets everything
+    after each page ends with the same states and history as one that holds them all."""
+    evs = [*genesis_events(), *simulate_events(60, 3, datetime(2024, 1, 8, 8, tzinfo=timezone.utc))]
+    rows = _rows(evs)
+    whole = ResultsFold(keep_history=True).apply_encoded(rows)
+    loader = _ViewLoader()
+    paged = ResultsFold(loader=loader, keep_history=True)
+    for start in range(0, len(rows), 97):
+        paged.prepare(rows[start:start + 97])
+        paged.apply_encoded(rows[start:start + 97])
+        loader.persist(paged)
+        paged.forget()
+    loader.persist(paged)
+    assert {c: s.facts for c, s in loader.certs.items()} == {c: s.facts for c, s in whole.certs.items()}
+    assert {c: s.result_json for c, s in loader.certs.items()} == {c: s.result_json for c, s in whole.certs.items()}
+    assert {i: (s.centre_id, s.finalised, s.published, s.certifications) for i, s in loader.sessions.items()} == \
+        {i: (s.centre_id, s.finalised, s.published, s.certifications) for i, s in whole.sessions.items()}
+    assert [(h.certification_id, h.seq, h.cause, h.result) for h in paged.new_history] == \
+        [(h.certification_id, h.seq, h.cause, h.result) for h in whole.new_history]
+    assert loader.asked_certs  # it did load states, page after page
+
+
+def test_a_certification_stream_names_its_certification_and_no_other_stream_does():
+    evs = [*genesis_events(), *simulate_events(20, 5, datetime(2024, 1, 8, 8, tzinfo=timezone.utc))]
+    named = 0
+    for e in evs:
+        stream = stream_of(e)
+        if stream == certification_stream(getattr(e, "certification_id", None) or ""):
+            assert certification_of_stream(stream) == e.certification_id
+            named += 1
+        else:
+            assert certification_of_stream(stream) is None, stream
+    assert named > len(evs) // 2
+    assert certification_of_stream("session:certification:x") is None
