@@ -12,7 +12,7 @@ projection: no fold kept from an earlier call), on the population of
 cProfile over a rebuild of the first `--profile-events` events (the same code path:
 `ResultsViews.reset`, then `catch_up(stop_after=…)`) and prints where the time goes, by
 stage and by function. `--stages` times one more rebuild with a timer around each stage
-(no profiler) and counts the CPU seconds of this process, of the scoring workers and of
+(no profiler) and counts the CPU seconds of this process, of its worker processes (scoring, page writer) and of
 a local PostgreSQL server (from /proc): where the wall time goes, and the least wall
 time that CPU work could take on this machine's cores.
 """
@@ -40,8 +40,11 @@ STAGES = {
     "  of which deciding rescorings, facts snapshots (ResultsFold.rescore)": ("projections/fold.py", "rescore"),
     "  of which scoring the page's batch (ResultsFold.flush)": ("projections/fold.py", "flush"),
     "    of which this process's share (score_batch)": ("projections/scoring_pool.py", "score_batch"),
-    "write the page + position (ResultsViews.write_page)": ("projections/views.py", "write_page"),
-    "  of which building rows (_page_rows)": ("projections/views.py", "_page_rows"),
+    "build the page's rows (page_rows)": ("projections/views.py", "page_rows"),
+    "hand the page to the writer process, wait for the one before (WriterProcess.submit, settle)":
+        ("projections/page_writer.py", "submit|settle"),
+    "write the page + position in this process (ResultsViews.write_rows; 0 with a writer process)":
+        ("projections/views.py", "write_rows"),
 }
 
 
@@ -99,7 +102,7 @@ def profile(url: str, events: int, top: int = 25) -> dict[str, Any]:
     stages = {}
     for label, (path, name) in STAGES.items():
         cum = sum(v[3] for (file, _, func), v in stats.stats.items()  # type: ignore[attr-defined]
-                  if func == name and file.endswith(path))
+                  if func in name.split("|") and file.endswith(path))
         stages[label] = cum
     out = io.StringIO()
     pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(top)
@@ -128,7 +131,13 @@ TIMED_STAGES = (
     ("decode and fold the events, scoring included", "projections.fold", "ResultsFold", "apply_encoded"),
     ("  of which scoring the pages' batches", "projections.fold", "ResultsFold", "flush"),
     ("    of which this process's share", "projections.scoring_pool", None, "score_batch"),
-    ("write the pages + positions", "projections.views", "ResultsViews", "write_page"),
+    ("build the pages' rows", "projections.results", None, "page_rows"),
+    ("hand each page to the writer process, wait for the one before", "projections.page_writer", "WriterProcess",
+     "submit"),
+    ("hand each page to the writer process, wait for the one before", "projections.page_writer", "WriterProcess",
+     "settle"),
+    ("write the pages + positions in this process (0 with a writer process)", "projections.page_writer",
+     "InProcessWriter", "submit"),
 )
 
 
@@ -163,7 +172,7 @@ def _cpu_since(before: dict[int, float], after: dict[int, float]) -> float:
 
 def stages(url: str) -> dict[str, Any]:
     """One rebuild with a timer around each stage: wall seconds per stage, and the CPU
-    seconds of this process, of the scoring workers and of the PostgreSQL server."""
+    seconds of this process, of its worker processes (scoring, page writer) and of the PostgreSQL server."""
     import importlib
 
     spent: dict[str, float] = {label: 0.0 for label, *_ in TIMED_STAGES}
@@ -200,7 +209,7 @@ def stages(url: str) -> dict[str, Any]:
             setattr(owner, name, original)
     cpu = {
         "this process": (self_after.ru_utime + self_after.ru_stime) - (self_before.ru_utime + self_before.ru_stime),
-        "scoring workers": (children_after.ru_utime + children_after.ru_stime)
+        "worker processes (scoring, page writer)": (children_after.ru_utime + children_after.ru_stime)
         - (children_before.ru_utime + children_before.ru_stime),
     }
     if pg_before is not None and pg_after is not None:

@@ -31,7 +31,8 @@ from ledger.rules import RuleTimeline
 from ledger.streams import RULES_STREAM
 from projections.fold import ResultsFold, Scorer, utc_iso
 from projections.scoring_pool import ScoringPool, score_batch
-from projections.views import PositionMoved, ResultsViews, as_text
+from projections.page_writer import InProcessWriter, WriterProcess, page_writer
+from projections.views import PositionMoved, ResultsViews, as_text, page_rows
 from storage.store import EventStore
 
 PAGE_SIZE = 20_000  # events; a page's decoded events and states take a few tens of MB
@@ -99,56 +100,80 @@ class ResultsProjection:
 
     def catch_up(self, *, progress: Progress | None = None, stop_after: int | None = None,
                  page_size: int = PAGE_SIZE) -> int:
-        # A page's rescorings are scored as one batch. When much of the log is pending (a
-        # rebuild, a catch-up after an import), the batches are shared with worker
-        # processes started for this call (a third of a second each): about a tenth off
-        # a rebuild on 2 cores since scoring got cheaper (4 alternating runs each of
-        # benchmarks/rebuild.py's rebuild_once, with and without: 99,000 and 89,000
-        # events/s at 10,000 certifications).
+        # When much of the log is pending (a rebuild, a catch-up after an import), two
+        # kinds of worker processes take work off this one, the bottleneck, for this
+        # call (each costs a third of a second to start):
+        # * a page's rescorings, scored as one batch, are shared with scoring workers:
+        #   about a tenth off a rebuild on 2 cores (4 alternating runs each of
+        #   benchmarks/rebuild.py's rebuild_once, with and without: 99,000 and 89,000
+        #   events/s at 10,000 certifications);
+        # * a page is written by a writer process while the next one is folded
+        #   (projections.page_writer).
         with self.lock, young_collections_only():
             stored = self.views.position()
-            behind = self.store.max_position() - stored
-            with ScoringPool(workers=None if behind >= PARALLEL_FROM_EVENTS else 1) as pool:
+            far_behind = self.store.max_position() - stored >= PARALLEL_FROM_EVENTS
+            with ScoringPool(workers=None if far_behind else 1) as pool, \
+                    page_writer(self.store, far_behind=far_behind) as writer:
                 fold = self.fold if self.fold is not None and stored == self.position else self._reset(stored, pool)
                 fold.scorer = pool
                 try:
-                    return self._pages(fold, pool, progress, stop_after, page_size)
+                    return self._pages(fold, pool, writer, progress, stop_after, page_size)
                 finally:
                     if self.fold is not None:
                         self.fold.scorer = score_batch  # the pool stops with this call
 
-    def _pages(self, fold: ResultsFold, scorer: Scorer, progress: Progress | None, stop_after: int | None,
-               page_size: int) -> int:
+    def _pages(self, fold: ResultsFold, scorer: Scorer, writer: InProcessWriter | WriterProcess,
+               progress: Progress | None, stop_after: int | None, page_size: int) -> int:
         pending = max(self.store.max_position() - self.position, 0)
         done = 0
-        while stop_after is None or done < stop_after:
-            limit = page_size if stop_after is None else min(page_size, stop_after - done)
-            rows = self.views.log_rows(self.position, limit)
-            if not rows:
-                break
-            last = rows[-1][0]
+        # The fold's memory is at `folded`; the view at `self.position`, or at `folded`
+        # once the page in flight, if any, is written.
+        folded = self.position
+        in_flight: tuple[int, int] | None = None  # (last position, events) of that page
+
+        def settle() -> None:
+            nonlocal done, in_flight
+            if in_flight is None:
+                return
+            writer.settle()  # PositionMoved or the writer's error, if the page failed
+            self.position, count = in_flight
+            in_flight = None
+            done += count
+            if progress is not None:
+                progress(done, max(pending, done))
+
+        while True:
             try:
+                left = None if stop_after is None else stop_after - done - (in_flight[1] if in_flight else 0)
+                rows = self.views.log_rows(folded, page_size if left is None else min(page_size, left)) \
+                    if left is None or left > 0 else []
+                if not rows:
+                    settle()
+                    break
+                last = rows[-1][0]
                 fold.prepare(rows)
                 fold.apply_encoded(rows)
-                self.views.write_page(fold, self.position, last)
+                changed = page_rows(fold)
+                settle()  # the previous page is written before this one goes
+                writer.submit(changed, folded, last)
+                in_flight, folded = (last, len(rows)), last
+                fold.clear_changes()
+                if len(fold.certs) > MAX_CACHED_CERTIFICATIONS:
+                    settle()  # what the fold forgets, it will load back: from a view that holds it
+                    fold.forget()
             except PositionMoved:
+                in_flight = None
                 fold = self._reset(self.views.position(), scorer)  # another process went ahead: follow it
+                folded = self.position
                 continue
             except BaseException:
                 self.fold, self.position = None, -1  # the memory is ahead of the database: drop it
                 raise
-            self.position = last
-            done += len(rows)
-            fold.clear_changes()
-            if len(fold.certs) > MAX_CACHED_CERTIFICATIONS:
-                fold.forget()
             # The page's rows first: the collection traverses every live young object.
             # (The page's events, decoded whole, once made that a ninth of a rebuild's
             # time; now each is freed as soon as it is folded.)
-            del rows
+            del rows, changed
             gc.collect(1)  # the page's cycles, if any (see young_collections_only)
-            if progress is not None:
-                progress(done, max(pending, done))
         return done
 
 

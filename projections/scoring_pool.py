@@ -21,7 +21,7 @@ import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from ledger.rules import RuleSet
 from ledger.scoring import CertificationFacts, scored_json
@@ -87,11 +87,11 @@ class ScoringPool:
             for k, chunk in enumerate(chunks[1:]):
                 versions = {version for _, version in chunk}
                 new = {v: rules[v] for v in versions - self._sent[k]}
-                self._send(self._procs[k], pickle.dumps((chunk, new), protocol=pickle.HIGHEST_PROTOCOL))
+                send_frame(self._procs[k], pickle.dumps((chunk, new), protocol=pickle.HIGHEST_PROTOCOL))
                 self._sent[k] |= versions
             out = score_batch(chunks[0], rules)  # this process takes a share meanwhile
             for proc in self._procs[:len(chunks) - 1]:
-                out.extend(pickle.loads(self._receive(proc)))
+                out.extend(pickle.loads(receive_frame(proc)))
         except BaseException:
             self.close(abort=True)  # answers may be left in the pipes: never reuse these workers
             raise
@@ -107,22 +107,6 @@ class ScoringPool:
                                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                                 start_new_session=True))
             self._sent.append(set())
-
-    @staticmethod
-    def _send(proc: subprocess.Popen, data: bytes) -> None:
-        try:
-            proc.stdin.write(len(data).to_bytes(8, "little") + data)  # type: ignore[union-attr]
-            proc.stdin.flush()  # type: ignore[union-attr]
-        except BrokenPipeError:
-            raise RuntimeError(f"a scoring worker stopped (exit code {proc.wait()})") from None
-
-    @staticmethod
-    def _receive(proc: subprocess.Popen) -> bytes:
-        stream = proc.stdout
-        header = stream.read(8)  # type: ignore[union-attr]
-        if len(header) < 8:
-            raise RuntimeError(f"a scoring worker stopped (exit code {proc.wait()})")
-        return stream.read(int.from_bytes(header, "little"))  # type: ignore[union-attr]
 
     def close(self, *, abort: bool = False) -> None:
         """Stop the workers: at the end of their input, or at once (`abort`: a batch may
@@ -150,16 +134,43 @@ class ScoringPool:
         self.close(abort=kind is not None)
 
 
+# Frames between a process and its workers: 8 bytes of length (little-endian), then the
+# pickle. (Also the page writer's: projections.page_writer.)
+def send_frame(proc: subprocess.Popen, data: bytes, who: str = "a scoring worker") -> None:
+    try:
+        write_frame(proc.stdin, data)  # type: ignore[arg-type]
+    except BrokenPipeError:
+        raise RuntimeError(f"{who} stopped (exit code {proc.wait()})") from None
+
+
+def receive_frame(proc: subprocess.Popen, who: str = "a scoring worker") -> bytes:
+    data = read_frame(proc.stdout)  # type: ignore[arg-type]
+    if data is None:
+        raise RuntimeError(f"{who} stopped (exit code {proc.wait()})")
+    return data
+
+
+def write_frame(stream: BinaryIO, data: bytes) -> None:
+    stream.write(len(data).to_bytes(8, "little") + data)
+    stream.flush()
+
+
+def read_frame(stream: BinaryIO) -> bytes | None:
+    """The next frame; None at the end of the stream."""
+    header = stream.read(8)
+    if len(header) < 8:
+        return None
+    return stream.read(int.from_bytes(header, "little"))
+
+
 def _serve() -> None:
     """A worker: batches in, answers out, until its input ends."""
     inp, out = sys.stdin.buffer, sys.stdout.buffer
     held: dict[str, RuleSet] = {}
-    while header := inp.read(8):
-        tasks, new_rules = pickle.loads(inp.read(int.from_bytes(header, "little")))
+    while (frame := read_frame(inp)) is not None:
+        tasks, new_rules = pickle.loads(frame)
         held.update(new_rules)
-        data = pickle.dumps(score_batch(tasks, held), protocol=pickle.HIGHEST_PROTOCOL)
-        out.write(len(data).to_bytes(8, "little") + data)
-        out.flush()
+        write_frame(out, pickle.dumps(score_batch(tasks, held), protocol=pickle.HIGHEST_PROTOCOL))
 
 
 if __name__ == "__main__":

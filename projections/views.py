@@ -198,7 +198,11 @@ class ResultsViews:
                 raise
 
     def write_page(self, fold: ResultsFold, expected: int, new: int) -> None:
-        rows = _page_rows(fold)
+        self.write_rows(page_rows(fold), expected, new)
+
+    def write_rows(self, rows: PageRows, expected: int, new: int) -> None:
+        """A page's rows (`page_rows`) and the position `new`, in one transaction, if the
+        position is still `expected` (else `PositionMoved`)."""
         with self.transaction() as curs:
             self._move_position(curs, expected, new)
             # executemany (pipelined by psycopg) beat one unnest() over arrays here: the
@@ -247,7 +251,11 @@ class ResultsViews:
             curs.execute(self.sql("DELETE FROM certledger_rebuilds WHERE projection = %s"), [PROJECTION_NAME])
 
 
-def _page_rows(fold: ResultsFold) -> dict[str, list[tuple]]:
+PageRows = dict[str, list[tuple]]  # table -> rows, plain values (they go to a writer process)
+
+
+def page_rows(fold: ResultsFold) -> PageRows:
+    """What a page changed, as rows, from the fold's state at the page's end."""
     dumps = orjson.dumps
     sessions = [
         (s.session_id, s.centre_id, s.finalised, s.published)

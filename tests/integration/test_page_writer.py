@@ -1,0 +1,138 @@
+"""A far-behind catch-up on PostgreSQL writes its pages in a writer process while it folds
+the next page (projections.page_writer): the same rows as writing them itself, and the
+same behaviour when another process moves the position, when the writer dies, and when
+the catch-up is interrupted."""
+
+from __future__ import annotations
+
+import pytest
+
+from commands.bootstrap import open_ledger
+from projections import page_writer
+from projections.rebuild import rebuild
+from projections.results import ResultsProjection, catch_up
+from projections.views import PositionMoved, ResultsViews, page_rows
+from storage.store import EventStore
+from storage.urls import parse_url
+from tests.integration.results_support import population_events, record_in_chunks, snapshot
+
+
+@pytest.fixture
+def writers(monkeypatch) -> list[page_writer.WriterProcess]:
+    """Every catch-up counts as far behind (so uses a writer process); the writers started."""
+    started: list[page_writer.WriterProcess] = []
+    real = page_writer.WriterProcess.__init__
+
+    def init(self, url):
+        real(self, url)
+        started.append(self)
+
+    monkeypatch.setattr(page_writer.WriterProcess, "__init__", init)
+    monkeypatch.setattr("projections.results.PARALLEL_FROM_EVENTS", 0)
+    return started
+
+
+def _incremental(ledger, clock) -> dict:
+    record_in_chunks(ledger, population_events(60, seed=3), chunk=1500, project_page=700, clock=clock)
+    return snapshot(ledger.store)
+
+
+def test_pages_written_by_the_writer_process_equal_those_written_in_process(pg_url, clock, monkeypatch):
+    with open_ledger(pg_url, clock=clock) as ledger:
+        monkeypatch.setattr("projections.results.PARALLEL_FROM_EVENTS", 10**12)
+        expected = _incremental(ledger, clock)  # (in process: never far behind)
+        started: list = []
+        real = page_writer.WriterProcess.__init__
+        monkeypatch.setattr(page_writer.WriterProcess, "__init__",
+                            lambda self, url: (real(self, url), started.append(self))[0])
+        monkeypatch.setattr("projections.results.PARALLEL_FROM_EVENTS", 0)
+        report = rebuild(ledger.store, page_size=250)
+        assert started and report.processed == expected["position"]
+        assert snapshot(ledger.store) == expected
+        # States forgotten after every page: the next page loads them back from the view,
+        # so it must wait for the page in flight.
+        monkeypatch.setattr("projections.results.MAX_CACHED_CERTIFICATIONS", 0)
+        rebuild(ledger.store, page_size=250)
+        assert snapshot(ledger.store) == expected
+        assert len(started) == 2 and all(w.proc.returncode == 0 for w in started)  # each ended with its input
+
+
+def test_a_page_in_flight_when_another_process_moves_the_position_is_dropped_and_followed(pg_url, clock, writers):
+    with open_ledger(pg_url, clock=clock) as ledger:
+        expected = _incremental(ledger, clock)
+        ResultsViews(ledger.store).reset(ledger.store.max_position(), "2026-01-01T00:00:00+00:00")
+        other = EventStore(parse_url(pg_url))
+        moved: list[int] = []
+
+        def after_first_page(done, total):
+            # Called once a page is written; the next one is folded and about to go.
+            if not moved:
+                moved.append(catch_up(other))  # another process takes the rest meanwhile
+
+        try:
+            processed = ResultsProjection(ledger.store).catch_up(page_size=300, progress=after_first_page)
+        finally:
+            other.close()
+        assert moved and moved[0] > 0
+        assert processed == 300  # its own first page; the next one was refused, the rest was done
+        assert ResultsViews(ledger.store).position() == expected["position"]
+        ResultsViews(ledger.store).rebuild_done()
+        assert snapshot(ledger.store) == expected
+
+
+def test_the_writer_refuses_a_page_whose_position_moved(pg_url, clock):
+    with open_ledger(pg_url, clock=clock) as ledger:
+        record_in_chunks(ledger, population_events(5, seed=2), chunk=5000)
+        writer = page_writer.WriterProcess(pg_url)
+        try:
+            writer.submit(page_rows(_empty_fold()), 0, 10)
+            writer.settle()
+            assert ResultsViews(ledger.store).position() == 10
+            writer.submit(page_rows(_empty_fold()), 0, 20)  # the position is 10 by now
+            with pytest.raises(PositionMoved):
+                writer.settle()
+            assert ResultsViews(ledger.store).position() == 10
+        finally:
+            writer.close()
+        assert writer.proc.returncode == 0
+
+
+def test_a_dead_writer_fails_the_catch_up_and_the_next_one_goes_on(pg_url, clock, writers):
+    with open_ledger(pg_url, clock=clock) as ledger:
+        expected = _incremental(ledger, clock)
+        ResultsViews(ledger.store).reset(ledger.store.max_position(), "2026-01-01T00:00:00+00:00")
+        before = len(writers)
+
+        def kill_the_writer(done, total):
+            if done >= 600:
+                writers[-1].proc.kill()
+
+        with pytest.raises(RuntimeError, match="the page writer stopped"):
+            catch_up(ledger.store, page_size=300, progress=kill_the_writer)
+        written = ResultsViews(ledger.store).position()
+        assert 0 < written < expected["position"]
+        catch_up(ledger.store, page_size=300)  # a new writer, from the tracked position
+        ResultsViews(ledger.store).rebuild_done()
+        assert len(writers) == before + 2 and snapshot(ledger.store) == expected
+
+
+def test_an_interrupted_rebuild_with_a_writer_resumes_to_the_same_rows(pg_url, clock, writers):
+    with open_ledger(pg_url, clock=clock) as ledger:
+        expected = _incremental(ledger, clock)
+
+        def interrupt(done, total):
+            if done >= 900:
+                raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):
+            rebuild(ledger.store, page_size=300, progress=interrupt)
+        assert writers and writers[-1].proc.returncode is not None  # stopped with the catch-up
+        assert 0 < ResultsViews(ledger.store).position() < expected["position"]
+        report = rebuild(ledger.store, resume=True)
+        assert report.resumed and snapshot(ledger.store) == expected
+
+
+def _empty_fold():
+    from projections.fold import ResultsFold
+
+    return ResultsFold()
