@@ -15,6 +15,7 @@ from ledger.scoring import CertificationFacts
 from ledger.streams import certification_of_stream, certification_stream, stream_of
 from projections.fold import CertState, ResultsFold, SessionInfo
 from tests.builders import Scenario, events
+from tests.integration.results_support import jury_extras
 
 RECORDED = "2024-06-12T08:00:00+00:00"
 
@@ -136,6 +137,7 @@ def test_a_fold_that_forgets_after_every_page_loads_what_it_needs_from_undecoded
     other streams' rows and new certifications' starts): a fold that forgets everything
     after each page ends with the same states and history as one that holds them all."""
     evs = [*genesis_events(), *simulate_events(60, 3, datetime(2024, 1, 8, 8, tzinfo=timezone.utc))]
+    evs += events(jury_extras(datetime(2024, 1, 15, 8, tzinfo=timezone.utc)))  # decisions after finalisation
     rows = _rows(evs)
     whole = ResultsFold(keep_history=True).apply_encoded(rows)
     loader = _ViewLoader()
@@ -167,3 +169,26 @@ def test_a_certification_stream_names_its_certification_and_no_other_stream_does
             assert certification_of_stream(stream) is None, stream
     assert named > len(evs) // 2
     assert certification_of_stream("session:certification:x") is None
+
+
+def test_prepare_finds_a_new_certifications_session_even_behind_an_earlier_row_of_its_stream():
+    """A certification's first row is its start (the ledger refuses any other), but a log
+    that holds one before it still gets the session loaded: the start is looked for."""
+    s = Scenario("s1")
+    evs = events([s.open(), *s.full_test("c1")])
+    rows = _rows([*genesis_events(), *evs])
+    start = next(i for i, (_, _, raw) in enumerate(rows) if b'"CertificationStarted"' in raw)
+    opened_at = next(i for i, (_, _, raw) in enumerate(rows) if b'"SessionOpened"' in raw)
+    loader = _ViewLoader()
+    before = ResultsFold(loader=loader)
+    before.prepare(rows[:start])
+    before.apply_encoded(rows[:start])
+    loader.persist(before)  # the session is in the view, the certification not yet
+    assert opened_at < start and "c1" not in loader.certs
+    page = rows[start:]
+    page = [page[1], page[0], *page[2:]]  # a served question ahead of the start
+    fold = ResultsFold(loader=loader)
+    fold.forget()
+    fold.prepare(page)
+    assert "s1" in fold.sessions and fold.sessions["s1"].centre_id == loader.sessions["s1"].centre_id
+    assert fold.sessions["s1"].centre_id is not None
