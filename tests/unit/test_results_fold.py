@@ -7,6 +7,7 @@ from collections import defaultdict
 from datetime import datetime, timezone
 
 import orjson
+import pytest
 
 from commands.simulation import simulate_events
 from ledger.events import SessionFinalised
@@ -102,10 +103,14 @@ def test_a_fold_that_holds_every_state_loads_nothing_until_it_forgets():
     fold.prepare(rows[:half])
     fold.apply_encoded(rows[:half])
     assert loader.asked == []
+    held = set(fold.certs) | set(fold.sessions)
     fold.forget()
-    assert not fold.complete
+    assert fold.complete and fold.certs == {}
     fold.prepare(rows[half:])
-    assert loader.asked and set().union(*loader.asked)  # it asks again once it has forgotten
+    assert loader.asked == []  # still nothing to look for: what it dropped, it names
+    fold.apply_encoded(rows[half:])
+    asked = set().union(*loader.asked)
+    assert asked and asked <= held  # only what it forgot, when a handler meets it
 
 
 class _ViewLoader:
@@ -132,21 +137,29 @@ class _ViewLoader:
                 if c.seq and c.started_at >= since]
 
 
-def test_a_fold_that_forgets_after_every_page_loads_what_it_needs_from_undecoded_rows():
-    """`prepare` finds the states a page touches from the rows' streams (decoding only
-    other streams' rows and new certifications' starts): a fold that forgets everything
-    after each page ends with the same states and history as one that holds them all."""
+@pytest.mark.parametrize("complete", [False, True], ids=["prepared", "complete"])
+def test_a_fold_that_forgets_after_every_page_loads_what_it_needs(complete):
+    """A fold that forgets everything after each page ends with the same states and
+    history as one that holds them all. Not complete, `prepare` finds the states a page
+    touches from the rows' streams (decoding only other streams' rows and new
+    certifications' starts); complete (started from an empty view), it skips `prepare`
+    and its handlers load back the forgotten states they meet."""
     evs = [*genesis_events(), *simulate_events(60, 3, datetime(2024, 1, 8, 8, tzinfo=timezone.utc))]
     evs += events(jury_extras(datetime(2024, 1, 15, 8, tzinfo=timezone.utc)))  # decisions after finalisation
     rows = _rows(evs)
     whole = ResultsFold(keep_history=True).apply_encoded(rows)
     loader = _ViewLoader()
-    paged = ResultsFold(loader=loader, keep_history=True)
+    paged = ResultsFold(loader=loader, keep_history=True, complete=complete)
+    prepared = []
     for start in range(0, len(rows), 97):
+        before = set(loader.asked_certs)
         paged.prepare(rows[start:start + 97])
+        prepared.append(loader.asked_certs - before)
         paged.apply_encoded(rows[start:start + 97])
         loader.persist(paged)
         paged.forget()
+        assert paged.complete == complete
+    assert any(prepared) != complete  # a complete fold's prepare asks nothing
     loader.persist(paged)
     assert {c: s.facts for c, s in loader.certs.items()} == {c: s.facts for c, s in whole.certs.items()}
     assert {c: s.result_json for c, s in loader.certs.items()} == {c: s.result_json for c, s in whole.certs.items()}
