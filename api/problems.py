@@ -11,8 +11,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import psycopg
-from eventsourcing import persistence
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -21,16 +19,11 @@ from api.responses import ProblemResponse
 from commands.recording import BatchRejected, LineError
 from ledger.errors import DomainError
 from ledger.rules import RuleDocumentInvalid
-from storage.errors import LedgerNotPrepared, StorageError
+from storage.errors import UNAVAILABLE, LedgerNotPrepared
 
 PROBLEM_BASE = "https://certledger.dev/problems/"
 log = logging.getLogger("certledger.api")
 
-# The database cannot be reached, or is not prepared: 503, not 500.
-UNAVAILABLE = (
-    StorageError, persistence.OperationalError, persistence.InterfaceError,
-    persistence.ConnectionUnavailableError, persistence.ConnectionPoolClosedError, psycopg.OperationalError,
-)
 # Domain errors that mean "no such thing" rather than "refused".
 _NOT_FOUND_CODES = {"unknown-session", "unknown-certification", "unknown-rule-version"}
 

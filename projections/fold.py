@@ -1,5 +1,6 @@
-"""The results fold: decoded log entries in; certification facts, results and their
-history out. Pure (no I/O): the persistent projection (`projections.results`) feeds it
+"""The results fold: log entries in (decoded, or the log's raw rows, decoded one by one
+by `apply_encoded`); certification facts, results and their history out. Pure (no I/O
+but through its loader): the persistent projection (`projections.results`) feeds it
 pages of the log and persists what changed; as-of and audit feed it a filtered log.
 
 The hot path works on the decoded JSON lines, not on pydantic models: each certification's
@@ -214,8 +215,8 @@ class ResultsFold:
         other streams' (sessions, rules, the jury's: a few per thousand) and, for each
         certification neither held nor stored, its start (which names its session).
         `apply_encoded` then decodes every row as it folds it. (The walks over the rows
-        are comprehensions, a tenth cheaper than loops; in the 100,000-certification
-        rebuild they still cost ten times the loading itself: 4 s against 0.35 s.)"""
+        are comprehensions, a tenth cheaper than loops: they cost far more than the
+        loading itself, which is why a complete fold skips them, see `forget`.)"""
         if self.loader is None or self.complete:
             return  # (a rebuild's pages skip this walk)
         loads = orjson.loads

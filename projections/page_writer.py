@@ -4,18 +4,19 @@ one folds the next page (PostgreSQL, far-behind catch-ups such as a rebuild).
     with page_writer(store, far_behind=True) as writer:
         writer.submit(rows, expected, new)   # a page's rows (views.page_rows) and positions
         ...                                  # fold the next page meanwhile
-        writer.settle()                      # the page is written, or PositionMoved is raised
+        writer.settle()                      # the page is written, or what stopped it is raised
 
 At most one page is in flight: `submit` settles the previous one first. Each page is
 still one transaction with its tracking position (`ResultsViews.write_rows`), so the
 view is consistent whatever stops when; a page in flight when this process stops is
 either committed or rolled back, and the next catch-up goes on from the tracked position.
 
-Why a process: sending a page's rows through psycopg's executemany is about 15 µs of
-Python per row in the client (≈0.7 s of a 5 s rebuild of 642,000 events), and the
-rebuilding process is the bottleneck; a thread would hold the same GIL. The writer is
-`python -m projections.page_writer`, fed length-prefixed pickles like the scoring
-workers (`projections.scoring_pool`).
+Why a process: sending a page's rows through psycopg's executemany costs Python time in
+the client for every row, and the rebuilding process is the bottleneck; a thread would
+hold the same GIL. On 2 cores, where the writer shares the second core with the scoring
+worker and PostgreSQL, it saves about 7% of a rebuild (benchmarks/rebuild.py). The
+writer is `python -m projections.page_writer`, fed length-prefixed pickles like the
+scoring workers (`projections.scoring_pool`).
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ from pathlib import Path
 
 from projections.scoring_pool import read_frame, receive_frame, send_frame, write_frame
 from projections.views import PageRows, PositionMoved, ResultsViews
+from storage.errors import UNAVAILABLE, StorageError
 from storage.store import EventStore
+from storage.urls import DatabaseUrl
 
 
 WHO = "the page writer"
@@ -53,48 +56,84 @@ class InProcessWriter:
 
 
 class WriterProcess:
-    """Writes each page in a process of its own, one page in flight at a time."""
+    """Writes each page in a process of its own, one page in flight at a time.
 
-    def __init__(self, url: str) -> None:
+    The writer answers first whether it could open the store, then once per page: None,
+    or what went wrong, raised here as PositionMoved, StorageError (the database cannot
+    be reached: the API's 503) or RuntimeError. Its first answer is read with the first
+    page's, so that its start overlaps the first page's fold."""
+
+    def __init__(self, url: DatabaseUrl) -> None:
         root = Path(__file__).resolve().parents[1]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
-        # Its own session: a Ctrl-C meant for this process does not stop a write halfway;
-        # close() does, and the server then rolls the page back.
+        # Its own session: a Ctrl-C meant for this process is not delivered to it; close()
+        # stops it (killed mid-page, the page's transaction is rolled back, unless its
+        # COMMIT was already sent: either way the view is consistent).
         self.proc = subprocess.Popen([sys.executable, "-m", "projections.page_writer"], env=env,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True)
-        send_frame(self.proc, pickle.dumps(url), WHO)  # not in argv: the URL may hold a password
+        self.started = False  # its first answer (could it open the store?) was read
         self.in_flight = False
+        try:
+            send_frame(self.proc, pickle.dumps(url), WHO)  # not in argv: the URL may hold a password
+        except BaseException:
+            self.close(abort=True)
+            raise
 
     def submit(self, rows: PageRows, expected: int, new: int) -> None:
         self.settle()
-        send_frame(self.proc, pickle.dumps((rows, expected, new), protocol=pickle.HIGHEST_PROTOCOL), WHO)
+        try:
+            send_frame(self.proc, pickle.dumps((rows, expected, new), protocol=pickle.HIGHEST_PROTOCOL), WHO)
+        except RuntimeError:  # it stopped: its first answer may say why
+            self._started()
+            raise
         self.in_flight = True
 
     def settle(self) -> None:
         if not self.in_flight:
             return
         self.in_flight = False
-        problem = pickle.loads(receive_frame(self.proc, WHO))
-        if problem is None:
-            return
-        kind, message = problem
-        if kind == "moved":
-            raise PositionMoved(message)
-        raise RuntimeError(f"the page writer could not write a page: {message}")
+        self._started()
+        _raise_problem(pickle.loads(receive_frame(self.proc, WHO)))
+
+    def _started(self) -> None:
+        if not self.started:
+            self.started = True
+            _raise_problem(pickle.loads(receive_frame(self.proc, WHO)))
 
     def close(self, *, abort: bool = False) -> None:
-        if abort:
-            self.proc.kill()
         try:
-            self.proc.stdin.close()  # type: ignore[union-attr]  # end of input: the writer exits
-        except OSError:
-            pass
-        try:
-            self.proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.proc.stdout.close()  # type: ignore[union-attr]
+            if not abort:
+                self.settle()  # a page still in flight: its answer is not dropped
+        finally:
+            if abort:
+                self.proc.kill()
+            try:
+                self.proc.stdin.close()  # type: ignore[union-attr]  # end of input: the writer exits
+            except OSError:
+                pass
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.proc.stdout.close()  # type: ignore[union-attr]
+
+
+def _raise_problem(answer: tuple[str, str] | None) -> None:
+    if answer is None:
+        return
+    kind, message = answer
+    if kind == "moved":
+        raise PositionMoved(message)
+    if kind == "unavailable":
+        raise StorageError(f"the page writer cannot reach the database: {message}")
+    raise RuntimeError(f"the page writer failed: {message}")
+
+
+def _problem(problem: Exception) -> tuple[str, str]:
+    if isinstance(problem, PositionMoved):
+        return "moved", str(problem)
+    return "unavailable" if isinstance(problem, UNAVAILABLE) else "error", f"{type(problem).__name__}: {problem}"
 
 
 @contextmanager
@@ -104,7 +143,7 @@ def page_writer(store: EventStore, *, far_behind: bool) -> Iterator[InProcessWri
     start of a process.)"""
     writer: InProcessWriter | WriterProcess
     if far_behind and store.backend == "postgresql":
-        writer = WriterProcess(store.url.raw)
+        writer = WriterProcess(store.url)
     else:
         writer = InProcessWriter(ResultsViews(store))
     try:
@@ -116,25 +155,27 @@ def page_writer(store: EventStore, *, far_behind: bool) -> Iterator[InProcessWri
 
 
 def _serve() -> None:
-    """The writer: pages in, None or (kind, message) out, until its input ends."""
-    from storage.urls import parse_url
-
+    """The writer: its store opened (or why not), then pages in, None or a problem out,
+    until its input ends."""
     inp, out = sys.stdin.buffer, sys.stdout.buffer
     url = read_frame(inp)
     if url is None:
         return
-    store = EventStore(parse_url(pickle.loads(url)), create=False)
-    views = ResultsViews(store)
+    try:
+        store = EventStore(pickle.loads(url), create=False)
+        views = ResultsViews(store)
+    except Exception as problem:  # reported to the catch-up, which raises it
+        write_frame(out, pickle.dumps(_problem(problem)))
+        return
+    write_frame(out, pickle.dumps(None))
     try:
         while (frame := read_frame(inp)) is not None:
             rows, expected, new = pickle.loads(frame)
             try:
                 views.write_rows(rows, expected, new)
                 answer = None
-            except PositionMoved as moved:
-                answer = ("moved", str(moved))
             except Exception as problem:  # reported to the catch-up, which raises it
-                answer = ("error", f"{type(problem).__name__}: {problem}")
+                answer = _problem(problem)
             write_frame(out, pickle.dumps(answer))
     finally:
         store.close()

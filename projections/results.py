@@ -111,7 +111,8 @@ class ResultsProjection:
         #   (projections.page_writer).
         with self.lock, young_collections_only():
             stored = self.views.position()
-            far_behind = self.store.max_position() - stored >= PARALLEL_FROM_EVENTS
+            behind = self.store.max_position() - stored
+            far_behind = min(behind, behind if stop_after is None else stop_after) >= PARALLEL_FROM_EVENTS
             with ScoringPool(workers=None if far_behind else 1) as pool, \
                     page_writer(self.store, far_behind=far_behind) as writer:
                 fold = self.fold if self.fold is not None and stored == self.position else self._reset(stored, pool)
@@ -163,6 +164,7 @@ class ResultsProjection:
                     fold.forget()
             except PositionMoved:
                 in_flight = None
+                self.fold, self.position = None, -1  # (should the reset below fail)
                 fold = self._reset(self.views.position(), scorer)  # another process went ahead: follow it
                 folded = self.position
                 continue

@@ -160,7 +160,9 @@ def read_frame(stream: BinaryIO) -> bytes | None:
     header = stream.read(8)
     if len(header) < 8:
         return None
-    return stream.read(int.from_bytes(header, "little"))
+    size = int.from_bytes(header, "little")
+    body = stream.read(size)
+    return body if len(body) == size else None  # cut short: the sender stopped
 
 
 def _serve() -> None:

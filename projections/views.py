@@ -197,9 +197,6 @@ class ResultsViews:
                 raw.execute("ROLLBACK")
                 raise
 
-    def write_page(self, fold: ResultsFold, expected: int, new: int) -> None:
-        self.write_rows(page_rows(fold), expected, new)
-
     def write_rows(self, rows: PageRows, expected: int, new: int) -> None:
         """A page's rows (`page_rows`) and the position `new`, in one transaction, if the
         position is still `expected` (else `PositionMoved`)."""

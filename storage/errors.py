@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import psycopg
+from eventsourcing import persistence
+
 
 class StorageError(Exception):
     pass
@@ -21,3 +24,11 @@ class EventIdAlreadyRecorded(StorageError):
 
 class UnsupportedDatabaseUrl(StorageError):
     pass
+
+
+# The database cannot be reached, or is not prepared (as opposed to a statement it
+# refused): the API answers 503, not 500.
+UNAVAILABLE = (
+    StorageError, persistence.OperationalError, persistence.InterfaceError,
+    persistence.ConnectionUnavailableError, persistence.ConnectionPoolClosedError, psycopg.OperationalError,
+)

@@ -9,9 +9,11 @@ import pytest
 
 from commands.bootstrap import open_ledger
 from projections import page_writer
+from projections.fold import ResultsFold
 from projections.rebuild import rebuild
 from projections.results import ResultsProjection, catch_up
 from projections.views import PositionMoved, ResultsViews, page_rows
+from storage.errors import StorageError
 from storage.store import EventStore
 from storage.urls import parse_url
 from tests.integration.results_support import population_events, record_in_chunks, snapshot
@@ -83,7 +85,7 @@ def test_a_page_in_flight_when_another_process_moves_the_position_is_dropped_and
 def test_the_writer_refuses_a_page_whose_position_moved(pg_url, clock):
     with open_ledger(pg_url, clock=clock) as ledger:
         record_in_chunks(ledger, population_events(5, seed=2), chunk=5000)
-        writer = page_writer.WriterProcess(pg_url)
+        writer = page_writer.WriterProcess(parse_url(pg_url))
         try:
             writer.submit(page_rows(_empty_fold()), 0, 10)
             writer.settle()
@@ -133,6 +135,96 @@ def test_an_interrupted_rebuild_with_a_writer_resumes_to_the_same_rows(pg_url, c
 
 
 def _empty_fold():
-    from projections.fold import ResultsFold
-
     return ResultsFold()
+
+
+def _on_third_page(monkeypatch, action) -> None:
+    """Run `action` as the third page starts to be folded: the second is in flight."""
+    real, pages = ResultsFold.apply_encoded, []
+
+    def apply_encoded(fold, rows):
+        pages.append(len(rows))
+        if len(pages) == 3:
+            action()
+        return real(fold, rows)
+
+    monkeypatch.setattr(ResultsFold, "apply_encoded", apply_encoded)
+
+
+def test_a_rebuild_interrupted_with_a_page_in_flight_resumes_to_the_same_rows(pg_url, clock, writers, monkeypatch):
+    with open_ledger(pg_url, clock=clock) as ledger:
+        expected = _incremental(ledger, clock)
+
+        def interrupt():
+            assert writers[-1].in_flight
+            raise KeyboardInterrupt
+
+        _on_third_page(monkeypatch, interrupt)
+        with pytest.raises(KeyboardInterrupt):
+            rebuild(ledger.store, page_size=300)
+        monkeypatch.setattr(ResultsFold, "apply_encoded", _REAL_APPLY)
+        assert writers[-1].proc.returncode is not None  # stopped with the catch-up
+        assert ResultsViews(ledger.store).position() in (_position_after(ledger, 300), _position_after(ledger, 600))
+        report = rebuild(ledger.store, resume=True)
+        assert report.resumed and snapshot(ledger.store) == expected
+
+
+def test_a_writer_killed_with_a_page_in_flight_fails_the_catch_up_and_the_next_goes_on(pg_url, clock, writers,
+                                                                                       monkeypatch):
+    with open_ledger(pg_url, clock=clock) as ledger:
+        expected = _incremental(ledger, clock)
+        ResultsViews(ledger.store).reset(ledger.store.max_position(), "2026-01-01T00:00:00+00:00")
+
+        def kill():
+            assert writers[-1].in_flight
+            writers[-1].proc.kill()
+            writers[-1].proc.wait()
+
+        _on_third_page(monkeypatch, kill)
+        with pytest.raises(RuntimeError, match="the page writer stopped"):
+            catch_up(ledger.store, page_size=300)
+        monkeypatch.setattr(ResultsFold, "apply_encoded", _REAL_APPLY)
+        assert ResultsViews(ledger.store).position() in (_position_after(ledger, 300), _position_after(ledger, 600))
+        catch_up(ledger.store, page_size=300)
+        assert snapshot(ledger.store) == expected
+
+
+def test_a_catch_up_told_to_stop_after_n_events_stops_there_with_a_writer(pg_url, clock, writers):
+    with open_ledger(pg_url, clock=clock) as ledger:
+        record_in_chunks(ledger, population_events(30, seed=4), chunk=5000)
+        seen: list[int] = []
+        processed = catch_up(ledger.store, page_size=300, stop_after=1000, progress=lambda done, total: seen.append(done))
+        assert writers and processed == 1000 and seen == [300, 600, 900, 1000]
+        assert ResultsViews(ledger.store).position() == _position_after(ledger, 1000)
+
+
+def test_a_writer_that_cannot_open_its_store_says_why(pg_url, clock):
+    url = parse_url(pg_url.rsplit("/", 1)[0] + "/certledger_no_such_database")
+    writer = page_writer.WriterProcess(url)
+    try:
+        with pytest.raises(StorageError, match="certledger_no_such_database"):
+            writer.submit(page_rows(_empty_fold()), 0, 10)
+            writer.settle()
+    finally:
+        writer.close(abort=True)
+
+
+def test_a_short_catch_up_starts_no_writer_however_far_behind(pg_url, clock, monkeypatch):
+    started: list = []
+    real = page_writer.WriterProcess.__init__
+    monkeypatch.setattr(page_writer.WriterProcess, "__init__", lambda self, url: (real(self, url), started.append(1))[0])
+    monkeypatch.setattr("projections.results.PARALLEL_FROM_EVENTS", 500)
+    with open_ledger(pg_url, clock=clock) as ledger:
+        record_in_chunks(ledger, population_events(30, seed=4), chunk=5000)
+        assert ledger.store.max_position() > 1000
+        assert catch_up(ledger.store, stop_after=100) == 100 and not started
+        catch_up(ledger.store)
+        assert started
+
+
+_REAL_APPLY = ResultsFold.apply_encoded
+
+
+def _position_after(ledger, events: int) -> int:
+    """The log position of the `events`-th event."""
+    return ResultsViews(ledger.store).log_rows(0, events)[-1][0]

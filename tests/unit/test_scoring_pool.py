@@ -105,3 +105,18 @@ def test_flushing_at_any_moment_changes_nothing(entries, monkeypatch):
     often = ResultsFold(keep_history=True).apply_all(entries)
     assert _history(often) == _history(whole)
     assert {c: s.result_json for c, s in often.certs.items()} == {c: s.result_json for c, s in whole.certs.items()}
+
+
+def test_a_frame_cut_short_reads_as_the_end_of_the_stream():
+    """A worker that stops mid-answer is reported as stopped, not as a truncated pickle."""
+    import io
+
+    from projections.scoring_pool import read_frame, write_frame
+
+    whole = io.BytesIO()
+    write_frame(whole, b"0123456789")
+    data = whole.getvalue()
+    assert read_frame(io.BytesIO(data)) == b"0123456789"
+    assert read_frame(io.BytesIO(data[:-1])) is None
+    assert read_frame(io.BytesIO(data[:5])) is None
+    assert read_frame(io.BytesIO(b"")) is None
