@@ -45,6 +45,9 @@ RESCORING_DECISIONS = frozenset({"reject_for_fraud", "unreject", "cancel", "unca
 # is a safe one (each holds a snapshot of its facts), and a batch this size is worth
 # sharing with a worker process.
 FLUSH_AT = 2000
+# A complete fold that forgets keeps the ids it dropped (`forget`), ≈120 bytes each: past
+# this many it forgets them too, and prepares each page instead.
+MAX_FORGOTTEN_IDS = 1_000_000
 QUESTION_FLAGS = ("has_image", "has_embed", "has_attachment", "timed", "focused")
 # The public result fields a `started` certification has, all empty.
 STARTED_FIELDS = {
@@ -202,9 +205,14 @@ class ResultsFold:
         long after its session; 24 certifications in the 100,000-certification rebuild),
         and spares `prepare`'s walk over every page (8% of that rebuild). Any other fold
         reloads, page by page, what each touches (`prepare`)."""
-        if self.complete:
+        if self.complete and self.loader is not None:
             self.forgotten_certs.update(self.certs.keys())
             self.forgotten_sessions.update(self.sessions.keys())
+            if len(self.forgotten_certs) + len(self.forgotten_sessions) > MAX_FORGOTTEN_IDS:
+                self.complete = False  # bounded memory: `prepare` finds them again
+        if not self.complete:
+            self.forgotten_certs.clear()
+            self.forgotten_sessions.clear()
         self.certs.clear()
         self.sessions.clear()
 
@@ -476,6 +484,7 @@ def _finalised(fold: ResultsFold, line: dict, recorded_at: str, position: int) -
     session.finalised = True
     fold.dirty_sessions.add(session.session_id)
     reasons = line.get("abort_reasons") or {}
+    fold.ensure_certs(c for c in session.certifications if c in fold.forgotten_certs)  # in one query
     for cert_id in session.certifications:
         cert = fold.cert(cert_id)
         if cert is None or cert.facts.get("session_finalised"):

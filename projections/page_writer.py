@@ -31,6 +31,7 @@ from pathlib import Path
 
 from projections.scoring_pool import read_frame, receive_frame, send_frame, write_frame
 from projections.views import PageRows, PositionMoved, ResultsViews
+from storage import errors as storage_errors
 from storage.errors import UNAVAILABLE, StorageError
 from storage.store import EventStore
 from storage.urls import DatabaseUrl
@@ -125,14 +126,19 @@ def _raise_problem(answer: tuple[str, str] | None) -> None:
     kind, message = answer
     if kind == "moved":
         raise PositionMoved(message)
+    own = getattr(storage_errors, kind, None)  # the storage's own errors keep their class
+    if isinstance(own, type) and issubclass(own, StorageError):
+        raise own(message)
     if kind == "unavailable":
-        raise StorageError(f"the page writer cannot reach the database: {message}")
+        raise StorageError(f"the page writer's database failed: {message}")
     raise RuntimeError(f"the page writer failed: {message}")
 
 
 def _problem(problem: Exception) -> tuple[str, str]:
     if isinstance(problem, PositionMoved):
         return "moved", str(problem)
+    if isinstance(problem, StorageError) and getattr(storage_errors, type(problem).__name__, None) is type(problem):
+        return type(problem).__name__, str(problem)
     return "unavailable" if isinstance(problem, UNAVAILABLE) else "error", f"{type(problem).__name__}: {problem}"
 
 

@@ -113,15 +113,21 @@ class ResultsProjection:
             stored = self.views.position()
             behind = self.store.max_position() - stored
             far_behind = min(behind, behind if stop_after is None else stop_after) >= PARALLEL_FROM_EVENTS
-            with ScoringPool(workers=None if far_behind else 1) as pool, \
-                    page_writer(self.store, far_behind=far_behind) as writer:
-                fold = self.fold if self.fold is not None and stored == self.position else self._reset(stored, pool)
-                fold.scorer = pool
-                try:
-                    return self._pages(fold, pool, writer, progress, stop_after, page_size)
-                finally:
-                    if self.fold is not None:
-                        self.fold.scorer = score_batch  # the pool stops with this call
+            try:
+                with ScoringPool(workers=None if far_behind else 1) as pool, \
+                        page_writer(self.store, far_behind=far_behind) as writer:
+                    fold = self.fold if self.fold is not None and stored == self.position else self._reset(stored, pool)
+                    fold.scorer = pool
+                    try:
+                        return self._pages(fold, pool, writer, progress, stop_after, page_size)
+                    finally:
+                        if self.fold is not None:
+                            self.fold.scorer = score_batch  # the pool stops with this call
+            except BaseException:
+                # Whatever failed (a worker's stop included), the memory may be ahead of
+                # the view: the next call starts again from the view.
+                self.fold, self.position = None, -1
+                raise
 
     def _pages(self, fold: ResultsFold, scorer: Scorer, writer: InProcessWriter | WriterProcess,
                progress: Progress | None, stop_after: int | None, page_size: int) -> int:

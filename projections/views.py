@@ -265,6 +265,9 @@ def page_rows(fold: ResultsFold) -> PageRows:
     results = []
     for cid in sorted(fold.dirty_rows):
         c = fold.certs[cid]
+        # A row is created when its certification starts, its session held then; a state
+        # loaded back later may come without its session, and the upsert leaves a row's
+        # centre and publication to the session's own statements.
         session = fold.sessions.get(c.session_id)
         outcome = c.outcome if c.outcome is not None else started_result(cid)
         results.append((

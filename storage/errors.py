@@ -26,8 +26,8 @@ class UnsupportedDatabaseUrl(StorageError):
     pass
 
 
-# The database cannot be reached, or is not prepared (as opposed to a statement it
-# refused): the API answers 503, not 500.
+# Errors of the storage rather than of the request (the database cannot be reached, is
+# not prepared, or failed the statement): the API answers 503, not 500.
 UNAVAILABLE = (
     StorageError, persistence.OperationalError, persistence.InterfaceError,
     persistence.ConnectionUnavailableError, persistence.ConnectionPoolClosedError, psycopg.OperationalError,

@@ -228,3 +228,40 @@ _REAL_APPLY = ResultsFold.apply_encoded
 def _position_after(ledger, events: int) -> int:
     """The log position of the `events`-th event."""
     return ResultsViews(ledger.store).log_rows(0, events)[-1][0]
+
+
+def test_the_fold_forgets_only_what_the_view_holds(pg_url, clock, monkeypatch):
+    """With a writer that writes a page only when it is settled (a slow writer process,
+    at the extreme), the fold still settles the page in flight before it forgets: what
+    it loads back later must be in the view."""
+
+    class Deferred(page_writer.InProcessWriter):
+        held: tuple | None = None
+
+        def submit(self, rows, expected, new):
+            self.settle()
+            self.held = (rows, expected, new)
+
+        def settle(self):
+            if self.held is not None:
+                held, self.held = self.held, None
+                self.views.write_rows(*held)
+
+    with open_ledger(pg_url, clock=clock) as ledger:
+        expected = _incremental(ledger, clock)
+        monkeypatch.setattr(page_writer, "InProcessWriter", Deferred)
+        monkeypatch.setattr("projections.results.MAX_CACHED_CERTIFICATIONS", 0)
+        rebuild(ledger.store, page_size=250)
+        assert snapshot(ledger.store) == expected
+
+
+def test_a_writer_on_a_database_without_the_ledger_says_so(pg_empty_url):
+    from storage.errors import LedgerNotPrepared
+
+    writer = page_writer.WriterProcess(parse_url(pg_empty_url))
+    try:
+        with pytest.raises(LedgerNotPrepared):
+            writer.submit(page_rows(_empty_fold()), 0, 10)
+            writer.settle()
+    finally:
+        writer.close(abort=True)

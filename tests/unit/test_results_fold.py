@@ -16,7 +16,7 @@ from ledger.scoring import CertificationFacts
 from ledger.streams import certification_of_stream, certification_stream, stream_of
 from projections.fold import CertState, ResultsFold, SessionInfo
 from tests.builders import Scenario, events
-from tests.integration.results_support import jury_extras
+from tests.integration.results_support import population_events
 
 RECORDED = "2024-06-12T08:00:00+00:00"
 
@@ -144,10 +144,10 @@ def test_a_fold_that_forgets_after_every_page_loads_what_it_needs(complete):
     touches from the rows' streams (decoding only other streams' rows and new
     certifications' starts); complete (started from an empty view), it skips `prepare`
     and its handlers load back the forgotten states they meet."""
-    evs = [*genesis_events(), *simulate_events(60, 3, datetime(2024, 1, 8, 8, tzinfo=timezone.utc))]
-    evs += events(jury_extras(datetime(2024, 1, 15, 8, tzinfo=timezone.utc)))  # decisions after finalisation
-    rows = _rows(evs)
+    # With jury decisions after finalisation, publications and a retroactive rule change.
+    rows = _rows([*genesis_events(), *population_events(60, seed=3)])
     whole = ResultsFold(keep_history=True).apply_encoded(rows)
+    assert any(h.cause.startswith("rule version jury") for h in whole.new_history)
     loader = _ViewLoader()
     paged = ResultsFold(loader=loader, keep_history=True, complete=complete)
     prepared = []
@@ -205,3 +205,16 @@ def test_prepare_finds_a_new_certifications_session_even_behind_an_earlier_row_o
     fold.prepare(page)
     assert "s1" in fold.sessions and fold.sessions["s1"].centre_id == loader.sessions["s1"].centre_id
     assert fold.sessions["s1"].centre_id is not None
+
+
+def test_a_complete_fold_ignores_a_second_start_of_a_certification_it_forgot():
+    s = Scenario("s1")
+    rows = _rows([*genesis_events(), *events([s.open(), *s.full_test("c1")])])
+    loader = _ViewLoader()
+    fold = ResultsFold(loader=loader, complete=True)
+    fold.apply_encoded(rows)
+    loader.persist(fold)
+    fold.forget()
+    again = next(r for r in rows if b'"CertificationStarted"' in r[2])
+    fold.apply_encoded([(rows[-1][0] + 1, again[1], again[2])])
+    assert "c1" not in fold.certs and loader.asked_certs == set()  # neither made anew nor loaded
