@@ -8,11 +8,10 @@ are in `projections.fold`).
 Processing is by pages of the log: a page is read raw, each event decoded with orjson as
 it is folded in memory, and the page's changed rows are written in bulk with the
 tracking position in one transaction (eventsourcing's tracking recorder, on the same
-cursor). After a crash, the
-next `catch_up` resumes from the tracked position with nothing lost and nothing applied
-twice: the states it needs are read back from the view (`certledger_scoring_inputs`
-holds every certification's facts). There is no background runner in the embedded
-default: readers call `catch_up` first.
+cursor). After a crash, the next `catch_up` resumes from the tracked position with
+nothing lost and nothing applied twice: the states it needs are read back from the view
+(`certledger_scoring_inputs` holds every certification's facts). There is no background
+runner in the embedded default: readers call `catch_up` first.
 """
 
 from __future__ import annotations
@@ -35,7 +34,7 @@ from projections.page_writer import InProcessWriter, WriterProcess, page_writer
 from projections.views import PositionMoved, ResultsViews, as_text, page_rows
 from storage.store import EventStore
 
-PAGE_SIZE = 20_000  # events; a page's decoded events and states take a few tens of MB
+PAGE_SIZE = 20_000  # events: a few MB of raw rows, and tens of MB of changed rows to write
 PARALLEL_FROM_EVENTS = 100_000  # pending events from which scoring is shared with worker processes
 MAX_CACHED_CERTIFICATIONS = 50_000  # states kept in memory between pages (all persisted)
 
