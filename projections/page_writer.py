@@ -21,15 +21,20 @@ scoring workers (`projections.scoring_pool`).
 
 from __future__ import annotations
 
-import os
 import pickle
-import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
-from projections.scoring_pool import read_frame, receive_frame, send_frame, write_frame
+from projections.scoring_pool import (
+    end_input,
+    read_frame,
+    reap,
+    receive_frame,
+    send_frame,
+    start_worker,
+    write_frame,
+)
 from projections.views import PageRows, PositionMoved, ResultsViews
 from storage import errors as storage_errors
 from storage.errors import UNAVAILABLE, StorageError
@@ -65,13 +70,10 @@ class WriterProcess:
     page's, so that its start overlaps the first page's fold."""
 
     def __init__(self, url: DatabaseUrl) -> None:
-        root = Path(__file__).resolve().parents[1]
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
-        # Its own session: a Ctrl-C meant for this process is not delivered to it; close()
-        # stops it (killed mid-page, the page's transaction is rolled back, unless its
-        # COMMIT was already sent: either way the view is consistent).
-        self.proc = subprocess.Popen([sys.executable, "-m", "projections.page_writer"], env=env,
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True)
+        # A Ctrl-C meant for this process is not delivered to it; close() stops it (killed
+        # mid-page, the page's transaction is rolled back, unless its COMMIT was already
+        # sent: either way the view is consistent).
+        self.proc = start_worker("projections.page_writer")
         self.started = False  # its first answer (could it open the store?) was read
         self.in_flight = False
         try:
@@ -106,18 +108,8 @@ class WriterProcess:
             if not abort:
                 self.settle()  # a page still in flight: its answer is not dropped
         finally:
-            if abort:
-                self.proc.kill()
-            try:
-                self.proc.stdin.close()  # type: ignore[union-attr]  # end of input: the writer exits
-            except OSError:
-                pass
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-            self.proc.stdout.close()  # type: ignore[union-attr]
+            end_input(self.proc, abort=abort)
+            reap(self.proc, timeout=60)
 
 
 def _raise_problem(answer: tuple[str, str] | None) -> None:

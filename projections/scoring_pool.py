@@ -98,14 +98,8 @@ class ScoringPool:
         return out
 
     def _start(self) -> None:
-        root = Path(__file__).resolve().parents[1]
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
         for _ in range(self.workers - 1):
-            # Its own session: a Ctrl-C meant for this process does not kill the workers
-            # mid-batch; this process stops them (close) whatever ends its work.
-            self._procs.append(subprocess.Popen([sys.executable, "-m", "projections.scoring_pool"], env=env,
-                                                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                                start_new_session=True))
+            self._procs.append(start_worker("projections.scoring_pool"))
             self._sent.append(set())
 
     def close(self, *, abort: bool = False) -> None:
@@ -113,19 +107,9 @@ class ScoringPool:
         be half sent or half answered)."""
         procs, self._procs, self._sent = self._procs, [], []
         for proc in procs:
-            if abort:
-                proc.kill()
-            try:
-                proc.stdin.close()  # type: ignore[union-attr]  # end of input: the worker exits
-            except OSError:
-                pass
+            end_input(proc, abort=abort)
         for proc in procs:
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            proc.stdout.close()  # type: ignore[union-attr]
+            reap(proc, timeout=10)
 
     def __enter__(self) -> ScoringPool:
         return self
@@ -134,8 +118,39 @@ class ScoringPool:
         self.close(abort=kind is not None)
 
 
+# Worker processes (the scoring workers here, the page writer: projections.page_writer).
+def start_worker(module: str) -> subprocess.Popen:
+    """`python -m module`, fed on its stdin, answering on its stdout. Its own session: a
+    Ctrl-C meant for this process does not stop it halfway; this process stops it
+    (`end_input`, `reap`) whatever ends its work."""
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
+    return subprocess.Popen([sys.executable, "-m", module], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            start_new_session=True)
+
+
+def end_input(proc: subprocess.Popen, *, abort: bool = False) -> None:
+    """Close its input (it exits at the end of it); with `abort`, kill it first."""
+    if abort:
+        proc.kill()
+    try:
+        proc.stdin.close()  # type: ignore[union-attr]
+    except OSError:
+        pass
+
+
+def reap(proc: subprocess.Popen, timeout: float) -> None:
+    """Wait for it to exit (killed past `timeout` seconds), and close its output."""
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    proc.stdout.close()  # type: ignore[union-attr]
+
+
 # Frames between a process and its workers: 8 bytes of length (little-endian), then the
-# pickle. (Also the page writer's: projections.page_writer.)
+# pickle.
 def send_frame(proc: subprocess.Popen, data: bytes, who: str = "a scoring worker") -> None:
     try:
         write_frame(proc.stdin, data)  # type: ignore[arg-type]
