@@ -228,9 +228,9 @@ class ResultsFold:
         if self.loader is None or self.complete:
             return  # (a rebuild's pages skip this walk)
         loads = orjson.loads
-        streams = {stream for _, stream, _ in rows}
-        certs = {c for c in map(certification_of_stream, streams) if c is not None}
-        others = {s for s in streams if certification_of_stream(s) is None}
+        named = {s: certification_of_stream(s) for s in {stream for _, stream, _ in rows}}
+        certs = {c for c in named.values() if c is not None}
+        others = {s for s, c in named.items() if c is None}
         sessions: set[str] = set()
         finalised: set[str] = set()
         for raw in [raw for _, stream, raw in rows if stream in others]:
@@ -253,10 +253,7 @@ class ResultsFold:
                     if line["type"] == "CertificationStarted":
                         sessions.add(line["session_id"])
                         break
-        missing = sessions - self.sessions.keys()
-        if missing:
-            for session in self.loader.load_sessions(missing):
-                self.sessions[session.session_id] = session
+        self.ensure_sessions(sessions)
         extra: set[str] = set()
         for session_id in finalised:
             session = self.sessions.get(session_id)
@@ -270,6 +267,13 @@ class ResultsFold:
             for cert in self.loader.load_certs(missing):
                 self.certs[cert.certification_id] = cert
             self.forgotten_certs -= missing
+
+    def ensure_sessions(self, ids: Iterable[str]) -> None:
+        missing = set(ids) - self.sessions.keys()
+        if missing and self.loader is not None:
+            for session in self.loader.load_sessions(missing):
+                self.sessions[session.session_id] = session
+            self.forgotten_sessions -= missing
 
     # ------------------------------------------------------------------------ the fold
     def apply(self, position: int, state: dict) -> None:
@@ -317,10 +321,8 @@ class ResultsFold:
     def _session(self, session_id: str) -> SessionInfo:
         session = self.sessions.get(session_id)
         if session is None:
-            if session_id in self.forgotten_sessions and self.loader is not None:
-                self.forgotten_sessions.discard(session_id)
-                for loaded in self.loader.load_sessions({session_id}):
-                    self.sessions[loaded.session_id] = loaded
+            if session_id in self.forgotten_sessions:
+                self.ensure_sessions({session_id})
                 session = self.sessions.get(session_id)
             if session is None:
                 session = self.sessions[session_id] = SessionInfo(session_id)
