@@ -123,8 +123,8 @@ class ResultsProjection:
                         if self.fold is not None:
                             self.fold.scorer = score_batch  # the pool stops with this call
             except BaseException:
-                # Whatever failed (a worker's stop included), the memory may be ahead of
-                # the view: the next call starts again from the view.
+                # Whatever failed (the fold, a worker, the writer, a reset), the memory may
+                # be ahead of the view: drop it, and the next call starts from the view.
                 self.fold, self.position = None, -1
                 raise
 
@@ -167,15 +167,11 @@ class ResultsProjection:
                 if len(fold.certs) > MAX_CACHED_CERTIFICATIONS:
                     settle()  # what the fold forgets, it will load back: from a view that holds it
                     fold.forget()
-            except PositionMoved:
+            except PositionMoved:  # (any other failure: catch_up drops the fold)
                 in_flight = None
-                self.fold, self.position = None, -1  # (should the reset below fail)
                 fold = self._reset(self.views.position(), scorer)  # another process went ahead: follow it
                 folded = self.position
                 continue
-            except BaseException:
-                self.fold, self.position = None, -1  # the memory is ahead of the database: drop it
-                raise
             # The page's rows first: the collection traverses every live young object.
             # (The page's events, decoded whole, once made that a ninth of a rebuild's
             # time; now each is freed as soon as it is folded.)
