@@ -34,6 +34,7 @@ from ledger.events import (  # noqa: E402
 )
 from ledger.rules import RuleTimeline  # noqa: E402
 from ledger.scoring import CertificationFacts, score, scored_json  # noqa: E402
+from ledger.scoring.score import stored_form  # noqa: E402
 from ledger.vocabulary import COMPETENCES  # noqa: E402
 
 STATUSES = ["ok"] * 7 + ["ko", "ko", "partially", "skipped", "timedout"]
@@ -74,10 +75,6 @@ def _timings_us(work, items: list, runs: int) -> tuple[float, float]:
     return statistics.median(timings), min(timings)
 
 
-def _dumps(result):
-    return result.model_dump(mode="json", exclude={"explanation"}), result.model_dump_json()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--certifications", type=int, default=200)
@@ -91,7 +88,7 @@ def main() -> None:
     rows = {
         "score()": _timings_us(lambda f: score(f, rules), facts, args.runs),
         # What a projection stores of a scoring: the outcome and the whole result as JSON.
-        "score() + both dumps": _timings_us(lambda f: _dumps(score(f, rules)), facts, args.runs),
+        "score() + both dumps": _timings_us(lambda f: stored_form(score(f, rules)), facts, args.runs),
         "scored_json()": _timings_us(lambda f: scored_json(f, rules), facts, args.runs),
         "from_events()": _timings_us(CertificationFacts.from_events, streams, args.runs),
         "from_events() + score()": _timings_us(lambda e: score(CertificationFacts.from_events(e), rules), streams, args.runs),

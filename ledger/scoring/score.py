@@ -45,8 +45,8 @@ def score_events(events: Iterable[LedgerEvent], rules: RuleSet, certification_id
 
 def scored_json(facts: CertificationFacts, rules: RuleSet) -> tuple[dict[str, Any], str]:
     """`score(facts, rules)` as a projection stores it: the result without its explanation
-    in JSON mode, and the whole result as JSON text, equal to `model_dump(mode="json",
-    exclude={"explanation"})` and `model_dump_json()` of `score`'s Result.
+    in JSON mode, and the whole result as JSON text, equal to `stored_form(score(facts,
+    rules))`.
 
     Why not just those: validating the Result model and dumping it twice is 40% of that
     cost (benchmarks/scoring.py), and a rebuild scores once per 60 events. Here the
@@ -57,12 +57,17 @@ def scored_json(facts: CertificationFacts, rules: RuleSet) -> tuple[dict[str, An
     version."""
     data_of = ALGORITHM_DATA.get(rules.algorithm)
     if data_of is None:
-        result = score(facts, rules)
-        return result.model_dump(mode="json", exclude={"explanation"}), result.model_dump_json()
+        return stored_form(score(facts, rules))
     data = data_of(facts, rules)
     text = orjson.dumps(data, default=_fields).decode()
     outcome = {k: list(v) if isinstance(v, tuple) else v for k, v in data.items() if k != "explanation"}
     return outcome, text
+
+
+def stored_form(result: Result) -> tuple[dict[str, Any], str]:
+    """A Result as a projection stores it: without its explanation in JSON mode, and whole
+    as JSON text (what `scored_json` computes faster)."""
+    return result.model_dump(mode="json", exclude={"explanation"}), result.model_dump_json()
 
 
 def _fields(value: object) -> dict[str, Any]:
