@@ -20,8 +20,8 @@ from tests.integration.results_support import population_events, record_in_chunk
 
 
 @pytest.fixture
-def writers(monkeypatch) -> list[page_writer.WriterProcess]:
-    """Every catch-up counts as far behind (so uses a writer process); the writers started."""
+def started_writers(monkeypatch) -> list[page_writer.WriterProcess]:
+    """The writer processes started, in order."""
     started: list[page_writer.WriterProcess] = []
     real = page_writer.WriterProcess.__init__
 
@@ -30,8 +30,14 @@ def writers(monkeypatch) -> list[page_writer.WriterProcess]:
         started.append(self)
 
     monkeypatch.setattr(page_writer.WriterProcess, "__init__", init)
-    monkeypatch.setattr("projections.results.PARALLEL_FROM_EVENTS", 0)
     return started
+
+
+@pytest.fixture
+def writers(started_writers, monkeypatch) -> list[page_writer.WriterProcess]:
+    """Every catch-up counts as far behind (so uses a writer process); the writers started."""
+    monkeypatch.setattr("projections.results.PARALLEL_FROM_EVENTS", 0)
+    return started_writers
 
 
 def _incremental(ledger, clock) -> dict:
@@ -39,14 +45,13 @@ def _incremental(ledger, clock) -> dict:
     return snapshot(ledger.store)
 
 
-def test_pages_written_by_the_writer_process_equal_those_written_in_process(pg_url, clock, monkeypatch):
+def test_pages_written_by_the_writer_process_equal_those_written_in_process(pg_url, clock, monkeypatch,
+                                                                           started_writers):
+    started = started_writers
     with open_ledger(pg_url, clock=clock) as ledger:
         monkeypatch.setattr("projections.results.PARALLEL_FROM_EVENTS", 10**12)
         expected = _incremental(ledger, clock)  # (in process: never far behind)
-        started: list = []
-        real = page_writer.WriterProcess.__init__
-        monkeypatch.setattr(page_writer.WriterProcess, "__init__",
-                            lambda self, url: (real(self, url), started.append(self))[0])
+        assert not started
         monkeypatch.setattr("projections.results.PARALLEL_FROM_EVENTS", 0)
         report = rebuild(ledger.store, page_size=250)
         assert started and report.processed == expected["position"]
@@ -209,10 +214,8 @@ def test_a_writer_that_cannot_open_its_store_says_why(pg_url, clock):
         writer.close(abort=True)
 
 
-def test_a_short_catch_up_starts_no_writer_however_far_behind(pg_url, clock, monkeypatch):
-    started: list = []
-    real = page_writer.WriterProcess.__init__
-    monkeypatch.setattr(page_writer.WriterProcess, "__init__", lambda self, url: (real(self, url), started.append(1))[0])
+def test_a_short_catch_up_starts_no_writer_however_far_behind(pg_url, clock, monkeypatch, started_writers):
+    started = started_writers
     monkeypatch.setattr("projections.results.PARALLEL_FROM_EVENTS", 500)
     with open_ledger(pg_url, clock=clock) as ledger:
         record_in_chunks(ledger, population_events(30, seed=4), chunk=5000)
