@@ -202,8 +202,8 @@ class ResultsFold:
     def forget(self) -> None:
         """Drop the cached states (all persisted). A complete fold keeps their ids, and a
         handler that meets one loads it back: in log order that is rare (a jury decision
-        long after its session; 24 certifications in the 100,000-certification rebuild),
-        and spares `prepare`'s walk over every page (8% of that rebuild). Any other fold
+        long after its session: 333 certifications, in 225 queries, in the rebuild of
+        100,000), and spares `prepare`'s walk over every page (8% of that rebuild). Any other fold
         reloads, page by page, what each touches (`prepare`)."""
         if self.complete and self.loader is not None:
             self.forgotten_certs.update(self.certs.keys())
