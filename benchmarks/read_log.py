@@ -6,7 +6,7 @@ Every variant reads every row of `certledger_events` (the population of
 `benchmarks/population.py`) and decodes each payload with `orjson.loads`, nothing else:
 
 * `copy`: `COPY certledger_events (state) TO STDOUT (FORMAT BINARY)`, physical order
-  (the population is written in log order) — **the raw limit** the issue names;
+  (the population is written in log order);
 * `copy_ordered`: the same, `ORDER BY notification_id` (what a projection needs);
 * `server_cursor`: a named (server-side) binary cursor, fetched 10,000 rows at a time;
 * `keyset_pages`: the results projection's own read path (`ResultsViews.log_rows`, its
@@ -14,7 +14,11 @@ Every variant reads every row of `certledger_events` (the population of
 * `library`: eventsourcing's `select_notifications` in pages of 500, then `orjson.loads`
   (context: the library's notification log).
 
-Figures are events/s, medians over runs; the baseline of each is `copy`.
+Figures are events/s, medians over runs. **The raw limit**, every figure's baseline, is
+the faster of `copy` and `server_cursor` in the same run: the issue names both, and
+either can come out ahead (in one run `copy` measured 442,000 events/s and
+`server_cursor` 554,000; in others `copy` led by a few per cent). The faster one makes
+every ratio against it the least flattering.
 """
 
 from __future__ import annotations
@@ -119,10 +123,19 @@ def warm_up(url: str) -> None:
     copy_state(url)
 
 
-def raw_limit(url: str, runs: int = 3) -> tuple[float, list[float]]:
+RAW_VARIANTS = ("copy", "server_cursor")  # the two reads the issue names as the raw limit
+RAW_NAME = "raw read limit (the faster of COPY BINARY and a server-side cursor, + orjson)"
+
+
+def fastest_raw(results: dict[str, tuple[float, list[float], int]]) -> tuple[float, list[float], str]:
+    """(median, runs, variant) of the faster raw variant among `results`."""
+    name = max((n for n in RAW_VARIANTS if n in results), key=lambda n: results[n][0])
+    return results[name][0], results[name][1], name
+
+
+def raw_limit(url: str, runs: int = 3) -> tuple[float, list[float], str]:
     warm_up(url)
-    value, runs_, _ = rate(copy_state, url, runs)
-    return value, runs_
+    return fastest_raw({name: rate(VARIANTS[name], url, runs) for name in RAW_VARIANTS})
 
 
 def measure(url: str, scale: int, runs: int = 3, variants: list[str] | None = None) -> list[Figure]:
@@ -131,12 +144,15 @@ def measure(url: str, scale: int, runs: int = 3, variants: list[str] | None = No
     results = {}
     for name in chosen:
         results[name] = rate(VARIANTS[name], url, runs)
-    limit = results["copy"][0] if "copy" in results else raw_limit(url, runs)[0]
+    if all(name in results for name in RAW_VARIANTS):
+        limit, _, fastest = fastest_raw(results)
+    else:
+        limit, _, fastest = raw_limit(url, runs)
     figures = []
     for name, (value, runs_, n) in results.items():
         figures.append(Figure(
-            name=f"read+decode: {name}", value=value, unit="events/s", baseline_name="raw limit (COPY + orjson)",
-            baseline=limit, scale=scale, runs=runs_, extra={"events": n},
+            name=f"read+decode: {name}", value=value, unit="events/s", baseline_name=f"{RAW_NAME}: {fastest}",
+            baseline=limit, scale=scale, runs=runs_, extra={"events": n, "raw_limit_variant": fastest},
             target="reference ≈400,000 (raw), ≈125,000 (library)" if name in ("copy", "library") else "",
         ))
     return figures

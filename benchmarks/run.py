@@ -67,13 +67,14 @@ def run_suite(scales: list[int], only: list[str], *, runs: int = 3, profile: boo
         if "read" in only or "rebuild" in only:
             import read_log
 
-            variants = None if "read" in only else ["copy"]
+            variants = None if "read" in only else list(read_log.RAW_VARIANTS)
             with bar() as p:
                 task = p.add_task(f"read paths @ {scale:,}", total=None)
                 figures = read_log.measure(pop.url, scale, runs, variants)
                 p.remove_task(task)
-            copy = next(f for f in figures if f.name.endswith(": copy"))
-            raw = (copy.value, copy.runs)
+            fastest = figures[0].extra["raw_limit_variant"]
+            limit = next(f for f in figures if f.name == f"read+decode: {fastest}")
+            raw = (limit.value, limit.runs, fastest)
             _add(report, figures if "read" in only else [])
         if "rebuild" in only:
             import rebuild
