@@ -203,8 +203,8 @@ class ResultsFold:
         """Drop the cached states (all persisted). A complete fold keeps their ids, and a
         handler that meets one loads it back: in log order that is rare (a jury decision
         long after its session: 333 certifications, in 225 queries, in the rebuild of
-        100,000), and spares `prepare`'s walk over every page (8% of that rebuild). Any other fold
-        reloads, page by page, what each touches (`prepare`)."""
+        100,000), and spares `prepare`'s walk over every page (8% of that rebuild, when
+        measured). Any other fold reloads, page by page, what each touches (`prepare`)."""
         if self.complete and self.loader is not None:
             self.forgotten_certs.update(self.certs.keys())
             self.forgotten_sessions.update(self.sessions.keys())
