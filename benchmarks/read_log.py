@@ -16,9 +16,10 @@ Every variant reads every row of `certledger_events` (the population of
 
 Figures are events/s, medians over runs. **The raw limit**, every figure's baseline, is
 the faster of `copy` and `server_cursor` in the same run: the issue names both, and
-either can come out ahead (in one run `copy` measured 442,000 events/s and
-`server_cursor` 554,000; in others `copy` led by a few per cent). The faster one makes
-every ratio against it the least flattering.
+either can come out ahead (on one host `copy` measured 442,000 events/s and
+`server_cursor` 554,000 in the same run; on another they were within a few per cent,
+each ahead at one scale). The faster one makes every ratio against it the least
+flattering.
 """
 
 from __future__ import annotations

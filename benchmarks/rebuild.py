@@ -232,12 +232,14 @@ def show_stages(s: dict[str, Any]) -> None:
 def floor(url: str) -> dict[str, Any]:
     """The least Python work of this design, page by page over the whole log, each page
     read untimed first: decoding each event alone (what the raw limit does after
-    reading), then decoding and folding it (the handlers, the facts they keep) with the
-    rescorings decided but not computed, nothing written. One process, no I/O timed:
-    what is left of a rebuild once reading, scoring and writing cost nothing. As in a
-    rebuild, the collector runs young collections only, one per page, and the states
-    are dropped past `MAX_CACHED_CERTIFICATIONS` (here not loaded back: the few events
-    that would need one are skipped, so the floor is, if anything, low)."""
+    reading), then decoding and folding it (the handlers, the facts they keep, each
+    rescoring decided with its facts snapshot) with the rescorings not computed,
+    nothing written. One process, no I/O timed: what is left of a rebuild once reading,
+    scoring and writing cost nothing. As in a rebuild, the collector runs young
+    collections only, one per page, and the states are dropped past
+    `MAX_CACHED_CERTIFICATIONS` (here not loaded back: the few events that would need
+    one are skipped, and no result is ever computed, so no rescoring is a derived one:
+    the floor is, if anything, low)."""
     import gc
 
     import orjson
@@ -250,7 +252,7 @@ def floor(url: str) -> dict[str, Any]:
     try:
         views = ResultsViews(store)
         fold = ResultsFold(load_timeline(store, 0), loader=None, complete=True)
-        fold.rescore = lambda *args, **kwargs: None  # decided, not computed
+        fold.flush = fold.pending.clear  # rescorings decided (`rescore`), never computed
         decode = folded = 0.0
         events = after = 0
         loads = orjson.loads

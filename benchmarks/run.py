@@ -137,7 +137,8 @@ def run_whatif(scale: int, runs: int, timeout: float = 1200) -> dict[str, Any]:
     sizes = [scale] + ([1_000_000] if scale == 100_000 else [])
     # Its population is simulated once and cached (≈2.5 min per 100,000 certifications
     # here): generated first, without a time limit, so that the limit bounds the run
-    # itself. (Inside `run`, the first full benchmark at 100,000 timed out on it.)
+    # itself. (Inside `run`, the first full benchmark at 100,000 spent nearly all of its
+    # limit generating, and was killed.)
     chunks = max(1, max(sizes) // 100_000)
     generate = [sys.executable, str(script), "generate", "--chunks", str(chunks)]
     console.print(f"what-if population (once, cached): {' '.join(generate[1:])}")
