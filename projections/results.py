@@ -39,8 +39,9 @@ PARALLEL_FROM_EVENTS = 100_000  # pending events from which scoring is shared wi
 # States kept in memory between pages (all persisted); past it the fold forgets them all.
 # A state is ~37 KB in memory (its facts as dicts 20 KB, its result's JSON 10 KB). At
 # 50,000 a 100,000-certification rebuild peaked at 1.9 GB and ran ~10% slower than at
-# 5,000-10,000 (0.3-0.46 GB; 5 interleaved runs of one rebuild per process). The loads
-# back it costs: 225 queries for 333 certifications and 121 for sessions in that rebuild.
+# 5,000-10,000 (0.3-0.46 GB; 2-3 interleaved runs per setting, one rebuild per
+# process). The loads back it costs: 225 queries for 333 certifications and 121 for
+# sessions in that rebuild.
 MAX_CACHED_CERTIFICATIONS = 10_000
 
 Progress = Callable[[int, int], None]  # (events processed by this call, events pending at its start)
