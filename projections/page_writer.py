@@ -16,7 +16,7 @@ the client for every row, and the rebuilding process is the bottleneck; a thread
 hold the same GIL. On 2 cores, where the writer shares the second core with the scoring
 worker and PostgreSQL, it saves about 7% of a rebuild (benchmarks/rebuild.py). The
 writer is `python -m projections.page_writer`, fed length-prefixed pickles like the
-scoring workers (`projections.scoring_pool`).
+scoring workers (`projections.workers`).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from projections.scoring_pool import (
+from projections.workers import (
     end_input,
     read_frame,
     reap,

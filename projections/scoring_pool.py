@@ -20,11 +20,11 @@ import pickle
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from ledger.rules import RuleSet
 from ledger.scoring import CertificationFacts, scored_json
+from projections.workers import end_input, read_frame, reap, receive_frame, send_frame, start_worker, write_frame
 
 Task = tuple[bytes, str]
 Scored = tuple[dict[str, Any] | None, str | None, str | None]
@@ -33,6 +33,7 @@ Scored = tuple[dict[str, Any] | None, str | None, str | None]
 # ways, two pipe round trips) would cost about what the worker's half saves. Starting a
 # worker costs ~0.3 s, once per pool (results.py makes one per far-behind catch-up).
 MIN_PARALLEL = 64
+WHO = "a scoring worker"  # in the error raised when one stopped
 
 
 def score_batch(tasks: Sequence[Task], rules: Mapping[str, RuleSet]) -> list[Scored]:
@@ -87,11 +88,11 @@ class ScoringPool:
             for k, chunk in enumerate(chunks[1:]):
                 versions = {version for _, version in chunk}
                 new = {v: rules[v] for v in versions - self._sent[k]}
-                send_frame(self._procs[k], pickle.dumps((chunk, new), protocol=pickle.HIGHEST_PROTOCOL))
+                send_frame(self._procs[k], pickle.dumps((chunk, new), protocol=pickle.HIGHEST_PROTOCOL), WHO)
                 self._sent[k] |= versions
             out = score_batch(chunks[0], rules)  # this process takes a share meanwhile
             for proc in self._procs[:len(chunks) - 1]:
-                out.extend(pickle.loads(receive_frame(proc)))
+                out.extend(pickle.loads(receive_frame(proc, WHO)))
         except BaseException:
             self.close(abort=True)  # answers may be left in the pipes: never reuse these workers
             raise
@@ -116,68 +117,6 @@ class ScoringPool:
 
     def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
         self.close(abort=kind is not None)
-
-
-# Worker processes (the scoring workers here, the page writer: projections.page_writer).
-def start_worker(module: str) -> subprocess.Popen:
-    """`python -m module`, fed on its stdin, answering on its stdout. Its own session: a
-    Ctrl-C meant for this process does not stop it halfway; this process stops it
-    (`end_input`, `reap`) whatever ends its work."""
-    root = Path(__file__).resolve().parents[1]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
-    return subprocess.Popen([sys.executable, "-m", module], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            start_new_session=True)
-
-
-def end_input(proc: subprocess.Popen, *, abort: bool = False) -> None:
-    """Close its input (it exits at the end of it); with `abort`, kill it first."""
-    if abort:
-        proc.kill()
-    try:
-        proc.stdin.close()  # type: ignore[union-attr]
-    except OSError:
-        pass
-
-
-def reap(proc: subprocess.Popen, timeout: float) -> None:
-    """Wait for it to exit (killed past `timeout` seconds), and close its output."""
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    proc.stdout.close()  # type: ignore[union-attr]
-
-
-# Frames between a process and its workers: 8 bytes of length (little-endian), then the
-# pickle.
-def send_frame(proc: subprocess.Popen, data: bytes, who: str = "a scoring worker") -> None:
-    try:
-        write_frame(proc.stdin, data)  # type: ignore[arg-type]
-    except BrokenPipeError:
-        raise RuntimeError(f"{who} stopped (exit code {proc.wait()})") from None
-
-
-def receive_frame(proc: subprocess.Popen, who: str = "a scoring worker") -> bytes:
-    data = read_frame(proc.stdout)  # type: ignore[arg-type]
-    if data is None:
-        raise RuntimeError(f"{who} stopped (exit code {proc.wait()})")
-    return data
-
-
-def write_frame(stream: BinaryIO, data: bytes) -> None:
-    stream.write(len(data).to_bytes(8, "little") + data)
-    stream.flush()
-
-
-def read_frame(stream: BinaryIO) -> bytes | None:
-    """The next frame; None at the end of the stream."""
-    header = stream.read(8)
-    if len(header) < 8:
-        return None
-    size = int.from_bytes(header, "little")
-    body = stream.read(size)
-    return body if len(body) == size else None  # cut short: the sender stopped
 
 
 def _serve() -> None:

@@ -111,7 +111,7 @@ def test_a_frame_cut_short_reads_as_the_end_of_the_stream():
     """A worker that stops mid-answer is reported as stopped, not as a truncated pickle."""
     import io
 
-    from projections.scoring_pool import read_frame, write_frame
+    from projections.workers import read_frame, write_frame
 
     whole = io.BytesIO()
     write_frame(whole, b"0123456789")
