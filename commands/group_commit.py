@@ -264,8 +264,8 @@ class GroupCommitter:
                 began = time.perf_counter()
                 if uow.records:
                     with self.store.writer() as writer:
-                        writer.write(uow.records)
-                        writer.expect(uow.read_only_versions())  # streams judged against, unwritten
+                        # and the streams judged against, unwritten, must not have moved
+                        writer.write(uow.records, expect=uow.read_only_versions())
                 self.stats.write_s += time.perf_counter() - began
             except (StreamVersionConflict, EventIdAlreadyRecorded) as conflict:
                 self.cache.forget(uow.touched if uow is not None else ())

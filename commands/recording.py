@@ -226,9 +226,8 @@ class LedgerService:
             try:
                 report = self._judge_all(uow, events, first_line=1)
                 with self.store.writer() as w:
-                    w.write(uow.records)
                     # e.g. an answer judged against a session another writer just finalised
-                    w.expect(uow.read_only_versions())
+                    w.write(uow.records, expect=uow.read_only_versions())
                 return report
             except (StreamVersionConflict, EventIdAlreadyRecorded):
                 # Someone else wrote meanwhile: re-read and re-validate everything.

@@ -206,9 +206,18 @@ def _classify(message: str) -> StorageError:
     return StreamVersionConflict(message)
 
 
+def _verify(versions: dict[str, int], rows: list[tuple]) -> None:
+    """`rows`: (stream, its latest version) as stored now; each must be as judged."""
+    now = {r[0]: r[1] for r in rows}
+    moved = sorted(s for s, v in versions.items() if now.get(s, 0) != v)
+    if moved:
+        raise StreamVersionConflict(f"streams read by this batch moved meanwhile: {', '.join(moved)}")
+
+
 class _Writer(_Reads):
-    def write(self, records: Sequence[Recorded]) -> None:  # pragma: no cover - interface
-        raise NotImplementedError
+    def write(self, records: Sequence[Recorded], expect: dict[str, int] | None = None) -> None:
+        """Append `records`; with `expect`, then check those streams as `expect()` does."""
+        raise NotImplementedError  # pragma: no cover - interface
 
     def lock(self) -> None:  # SQLite holds its write lock from BEGIN IMMEDIATE
         pass
@@ -220,17 +229,13 @@ class _Writer(_Reads):
         if not versions:
             return
         self.lock()
+        _verify(versions, self._rows(*self._expect_query(versions)))
+
+    def _expect_query(self, versions: dict[str, int]) -> tuple[str, list[str]]:
         table = SQLITE_EVENTS_TABLE if self.backend == "sqlite" else PG_EVENTS_TABLE
         marks = ", ".join([self._mark()] * len(versions))
-        rows = self._rows(
-            f"SELECT originator_id, MAX(originator_version) FROM {table} "
-            f"WHERE originator_id IN ({marks}) GROUP BY originator_id",
-            list(versions),
-        )
-        now = {r[0]: r[1] for r in rows}
-        moved = sorted(s for s, v in versions.items() if now.get(s, 0) != v)
-        if moved:
-            raise StreamVersionConflict(f"streams read by this batch moved meanwhile: {', '.join(moved)}")
+        return (f"SELECT originator_id, MAX(originator_version) FROM {table} "
+                f"WHERE originator_id IN ({marks}) GROUP BY originator_id", list(versions))
 
     def read_stream(self, stream: str, after: int = 0) -> list[Recorded]:
         table = SQLITE_EVENTS_TABLE if self.backend == "sqlite" else PG_EVENTS_TABLE
@@ -255,7 +260,7 @@ class _SQLiteWriter(_Writer):
     def _rows(self, sql: str, params: Sequence) -> list[tuple]:
         return [tuple(r) for r in self.conn.execute(sql, list(params)).fetchall()]
 
-    def write(self, records: Sequence[Recorded]) -> None:
+    def write(self, records: Sequence[Recorded], expect: dict[str, int] | None = None) -> None:
         lines = [r.event.to_line() for r in records]
         ids, links = _index_rows(records, lines)
         stored = [to_stored(r, line) for r, line in zip(records, lines)]
@@ -268,6 +273,7 @@ class _SQLiteWriter(_Writer):
             )
         except sqlite3.IntegrityError as e:
             raise _classify(str(e)) from e
+        self.expect(expect or {})
 
 
 class _PostgresWriter(_Writer):
@@ -288,9 +294,9 @@ class _PostgresWriter(_Writer):
             self.store.recorder._notify_channel(self.curs)  # noqa: SLF001
             self.locked = True
 
-    def write(self, records: Sequence[Recorded]) -> None:
+    def write(self, records: Sequence[Recorded], expect: dict[str, int] | None = None) -> None:
         if not records:
-            return
+            return self.expect(expect or {})
         lines = [r.event.to_line() for r in records]
         ids, links = _index_rows(records, lines)
         stored = [to_stored(r, line) for r, line in zip(records, lines)]
@@ -299,23 +305,34 @@ class _PostgresWriter(_Writer):
             [s.topic for s in stored], [s.state for s in stored],
         ]
         try:
-            self.lock()
-            if ids:
-                self.curs.execute(
-                    "INSERT INTO certledger_event_ids SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::bigint[])",
-                    [list(c) for c in zip(*ids)],
-                )
-            if links:
-                self.curs.execute(
-                    "INSERT INTO certledger_session_certifications SELECT * FROM unnest(%s::text[], %s::text[])",
-                    [list(c) for c in zip(*links)],
-                )
-            # Plain typed arrays, not the library's composite type: psycopg adapts a
-            # composite array as escaped text, costly while the table lock is held.
-            self.curs.execute(
-                f"INSERT INTO {PG_EVENTS_TABLE} (originator_id, originator_version, topic, state) "
-                "SELECT * FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::bytea[])",
-                columns,
-            )
+            # Pipelined: the lock's three statements, the inserts and the version check go
+            # out together and are answered at once. Each round trip is paid while the
+            # table lock is held (every other writer waits), and in a process whose other
+            # threads hold the GIL each one can cost milliseconds to resume.
+            with self.curs.connection.pipeline():
+                self._write_statements(ids, links, columns)
+                if expect:
+                    self.curs.execute(*self._expect_query(expect))
+                    _verify(expect, [tuple(r.values()) for r in self.curs.fetchall()])  # (the one wait)
         except psycopg.errors.UniqueViolation as e:
             raise _classify(str(e)) from e
+
+    def _write_statements(self, ids: list[tuple], links: list[tuple], columns: list[list]) -> None:
+        self.lock()
+        if ids:
+            self.curs.execute(
+                "INSERT INTO certledger_event_ids SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::bigint[])",
+                [list(c) for c in zip(*ids)],
+            )
+        if links:
+            self.curs.execute(
+                "INSERT INTO certledger_session_certifications SELECT * FROM unnest(%s::text[], %s::text[])",
+                [list(c) for c in zip(*links)],
+            )
+        # Plain typed arrays, not the library's composite type: psycopg adapts a
+        # composite array as escaped text, costly while the table lock is held.
+        self.curs.execute(
+            f"INSERT INTO {PG_EVENTS_TABLE} (originator_id, originator_version, topic, state) "
+            "SELECT * FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::bytea[])",
+            columns,
+        )
