@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import psycopg
+from psycopg.rows import tuple_row
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
@@ -309,11 +310,14 @@ class _PostgresWriter(_Writer):
             # out together and are answered at once. Each round trip is paid while the
             # table lock is held (every other writer waits), and in a process whose other
             # threads hold the GIL each one can cost milliseconds to resume.
-            with self.curs.connection.pipeline():
+            conn = self.curs.connection
+            with conn.pipeline():
                 self._write_statements(ids, links, columns)
                 if expect:
-                    self.curs.execute(*self._expect_query(expect))
-                    _verify(expect, [tuple(r.values()) for r in self.curs.fetchall()])  # (the one wait)
+                    # Its own cursor: in a pipeline, a cursor's results are its last statement's.
+                    with conn.cursor(row_factory=tuple_row) as check:
+                        check.execute(*self._expect_query(expect))
+                        _verify(expect, check.fetchall())  # (the one wait)
         except psycopg.errors.UniqueViolation as e:
             raise _classify(str(e)) from e
 
