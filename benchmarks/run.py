@@ -12,9 +12,11 @@ group commit and the current path, beside raw inserts), `whatif` (the other engi
 (`benchmarks/population.py`) and reused. The machine's description is recorded with
 the figures; timings are medians and a busy machine shows in them, less in the ratios.
 
-Expected durations on the 2-core development machine (busy): scale 10,000 ≈ 15–20 min
-(population ≈ 2 min the first time, import ≈ 1.5 min, ingest 4 × 75 s); scale 100,000
-≈ 1 h 30 (population ≈ 15–20 min once, import ≈ 15–25 min, rebuilds ≈ 3 × 8 min).
+Durations seen on the slower of the 2-core hosts (AMD EPYC, 2026-11-26): scale 10,000
+≈ 11 min (population ≈ 1 min the first time, import ≈ 2 min, ingest 4 × 75 s); scale
+100,000 ≈ 1 h (population ≈ 12 min once, reads ≈ 12 min, rebuilds 3 × 2 min, import ≈
+20 min + its COPY baseline ≈ 5 min, ingest ≈ 8 min); the what-if population, once:
+≈ 45 min of simulation (cached under /tmp/certledger-whatif).
 """
 
 from __future__ import annotations
