@@ -15,10 +15,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import psycopg
-from psycopg.rows import tuple_row
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
+from psycopg.rows import tuple_row
 
 from ledger.events import CertificationStarted
 from ledger.recorded import Recorded, digest_of
