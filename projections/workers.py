@@ -27,8 +27,12 @@ def start_worker(module: str) -> subprocess.Popen:
     (`end_input`, `reap`) whatever ends its work."""
     root = Path(__file__).resolve().parents[1]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
-    return subprocess.Popen([sys.executable, "-m", module], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            start_new_session=True)
+    # Run from the project's root: `-m` puts the working directory first on sys.path,
+    # before PYTHONPATH, so a caller standing in another checkout (or any directory with
+    # a `projections` package) would otherwise start that code as the worker. The
+    # workers take no relative paths (the page writer serves PostgreSQL only).
+    return subprocess.Popen([sys.executable, "-m", module], env=env, cwd=root, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, start_new_session=True)
 
 
 def end_input(proc: subprocess.Popen, *, abort: bool = False) -> None:

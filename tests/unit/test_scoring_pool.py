@@ -38,6 +38,21 @@ def test_worker_processes_score_as_this_process_does(entries):
     assert {c: s.result_json for c, s in shared.certs.items()} == {c: s.result_json for c, s in alone.certs.items()}
 
 
+def test_workers_run_this_code_whatever_the_working_directory(entries, tmp_path, monkeypatch):
+    # A directory holding another `projections` package, as another checkout would: its
+    # worker module answers nothing sensible.
+    decoy = tmp_path / "projections"
+    decoy.mkdir()
+    (decoy / "__init__.py").write_text("")
+    (decoy / "scoring_pool.py").write_text("import sys\nsys.stdout.buffer.write(b'decoy')\n")
+    monkeypatch.chdir(tmp_path)
+    with ScoringPool(workers=2, min_parallel=2) as pool:
+        shared = ResultsFold(keep_history=True, scorer=pool).apply_all(entries)
+        assert pool._procs
+    alone = ResultsFold(keep_history=True).apply_all(entries)
+    assert _history(shared) == _history(alone) and _history(alone)
+
+
 def test_each_batched_result_is_the_reference_score(entries):
     fold = ResultsFold(keep_history=True)
     timeline = RuleTimeline.builtin()
