@@ -434,9 +434,9 @@ def main() -> None:
     settings = Settings(processes=args.processes, threads=args.threads, duration=args.duration,
                         warmup=args.warmup, events_per_command=args.events_per_command, max_rate=args.max_rate,
                         switch_interval=args.switch_interval)
-    console.print(f"ingest: {settings.clients} clients, {settings.candidates_per_client()} candidates each (twice for raw-group), "
-                  f"{settings.warmup:.0f} s warm-up + {settings.duration:.0f} s measured, modes {modes} "
-                  f"(pid {os.getpid()})")
+    console.print(f"ingest: {settings.clients} clients, {settings.candidates_per_client()} candidates each "
+                  f"(twice for raw-group), {settings.warmup:.0f} s warm-up + {settings.duration:.0f} s measured, "
+                  f"modes {modes} (pid {os.getpid()})")
     template = None
     if args.scale:
         from population import ensure_population, population_db
