@@ -197,10 +197,10 @@ def from_arguments(args: argparse.Namespace) -> dict[str, Any]:
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None, prog: str | None = None) -> None:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     add_arguments(parser)
-    from_arguments(parser.parse_args())
+    from_arguments(parser.parse_args(argv))
 
 
 if __name__ == "__main__":
