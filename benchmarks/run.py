@@ -141,11 +141,14 @@ def run_whatif(scale: int, runs: int, timeout: float = 1200) -> dict[str, Any]:
         return {"skipped": "benchmarks/whatif_scale.py missing"}
     sizes = [scale] + ([1_000_000] if scale == 100_000 else [])
     # Its population is simulated once and cached (≈2.5 min per 100,000 certifications
-    # here): generated first, without a time limit, so that the limit bounds the run
-    # itself. (Inside `run`, the first full benchmark at 100,000 spent nearly all of its
-    # limit generating, and was killed.)
+    # and process on the slower host): generated first, without a time limit, so that
+    # the limit bounds the run itself. (Inside `run`, the first full benchmark at 100,000
+    # spent nearly all of its limit generating, and was killed.)
+    from projections.scoring_pool import usable_cores
+
     chunks = max(1, max(sizes) // 100_000)
-    generate = [sys.executable, str(script), "generate", "--chunks", str(chunks)]
+    # The chunks are independent: one process per usable core simulates them.
+    generate = [sys.executable, str(script), "generate", "--chunks", str(chunks), "--jobs", str(usable_cores())]
     console.print(f"what-if population (once, cached): {' '.join(generate[1:])}")
     made = subprocess.run(generate, cwd=REPO, capture_output=True, text=True)
     if made.returncode != 0:
