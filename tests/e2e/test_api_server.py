@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
+import httpx2 as httpx
 
 from api.tokens import TokenStore
 from commands.bootstrap import open_ledger
