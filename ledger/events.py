@@ -32,7 +32,9 @@ from ledger.vocabulary import (
     CERTIFICATION_DECISIONS,
     COMPETENCES,
     JURY_DECISIONS,
+    MAX_PIX_PER_COMPETENCE,
     MAX_QUESTION_NUMBER,
+    PIX_PER_LEVEL,
     is_in_challenge,
 )
 
@@ -74,16 +76,27 @@ class SessionOpened(LedgerEvent):
 class ProfileEntry(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    pix: int = Field(ge=0)
+    pix: int = Field(ge=0, le=MAX_PIX_PER_COMPETENCE)
     level: int = Field(default=-1, ge=0)
 
     @model_validator(mode="before")
     @classmethod
     def _default_level(cls, data: Any) -> Any:
-        # The estimated level is floor(pix / 8) unless the line states it.
+        # The estimated level is floor(pix / 8) (pix-rules.md §2); a line may state it.
         if isinstance(data, dict) and data.get("level") is None and isinstance(data.get("pix"), int):
-            data = {**data, "level": data["pix"] // 8}
+            data = {**data, "level": data["pix"] // PIX_PER_LEVEL}
         return data
+
+    @field_validator("level")
+    @classmethod
+    def _level_is_the_estimated_one(cls, level: int, info: ValidationInfo) -> int:
+        # Scoring takes the level for certifiability and for what V and D certify: a
+        # stated level that says otherwise than the pix would decide a result on a
+        # contradiction, so the line is refused instead.
+        pix = info.data.get("pix")
+        if pix is not None and level != pix // PIX_PER_LEVEL:
+            raise ValueError(f"level {level} is not floor(pix / {PIX_PER_LEVEL}) = {pix // PIX_PER_LEVEL} for {pix} pix")
+        return level
 
 
 class CertificationStarted(LedgerEvent):

@@ -25,6 +25,13 @@ COMPETENCES: dict[str, str] = {
     "5.2": "Construire un environnement numérique",
 }
 
+# The framework's scale (§1): 8 pix per level, 8 levels, so at most 64 pix per competence.
+# A positioning profile is measured on it; what certification may reach of it (the cap)
+# is a rule parameter.
+PIX_PER_LEVEL = 8
+FRAMEWORK_LEVELS = 8
+MAX_PIX_PER_COMPETENCE = PIX_PER_LEVEL * FRAMEWORK_LEVELS
+
 AREAS: dict[str, str] = {
     "1": "Information et données",
     "2": "Communication et collaboration",

@@ -8,7 +8,7 @@ import pytest
 from commands.bootstrap import open_ledger
 from commands.recording import BatchRejected
 from ledger import errors as E
-from tests.builders import JURY, Scenario, events
+from tests.builders import JURY, PROFILE, Scenario, events
 
 
 @pytest.fixture
@@ -134,6 +134,9 @@ def test_unknown_vocabulary_is_refused_with_its_field_and_nothing_appended(ledge
         (s.incident("c1", "r1", "Z9"), "code"),
         (s.incident("c1", "r2", "E1"), "question_number"),  # in-challenge, without its question
         (s.ruling("hang_them", certification_id="c1"), "decision"),
+        # §1-§2: the estimated level is floor(pix / 8), on a scale of 64 pix at most.
+        (s.start("c2", profile={**PROFILE, "3.1": {"pix": 0, "level": 4}}), "profile.3.1.level"),
+        (s.start("c3", profile={**PROFILE, "1.1": {"pix": 70}}), "profile.1.1.pix"),
     ]
     for line, field in bad:
         before = ledger.store.max_position()
