@@ -64,7 +64,8 @@ class CertificationState:
     order: list[str] = field(default_factory=list)  # question ids in the order served
     per_competence: dict[str, int] = field(default_factory=dict)
     answered: set[str] = field(default_factory=set)
-    neutralised: set[str] = field(default_factory=set)
+    neutralised: set[str] = field(default_factory=set)  # the jury's last word: neutralised
+    deneutralised: set[str] = field(default_factory=set)  # the jury's last word: de-neutralised
     report_ids: set[str] = field(default_factory=set)
     rejected_for_fraud: bool = False
     cancelled: bool = False
@@ -91,8 +92,10 @@ class CertificationState:
             self.report_ids.add(event.report_id)
         elif isinstance(event, QuestionNeutralised):
             self.neutralised.add(event.question_id)
+            self.deneutralised.discard(event.question_id)
         elif isinstance(event, QuestionDeneutralised):
             self.neutralised.discard(event.question_id)
+            self.deneutralised.add(event.question_id)
         elif isinstance(event, JuryRuling):
             if event.decision in ("reject_for_fraud", "unreject"):
                 self.rejected_for_fraud = event.decision == "reject_for_fraud"

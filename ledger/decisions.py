@@ -227,11 +227,17 @@ def _check_neutralised(event: QuestionNeutralised, ctx: Context) -> None:
 
 
 def _check_deneutralised(event: QuestionDeneutralised, ctx: Context) -> None:
+    # The jury may de-neutralise any question (pix-rules.md §4), whoever neutralised it:
+    # itself, an incident report or a technical abort, and so lift a cancellation for
+    # too many neutralisations (§3.5). Whether a question is neutralised automatically
+    # is derived, by the rule version in force, which a later version can change: the
+    # ledger cannot refuse on it. The result's explanation says when there was nothing to
+    # lift. Only a repetition of the jury's own last word is refused.
     cert = _certification(ctx, event.certification_id)
     _served(cert, event.question_id)
-    if event.question_id not in cert.neutralised:
-        raise E.QuestionNotNeutralised(
-            f"question {event.question_id} of {cert.certification_id} is not neutralised by the jury",
+    if event.question_id in cert.deneutralised:
+        raise E.QuestionAlreadyDeneutralised(
+            f"question {event.question_id} of {cert.certification_id} is already de-neutralised by the jury",
             field="question_id",
         )
 

@@ -75,8 +75,9 @@ UnknownReport = _error("UnknownReport", "unknown-report", "The ruling names a re
 QuestionAlreadyNeutralised = _error(
     "QuestionAlreadyNeutralised", "question-already-neutralised", "The question is already neutralised."
 )
-QuestionNotNeutralised = _error(
-    "QuestionNotNeutralised", "question-not-neutralised", "Only a neutralised question can be de-neutralised."
+QuestionAlreadyDeneutralised = _error(
+    "QuestionAlreadyDeneutralised", "question-already-deneutralised",
+    "The jury's last word on the question is already a de-neutralisation.",
 )
 PublishedResultNeedsUnpublishing = _error(
     "PublishedResultNeedsUnpublishing",

@@ -309,3 +309,31 @@ def test_a_closed_store_lets_its_projection_and_warm_fold_go(db_url, clock):
     del ledger  # closed: nothing else holds the store
     gc.collect()
     assert projection() is None
+
+
+def test_a_jury_deneutralisation_lifts_a_cancellation_for_a_technical_abort(db_url, clock):
+    """§3.5: a de-neutralisation can lift a cancellation for too many neutralisations,
+    those of a technical abort included (the ledger once refused to de-neutralise what
+    the jury had not neutralised itself)."""
+    with open_ledger(db_url, clock=clock) as ledger:
+        reader = ResultsReader(ledger.store)
+        s = Scenario("s1")
+        lines = [s.open(), s.start("c1")]
+        served = [(f"c1-{comp}-{i}", comp) for comp in ("1.1", "1.2", "2.1", "3.1", "4.1") for i in range(3)]
+        for k, (q, comp) in enumerate(served):
+            lines.append(s.serve("c1", q, comp))
+            if k < 9:  # 9 of 15 answered: ceil(0.66 x 15) = 10 are needed
+                lines.append(s.answer("c1", q, "ok"))
+        lines.append(s.finalise({"c1": "technical"}))
+        ledger.service.record(events(lines), by="centre")
+        catch_up(ledger.store)
+        before = reader.current(certification_id="c1")[0]
+        assert (before["status"], before["reasons"]) == ("cancelled", ["TOO_MANY_NEUTRALISATIONS"])
+        ledger.service.record(events([s.line("QuestionDeneutralised", certification_id="c1",
+                                             question_id=served[9][0], by="pix-1", reason="review")]), by="jury")
+        catch_up(ledger.store)
+        after = reader.current(certification_id="c1")[0]
+        assert after["status"] == "validated"
+        trust = after["explanation"]["trust"]
+        assert (trust["answered"], trust["required"], trust["trusted"]) == (10, 10, True)
+        assert _causes(reader, "c1")[-1] == "de-neutralisation"

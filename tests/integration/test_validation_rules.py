@@ -243,3 +243,19 @@ def test_the_same_event_id_with_other_content_is_refused(ledger):
     accepted(ledger, [opened])
     assert accepted(ledger, [opened]).skipped == 1
     refused(ledger, [{**opened, "centre_id": "other"}], E.EventIdConflict.code, field="event_id")
+
+
+def test_the_jury_may_deneutralise_any_served_question_once_per_last_word(ledger):
+    """§4: the jury can de-neutralise a question whoever neutralised it (here a technical
+    abort did); only repeating its own last word is refused."""
+    s = Scenario()
+    accepted(ledger, [s.open(), s.start("c1"), s.serve("c1", "q1"), s.finalise({"c1": "technical"})])
+    deneutralise = lambda: s.line("QuestionDeneutralised", certification_id="c1", question_id="q1", by="pix-1")  # noqa: E731
+    accepted(ledger, [deneutralise()])
+    refused(ledger, [deneutralise()], E.QuestionAlreadyDeneutralised.code, field="question_id")
+    accepted(ledger, [s.line("QuestionNeutralised", certification_id="c1", question_id="q1", by="pix-2")])
+    refused(ledger, [s.line("QuestionNeutralised", certification_id="c1", question_id="q1", by="pix-2")],
+            E.QuestionAlreadyNeutralised.code, field="question_id")
+    accepted(ledger, [deneutralise()])
+    refused(ledger, [s.line("QuestionDeneutralised", certification_id="c1", question_id="q9", by="pix-1")],
+            E.QuestionNotServed.code, field="question_id")
