@@ -14,6 +14,7 @@ from api.auth import Authenticator
 from api.deps import Runtime
 from api.limits import BodyLimit
 from api.openapi import build_openapi
+from api.nul_guard import NulGuard
 from api.responses import OrjsonResponse
 from api.routes import candidates, certifications, events, health, rules, sessions, whatif
 from api.scope import Scope
@@ -68,6 +69,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
         app.include_router(module.router)
     problems.install(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(NulGuard)
     app.openapi = lambda: build_openapi(app, settings)  # type: ignore[method-assign]
     return app
 

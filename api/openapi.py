@@ -19,7 +19,8 @@ from ledger.events import event_adapter
 from ledger.rules import rule_document_json_schema
 
 _WHY = {
-    400: "a malformed request: a body that is not JSON, a cursor this API did not issue, a page size above the maximum",
+    400: "a malformed request: a body that is not JSON, a cursor this API did not issue, a page size above the "
+         "maximum, the NUL character (U+0000) in the path or query",
     401: "no bearer token, or an unknown or revoked one",
     403: "the token's role may not do this, or the session is another centre's",
     404: "nothing of that id visible to this token",
@@ -67,8 +68,9 @@ def doc(*roles: str, what: str, errors: tuple[int, ...] = (401, 403, 404, 422, 5
         public: bool = False) -> dict[str, Any]:
     """Route keyword arguments: what the route does, the roles it admits, the problems it
     returns."""
+    # Every route may answer 400: the NUL guard (api.nul_guard) stands before them all.
     responses: dict[int | str, dict[str, Any]] = {
-        status: {"model": Problem, "description": _WHY[status]} for status in errors
+        status: {"model": Problem, "description": _WHY[status]} for status in sorted({400, *errors})
     }
     who = "Anyone, without a token." if public else "Roles: " + ", ".join(ROLE_WORDS[r] for r in roles) + "."
     return {

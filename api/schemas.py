@@ -13,7 +13,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from ledger.events import Instant, Text, refuse_nul_inside
 
 ResultStatus = Literal["started", "validated", "rejected", "cancelled", "error"]
 
@@ -135,9 +137,22 @@ class WhatIfRequest(BaseModel):
     proposal: dict[str, Any] | str = Field(
         description="a rule document (may `extend` a version of the ledger), or a version name"
     )
-    against: str | None = Field(default=None, description="compare with this version instead of the current results")
-    start: AwareDatetime = Field(description="first start time of the period (inclusive)")
-    end: AwareDatetime = Field(description="last start time of the period (inclusive)")
+    against: Text | None = Field(default=None, description="compare with this version instead of the current results")
+    start: Instant = Field(description="first start time of the period (inclusive)")
+    end: Instant = Field(description="last start time of the period (inclusive)")
+
+    @field_validator("proposal")
+    @classmethod
+    def _no_nul(cls, proposal: dict[str, Any] | str) -> dict[str, Any] | str:
+        return refuse_nul_inside(proposal)
+
+    @field_validator("end")
+    @classmethod
+    def _after_the_start(cls, end: datetime, info: ValidationInfo) -> datetime:
+        start = info.data.get("start")
+        if start is not None and start > end:
+            raise ValueError(f"the period ends ({end.isoformat()}) before it starts ({start.isoformat()})")
+        return end
 
 
 class EventsAppended(BaseModel):

@@ -33,7 +33,7 @@ from ledger.events import (
     SessionFinalised,
     SessionOpened,
 )
-from ledger.vocabulary import DEPRECATED_INCIDENT_CODES
+from ledger.vocabulary import DEPRECATED_INCIDENT_CODES, MAX_PIX_PER_COMPETENCE, PIX_PER_LEVEL
 
 MIN_PIX_MEMBERS = 2
 MIN_EXTERNAL_MEMBERS = 2
@@ -97,6 +97,24 @@ def _check_session_opened(event: SessionOpened, ctx: Context) -> None:
         raise E.SessionAlreadyOpened(f"session {event.session_id} is already opened", field="session_id")
 
 
+def _check_profile_scale(event: CertificationStarted) -> None:
+    """pix-rules.md §1-§2: 64 pix at most per competence, and the estimated level is
+    floor(pix / 8). Scoring takes the level for certifiability and for what V and D
+    certify: a stated level that contradicts the pix would decide results on it."""
+    for code, entry in sorted(event.profile.items()):
+        if entry.pix > MAX_PIX_PER_COMPETENCE:
+            raise E.ProfileOffScale(
+                f"competence {code}: {entry.pix} pix is above the framework's {MAX_PIX_PER_COMPETENCE}",
+                field=f"profile.{code}.pix",
+            )
+        if entry.level != entry.pix // PIX_PER_LEVEL:
+            raise E.ProfileOffScale(
+                f"competence {code}: level {entry.level} is not floor(pix / {PIX_PER_LEVEL}) = "
+                f"{entry.pix // PIX_PER_LEVEL} for {entry.pix} pix",
+                field=f"profile.{code}.level",
+            )
+
+
 def _check_certification_started(event: CertificationStarted, ctx: Context) -> None:
     if ctx.stream.exists:
         raise E.CertificationAlreadyStarted(
@@ -107,6 +125,7 @@ def _check_certification_started(event: CertificationStarted, ctx: Context) -> N
         raise E.SessionFinalisedRefusesFact(
             f"session {event.session_id} is finalised: no certification can start in it", field="session_id"
         )
+    _check_profile_scale(event)
     rules = _rules_at(ctx, event.at)
     certifiable = sum(1 for p in event.profile.values() if p.level >= 1)
     if certifiable < rules.min_certifiable_competences:

@@ -72,6 +72,10 @@ DeprecatedIncidentCode = _error(
 )
 ReportIdAlreadyUsed = _error("ReportIdAlreadyUsed", "report-id-already-used", "A report id is used once per certification.")
 UnknownReport = _error("UnknownReport", "unknown-report", "The ruling names a report the certification does not have.")
+ProfileOffScale = _error(
+    "ProfileOffScale", "profile-off-scale",
+    "A profile has at most 64 pix per competence, and its level is floor(pix / 8).",
+)
 QuestionAlreadyNeutralised = _error(
     "QuestionAlreadyNeutralised", "question-already-neutralised", "The question is already neutralised."
 )

@@ -11,10 +11,11 @@ by the commands against the aggregates.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -32,13 +33,49 @@ from ledger.vocabulary import (
     CERTIFICATION_DECISIONS,
     COMPETENCES,
     JURY_DECISIONS,
-    MAX_PIX_PER_COMPETENCE,
     MAX_QUESTION_NUMBER,
     PIX_PER_LEVEL,
     is_in_challenge,
 )
 
-NonEmpty = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+def refuse_nul(text: str) -> str:
+    # PostgreSQL's text and jsonb cannot hold U+0000: a line carrying one was stored,
+    # then broke every read model it reached. Refused where it enters.
+    if "\x00" in text:
+        raise ValueError("the NUL character (U+0000) is not allowed")
+    return text
+
+
+def _in_utc_range(moment: datetime) -> datetime:
+    # Everything derived is kept in UTC: an instant whose UTC form falls outside years
+    # 1..9999 (9999-12-31T23:30:00-05:00) would be accepted here and break every reader.
+    try:
+        moment.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError("the instant is outside the years 1 to 9999 in UTC") from None
+    return moment
+
+
+def refuse_nul_inside(document: Any) -> Any:
+    """`refuse_nul` over every key and string of a JSON document."""
+    stack: list[Any] = [document]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            refuse_nul(item)
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return document
+
+
+NonEmpty = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(refuse_nul)]
+Text = Annotated[str, AfterValidator(refuse_nul)]  # free text: reasons, comments, descriptions
+Instant = Annotated[AwareDatetime, AfterValidator(_in_utc_range)]
 
 
 class LedgerEvent(BaseModel):
@@ -47,7 +84,7 @@ class LedgerEvent(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     event_id: NonEmpty | None = None
-    at: AwareDatetime
+    at: Instant
 
     def to_line(self) -> dict[str, Any]:
         """The canonical interchange form: `type` first, `at` last, no nulls."""
@@ -76,26 +113,18 @@ class SessionOpened(LedgerEvent):
 class ProfileEntry(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    pix: int = Field(ge=0, le=MAX_PIX_PER_COMPETENCE)
-    level: int = Field(default=-1, ge=0)
+    pix: int = Field(ge=0)
+    # The estimated level is floor(pix / 8) (pix-rules.md §2) when the line does not state
+    # it. Worked out after `pix` is validated, so from the integer a "48" or 48.0 became;
+    # whether a stated level agrees is a rule of recording (ledger.decisions), not of the
+    # type: a stored line is read back as it was accepted.
+    level: int = Field(default=None, ge=0, validate_default=True)  # type: ignore[assignment]
 
-    @model_validator(mode="before")
+    @field_validator("level", mode="before")
     @classmethod
-    def _default_level(cls, data: Any) -> Any:
-        # The estimated level is floor(pix / 8) (pix-rules.md §2); a line may state it.
-        if isinstance(data, dict) and data.get("level") is None and isinstance(data.get("pix"), int):
-            data = {**data, "level": data["pix"] // PIX_PER_LEVEL}
-        return data
-
-    @field_validator("level")
-    @classmethod
-    def _level_is_the_estimated_one(cls, level: int, info: ValidationInfo) -> int:
-        # Scoring takes the level for certifiability and for what V and D certify: a
-        # stated level that says otherwise than the pix would decide a result on a
-        # contradiction, so the line is refused instead.
-        pix = info.data.get("pix")
-        if pix is not None and level != pix // PIX_PER_LEVEL:
-            raise ValueError(f"level {level} is not floor(pix / {PIX_PER_LEVEL}) = {pix // PIX_PER_LEVEL} for {pix} pix")
+    def _estimated_level(cls, level: Any, info: ValidationInfo) -> Any:
+        if level is None and isinstance(info.data.get("pix"), int):
+            return info.data["pix"] // PIX_PER_LEVEL
         return level
 
 
@@ -157,7 +186,7 @@ class IncidentReported(LedgerEvent):
     code: str
     # Checked even when absent, so a missing number is reported on this field.
     question_number: int | None = Field(default=None, ge=1, le=MAX_QUESTION_NUMBER, validate_default=True)
-    description: str = ""
+    description: Text = ""
 
     @field_validator("code")
     @classmethod
@@ -180,7 +209,7 @@ class SessionFinalised(LedgerEvent):
     type: Literal["SessionFinalised"] = "SessionFinalised"
     session_id: NonEmpty
     abort_reasons: dict[str, str] = Field(default_factory=dict)
-    comment: str = ""
+    comment: Text = ""
 
     @field_validator("abort_reasons")
     @classmethod
@@ -198,7 +227,7 @@ class QuestionNeutralised(LedgerEvent):
     certification_id: NonEmpty
     question_id: NonEmpty
     by: NonEmpty
-    reason: str = ""
+    reason: Text = ""
 
 
 class QuestionDeneutralised(LedgerEvent):
@@ -206,7 +235,7 @@ class QuestionDeneutralised(LedgerEvent):
     certification_id: NonEmpty
     question_id: NonEmpty
     by: NonEmpty
-    reason: str = ""
+    reason: Text = ""
 
 
 class FraudReported(LedgerEvent):
@@ -214,7 +243,7 @@ class FraudReported(LedgerEvent):
     certification_id: NonEmpty
     report_id: NonEmpty
     reported_by: NonEmpty
-    description: str = ""
+    description: Text = ""
 
 
 class JuryMember(BaseModel):
@@ -231,10 +260,10 @@ class JuryRuling(LedgerEvent):
     jury: list[JuryMember] = Field(default_factory=list)
     certification_id: NonEmpty | None = None
     candidate_id: NonEmpty | None = None
-    until: AwareDatetime | None = None
+    until: Instant | None = None
     report_id: NonEmpty | None = None
-    resolution: str | None = None
-    comment: str = ""
+    resolution: Text | None = None
+    comment: Text = ""
 
     @field_validator("decision")
     @classmethod
@@ -262,12 +291,17 @@ class JuryRuling(LedgerEvent):
 class RuleVersionChanged(LedgerEvent):
     type: Literal["RuleVersionChanged"] = "RuleVersionChanged"
     version: NonEmpty
-    effective_from: AwareDatetime
+    effective_from: Instant
     # The rule document as written (possibly with `extends`); validated by the rules
     # package against the versions the ledger holds, since a parent may be in the ledger.
     rules: dict[str, Any]
     jury: list[JuryMember] = Field(default_factory=list)
-    reason: str = ""
+    reason: Text = ""
+
+    @field_validator("rules")
+    @classmethod
+    def _no_nul_inside(cls, rules: dict[str, Any]) -> dict[str, Any]:
+        return refuse_nul_inside(rules)
 
 
 class ResultsPublished(LedgerEvent):

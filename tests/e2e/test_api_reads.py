@@ -116,6 +116,16 @@ def test_unknown_things_are_not_found(world):
     assert ok(world.get("/candidates/nope/certifications", "jury"))["data"] == []
 
 
+def test_a_nul_character_in_a_path_or_query_is_a_bad_request(world):
+    """PostgreSQL cannot hold U+0000: such a lookup was a 500 from the driver."""
+    for path in ("/certifications/a%00b/result", "/certifications/%00/audit", "/sessions/%00/results",
+                 "/candidates/%00/certifications", "/sessions/s/results?status=%00"):
+        response = world.client.get(path, headers=world.auth("jury"))
+        assert response.status_code == 400, (path, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["type"].endswith("/nul-character")
+
+
 def test_rule_versions_are_listed_in_timeline_order_and_resolved_one_by_one(world):
     names, cursor = [], None
     while True:
@@ -151,6 +161,9 @@ def test_what_if_reports_the_changes_and_writes_nothing(world):
     ({"proposal": "pix-v2-2024-05", "against": "nope", "start": "2024-06-01T00:00:00Z",
       "end": "2024-07-01T00:00:00Z"}, "against"),
     ({"proposal": "pix-v2-2024-05"}, "start"),
+    ({"proposal": "pix-v2-2024-05", "start": "2024-07-01T00:00:00Z", "end": "2024-06-01T00:00:00Z"}, "end"),
+    ({"proposal": "pix-v2\u00002024-05", "start": "2024-06-01T00:00:00Z", "end": "2024-07-01T00:00:00Z"},
+     "proposal"),
 ])
 def test_a_bad_what_if_is_a_problem_naming_the_field(world, body, field):
     response = world.client.post("/what-if", json=body, headers=world.auth("jury"))

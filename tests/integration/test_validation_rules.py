@@ -134,9 +134,6 @@ def test_unknown_vocabulary_is_refused_with_its_field_and_nothing_appended(ledge
         (s.incident("c1", "r1", "Z9"), "code"),
         (s.incident("c1", "r2", "E1"), "question_number"),  # in-challenge, without its question
         (s.ruling("hang_them", certification_id="c1"), "decision"),
-        # §1-§2: the estimated level is floor(pix / 8), on a scale of 64 pix at most.
-        (s.start("c2", profile={**PROFILE, "3.1": {"pix": 0, "level": 4}}), "profile.3.1.level"),
-        (s.start("c3", profile={**PROFILE, "1.1": {"pix": 70}}), "profile.1.1.pix"),
     ]
     for line, field in bad:
         before = ledger.store.max_position()
@@ -259,3 +256,40 @@ def test_the_jury_may_deneutralise_any_served_question_once_per_last_word(ledger
     accepted(ledger, [deneutralise()])
     refused(ledger, [s.line("QuestionDeneutralised", certification_id="c1", question_id="q9", by="pix-1")],
             E.QuestionNotServed.code, field="question_id")
+
+
+def test_a_profile_is_on_the_framework_scale(ledger):
+    """§1-§2: 64 pix at most per competence, the estimated level floor(pix / 8); a pix
+    written "48" or 48.0 is that integer, its level worked out from it."""
+    s = Scenario()
+    accepted(ledger, [s.open()])
+    refused(ledger, [s.start("c1", profile={**PROFILE, "3.1": {"pix": 0, "level": 4}})], E.ProfileOffScale.code,
+            field="profile.3.1.level")
+    refused(ledger, [s.start("c1", profile={**PROFILE, "1.1": {"pix": 70}})], E.ProfileOffScale.code,
+            field="profile.1.1.pix")
+    accepted(ledger, [s.start("c1", profile={**PROFILE, "1.1": {"pix": "48"}, "1.2": {"pix": 40.0, "level": 5}})])
+    [started] = [r.event for r in ledger.store.read_stream("certification:c1")]
+    assert (started.profile["1.1"].pix, started.profile["1.1"].level) == (48, 6)
+    assert (started.profile["1.2"].pix, started.profile["1.2"].level) == (40, 5)
+
+
+@pytest.mark.parametrize("field, value", [
+    ("centre_id", "centre\x00"), ("session_id", "s\x00"),
+])
+def test_the_nul_character_is_refused_in_any_text(ledger, field, value):
+    """PostgreSQL's text cannot hold U+0000: such a line was stored, then broke every read."""
+    s = Scenario()
+    line = {**s.open(), field: value}
+    with pytest.raises(ValueError, match="NUL"):
+        events([line])
+    with pytest.raises(ValueError, match="NUL"):
+        events([{**s.line("QuestionNeutralised", certification_id="c1", question_id="q1", by="pix-1"),
+                 "reason": "why\x00"}])
+
+
+def test_an_instant_outside_utc_years_is_refused():
+    s = Scenario()
+    with pytest.raises(ValueError, match="outside the years"):
+        events([{**s.open(), "at": "9999-12-31T23:30:00-05:00"}])
+    with pytest.raises(ValueError, match="outside the years"):
+        events([{**s.open(), "at": "0001-01-01T00:30:00+01:00"}])
