@@ -86,6 +86,7 @@ class GroupStats:
     commands: int = 0
     events: int = 0
     retries: int = 0
+    isolated: int = 0  # groups whose write failed, then retried command by command
     refused: int = 0
     read_s: float = 0.0  # catching the group's streams up (and its event ids)
     judge_s: float = 0.0
@@ -279,8 +280,15 @@ class GroupCommitter:
                 live.remove(failed.command)
                 self._answer([failed.command], {id(failed.command): failed.error})
                 continue
-            except BaseException as error:  # the write failed: nothing of the group is written
+            except Exception as error:  # the write failed: nothing of the group is written
                 self.cache.forget(uow.touched if uow is not None else ())
+                if len(live) > 1:
+                    # Each command is answered as if alone: the one the database refuses
+                    # (a value only it checks) must not take the others down with it.
+                    self.stats.isolated += 1
+                    for command in live:
+                        self._commit([command])
+                    return None
                 return self._answer(live, {id(c): error for c in live})
             self.stats.groups += 1
             self.stats.events += len(uow.records)

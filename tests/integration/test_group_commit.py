@@ -199,3 +199,27 @@ def test_a_command_outside_its_writers_limit_is_refused_alone(pg_url):
         assert [(e.line, e.code) for e in refused.value.errors] == [(1, "out-of-scope")]
         committer.close()
         assert committer.stats.groups == 1
+
+
+def test_a_command_the_database_refuses_takes_none_of_its_group_down(pg_url):
+    """A value only the database checks fails the group's transaction: each command is
+    then written alone, and only the faulty one is answered with the error."""
+    from eventsourcing.persistence import DataError
+
+    from ledger.events import SessionOpened
+
+    with open_ledger(pg_url) as ledger:
+        s = Scenario("s1")
+        # Past the model's checks (as a value the model does not know to refuse would be):
+        # PostgreSQL's text cannot hold U+0000.
+        faulty = SessionOpened.model_construct(session_id="bad\x00", centre_id="c", at=START, event_id=None)
+        with _paused(ledger) as committer:
+            good = committer.submit(events([s.open()]), by="t")
+            bad = committer.submit([faulty], by="t")
+            after = committer.submit(events([s.start("c1")]), by="t")
+        assert good.result().appended == 1 and after.result().appended == 1
+        with pytest.raises(DataError, match="NUL"):
+            bad.result()
+        committer.close()
+        assert committer.stats.isolated == 1
+        assert [line["type"] for _, _, line in _stored(ledger)] == ["SessionOpened", "CertificationStarted"]
