@@ -268,9 +268,20 @@ def _served(cert: CertificationState, question_id: str) -> None:
         )
 
 
+# The jury's decisions that settle a result's status (pix-rules.md §5: "the jury
+# decides"), taken, like a ban, by the jury as constituted: 2 Pix and 2 external members.
+# The others (resolving an incident by hand, a comment) name at least who took them.
+FULL_JURY_DECISIONS = {"ban_candidate": "a ban", "reject_for_fraud": "a fraud rejection",
+                       "unreject": "lifting a fraud rejection", "cancel": "a cancellation",
+                       "uncancel": "lifting a cancellation"}
+
+
 def _check_jury_ruling(event: JuryRuling, ctx: Context) -> None:
+    if event.decision in FULL_JURY_DECISIONS:
+        _full_jury(event.jury, FULL_JURY_DECISIONS[event.decision])
+    elif not event.jury:
+        raise E.JuryIncomplete(f"{event.decision} names no jury member: who took it?", field="jury")
     if event.decision == "ban_candidate":
-        _full_jury(event.jury, "a ban")
         return
     if not event.certification_id:
         return  # a general comment

@@ -293,3 +293,18 @@ def test_an_instant_outside_utc_years_is_refused():
         events([{**s.open(), "at": "9999-12-31T23:30:00-05:00"}])
     with pytest.raises(ValueError, match="outside the years"):
         events([{**s.open(), "at": "0001-01-01T00:30:00+01:00"}])
+
+
+@pytest.mark.parametrize("decision", ["reject_for_fraud", "cancel"])
+def test_a_ruling_on_a_status_needs_the_full_jury_and_any_ruling_names_its_members(ledger, decision):
+    """§5: the jury (2 Pix and 2 external members) decides fraud and cancellation; a
+    ruling with no jury at all was accepted and rejected a certification."""
+    s = Scenario()
+    accepted(ledger, [s.open(), *s.full_test("c1"), s.incident("c1", "r1", "C7"), s.finalise()])
+    refused(ledger, [s.ruling(decision, jury=[], certification_id="c1")], E.JuryIncomplete.code, field="jury")
+    refused(ledger, [s.ruling(decision, jury=JURY[:1], certification_id="c1")], E.JuryIncomplete.code, field="jury")
+    refused(ledger, [s.ruling("resolve_incident", jury=[], certification_id="c1", report_id="r1",
+                              resolution="no effect")], E.JuryIncomplete.code, field="jury")
+    accepted(ledger, [s.ruling("resolve_incident", jury=JURY[:1], certification_id="c1", report_id="r1",
+                               resolution="no effect")])
+    accepted(ledger, [s.ruling(decision, certification_id="c1")])
