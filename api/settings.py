@@ -22,7 +22,7 @@ class Settings(BaseModel):
     # Pagination: a page holds `default_page_size` results unless `limit` says otherwise,
     # never more than `max_page_size`.
     default_page_size: int = Field(default=50, ge=1, le=1000)
-    max_page_size: int = Field(default=500, ge=1, le=1000)
+    max_page_size: int = Field(default=500, ge=1, le=1000, validate_default=True)  # checked against the default too
     # POST /events: a batch holds at most this many lines and bytes.
     max_batch_events: int = Field(default=5000, ge=1, le=100_000)
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024)

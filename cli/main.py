@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from cli.common import DbOption, err, ledger_at, out
+from cli.common import DbOption, err, ledger_at, out, output_path
 from commands.recording import BatchRejected
 from ledger.errors import DomainError
 from storage import migrate as migrations
@@ -102,6 +102,11 @@ def export(
     from commands.export_events import export_events
     from commands.interchange import write_lines
 
+    if certification and session:
+        err.print("[red]error:[/red] --certification and --session: give one or the other")
+        raise typer.Exit(2)
+    if output:
+        output_path(output, "--output")
     with ledger_at(db) as ledger:
         events = export_events(ledger, certification_id=certification, session_id=session)
         if output:
@@ -109,8 +114,12 @@ def export(
                 n = write_lines(events, fh)
             err.print(f"exported {n} event(s) to {output}")
         else:
-            write_lines(events, sys.stdout.buffer)
+            n = write_lines(events, sys.stdout.buffer)
             sys.stdout.buffer.flush()
+    if n == 0 and (certification or session):
+        what = f"certification {certification}" if certification else f"session {session}"
+        err.print(f"[red]error:[/red] {what} is not in the ledger")
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -132,6 +141,7 @@ def simulate(
     if began.tzinfo is None:
         began = began.replace(tzinfo=timezone.utc)
     if output:
+        output_path(output, "--output")
         n = write_simulation(output, candidates=candidates, seed=seed, start=began)
         out.print(f"wrote {n} event(s) to {output}")
         return

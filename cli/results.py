@@ -16,6 +16,9 @@ from rich.console import Console
 from rich.table import Table
 
 from cli.common import DbOption, err, ledger_at, out, parse_instant
+from ledger.vocabulary import RESULT_STATUSES
+
+STATUSES = ("started", *RESULT_STATUSES)
 
 AsOfOption = Annotated[
     Optional[str],
@@ -183,6 +186,9 @@ def register(app: typer.Typer) -> None:
         from projections.results import ResultsReader
 
         moment = _as_of_or_exit(as_of)
+        if status is not None and status not in STATUSES:
+            err.print(f"[red]error:[/red] --status {status}: not a status (one of {', '.join(STATUSES)})")
+            raise typer.Exit(2)
         filters = {"certification_id": certification, "session_id": session, "candidate_id": candidate,
                    "status": status}
         with ledger_at(db) as ledger:

@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cli.common import DbOption, err, ledger_at, out, parse_instant
+from cli.common import DbOption, err, ledger_at, out, output_path, parse_instant
 
 SHOWN_CHANGES = 20
 BAR_WIDTH = 40
@@ -117,6 +117,11 @@ def register(app: typer.Typer) -> None:
         except ValueError as e:
             err.print(f"[red]error:[/red] --from/--to: {e}")
             raise typer.Exit(2) from None
+        if period[0] is not None and period[1] is not None and period[0] > period[1]:
+            err.print(f"[red]error:[/red] --from {start} is after --to {end}: the period is empty")
+            raise typer.Exit(2)
+        if html is not None:
+            output_path(html, "--html")
         with ledger_at(db) as ledger:
             # Counts cover every certification; the explained changes are what is shown.
             details = None if as_json else (MAX_CHANGES_SHOWN if html is not None else SHOWN_CHANGES)

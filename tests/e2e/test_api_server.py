@@ -94,3 +94,16 @@ def test_a_ledger_that_cannot_be_reached_is_a_503_problem_not_a_crash(pg_server,
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["code"] == "storage-unavailable"
+
+
+def test_a_default_page_size_above_the_maximum_is_refused_from_the_environment():
+    """It was checked only when the maximum was set too: the server started with a
+    default page larger than any page it would serve."""
+    import pytest
+    from pydantic import ValidationError
+
+    from api.settings import Settings
+
+    with pytest.raises(ValidationError, match="below default_page_size"):
+        Settings.from_env({"CERTLEDGER_API_DEFAULT_PAGE_SIZE": "600"})
+    assert Settings.from_env({"CERTLEDGER_API_DEFAULT_PAGE_SIZE": "400"}).default_page_size == 400

@@ -71,3 +71,25 @@ def test_rebuild_interrupted_then_resumed_gives_the_same_results(db_url, example
     monkeypatch.setattr(rebuild_module, "catch_up", real)
     assert "results resumed" in _run("rebuild", "--resume", "--db", db_url).stdout
     assert _run("results", "--json", "--db", db_url).stdout == before
+
+
+def test_bad_options_and_unwritable_outputs_are_one_line_each_before_any_work(db_url, example_path, tmp_path):
+    """Each was a traceback after the work (an output in a missing folder), or silently
+    accepted (an unknown status, an empty period, two filters of which one was ignored,
+    an unknown certification exported as nothing)."""
+    _run("import", str(example_path), "--db", db_url)
+    missing = str(tmp_path / "no-such-folder" / "out")
+    cases = [
+        (["export", "-o", missing + ".jsonl"], 2, "does not exist"),
+        (["simulate", "--candidates", "2", "-o", missing + ".jsonl"], 2, "does not exist"),
+        (["what-if", "--rules", "pix-v2-2021-04", "--html", missing + ".html"], 2, "does not exist"),
+        (["what-if", "--rules", "pix-v2-2021-04", "--from", "2024-12-01", "--to", "2024-01-01"], 2, "period is empty"),
+        (["results", "--status", "bogus"], 2, "not a status"),
+        (["export", "--certification", "cert-0001", "--session", "session-2024-06-12-lyon"], 2, "one or the other"),
+        (["export", "--certification", "nope"], 1, "not in the ledger"),
+    ]
+    for args, code, words in cases:
+        result = _run(*args, "--db", db_url, ok=False) if args[0] != "simulate" else _run(*args, ok=False)
+        assert result.exit_code == code, (args, result.output)
+        assert words in result.output and "Traceback" not in result.output, (args, result.output)
+    assert not (tmp_path / "no-such-folder").exists()
