@@ -194,9 +194,11 @@ class _UnitOfWork:
                 )
         stream = stream_of(event)
         ctx = self.context(event, stream)
-        check(event, ctx)
         if self.guard is not None:
+            # The writer's own limit first: a refusal must tell a centre nothing of another
+            # centre's certification (that its dates or answers are such and such).
             self.guard(event, ctx)
+        check(event, ctx)
         if digest is not None:
             self.seen_ids[event.event_id] = digest  # only once accepted: a refused line claims no id
         state = self.state(stream)

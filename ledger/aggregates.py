@@ -35,6 +35,7 @@ class SessionState:
     centre_id: str | None = None
     finalised: bool = False
     published: bool = False
+    opened_at: datetime | None = None
 
     @property
     def exists(self) -> bool:
@@ -44,6 +45,7 @@ class SessionState:
         self.version += 1
         if isinstance(event, SessionOpened):
             self.session_id, self.centre_id = event.session_id, event.centre_id
+            self.opened_at = event.at
         elif isinstance(event, SessionFinalised):
             self.finalised = True
         elif isinstance(event, ResultsPublished):

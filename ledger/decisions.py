@@ -63,7 +63,8 @@ def _session_open(ctx: Context, session_id: str) -> SessionState:
     return session
 
 
-def _certification(ctx: Context, certification_id: str) -> CertificationState:
+def _certification(ctx: Context, event: LedgerEvent) -> CertificationState:
+    certification_id = event.certification_id  # type: ignore[attr-defined]
     cert = ctx.certification
     if cert is None or not cert.exists:
         raise E.UnknownCertification(
@@ -72,15 +73,25 @@ def _certification(ctx: Context, certification_id: str) -> CertificationState:
     return cert
 
 
+def _dated_after_start(event: LedgerEvent, cert: CertificationState) -> None:
+    if cert.started_at is not None and event.at < cert.started_at:
+        raise E.FactDatedOutOfOrder(
+            f"{event.type} is dated {event.at.isoformat()}, before certification {cert.certification_id} "  # type: ignore[attr-defined]
+            f"started ({cert.started_at.isoformat()})",
+            field="at",
+        )
+
+
 def _centre_fact(event: LedgerEvent, ctx: Context) -> CertificationState:
     """A fact the centre reports during the test: refused once the session is finalised."""
-    cert = _certification(ctx, event.certification_id)  # type: ignore[attr-defined]
+    cert = _certification(ctx, event)
     if ctx.session is not None and ctx.session.finalised:
         raise E.SessionFinalisedRefusesFact(
             f"session {cert.session_id} is finalised: {event.type} is no longer accepted for "  # type: ignore[attr-defined]
             f"certification {cert.certification_id}; only jury decisions and publication are",
             field="type",
         )
+    _dated_after_start(event, cert)
     return cert
 
 
@@ -124,6 +135,14 @@ def _check_certification_started(event: CertificationStarted, ctx: Context) -> N
     if session.finalised:
         raise E.SessionFinalisedRefusesFact(
             f"session {event.session_id} is finalised: no certification can start in it", field="session_id"
+        )
+    # The start's date chooses the rule version in force and is checked against bans: it
+    # cannot go back before its session opened.
+    if session.opened_at is not None and event.at < session.opened_at:
+        raise E.FactDatedOutOfOrder(
+            f"certification {event.certification_id} is dated {event.at.isoformat()}, before session "
+            f"{event.session_id} opened ({session.opened_at.isoformat()})",
+            field="at",
         )
     _check_profile_scale(event)
     rules = _rules_at(ctx, event.at)
@@ -236,7 +255,8 @@ def _check_session_finalised(event: SessionFinalised, ctx: Context) -> None:
 
 
 def _check_neutralised(event: QuestionNeutralised, ctx: Context) -> None:
-    cert = _certification(ctx, event.certification_id)
+    cert = _certification(ctx, event)
+    _dated_after_start(event, cert)
     _served(cert, event.question_id)
     if event.question_id in cert.neutralised:
         raise E.QuestionAlreadyNeutralised(
@@ -252,7 +272,8 @@ def _check_deneutralised(event: QuestionDeneutralised, ctx: Context) -> None:
     # is derived, by the rule version in force, which a later version can change: the
     # ledger cannot refuse on it. The result's explanation says when there was nothing to
     # lift. Only a repetition of the jury's own last word is refused.
-    cert = _certification(ctx, event.certification_id)
+    cert = _certification(ctx, event)
+    _dated_after_start(event, cert)
     _served(cert, event.question_id)
     if event.question_id in cert.deneutralised:
         raise E.QuestionAlreadyDeneutralised(
@@ -285,7 +306,8 @@ def _check_jury_ruling(event: JuryRuling, ctx: Context) -> None:
         return
     if not event.certification_id:
         return  # a general comment
-    cert = _certification(ctx, event.certification_id)
+    cert = _certification(ctx, event)
+    _dated_after_start(event, cert)
     decision = event.decision
     if decision == "reject_for_fraud":
         if cert.rejected_for_fraud:

@@ -72,6 +72,11 @@ DeprecatedIncidentCode = _error(
 )
 ReportIdAlreadyUsed = _error("ReportIdAlreadyUsed", "report-id-already-used", "A report id is used once per certification.")
 UnknownReport = _error("UnknownReport", "unknown-report", "The ruling names a report the certification does not have.")
+FactDatedOutOfOrder = _error(
+    "FactDatedOutOfOrder", "fact-dated-out-of-order",
+    "A fact is not dated before what it follows: a start before its session opened, a certification's fact "
+    "before its start.",
+)
 ProfileOffScale = _error(
     "ProfileOffScale", "profile-off-scale",
     "A profile has at most 64 pix per competence, and its level is floor(pix / 8).",

@@ -100,9 +100,10 @@ def tell_the_story(world: World) -> None:
     clock.advance(minutes=5)
     ok(world.post_events("centre-A", lines))
     ok(world.post_events("centre-A", [a2.open("centre-A"), a2.start("a8")]))
+    opened = b.open("centre-B")  # first: a start is not dated before its session opened
     started = b.start("b1")
     started["candidate_id"] = "cand-x"
-    b_lines = [b.open("centre-B"), started]
+    b_lines = [opened, started]
     b_lines += b.full_test("b1")[1:]
     b_lines.append(b.finalise())
     ok(world.post_events("centre-B", b_lines))

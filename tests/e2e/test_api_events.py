@@ -3,6 +3,8 @@ naming line and field (TestClient, PostgreSQL)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
@@ -99,7 +101,8 @@ def test_a_centre_may_not_append_jury_facts_nor_touch_another_centre(world, line
 
 
 def test_the_jury_appends_jury_facts_and_publication_but_no_centre_fact(world):
-    s = Scenario("jury-decisions", start=T0)  # event ids of its own; the session is sA1
+    # event ids of its own; the session is sA1; dated the next day, after the certifications started
+    s = Scenario("jury-decisions", start=T0 + timedelta(days=1))
     decisions = [
         s.line("QuestionNeutralised", certification_id="a4", question_id="a4-2.1-1", by="pix-2", reason="E9"),
         s.line("ResultsUnpublished", session_id="sA1"),

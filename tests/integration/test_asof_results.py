@@ -26,6 +26,7 @@ REAL_CLOCK = ["psycopg_pool", "psycopg", "eventsourcing", "_pytest"]
 
 
 def _story(s: Scenario) -> dict[datetime, list[dict]]:
+    opened = s.open()  # first: no start is dated before its session opened
     c1 = [s.start("c1")]
     for comp in ("1.1", "1.2", "2.1", "3.1", "4.1"):
         for i in range(3):
@@ -34,7 +35,7 @@ def _story(s: Scenario) -> dict[datetime, list[dict]]:
     c1.append(s.complete("c1"))
     rules = Scenario("rules", start=datetime(2024, 9, 2, 9, tzinfo=UTC))
     return {
-        T1: [s.open(), *c1, *s.full_test("c2", profile=HIGH), s.start("c3")],
+        T1: [opened, *c1, *s.full_test("c2", profile=HIGH), s.start("c3")],
         T2: [s.finalise({"c3": "candidate"}), s.publish()],
         T3: [rule_change(rules, "jury-cap-5", "2024-06-01T00:00:00+00:00")],
         T4: [s.line("QuestionNeutralised", certification_id="c1", question_id="c1-2.1-0", by="pix-1",

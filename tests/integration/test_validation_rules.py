@@ -308,3 +308,21 @@ def test_a_ruling_on_a_status_needs_the_full_jury_and_any_ruling_names_its_membe
     accepted(ledger, [s.ruling("resolve_incident", jury=JURY[:1], certification_id="c1", report_id="r1",
                                resolution="no effect")])
     accepted(ledger, [s.ruling(decision, certification_id="c1")])
+
+
+def test_a_fact_is_not_dated_before_what_it_follows(ledger):
+    """A start dated before its session opened chose an older rule version (and could
+    slip under a ban); a certification's fact dated before its start is as impossible.
+    (A finalisation may be dated before facts recorded ahead of it: the example
+    session's fraud report was written up after the session it was reported in.)"""
+    s = Scenario()
+    opened = s.open()
+    accepted(ledger, [opened])
+    refused(ledger, [{**s.start("c1"), "at": "2019-03-01T08:00:00+00:00"}], E.FactDatedOutOfOrder.code, field="at")
+    start = s.start("c1")
+    accepted(ledger, [start, s.serve("c1", "q1")])
+    refused(ledger, [{**s.answer("c1", "q1"), "at": opened["at"]}], E.FactDatedOutOfOrder.code, field="at")
+    refused(ledger, [{**s.line("QuestionNeutralised", certification_id="c1", question_id="q1", by="pix-1"),
+                      "at": opened["at"]}], E.FactDatedOutOfOrder.code, field="at")
+    accepted(ledger, [{**s.answer("c1", "q1"), "at": start["at"]}])  # the same instant is no earlier
+
