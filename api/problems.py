@@ -99,7 +99,7 @@ def problem(status: int, code: str, detail: str, *, field: str | None = None, er
 
 def line_problems(errors: list[LineError]) -> list[dict]:
     return [
-        {"line": e.line, "field": e.field, "detail": e.message, "code": e.code, "type": problem_type(e.code)}
+        {"line": e.line, "field": e.field, "detail": e.detail, "code": e.code, "type": problem_type(e.code)}
         for e in errors
     ]
 

@@ -7,6 +7,7 @@ the reason, so an import can report every problem before refusing the whole file
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from typing import IO
 
 import orjson
@@ -18,6 +19,9 @@ from ledger.events import EVENT_TYPES, LedgerEvent, parse_event
 
 def parse_lines(lines: Iterable[bytes | str]) -> Iterator[tuple[int, LedgerEvent | LineError]]:
     for number, raw in enumerate(lines, start=1):
+        if number == 1:
+            # A byte-order mark, as some editors save UTF-8, is not part of the first line.
+            raw = raw.removeprefix(b"\xef\xbb\xbf") if isinstance(raw, bytes) else raw.removeprefix("\ufeff")
         if not raw.strip():
             continue
         yield number, parse_line(number, raw)
@@ -37,7 +41,15 @@ def parse_line(number: int, raw: bytes | str) -> LedgerEvent | LineError:
     try:
         return parse_event(data)
     except ValidationError as e:
-        return _first_problem(number, kind, e)
+        problem = _first_problem(number, kind, e)
+        opened = _OPENS.get(kind)
+        if opened is not None and isinstance(data.get(opened[1]), str):
+            # later lines about what it would have opened are counted on it (Refusals)
+            problem = replace(problem, opens=(opened[0], data[opened[1]]))
+        return problem
+
+
+_OPENS = {"CertificationStarted": ("certification", "certification_id"), "SessionOpened": ("session", "session_id")}
 
 
 def _first_problem(number: int, kind: str, error: ValidationError) -> LineError:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -59,10 +59,57 @@ class LineError:
     field: str | None
     message: str
     code: str
+    # The stream the refused line would have opened (("certification", id), ("session",
+    # id)), and how many later lines about it were left unjudged (see Refusals).
+    opens: tuple[str, str] | None = None
+    followers: int = 0
+
+    @property
+    def detail(self) -> str:
+        if not self.followers or self.opens is None:
+            return self.message
+        kind, name = self.opens
+        return f"{self.message} (so {self.followers} later line(s) about {kind} {name} were not judged)"
 
     def __str__(self) -> str:
         where = f"line {self.line}" + (f", field {self.field}" if self.field else "")
-        return f"{where}: {self.message}"
+        return f"{where}: {self.detail}"
+
+
+_FOLLOWS = {E.UnknownCertification.code: ("certification", "certification_id"),
+            E.UnknownSession.code: ("session", "session_id")}
+
+
+class Refusals(list):
+    """A batch's refused lines. A line that would have opened a session or started a
+    certification, once refused, makes every later line about it unknown: those are
+    not listed one by one (they filled the report and hid the real problems after
+    them) but counted on the line that caused them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._origins: dict[tuple[str, str], int] = {}  # stream -> index of the refusal behind it
+
+    def refuse(self, error: LineError, event: LedgerEvent | None = None) -> None:
+        opens = error.opens if event is None else _opened_by(event)
+        follows = _FOLLOWS.get(error.code)
+        about = (follows[0], getattr(event, follows[1], None)) if follows and event is not None else None
+        origin = self._origins.get(about) if about is not None else None  # type: ignore[arg-type]
+        if origin is not None:
+            self[origin] = replace(self[origin], followers=self[origin].followers + 1)
+        else:
+            origin = len(self)
+            self.append(replace(error, opens=opens))
+        if opens is not None:
+            self._origins.setdefault(opens, origin)
+
+
+def _opened_by(event: LedgerEvent) -> tuple[str, str] | None:
+    if isinstance(event, CertificationStarted):
+        return ("certification", event.certification_id)
+    if isinstance(event, SessionOpened):
+        return ("session", event.session_id)
+    return None
 
 
 class BatchRejected(Exception):
@@ -250,7 +297,7 @@ class LedgerService:
     def _judge_all(self, uow: _UnitOfWork, events: Sequence[LedgerEvent], first_line: int) -> RecordReport:
         known = uow.prefetch_ids(events)
         report = RecordReport()
-        errors: list[LineError] = []
+        errors = Refusals()
         for i, event in enumerate(events):
             _judge_into(uow, event, known, first_line + i, report, errors)
             if len(errors) >= MAX_REPORTED_ERRORS:
@@ -279,7 +326,7 @@ class LedgerService:
         # A private cache: states read inside this transaction must not outlive it.
         cache = StateCache(max_size=IMPORT_CACHE_STREAMS)
         report = RecordReport()
-        errors: list[LineError] = []
+        errors = Refusals()
         try:
             # Lock first: a long import judges against a ledger no one else writes meanwhile.
             with self.store.writer(lock=True) as writer:
@@ -289,7 +336,7 @@ class LedgerService:
                     known = uow.prefetch_ids(events)
                     for lineno, item in numbered:
                         if isinstance(item, LineError):
-                            errors.append(item)
+                            errors.refuse(item)
                         else:
                             _judge_into(uow, item, known, lineno, report, errors)
                         if len(errors) >= MAX_REPORTED_ERRORS:
@@ -326,7 +373,7 @@ class LedgerService:
 
 
 def _judge_into(uow: _UnitOfWork, event: LedgerEvent, known: dict[str, str], lineno: int,
-                report: RecordReport, errors: list[LineError]) -> None:
+                report: RecordReport, errors: Refusals) -> None:
     """Judge one fact: count it as appended or already recorded, or add its refusal."""
     try:
         if uow.judge(event, known):
@@ -334,7 +381,7 @@ def _judge_into(uow: _UnitOfWork, event: LedgerEvent, known: dict[str, str], lin
         else:
             report.skipped += 1
     except E.DomainError as err:
-        errors.append(LineError(lineno, err.field, err.message, err.code))
+        errors.refuse(LineError(lineno, err.field, err.message, err.code), event)
 
 
 def chunks(items: Iterable, size: int) -> Iterator[list]:

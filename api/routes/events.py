@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import nullcontext
+from dataclasses import replace
 
 import orjson
 from fastapi import APIRouter, Request
@@ -75,7 +76,7 @@ def _record(runtime, scope, principal, events: list[LedgerEvent], lines: list[in
                 refuse([{"line": lines[e.line - 1], "field": e.field, "detail": e.message, "code": "forbidden"}
                         for e in out_of_scope])
             raise BatchRejected(
-                [LineError(lines[e.line - 1], e.field, e.message, e.code) for e in rejected.errors],
+                [replace(e, line=lines[e.line - 1]) for e in rejected.errors],
                 truncated=rejected.truncated,
             ) from None
     position = runtime.ledger.store.max_position()

@@ -178,3 +178,14 @@ def test_concurrent_batches_go_through_one_group_committer_and_all_land(world):
     for n in range(8):
         results = ok(world.get(f"/sessions/conc-{n}/results", "centre-A"))["data"]
         assert [r["status"] for r in results] == ["validated"]
+
+
+def test_lines_about_a_refused_start_are_counted_on_its_problem(world):
+    s, lines = _session(world, "cascade-1", certs=1)
+    lines[1] = {**lines[1], "at": "2019-01-01T00:00:00+00:00"}  # the start: before its session opened
+    position = world.position()
+    body = _refused_without_a_trace(world, world.post_events("centre-A", lines), 422, position)
+    follow_ons = len(lines) - 3  # all but the open, the start and the finalisation
+    # (which then finds no started certification: a problem of its own, listed)
+    assert [(e["line"], e["field"]) for e in body["errors"]] == [(2, "at"), (len(lines), "session_id")]
+    assert f"so {follow_ons} later line(s) about certification cascade-1-c0 were not judged" in body["errors"][0]["detail"]

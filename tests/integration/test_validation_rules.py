@@ -326,3 +326,29 @@ def test_a_fact_is_not_dated_before_what_it_follows(ledger):
                       "at": opened["at"]}], E.FactDatedOutOfOrder.code, field="at")
     accepted(ledger, [{**s.answer("c1", "q1"), "at": start["at"]}])  # the same instant is no earlier
 
+
+def test_lines_about_a_refused_start_are_counted_on_it_not_listed(ledger):
+    """One bad start made every later line of its certification 'never started': those
+    filled the report and hid a real problem after them."""
+    import io
+
+    import orjson
+
+    from commands.import_events import import_file
+
+    s = Scenario()
+    c1 = s.full_test("c1")
+    c1[0] = {**c1[0], "profile": {"1.1": {"pix": "many"}}}  # refused when parsed
+    c2 = s.full_test("c2")
+    c2[0] = {**c2[0], "at": "2019-01-01T00:00:00+00:00"}  # refused when judged: before the session opened
+    lines = [s.open(), *c1, *c2, s.serve("c9", "q1"), s.answer("ghost", "q1")]
+    before = ledger.store.max_position()
+    data = b"\n".join(orjson.dumps(line) for line in lines)
+    with pytest.raises(BatchRejected) as info:
+        import_file(ledger, io.BytesIO(b"\xef\xbb\xbf" + data))  # a byte-order mark is not a problem
+    errors = info.value.errors
+    assert [(e.line, e.field) for e in errors] == [
+        (2, "profile.1.1.pix"), (2 + len(c1), "at"), (len(lines) - 1, "certification_id"), (len(lines), "certification_id")]
+    assert errors[0].followers == len(c1) - 1 and errors[1].followers == len(c2) - 1
+    assert f"{len(c1) - 1} later line(s) about certification c1 were not judged" in str(errors[0])
+    assert ledger.store.max_position() == before
