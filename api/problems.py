@@ -150,6 +150,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):
+        broken = next((e for e in exc.errors() if e.get("type") == "json_invalid"), None)
+        if broken is not None:  # not a field's problem: the body is not JSON at all (its loc is a byte offset)
+            reason = (broken.get("ctx") or {}).get("error", "")
+            return problem(400, "invalid-json", f"the body is not valid JSON: {reason} at byte {broken['loc'][-1]}",
+                           instance=_path(request))
         errors = [{"field": _field_of(e.get("loc", ())), "detail": e.get("msg", "invalid")} for e in exc.errors()]
         first = errors[0] if errors else {"field": None, "detail": "invalid request"}
         return problem(422, "invalid-request", f"{first['field'] or 'request'}: {first['detail']}",

@@ -31,6 +31,12 @@ def parse_line(number: int, raw: bytes | str) -> LedgerEvent | LineError:
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as e:
+        if isinstance(raw, bytes):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as bad:  # orjson says only "surrogates not allowed"
+                return LineError(number, None, f"not UTF-8 text: byte 0x{raw[bad.start]:02x} at column {bad.start + 1}",
+                                 "invalid-json")
         return LineError(number, None, f"not valid JSON: {e}", "invalid-json")
     if not isinstance(data, dict):
         return LineError(number, None, "a line must be one JSON object", "invalid-json")

@@ -189,3 +189,19 @@ def test_lines_about_a_refused_start_are_counted_on_its_problem(world):
     # (which then finds no started certification: a problem of its own, listed)
     assert [(e["line"], e["field"]) for e in body["errors"]] == [(2, "at"), (len(lines), "session_id")]
     assert f"so {follow_ons} later line(s) about certification cascade-1-c0 were not judged" in body["errors"][0]["detail"]
+
+
+def test_a_body_that_is_not_json_or_not_utf8_is_named_as_such(world):
+    what_if = world.client.post("/what-if", content=b"{not json", headers={**world.auth("jury"),
+                                                                          "content-type": "application/json"})
+    assert what_if.status_code == 400 and what_if.json()["type"].endswith("/invalid-json"), what_if.text
+    assert "not valid JSON" in what_if.json()["detail"]
+    position = world.position()
+    s = Scenario("utf8-1", start=T0)
+    bad = b'{"type": "SessionOpened", "session_id": "\xff\xfe"}'
+    body = ndjson([s.open("centre-A")]) + bad + b"\n"
+    problem = _refused_without_a_trace(world, world.client.post(
+        "/events", content=body, headers={**world.auth("centre-A"), "content-type": "application/x-ndjson"}), 422, position)
+    assert problem["errors"][0]["line"] == 2
+    column = bad.index(b"\xff") + 1
+    assert f"not UTF-8 text: byte 0xff at column {column}" in problem["errors"][0]["detail"]
