@@ -17,7 +17,7 @@ from ledger.scoring.question_state import (
     apply_weights,
     initial_states,
 )
-from ledger.scoring.result import RateExplanation, Result
+from ledger.scoring.result import IncidentExplanation, RateExplanation, Result
 from ledger.scoring.status import decide
 from ledger.scoring.unscorable import Problem, unscorable
 
@@ -39,6 +39,26 @@ def _question_explanation(state: QuestionState) -> dict[str, Any]:
         weight=state.weight, answer=state.answer, counted_as=state.counted_as, fate=_fate(state),
         neutralised_by=state.neutralised_by, because=tuple(state.because),
     )
+
+
+def _overridden_by_the_jury(incidents: list[IncidentExplanation], facts: CertificationFacts,
+                            states: list[QuestionState]) -> list[IncidentExplanation]:
+    """A report's outcome is what resolving it did; the jury's word on its question comes
+    after and is last (a de-neutralisation lifts what the report neutralised): said on
+    the report, so the two parts of the explanation do not seem to disagree."""
+    if not facts.jury_decisions:
+        return incidents
+    fates = {s.question.question_id: s for s in states}
+    out = []
+    for incident in incidents:
+        decision = facts.jury_decisions.get(incident.question_id or "")
+        state = fates.get(incident.question_id or "")
+        if decision is not None and state is not None and incident.outcome in ("neutralised", "remarked"):
+            word = "neutralised" if decision.neutralised else "de-neutralised"
+            incident = incident.model_copy(update={"because": f"{incident.because}; then {word} by jury member "
+                                                              f"{decision.by}, whose word is last: {_fate(state)}"})
+        out.append(incident)
+    return out
 
 
 def _unserved_jury_notes(facts: CertificationFacts, states: list[QuestionState]) -> tuple[str, ...]:
@@ -79,6 +99,7 @@ def pix_v2_data(facts: CertificationFacts, rules: RuleSet) -> dict[str, Any]:
     apply_abort(states, facts.abort_reason, rules)
     incidents = resolve_incidents(facts, rules, states)
     apply_jury(states, facts.jury_decisions, facts.abort_reason)
+    incidents = _overridden_by_the_jury(incidents, facts, states)
     apply_weights(states, rules)
     rate, trust = rate_of(states, rules), trust_of(states, rules)
     errors = unscorable(facts, rules, states, certifiable)

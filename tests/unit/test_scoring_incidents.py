@@ -158,9 +158,13 @@ def test_a_jury_ruling_on_an_automatic_report_is_shown_beside_the_automatic_outc
 def test_a_jury_deneutralisation_overrides_an_automatic_neutralisation() -> None:
     cert = _reported("E4", "ko", PLAIN)
     cert.deneutralise("cert-1-q1", by="ext-1", reason="the site was up")
-    question = cert.score(LATEST).explanation.questions[0]
+    explanation = cert.score(LATEST).explanation
+    question, incident = explanation.questions[0], explanation.incidents[0]
     assert (question.fate, question.counted_as) == ("counted", "ko")
     assert question.because[-1] == "de-neutralised by jury member ext-1: the site was up"
+    # The report says what resolving it did, and that the jury's word came after.
+    assert incident.outcome == "neutralised"
+    assert incident.because.endswith("; then de-neutralised by jury member ext-1, whose word is last: counted")
 
 
 def test_a_report_on_a_question_of_a_competence_not_certifiable_has_no_effect() -> None:
