@@ -45,7 +45,6 @@ class Runtime:
     write_lock: threading.Lock = field(default_factory=threading.Lock)
     committer: GroupCommitter | None = None
     caught_up_at: float = float("-inf")
-    projected: int = -1  # a log position the results projection is known to have reached
     rules: RulesState = field(default_factory=RulesState)
     rules_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -53,10 +52,11 @@ class Runtime:
         """Bring the results projection up to the log's last position (one cheap query
         when it is there already)."""
         store = self.ledger.store
-        position = store.max_position()
-        if position > self.projected:
+        # The view's own position, not one this process remembers reaching: another
+        # process may have emptied the view since (`certledger rebuild`, perhaps stopped
+        # half-way), and the log's end would not have moved.
+        if ResultsReader(store).position() < store.max_position():
             catch_up(store)
-            self.projected = max(self.projected, position)
         self.caught_up_at = time.monotonic()
 
     def fresh_results(self) -> ResultsReader:

@@ -33,3 +33,33 @@ def test_the_api_serves_and_appends_on_sqlite(sqlite_url):
         assert ok(client.get("/certifications/l2/audit", headers=auth("auditor")))["current"]["status"] == "validated"
         refused = client.post("/events", json=[s.answer("l1", "nope")], headers=auth("centre-A"))
         assert refused.status_code == 422 and refused.json()["line"] == 1
+
+
+def test_the_api_finishes_a_rebuild_another_process_left_half_done(sqlite_url):
+    """The API caught up only when the log's end moved past what it remembered: after a
+    rebuild stopped half-way in another process, it served the emptied view (404s)."""
+    from commands.bootstrap import open_ledger
+    from projections.rebuild import rebuild
+
+    tokens = issue_tokens(sqlite_url)
+    s = Scenario("lite-2", start=T0)
+    lines = [s.open("centre-A"), *s.full_test("r1"), *s.full_test("r2"), s.finalise()]
+    with TestClient(create_app(settings_for(sqlite_url))) as client:
+        jury, centre = ({"Authorization": f"Bearer {tokens[who]}"} for who in ("jury", "centre-A"))
+        ok(client.post("/events", json=lines, headers=centre))
+        assert ok(client.get("/certifications/r2/result", headers=jury))["status"] == "validated"
+
+        class Stopped(Exception):
+            pass
+
+        def stop_after_first_page(done: int, pending: int) -> None:
+            raise Stopped
+
+        with open_ledger(sqlite_url) as other:  # another process's rebuild, stopped after one page
+            try:
+                rebuild(other.store, page_size=10, progress=stop_after_first_page)
+            except Stopped:
+                pass
+        assert ok(client.get("/health"))["lag"] > 0
+        assert ok(client.get("/certifications/r2/result", headers=jury))["status"] == "validated"
+        assert ok(client.get("/health"))["lag"] == 0
