@@ -20,7 +20,7 @@ from ledger.streams import RULES_STREAM, certification_stream, session_stream
 from projections.asof import fold_as_of, recorded_by
 from projections.fold import utc_iso
 from projections.results import ResultsReader, catch_up
-from projections.views import ResultsViews
+from projections.views import ResultsViews, read_snapshot
 from storage.store import EventStore
 
 
@@ -49,11 +49,12 @@ def audit_trail(store: EventStore, certification_id: str, as_of: datetime | None
     if as_of is None:
         catch_up(store)
         reader = ResultsReader(store)
-        current = reader.current(certification_id=certification_id)
-        if not current:
-            raise CertificationNotFound(f"no certification {certification_id} in the ledger")
-        results, current_result = reader.history(certification_id), current[0]
-        entries = views.stream_entries(streams)
+        with read_snapshot(store):  # the result, its history and the events as of one moment
+            current = reader.current(certification_id=certification_id)
+            if not current:
+                raise CertificationNotFound(f"no certification {certification_id} in the ledger")
+            results, current_result = reader.history(certification_id), current[0]
+            entries = views.stream_entries(streams)
     else:
         fold = fold_as_of(store, as_of, streams, keep_history=True)
         cert = fold.certs.get(certification_id)

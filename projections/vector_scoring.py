@@ -754,11 +754,14 @@ def fast_what_if(store: Any, proposal: Mapping[str, Any] | str, *, against: str 
     assert chosen is not None
     after: RulesSpec = chosen if (isinstance(proposal, str) or against is not None) else timeline
     before: RulesSpec | None = timeline.get(header["baseline"]) if against is not None else None
-    if inputs is None:
-        inputs = load_inputs(store, start, end)
-    if current is None:
-        current = load_current(store, inputs)
-    facts_for, current_for = store_readers(store)
-    report = fast_compare(inputs, current, after, baseline_for=before, facts_for=facts_for,
-                          current_for=current_for, details=details)
+    from projections.views import read_snapshot
+
+    with read_snapshot(store):  # the inputs and the current results of one moment (a catch-up may run meanwhile)
+        if inputs is None:
+            inputs = load_inputs(store, start, end)
+        if current is None:
+            current = load_current(store, inputs)
+        facts_for, current_for = store_readers(store)
+        report = fast_compare(inputs, current, after, baseline_for=before, facts_for=facts_for,
+                              current_for=current_for, details=details)
     return report.model_copy(update={**header, "period_from": start, "period_to": end})

@@ -9,6 +9,7 @@ lock): if another process moved it meanwhile, nothing is written (`PositionMoved
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -67,6 +68,44 @@ def as_datetime(value: Any) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(value)
 
 
+_snapshots = threading.local()  # this thread's pinned read connections, by store
+
+
+@contextmanager
+def read_snapshot(store: EventStore) -> Iterator[None]:
+    """Every read of the views (`ResultsViews.query`) made by this thread on `store`
+    inside the block sees one snapshot: one read-only transaction on one connection
+    (REPEATABLE READ on PostgreSQL; a deferred transaction on SQLite, whose snapshot is
+    taken at its first read). What a report puts together from several reads (an audit
+    trail's current result, its history and its events; a what-if's inputs and current
+    results) cannot then mix the states before and after a concurrent catch-up.
+    Re-entrant; writes are not allowed inside."""
+    pins: dict[int, Any] = _snapshots.__dict__.setdefault("pins", {})
+    if id(store) in pins:
+        yield
+        return
+    if store.backend == "postgresql":
+        with store.datastore.get_connection() as conn, conn.transaction():
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            pins[id(store)] = conn
+            try:
+                yield
+            finally:
+                del pins[id(store)]
+        return
+    # (eventsourcing's SQLite pool lets a writer in only once readers hand their
+    # connections back: a snapshot holds writers off until it ends.)
+    with store.datastore.get_connection(commit=False) as conn:
+        raw: sqlite3.Connection = conn._sqlite_conn  # noqa: SLF001
+        raw.execute("BEGIN DEFERRED")
+        pins[id(store)] = raw
+        try:
+            yield
+        finally:
+            del pins[id(store)]
+            raw.execute("ROLLBACK")  # read only: nothing to keep
+
+
 class ResultsViews:
     """SQL access to the read model, the same statements on both backends."""
 
@@ -85,6 +124,13 @@ class ResultsViews:
         return text if self.pg else text.replace("%s", "?")
 
     def query(self, text: str, params: Sequence[Any] = ()) -> list[tuple]:
+        pinned = getattr(_snapshots, "pins", {}).get(id(self.store))
+        if pinned is not None:  # inside read_snapshot
+            if self.pg:
+                with pinned.cursor(row_factory=tuple_row) as curs:
+                    curs.execute(text, list(params))
+                    return curs.fetchall()
+            return [tuple(r) for r in pinned.execute(self.sql(text), list(params)).fetchall()]
         if self.pg:
             with self.store.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
                 curs.execute(text, list(params))

@@ -411,8 +411,11 @@ def what_if(
     Reads only: the results projection must have been caught up by the caller."""
     from projections.inputs import scoring_inputs
 
+    from projections.views import read_snapshot
+
     rules_for, baseline_for, header = plan(ledger_timeline(store), proposal, against)
-    current = current_results(store, start, end)
-    report = compare(scoring_inputs(store, started_from=start, started_to=end), current, rules_for,
-                     baseline_for=baseline_for)
+    with read_snapshot(store):  # the inputs and the current results of one moment
+        current = current_results(store, start, end)
+        report = compare(scoring_inputs(store, started_from=start, started_to=end), current, rules_for,
+                         baseline_for=baseline_for)
     return report.model_copy(update={**header, "period_from": start, "period_to": end})

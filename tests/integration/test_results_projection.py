@@ -337,3 +337,43 @@ def test_a_jury_deneutralisation_lifts_a_cancellation_for_a_technical_abort(db_u
         trust = after["explanation"]["trust"]
         assert (trust["answered"], trust["required"], trust["trusted"]) == (10, 10, True)
         assert _causes(reader, "c1")[-1] == "de-neutralisation"
+
+
+def test_reads_in_a_snapshot_see_one_moment_whatever_a_catch_up_commits_meanwhile(pg_url, clock):
+    """An audit trail or a what-if puts one report together from several reads: a
+    catch-up committed between them paired a newer history with an older result."""
+    from projections.views import read_snapshot
+
+    with open_ledger(pg_url, clock=clock) as ledger:
+        s = Scenario("s1")
+        ledger.service.record(events([s.open(), *s.full_test("c1"), s.finalise()]), by="centre")
+        catch_up(ledger.store)
+        reader = ResultsReader(ledger.store)
+
+        def neutralise_elsewhere() -> None:  # another request of the API, in its own thread
+            ledger.service.record(events([s.line("QuestionNeutralised", certification_id="c1",
+                                                 question_id="c1-1.1-0", by="pix-1")]), by="jury")
+            catch_up(ledger.store)
+
+        with read_snapshot(ledger.store):
+            before = reader.history("c1")
+            worker = threading.Thread(target=neutralise_elsewhere)
+            worker.start()
+            worker.join()
+            assert reader.history("c1") == before
+            assert reader.current(certification_id="c1")[0]["explanation"]["questions"][0]["fate"] == "counted"
+        after = reader.history("c1")
+        assert [h["cause"] for h in after] == [h["cause"] for h in before] + ["neutralisation"]
+
+
+def test_an_audit_and_a_what_if_read_in_a_snapshot_on_either_backend(db_url, clock):
+    from projections.audit import audit_trail
+    from projections.vector_scoring import fast_what_if
+
+    with open_ledger(db_url, clock=clock) as ledger:
+        s = Scenario("s1")
+        ledger.service.record(events([s.open(), *s.full_test("c1"), s.finalise()]), by="centre")
+        trail = audit_trail(ledger.store, "c1")
+        assert trail["current"]["status"] == "validated" and trail["results"][-1]["result"]["status"] == "validated"
+        report = fast_what_if(ledger.store, "pix-v2-2017-12")
+        assert report.compared == 1
