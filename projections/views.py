@@ -87,23 +87,28 @@ def read_snapshot(store: EventStore) -> Iterator[None]:
     if store.backend == "postgresql":
         with store.datastore.get_connection() as conn, conn.transaction():
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            pins[id(store)] = conn
-            try:
+            with _pinned(pins, id(store), conn):
                 yield
-            finally:
-                del pins[id(store)]
         return
     # (eventsourcing's SQLite pool lets a writer in only once readers hand their
     # connections back: a snapshot holds writers off until it ends.)
     with store.datastore.get_connection(commit=False) as conn:
         raw: sqlite3.Connection = conn._sqlite_conn  # noqa: SLF001
         raw.execute("BEGIN DEFERRED")
-        pins[id(store)] = raw
         try:
-            yield
+            with _pinned(pins, id(store), raw):
+                yield
         finally:
-            del pins[id(store)]
             raw.execute("ROLLBACK")  # read only: nothing to keep
+
+
+@contextmanager
+def _pinned(pins: dict[int, Any], key: int, conn: Any) -> Iterator[None]:
+    pins[key] = conn
+    try:
+        yield
+    finally:
+        del pins[key]
 
 
 class ResultsViews:
