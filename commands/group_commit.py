@@ -39,7 +39,7 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import DataError, IntegrityError, StoredEvent
 from psycopg.rows import tuple_row
 
 from commands.recording import (
@@ -280,11 +280,13 @@ class GroupCommitter:
                 live.remove(failed.command)
                 self._answer([failed.command], {id(failed.command): failed.error})
                 continue
-            except Exception as error:  # the write failed: nothing of the group is written
+            except BaseException as error:  # the write failed: nothing of the group is written
                 self.cache.forget(uow.touched if uow is not None else ())
-                if len(live) > 1:
-                    # Each command is answered as if alone: the one the database refuses
-                    # (a value only it checks) must not take the others down with it.
+                if len(live) > 1 and isinstance(error, (DataError, IntegrityError)):
+                    # A value the database refuses (one only it checks) is one command's
+                    # fault: each is written alone, so it takes none of the others down.
+                    # (Not for a lost connection or a timeout: that would make every
+                    # caller wait out the failure once per command.)
                     self.stats.isolated += 1
                     for command in live:
                         self._commit([command])

@@ -223,3 +223,29 @@ def test_a_command_the_database_refuses_takes_none_of_its_group_down(pg_url):
         committer.close()
         assert committer.stats.isolated == 1
         assert [line["type"] for _, _, line in _stored(ledger)] == ["SessionOpened", "CertificationStarted"]
+
+
+def test_a_group_whose_write_fails_for_another_reason_is_answered_once(pg_url, monkeypatch):
+    """Only a value the database refuses is isolated command by command: a lost
+    connection retried once per command made every caller wait out the failure N times."""
+    with open_ledger(pg_url) as ledger:
+        s = Scenario("s1")
+        ledger.service.record(events([s.open(), s.start("c1"), s.start("c2")]), by="test")
+        attempts = []
+
+        class Unreachable:
+            def __enter__(self):
+                attempts.append(1)
+                raise ConnectionError("the server went away")
+
+            def __exit__(self, *exc):
+                return False
+
+        with _paused(ledger) as committer:
+            monkeypatch.setattr(ledger.store, "writer", lambda **kw: Unreachable())
+            futures = [committer.submit(events([s.serve(c, f"{c}-q1")]), by="t") for c in ("c1", "c2")]
+        for future in futures:
+            with pytest.raises(ConnectionError):
+                future.result()
+        committer.close()
+        assert len(attempts) == 1 and committer.stats.isolated == 0
