@@ -49,8 +49,8 @@ class Runtime:
     rules_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def catch_up(self) -> None:
-        """Bring the results projection up to the log's last position (one cheap query
-        when it is there already)."""
+        """Bring the results projection up to the log's last position (two one-row
+        queries when it is there already)."""
         store = self.ledger.store
         # The view's own position, not one this process remembers reaching: another
         # process may have emptied the view since (`certledger rebuild`, perhaps stopped

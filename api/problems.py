@@ -108,7 +108,8 @@ def batch_rejected(errors: list[LineError], *, truncated: bool = False, instance
     """A refused batch: the problem of its first refused line (its domain error's type,
     line and field), and in `errors` every refused line."""
     first = errors[0]
-    more = "" if len(errors) == 1 else f" ({len(errors)}{'+' if truncated else ''} lines refused)"
+    refused = BatchRejected(errors).refused_lines
+    more = "" if refused == 1 else f" ({refused}{'+' if truncated else ''} lines refused)"
     return problem(422, first.code, f"{first}; nothing was appended{more}", field=first.field,
                    errors=line_problems(errors), instance=instance, extra={"line": first.line})
 
@@ -163,7 +164,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
         code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, f"http-{exc.status_code}")
-        return problem(exc.status_code, code, str(exc.detail), instance=_path(request),
+        detail = str(exc.detail)
+        if exc.status_code == 400 and detail == "There was an error parsing the body":  # FastAPI's, for a JSON body
+            code, detail = "invalid-json", "the body could not be read as JSON: it is not UTF-8 text, or not JSON"
+        return problem(exc.status_code, code, detail, instance=_path(request),
                        headers=getattr(exc, "headers", None))
 
     async def _storage(request: Request, exc: Exception):

@@ -51,7 +51,12 @@ def parse_instant(value: str | None, *, end: bool = False) -> datetime | None:
         day = date.fromisoformat(value)
     except ValueError:
         instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        return instant if instant.tzinfo else instant.replace(tzinfo=timezone.utc)
+        instant = instant if instant.tzinfo else instant.replace(tzinfo=timezone.utc)
+        try:
+            instant.astimezone(timezone.utc)  # every reader works in UTC
+        except OverflowError:
+            raise ValueError(f"{value} is outside the years 1 to 9999 in UTC") from None
+        return instant
     moment = datetime.combine(day, time.min, tzinfo=timezone.utc)
     return moment + timedelta(days=1, microseconds=-1) if end else moment
 

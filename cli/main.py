@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from contextlib import contextmanager
+from itertools import chain
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Optional
@@ -71,7 +72,7 @@ def import_(
             for e in rejected.errors:
                 err.print(f"{file}:{e}")
             more = " (stopped after the first errors)" if rejected.truncated else ""
-            err.print(f"[red]refused:[/red] {len(rejected.errors)} bad line(s){more}; nothing was appended")
+            err.print(f"[red]refused:[/red] {rejected.refused_lines} bad line(s){more}; nothing was appended")
             raise typer.Exit(1) from None
     out.print(f"imported {report.appended} event(s), {report.skipped} already recorded")
 
@@ -108,18 +109,20 @@ def export(
     if output:
         output_path(output, "--output")
     with ledger_at(db) as ledger:
-        events = export_events(ledger, certification_id=certification, session_id=session)
+        events = iter(export_events(ledger, certification_id=certification, session_id=session))
+        first = next(events, None)
+        if first is None and (certification or session):  # before any output is opened
+            what = f"certification {certification}" if certification else f"session {session}"
+            err.print(f"[red]error:[/red] {what} is not in the ledger")
+            raise typer.Exit(1)
+        events = chain([first] if first is not None else [], events)
         if output:
             with open(output, "wb") as fh:
                 n = write_lines(events, fh)
             err.print(f"exported {n} event(s) to {output}")
         else:
-            n = write_lines(events, sys.stdout.buffer)
+            write_lines(events, sys.stdout.buffer)
             sys.stdout.buffer.flush()
-    if n == 0 and (certification or session):
-        what = f"certification {certification}" if certification else f"session {session}"
-        err.print(f"[red]error:[/red] {what} is not in the ledger")
-        raise typer.Exit(1)
 
 
 @app.command()

@@ -60,7 +60,7 @@ class LineError:
     message: str
     code: str
     # The stream the refused line would have opened (("certification", id), ("session",
-    # id)), and how many later lines about it were left unjudged (see Refusals).
+    # id)), and how many later lines about it are refused with it (see Refusals).
     opens: tuple[str, str] | None = None
     followers: int = 0
 
@@ -69,7 +69,7 @@ class LineError:
         if not self.followers or self.opens is None:
             return self.message
         kind, name = self.opens
-        return f"{self.message} (so {self.followers} later line(s) about {kind} {name} were not judged)"
+        return f"{self.message} (so {self.followers} later line(s) about {kind} {name} are refused with it)"
 
     def __str__(self) -> str:
         where = f"line {self.line}" + (f", field {self.field}" if self.field else "")
@@ -117,6 +117,8 @@ class BatchRejected(Exception):
 
     def __init__(self, errors: list[LineError], *, truncated: bool = False):
         self.errors = errors
+        # Lines refused: those listed and those counted on them (Refusals).
+        self.refused_lines = len(errors) + sum(e.followers for e in errors)
         self.truncated = truncated
         more = " (more errors not shown)" if truncated else ""
         super().__init__(f"{len(errors)} line(s) refused, nothing appended{more}:\n" + "\n".join(map(str, errors)))
@@ -242,8 +244,8 @@ class _UnitOfWork:
         stream = stream_of(event)
         ctx = self.context(event, stream)
         if self.guard is not None:
-            # The writer's own limit first: a refusal must tell a centre nothing of another
-            # centre's certification (that its dates or answers are such and such).
+            # The writer's own limit first: a centre's token is refused for another
+            # centre's session before the ledger's rules say anything of its facts.
             self.guard(event, ctx)
         check(event, ctx)
         if digest is not None:

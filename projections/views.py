@@ -90,8 +90,7 @@ def read_snapshot(store: EventStore) -> Iterator[None]:
             with _pinned(pins, id(store), conn):
                 yield
         return
-    # (eventsourcing's SQLite pool lets a writer in only once readers hand their
-    # connections back: a snapshot holds writers off until it ends.)
+    # (A file ledger is in WAL mode: writers go on meanwhile, unseen by the snapshot.)
     with store.datastore.get_connection(commit=False) as conn:
         raw: sqlite3.Connection = conn._sqlite_conn  # noqa: SLF001
         raw.execute("BEGIN DEFERRED")
@@ -234,6 +233,10 @@ class ResultsViews:
     @contextmanager
     def transaction(self) -> Iterator[Any]:
         """A write transaction: a cursor with `execute(sql, params)` / `executemany`."""
+        if id(self.store) in getattr(_snapshots, "pins", {}):
+            # A catch-up in a snapshot would read its own position from the pinned past
+            # and never see what it writes: it would start again from there, forever.
+            raise RuntimeError("the views are written outside read_snapshot, never in it")
         if self.pg:
             with self.store.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
                 yield curs

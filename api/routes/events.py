@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import RuntimeDep, ScopeDep, Writer
 from api.openapi import doc
-from api.problems import PayloadTooLarge, Unprocessable
+from api.problems import BadRequest, PayloadTooLarge, Unprocessable
 from api.responses import OrjsonResponse
 from api.schemas import EventsAppended
 from api.scope import refuse
@@ -28,10 +28,16 @@ JSON_TYPES = ("application/json",)
 def _parse(body: bytes, content_type: str) -> list[tuple[int, LedgerEvent | LineError]]:
     """(line, fact or problem): JSON Lines numbered by line, a JSON array by item."""
     if content_type.split(";")[0].strip().lower() in JSON_TYPES:
+        body = body.removeprefix(b"\xef\xbb\xbf")  # a byte-order mark, as for JSON Lines
         try:
             items = orjson.loads(body)
         except orjson.JSONDecodeError as e:
-            raise Unprocessable(f"the body is not valid JSON: {e}", code="invalid-json") from None
+            try:
+                body.decode("utf-8")
+            except UnicodeDecodeError as bad:
+                raise BadRequest(f"the body is not UTF-8 text: byte 0x{body[bad.start]:02x} at offset {bad.start}",
+                                 code="invalid-json") from None
+            raise BadRequest(f"the body is not valid JSON: {e}", code="invalid-json") from None
         if not isinstance(items, list):
             raise Unprocessable("a JSON body is an array of events", code="invalid-json")
         return [(i, parse_line(i, orjson.dumps(item))) for i, item in enumerate(items, start=1)]
@@ -73,7 +79,7 @@ def _record(runtime, scope, principal, events: list[LedgerEvent], lines: list[in
         except BatchRejected as rejected:
             out_of_scope = [e for e in rejected.errors if e.code == "out-of-scope"]
             if out_of_scope:  # the token's limit, found with the rules: 403 like the pre-check
-                refuse([{"line": lines[e.line - 1], "field": e.field, "detail": e.message, "code": "forbidden"}
+                refuse([{"line": lines[e.line - 1], "field": e.field, "detail": e.detail, "code": "forbidden"}
                         for e in out_of_scope])
             raise BatchRejected(
                 [replace(e, line=lines[e.line - 1]) for e in rejected.errors],

@@ -70,8 +70,8 @@ def _uncapped(cell: str, entry: ProfileEntry, rules: RuleSet) -> tuple[int, int]
     if cell == "V":
         return entry.level, entry.pix
     if cell == "D":
-        # The ledger refuses a level other than floor(pix / 8), so pix >= 8 here; the floor
-        # at 0 keeps a hand-built facts document from certifying negative pix.
+        # A level above floor(pix / 8), which the ledger now refuses but facts recorded
+        # before may hold, could make pix - 8 negative: never below 0.
         return entry.level - 1, max(0, entry.pix - rules.pix_per_level)
     return -1, 0
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import orjson
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
@@ -188,7 +189,8 @@ def test_lines_about_a_refused_start_are_counted_on_its_problem(world):
     follow_ons = len(lines) - 3  # all but the open, the start and the finalisation
     # (which then finds no started certification: a problem of its own, listed)
     assert [(e["line"], e["field"]) for e in body["errors"]] == [(2, "at"), (len(lines), "session_id")]
-    assert f"so {follow_ons} later line(s) about certification cascade-1-c0 were not judged" in body["errors"][0]["detail"]
+    assert f"so {follow_ons} later line(s) about certification cascade-1-c0 are refused with it" in body["errors"][0]["detail"]
+    assert body["detail"].endswith(f"({2 + follow_ons} lines refused)")
 
 
 def test_a_body_that_is_not_json_or_not_utf8_is_named_as_such(world):
@@ -205,3 +207,20 @@ def test_a_body_that_is_not_json_or_not_utf8_is_named_as_such(world):
     assert problem["errors"][0]["line"] == 2
     column = bad.index(b"\xff") + 1
     assert f"not UTF-8 text: byte 0xff at column {column}" in problem["errors"][0]["detail"]
+
+
+def test_a_json_array_body_that_is_not_json_or_not_utf8_is_a_bad_request(world):
+    """The same answers as for JSON Lines, and a byte-order mark is ignored as there."""
+    headers = {**world.auth("centre-A"), "content-type": "application/json"}
+    position = world.position()
+    broken = _refused_without_a_trace(world, world.client.post("/events", content=b"[{", headers=headers), 400, position)
+    assert broken["type"].endswith("/invalid-json") and "not valid JSON" in broken["detail"]
+    latin = _refused_without_a_trace(world, world.client.post("/events", content=b'["\xff"]', headers=headers), 400,
+                                     position)
+    assert "not UTF-8 text: byte 0xff at offset 2" in latin["detail"]
+    s = Scenario("bom-1", start=T0)
+    assert ok(world.client.post("/events", content=b"\xef\xbb\xbf" + orjson.dumps([s.open("centre-A")]),
+                                headers=headers))["appended"] == 1
+    what_if = world.client.post("/what-if", content=b'{"proposal": "\xff"}', headers={**world.auth("jury"),
+                                                                                      "content-type": "application/json"})
+    assert what_if.status_code == 400 and what_if.json()["type"].endswith("/invalid-json"), what_if.text

@@ -126,6 +126,17 @@ def test_a_nul_character_in_a_path_or_query_is_a_bad_request(world):
         assert response.json()["type"].endswith("/nul-character")
 
 
+@pytest.mark.parametrize("path", [
+    "/sessions/sA1/results?started_from=0001-01-01T00:30:00%2B01:00",
+    "/sessions/sA1/results?started_to=9999-12-31T23:30:00-05:00",
+    "/certifications/a1/audit?as_of=9999-12-31T23:30:00-05:00",
+])
+def test_an_instant_outside_the_utc_years_is_a_problem_naming_the_parameter(world, path):
+    response = world.client.get(path, headers=world.auth("jury"))
+    assert response.status_code == 422, response.text
+    assert response.json()["field"] == path.split("?")[1].split("=")[0]
+
+
 def test_rule_versions_are_listed_in_timeline_order_and_resolved_one_by_one(world):
     names, cursor = [], None
     while True:

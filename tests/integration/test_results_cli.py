@@ -85,11 +85,13 @@ def test_bad_options_and_unwritable_outputs_are_one_line_each_before_any_work(db
         (["what-if", "--rules", "pix-v2-2021-04", "--html", missing + ".html"], 2, "does not exist"),
         (["what-if", "--rules", "pix-v2-2021-04", "--from", "2024-12-01", "--to", "2024-01-01"], 2, "period is empty"),
         (["results", "--status", "bogus"], 2, "not a status"),
+        (["what-if", "--rules", "pix-v2-2021-04", "--from", "0001-01-01T00:30:00+01:00"], 2, "outside the years"),
         (["export", "--certification", "cert-0001", "--session", "session-2024-06-12-lyon"], 2, "one or the other"),
         (["export", "--certification", "nope"], 1, "not in the ledger"),
+        (["export", "--certification", "nope", "-o", str(tmp_path / "none.jsonl")], 1, "not in the ledger"),
     ]
     for args, code, words in cases:
         result = _run(*args, "--db", db_url, ok=False) if args[0] != "simulate" else _run(*args, ok=False)
         assert result.exit_code == code, (args, result.output)
         assert words in result.output and "Traceback" not in result.output, (args, result.output)
-    assert not (tmp_path / "no-such-folder").exists()
+    assert not (tmp_path / "no-such-folder").exists() and not (tmp_path / "none.jsonl").exists()

@@ -364,9 +364,17 @@ def test_reads_in_a_snapshot_see_one_moment_whatever_a_catch_up_commits_meanwhil
             assert reader.current(certification_id="c1")[0]["explanation"]["questions"][0]["fate"] == "counted"
         after = reader.history("c1")
         assert [h["cause"] for h in after] == [h["cause"] for h in before] + ["neutralisation"]
+        # A catch-up inside a snapshot would read its position from the pinned past: refused.
+        ledger.service.record(events([s.line("QuestionDeneutralised", certification_id="c1",
+                                             question_id="c1-1.1-0", by="pix-1")]), by="jury")
+        with read_snapshot(ledger.store), pytest.raises(RuntimeError, match="outside read_snapshot"):
+            catch_up(ledger.store)
+        assert catch_up(ledger.store) == 1
 
 
 def test_an_audit_and_a_what_if_read_in_a_snapshot_on_either_backend(db_url, clock):
+    """A smoke test: the pinned reads work on both backends (the isolation itself is
+    shown on PostgreSQL above)."""
     from projections.audit import audit_trail
     from projections.vector_scoring import fast_what_if
 

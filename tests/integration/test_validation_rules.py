@@ -273,18 +273,17 @@ def test_a_profile_is_on_the_framework_scale(ledger):
     assert (started.profile["1.2"].pix, started.profile["1.2"].level) == (40, 5)
 
 
-@pytest.mark.parametrize("field, value", [
-    ("centre_id", "centre\x00"), ("session_id", "s\x00"),
-])
-def test_the_nul_character_is_refused_in_any_text(ledger, field, value):
+@pytest.mark.parametrize("line", [
+    lambda s: {**s.open(), "centre_id": "centre\x00"},
+    lambda s: {**s.open(), "session_id": "s\x00"},
+    lambda s: {**s.line("QuestionNeutralised", certification_id="c1", question_id="q1", by="pix-1"), "reason": "why\x00"},
+    lambda s: s.line("RuleVersionChanged", version="v", effective_from="2024-06-01T00:00:00Z",
+                     rules={"extends": "pix-v2-2024-05", "level_table": [{"meaning": "\x00"}]}, jury=JURY),
+], ids=["an id", "a stream's id", "free text", "inside a rule document"])
+def test_the_nul_character_is_refused_in_any_text(line):
     """PostgreSQL's text cannot hold U+0000: such a line was stored, then broke every read."""
-    s = Scenario()
-    line = {**s.open(), field: value}
     with pytest.raises(ValueError, match="NUL"):
-        events([line])
-    with pytest.raises(ValueError, match="NUL"):
-        events([{**s.line("QuestionNeutralised", certification_id="c1", question_id="q1", by="pix-1"),
-                 "reason": "why\x00"}])
+        events([line(Scenario())])
 
 
 def test_an_instant_outside_utc_years_is_refused():
@@ -350,5 +349,5 @@ def test_lines_about_a_refused_start_are_counted_on_it_not_listed(ledger):
     assert [(e.line, e.field) for e in errors] == [
         (2, "profile.1.1.pix"), (2 + len(c1), "at"), (len(lines) - 1, "certification_id"), (len(lines), "certification_id")]
     assert errors[0].followers == len(c1) - 1 and errors[1].followers == len(c2) - 1
-    assert f"{len(c1) - 1} later line(s) about certification c1 were not judged" in str(errors[0])
+    assert f"{len(c1) - 1} later line(s) about certification c1 are refused with it" in str(errors[0])
     assert ledger.store.max_position() == before

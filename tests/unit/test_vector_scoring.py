@@ -152,11 +152,18 @@ class _Edge:
         for code in certifiable:
             pix = 8 if beginner else rng.choice([rng.randint(8, 64), rng.randint(8, 30), rng.randint(48, 64)])
             entry = {"pix": pix}
-            if rng.random() < 0.12:
-                entry["level"] = pix // 8  # stated, as the interchange format may (it must agree)
+            # Stated levels: agreeing with floor(pix / 8), or not, as facts recorded before
+            # the ledger refused such profiles may hold (both scorers must still agree).
+            r = rng.random()
+            if r < 0.08:
+                entry["level"] = min(8, pix // 8 + rng.randint(1, 3))
+            elif r < 0.12:
+                entry["level"] = rng.randint(1, 8)
+            elif r < 0.16:
+                entry["level"] = pix // 8
             profile[code] = entry
         for code in level0:
-            profile[code] = {"pix": rng.randint(0, 7)} if rng.random() < 0.8 else {"pix": rng.randint(0, 7), "level": 0}
+            profile[code] = {"pix": rng.randint(0, 7)} if rng.random() < 0.8 else {"pix": rng.randint(8, 20), "level": 0}
         self.events.append(CertificationStarted(certification_id=self.cert, session_id=self.session,
                                                 candidate_id=f"cand-{self.k}", profile=profile, at=self.at()))
         # Questions, grouped or shuffled; some for competences out of the profile.
@@ -364,8 +371,9 @@ def hand_built() -> dict[str, CertificationFacts]:
             s.q(code, status)
     s.finalise()
     keep(s)
-    # A stated level above the cap; a downgrade from level 1 at 8 pix.
-    s = _Story("hand-levels", at, fill=14).start(**{"1_1": {"pix": 64, "level": 8}, "1_2": {"pix": 63},
+    # A stated level above the cap; one above floor(pix / 8) (recorded before the ledger
+    # refused it); a downgrade from level 1 at 8 pix.
+    s = _Story("hand-levels", at, fill=14).start(**{"1_1": {"pix": 64, "level": 8}, "1_2": {"pix": 20, "level": 7},
                                                     "1_3": {"pix": 8}})
     for code in ("1.1", "1.2", "1.3"):
         s.q(code, "ok")
