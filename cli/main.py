@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sys
 from contextlib import contextmanager
-from itertools import chain
 from datetime import datetime, timezone
+from itertools import chain
 from pathlib import Path
 from typing import Annotated, Optional
 

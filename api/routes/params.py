@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Path, Query
+
 from api.schemas import ResultStatus
 from ledger.events import Instant  # an aware instant within the years 1-9999 in UTC
 
