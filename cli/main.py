@@ -25,11 +25,25 @@ app = typer.Typer(
 )
 
 
+def _migrated(db: str | None):
+    """(url, migrations applied), or one readable line and exit 2: a URL of no known
+    kind, a path that is a folder or no database, an unreachable server."""
+    try:
+        url = resolve_url(db)
+    except Exception as e:
+        err.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from None
+    try:
+        return url, migrations.migrate(url)
+    except Exception as e:
+        err.print(f"[red]error:[/red] migration of {url.redacted()} failed: {e}")
+        raise typer.Exit(2) from None
+
+
 @app.command()
 def init(db: DbOption = None) -> None:
     """Create the ledger (schema and built-in rule timeline); safe to run twice."""
-    url = resolve_url(db)
-    applied = migrations.migrate(url)
+    url, applied = _migrated(db)
     with ledger_at(db) as ledger:
         versions = len(ledger.store.read_stream("rules"))
     out.print(f"ledger ready at {url.redacted()} ({len(applied)} migration(s) applied, {versions} rule versions)")
@@ -38,12 +52,7 @@ def init(db: DbOption = None) -> None:
 @app.command()
 def migrate(db: DbOption = None) -> None:
     """Apply pending SQL migrations (in order, recorded; running it twice changes nothing)."""
-    url = resolve_url(db)
-    try:
-        applied = migrations.migrate(url)
-    except Exception as e:
-        err.print(f"[red]error:[/red] migration of {url.redacted()} failed: {e}")
-        raise typer.Exit(2) from None
+    _, applied = _migrated(db)
     with ledger_at(db):
         pass  # writes the genesis rule timeline if the ledger is new
     if applied:

@@ -36,8 +36,9 @@ def parse_as_of(value: str | None) -> datetime | None:
 def _as_of_or_exit(value: str | None) -> datetime | None:
     try:
         return parse_as_of(value)
-    except ValueError:
-        err.print(f"[red]error:[/red] --as-of {value!r} is not an RFC 3339 instant or a date")
+    except ValueError as e:
+        why = str(e) if "outside the years" in str(e) else "is not an RFC 3339 instant or a date"
+        err.print(f"[red]error:[/red] --as-of {value!r}: {why}")
         raise typer.Exit(2) from None
 
 

@@ -90,6 +90,9 @@ def check(file: str, db: DbOption = None) -> None:
     except FileNotFoundError:
         err.print(f"[red]error:[/red] no such file: {file}")
         raise typer.Exit(2) from None
+    except OSError as e:  # a folder, a file this user may not read
+        err.print(f"[red]error:[/red] cannot read {file}: {e.strerror or e}")
+        raise typer.Exit(2) from None
     except orjson.JSONDecodeError as e:
         err.print(f"[red]invalid:[/red] {file} is not valid JSON: {e}")
         raise typer.Exit(1) from None

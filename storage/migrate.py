@@ -107,7 +107,8 @@ def _migrate_sqlite(url: DatabaseUrl) -> list[str]:
             done.append(name)
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:  # (not when BEGIN itself failed: a file that is no database)
+            conn.execute("ROLLBACK")
         raise
     finally:
         conn.close()

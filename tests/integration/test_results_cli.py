@@ -85,6 +85,7 @@ def test_bad_options_and_unwritable_outputs_are_one_line_each_before_any_work(db
         (["what-if", "--rules", "pix-v2-2021-04", "--html", missing + ".html"], 2, "does not exist"),
         (["what-if", "--rules", "pix-v2-2021-04", "--from", "2024-12-01", "--to", "2024-01-01"], 2, "period is empty"),
         (["results", "--status", "bogus"], 2, "not a status"),
+        (["audit", "cert-0001", "--as-of", "9999-12-31T23:59:59-05:00"], 2, "outside the years"),
         (["what-if", "--rules", "pix-v2-2021-04", "--from", "0001-01-01T00:30:00+01:00"], 2, "outside the years"),
         (["export", "--certification", "cert-0001", "--session", "session-2024-06-12-lyon"], 2, "one or the other"),
         (["export", "--certification", "nope"], 1, "not in the ledger"),
@@ -95,3 +96,22 @@ def test_bad_options_and_unwritable_outputs_are_one_line_each_before_any_work(db
         assert result.exit_code == code, (args, result.output)
         assert words in result.output and "Traceback" not in result.output, (args, result.output)
     assert not (tmp_path / "no-such-folder").exists() and not (tmp_path / "none.jsonl").exists()
+
+
+def test_setup_commands_and_rules_check_say_what_is_wrong_in_one_line(tmp_path):
+    """Each was a traceback: a URL of no known kind, a folder or a file that is no
+    database given as the ledger, a folder given as the rule document; and a file that is
+    no database was reported as 'cannot rollback - no transaction is active'."""
+    not_a_db = tmp_path / "notes.txt"
+    not_a_db.write_text("hello")
+    cases = [
+        (["init", "--db", "foo://x"], "not a database URL"),
+        (["migrate", "--db", "foo://x"], "not a database URL"),
+        (["init", "--db", f"sqlite:///{tmp_path}"], "unable to open database file"),
+        (["migrate", "--db", f"sqlite:///{not_a_db}"], "file is not a database"),
+        (["rules", "check", str(tmp_path), "--db", f"sqlite:///{tmp_path / 'l.db'}"], "cannot read"),
+    ]
+    for args, words in cases:
+        result = _run(*args, ok=False)
+        assert result.exit_code == 2, (args, result.output)
+        assert words in result.output and "Traceback" not in result.output, (args, result.output)
