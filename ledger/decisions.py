@@ -64,35 +64,33 @@ def _session_open(ctx: Context, session_id: str) -> SessionState:
 
 
 def _certification(ctx: Context, event: LedgerEvent) -> CertificationState:
+    """The certification a fact is about: started, and not after the fact's date."""
     certification_id = event.certification_id  # type: ignore[attr-defined]
     cert = ctx.certification
     if cert is None or not cert.exists:
         raise E.UnknownCertification(
             f"certification {certification_id} was never started", field="certification_id"
         )
-    return cert
-
-
-def _dated_after_start(event: LedgerEvent, cert: CertificationState) -> None:
     if cert.started_at is not None and event.at < cert.started_at:
         raise E.FactDatedOutOfOrder(
-            f"{event.type} is dated {event.at.isoformat()}, before certification {cert.certification_id} "  # type: ignore[attr-defined]
+            f"{event.type} is dated {event.at.isoformat()}, before certification {certification_id} "  # type: ignore[attr-defined]
             f"started ({cert.started_at.isoformat()})",
             field="at",
         )
+    return cert
 
 
 def _centre_fact(event: LedgerEvent, ctx: Context) -> CertificationState:
-    """A fact the centre reports during the test: refused once the session is finalised."""
-    cert = _certification(ctx, event)
+    """A fact the centre reports during the test: refused once the session is finalised
+    (ctx.session is known only for a started certification; an unknown one is refused
+    next, by `_certification`)."""
     if ctx.session is not None and ctx.session.finalised:
         raise E.SessionFinalisedRefusesFact(
-            f"session {cert.session_id} is finalised: {event.type} is no longer accepted for "  # type: ignore[attr-defined]
-            f"certification {cert.certification_id}; only jury decisions and publication are",
+            f"session {ctx.session.session_id} is finalised: {event.type} is no longer accepted for "  # type: ignore[attr-defined]
+            f"certification {event.certification_id}; only jury decisions and publication are",  # type: ignore[attr-defined]
             field="type",
         )
-    _dated_after_start(event, cert)
-    return cert
+    return _certification(ctx, event)
 
 
 def _rules_at(ctx: Context, moment: datetime):
@@ -256,7 +254,6 @@ def _check_session_finalised(event: SessionFinalised, ctx: Context) -> None:
 
 def _check_neutralised(event: QuestionNeutralised, ctx: Context) -> None:
     cert = _certification(ctx, event)
-    _dated_after_start(event, cert)
     _served(cert, event.question_id)
     if event.question_id in cert.neutralised:
         raise E.QuestionAlreadyNeutralised(
@@ -273,7 +270,6 @@ def _check_deneutralised(event: QuestionDeneutralised, ctx: Context) -> None:
     # ledger cannot refuse on it. The result's explanation says when there was nothing to
     # lift. Only a repetition of the jury's own last word is refused.
     cert = _certification(ctx, event)
-    _dated_after_start(event, cert)
     _served(cert, event.question_id)
     if event.question_id in cert.deneutralised:
         raise E.QuestionAlreadyDeneutralised(
@@ -307,7 +303,6 @@ def _check_jury_ruling(event: JuryRuling, ctx: Context) -> None:
     if not event.certification_id:
         return  # a general comment
     cert = _certification(ctx, event)
-    _dated_after_start(event, cert)
     decision = event.decision
     if decision == "reject_for_fraud":
         if cert.rejected_for_fraud:
