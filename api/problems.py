@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.responses import ProblemResponse
-from commands.recording import BatchRejected, LineError
+from commands.recording import BatchRejected, LineError, refused_lines
 from ledger.errors import DomainError
 from ledger.rules import RuleDocumentInvalid
 from storage.errors import UNAVAILABLE, LedgerNotPrepared
@@ -108,7 +108,7 @@ def batch_rejected(errors: list[LineError], *, truncated: bool = False, instance
     """A refused batch: the problem of its first refused line (its domain error's type,
     line and field), and in `errors` every refused line."""
     first = errors[0]
-    refused = BatchRejected(errors).refused_lines
+    refused = refused_lines(errors)
     more = "" if refused == 1 else f" ({refused}{'+' if truncated else ''} lines refused)"
     return problem(422, first.code, f"{first}; nothing was appended{more}", field=first.field,
                    errors=line_problems(errors), instance=instance, extra={"line": first.line})

@@ -13,7 +13,7 @@ from typing import IO
 import orjson
 from pydantic import ValidationError
 
-from commands.recording import LineError
+from commands.recording import LineError, opened_by
 from ledger.events import EVENT_TYPES, LedgerEvent, parse_event
 
 
@@ -47,15 +47,8 @@ def parse_line(number: int, raw: bytes | str) -> LedgerEvent | LineError:
     try:
         return parse_event(data)
     except ValidationError as e:
-        problem = _first_problem(number, kind, e)
-        opened = _OPENS.get(kind)
-        if opened is not None and isinstance(data.get(opened[1]), str):
-            # later lines about what it would have opened are counted on it (Refusals)
-            problem = replace(problem, opens=(opened[0], data[opened[1]]))
-        return problem
-
-
-_OPENS = {"CertificationStarted": ("certification", "certification_id"), "SessionOpened": ("session", "session_id")}
+        # later lines about what it would have opened are counted on it (Refusals)
+        return replace(_first_problem(number, kind, e), opens=opened_by(kind, data))
 
 
 def _first_problem(number: int, kind: str, error: ValidationError) -> LineError:

@@ -76,8 +76,24 @@ class LineError:
         return f"{where}: {self.detail}"
 
 
-_FOLLOWS = {E.UnknownCertification.code: ("certification", "certification_id"),
-            E.UnknownSession.code: ("session", "session_id")}
+# The lines that open a stream, with its kind and the field naming it; and the refusals
+# a line meets when the stream it names was never opened.
+OPENS = {"CertificationStarted": ("certification", "certification_id"), "SessionOpened": ("session", "session_id")}
+_FOLLOWS = {E.UnknownCertification.code: OPENS["CertificationStarted"], E.UnknownSession.code: OPENS["SessionOpened"]}
+
+
+def opened_by(kind: str, fields: Any) -> tuple[str, str] | None:
+    """(stream kind, id) a line of type `kind` opens: `fields` is its event or its dict."""
+    opens = OPENS.get(kind)
+    if opens is None:
+        return None
+    name = fields.get(opens[1]) if isinstance(fields, dict) else getattr(fields, opens[1], None)
+    return (opens[0], name) if isinstance(name, str) else None
+
+
+def refused_lines(errors: Sequence[LineError]) -> int:
+    """Lines refused: those listed and those counted on them (Refusals)."""
+    return len(errors) + sum(e.followers for e in errors)
 
 
 class Refusals(list):
@@ -91,7 +107,7 @@ class Refusals(list):
         self._origins: dict[tuple[str, str], int] = {}  # stream -> index of the refusal behind it
 
     def refuse(self, error: LineError, event: LedgerEvent | None = None) -> None:
-        opens = error.opens if event is None else _opened_by(event)
+        opens = error.opens if event is None else opened_by(event.type, event)
         follows = _FOLLOWS.get(error.code)
         about = (follows[0], getattr(event, follows[1], None)) if follows and event is not None else None
         origin = self._origins.get(about) if about is not None else None  # type: ignore[arg-type]
@@ -104,21 +120,12 @@ class Refusals(list):
             self._origins.setdefault(opens, origin)
 
 
-def _opened_by(event: LedgerEvent) -> tuple[str, str] | None:
-    if isinstance(event, CertificationStarted):
-        return ("certification", event.certification_id)
-    if isinstance(event, SessionOpened):
-        return ("session", event.session_id)
-    return None
-
-
 class BatchRejected(Exception):
     """Nothing of the batch was written; `errors` says why, line by line."""
 
     def __init__(self, errors: list[LineError], *, truncated: bool = False):
         self.errors = errors
-        # Lines refused: those listed and those counted on them (Refusals).
-        self.refused_lines = len(errors) + sum(e.followers for e in errors)
+        self.refused_lines = refused_lines(errors)
         self.truncated = truncated
         more = " (more errors not shown)" if truncated else ""
         super().__init__(f"{len(errors)} line(s) refused, nothing appended{more}:\n" + "\n".join(map(str, errors)))
