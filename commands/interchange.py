@@ -17,11 +17,25 @@ from commands.recording import LineError, opened_by
 from ledger.events import EVENT_TYPES, LedgerEvent, parse_event
 
 
+def without_bom(raw: bytes | str) -> bytes | str:
+    """A byte-order mark, as some editors save UTF-8, is not part of the text."""
+    return raw.removeprefix(b"\xef\xbb\xbf") if isinstance(raw, bytes) else raw.removeprefix("\ufeff")
+
+
+def first_non_utf8(raw: bytes | str) -> int | None:
+    """Where bytes stop being UTF-8 (orjson says only "surrogates not allowed"), if they do."""
+    if isinstance(raw, bytes):
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as bad:
+            return bad.start
+    return None
+
+
 def parse_lines(lines: Iterable[bytes | str]) -> Iterator[tuple[int, LedgerEvent | LineError]]:
     for number, raw in enumerate(lines, start=1):
         if number == 1:
-            # A byte-order mark, as some editors save UTF-8, is not part of the first line.
-            raw = raw.removeprefix(b"\xef\xbb\xbf") if isinstance(raw, bytes) else raw.removeprefix("\ufeff")
+            raw = without_bom(raw)
         if not raw.strip():
             continue
         yield number, parse_line(number, raw)
@@ -31,12 +45,9 @@ def parse_line(number: int, raw: bytes | str) -> LedgerEvent | LineError:
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as e:
-        if isinstance(raw, bytes):
-            try:
-                raw.decode("utf-8")
-            except UnicodeDecodeError as bad:  # orjson says only "surrogates not allowed"
-                return LineError(number, None, f"not UTF-8 text: byte 0x{raw[bad.start]:02x} at column {bad.start + 1}",
-                                 "invalid-json")
+        bad = first_non_utf8(raw)
+        if bad is not None:
+            return LineError(number, None, f"not UTF-8 text: byte 0x{raw[bad]:02x} at column {bad + 1}", "invalid-json")
         return LineError(number, None, f"not valid JSON: {e}", "invalid-json")
     if not isinstance(data, dict):
         return LineError(number, None, "a line must be one JSON object", "invalid-json")

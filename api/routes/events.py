@@ -16,7 +16,7 @@ from api.problems import BadRequest, PayloadTooLarge, Unprocessable
 from api.responses import OrjsonResponse
 from api.schemas import EventsAppended
 from api.scope import refuse
-from commands.interchange import parse_line, parse_lines
+from commands.interchange import first_non_utf8, parse_line, parse_lines, without_bom
 from commands.recording import BatchRejected, LineError
 from ledger.events import LedgerEvent
 
@@ -28,14 +28,13 @@ JSON_TYPES = ("application/json",)
 def _parse(body: bytes, content_type: str) -> list[tuple[int, LedgerEvent | LineError]]:
     """(line, fact or problem): JSON Lines numbered by line, a JSON array by item."""
     if content_type.split(";")[0].strip().lower() in JSON_TYPES:
-        body = body.removeprefix(b"\xef\xbb\xbf")  # a byte-order mark, as for JSON Lines
+        body = without_bom(body)  # as for JSON Lines
         try:
             items = orjson.loads(body)
         except orjson.JSONDecodeError as e:
-            try:
-                body.decode("utf-8")
-            except UnicodeDecodeError as bad:
-                raise BadRequest(f"the body is not UTF-8 text: byte 0x{body[bad.start]:02x} at offset {bad.start}",
+            bad = first_non_utf8(body)
+            if bad is not None:
+                raise BadRequest(f"the body is not UTF-8 text: byte 0x{body[bad]:02x} at offset {bad}",
                                  code="invalid-json") from None
             raise BadRequest(f"the body is not valid JSON: {e}", code="invalid-json") from None
         if not isinstance(items, list):
