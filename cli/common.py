@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from commands.bootstrap import open_ledger
+from ledger.events import in_utc_range
 from storage.errors import LedgerNotPrepared, StorageError
 from storage.urls import resolve_url
 
@@ -50,13 +51,12 @@ def parse_instant(value: str | None, *, end: bool = False) -> datetime | None:
     try:
         day = date.fromisoformat(value)
     except ValueError:
-        instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        instant = instant if instant.tzinfo else instant.replace(tzinfo=timezone.utc)
         try:
-            instant.astimezone(timezone.utc)  # every reader works in UTC
-        except OverflowError:
-            raise ValueError(f"{value} is outside the years 1 to 9999 in UTC") from None
-        return instant
+            instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"{value!r} is not an RFC 3339 instant or a date") from None
+        # every reader works in UTC: the ledger's own bound on instants
+        return in_utc_range(instant if instant.tzinfo else instant.replace(tzinfo=timezone.utc))
     moment = datetime.combine(day, time.min, tzinfo=timezone.utc)
     return moment + timedelta(days=1, microseconds=-1) if end else moment
 

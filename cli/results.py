@@ -37,8 +37,7 @@ def _as_of_or_exit(value: str | None) -> datetime | None:
     try:
         return parse_as_of(value)
     except ValueError as e:
-        why = str(e) if "outside the years" in str(e) else "is not an RFC 3339 instant or a date"
-        err.print(f"[red]error:[/red] --as-of {value!r}: {why}")
+        err.print(f"[red]error:[/red] --as-of: {e}")
         raise typer.Exit(2) from None
 
 

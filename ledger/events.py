@@ -48,7 +48,7 @@ def refuse_nul(text: str) -> str:
     return text
 
 
-def _in_utc_range(moment: datetime) -> datetime:
+def in_utc_range(moment: datetime) -> datetime:
     # Everything derived is kept in UTC: an instant whose UTC form falls outside years
     # 1..9999 (9999-12-31T23:30:00-05:00) would be accepted here and break every reader.
     try:
@@ -75,7 +75,7 @@ def refuse_nul_inside(document: Any) -> Any:
 
 NonEmpty = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(refuse_nul)]
 Text = Annotated[str, AfterValidator(refuse_nul)]  # free text: reasons, comments, descriptions
-Instant = Annotated[AwareDatetime, AfterValidator(_in_utc_range)]
+Instant = Annotated[AwareDatetime, AfterValidator(in_utc_range)]
 
 
 class LedgerEvent(BaseModel):
