@@ -68,7 +68,12 @@ def as_datetime(value: Any) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(value)
 
 
-_snapshots = threading.local()  # this thread's pinned read connections, by store
+_snapshots = threading.local()
+
+
+def _pins() -> dict[int, Any]:
+    """This thread's pinned read connections, by store."""
+    return _snapshots.__dict__.setdefault("pins", {})
 
 
 @contextmanager
@@ -80,7 +85,7 @@ def read_snapshot(store: EventStore) -> Iterator[None]:
     trail's current result, its history and its events; a what-if's inputs and current
     results) cannot then mix the states before and after a concurrent catch-up.
     Re-entrant; writes are not allowed inside."""
-    pins: dict[int, Any] = _snapshots.__dict__.setdefault("pins", {})
+    pins = _pins()
     if id(store) in pins:
         yield
         return
@@ -128,7 +133,7 @@ class ResultsViews:
         return text if self.pg else text.replace("%s", "?")
 
     def query(self, text: str, params: Sequence[Any] = ()) -> list[tuple]:
-        pinned = getattr(_snapshots, "pins", {}).get(id(self.store))
+        pinned = _pins().get(id(self.store))
         if pinned is not None:  # inside read_snapshot
             if self.pg:
                 with pinned.cursor(row_factory=tuple_row) as curs:
@@ -233,7 +238,7 @@ class ResultsViews:
     @contextmanager
     def transaction(self) -> Iterator[Any]:
         """A write transaction: a cursor with `execute(sql, params)` / `executemany`."""
-        if id(self.store) in getattr(_snapshots, "pins", {}):
+        if id(self.store) in _pins():
             # A catch-up in a snapshot would read its own position from the pinned past
             # and never see what it writes: it would start again from there, forever.
             raise RuntimeError("the views are written outside read_snapshot, never in it")
