@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Literal
@@ -61,6 +62,21 @@ def new_token() -> tuple[str, str]:
     return token_id, f"{TOKEN_PREFIX}{token_id}_{secrets.token_urlsafe(32)}"
 
 
+def _check_centre(centre_id: str) -> None:
+    """A centre token is scoped by exact equality with the centre of the facts it writes
+    and reads: a centre that no fact can carry (blank, control characters, over 200
+    characters, the ledger's own bound on ids) would issue a token that can do nothing."""
+    if not centre_id.strip():
+        raise TokenError("--centre is blank: give the centre's id as the facts name it")
+    if len(centre_id) > 200:
+        raise TokenError(f"--centre is {len(centre_id)} characters long; a centre id has at most 200")
+    control = next((c for c in centre_id if unicodedata.category(c) == "Cc"), None)
+    if control is not None:
+        raise TokenError(f"--centre holds the control character U+{ord(control):04X}")
+    if centre_id != centre_id.strip():
+        raise TokenError(f"--centre {centre_id!r} has leading or trailing spaces")
+
+
 class TokenStore:
     def __init__(self, store: EventStore):
         self.store = store
@@ -80,6 +96,10 @@ class TokenStore:
             raise TokenError(f"unknown role {role!r} (expected one of {', '.join(ROLES)})")
         if (role == "centre") != bool(centre_id):
             raise TokenError("a centre token needs --centre" if role == "centre" else f"a {role} token has no centre")
+        if centre_id is not None:
+            _check_centre(centre_id)
+        if "\x00" in label:
+            raise TokenError("the label holds the NUL character (U+0000), which the ledger cannot store")
         token_id, token = new_token()
         now = datetime.now(timezone.utc).isoformat()
         self._run(

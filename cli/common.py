@@ -15,7 +15,7 @@ from rich.console import Console
 from commands.bootstrap import open_ledger
 from ledger.events import in_utc_range
 from storage.errors import LedgerNotPrepared, StorageError
-from storage.urls import resolve_url
+from storage.urls import ENV_VAR, resolve_url
 
 err = Console(stderr=True)
 out = Console()
@@ -27,8 +27,15 @@ DbOption = Annotated[
 
 
 @contextmanager
-def ledger_at(db: str | None):
-    """Open the ledger, turning storage problems into one readable line and exit 2."""
+def ledger_at(db: str | None, *, create: bool = False):
+    """Open the ledger, turning storage problems into one readable line and exit 2.
+
+    Only the commands that write facts (`init`, `migrate`, `import`, `simulate`) may
+    create the embedded ledger (`create=True`): any other, given a SQLite path that
+    names no file, says so, where it used to create an empty ledger there and answer
+    from it ("no results"), hiding a mistyped path."""
+    if not create:
+        missing_ledger(db)
     try:
         ledger = open_ledger(db)
     except (LedgerNotPrepared, StorageError) as e:
@@ -41,6 +48,20 @@ def ledger_at(db: str | None):
         yield ledger
     finally:
         ledger.close()
+
+
+def missing_ledger(db: str | None) -> None:
+    """One readable line and exit 2 when `db` is a SQLite ledger whose file does not
+    exist (any other URL is judged by opening it)."""
+    try:
+        url = resolve_url(db)
+    except Exception:
+        return  # opening it says what is wrong with the URL
+    if url.backend == "sqlite" and url.path != ":memory:" and not Path(url.path).exists():
+        err.print(f"[red]error:[/red] no ledger at {url.redacted()}: the file {url.path} does not exist "
+                  f"(create one with `certledger init --db {url.redacted()}`, or check --db and "
+                  f"${ENV_VAR})")
+        raise typer.Exit(2)
 
 
 def parse_instant(value: str | None, *, end: bool = False) -> datetime | None:

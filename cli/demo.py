@@ -55,7 +55,7 @@ def run_demo(db_path: Path, candidates: int, seed: int) -> dict:
 
     _fresh(db_path)
     figures: dict = {}
-    with ledger_at(f"sqlite:///{db_path}") as ledger:
+    with ledger_at(f"sqlite:///{db_path}", create=True) as ledger:
         _step("1. A new embedded ledger")
         versions = [r.event.version for r in ledger.store.read_stream("rules")]
         out.print(f"created {db_path}: it starts with the {len(versions)} built-in rule versions as events "

@@ -44,7 +44,7 @@ def _migrated(db: str | None):
 def init(db: DbOption = None) -> None:
     """Create the ledger (schema and built-in rule timeline); safe to run twice."""
     url, applied = _migrated(db)
-    with ledger_at(db) as ledger:
+    with ledger_at(db, create=True) as ledger:
         versions = len(ledger.store.read_stream("rules"))
     out.print(f"ledger ready at {url.redacted()} ({len(applied)} migration(s) applied, {versions} rule versions)")
 
@@ -53,7 +53,7 @@ def init(db: DbOption = None) -> None:
 def migrate(db: DbOption = None) -> None:
     """Apply pending SQL migrations (in order, recorded; running it twice changes nothing)."""
     _, applied = _migrated(db)
-    with ledger_at(db):
+    with ledger_at(db, create=True):
         pass  # writes the genesis rule timeline if the ledger is new
     if applied:
         out.print(f"applied: {', '.join(applied)}")
@@ -73,7 +73,7 @@ def import_(
     if source is None and not Path(file).is_file():
         err.print(f"[red]error:[/red] no such file: {file}")
         raise typer.Exit(2)
-    with ledger_at(db) as ledger, (source or open(file, "rb")) as fh:
+    with ledger_at(db, create=True) as ledger, (source or open(file, "rb")) as fh:
         try:
             with counting(f"importing {file}") as progress:
                 report = import_file(ledger, fh, progress=progress)
@@ -157,7 +157,7 @@ def simulate(
         n = write_simulation(output, candidates=candidates, seed=seed, start=began)
         out.print(f"wrote {n} event(s) to {output}")
         return
-    with ledger_at(db) as ledger:
+    with ledger_at(db, create=True) as ledger:
         try:
             with counting(f"simulating {candidates} candidates") as progress:
                 report = append_simulation(ledger, candidates=candidates, seed=seed, start=began, progress=progress)

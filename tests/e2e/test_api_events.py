@@ -147,6 +147,14 @@ def test_tokens_are_issued_once_stored_hashed_listed_without_secrets_and_revoked
     runner = CliRunner()
     refused = runner.invoke(cli, ["tokens", "add", "--role", "centre", "--db", world.url])
     assert refused.exit_code == 2 and "--centre" in refused.output
+    # A centre no fact can carry would be a token that can do nothing: refused, unstored.
+    with psycopg.connect(world.url) as conn:
+        tokens_before = conn.execute("SELECT count(*) FROM certledger_api_tokens").fetchone()[0]
+    for centre, words in [("  ", "blank"), ("centre-A\n", "U+000A"), (" centre-A", "spaces"), ("c" * 201, "201")]:
+        refused = runner.invoke(cli, ["tokens", "add", "--role", "centre", "--centre", centre, "--db", world.url])
+        assert refused.exit_code == 2 and words in " ".join(refused.output.split()), (centre, refused.output)
+    with psycopg.connect(world.url) as conn:
+        assert conn.execute("SELECT count(*) FROM certledger_api_tokens").fetchone()[0] == tokens_before
     issued = runner.invoke(cli, ["tokens", "add", "--role", "centre", "--centre", "centre-A", "--db", world.url])
     assert issued.exit_code == 0, issued.output
     token = issued.stdout.strip().splitlines()[-1]

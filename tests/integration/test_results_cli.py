@@ -117,3 +117,23 @@ def test_setup_commands_and_rules_check_say_what_is_wrong_in_one_line(tmp_path):
         assert result.exit_code == 2, (args, result.output)
         said = " ".join(result.output.split())
         assert words in said and "Traceback" not in said, (args, result.output)
+
+
+def test_a_missing_sqlite_ledger_is_named_not_created_by_the_commands_that_read(tmp_path, example_path):
+    """A mistyped --db used to create an empty ledger there and answer from it ("no
+    results"); only the commands that write facts create the embedded ledger."""
+    typo = tmp_path / "ledgr.db"
+    url = f"sqlite:///{typo}"
+    readers = [
+        ["results"], ["audit", "cert-0001"], ["export"], ["rebuild"], ["rules", "list"],
+        ["rules", "show", "pix-v2-2024-05"], ["what-if", "--rules", "pix-v2-2021-04"],
+        ["tokens", "list"], ["tokens", "add", "--role", "centre", "--centre", "centre-1"], ["tokens", "revoke", "t1"], ["serve"],
+    ]
+    for args in readers:
+        result = _run(*args, "--db", url, ok=False)
+        said = " ".join(result.output.split())
+        assert result.exit_code == 2 and f"no ledger at {url}" in said and "certledger init" in said, (args, said)
+        assert not typo.exists(), args
+    # The writers create it, as the embedded default promises.
+    assert _run("import", str(example_path), "--db", url).exit_code == 0
+    assert "cert-0001" in _run("results", "--db", url).stdout

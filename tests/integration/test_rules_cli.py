@@ -15,6 +15,7 @@ def _run(*args: str):
 
 
 def test_rules_list_and_show_read_the_ledger(sqlite_url):
+    assert _run("init", "--db", sqlite_url).exit_code == 0
     listed = _run("rules", "list", "--json", "--db", sqlite_url)
     assert listed.exit_code == 0, listed.output
     versions = [row["version"] for row in orjson.loads(listed.stdout)]
@@ -41,6 +42,7 @@ def test_rules_check_names_the_path_of_every_problem(sqlite_url, tmp_path):
     }
     path = tmp_path / "proposal.json"
     path.write_bytes(orjson.dumps(doc))
+    assert _run("init", "--db", sqlite_url).exit_code == 0
     checked = _run("rules", "check", str(path), "--db", sqlite_url)
     assert checked.exit_code == 1
     for where in ("colour", "max_reachable_level", "reproducibility_rate"):
