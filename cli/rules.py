@@ -103,7 +103,7 @@ def check(file: str, db: DbOption = None) -> None:
     if isinstance(doc, dict) and doc.get("version") in known:
         problems.append(f"version: {doc['version']!r} already exists in the ledger")
     try:
-        rules = resolve_document(doc, known)
+        rules = resolve_document(doc, known, written=True)
     except RuleDocumentInvalid as invalid:
         problems += [f"{p.path}: {p.message}" for p in invalid.problems]
         rules = None
@@ -114,6 +114,20 @@ def check(file: str, db: DbOption = None) -> None:
         raise typer.Exit(1)
     out.print(f"{file}: valid rule document {rules.version} (effective from {rules.effective_from.isoformat()})",
               soft_wrap=True, markup=False, highlight=False)
+    for warning in _coverage_warnings(rules, timeline.in_force(rules.effective_from)):
+        err.print(f"{file}: warning: {warning}", soft_wrap=True, markup=False, highlight=False)
+
+
+def _coverage_warnings(rules, replaced) -> list[str]:
+    """What the proposal's level table can no longer score that the version it takes over
+    from could: valid, but each such certification would get an `error` result."""
+    from ledger.scoring.coverage import uncovered_counts
+
+    gaps = uncovered_counts(rules, replaced)
+    where = f"which {replaced.version}, the version it takes over from, scores" \
+        if replaced is not None else "which a competence can reach"
+    return [f"level_table has no row for N={n} C={c} Z={z}, {where}: a certification with these "
+            f"counts would get an error result" for n, c, z in gaps]
 
 
 def register(app: typer.Typer) -> None:

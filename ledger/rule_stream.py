@@ -37,11 +37,12 @@ class RulesState:
         return self.timeline.get(version)
 
     def validate(self, doc: dict[str, Any]) -> None:
-        """Raise RuleDocumentInvalid if `doc` would not resolve against this timeline."""
+        """Raise RuleDocumentInvalid if `doc`, being recorded, would not resolve against
+        this timeline (judged as written: strictly)."""
         from ledger.rules import resolve_document
 
         known = {v.version: v for v in self.timeline.versions()}
-        resolve_document(doc, known)
+        resolve_document(doc, known, written=True)
 
 
 def genesis_events() -> list[RuleVersionChanged]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Iterator, Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, ValidationInfo, WithJsonSchema
 
 Band = Literal["high", "middle", "low"]
 BANDS: tuple[Band, ...] = ("high", "middle", "low")
@@ -23,6 +23,10 @@ Cell = Annotated[
 # row's expansion small and catches typing slips such as 30 for 3.
 MAX_COUNT = 12
 _SPAN = re.compile(r"\s*(\d+)\s*(?:\.\.\s*(\d+)\s*)?")
+# The validation context of a document being written (`resolve_document(written=True)`):
+# its spans' digits must be ASCII ones. Python's \d (and int()) also take other scripts'
+# digits, which a stored document may hold, so reading stays lenient.
+WRITTEN = {"written": True}
 
 
 class Span(NamedTuple):
@@ -36,9 +40,11 @@ class Span(NamedTuple):
         return str(self.lo) if self.lo == self.hi else f"{self.lo}..{self.hi}"
 
 
-def _parse_span(value: Any) -> Span:
+def _parse_span(value: Any, info: ValidationInfo) -> Span:
     if isinstance(value, Span):
         return value
+    if info.context == WRITTEN and isinstance(value, str) and not value.isascii():
+        raise ValueError("expected a count such as 3 or a range such as \"0..3\", in ASCII digits")
     if isinstance(value, int) and not isinstance(value, bool):
         lo = hi = value
     elif isinstance(value, str) and (match := _SPAN.fullmatch(value)):

@@ -12,10 +12,12 @@ from __future__ import annotations
 from functools import cache
 from typing import Annotated, Any, Iterator, Mapping
 
+import orjson
 from pydantic import TypeAdapter, ValidationError
 
 from ledger.rules.checks import semantic_problems
 from ledger.rules.document import RuleDocument, RuleSet
+from ledger.rules.level_table import WRITTEN
 from ledger.rules.problems import RuleDocumentInvalid, RuleProblem, problems_from_pydantic
 from ledger.rules.schema import override_form_problems
 
@@ -83,9 +85,19 @@ def _valid_sections(merged: Mapping[str, Any], broken: set[str]) -> dict[str, An
     return sections
 
 
-def _document_problems(merged: Mapping[str, Any]) -> list[RuleProblem]:
+def _validated(merged: Mapping[str, Any], written: bool) -> RuleDocument:
+    if written:
+        try:
+            as_json = orjson.dumps(merged)
+        except TypeError:  # not a JSON document (only code builds such): judged as it is
+            return RuleDocument.model_validate(merged)
+        return RuleDocument.model_validate_json(as_json, strict=True, context=WRITTEN)
+    return RuleDocument.model_validate(merged)
+
+
+def _document_problems(merged: Mapping[str, Any], written: bool = False) -> list[RuleProblem]:
     try:
-        return semantic_problems(dict(RuleDocument.model_validate(merged)))
+        return semantic_problems(dict(_validated(merged, written)))
     except ValidationError as error:
         errors = error.errors()
         broken = {str(e["loc"][0]) for e in errors if e["loc"]}
@@ -97,9 +109,14 @@ def _without_repeated_paths(first: list[RuleProblem], then: list[RuleProblem]) -
     return first + [p for p in then if p.path not in seen]
 
 
-def resolve_document(raw: Mapping[str, Any], known: Mapping[str, RuleSet]) -> RuleSet:
+def resolve_document(raw: Mapping[str, Any], known: Mapping[str, RuleSet], *, written: bool = False) -> RuleSet:
     """Validate `raw`, its `extends` resolved against `known`; raise RuleDocumentInvalid
-    listing every problem found."""
+    listing every problem found.
+
+    `written=True` judges a document being written (checked, or recorded): its JSON as
+    written, strictly, so that `true`, `"6"` or `6.0` is not read as the integer 6, nor
+    a span's digits in another script as ASCII ones. A stored document is read back
+    as it was accepted (leniently), so that a ledger that accepted one stays readable."""
     if not isinstance(raw, Mapping):
         raise RuleDocumentInvalid([RuleProblem("", "a rule document is a JSON object")])
     raw = dict(raw)
@@ -109,7 +126,7 @@ def resolve_document(raw: Mapping[str, Any], known: Mapping[str, RuleSet]) -> Ru
     parent = known.get(raw["extends"]) if isinstance(raw.get("extends"), str) else None
     inherited = parent.model_dump(mode="json", exclude={"origins", *NOT_INHERITED}) if parent else {}
     merged = deep_merge(inherited, raw)
-    problems = _document_problems(merged)
+    problems = _document_problems(merged, written)
     if problems:
         raise RuleDocumentInvalid(problems)
     origins = merge_origins(parent.origins if parent else {}, raw, raw["version"])

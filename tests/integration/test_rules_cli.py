@@ -68,3 +68,22 @@ def test_import_reads_standard_input(sqlite_url, example_path):
     done = runner.invoke(app, ["import", "-", "--db", sqlite_url], input=example_path.read_bytes())
     assert done.exit_code == 0, done.output
     assert "imported 76 event(s)" in done.output
+
+
+def test_rules_check_warns_of_counts_the_replaced_version_scores_and_the_proposal_cannot(sqlite_url, tmp_path):
+    assert _run("init", "--db", sqlite_url).exit_code == 0
+    latest = orjson.loads(_run("rules", "show", "pix-v2-2024-05", "--db", sqlite_url).stdout)
+    rows = [row for row in latest["level_table"] if not (row["N"] == 3 and row["C"] == 2)]
+    doc = {"version": "fewer-rows", "extends": "pix-v2-2024-05", "effective_from": "2025-01-01T00:00:00Z",
+           "level_table": rows}
+    path = tmp_path / "fewer-rows.json"
+    path.write_bytes(orjson.dumps(doc))
+    checked = _run("rules", "check", str(path), "--db", sqlite_url)
+    said = " ".join(checked.output.split())
+    assert checked.exit_code == 0 and "valid rule document fewer-rows" in said, said  # a warning, not a refusal
+    warned = [line for line in checked.stderr.splitlines() if "warning" in line]
+    assert len(warned) == 2 and all("pix-v2-2024-05" in line and "error result" in line for line in warned), warned
+    assert "N=3 C=2 Z=0" in warned[0] and "N=3 C=2 Z=1" in warned[1]
+    # The same table as the version it takes over from: nothing to warn of.
+    path.write_bytes(orjson.dumps({**doc, "level_table": latest["level_table"]}))
+    assert "warning" not in _run("rules", "check", str(path), "--db", sqlite_url).output

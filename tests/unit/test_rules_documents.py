@@ -210,3 +210,32 @@ def test_the_json_schema_requires_only_version_and_effective_from() -> None:
     # A level-table row replaces as a whole, so it stays complete.
     assert schema["$defs"]["LevelRow"]["required"] == ["N", "C", "Z", "high", "middle", "low"]
     assert "default" not in schema["properties"]["max_reachable_level"]
+
+
+def _written_problems(raw: dict[str, Any]) -> dict[str, str]:
+    with pytest.raises(RuleDocumentInvalid) as caught:
+        resolve_document(raw, KNOWN, written=True)
+    return {p.path: p.message for p in caught.value.problems}
+
+
+@pytest.mark.parametrize("loose", [
+    {"max_reachable_level": True}, {"max_reachable_level": "6"}, {"pix_per_level": 8.0},
+    {"reproducibility_rate": {"fail_below": False}},
+    {"level_table": [{"N": "\u0663", "C": 3, "Z": 0, "high": "V", "middle": "V", "low": "V"}]},  # Arabic-Indic 3
+])
+def test_a_document_being_written_is_judged_strictly_and_a_stored_one_read_leniently(loose) -> None:
+    raw = _variant(**loose)
+    problems = _written_problems(raw)
+    assert len(problems) == 1, problems
+    path = next(iter(problems))
+    assert path.split(".")[0].split("[")[0] == next(iter(loose)), problems
+    # The same document, stored by an earlier, lenient version, is still read back.
+    assert resolve_document(raw, KNOWN).version == "jury-variant"
+
+
+def test_every_builtin_version_passes_the_strict_reading() -> None:
+    known: dict[str, RuleSet] = {}
+    for doc in builtin_documents():
+        rules = resolve_document(doc, known, written=True)
+        known[rules.version] = rules
+    assert list(known) == list(KNOWN)
