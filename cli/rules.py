@@ -8,6 +8,7 @@ from typing import Annotated
 
 import orjson
 import typer
+from rich import box
 from rich.table import Table
 
 from cli.common import DbOption, err, ledger_at, out
@@ -51,7 +52,12 @@ def list_(db: DbOption = None, json: Annotated[bool, typer.Option("--json")] = F
         return
     from ledger.rule_stream import GENESIS_REASON
 
-    table = Table("version", "effective from", "extends", "max level", "recorded", "why")
+    # The names and dates are what a reader looks up: never cut nor wrapped (at 80
+    # columns they used to end in "…"); the reason wraps in the room that is left.
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for header in ("version", "effective", "extends", "max", "recorded"):
+        table.add_column(header, no_wrap=True)
+    table.add_column("why", min_width=15)
     for row in rows:
         why = "built-in (pix-rules.md §6)" if row["reason"] == GENESIS_REASON else row["reason"]
         table.add_row(row["version"], row["effective_from"][:10], row["extends"] or "", str(row["max_reachable_level"]),

@@ -87,3 +87,15 @@ def test_rules_check_warns_of_counts_the_replaced_version_scores_and_the_proposa
     # The same table as the version it takes over from: nothing to warn of.
     path.write_bytes(orjson.dumps({**doc, "level_table": latest["level_table"]}))
     assert "warning" not in _run("rules", "check", str(path), "--db", sqlite_url).output
+
+
+def test_rules_list_shows_whole_version_names_at_80_columns(sqlite_url, monkeypatch):
+    from cli.common import out
+
+    assert _run("init", "--db", sqlite_url).exit_code == 0
+    monkeypatch.setattr(out, "width", 80)
+    listed = _run("rules", "list", "--db", sqlite_url)
+    lines = listed.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80 and "…" not in listed.stdout, listed.stdout
+    for version in ("pix-v2-2017-12", "pix-v2-2021-08", "pix-v2-2024-05"):
+        assert any(line.split()[:1] == [version] for line in lines), version
