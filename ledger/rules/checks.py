@@ -55,13 +55,15 @@ def _row_problems(i: int, row: LevelRow, cap: int) -> list[RuleProblem]:
 
 def _rows_can_happen(s: Sections) -> list[RuleProblem]:
     rows, cap = s["level_table"], s["questions_per_competence"]
-    return [p for i, row in enumerate(rows) for p in _row_problems(i, row, cap)]
+    return [p for i, row in enumerate(rows) if row is not None for p in _row_problems(i, row, cap)]
 
 
 def _rows_do_not_overlap(s: Sections) -> list[RuleProblem]:
     seen: dict[tuple[int, int, int], int] = {}
     problems = []
     for i, row in enumerate(s["level_table"]):
+        if row is None:
+            continue  # a row with a type error, reported as such
         clash = next(((t, seen[t]) for t in row.triples() if t in seen), None)
         if clash:
             (n, c, z), j = clash
@@ -105,7 +107,8 @@ CHECKS: tuple[tuple[tuple[str, ...], Callable[[Sections], list[RuleProblem]]], .
 
 
 def semantic_problems(sections: Sections) -> list[RuleProblem]:
-    """`sections`: the top-level values that passed type validation."""
+    """`sections`: the top-level values that passed type validation; a level table may
+    hold None for a row that did not (its other rows are still checked)."""
     return [
         problem
         for needs, check in CHECKS

@@ -17,7 +17,8 @@ from pydantic import TypeAdapter, ValidationError
 
 from ledger.rules.checks import semantic_problems
 from ledger.rules.document import RuleDocument, RuleSet
-from ledger.rules.level_table import WRITTEN
+from ledger.rules.incident_policy import IncidentRule
+from ledger.rules.level_table import WRITTEN, LevelRow
 from ledger.rules.problems import RuleDocumentInvalid, RuleProblem, problems_from_pydantic
 from ledger.rules.schema import override_form_problems
 
@@ -74,14 +75,42 @@ def _field_adapter(name: str) -> TypeAdapter[Any]:
     return TypeAdapter(tp)
 
 
+_ROW = TypeAdapter(LevelRow)
+_POLICY = TypeAdapter(IncidentRule | None)
+_BROKEN = object()
+_ITEMISED = frozenset({"level_table", "automatic_resolution"})
+
+
+def _valid_items(value: Any) -> Any:
+    """A broken level table or incident policy, with its broken items left out (a row
+    as None, to keep the others' indices), so that the checks of the others still run:
+    one row's type error used to hide every other row's problems."""
+    def valid(adapter: TypeAdapter[Any], item: Any) -> Any:
+        try:
+            return adapter.validate_python(item)
+        except ValidationError:
+            return _BROKEN
+
+    if isinstance(value, list):
+        return tuple(None if (row := valid(_ROW, item)) is _BROKEN else row for item in value)
+    if isinstance(value, dict):
+        return {code: rule for code, item in value.items() if (rule := valid(_POLICY, item)) is not _BROKEN}
+    return _BROKEN
+
+
 def _valid_sections(merged: Mapping[str, Any], broken: set[str]) -> dict[str, Any]:
     sections = {}
     for name in RuleDocument.model_fields:
-        if name in merged and name not in broken:
-            try:
-                sections[name] = _field_adapter(name).validate_python(merged[name])
-            except ValidationError:
-                continue
+        if name not in merged:
+            continue
+        if name in broken:
+            if name in _ITEMISED and (items := _valid_items(merged[name])) is not _BROKEN:
+                sections[name] = items
+            continue
+        try:
+            sections[name] = _field_adapter(name).validate_python(merged[name])
+        except ValidationError:
+            continue
     return sections
 
 

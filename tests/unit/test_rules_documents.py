@@ -239,3 +239,18 @@ def test_every_builtin_version_passes_the_strict_reading() -> None:
         rules = resolve_document(doc, known, written=True)
         known[rules.version] = rules
     assert list(known) == list(KNOWN)
+
+
+def test_a_type_error_in_one_row_or_policy_does_not_hide_the_others_problems() -> None:
+    row = {"N": 3, "C": 3, "Z": 0, "high": "V", "middle": "V", "low": "V"}
+    problems = _problems(_variant(
+        level_table=[{**row, "low": "Q"}, {**row, "N": 2, "C": 2, "Z": 1}, row, row],
+        automatic_resolution={"E1": {"when": "nope"}, "E99": None},
+    ))
+    assert set(problems) == {
+        "level_table[0].low",  # the type error
+        "level_table[1].C",  # C + Z > N: was hidden by row 0's type error
+        "level_table[3]",  # overlaps row 2, both valid
+        "automatic_resolution.E1.when",
+        "automatic_resolution.E99",  # an unknown code: was hidden by E1's type error
+    }, problems
