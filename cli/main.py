@@ -143,7 +143,7 @@ def simulate(
     db: DbOption = None,
 ) -> None:
     """Append a deterministic synthetic population of sessions (or write it as JSON Lines)."""
-    from commands.simulate import append_simulation, write_simulation
+    from commands.simulate import SeedAlreadySimulated, append_simulation, write_simulation
 
     try:
         began = datetime.fromisoformat(start.replace("Z", "+00:00"))
@@ -161,6 +161,9 @@ def simulate(
         try:
             with counting(f"simulating {candidates} candidates") as progress:
                 report = append_simulation(ledger, candidates=candidates, seed=seed, start=began, progress=progress)
+        except SeedAlreadySimulated as taken:
+            err.print(f"[red]error:[/red] {taken}")
+            raise typer.Exit(1) from None
         except BatchRejected as rejected:
             err.print(f"[red]the simulation was refused[/red] (a bug): {rejected}")
             raise typer.Exit(1) from None

@@ -7,7 +7,7 @@ runner), so results are there right after `certledger import`.
 from __future__ import annotations
 
 import sys
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Annotated, Any, Optional
 
 import orjson
@@ -106,6 +106,15 @@ def _summary(line: dict) -> str:
     return text if len(text) <= 90 else text[:87] + "…"
 
 
+def utc_text(value: str) -> str:
+    """An instant as an auditor can compare and paste it (`--as-of`): in UTC, marked Z,
+    to the microsecond when it has any. Cutting the text at 19 characters used to drop
+    both the offset (a fact at 13:30+05:30 looked 5 h after one at 08:00Z) and the
+    fraction (an as-of pasted from the table left out the very event on that row)."""
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(timezone.utc)
+    return moment.isoformat(timespec="microseconds" if moment.microsecond else "seconds").replace("+00:00", "Z")
+
+
 def print_audit(trail: dict) -> None:
     current = trail["current"]
     when = f" as of {trail['as_of']}" if trail["as_of"] else ""
@@ -113,14 +122,14 @@ def print_audit(trail: dict) -> None:
               f"session {trail['session_id']}, centre {trail['centre_id']}")
     events = _table("pos", "recorded at", "recorded by", "type", "at", "what", title="events")
     for e in trail["events"]:
-        events.add_row(str(e["position"]), e["recorded_at"][:19], e["recorded_by"], e["type"], e["at"][:19],
+        events.add_row(str(e["position"]), utc_text(e["recorded_at"]), e["recorded_by"], e["type"], utc_text(e["at"]),
                        _summary(e["event"]))
     show(events)
     results = _table("#", "recorded at", "pos", "cause", "detail", "status", "pix", "rate", "rule version",
                      title="results")
     for h in trail["results"]:
         r = h["result"]
-        results.add_row(str(h["seq"]), h["recorded_at"][:19], str(h["position"]), h["cause"], h["detail"],
+        results.add_row(str(h["seq"]), utc_text(h["recorded_at"]), str(h["position"]), h["cause"], h["detail"],
                         f"[{_status_style(r['status'])}]{r['status']}[/]", str(r["pix_score"]),
                         f"{r['reproducibility_rate']}%", r["rule_version"])
     show(results)

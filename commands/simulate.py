@@ -12,14 +12,29 @@ from datetime import datetime
 import orjson
 
 from commands.bootstrap import Ledger
-from commands.recording import RecordReport
+from commands.recording import BatchRejected, RecordReport
+from ledger.streams import session_stream
+
+
+class SeedAlreadySimulated(Exception):
+    """The ledger holds a population of this seed made with other options: the same
+    seed names the same sessions and certifications, so the two cannot both be there."""
 
 
 def append_simulation(ledger: Ledger, *, candidates: int, seed: int, start: datetime, progress=None) -> RecordReport:
     from commands.simulation import simulate_events
 
     numbered = enumerate(simulate_events(candidates, seed, start), start=1)
-    return ledger.service.record_stream(numbered, by=f"simulate:seed={seed}", progress=progress)
+    try:
+        return ledger.service.record_stream(numbered, by=f"simulate:seed={seed}", progress=progress)
+    except BatchRejected as rejected:
+        if ledger.store.read_stream(session_stream(f"sim-{seed}-s1")):
+            raise SeedAlreadySimulated(
+                f"the ledger already holds a simulation of seed {seed} made with other --candidates or --start "
+                f"(the same seed names the same sessions; nothing was appended): give another --seed, or the "
+                f"same options again, which appends nothing"
+            ) from rejected
+        raise
 
 
 def write_simulation(path: str, *, candidates: int, seed: int, start: datetime) -> int:

@@ -51,6 +51,25 @@ def test_an_audit_reads_on_a_terminal_and_as_json(db_url, example_path):
     assert _run("audit", "nope", "--db", db_url, ok=False).exit_code == 1
 
 
+def test_the_audit_table_shows_instants_in_utc_whole_so_they_compare_and_paste(db_url, example_path, tmp_path):
+    """The table cut instants at 19 characters: a fact written 13:30:01+05:30 read as
+    5 h after one at 08:00:03Z, and a recorded time pasted into --as-of lost its
+    fraction, leaving that row's own event out."""
+    lines = example_path.read_text().splitlines()
+    lines[0] = lines[0].replace('"2024-06-12T08:00:01Z"', '"2024-06-12T13:30:01+05:30"')
+    assert "+05:30" in lines[0]
+    shifted = tmp_path / "shifted.jsonl"
+    shifted.write_text("\n".join(lines) + "\n")
+    _run("import", str(shifted), "--db", db_url)
+    text = _run("audit", "cert-0001", "--db", db_url).stdout
+    assert "2024-06-12T08:00:01Z" in text and "13:30:01" not in text
+    trail = orjson.loads(_run("audit", "cert-0001", "--json", "--db", db_url).stdout)
+    last = trail["events"][-1]
+    pasted = next(word for word in text.split() if word.startswith(last["recorded_at"][:19]))
+    as_of = orjson.loads(_run("audit", "cert-0001", "--json", "--as-of", pasted, "--db", db_url).stdout)
+    assert as_of["events"][-1]["position"] == last["position"], (pasted, last["recorded_at"])
+
+
 def test_rebuild_interrupted_then_resumed_gives_the_same_results(db_url, example_path, monkeypatch):
     _run("import", str(example_path), "--db", db_url)
     before = _run("results", "--json", "--db", db_url).stdout
@@ -137,3 +156,15 @@ def test_a_missing_sqlite_ledger_is_named_not_created_by_the_commands_that_read(
     # The writers create it, as the embedded default promises.
     assert _run("import", str(example_path), "--db", url).exit_code == 0
     assert "cert-0001" in _run("results", "--db", url).stdout
+
+
+def test_simulating_a_seed_again_with_other_options_says_so_not_a_bug(tmp_path):
+    url = f"sqlite:///{tmp_path / 'sim.db'}"
+    _run("simulate", "--candidates", "12", "--seed", "3", "--db", url)
+    before = _run("export", "--db", url).stdout
+    again = _run("simulate", "--candidates", "12", "--seed", "3", "--db", url)
+    assert "0 event(s) appended" in again.stdout, again.stdout
+    other = _run("simulate", "--candidates", "20", "--seed", "3", "--db", url, ok=False)
+    said = " ".join(other.output.split())
+    assert other.exit_code == 1 and "already holds a simulation of seed 3" in said and "a bug" not in said, said
+    assert _run("export", "--db", url).stdout == before  # nothing of the refused run was written
