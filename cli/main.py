@@ -104,8 +104,8 @@ def counting(description: str):
 @app.command()
 def export(
     db: DbOption = None,
-    certification: Annotated[Optional[str], typer.Option("--certification", help="Only this certification")] = None,
-    session: Annotated[Optional[str], typer.Option("--session", help="Only this session and its certifications")] = None,
+    certification: Annotated[Optional[str], typer.Option("--certification", help="Only this certification's own facts (to read; --session to move them)")] = None,
+    session: Annotated[Optional[str], typer.Option("--session", help="This session, its certifications, and the rule versions and bans they depend on")] = None,
     output: Annotated[Optional[str], typer.Option("--output", "-o", help="File to write (default: stdout)")] = None,
 ) -> None:
     """Export facts in the interchange format, in recorded order."""

@@ -29,6 +29,13 @@ def _export(ledger, **filters) -> bytes:
     return buf.getvalue()
 
 
+def ledger_result(ledger, certification_id: str) -> dict:
+    from projections.results import ResultsReader, catch_up
+
+    catch_up(ledger.store)
+    return ResultsReader(ledger.store).current(certification_id=certification_id)[0]
+
+
 def _user_lines(data: bytes) -> list[bytes]:
     """Exported lines without the genesis rule versions every ledger starts with."""
     return [l for l in data.splitlines() if b'"builtin-' not in l]
@@ -85,10 +92,30 @@ def test_export_filters_by_certification_and_session(db_url, example_path, clock
             import_file(ledger, fh)
         cert = [orjson.loads(l) for l in _export(ledger, certification_id="cert-0002").splitlines()]
         assert cert and all(l.get("certification_id") == "cert-0002" for l in cert)
-        session = [orjson.loads(l) for l in _export(ledger, session_id="session-2024-06-12-lyon").splitlines()]
+        session = [orjson.loads(l) for l in _user_lines(_export(ledger, session_id="session-2024-06-12-lyon"))]
         assert session[0]["type"] == "SessionOpened"
         assert {l["type"] for l in session} >= {"SessionFinalised", "ResultsPublished", "CertificationStarted"}
-        assert not any(l["type"] == "RuleVersionChanged" for l in session)
+
+
+def test_a_session_export_carries_what_its_results_depend_on(db_url, example_path, clock, tmp_path):
+    """The session's rule versions (the example's retroactive one) and its candidates'
+    bans: without them the file, imported elsewhere, scored under other rules."""
+    other = Scenario("s-other", start=datetime(2024, 7, 1, 8, tzinfo=timezone.utc))
+    with open_ledger(db_url, clock=clock) as ledger:
+        with example_path.open("rb") as fh:
+            import_file(ledger, fh)
+        ledger.service.record(events([other.open(), *other.full_test("o1"), other.finalise()]), by="test")
+        exported = _export(ledger, session_id="session-2024-06-12-lyon")
+        results = {c: ledger_result(ledger, c) for c in ("cert-0001", "cert-0002")}
+    lines = [orjson.loads(l) for l in _user_lines(exported)]
+    jury_versions = example_path.read_bytes().count(b'"RuleVersionChanged"')
+    assert jury_versions and sum(l["type"] == "RuleVersionChanged" for l in lines) == jury_versions
+    assert any(l.get("decision") == "ban_candidate" for l in lines)
+    assert not any("s-other" in str(l.get("session_id")) or l.get("certification_id") == "o1" for l in lines)
+    with open_ledger(f"sqlite:///{tmp_path / 'elsewhere.db'}", clock=clock) as elsewhere:
+        import_file(elsewhere, io.BytesIO(exported))
+        assert {c: ledger_result(elsewhere, c) for c in results} == results
+        assert _export(elsewhere, session_id="session-2024-06-12-lyon") == exported
 
 
 def _big_file(n_sessions: int) -> list[bytes]:
