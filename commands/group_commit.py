@@ -51,6 +51,7 @@ from commands.recording import (
     StateCache,
     _new_state,
     _UnitOfWork,
+    identity_keys,
 )
 from ledger.events import CertificationStarted, LedgerEvent
 from ledger.streams import RULES_STREAM, candidate_stream, session_stream, stream_of
@@ -300,8 +301,7 @@ class GroupCommitter:
         began = time.perf_counter()
         self.cache.fresh = set()
         events = [e for c in live for e in c.events]
-        known = self.cache.catch_up(self.store, _streams_named(events, self.cache),
-                                    [e.event_id for e in events if e.event_id])
+        known = self.cache.catch_up(self.store, _streams_named(events, self.cache), identity_keys(events))
         uow = _GroupUnit(self.store, self.cache, self.clock(), known)
         judging = time.perf_counter()
         self.stats.read_s += judging - began

@@ -31,7 +31,7 @@ from ledger.events import (
     SessionFinalised,
     SessionOpened,
 )
-from ledger.recorded import Recorded, digest_of
+from ledger.recorded import RULING_KEY_PREFIX, Recorded, digest_of, ruling_digest, ruling_key
 from ledger.rule_stream import GENESIS_RECORDER, RulesState, genesis_events
 from ledger.streams import (
     JURY_STREAM,
@@ -234,12 +234,17 @@ class _UnitOfWork:
         return ctx
 
     def prefetch_ids(self, events: Sequence[LedgerEvent]) -> dict[str, str]:
-        return self.store.event_digests([e.event_id for e in events if e.event_id])
+        return self.store.event_digests(identity_keys(events))
 
     def judge(self, event: LedgerEvent, known_digests: dict[str, str]) -> bool:
         """Check one fact and fold it into the overlay; False if it is already recorded."""
         digest = None
         if event.event_id:
+            if event.event_id.startswith(RULING_KEY_PREFIX):
+                raise E.EventIdReserved(
+                    f"event_id {event.event_id} starts with {RULING_KEY_PREFIX!r}, which the ledger keeps for "
+                    "ruling ids", field="event_id"
+                )
             digest = digest_of(event.to_line())
             earlier = self.seen_ids.get(event.event_id) or known_digests.get(event.event_id)
             if earlier is not None:
@@ -247,6 +252,17 @@ class _UnitOfWork:
                     return False
                 raise E.EventIdConflict(
                     f"event_id {event.event_id} is already recorded with different content", field="event_id"
+                )
+        ruling = None
+        if isinstance(event, JuryRuling):
+            ruling = ruling_key(event.ruling_id), ruling_digest(event.to_line())
+            earlier = self.seen_ids.get(ruling[0]) or known_digests.get(ruling[0])
+            if earlier is not None:
+                if earlier == ruling[1]:
+                    return False  # the same ruling, imported again (perhaps under another event_id)
+                raise E.RulingIdConflict(
+                    f"ruling {event.ruling_id} is already recorded with other content: a ruling id names one "
+                    "decision", field="ruling_id"
                 )
         stream = stream_of(event)
         ctx = self.context(event, stream)
@@ -257,6 +273,8 @@ class _UnitOfWork:
         check(event, ctx)
         if digest is not None:
             self.seen_ids[event.event_id] = digest  # only once accepted: a refused line claims no id
+        if ruling is not None:
+            self.seen_ids[ruling[0]] = ruling[1]
         state = self.state(stream)
         state.apply(event)
         if isinstance(event, CertificationStarted):
@@ -379,6 +397,13 @@ class LedgerService:
         except (StreamVersionConflict, EventIdAlreadyRecorded):
             return 0  # another process wrote the genesis first
         return len(records)
+
+
+def identity_keys(events: Iterable[LedgerEvent]) -> list[str]:
+    """The keys of the ledger's identity index these facts are judged against: their
+    event_ids, and their ruling ids (see `ledger.recorded.ruling_key`)."""
+    keys = [e.event_id for e in events if e.event_id]
+    return keys + [ruling_key(e.ruling_id) for e in events if isinstance(e, JuryRuling)]
 
 
 def _judge_into(uow: _UnitOfWork, event: LedgerEvent, known: dict[str, str], lineno: int,

@@ -114,6 +114,12 @@ ResultsAlreadyPublished = _error(
 ResultsNotPublished = _error(
     "ResultsNotPublished", "results-not-published", "Only published results can be unpublished."
 )
+RulingIdConflict = _error(
+    "RulingIdConflict", "ruling-id-conflict", "A ruling_id names one decision: it is already recorded with other content."
+)
+EventIdReserved = _error(
+    "EventIdReserved", "event-id-reserved", "An event_id may not start with the prefix the ledger keeps for ruling ids."
+)
 EventIdConflict = _error(
     "EventIdConflict", "event-id-conflict", "An event_id is already recorded with different content."
 )

@@ -25,6 +25,22 @@ class Recorded:
     position: int | None = None  # notification id, once stored
 
 
+# A jury ruling's id names one decision (explanations cite it: "cancelled by jury
+# ruling R"), so it is unique in the ledger like an event_id, and kept in the same index
+# under this prefix, which an event_id may not take.
+RULING_KEY_PREFIX = "ruling_id:"
+
+
+def ruling_key(ruling_id: str) -> str:
+    return RULING_KEY_PREFIX + ruling_id
+
+
+def ruling_digest(line: dict) -> str:
+    """The ruling's content, whatever event_id carried it: the same ruling imported again
+    is recognised, and the same id with another decision refused."""
+    return digest_of({k: v for k, v in line.items() if k != "event_id"})
+
+
 def digest_of(line: dict) -> str:
     """Content digest of an interchange line: same content, same digest, whatever key order."""
     return hashlib.sha256(orjson.dumps(line, option=orjson.OPT_SORT_KEYS)).hexdigest()[:32]

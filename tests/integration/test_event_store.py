@@ -267,3 +267,49 @@ def test_a_fact_judged_against_a_stream_that_moves_meanwhile_is_rejudged(db_url,
             b.service.record_one(events([s.answer("c1", "q1", "ok")])[0], by="b")
         assert raced
         assert not [r for r in a.store.read_stream("certification:c1") if r.event.type == "AnswerRecorded"]
+
+
+def _run_sql(url: str, sql: str, params: tuple = ()) -> None:
+    parsed = parse_url(url)
+    if parsed.backend == "sqlite":
+        with sqlite3.connect(parsed.path) as conn:
+            conn.execute(sql, params)
+    else:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(sql.replace("?", "%s"), params)
+
+
+def test_a_ruling_id_names_one_decision_and_the_rulings_recorded_before_keep_theirs(db_url, example_path, clock):
+    """A ruling id reused for another decision was accepted, so an explanation's 'ruling
+    R' named two decisions; and a ruling line without event_id was appended again at each
+    import. Migration 006 indexes the rulings a ledger already holds."""
+    with open_ledger(db_url, clock=clock) as ledger:
+        with example_path.open("rb") as fh:
+            import_file(ledger, fh)
+        ruling = next(orjson.loads(l) for l in example_path.read_bytes().splitlines() if b"ruling-2024-114" in l)
+        reuse = {**ruling, "event_id": "ev-reuse", "decision": "cancel", "certification_id": "cert-0002"}
+        with pytest.raises(BatchRejected) as refused:
+            import_file(ledger, io.BytesIO(orjson.dumps(reuse)))
+        assert [(e.field, e.code) for e in refused.value.errors] == [("ruling_id", "ruling-id-conflict")]
+        # The same ruling again, without its event_id or under another: already recorded.
+        for again in ({k: v for k, v in ruling.items() if k != "event_id"}, {**ruling, "event_id": "other"}):
+            report = import_file(ledger, io.BytesIO(orjson.dumps(again)))
+            assert (report.appended, report.skipped) == (0, 1)
+        with pytest.raises(BatchRejected) as reserved:
+            import_file(ledger, io.BytesIO(orjson.dumps({**ruling, "event_id": "ruling_id:mine", "ruling_id": "new"})))
+        assert reserved.value.errors[0].code == "event-id-reserved"
+        # A ruling stored before the index (written here as a bare row), then the migration.
+        old = {**ruling, "ruling_id": "ruling-1999-1", "comment": "before the index"}
+        old.pop("event_id")
+        state = orjson.dumps({"event": old, "recorded_at": clock.now.isoformat(), "recorded_by": "old"})
+        version = len(ledger.store.read_stream("certification:cert-0001")) + 1
+        table = "stored_events" if ledger.store.backend == "sqlite" else "certledger_events"
+        _run_sql(db_url, f"INSERT INTO {table} (originator_id, originator_version, topic, state) VALUES (?,?,?,?)",
+                 ("certification:cert-0001", version, "certledger:JuryRuling@1", state))
+    backend = parse_url(db_url).backend
+    _run_sql(db_url, dict(migrations.available(backend))["006_ruling_ids.sql"].split(";")[0])
+    with open_ledger(db_url, clock=clock) as ledger:
+        for line in (old, {**old, "certification_id": "cert-0002"}):  # even the same content: refused
+            with pytest.raises(BatchRejected) as refused:
+                import_file(ledger, io.BytesIO(orjson.dumps(line)))
+            assert refused.value.errors[0].code == "ruling-id-conflict"
