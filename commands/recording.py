@@ -359,15 +359,7 @@ class LedgerService:
             with self.store.writer(lock=True) as writer:
                 uow = _UnitOfWork(writer, cache, self.clock(), by)
                 for numbered in chunks(items, chunk):
-                    events = [e for _, e in numbered if not isinstance(e, LineError)]
-                    known = uow.prefetch_ids(events)
-                    for lineno, item in numbered:
-                        if isinstance(item, LineError):
-                            errors.refuse(item)
-                        else:
-                            _judge_into(uow, item, known, lineno, report, errors)
-                        if len(errors) >= MAX_REPORTED_ERRORS:
-                            raise BatchRejected(errors, truncated=True)
+                    _judge_lines(uow, numbered, report, errors)
                     # Written even after an error: the transaction is rolled back at the
                     # end anyway, and later lines are judged against a coherent ledger.
                     writer.write(uow.records)
@@ -382,6 +374,21 @@ class LedgerService:
         # What this import wrote is newer than what the shared cache holds.
         self.cache.forget(cache.streams())
         return report
+
+    def refusals(self, items: Sequence[tuple[int, LedgerEvent | LineError]], *, by: str,
+                 guard: Guard | None = None) -> BatchRejected:
+        """Judge, without writing, a batch some of whose lines could not even be read: the
+        refusal of every line, the unreadable ones and those the ledger's rules refuse, as
+        `import` reports them (the API's answer used to stop at the unreadable ones)."""
+        # A private cache: the overlay applies the judged lines to the states it holds,
+        # and the shared one may be in use by a writer in another thread.
+        uow = _UnitOfWork(self.store, StateCache(max_size=IMPORT_CACHE_STREAMS), self.clock(), by, guard)
+        errors = Refusals()
+        try:
+            _judge_lines(uow, items, RecordReport(), errors)
+        except BatchRejected as rejected:
+            return rejected
+        return BatchRejected(errors)
 
     # -- genesis -------------------------------------------------------------------------
     def ensure_genesis(self) -> int:
@@ -404,6 +411,20 @@ def identity_keys(events: Iterable[LedgerEvent]) -> list[str]:
     event_ids, and their ruling ids (see `ledger.recorded.ruling_key`)."""
     keys = [e.event_id for e in events if e.event_id]
     return keys + [ruling_key(e.ruling_id) for e in events if isinstance(e, JuryRuling)]
+
+
+def _judge_lines(uow: _UnitOfWork, numbered: Sequence[tuple[int, LedgerEvent | LineError]],
+                 report: RecordReport, errors: Refusals) -> None:
+    """Judge numbered lines, some perhaps already refused as unreadable; raise
+    BatchRejected once MAX_REPORTED_ERRORS are found."""
+    known = uow.prefetch_ids([e for _, e in numbered if not isinstance(e, LineError)])
+    for lineno, item in numbered:
+        if isinstance(item, LineError):
+            errors.refuse(item)
+        else:
+            _judge_into(uow, item, known, lineno, report, errors)
+        if len(errors) >= MAX_REPORTED_ERRORS:
+            raise BatchRejected(errors, truncated=True)
 
 
 def _judge_into(uow: _UnitOfWork, event: LedgerEvent, known: dict[str, str], lineno: int,

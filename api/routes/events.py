@@ -58,28 +58,49 @@ async def post_events(request: Request, principal: Writer, runtime: RuntimeDep, 
     numbered = _parse(body, request.headers.get("content-type", ""))
     if len(numbered) > settings.max_batch_events:
         raise PayloadTooLarge(f"a batch holds at most {settings.max_batch_events} events")
-    problems = [item for _, item in numbered if isinstance(item, LineError)]
-    if problems:
-        raise BatchRejected(problems)
+    if any(isinstance(item, LineError) for _, item in numbered):
+        return await run_in_threadpool(_refuse_unreadable, runtime, scope, principal, numbered)
     events = [item for _, item in numbered]
     lines = [line for line, _ in numbered]
     return await run_in_threadpool(_record, runtime, scope, principal, events, lines)
 
 
-def _record(runtime, scope, principal, events: list[LedgerEvent], lines: list[int]) -> OrjsonResponse:
+def _refuse_unreadable(runtime, scope, principal, numbered) -> None:
+    """A batch with unreadable lines is refused; its readable lines are judged all the
+    same (nothing written), so the answer lists every problem, as `import` does."""
+    events = [item for _, item in numbered if not isinstance(item, LineError)]
+    lines = [line for line, item in numbered if not isinstance(item, LineError)]
+    _refuse_out_of_scope(scope, principal, events, lines)
+    rejected = runtime.ledger.service.refusals(numbered, by=principal.recorder(),
+                                               guard=scope.centre_guard(principal))
+    _refuse_out_of_scope_found(rejected, lambda line: line)
+    raise rejected
+
+
+def _refuse_out_of_scope(scope, principal, events: list[LedgerEvent], lines: list[int]) -> None:
+    """403 for the lines this token may not append, before the ledger's rules."""
     refusals = scope.refusals(principal, events)
     for refusal in refusals:
         refusal["line"] = lines[refusal["line"] - 1]
     refuse(refusals)
+
+
+def _refuse_out_of_scope_found(rejected: BatchRejected, line_of) -> None:
+    """403, like the pre-check, for the token's limit found with the rules."""
+    out_of_scope = [e for e in rejected.errors if e.code == "out-of-scope"]
+    if out_of_scope:
+        refuse([{"line": line_of(e.line), "field": e.field, "detail": e.detail, "code": "forbidden"}
+                for e in out_of_scope])
+
+
+def _record(runtime, scope, principal, events: list[LedgerEvent], lines: list[int]) -> OrjsonResponse:
+    _refuse_out_of_scope(scope, principal, events, lines)
     with runtime.write_lock if runtime.committer is None else nullcontext():
         try:
             report = runtime.ledger.service.record(events, by=principal.recorder(),
                                                    guard=scope.centre_guard(principal))
         except BatchRejected as rejected:
-            out_of_scope = [e for e in rejected.errors if e.code == "out-of-scope"]
-            if out_of_scope:  # the token's limit, found with the rules: 403 like the pre-check
-                refuse([{"line": lines[e.line - 1], "field": e.field, "detail": e.detail, "code": "forbidden"}
-                        for e in out_of_scope])
+            _refuse_out_of_scope_found(rejected, lambda line: lines[line - 1])
             raise BatchRejected(
                 [replace(e, line=lines[e.line - 1]) for e in rejected.errors],
                 truncated=rejected.truncated,

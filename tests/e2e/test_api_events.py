@@ -81,6 +81,27 @@ def test_every_malformed_line_is_reported_and_nothing_appended(world):
     assert problem["line"] == 2
 
 
+def test_an_unreadable_line_does_not_hide_the_rule_problems_of_the_others(world):
+    """The answer stopped at the unreadable lines; `import` of the same file listed the
+    readable lines' rule problems too."""
+    position = world.position()
+    s = Scenario("rejected-3", start=T0)
+    lines = [s.open("centre-A"), s.start("r3"), s.answer("r3", "never-served")]
+    body = ndjson(lines[:2]) + b"{not json\n" + ndjson(lines[2:])
+    response = world.client.post("/events", content=body,
+                                 headers={**world.auth("centre-A"), "Content-Type": "application/x-ndjson"})
+    problem = _refused_without_a_trace(world, response, 422, position)
+    assert [(e["line"], e["field"], e["code"]) for e in problem["errors"]] == [
+        (3, None, "invalid-json"), (4, "question_id", "question-not-served")]
+    # Judged without a trace: the same lines, readable, are then recorded whole.
+    assert ok(world.post_events("centre-A", lines[:2]))["appended"] == 2
+    # And a token's limit among them is still a 403.
+    foreign = Scenario("foreign-3", start=T0).open("centre-B")
+    response = world.client.post("/events", content=ndjson([foreign]) + b"{not json\n",
+                                 headers={**world.auth("centre-A"), "Content-Type": "application/x-ndjson"})
+    assert response.status_code == 403, response.text
+
+
 @pytest.mark.parametrize("line, field", [
     ({"type": "QuestionNeutralised", "certification_id": "a3", "question_id": "a3-1.1-0", "by": "pix-1"}, "type"),
     ({"type": "JuryRuling", "ruling_id": "r-x", "decision": "cancel", "certification_id": "a3", "jury": JURY}, "type"),
