@@ -6,11 +6,17 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from storage.errors import UnsupportedDatabaseUrl
 from storage.urls import DEFAULT_URL, ENV_VAR, parse_url
 
 PREFIX = "CERTLEDGER_API_"
+
+
+class SettingsInvalid(ValueError):
+    """A setting the API cannot start with, named as the operator wrote it (the
+    environment variable), with what is wrong."""
 
 
 class Settings(BaseModel):
@@ -41,7 +47,10 @@ class Settings(BaseModel):
     @field_validator("database_url")
     @classmethod
     def _known_backend(cls, url: str) -> str:
-        parse_url(url)  # raises UnsupportedDatabaseUrl with an explanation
+        try:
+            parse_url(url)
+        except UnsupportedDatabaseUrl as e:  # said with the other settings' problems
+            raise ValueError(str(e)) from None
         return url
 
     @field_validator("max_page_size")
@@ -58,11 +67,24 @@ class Settings(BaseModel):
         explicit `overrides` (the command line's) win."""
         env = os.environ if env is None else env
         values: dict[str, object] = {}
+        where: dict[str, str] = {}  # field -> where its value came from, for the errors
         if env.get(ENV_VAR):
-            values["database_url"] = env[ENV_VAR]
-        for name in cls.model_fields:
-            key = PREFIX + name.upper()
+            values["database_url"], where["database_url"] = env[ENV_VAR], ENV_VAR
+        known = {PREFIX + name.upper(): name for name in cls.model_fields if name != "database_url"}
+        unknown = sorted(key for key in env if key.startswith(PREFIX) and key not in known)
+        if unknown:
+            # A misspelt setting silently ignored is a setting silently not applied.
+            raise SettingsInvalid(f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        for key, name in known.items():
             if key in env:
-                values[name] = env[key]
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls.model_validate(values)
+                values[name], where[name] = env[key], key
+        for name, value in overrides.items():
+            if value is not None:
+                values[name], where[name] = value, "the command line"
+        try:
+            return cls.model_validate(values)
+        except ValidationError as invalid:
+            raise SettingsInvalid("; ".join(
+                f"{where.get(str(e['loc'][0]), PREFIX + str(e['loc'][0]).upper()) if e['loc'] else 'settings'}"
+                f" = {values.get(str(e['loc'][0]))!r}: {e['msg']}" for e in invalid.errors()
+            )) from None

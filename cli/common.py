@@ -64,6 +64,16 @@ def missing_ledger(db: str | None) -> None:
         raise typer.Exit(2)
 
 
+def utc_text(value: str, *, to_the_second: bool = False) -> str:
+    """An instant as an auditor can compare and paste it (`--as-of`): in UTC, marked Z,
+    to the microsecond when it has any. Cutting the text at 19 characters used to drop
+    both the offset (a fact at 13:30+05:30 looked 5 h after one at 08:00Z) and the
+    fraction (an as-of pasted from the table left out the very event on that row)."""
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(timezone.utc)
+    whole = moment.microsecond and not to_the_second
+    return moment.isoformat(timespec="microseconds" if whole else "seconds").replace("+00:00", "Z")
+
+
 def parse_instant(value: str | None, *, end: bool = False) -> datetime | None:
     """RFC 3339 instant, or a date (UTC): with `end=True` (`--to`, `--as-of`) a date
     includes its whole day."""

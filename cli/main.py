@@ -71,7 +71,8 @@ def import_(
 
     source = sys.stdin.buffer if file == "-" else None
     if source is None and not Path(file).is_file():
-        err.print(f"[red]error:[/red] no such file: {file}")
+        err.print(f"[red]error:[/red] {file} is a folder, not a file of facts" if Path(file).is_dir()
+                  else f"[red]error:[/red] no such file: {file}")
         raise typer.Exit(2)
     with ledger_at(db, create=True) as ledger, (source or open(file, "rb")) as fh:
         try:

@@ -7,7 +7,7 @@ runner), so results are there right after `certledger import`.
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Annotated, Any, Optional
 
 import orjson
@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cli.common import DbOption, err, ledger_at, out, parse_instant
+from cli.common import DbOption, err, ledger_at, out, parse_instant, utc_text
 from ledger.vocabulary import RESULT_STATUSES
 
 STATUSES = ("started", *RESULT_STATUSES)
@@ -106,15 +106,6 @@ def _summary(line: dict) -> str:
     return text if len(text) <= 90 else text[:87] + "…"
 
 
-def utc_text(value: str) -> str:
-    """An instant as an auditor can compare and paste it (`--as-of`): in UTC, marked Z,
-    to the microsecond when it has any. Cutting the text at 19 characters used to drop
-    both the offset (a fact at 13:30+05:30 looked 5 h after one at 08:00Z) and the
-    fraction (an as-of pasted from the table left out the very event on that row)."""
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(timezone.utc)
-    return moment.isoformat(timespec="microseconds" if moment.microsecond else "seconds").replace("+00:00", "Z")
-
-
 def print_audit(trail: dict) -> None:
     current = trail["current"]
     when = f" as of {trail['as_of']}" if trail["as_of"] else ""
@@ -195,6 +186,11 @@ def register(app: typer.Typer) -> None:
         from projections.results import ResultsReader
 
         moment = _as_of_or_exit(as_of)
+        ids = [f"--{name}" for name, value in (("certification", certification), ("session", session),
+                                               ("candidate", candidate)) if value is not None]
+        if len(ids) > 1:  # alternatives, as for export; combined they were silently ANDed
+            err.print(f"[red]error:[/red] {' and '.join(ids)}: give one of them")
+            raise typer.Exit(2)
         if status is not None and status not in STATUSES:
             err.print(f"[red]error:[/red] --status {status}: not a status (one of {', '.join(STATUSES)})")
             raise typer.Exit(2)
@@ -212,7 +208,7 @@ def register(app: typer.Typer) -> None:
             err.print("no results" + (f" as of {moment.isoformat()}" if moment else "") + " for these filters")
         else:
             show(_results_table(rows))
-        if certification and not rows:
+        if ids and not rows:  # an id that matches nothing, whichever kind it is
             raise typer.Exit(1)
 
     @app.command("audit")
@@ -222,8 +218,10 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOption = False,
         db: DbOption = None,
     ) -> None:
-        """A certification's full trail: every event (recorded when, by whom), every result
-        it was given and why, and the explanation of the current (or as-of) result."""
+        """A certification's full trail: its events, its results, and why.
+
+        Every event (recorded when, by whom), every result it was given and why, and the
+        explanation of the current (or as-of) result."""
         from projections.audit import CertificationNotFound, audit_trail
 
         moment = _as_of_or_exit(as_of)
@@ -244,8 +242,9 @@ def register(app: typer.Typer) -> None:
         resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted rebuild instead of starting over")] = False,
         db: DbOption = None,
     ) -> None:
-        """Drop the read models and rebuild them from the event log (Ctrl-C leaves a
-        resumable state: `certledger rebuild --resume`)."""
+        """Drop the read models and rebuild them from the event log.
+
+        Ctrl-C leaves a resumable state: `certledger rebuild --resume`."""
         from projections.rebuild import rebuild
         from projections.results import ResultsReader
 

@@ -102,6 +102,12 @@ def check(file: str, db: DbOption = None) -> None:
     except orjson.JSONDecodeError as e:
         err.print(f"[red]invalid:[/red] {file} is not valid JSON: {e}")
         raise typer.Exit(1) from None
+    if isinstance(doc, dict) and doc.get("type") == "RuleVersionChanged" and isinstance(doc.get("rules"), dict):
+        # An event line (as the demo's jury_rule_change.json): its document is what is
+        # judged, filled in from the event as recording does (decisions.rule_document_of).
+        err.print(f"{file}: a RuleVersionChanged event: checking the rule document it carries", soft_wrap=True,
+                  markup=False, highlight=False)
+        doc = {**{k: doc[k] for k in ("version", "effective_from") if k in doc}, **doc["rules"]}
     with ledger_at(db) as ledger:
         timeline = _timeline(ledger)
     known = {r.version: r for r in timeline.versions()}

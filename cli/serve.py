@@ -4,11 +4,24 @@ tokens: add, list, revoke)."""
 from __future__ import annotations
 
 import os
+from enum import Enum
 from typing import Annotated, Optional
 
 import typer
+from rich import box
+from rich.table import Table
 
-from cli.common import DbOption, err, ledger_at, out
+from cli.common import DbOption, err, ledger_at, out, utc_text
+
+class LogLevel(str, Enum):
+    """uvicorn's levels: any other word was a traceback from inside uvicorn."""
+    critical = "critical"
+    error = "error"
+    warning = "warning"
+    info = "info"
+    debug = "debug"
+    trace = "trace"
+
 
 tokens_app = typer.Typer(help="Bearer tokens of the HTTP API (stored hashed; a token is shown once).",
                          no_args_is_help=True)
@@ -19,7 +32,7 @@ def serve(
     host: Annotated[str, typer.Option("--host", help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port")] = 8000,
     workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="uvicorn worker processes")] = 1,
-    log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level")] = "info",
+    log_level: Annotated[LogLevel, typer.Option("--log-level", help="uvicorn log level")] = LogLevel.info,
     access_log: Annotated[bool, typer.Option("--access-log/--no-access-log",
                                              help="Log each request's method, path and status (never headers)")] = True,
 ) -> None:
@@ -41,7 +54,7 @@ def serve(
     err.print(f"serving certledger on http://{host}:{port} (OpenAPI: http://{host}:{port}/docs)")
     uvicorn.run(
         "api.main:app_from_env", factory=True, host=host, port=port, workers=workers,
-        log_level=log_level, access_log=access_log, server_header=False, proxy_headers=False,
+        log_level=log_level.value, access_log=access_log, server_header=False, proxy_headers=False,
     )
 
 
@@ -73,11 +86,16 @@ def tokens_list(db: DbOption = None) -> None:
 
     with ledger_at(db) as ledger:
         tokens = TokenStore(ledger.store).list()
-    for t in tokens:
-        state = f"revoked {t.revoked_at}" if t.revoked_at else "active"
-        print(f"{t.token_id}  {t.role:<8} {t.centre_id or '-':<16} {t.created_at}  {state}  {t.label}".rstrip())
     if not tokens:
         err.print("no tokens")
+        return
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for header in ("token", "role", "centre", "issued", "state", "label"):
+        table.add_column(header, no_wrap=header != "label")
+    for t in tokens:
+        table.add_row(t.token_id, t.role, t.centre_id or "-", utc_text(t.created_at, to_the_second=True),
+                      f"revoked {utc_text(t.revoked_at, to_the_second=True)}" if t.revoked_at else "active", t.label)
+    out.print(table)
 
 
 @tokens_app.command("revoke")

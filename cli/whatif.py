@@ -107,9 +107,11 @@ def register(app: typer.Typer) -> None:
         html: Annotated[Optional[Path], typer.Option("--html", help="Also write a self-contained HTML page with the charts")] = None,
         db: DbOption = None,
     ) -> None:
-        """What if these rules applied? Scores the period's certifications under a proposed
-        rule document (inserted into the rule timeline at its effective_from) and compares
-        with the current results, or one version with another (--against); writes nothing."""
+        """Compare results under proposed rules with the current ones; writes nothing.
+
+        Scores the period's certifications under a proposed rule document (inserted into
+        the rule timeline at its effective_from) and compares with the current results,
+        or one version with another (--against)."""
         from projections.whatif_html import MAX_CHANGES_SHOWN, render_html
 
         try:

@@ -33,6 +33,7 @@ from ledger.events import (
     SessionFinalised,
     SessionOpened,
 )
+from ledger.rules.problems import RuleDocumentInvalid
 from ledger.vocabulary import DEPRECATED_INCIDENT_CODES, MAX_PIX_PER_COMPETENCE, PIX_PER_LEVEL
 
 MIN_PIX_MEMBERS = 2
@@ -360,7 +361,13 @@ def _check_rule_version_changed(event: RuleVersionChanged, ctx: Context) -> None
         )
     try:
         ctx.rules.validate(doc)
-    except Exception as problem:  # RuleDocumentInvalid: reported with each path
+    except RuleDocumentInvalid as invalid:  # each problem with its path; the field is the first's
+        first = invalid.problems[0].path if invalid.problems else ""
+        raise E.RuleDocumentRefused(
+            f"rule document {event.version} is invalid: " + "; ".join(map(str, invalid.problems)),
+            field=f"rules.{first}" if first else "rules",
+        ) from invalid
+    except Exception as problem:  # a document so malformed the resolution itself broke
         raise E.RuleDocumentRefused(f"rule document {event.version} is invalid: {problem}", field="rules") from problem
     if _as_datetime(doc["effective_from"]) != event.effective_from:
         raise E.RuleDocumentRefused(

@@ -365,15 +365,17 @@ def plan(timeline: RuleTimeline, proposal: Mapping[str, Any] | str, against: str
     of a version in `timeline`) and an optional version to compare against.
 
     A document is added to `timeline` (raising RuleDocumentInvalid with every problem)."""
+    # The baseline is a version of the ledger: looked up before the proposal joins the
+    # timeline (an unknown one used to be answered with the proposal among the "known").
+    base = _version(timeline, against) if against is not None else None
     if isinstance(proposal, str):
         chosen = _version(timeline, proposal)
         rules_for: RulesFor = _forced(chosen)
     else:
         chosen = timeline.add(proposal)
-        rules_for = _forced(chosen) if against is not None else timeline.in_force
-    if against is None:
+        rules_for = _forced(chosen) if base is not None else timeline.in_force
+    if base is None:
         return rules_for, None, {"mode": "proposal", "proposal": chosen.version}
-    base = _version(timeline, against)
     return rules_for, _forced(base), {"mode": "versions", "proposal": chosen.version, "baseline": base.version}
 
 

@@ -100,10 +100,26 @@ def test_a_default_page_size_above_the_maximum_is_refused_from_the_environment()
     """It was checked only when the maximum was set too: the server started with a
     default page larger than any page it would serve."""
     import pytest
-    from pydantic import ValidationError
 
-    from api.settings import Settings
+    from api.settings import Settings, SettingsInvalid
 
-    with pytest.raises(ValidationError, match="below default_page_size"):
+    with pytest.raises(SettingsInvalid, match="below default_page_size"):
         Settings.from_env({"CERTLEDGER_API_DEFAULT_PAGE_SIZE": "600"})
     assert Settings.from_env({"CERTLEDGER_API_DEFAULT_PAGE_SIZE": "400"}).default_page_size == 400
+
+
+def test_a_setting_is_named_as_written_and_a_misspelt_one_stops_the_server():
+    """A bad value was a pydantic dump naming the field, not the variable; a misspelt
+    variable was silently ignored, so its setting silently not applied."""
+    import pytest
+
+    from api.settings import Settings, SettingsInvalid
+
+    with pytest.raises(SettingsInvalid) as bad:
+        Settings.from_env({"CERTLEDGER_API_MAX_BODY_BYTES": "10 MiB"})
+    assert str(bad.value).startswith("CERTLEDGER_API_MAX_BODY_BYTES = '10 MiB': ") and "integer" in str(bad.value)
+    with pytest.raises(SettingsInvalid) as misspelt:
+        Settings.from_env({"CERTLEDGER_API_DEFAULT_PAGE_SIZ": "20"})
+    assert "CERTLEDGER_API_DEFAULT_PAGE_SIZ" in str(misspelt.value) and "CERTLEDGER_API_DEFAULT_PAGE_SIZE" in str(misspelt.value)
+    with pytest.raises(SettingsInvalid, match="the command line = 'foo://x'"):
+        Settings.from_env({}, database_url="foo://x")

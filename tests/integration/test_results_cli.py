@@ -108,6 +108,9 @@ def test_bad_options_and_unwritable_outputs_are_one_line_each_before_any_work(db
         (["what-if", "--rules", "pix-v2-2021-04", "--from", "0001-01-01T00:30:00+01:00"], 2, "outside the years"),
         (["export", "--certification", "cert-0001", "--session", "session-2024-06-12-lyon"], 2, "one or the other"),
         (["export", "--certification", "nope"], 1, "not in the ledger"),
+        (["results", "--certification", "cert-0001", "--session", "session-2024-06-12-lyon"], 2, "give one of them"),
+        (["results", "--session", "nope"], 1, "no results"),
+        (["results", "--candidate", "nope"], 1, "no results"),
         (["export", "--certification", "nope", "-o", str(tmp_path / "none.jsonl")], 1, "not in the ledger"),
     ]
     for args, code, words in cases:

@@ -99,3 +99,17 @@ def test_rules_list_shows_whole_version_names_at_80_columns(sqlite_url, monkeypa
     assert max(len(line) for line in lines) <= 80 and "…" not in listed.stdout, listed.stdout
     for version in ("pix-v2-2017-12", "pix-v2-2021-08", "pix-v2-2024-05"):
         assert any(line.split()[:1] == [version] for line in lines), version
+
+
+def test_rules_check_given_a_rule_version_event_checks_the_document_it_carries(sqlite_url):
+    """The demo's own event file was answered with 18 problems of missing and unknown keys."""
+    from pathlib import Path
+
+    import cli
+
+    event_file = Path(cli.__file__).parent / "demo_data" / "jury_rule_change.json"
+    assert orjson.loads(event_file.read_bytes())["type"] == "RuleVersionChanged"
+    assert _run("init", "--db", sqlite_url).exit_code == 0
+    checked = _run("rules", "check", str(event_file), "--db", sqlite_url)
+    assert checked.exit_code == 0 and "valid rule document" in checked.stdout, checked.output
+    assert "checking the rule document it carries" in checked.stderr

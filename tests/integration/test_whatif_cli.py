@@ -119,6 +119,13 @@ def test_an_unknown_version_or_file_is_a_usage_error(ledger_url):
     assert "no rule version 'pix-v9'" in unknown.stderr
 
 
+def test_an_unknown_baseline_is_not_answered_with_the_proposal_among_the_known(ledger_url, tmp_path):
+    proposal = _write(tmp_path, CAP_5)
+    unknown = _run("what-if", "--rules", proposal, "--against", "pix-v9", "--db", ledger_url, code=2)
+    said = " ".join(unknown.stderr.split())
+    assert "no rule version 'pix-v9'" in said and CAP_5["version"] not in said, said
+
+
 def test_a_proposal_reusing_a_version_name_is_refused(ledger_url, tmp_path):
     clash = {**CAP_5, "version": "pix-v2-2024-05", "extends": "pix-v2-2023-12"}
     result = _run("what-if", "--rules", _write(tmp_path, clash), "--db", ledger_url, code=1)
