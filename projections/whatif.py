@@ -372,7 +372,9 @@ def plan(timeline: RuleTimeline, proposal: Mapping[str, Any] | str, against: str
         chosen = _version(timeline, proposal)
         rules_for: RulesFor = _forced(chosen)
     else:
-        chosen = timeline.add(proposal)
+        # Judged as recording would judge it: a proposal the comparison accepts is one the
+        # ledger will take (it scored "6" as 6, then recording refused it).
+        chosen = timeline.add(proposal, written=True)
         rules_for = _forced(chosen) if base is not None else timeline.in_force
     if base is None:
         return rules_for, None, {"mode": "proposal", "proposal": chosen.version}

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import JuryOrAuditor, LedgerDep, NotReader, Reader, ResultsDep, ScopeDep
+from api.deps import JuryOrAuditor, LedgerDep, NotReader, Reader, ResultsDep, ScopeDep, SettingsDep
 from api.openapi import doc
-from api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
+from api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor, page_size
 from api.problems import BadRequest, Forbidden, NotFound
 from api.responses import OrjsonResponse
 from api.routes.params import AsOf, Id
@@ -51,7 +51,8 @@ def current_result(certification_id: Id, principal: Reader, results: ResultsDep,
         "and log position of the event that caused it. Paginated by `cursor` / `limit`.")),
 )
 def result_history(certification_id: Id, principal: NotReader, results: ResultsDep, scope: ScopeDep,
-                   cursor: CursorQuery = None, limit: LimitQuery = None):
+                   settings: SettingsDep, cursor: CursorQuery = None, limit: LimitQuery = None):
+    size = page_size(limit, settings.default_page_size, settings.max_page_size)  # as every list
     _visible_row(results, scope, principal, certification_id)
     entries = results.history(certification_id)
     after = decode_cursor(cursor)
@@ -59,7 +60,6 @@ def result_history(certification_id: Id, principal: NotReader, results: ResultsD
         if not after.isdigit():
             raise _bad_cursor()
         entries = [e for e in entries if e["seq"] > int(after)]
-    size = limit or 100
     page, more = entries[:size], len(entries) > size
     return OrjsonResponse({
         "certification_id": certification_id,

@@ -36,14 +36,16 @@ class RuleTimeline:
             timeline.add(document)
         return timeline
 
-    def add(self, raw: Mapping[str, Any]) -> RuleSet:
-        """Resolve `raw` against the versions held and hold it; a version name is unique."""
+    def add(self, raw: Mapping[str, Any], *, written: bool = False) -> RuleSet:
+        """Resolve `raw` against the versions held and hold it; a version name is unique.
+        `written=True`: a document being written (a proposal), judged strictly as
+        recording would judge it (`resolve_document`)."""
         problems = []
         name = raw.get("version") if isinstance(raw, Mapping) else None
         if isinstance(name, str) and name in self._by_name:
             problems.append(RuleProblem("version", f"version {name!r} already exists"))
         try:
-            rules = resolve_document(raw, {n: e.rules for n, e in self._by_name.items()})
+            rules = resolve_document(raw, {n: e.rules for n, e in self._by_name.items()}, written=written)
         except RuleDocumentInvalid as invalid:
             problems += invalid.problems
         if problems:

@@ -41,6 +41,10 @@ def test_the_page_size_is_chosen_and_bounded(world):
     too_big = world.get("/sessions/sA1/results", "jury", limit=6)  # max_page_size is 5 here
     assert too_big.status_code == 400 and too_big.json()["field"] == "limit"
     assert world.get("/sessions/sA1/results", "jury", limit=0).status_code == 422
+    # A certification's history is a list like the others (it took any limit, 100 by default).
+    too_big = world.get("/certifications/a1/results", "jury", limit=6)
+    assert too_big.status_code == 400 and too_big.json()["field"] == "limit"
+    assert ok(world.get("/certifications/a1/results", "jury"))["limit"] == 3  # the default page size here
 
 
 def test_a_forged_cursor_is_a_bad_request_naming_the_field(world):
@@ -168,6 +172,10 @@ def test_what_if_reports_the_changes_and_writes_nothing(world):
 @pytest.mark.parametrize("body, field", [
     ({"proposal": {"version": "bad", "extends": "pix-v2-2024-05", "effective_from": "2024-06-01T00:00:00+00:00",
                    "max_reachable_level": 99}, "start": "2024-06-01T00:00:00Z", "end": "2024-07-01T00:00:00Z"},
+     "max_reachable_level"),
+    # Judged as recording judges it: "6" is not the integer 6 (the comparison took it).
+    ({"proposal": {"version": "lax", "extends": "pix-v2-2024-05", "effective_from": "2024-06-01T00:00:00+00:00",
+                   "max_reachable_level": "6"}, "start": "2024-06-01T00:00:00Z", "end": "2024-07-01T00:00:00Z"},
      "max_reachable_level"),
     ({"proposal": "pix-v2-2024-05", "against": "nope", "start": "2024-06-01T00:00:00Z",
       "end": "2024-07-01T00:00:00Z"}, "against"),
