@@ -21,7 +21,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from api.problems import Forbidden, NotFound
+from api.problems import Forbidden, NotFound, problem_type
 from api.tokens import Principal
 from ledger.aggregates import SessionState
 from ledger.errors import OutOfScope
@@ -180,6 +180,8 @@ def _refusal(line: int, field: str, detail: str) -> dict[str, Any]:
 
 def refuse(refusals: list[dict[str, Any]]) -> None:
     if refusals:
+        # Listed as a 422's lines are, with their problem type.
+        refusals = [{**r, "type": problem_type(r["code"])} for r in refusals]
         first = refusals[0]
         raise Forbidden(
             f"{len(refusals)} line(s) not allowed for this token, nothing was appended; "

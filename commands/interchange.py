@@ -56,7 +56,7 @@ def parse_line(number: int, raw: bytes | str) -> LedgerEvent | LineError:
         known = ", ".join(sorted(EVENT_TYPES))
         return LineError(number, "type", f"unknown event type {kind!r} (expected one of {known})", "unknown-type")
     try:
-        return parse_event(data)
+        return parse_event(raw)  # the text itself: decoded once more by pydantic, strictly
     except ValidationError as e:
         # later lines about what it would have opened are counted on it (Refusals)
         return replace(_first_problem(number, kind, e), opens=opened_by(kind, data))
@@ -71,7 +71,8 @@ def _first_problem(number: int, kind: str, error: ValidationError) -> LineError:
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = f"unknown field for {kind}"
-        problems.append((".".join(loc) or None, msg))
+        # A check across fields (a model validator) has no location: it may name its field.
+        problems.append((".".join(loc) or (err.get("ctx") or {}).get("field"), msg))
     field, message = problems[0]
     if len(problems) > 1:
         message += "; " + "; ".join(f"{f or '(line)'}: {m}" for f, m in problems[1:])

@@ -300,6 +300,13 @@ def _check_jury_ruling(event: JuryRuling, ctx: Context) -> None:
     elif not event.jury:
         raise E.JuryIncomplete(f"{event.decision} names no jury member: who took it?", field="jury")
     if event.decision == "ban_candidate":
+        if event.until is not None and event.until <= event.at:
+            # §5: a ban is for a set period from the ruling; one over before it was decided
+            # was recorded and silently did nothing.
+            raise E.BanPeriodEmpty(
+                f"the ban ends ({event.until.isoformat()}) before the ruling that decides it "
+                f"({event.at.isoformat()})", field="until",
+            )
         return
     if not event.certification_id:
         return  # a general comment

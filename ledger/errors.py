@@ -114,6 +114,7 @@ ResultsAlreadyPublished = _error(
 ResultsNotPublished = _error(
     "ResultsNotPublished", "results-not-published", "Only published results can be unpublished."
 )
+BanPeriodEmpty = _error("BanPeriodEmpty", "ban-period-empty", "A ban ends after the ruling that decides it.")
 RulingIdConflict = _error(
     "RulingIdConflict", "ruling-id-conflict", "A ruling_id names one decision: it is already recorded with other content."
 )

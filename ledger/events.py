@@ -14,6 +14,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal, Union
 
+import orjson
+from pydantic_core import PydanticCustomError
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -284,7 +286,10 @@ class JuryRuling(LedgerEvent):
         if self.decision == "resolve_incident":
             missing += [f for f in ("report_id", "resolution") if not getattr(self, f)]
         if missing:
-            raise ValueError(f"decision {self.decision} needs {', '.join(missing)}")
+            # The first missing field travels with the error (`field` of its context), so
+            # the refusal names it rather than no field at all.
+            raise PydanticCustomError("decision_needs", "decision {decision} needs {missing}",
+                                      {"decision": self.decision, "missing": ", ".join(missing), "field": missing[0]})
         return self
 
 
@@ -342,9 +347,16 @@ EVENT_TYPES: dict[str, type[LedgerEvent]] = {
 event_adapter: TypeAdapter[Event] = TypeAdapter(Event)
 
 
-def parse_event(data: dict[str, Any]) -> LedgerEvent:
-    """Validate one interchange line (already decoded JSON). Raises pydantic.ValidationError."""
-    return event_adapter.validate_python(data)
+def parse_event(data: dict[str, Any] | bytes | str) -> LedgerEvent:
+    """Validate one interchange line (its JSON text, or that text decoded). Raises
+    pydantic.ValidationError.
+
+    Strictly, as JSON is written: `"20"` is not the integer 20, nor `"yes"` or `1` the
+    boolean true. A line being recorded is judged so (a jury member's `"external": "no"`
+    counted towards a full jury); a stored event is read back as it was accepted
+    (`load_event`), so facts a looser version accepted stay readable."""
+    text = data if isinstance(data, (bytes, str)) else orjson.dumps(data)
+    return event_adapter.validate_json(text, strict=True)
 
 
 def load_event(type_name: str, body: dict[str, Any]) -> LedgerEvent:

@@ -120,6 +120,9 @@ def test_a_centre_may_not_append_jury_facts_nor_touch_another_centre(world, line
     response = world.post_events("centre-A", [own, {**line, "at": "2024-06-12T10:00:00Z"}])
     problem = _refused_without_a_trace(world, response, 403, position)
     assert problem["code"] == "forbidden" and problem["line"] == 2 and problem["field"] == field
+    # Each line listed as a 422 lists it, problem type included.
+    assert problem["errors"] == [{"line": 2, "field": field, "detail": problem["errors"][0]["detail"],
+                                  "code": "forbidden", "type": problem["type"]}]
 
 
 def test_the_jury_appends_jury_facts_and_publication_but_no_centre_fact(world):

@@ -3,11 +3,14 @@ of the batch is appended. Runs on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import orjson
 import pytest
+from pydantic import ValidationError
 
 from commands.bootstrap import open_ledger
 from commands.recording import BatchRejected
 from ledger import errors as E
+from ledger.events import load_event
 from tests.builders import JURY, PROFILE, Scenario, events
 
 
@@ -102,6 +105,16 @@ def test_a_banned_candidate_cannot_start_until_the_ban_ends(ledger):
     refused(ledger, [s.start("c1", candidate="cand-x")], E.CandidateBanned.code, field="candidate_id")
     later = Scenario("s2", start=__import__("datetime").datetime(2025, 7, 1, tzinfo=__import__("datetime").timezone.utc))
     accepted(ledger, [later.open(), later.start("c2", candidate="cand-x")])
+
+
+def test_a_ban_ends_after_the_ruling_that_decides_it(ledger):
+    """§5: a ban is for a set period; one over before it was decided did nothing, silently."""
+    s = Scenario()
+    accepted(ledger, [s.open()])
+    ruling = s.ruling("ban_candidate", candidate_id="cand-x", until="2020-01-01T00:00:00Z")
+    err = refused(ledger, [ruling], E.BanPeriodEmpty.code, field="until")
+    assert "2020-01-01" in err.message
+    refused(ledger, [{**ruling, "until": ruling["at"]}], E.BanPeriodEmpty.code, field="until")
 
 
 def test_a_ban_needs_two_pix_and_two_external_members(ledger):
@@ -268,18 +281,22 @@ def test_the_jury_may_deneutralise_any_served_question_once_per_last_word(ledger
 
 
 def test_a_profile_is_on_the_framework_scale(ledger):
-    """§1-§2: 64 pix at most per competence, the estimated level floor(pix / 8); a pix
-    written "48" or 48.0 is that integer, its level worked out from it."""
+    """§1-§2: 64 pix at most per competence, the estimated level floor(pix / 8). A pix
+    written "48" or 48.0 is refused where a line is recorded (it is judged as written);
+    stored by an earlier version that took it, it is read back as that integer."""
     s = Scenario()
     accepted(ledger, [s.open()])
     refused(ledger, [s.start("c1", profile={**PROFILE, "3.1": {"pix": 0, "level": 4}})], E.ProfileOffScale.code,
             field="profile.3.1.level")
     refused(ledger, [s.start("c1", profile={**PROFILE, "1.1": {"pix": 70}})], E.ProfileOffScale.code,
             field="profile.1.1.pix")
-    accepted(ledger, [s.start("c1", profile={**PROFILE, "1.1": {"pix": "48"}, "1.2": {"pix": 40.0, "level": 5}})])
-    [started] = [r.event for r in ledger.store.read_stream("certification:c1")]
-    assert (started.profile["1.1"].pix, started.profile["1.1"].level) == (48, 6)
-    assert (started.profile["1.2"].pix, started.profile["1.2"].level) == (40, 5)
+    for loose in ({"pix": "48"}, {"pix": 40.0, "level": 5}):
+        with pytest.raises(ValidationError, match="valid integer"):
+            events([s.start("c1", profile={**PROFILE, "1.1": loose})])
+    stored = load_event("CertificationStarted", s.start("c1", profile={**PROFILE, "1.1": {"pix": "48"},
+                                                                         "1.2": {"pix": 40.0, "level": 5}}))
+    assert (stored.profile["1.1"].pix, stored.profile["1.1"].level) == (48, 6)
+    assert (stored.profile["1.2"].pix, stored.profile["1.2"].level) == (40, 5)
 
 
 @pytest.mark.parametrize("line", [
@@ -360,3 +377,24 @@ def test_lines_about_a_refused_start_are_counted_on_it_not_listed(ledger):
     assert errors[0].followers == len(c1) - 1 and errors[1].followers == len(c2) - 1
     assert f"{len(c1) - 1} later line(s) about certification c1 are refused with it" in str(errors[0])
     assert ledger.store.max_position() == before
+
+
+def test_a_line_is_judged_as_its_json_is_written_and_a_missing_field_is_named():
+    """A jury member's "external": "no" or 1 was taken as a boolean, towards a full jury;
+    a ruling missing the field its decision needs was refused with no field named."""
+    from commands.interchange import parse_line
+    from commands.recording import LineError
+
+    s = Scenario()
+    members = [{**m, "external": value} for m, value in zip(JURY, (False, False, "yes", 1))]
+    cases = [
+        (s.line("JuryRuling", ruling_id="r1", decision="cancel", certification_id="c1", jury=members),
+         "jury.2.external"),
+        ({**s.serve("c1", "q1"), "has_image": "yes"}, "has_image"),
+        (s.line("JuryRuling", ruling_id="r2", decision="ban_candidate", candidate_id="k", jury=JURY), "until"),
+        (s.line("JuryRuling", ruling_id="r3", decision="resolve_incident", certification_id="c1", jury=JURY),
+         "report_id"),
+    ]
+    for line, field in cases:
+        problem = parse_line(7, orjson.dumps(line))
+        assert isinstance(problem, LineError) and (problem.line, problem.field) == (7, field), (line, problem)
