@@ -135,11 +135,11 @@ def _coverage_warnings(rules, replaced) -> list[str]:
     from could: valid, but each such certification would get an `error` result."""
     from ledger.scoring.coverage import uncovered_counts
 
-    gaps = uncovered_counts(rules, replaced)
-    where = f"which {replaced.version}, the version it takes over from, scores" \
-        if replaced is not None else "which a competence can reach"
-    return [f"level_table has no row for N={n} C={c} Z={z}, {where}: a certification with these "
-            f"counts would get an error result" for n, c, z in gaps]
+    if replaced is None:
+        return []  # before every version: nothing it takes over from (the reference's own gaps are no news)
+    return [f"level_table has no row for N={n} C={c} Z={z}, which {replaced.version}, the version it takes "
+            f"over from, scores: a certification with these counts would get an error result"
+            for n, c, z in uncovered_counts(rules, replaced)]
 
 
 def register(app: typer.Typer) -> None:

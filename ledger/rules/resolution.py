@@ -81,19 +81,20 @@ _BROKEN = object()
 _ITEMISED = frozenset({"level_table", "automatic_resolution"})
 
 
-def _valid_items(value: Any) -> Any:
+def _valid_items(name: str, value: Any) -> Any:
     """A broken level table or incident policy, with its broken items left out (a row
     as None, to keep the others' indices), so that the checks of the others still run:
-    one row's type error used to hide every other row's problems."""
+    one row's type error used to hide every other row's problems. A section of the wrong
+    kind of container is left out whole (its type error says so)."""
     def valid(adapter: TypeAdapter[Any], item: Any) -> Any:
         try:
             return adapter.validate_python(item)
         except ValidationError:
             return _BROKEN
 
-    if isinstance(value, list):
+    if name == "level_table" and isinstance(value, list):
         return tuple(None if (row := valid(_ROW, item)) is _BROKEN else row for item in value)
-    if isinstance(value, dict):
+    if name == "automatic_resolution" and isinstance(value, dict):
         return {code: rule for code, item in value.items() if (rule := valid(_POLICY, item)) is not _BROKEN}
     return _BROKEN
 
@@ -104,7 +105,7 @@ def _valid_sections(merged: Mapping[str, Any], broken: set[str]) -> dict[str, An
         if name not in merged:
             continue
         if name in broken:
-            if name in _ITEMISED and (items := _valid_items(merged[name])) is not _BROKEN:
+            if name in _ITEMISED and (items := _valid_items(name, merged[name])) is not _BROKEN:
                 sections[name] = items
             continue
         try:
@@ -118,8 +119,9 @@ def _validated(merged: Mapping[str, Any], written: bool) -> RuleDocument:
     if written:
         try:
             as_json = orjson.dumps(merged)
-        except TypeError:  # not a JSON document (only code builds such): judged as it is
-            return RuleDocument.model_validate(merged)
+        except TypeError as unencodable:  # e.g. an integer beyond 64 bits: not a count either
+            raise RuleDocumentInvalid([RuleProblem("", f"not a JSON document the ledger can hold: {unencodable}")]) \
+                from None
         return RuleDocument.model_validate_json(as_json, strict=True, context=WRITTEN)
     return RuleDocument.model_validate(merged)
 

@@ -254,3 +254,22 @@ def test_a_type_error_in_one_row_or_policy_does_not_hide_the_others_problems() -
         "automatic_resolution.E1.when",
         "automatic_resolution.E99",  # an unknown code: was hidden by E1's type error
     }, problems
+
+
+@pytest.mark.parametrize("keys, path", [
+    ({"automatic_resolution": []}, "automatic_resolution"),
+    ({"automatic_resolution": [{"N": 3, "C": 3, "Z": 0, "high": "V", "middle": "V", "low": "V"}]},
+     "automatic_resolution"),
+    ({"level_table": {"E1": None}}, "level_table"),
+])
+def test_a_section_of_the_wrong_kind_of_container_is_a_problem_not_a_crash(keys, path) -> None:
+    for written in (False, True):
+        with pytest.raises(RuleDocumentInvalid) as caught:
+            resolve_document(_variant(**keys), KNOWN, written=written)
+        assert [p.path for p in caught.value.problems] == [path]
+
+
+def test_an_integer_beyond_json_s_reach_is_a_problem_of_a_written_document() -> None:
+    with pytest.raises(RuleDocumentInvalid) as caught:
+        resolve_document(_variant(max_reachable_level=True, pix_per_level=2**70), KNOWN, written=True)
+    assert "JSON document" in str(caught.value)
