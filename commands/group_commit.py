@@ -150,15 +150,18 @@ class _GroupUnit(_UnitOfWork):
     def prefetch_ids(self, events: Sequence[LedgerEvent]) -> dict[str, str]:
         return self.known  # read once for the whole group
 
-    def mark(self) -> tuple[int, int]:
-        return len(self.records), len(self.seen_ids)
+    def mark(self) -> tuple[int, int, int]:
+        return len(self.records), len(self.seen_ids), len(self.members)
 
-    def rollback_to(self, mark: tuple[int, int]) -> None:
-        """Take back what was judged since `mark`: its records, ids and state changes."""
-        n_records, n_ids = mark
+    def rollback_to(self, mark: tuple[int, int, int]) -> None:
+        """Take back what was judged since `mark`: its records, ids, finalisations'
+        memberships and state changes."""
+        n_records, n_ids, n_members = mark
         undone, self.records = self.records[n_records:], self.records[:n_records]
         for event_id in list(self.seen_ids)[n_ids:]:
             del self.seen_ids[event_id]
+        for session_id in list(self.members)[n_members:]:
+            del self.members[session_id]
         for rec in undone:
             if isinstance(rec.event, CertificationStarted):
                 self.new_certs[rec.event.session_id].remove(rec.event.certification_id)

@@ -42,7 +42,7 @@ from ledger.streams import (
     stream_of,
 )
 from storage.errors import EventIdAlreadyRecorded, StreamVersionConflict
-from storage.store import EventStore
+from storage.store import EventStore, members_key
 
 Clock = Callable[[], datetime]
 # A writer's own limit, checked with the rules: raises a DomainError (e.g. OutOfScope).
@@ -188,6 +188,9 @@ class _UnitOfWork:
         self.records: list[Recorded] = []
         self.seen_ids: dict[str, str] = {}
         self.new_certs: dict[str, list[str]] = {}
+        # Sessions finalised by this unit -> how many certifications they had when judged
+        # (checked at write time: see storage.store.members_key).
+        self.members: dict[str, int] = {}
 
     @property
     def touched(self) -> set[str]:
@@ -202,9 +205,11 @@ class _UnitOfWork:
         return state
 
     def read_only_versions(self) -> dict[str, int]:
-        """The streams judged against but not written, at the versions read."""
+        """The streams judged against but not written, at the versions read, and the
+        memberships of the sessions finalised, as judged."""
         written = {r.stream for r in self.records}
-        return {s: st.version for s, st in self.loaded.items() if s not in written}
+        versions = {s: st.version for s, st in self.loaded.items() if s not in written}
+        return versions | {members_key(session): n for session, n in self.members.items()}
 
     def written(self) -> None:
         """The records are in the transaction: later lookups find them there, so the
@@ -213,6 +218,7 @@ class _UnitOfWork:
         self.loaded.clear()
         self.seen_ids.clear()
         self.new_certs.clear()
+        self.members.clear()
 
     def context(self, event: LedgerEvent, stream: str) -> Context:
         ctx = Context(stream=self.state(stream), rules=self.state(RULES_STREAM))
@@ -275,6 +281,8 @@ class _UnitOfWork:
             self.seen_ids[event.event_id] = digest  # only once accepted: a refused line claims no id
         if ruling is not None:
             self.seen_ids[ruling[0]] = ruling[1]
+        if isinstance(event, SessionFinalised):
+            self.members[event.session_id] = len(ctx.session_certifications)
         state = self.state(stream)
         state.apply(event)
         if isinstance(event, CertificationStarted):

@@ -212,6 +212,17 @@ def _classify(message: str) -> StorageError:
     return StreamVersionConflict(message)
 
 
+# An expectation on a session's membership rather than on a stream: a start writes the
+# certification's stream and the membership table, not the session's stream, so a
+# finalisation judged on the certifications it saw checks, at write time, that no other
+# writer started one in the session meanwhile (else it would finalise without it).
+MEMBERS_PREFIX = "members:"
+
+
+def members_key(session_id: str) -> str:
+    return MEMBERS_PREFIX + session_id
+
+
 def _verify(versions: dict[str, int], rows: list[tuple]) -> None:
     """`rows`: (stream, its latest version) as stored now; each must be as judged."""
     now = {r[0]: r[1] for r in rows}
@@ -238,10 +249,21 @@ class _Writer(_Reads):
         _verify(versions, self._rows(*self._expect_query(versions)))
 
     def _expect_query(self, versions: dict[str, int]) -> tuple[str, list[str]]:
+        """(stream, latest version) of the expected streams, and (members_key(session),
+        how many certifications it has) of the expected memberships."""
         table = SQLITE_EVENTS_TABLE if self.backend == "sqlite" else PG_EVENTS_TABLE
-        marks = ", ".join([self._mark()] * len(versions))
-        return (f"SELECT originator_id, MAX(originator_version) FROM {table} "
-                f"WHERE originator_id IN ({marks}) GROUP BY originator_id", list(versions))
+        streams = [k for k in versions if not k.startswith(MEMBERS_PREFIX)]
+        sessions = [k[len(MEMBERS_PREFIX):] for k in versions if k.startswith(MEMBERS_PREFIX)]
+        parts, params = [], []
+        if streams:
+            parts.append(f"SELECT originator_id, MAX(originator_version) FROM {table} "
+                         f"WHERE originator_id IN ({', '.join([self._mark()] * len(streams))}) GROUP BY originator_id")
+            params += streams
+        if sessions:
+            parts.append(f"SELECT {self._mark()} || session_id, COUNT(*) FROM certledger_session_certifications "
+                         f"WHERE session_id IN ({', '.join([self._mark()] * len(sessions))}) GROUP BY session_id")
+            params += [MEMBERS_PREFIX, *sessions]
+        return " UNION ALL ".join(parts), params
 
     def read_stream(self, stream: str, after: int = 0) -> list[Recorded]:
         table = SQLITE_EVENTS_TABLE if self.backend == "sqlite" else PG_EVENTS_TABLE

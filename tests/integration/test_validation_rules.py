@@ -398,3 +398,25 @@ def test_a_line_is_judged_as_its_json_is_written_and_a_missing_field_is_named():
     for line, field in cases:
         problem = parse_line(7, orjson.dumps(line))
         assert isinstance(problem, LineError) and (problem.line, problem.field) == (7, field), (line, problem)
+
+
+def test_a_finalisation_cannot_miss_a_certification_started_by_another_writer_meanwhile(ledger):
+    """A start writes the certification's stream, not the session's: a finalisation judged
+    before it and written after it finalised the session without it, leaving a
+    certification neither completed nor given an abort reason (a helper's race, with
+    several API workers, or an import beside the API)."""
+    from commands.recording import StateCache, _UnitOfWork
+    from storage.errors import StreamVersionConflict
+
+    s = Scenario()
+    accepted(ledger, [s.open(), *s.full_test("c1")])
+    service = ledger.service
+    finalising = _UnitOfWork(ledger.store, StateCache(), service.clock(), "writer-1")
+    service._judge_all(finalising, events([s.finalise()]), first_line=1)  # judged: c1 only, completed
+    accepted(ledger, [s.start("c2")])  # another writer, meanwhile
+    with pytest.raises(StreamVersionConflict, match="members:s1"):
+        with ledger.store.writer() as w:
+            w.write(finalising.records, expect=finalising.read_only_versions())
+    # Judged again, as the service does after a conflict: c2 needs its abort reason.
+    refused(ledger, [s.finalise()], E.AbortReasonMissing.code, field="abort_reasons")
+    accepted(ledger, [s.finalise({"c2": "candidate"})])
