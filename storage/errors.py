@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import psycopg
 from eventsourcing import persistence
 
@@ -31,4 +33,7 @@ class UnsupportedDatabaseUrl(StorageError):
 UNAVAILABLE = (
     StorageError, persistence.OperationalError, persistence.InterfaceError,
     persistence.ConnectionUnavailableError, persistence.ConnectionPoolClosedError, psycopg.OperationalError,
+    # SQLite's own: "database is locked" once the busy timeout has passed (another
+    # writer, such as a long import, holds the embedded ledger): was a 500.
+    sqlite3.OperationalError,
 )

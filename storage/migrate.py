@@ -13,7 +13,7 @@ from importlib import resources
 
 import psycopg
 
-from storage.urls import DatabaseUrl
+from storage.urls import DatabaseUrl, sqlite_busy_timeout
 
 MIGRATIONS_TABLE = "certledger_migrations"
 # Any stable 64-bit number: serialises concurrent `migrate` runs on one database.
@@ -91,7 +91,7 @@ def _migrate_postgresql(url: DatabaseUrl) -> list[str]:
 
 def _migrate_sqlite(url: DatabaseUrl) -> list[str]:
     done: list[str] = []
-    conn = sqlite3.connect(url.path, isolation_level=None, timeout=30)
+    conn = sqlite3.connect(url.path, isolation_level=None, timeout=sqlite_busy_timeout())
     try:
         conn.execute("BEGIN IMMEDIATE")  # one migrator at a time
         conn.execute(

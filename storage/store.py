@@ -30,7 +30,7 @@ from storage.errors import (
     StorageError,
     StreamVersionConflict,
 )
-from storage.urls import DatabaseUrl
+from storage.urls import DatabaseUrl, sqlite_busy_timeout
 
 PG_EVENTS_TABLE = "certledger_events"
 SQLITE_EVENTS_TABLE = "stored_events"
@@ -81,16 +81,21 @@ class EventStore(_Reads):
     def __init__(self, url: DatabaseUrl, *, create: bool = True, pool_size: int = 2):
         self.url = url
         self.backend = url.backend
-        if create and url.backend == "sqlite":
-            migrations.migrate(url)  # the embedded ledger is created on first use
         missing = migrations.pending(url)
+        if create and url.backend == "sqlite" and missing:
+            # The embedded ledger is created (and upgraded) on first use. Only then: the
+            # migrator takes SQLite's write lock, and every reader opening the ledger
+            # waited for any long write to end (failing after the busy timeout).
+            migrations.migrate(url)
+            missing = migrations.pending(url)
         if missing:
             raise LedgerNotPrepared(
                 f"the database {url.redacted()} is not prepared for certledger "
                 f"(missing migrations: {', '.join(missing)}): run `certledger migrate --db {url.redacted()}`"
             )
         if url.backend == "sqlite":
-            self.datastore = SQLiteDatastore(url.path, originator_id_type="text", lock_timeout=30)
+            self.datastore = SQLiteDatastore(url.path, originator_id_type="text",
+                                           lock_timeout=max(1, round(sqlite_busy_timeout())))
             self.recorder = SQLiteApplicationRecorder(self.datastore, SQLITE_EVENTS_TABLE)
         else:
             self.datastore = PostgresDatastore(

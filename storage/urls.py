@@ -11,6 +11,24 @@ from storage.errors import UnsupportedDatabaseUrl
 
 DEFAULT_URL = "sqlite:///certledger.db"
 ENV_VAR = "CERTLEDGER_DATABASE_URL"
+# SQLite has one writer at a time (an import holds the ledger for its whole length): how
+# long another writer waits for its turn before it gives up ("database is locked").
+BUSY_TIMEOUT_VAR = "CERTLEDGER_SQLITE_BUSY_TIMEOUT"
+DEFAULT_BUSY_TIMEOUT = 30.0
+
+
+def sqlite_busy_timeout() -> float:
+    """Seconds, from $CERTLEDGER_SQLITE_BUSY_TIMEOUT (default 30)."""
+    raw = os.environ.get(BUSY_TIMEOUT_VAR)
+    if raw is None:
+        return DEFAULT_BUSY_TIMEOUT
+    try:
+        seconds = float(raw)
+    except ValueError:
+        raise UnsupportedDatabaseUrl(f"{BUSY_TIMEOUT_VAR}={raw!r}: a number of seconds is expected") from None
+    if not 0 <= seconds <= 86_400:
+        raise UnsupportedDatabaseUrl(f"{BUSY_TIMEOUT_VAR}={raw!r}: between 0 and 86400 seconds")
+    return seconds
 
 
 @dataclass(frozen=True)

@@ -63,3 +63,34 @@ def test_the_api_finishes_a_rebuild_another_process_left_half_done(sqlite_url):
         assert ok(client.get("/health"))["lag"] > 0
         assert ok(client.get("/certifications/r2/result", headers=jury))["status"] == "validated"
         assert ok(client.get("/health"))["lag"] == 0
+
+
+def test_a_write_waiting_out_another_writers_lock_is_a_503_and_readers_do_not_wait(sqlite_url, monkeypatch):
+    """SQLite has one writer at a time. A POST while another process held the lock (a long
+    import) was a 500 with a traceback; and every command opening the ledger took the
+    write lock just to see there was nothing to migrate, so readers waited too."""
+    import sqlite3
+
+    from commands.bootstrap import open_ledger
+    from storage.urls import parse_url
+
+    tokens = issue_tokens(sqlite_url)
+    s = Scenario("lite-2", start=T0)
+    monkeypatch.setenv("CERTLEDGER_SQLITE_BUSY_TIMEOUT", "1")
+    with TestClient(create_app(settings_for(sqlite_url))) as client:
+        holder = sqlite3.connect(parse_url(sqlite_url).path, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")  # another process's long write
+        try:
+            # A reader opening the ledger: it used to wait for the lock, then fail.
+            with open_ledger(sqlite_url) as ledger:
+                assert ledger.store.read_stream("rules")
+            posted = client.post("/events", json=[s.open("centre-A")],
+                                 headers={"Authorization": f"Bearer {tokens['centre-A']}"})
+            assert posted.status_code == 503 and posted.headers["Retry-After"], posted.text
+            assert posted.json()["code"] == "storage-unavailable"
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        retried = client.post("/events", json=[s.open("centre-A")],
+                              headers={"Authorization": f"Bearer {tokens['centre-A']}"})
+        assert ok(retried)["appended"] == 1
