@@ -34,10 +34,16 @@ def _migrated(db: str | None):
         err.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from None
     try:
-        return url, migrations.migrate(url)
+        applied = migrations.migrate(url)
+        reused = migrations.reused_ruling_ids(url) if migrations.RULING_INDEX_MIGRATION in applied else []
     except Exception as e:
         err.print(f"[red]error:[/red] migration of {url.redacted()} failed: {e}")
         raise typer.Exit(2) from None
+    for ruling_id, count in reused:
+        err.print(f"[yellow]warning:[/yellow] ruling id {ruling_id} names {count} rulings, recorded before ruling "
+                  "ids were unique: the first keeps it, and an export of this ledger will be refused at the "
+                  "others when imported elsewhere", soft_wrap=True)
+    return url, applied
 
 
 @app.command()

@@ -31,7 +31,7 @@ from ledger.events import (
     SessionFinalised,
     SessionOpened,
 )
-from ledger.recorded import RULING_KEY_PREFIX, Recorded, digest_of, ruling_digest, ruling_key
+from ledger.recorded import RULING_KEY_PREFIX, UNINDEXED_DIGEST, Recorded, digest_of, ruling_digest, ruling_key
 from ledger.rule_stream import GENESIS_RECORDER, RulesState, genesis_events
 from ledger.streams import (
     JURY_STREAM,
@@ -239,6 +239,15 @@ class _UnitOfWork:
             ctx.session_certifications = {c: self.state(certification_stream(c)) for c in sorted(ids)}
         return ctx
 
+    def _stored_ruling_digest(self, key: str) -> str | None:
+        """The digest of the ruling an index row points to (rare: only rulings recorded
+        before migration 006, which could not compute it in SQL)."""
+        at = self.store.indexed_at(key)
+        if at is None:
+            return None
+        stored = self.store.read_stream(at[0], after=at[1] - 1)
+        return ruling_digest(stored[0].event.to_line()) if stored else None
+
     def prefetch_ids(self, events: Sequence[LedgerEvent]) -> dict[str, str]:
         return self.store.event_digests(identity_keys(events))
 
@@ -263,6 +272,8 @@ class _UnitOfWork:
         if isinstance(event, JuryRuling):
             ruling = ruling_key(event.ruling_id), ruling_digest(event.to_line())
             earlier = self.seen_ids.get(ruling[0]) or known_digests.get(ruling[0])
+            if earlier == UNINDEXED_DIGEST:  # recorded before the index: compare with the ruling itself
+                earlier = self._stored_ruling_digest(ruling[0])
             if earlier is not None:
                 if earlier == ruling[1]:
                     return False  # the same ruling, imported again (perhaps under another event_id)

@@ -31,6 +31,11 @@ class Recorded:
 RULING_KEY_PREFIX = "ruling_id:"
 
 
+# The digest migration 006 gives the rulings a ledger held before the index: unknown
+# until compared with the stored ruling itself (`commands.recording`).
+UNINDEXED_DIGEST = "-"
+
+
 def ruling_key(ruling_id: str) -> str:
     return RULING_KEY_PREFIX + ruling_id
 

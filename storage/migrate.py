@@ -54,6 +54,24 @@ def migrate(url: DatabaseUrl) -> list[str]:
     return _migrate_postgresql(url)
 
 
+RULING_INDEX_MIGRATION = "006_ruling_ids.sql"
+
+
+def reused_ruling_ids(url: DatabaseUrl) -> list[tuple[str, int]]:
+    """(ruling id, how many rulings carry it) for the ids a ledger recorded more than once
+    before migration 006 made them unique: its first ruling keeps the id, and an export
+    of the ledger will not import elsewhere until the others are dealt with."""
+    if url.backend == "sqlite":
+        sql = ("SELECT json_extract(CAST(state AS TEXT), '$.event.ruling_id') AS r, COUNT(*) FROM stored_events "
+               "WHERE topic = 'certledger:JuryRuling@1' GROUP BY r HAVING COUNT(*) > 1 ORDER BY r")
+        with sqlite3.connect(url.path) as conn:
+            return [(r[0], r[1]) for r in conn.execute(sql)]
+    sql = ("SELECT convert_from(state, 'UTF8')::jsonb #>> '{event,ruling_id}' AS r, COUNT(*) FROM certledger_events "
+           "WHERE topic = 'certledger:JuryRuling@1' GROUP BY r HAVING COUNT(*) > 1 ORDER BY r")
+    with pg_connect(url) as conn:
+        return [(r[0], r[1]) for r in conn.execute(sql)]
+
+
 def pg_connect(url: DatabaseUrl, **kwargs) -> psycopg.Connection:
     return psycopg.connect(
         host=url.host, port=url.port, user=url.user, password=url.password or None,

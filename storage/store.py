@@ -68,6 +68,12 @@ class _Reads:
         rows = self._rows(f"SELECT event_id, digest FROM certledger_event_ids WHERE event_id IN ({marks})", list(event_ids))
         return {r[0]: r[1] for r in rows}
 
+    def indexed_at(self, key: str) -> tuple[str, int] | None:
+        """(stream, version) of the event an event-id index key names."""
+        rows = self._rows("SELECT originator_id, originator_version FROM certledger_event_ids "
+                          f"WHERE event_id = {self._mark()}", [key])
+        return (rows[0][0], int(rows[0][1])) if rows else None
+
     def certifications_of_session(self, session_id: str) -> list[str]:
         rows = self._rows(
             "SELECT certification_id FROM certledger_session_certifications "

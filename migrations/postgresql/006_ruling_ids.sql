@@ -2,8 +2,10 @@
 -- ledger like an event_id: kept in the same index as 'ruling_id:<id>' (a prefix event_ids
 -- may not take), with the digest of the ruling's line without its event_id, written in
 -- the events' transaction from now on. The rulings already recorded are indexed here
--- with the digest '-', which matches no line: any later reuse of their ids is refused.
--- Should a ledger already hold an id used twice, its first ruling keeps it.
+-- with the digest '-' (SQL cannot compute it): a later line with one of their ids is
+-- compared with the stored ruling itself, so the same ruling again is skipped and
+-- another decision refused. Should a ledger already hold an id used twice (recorded
+-- before ids were unique), its first ruling keeps it, and `certledger migrate` names it.
 INSERT INTO certledger_event_ids (event_id, digest, originator_id, originator_version)
 SELECT 'ruling_id:' || (convert_from(state, 'UTF8')::jsonb #>> '{event,ruling_id}'), '-',
        originator_id, originator_version

@@ -171,3 +171,25 @@ def test_simulating_a_seed_again_with_other_options_says_so_not_a_bug(tmp_path):
     said = " ".join(other.output.split())
     assert other.exit_code == 1 and "already holds a simulation of seed 3" in said and "a bug" not in said, said
     assert _run("export", "--db", url).stdout == before  # nothing of the refused run was written
+
+
+def test_migrate_names_the_ruling_ids_a_ledger_reused_before_they_were_unique(tmp_path, example_path):
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    url = f"sqlite:///{path}"
+    _run("import", str(example_path), "--db", url)
+    ruling = next(orjson.loads(l) for l in example_path.read_bytes().splitlines() if b"ruling-2024-114" in l)
+    reused = {**{k: v for k, v in ruling.items() if k != "event_id"}, "decision": "cancel",
+              "certification_id": "cert-0002"}
+    with sqlite3.connect(path) as conn:  # as a ledger before migration 006 could hold it
+        version = conn.execute("SELECT MAX(originator_version) FROM stored_events "
+                               "WHERE originator_id = 'certification:cert-0002'").fetchone()[0] + 1
+        state = orjson.dumps({"event": reused, "recorded_at": "2024-10-01T00:00:00+00:00", "recorded_by": "old"})
+        conn.execute("INSERT INTO stored_events VALUES (?,?,?,?)",
+                     ("certification:cert-0002", version, "certledger:JuryRuling@1", state))
+        conn.execute("DELETE FROM certledger_migrations WHERE name = '006_ruling_ids.sql'")
+    migrated = _run("migrate", "--db", url)
+    said = " ".join(migrated.output.split())
+    assert "applied: 006_ruling_ids.sql" in said and "ruling id ruling-2024-114 names 2 rulings" in said, said
+    assert "warning" not in " ".join(_run("migrate", "--db", url).output.split())
