@@ -70,7 +70,8 @@ class Settings(BaseModel):
         where: dict[str, str] = {}  # field -> where its value came from, for the errors
         if env.get(ENV_VAR):
             values["database_url"], where["database_url"] = env[ENV_VAR], ENV_VAR
-        known = {PREFIX + name.upper(): name for name in cls.model_fields if name != "database_url"}
+        # (CERTLEDGER_API_DATABASE_URL too, read after CERTLEDGER_DATABASE_URL as before.)
+        known = {PREFIX + name.upper(): name for name in cls.model_fields}
         unknown = sorted(key for key in env if key.startswith(PREFIX) and key not in known)
         if unknown:
             # A misspelt setting silently ignored is a setting silently not applied.

@@ -186,10 +186,10 @@ def register(app: typer.Typer) -> None:
         from projections.results import ResultsReader
 
         moment = _as_of_or_exit(as_of)
-        ids = [f"--{name}" for name, value in (("certification", certification), ("session", session),
-                                               ("candidate", candidate)) if value is not None]
+        ids = [(name, value) for name, value in (("certification", certification), ("session", session),
+                                                 ("candidate", candidate)) if value is not None]
         if len(ids) > 1:  # alternatives, as for export; combined they were silently ANDed
-            err.print(f"[red]error:[/red] {' and '.join(ids)}: give one of them")
+            err.print(f"[red]error:[/red] {' and '.join(f'--{name}' for name, _ in ids)}: give one of them")
             raise typer.Exit(2)
         if status is not None and status not in STATUSES:
             err.print(f"[red]error:[/red] --status {status}: not a status (one of {', '.join(STATUSES)})")
@@ -198,17 +198,24 @@ def register(app: typer.Typer) -> None:
                    "status": status}
         with ledger_at(db) as ledger:
             caught_up(ledger.store)
+            reader = ResultsReader(ledger.store)
             if moment is None:
-                rows = ResultsReader(ledger.store).current(**filters)
+                rows = reader.current(**filters)
             else:
                 rows = results_as_of(ledger.store, moment, **filters)
+            # An id the ledger does not know exits 1, whichever kind it is; a known one
+            # whose results --status or --as-of leave out is an empty answer, not a failure.
+            unknown = bool(ids) and not rows and not reader.current(
+                **{k: v for k, v in filters.items() if k != "status"}, limit=1)
         if as_json:
             _dump(rows)
+        elif unknown:
+            err.print(f"no results: {ids[0][0]} {ids[0][1]} is not in the ledger")
         elif not rows:
             err.print("no results" + (f" as of {moment.isoformat()}" if moment else "") + " for these filters")
         else:
             show(_results_table(rows))
-        if ids and not rows:  # an id that matches nothing, whichever kind it is
+        if unknown:
             raise typer.Exit(1)
 
     @app.command("audit")

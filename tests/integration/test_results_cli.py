@@ -111,6 +111,8 @@ def test_bad_options_and_unwritable_outputs_are_one_line_each_before_any_work(db
         (["results", "--certification", "cert-0001", "--session", "session-2024-06-12-lyon"], 2, "give one of them"),
         (["results", "--session", "nope"], 1, "no results"),
         (["results", "--candidate", "nope"], 1, "no results"),
+        (["results", "--session", "session-2024-06-12-lyon", "--status", "error"], 0, "no results"),
+        (["results", "--certification", "cert-0001", "--as-of", "2000-01-01"], 0, "no results as of"),
         (["export", "--certification", "nope", "-o", str(tmp_path / "none.jsonl")], 1, "not in the ledger"),
     ]
     for args, code, words in cases:
