@@ -16,13 +16,17 @@ from cli.common import DbOption, err, ledger_at, out
 rules_app = typer.Typer(help="Rule versions: list, show, JSON Schema, check a proposed document.", no_args_is_help=True)
 
 
-def _timeline(ledger):
+def _rules_state(ledger):
     from ledger.rule_stream import RulesState
 
     state = RulesState()
     for rec in ledger.store.read_stream("rules"):
         state.apply(rec.event)
-    return state.timeline
+    return state
+
+
+def _timeline(ledger):
+    return _rules_state(ledger).timeline
 
 
 def _dump(data) -> None:
@@ -102,20 +106,24 @@ def check(file: str, db: DbOption = None) -> None:
     except orjson.JSONDecodeError as e:
         err.print(f"[red]invalid:[/red] {file} is not valid JSON: {e}")
         raise typer.Exit(1) from None
-    if isinstance(doc, dict) and doc.get("type") == "RuleVersionChanged" and isinstance(doc.get("rules"), dict):
-        # An event line (as the demo's jury_rule_change.json): its document is what is
-        # judged, filled in from the event as recording does (decisions.rule_document_of).
-        err.print(f"{file}: a RuleVersionChanged event: checking the rule document it carries", soft_wrap=True,
-                  markup=False, highlight=False)
-        doc = {**{k: doc[k] for k in ("version", "effective_from") if k in doc}, **doc["rules"]}
     with ledger_at(db) as ledger:
-        timeline = _timeline(ledger)
+        state = _rules_state(ledger)
+    timeline = state.timeline
     known = {r.version: r for r in timeline.versions()}
     problems = []
-    if isinstance(doc, dict) and doc.get("version") in known:
+    if isinstance(doc, dict) and doc.get("type") == "RuleVersionChanged":
+        # An event line (as the demo's jury_rule_change.json): judged whole, as recording
+        # would judge it (the line's fields, the jury, the document and its agreement with
+        # the event), then its document checked and warned of like a bare one.
+        err.print(f"{file}: a RuleVersionChanged event: judged as recording would, with the rule document it "
+                  "carries", soft_wrap=True, markup=False, highlight=False)
+        doc, refusal = _event_document(doc, state)
+        if refusal is not None:
+            problems.append(refusal)
+    if isinstance(doc, dict) and doc.get("version") in known and not problems:
         problems.append(f"version: {doc['version']!r} already exists in the ledger")
     try:
-        rules = resolve_document(doc, known, written=True)
+        rules = resolve_document(doc, known, written=True) if not problems else None
     except RuleDocumentInvalid as invalid:
         problems += [f"{p.path}: {p.message}" for p in invalid.problems]
         rules = None
@@ -128,6 +136,26 @@ def check(file: str, db: DbOption = None) -> None:
               soft_wrap=True, markup=False, highlight=False)
     for warning in _coverage_warnings(rules, timeline.in_force(rules.effective_from)):
         err.print(f"{file}: warning: {warning}", soft_wrap=True, markup=False, highlight=False)
+
+
+def _event_document(line: dict, state) -> tuple[dict, str | None]:
+    """(the document a RuleVersionChanged line carries, the refusal recording would give
+    it, or None), judged by recording's own code (the line parsed, then
+    decisions.check against the ledger's `rules` stream state)."""
+    from commands.interchange import parse_line
+    from commands.recording import LineError
+    from ledger.decisions import Context, check, rule_document_of
+    from ledger.errors import DomainError
+
+    event = parse_line(1, orjson.dumps(line))
+    if isinstance(event, LineError):
+        rules = line.get("rules")
+        return rules if isinstance(rules, dict) else {}, f"{event.field or '(line)'}: {event.detail}"
+    try:
+        check(event, Context(stream=state, rules=state))
+    except DomainError as refused:
+        return rule_document_of(event), f"{refused.field or '(line)'}: {refused.message}"
+    return rule_document_of(event), None
 
 
 def _coverage_warnings(rules, replaced) -> list[str]:

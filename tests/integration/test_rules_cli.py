@@ -101,7 +101,7 @@ def test_rules_list_shows_whole_version_names_at_80_columns(sqlite_url, monkeypa
         assert any(line.split()[:1] == [version] for line in lines), version
 
 
-def test_rules_check_given_a_rule_version_event_checks_the_document_it_carries(sqlite_url):
+def test_rules_check_given_a_rule_version_event_checks_the_document_it_carries(sqlite_url, tmp_path):
     """The demo's own event file was answered with 18 problems of missing and unknown keys."""
     from pathlib import Path
 
@@ -112,4 +112,12 @@ def test_rules_check_given_a_rule_version_event_checks_the_document_it_carries(s
     assert _run("init", "--db", sqlite_url).exit_code == 0
     checked = _run("rules", "check", str(event_file), "--db", sqlite_url)
     assert checked.exit_code == 0 and "valid rule document" in checked.stdout, checked.output
-    assert "checking the rule document it carries" in checked.stderr
+    assert "judged as recording would" in checked.stderr
+    # Judged whole, as recording judges it: a document naming another version is refused.
+    event = orjson.loads(event_file.read_bytes())
+    mismatched = {**event, "rules": {**event["rules"], "version": "not-the-event-s"}}
+    path = tmp_path / "mismatch.json"
+    path.write_bytes(orjson.dumps(mismatched))
+    refused = _run("rules", "check", str(path), "--db", sqlite_url)
+    said = " ".join(refused.output.split())
+    assert refused.exit_code == 1 and "rules.version" in said and "not-the-event-s" in said, said
