@@ -19,19 +19,42 @@ def export_events(
         return
     if session_id:
         # The session's own stream and each of its certifications', and what their
-        # results also depend on: the rule versions (a jury's retroactive one included)
-        # and the candidates' streams (bans). So the file imported into an empty ledger
-        # scores as here; all merged in log order.
+        # results also depend on: the rule versions that applied to them (a jury's
+        # retroactive one included) and the candidates' streams (bans). So the file
+        # imported into an empty ledger scores as here; all merged in log order.
         streams = [session_stream(session_id)] + [
             certification_stream(c) for c in store.certifications_of_session(session_id)
         ]
         own = store.read_streams_in_log_order(streams)
         if not own:
             return
-        candidates = sorted({r.event.candidate_id for r in own if isinstance(r.event, CertificationStarted)})
-        streams += [RULES_STREAM, *(candidate_stream(c) for c in candidates)]
-        yield from (r.event for r in store.read_streams_in_log_order(streams))
+        starts = [r.event for r in own if isinstance(r.event, CertificationStarted)]
+        rules = _versions_applied(store.read_stream(RULES_STREAM), [s.at for s in starts])
+        streams += [*(candidate_stream(c) for c in sorted({s.candidate_id for s in starts}))]
+        for rec in store.read_streams_in_log_order([*streams, RULES_STREAM]):
+            if rec.stream != RULES_STREAM or rec.event.version in rules:
+                yield rec.event
         return
     for rec in store.iter_log():
         yield rec.event
 
+
+
+def _versions_applied(rule_records: list, starts: list) -> set[str]:
+    """The rule versions that were in force at one of `starts` at some point of the
+    ledger's history, and the versions they extend. Not every version: imported into
+    another ledger, a version that never applied to the session would rescore that
+    ledger's own certifications for nothing (a version that did apply still rescores
+    the ones it applies to there: rule versions are ledger-wide facts)."""
+    from ledger.rule_stream import RulesState
+
+    state, applied = RulesState(), set()
+    for rec in rule_records:
+        state.apply(rec.event)
+        applied |= {rules.version for at in starts if (rules := state.in_force(at)) is not None}
+    chain, timeline = set(), state.timeline
+    for version in applied:
+        while version is not None and version not in chain:
+            chain.add(version)
+            version = (timeline.raw(version) or {}).get("extends")
+    return chain

@@ -21,6 +21,7 @@ from storage.errors import LedgerNotPrepared
 from storage.store import EventStore
 from storage.urls import parse_url
 from tests.builders import Scenario, events
+from tests.integration.results_support import rule_change
 
 
 def _export(ledger, **filters) -> bytes:
@@ -104,12 +105,16 @@ def test_a_session_export_carries_what_its_results_depend_on(db_url, example_pat
     with open_ledger(db_url, clock=clock) as ledger:
         with example_path.open("rb") as fh:
             import_file(ledger, fh)
-        ledger.service.record(events([other.open(), *other.full_test("o1"), other.finalise()]), by="test")
+        ledger.service.record(events([other.open(), *other.full_test("o1"), other.finalise(),
+                                      rule_change(other, "jury-2030", "2030-01-01T00:00:00Z")]), by="test")
         exported = _export(ledger, session_id="session-2024-06-12-lyon")
         results = {c: ledger_result(ledger, c) for c in ("cert-0001", "cert-0002")}
     lines = [orjson.loads(l) for l in _user_lines(exported)]
     jury_versions = example_path.read_bytes().count(b'"RuleVersionChanged"')
+    # The versions that applied to the session, not one dated after it (which would
+    # rescore the importing ledger's own certifications for nothing).
     assert jury_versions and sum(l["type"] == "RuleVersionChanged" for l in lines) == jury_versions
+    assert b"jury-2030" not in exported
     assert any(l.get("decision") == "ban_candidate" for l in lines)
     assert not any("s-other" in str(l.get("session_id")) or l.get("certification_id") == "o1" for l in lines)
     with open_ledger(f"sqlite:///{tmp_path / 'elsewhere.db'}", clock=clock) as elsewhere:
