@@ -64,8 +64,10 @@ def new_token() -> tuple[str, str]:
 
 def _check_centre(centre_id: str) -> None:
     """A centre token is scoped by exact equality with the centre of the facts it writes
-    and reads: a centre that no fact can carry (blank, control characters, over 200
-    characters, the ledger's own bound on ids) would issue a token that can do nothing."""
+    and reads, so a typing slip in it gives a token that does nothing. Over 200
+    characters no fact can carry it (the ledger's bound on ids); blank, padded or with
+    control characters, facts could (their ids are checked for length and NUL only, and
+    stay readable as recorded), but no centre is named so: refused as the slips they are."""
     if not centre_id.strip():
         raise TokenError("--centre is blank: give the centre's id as the facts name it")
     if len(centre_id) > 200:

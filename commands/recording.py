@@ -31,7 +31,7 @@ from ledger.events import (
     SessionFinalised,
     SessionOpened,
 )
-from ledger.recorded import RULING_KEY_PREFIX, UNINDEXED_DIGEST, Recorded, digest_of, ruling_digest, ruling_key
+from ledger.recorded import RULING_KEY_PREFIX, UNINDEXED_DIGEST, Recorded, digest_of, ruling_digest, ruling_key_of
 from ledger.rule_stream import GENESIS_RECORDER, RulesState, genesis_events
 from ledger.streams import (
     JURY_STREAM,
@@ -269,8 +269,8 @@ class _UnitOfWork:
                     f"event_id {event.event_id} is already recorded with different content", field="event_id"
                 )
         ruling = None
-        if isinstance(event, JuryRuling):
-            ruling = ruling_key(event.ruling_id), ruling_digest(event.to_line())
+        if (key := ruling_key_of(event)) is not None:
+            ruling = key, ruling_digest(event.to_line())
             earlier = self.seen_ids.get(ruling[0]) or known_digests.get(ruling[0])
             if earlier == UNINDEXED_DIGEST:  # recorded before the index: compare with the ruling itself
                 earlier = self._stored_ruling_digest(ruling[0])
@@ -341,13 +341,9 @@ class LedgerService:
             raise _domain_error_of(rejected) from None
 
     def _judge_all(self, uow: _UnitOfWork, events: Sequence[LedgerEvent], first_line: int) -> RecordReport:
-        known = uow.prefetch_ids(events)
         report = RecordReport()
         errors = Refusals()
-        for i, event in enumerate(events):
-            _judge_into(uow, event, known, first_line + i, report, errors)
-            if len(errors) >= MAX_REPORTED_ERRORS:
-                raise BatchRejected(errors, truncated=i + 1 < len(events))
+        _judge_lines(uow, list(enumerate(events, start=first_line)), report, errors)
         if errors:
             raise BatchRejected(errors)
         report.streams = {r.stream for r in uow.records}
@@ -378,7 +374,7 @@ class LedgerService:
             with self.store.writer(lock=True) as writer:
                 uow = _UnitOfWork(writer, cache, self.clock(), by)
                 for numbered in chunks(items, chunk):
-                    _judge_lines(uow, numbered, report, errors)
+                    _judge_lines(uow, numbered, report, errors, last=False)
                     # Written even after an error: the transaction is rolled back at the
                     # end anyway, and later lines are judged against a coherent ledger.
                     writer.write(uow.records)
@@ -428,22 +424,24 @@ class LedgerService:
 def identity_keys(events: Iterable[LedgerEvent]) -> list[str]:
     """The keys of the ledger's identity index these facts are judged against: their
     event_ids, and their ruling ids (see `ledger.recorded.ruling_key`)."""
+    events = list(events)
     keys = [e.event_id for e in events if e.event_id]
-    return keys + [ruling_key(e.ruling_id) for e in events if isinstance(e, JuryRuling)]
+    return keys + [key for e in events if (key := ruling_key_of(e)) is not None]
 
 
 def _judge_lines(uow: _UnitOfWork, numbered: Sequence[tuple[int, LedgerEvent | LineError]],
-                 report: RecordReport, errors: Refusals) -> None:
+                 report: RecordReport, errors: Refusals, *, last: bool = True) -> None:
     """Judge numbered lines, some perhaps already refused as unreadable; raise
     BatchRejected once MAX_REPORTED_ERRORS are found."""
     known = uow.prefetch_ids([e for _, e in numbered if not isinstance(e, LineError)])
-    for lineno, item in numbered:
+    for i, (lineno, item) in enumerate(numbered):
         if isinstance(item, LineError):
             errors.refuse(item)
         else:
             _judge_into(uow, item, known, lineno, report, errors)
         if len(errors) >= MAX_REPORTED_ERRORS:
-            raise BatchRejected(errors, truncated=True)
+            # (In a streamed import more lines may follow this chunk: said truncated.)
+            raise BatchRejected(errors, truncated=i + 1 < len(numbered) or not last)
 
 
 def _judge_into(uow: _UnitOfWork, event: LedgerEvent, known: dict[str, str], lineno: int,

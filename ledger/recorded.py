@@ -40,6 +40,13 @@ def ruling_key(ruling_id: str) -> str:
     return RULING_KEY_PREFIX + ruling_id
 
 
+def ruling_key_of(event: LedgerEvent) -> str | None:
+    """The index key of the fact's ruling id, if it is a ruling: what the write path
+    indexes and what recording looks up (one place, so the two cannot diverge)."""
+    ruling_id = getattr(event, "ruling_id", None) if event.type == "JuryRuling" else None
+    return ruling_key(ruling_id) if ruling_id is not None else None
+
+
 def ruling_digest(line: dict) -> str:
     """The ruling's content, whatever event_id carried it: the same ruling imported again
     is recognised, and the same id with another decision refused."""

@@ -20,8 +20,8 @@ from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastor
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 from psycopg.rows import tuple_row
 
-from ledger.events import CertificationStarted, JuryRuling
-from ledger.recorded import Recorded, digest_of, ruling_digest, ruling_key
+from ledger.events import CertificationStarted
+from ledger.recorded import Recorded, digest_of, ruling_digest, ruling_key_of
 from storage import migrate as migrations
 from storage.codec import decode_state, from_stored, to_stored
 from storage.errors import (
@@ -205,9 +205,9 @@ def _index_rows(records: Sequence[Recorded], lines: list[dict]) -> tuple[list[tu
         if "event_id" in line
     ]
     ids += [
-        (ruling_key(r.event.ruling_id), ruling_digest(line), r.stream, r.version)
+        (key, ruling_digest(line), r.stream, r.version)
         for r, line in zip(records, lines)
-        if isinstance(r.event, JuryRuling)
+        if (key := ruling_key_of(r.event)) is not None
     ]
     links = [
         (r.event.certification_id, r.event.session_id)

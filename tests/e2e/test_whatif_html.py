@@ -1,7 +1,7 @@
 """The what-if HTML report in a real browser: headless Chromium draws the page, and the
 drawn DOM (and a screenshot) must show the comparison's numbers.
 
-Chromium is Debian's `chromium` package (`.ci/run` installs it when missing). Without it
+Chromium is Debian's `chromium` package (`scripts/test.sh`, which `.ci/run` calls, installs it when missing). Without it
 this test fails: it is the issue's acceptance check, never skipped.
 """
 
@@ -63,7 +63,7 @@ def _chromium() -> str:
     path = shutil.which("chromium") or (Path("/usr/bin/chromium").exists() and "/usr/bin/chromium")
     if not path:
         pytest.fail("headless Chromium is needed to check the what-if report's charts: "
-                    "apt-get install chromium (Debian's package; .ci/run installs it)", pytrace=False)
+                    "apt-get install chromium (Debian's package; scripts/test.sh installs it when run as root)", pytrace=False)
     return path
 
 

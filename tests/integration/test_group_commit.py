@@ -14,7 +14,7 @@ from commands.group_commit import GroupCommitter, enable_group_commit
 from commands.recording import BatchRejected
 from commands.simulation import simulate_events
 from ledger.errors import DomainError
-from tests.builders import Scenario, events
+from tests.builders import JURY, Scenario, events
 from tests.conftest import throwaway_database
 
 pytestmark = pytest.mark.postgres
@@ -113,6 +113,28 @@ def test_the_same_event_id_twice_in_one_group_is_recorded_once(pg_url):
         assert (first.result().appended, again.result().skipped) == (1, 1)
         committer.close()
         assert len(_by_stream(_stored(ledger))["certification:c1"]) == 2
+
+
+def test_a_ruling_id_in_one_group_names_one_decision_and_a_refused_command_frees_it(pg_url):
+    with open_ledger(pg_url) as ledger:
+        s = Scenario("s1")
+        ledger.service.record(events([s.open(), *s.full_test("c1"), *s.full_test("c2"), s.finalise()]), by="test")
+        cancel = s.line("JuryRuling", ruling_id="r-9", decision="cancel", certification_id="c1", jury=JURY)
+        with _paused(ledger) as committer:
+            # refused for another line of its batch: its ruling id goes back with it
+            freed = committer.submit(events([cancel, s.answer("c1", "never-served")]), by="t")
+            taken = committer.submit(events([cancel]), by="t")
+            clash = committer.submit(events([{**cancel, "event_id": "e-clash", "certification_id": "c2"}]), by="t")
+            again = committer.submit(events([{**cancel, "event_id": "another-id"}]), by="t")
+        with pytest.raises(BatchRejected):
+            freed.result()
+        assert taken.result().appended == 1
+        with pytest.raises(BatchRejected) as refused:
+            clash.result()
+        assert [(e.field, e.code) for e in refused.value.errors] == [("ruling_id", "ruling-id-conflict")]
+        assert (again.result().appended, again.result().skipped) == (0, 1)
+        committer.close()
+        assert [line["ruling_id"] for _, _, line in _stored(ledger) if line["type"] == "JuryRuling"] == ["r-9"]
 
 
 def test_concurrent_clients_through_the_committer_record_what_one_by_one_recording_records(pg_url, pg_server):
