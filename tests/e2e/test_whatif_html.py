@@ -1,8 +1,9 @@
 """The what-if HTML report in a real browser: headless Chromium draws the page, and the
 drawn DOM (and a screenshot) must show the comparison's numbers.
 
-Chromium is Debian's `chromium` package (`scripts/test.sh`, which `.ci/run` calls, installs it when missing). Without it
-this test fails: it is the issue's acceptance check, never skipped.
+Chromium is Debian's `chromium` package (`scripts/test.sh`, which `.ci/run` calls,
+installs it when missing). Without it this test fails: it is the issue's acceptance
+check, never skipped.
 """
 
 from __future__ import annotations
