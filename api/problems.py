@@ -9,6 +9,7 @@ person, the offending `field` when one is to blame and, when there are several,
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -19,7 +20,7 @@ from api.responses import ProblemResponse
 from commands.recording import BatchRejected, LineError, refused_lines
 from ledger.errors import DomainError
 from ledger.rules import RuleDocumentInvalid
-from storage.errors import UNAVAILABLE, LedgerNotPrepared
+from storage.errors import UNAVAILABLE, LedgerNotPrepared, sqlite_busy
 
 PROBLEM_BASE = "https://certledger.dev/problems/"
 log = logging.getLogger("certledger.api")
@@ -178,6 +179,12 @@ def install(app: FastAPI) -> None:
 
     for unavailable in UNAVAILABLE:
         app.add_exception_handler(unavailable, _storage)
+
+    @app.exception_handler(sqlite3.OperationalError)
+    async def _sqlite(request: Request, exc: sqlite3.OperationalError):
+        if sqlite_busy(exc):  # was a 500 with a traceback, during any long import
+            return await _storage(request, exc)
+        return await _unexpected(request, exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):

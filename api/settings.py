@@ -63,8 +63,9 @@ class Settings(BaseModel):
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> Settings:
-        """`CERTLEDGER_DATABASE_URL`, then `CERTLEDGER_API_<FIELD>` for every other field;
-        explicit `overrides` (the command line's) win."""
+        """`CERTLEDGER_DATABASE_URL`, then `CERTLEDGER_API_<FIELD>` for every field (so
+        `CERTLEDGER_API_DATABASE_URL` wins over the former); explicit `overrides` (the
+        command line's) win over both. Any other `CERTLEDGER_API_` variable is refused."""
         env = os.environ if env is None else env
         values: dict[str, object] = {}
         where: dict[str, str] = {}  # field -> where its value came from, for the errors

@@ -35,7 +35,9 @@ def _migrated(db: str | None):
         raise typer.Exit(2) from None
     try:
         applied = migrations.migrate(url)
-        reused = migrations.reused_ruling_ids(url) if migrations.RULING_INDEX_MIGRATION in applied else []
+        # Every time, not only when 006 is applied now: on SQLite any command may have
+        # applied it already, silently, on opening the ledger.
+        reused = migrations.reused_ruling_ids(url)
     except Exception as e:
         err.print(f"[red]error:[/red] migration of {url.redacted()} failed: {e}")
         raise typer.Exit(2) from None

@@ -6,6 +6,7 @@ runner), so results are there right after `certledger import`.
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from datetime import datetime
 from typing import Annotated, Any, Optional
@@ -17,6 +18,8 @@ from rich.table import Table
 
 from cli.common import DbOption, err, ledger_at, out, parse_instant, utc_text
 from ledger.vocabulary import RESULT_STATUSES
+from storage.errors import sqlite_busy
+from storage.urls import BUSY_TIMEOUT_VAR, sqlite_busy_timeout
 
 STATUSES = ("started", *RESULT_STATUSES)
 
@@ -47,7 +50,24 @@ def _dump(data: Any) -> None:
 
 
 def caught_up(store) -> int:
-    """Catch the projection up, with a progress bar when it has a lot to do on a terminal."""
+    """Catch the projection up, with a progress bar when it has a lot to do on a terminal.
+
+    On SQLite, catching up writes the view, so it waits for another writer (a long import)
+    like any writer does: past the busy timeout, one line and exit 2, not a traceback."""
+    try:
+        return _catch_up_with_progress(store)
+    except sqlite3.OperationalError as e:
+        if not sqlite_busy(e):
+            raise
+        from projections.results import ResultsReader
+
+        err.print(f"[red]error:[/red] the results view must first take in {ResultsReader(store).lag()} new "
+                  f"event(s), and another writer holds the ledger (still after {BUSY_TIMEOUT_VAR}="
+                  f"{sqlite_busy_timeout():g} s): retry once it is done")
+        raise typer.Exit(2) from None
+
+
+def _catch_up_with_progress(store) -> int:
     from projections.results import ResultsReader, catch_up
 
     if not err.is_terminal or ResultsReader(store).lag() < 20_000:
@@ -58,6 +78,15 @@ def caught_up(store) -> int:
                   transient=True) as bar:
         task = bar.add_task("catch-up", total=None)
         return catch_up(store, progress=lambda done, total: bar.update(task, completed=done, total=total))
+
+
+def _has_stream(store, kind: str, value: str) -> bool:
+    """Whether the ledger knows the id though it has no result: a session opened with no
+    certification yet, a candidate known by a ban only."""
+    from ledger.streams import candidate_stream, certification_stream, session_stream
+
+    stream = {"certification": certification_stream, "session": session_stream, "candidate": candidate_stream}[kind]
+    return bool(store.read_stream(stream(value)))
 
 
 def _status_style(status: str) -> str:
@@ -206,7 +235,7 @@ def register(app: typer.Typer) -> None:
             # An id the ledger does not know exits 1, whichever kind it is; a known one
             # whose results --status or --as-of leave out is an empty answer, not a failure.
             unknown = bool(ids) and not rows and not reader.current(
-                **{k: v for k, v in filters.items() if k != "status"}, limit=1)
+                **{k: v for k, v in filters.items() if k != "status"}, limit=1) and not _has_stream(ledger.store, *ids[0])
         if as_json:
             _dump(rows)
         elif unknown:

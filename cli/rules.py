@@ -117,13 +117,14 @@ def check(file: str, db: DbOption = None) -> None:
         # the event), then its document checked and warned of like a bare one.
         err.print(f"{file}: a RuleVersionChanged event: judged as recording would, with the rule document it "
                   "carries", soft_wrap=True, markup=False, highlight=False)
-        doc, refusal = _event_document(doc, state)
-        if refusal is not None:
-            problems.append(refusal)
-    if isinstance(doc, dict) and doc.get("version") in known and not problems:
+        doc, refusals = _event_document(doc, state)
+        problems += refusals
+        if problems:  # recording's refusal says it all (the document's problems, one per line)
+            doc = None
+    if isinstance(doc, dict) and doc.get("version") in known:
         problems.append(f"version: {doc['version']!r} already exists in the ledger")
     try:
-        rules = resolve_document(doc, known, written=True) if not problems else None
+        rules = resolve_document(doc, known, written=True) if doc is not None else None
     except RuleDocumentInvalid as invalid:
         problems += [f"{p.path}: {p.message}" for p in invalid.problems]
         rules = None
@@ -138,24 +139,28 @@ def check(file: str, db: DbOption = None) -> None:
         err.print(f"{file}: warning: {warning}", soft_wrap=True, markup=False, highlight=False)
 
 
-def _event_document(line: dict, state) -> tuple[dict, str | None]:
-    """(the document a RuleVersionChanged line carries, the refusal recording would give
-    it, or None), judged by recording's own code (the line parsed, then
-    decisions.check against the ledger's `rules` stream state)."""
+def _event_document(line: dict, state) -> tuple[dict, list[str]]:
+    """(the document a RuleVersionChanged line carries, the refusals recording would give
+    it: none if it would record it), judged by recording's own code (the line parsed,
+    then decisions.check against the ledger's `rules` stream state). A refused document
+    gives each of its problems, one per line, as for a bare document."""
     from commands.interchange import parse_line
     from commands.recording import LineError
     from ledger.decisions import Context, check, rule_document_of
     from ledger.errors import DomainError
+    from ledger.rules import RuleDocumentInvalid
 
     event = parse_line(1, orjson.dumps(line))
     if isinstance(event, LineError):
         rules = line.get("rules")
-        return rules if isinstance(rules, dict) else {}, f"{event.field or '(line)'}: {event.detail}"
+        return rules if isinstance(rules, dict) else {}, [f"{event.field or '(line)'}: {event.detail}"]
     try:
         check(event, Context(stream=state, rules=state))
     except DomainError as refused:
-        return rule_document_of(event), f"{refused.field or '(line)'}: {refused.message}"
-    return rule_document_of(event), None
+        if isinstance(refused.__cause__, RuleDocumentInvalid):
+            return rule_document_of(event), [f"rules.{p.path}: {p.message}" for p in refused.__cause__.problems]
+        return rule_document_of(event), [f"{refused.field or '(line)'}: {refused.message}"]
+    return rule_document_of(event), []
 
 
 def _coverage_warnings(rules, replaced) -> list[str]:

@@ -138,8 +138,8 @@ def register(app: typer.Typer) -> None:
 
 
 def _compare_or_exit(store: Any, rules: str, against: str | None, period: tuple, details: int | None) -> Any:
+    from cli.results import caught_up
     from ledger.rules import RuleDocumentInvalid
-    from projections.results import catch_up
     from projections.vector_scoring import fast_what_if
     from projections.whatif import UnknownRuleVersion, ledger_timeline
 
@@ -148,7 +148,7 @@ def _compare_or_exit(store: Any, rules: str, against: str | None, period: tuple,
     except (FileNotFoundError, ValueError) as e:
         err.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from None
-    catch_up(store)
+    caught_up(store)
     try:
         # The vectorised engine: the same report as projections.whatif.what_if (tested
         # identical), at a fraction of the cost on large populations.

@@ -33,7 +33,12 @@ class UnsupportedDatabaseUrl(StorageError):
 UNAVAILABLE = (
     StorageError, persistence.OperationalError, persistence.InterfaceError,
     persistence.ConnectionUnavailableError, persistence.ConnectionPoolClosedError, psycopg.OperationalError,
-    # SQLite's own: "database is locked" once the busy timeout has passed (another
-    # writer, such as a long import, holds the embedded ledger): was a 500.
-    sqlite3.OperationalError,
 )
+
+
+def sqlite_busy(error: BaseException) -> bool:
+    """SQLite's "database is locked" once the busy timeout has passed: another writer (a
+    long import) holds the embedded ledger. Only that is the storage being unavailable;
+    any other OperationalError (no such table, a syntax error) is a bug, said as one."""
+    return isinstance(error, sqlite3.OperationalError) and \
+        getattr(error, "sqlite_errorname", "") in ("SQLITE_BUSY", "SQLITE_LOCKED")

@@ -33,7 +33,7 @@ def pending(url: DatabaseUrl) -> list[str]:
 
 def applied(url: DatabaseUrl) -> set[str]:
     if url.backend == "sqlite":
-        with sqlite3.connect(url.path) as conn:
+        with sqlite3.connect(url.path, timeout=sqlite_busy_timeout()) as conn:
             exists = conn.execute(
                 "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (MIGRATIONS_TABLE,)
             ).fetchone()
@@ -54,9 +54,6 @@ def migrate(url: DatabaseUrl) -> list[str]:
     return _migrate_postgresql(url)
 
 
-RULING_INDEX_MIGRATION = "006_ruling_ids.sql"
-
-
 def reused_ruling_ids(url: DatabaseUrl) -> list[tuple[str, int]]:
     """(ruling id, how many rulings carry it) for the ids a ledger recorded more than once
     before migration 006 made them unique: its first ruling keeps the id, and an export
@@ -64,7 +61,7 @@ def reused_ruling_ids(url: DatabaseUrl) -> list[tuple[str, int]]:
     if url.backend == "sqlite":
         sql = ("SELECT json_extract(CAST(state AS TEXT), '$.event.ruling_id') AS r, COUNT(*) FROM stored_events "
                "WHERE topic = 'certledger:JuryRuling@1' GROUP BY r HAVING COUNT(*) > 1 ORDER BY r")
-        with sqlite3.connect(url.path) as conn:
+        with sqlite3.connect(url.path, timeout=sqlite_busy_timeout()) as conn:
             return [(r[0], r[1]) for r in conn.execute(sql)]
     sql = ("SELECT convert_from(state, 'UTF8')::jsonb #>> '{event,ruling_id}' AS r, COUNT(*) FROM certledger_events "
            "WHERE topic = 'certledger:JuryRuling@1' GROUP BY r HAVING COUNT(*) > 1 ORDER BY r")

@@ -94,3 +94,16 @@ def test_a_write_waiting_out_another_writers_lock_is_a_503_and_readers_do_not_wa
         retried = client.post("/events", json=[s.open("centre-A")],
                               headers={"Authorization": f"Bearer {tokens['centre-A']}"})
         assert ok(retried)["appended"] == 1
+
+
+def test_only_sqlite_s_busy_error_is_the_storage_unavailable_another_is_a_bug():
+    """A 503 says "retry later": for "no such table" it would hide a bug behind retries."""
+    import sqlite3
+
+    import pytest
+
+    from storage.errors import sqlite_busy
+
+    with pytest.raises(sqlite3.OperationalError) as bug:
+        sqlite3.connect(":memory:").execute("SELECT * FROM no_such_table")
+    assert not sqlite_busy(bug.value)

@@ -121,3 +121,13 @@ def test_rules_check_given_a_rule_version_event_checks_the_document_it_carries(s
     refused = _run("rules", "check", str(path), "--db", sqlite_url)
     said = " ".join(refused.output.split())
     assert refused.exit_code == 1 and "rules.version" in said and "not-the-event-s" in said, said
+    # A document's problems, one per line, as for a bare document.
+    path.write_bytes(orjson.dumps({**event, "rules": {**event["rules"], "max_reachable_level": "6",
+                                                      "colour": "blue"}}))
+    listed = [line for line in _run("rules", "check", str(path), "--db", sqlite_url).stderr.splitlines()
+              if line.startswith(f"{path}: rules.")]
+    assert sorted(line.split(": ")[1] for line in listed) == ["rules.colour", "rules.max_reachable_level"], listed
+    # A bare document naming an existing version still lists its other problems.
+    path.write_bytes(orjson.dumps({**event["rules"], "version": "pix-v2-2024-05", "colour": "blue"}))
+    both = " ".join(_run("rules", "check", str(path), "--db", sqlite_url).output.split())
+    assert "already exists" in both and "colour" in both, both
