@@ -373,8 +373,8 @@ class LedgerService:
             # Lock first: a long import judges against a ledger no one else writes meanwhile.
             with self.store.writer(lock=True) as writer:
                 uow = _UnitOfWork(writer, cache, self.clock(), by)
-                for numbered in chunks(items, chunk):
-                    _judge_lines(uow, numbered, report, errors, last=False)
+                for numbered, last in _with_last(chunks(items, chunk)):
+                    _judge_lines(uow, numbered, report, errors, last=last)
                     # Written even after an error: the transaction is rolled back at the
                     # end anyway, and later lines are judged against a coherent ledger.
                     writer.write(uow.records)
@@ -440,7 +440,7 @@ def _judge_lines(uow: _UnitOfWork, numbered: Sequence[tuple[int, LedgerEvent | L
         else:
             _judge_into(uow, item, known, lineno, report, errors)
         if len(errors) >= MAX_REPORTED_ERRORS:
-            # (In a streamed import more lines may follow this chunk: said truncated.)
+            # Truncated only if lines remain, in this chunk or (a streamed import) after it.
             raise BatchRejected(errors, truncated=i + 1 < len(numbered) or not last)
 
 
@@ -465,6 +465,19 @@ def chunks(items: Iterable, size: int) -> Iterator[list]:
             buf = []
     if buf:
         yield buf
+
+
+def _with_last(items: Iterable) -> Iterator[tuple[Any, bool]]:
+    """(item, whether it is the last), one item ahead."""
+    iterator = iter(items)
+    try:
+        current = next(iterator)
+    except StopIteration:
+        return
+    for following in iterator:
+        yield current, False
+        current = following
+    yield current, True
 
 
 def _domain_error_of(rejected: BatchRejected) -> E.DomainError:

@@ -320,3 +320,16 @@ def test_a_ruling_id_names_one_decision_and_the_rulings_recorded_before_keep_the
         with pytest.raises(BatchRejected) as refused:
             import_file(ledger, io.BytesIO(orjson.dumps({**old, "certification_id": "cert-0002"})))
         assert refused.value.errors[0].code == "ruling-id-conflict"
+
+
+def test_an_import_with_as_many_errors_as_are_listed_says_more_only_when_lines_remain(sqlite_url, clock):
+    """It always said "(more errors not shown)" once 50 errors were found, even when the
+    50th was on the file's last line."""
+    from commands.recording import MAX_REPORTED_ERRORS
+
+    bad = [b'{"type": "Nope"}'] * MAX_REPORTED_ERRORS
+    with open_ledger(sqlite_url, clock=clock) as ledger:
+        for lines, truncated in ((bad, False), (bad + [b'{"type": "Nope"}'], True)):
+            with pytest.raises(BatchRejected) as refused:
+                import_file(ledger, io.BytesIO(b"\n".join(lines) + b"\n"))
+            assert len(refused.value.errors) == MAX_REPORTED_ERRORS and refused.value.truncated is truncated
