@@ -111,18 +111,17 @@ def _check_profile_scale(event: CertificationStarted) -> None:
     """pix-rules.md §1-§2: 64 pix at most per competence, and the estimated level is
     floor(pix / 8). Scoring takes the level for certifiability and for what V and D
     certify: a stated level that contradicts the pix would decide results on it."""
+    problems: list[tuple[str, str]] = []  # (field, what): every competence off scale, not the first only
     for code, entry in sorted(event.profile.items()):
         if entry.pix > MAX_PIX_PER_COMPETENCE:
-            raise E.ProfileOffScale(
-                f"competence {code}: {entry.pix} pix is above the framework's {MAX_PIX_PER_COMPETENCE}",
-                field=f"profile.{code}.pix",
-            )
-        if entry.level != entry.pix // PIX_PER_LEVEL:
-            raise E.ProfileOffScale(
-                f"competence {code}: level {entry.level} is not floor(pix / {PIX_PER_LEVEL}) = "
-                f"{entry.pix // PIX_PER_LEVEL} for {entry.pix} pix",
-                field=f"profile.{code}.level",
-            )
+            problems.append((f"profile.{code}.pix",
+                             f"competence {code}: {entry.pix} pix is above the framework's {MAX_PIX_PER_COMPETENCE}"))
+        elif entry.level != entry.pix // PIX_PER_LEVEL:
+            problems.append((f"profile.{code}.level",
+                             f"competence {code}: level {entry.level} is not floor(pix / {PIX_PER_LEVEL}) = "
+                             f"{entry.pix // PIX_PER_LEVEL} for {entry.pix} pix"))
+    if problems:
+        raise E.ProfileOffScale("; ".join(what for _, what in problems), field=problems[0][0])
 
 
 def _check_certification_started(event: CertificationStarted, ctx: Context) -> None:

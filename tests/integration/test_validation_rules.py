@@ -290,6 +290,10 @@ def test_a_profile_is_on_the_framework_scale(ledger):
             field="profile.3.1.level")
     refused(ledger, [s.start("c1", profile={**PROFILE, "1.1": {"pix": 70}})], E.ProfileOffScale.code,
             field="profile.1.1.pix")
+    # Every competence off scale is named, not the first only.
+    err = refused(ledger, [s.start("c1", profile={**PROFILE, "1.1": {"pix": 70}, "3.1": {"pix": 0, "level": 4}})],
+                  E.ProfileOffScale.code, field="profile.1.1.pix")
+    assert "competence 1.1" in err.message and "competence 3.1" in err.message
     for loose in ({"pix": "48"}, {"pix": 40.0, "level": 5}):
         with pytest.raises(ValidationError, match="valid integer"):
             events([s.start("c1", profile={**PROFILE, "1.1": loose})])
