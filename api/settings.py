@@ -86,7 +86,13 @@ class Settings(BaseModel):
         try:
             return cls.model_validate(values)
         except ValidationError as invalid:
-            raise SettingsInvalid("; ".join(
-                f"{where.get(str(e['loc'][0]), PREFIX + str(e['loc'][0]).upper()) if e['loc'] else 'settings'}"
-                f" = {values.get(str(e['loc'][0]))!r}: {e['msg']}" for e in invalid.errors()
-            )) from None
+            raise SettingsInvalid("; ".join(_said(e, values, where) for e in invalid.errors())) from None
+
+
+def _said(error: dict, values: Mapping[str, object], where: Mapping[str, str]) -> str:
+    """One problem, named as the operator set it: the variable and its value, or, for a
+    setting left at its default (a check across two settings), that it was not set."""
+    name = str(error["loc"][0]) if error["loc"] else ""
+    if name in where:
+        return f"{where[name]} = {values[name]!r}: {error['msg']}"
+    return f"{PREFIX}{name.upper()} (not set, its default): {error['msg']}" if name else error["msg"]

@@ -14,10 +14,13 @@ from rich.console import Console
 
 from commands.bootstrap import open_ledger
 from ledger.events import in_utc_range
-from storage.errors import LedgerNotPrepared, StorageError
-from storage.urls import ENV_VAR, resolve_url
+from storage import migrate as migrations
+from storage.errors import LedgerNotPrepared, StorageError, sqlite_busy
+from storage.urls import BUSY_TIMEOUT_VAR, ENV_VAR, resolve_url, sqlite_busy_timeout
 
-err = Console(stderr=True)
+# Messages are never wrapped by the console: an error line stays one line in a log or a
+# pipe (`FILE:line N, field F: reason`, as the README shows it), where rich wrapped at 80.
+err = Console(stderr=True, soft_wrap=True)
 out = Console()
 
 DbOption = Annotated[
@@ -41,13 +44,34 @@ def ledger_at(db: str | None, *, create: bool = False):
     except (LedgerNotPrepared, StorageError) as e:
         err.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from None
-    except Exception as e:  # an unreachable server, a bad URL
-        err.print(f"[red]error:[/red] cannot open the ledger at {resolve_url(db).redacted()}: {e}")
+    except Exception as e:  # an unreachable server, a bad URL, another writer holding SQLite
+        err.print(f"[red]error:[/red] cannot open the ledger at {resolve_url(db).redacted()}: {e}{_busy_hint(e)}")
         raise typer.Exit(2) from None
     try:
         yield ledger
+    except Exception as e:
+        if not sqlite_busy(e):
+            raise
+        # Any command that writes (the view included) waits for another writer: past the
+        # busy timeout, one line and exit 2, as the README says, not a traceback.
+        err.print(f"[red]error:[/red] another writer holds the ledger {resolve_url(db).redacted()}{_busy_hint(e)}")
+        raise typer.Exit(2) from None
     finally:
         ledger.close()
+
+
+def _holds_migrations(url) -> bool:
+    try:
+        return bool(migrations.applied(url))
+    except Exception:
+        return True  # not a database at all, or busy: opening it says which
+
+
+def _busy_hint(error: BaseException) -> str:
+    if not sqlite_busy(error):
+        return ""
+    return (f" (still after {BUSY_TIMEOUT_VAR}={sqlite_busy_timeout():g} s, as an import holds it for its whole "
+            "length): retry once it is done, or wait longer")
 
 
 def missing_ledger(db: str | None) -> None:
@@ -57,11 +81,19 @@ def missing_ledger(db: str | None) -> None:
         url = resolve_url(db)
     except Exception:
         return  # opening it says what is wrong with the URL
-    if url.backend == "sqlite" and url.path != ":memory:" and not Path(url.path).exists():
-        err.print(f"[red]error:[/red] no ledger at {url.redacted()}: the file {url.path} does not exist "
-                  f"(create one with `certledger init --db {url.redacted()}`, or check --db and "
-                  f"${ENV_VAR})")
-        raise typer.Exit(2)
+    if url.backend != "sqlite" or url.path == ":memory:":
+        return
+    if not Path(url.path).exists():
+        problem = f"the file {url.path} does not exist"
+    elif Path(url.path).is_file() and not _holds_migrations(url):
+        # An empty file, or another application's database: a reader used to add the
+        # ledger's tables to it, a half-made ledger without its rule versions.
+        problem = f"the file {url.path} is not a certledger ledger (it holds none of its tables)"
+    else:
+        return
+    err.print(f"[red]error:[/red] no ledger at {url.redacted()}: {problem} (create one with `certledger init "
+              f"--db {url.redacted()}`, or check --db, ${ENV_VAR} and $CERTLEDGER_API_DATABASE_URL)")
+    raise typer.Exit(2)
 
 
 def utc_text(value: str, *, to_the_second: bool = False) -> str:

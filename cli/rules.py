@@ -61,7 +61,7 @@ def list_(db: DbOption = None, json: Annotated[bool, typer.Option("--json")] = F
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for header in ("version", "effective", "extends", "max", "recorded"):
         table.add_column(header, no_wrap=True)
-    table.add_column("why", min_width=15)
+    table.add_column("why", overflow="fold")  # squeezed, it wraps and folds: no letter is lost
     for row in rows:
         why = "built-in (pix-rules.md §6)" if row["reason"] == GENESIS_REASON else row["reason"]
         table.add_row(row["version"], row["effective_from"][:10], row["extends"] or "", str(row["max_reachable_level"]),
@@ -106,6 +106,12 @@ def check(file: str, db: DbOption = None) -> None:
     except orjson.JSONDecodeError as e:
         err.print(f"[red]invalid:[/red] {file} is not valid JSON: {e}")
         raise typer.Exit(1) from None
+    if isinstance(doc, dict) and "origins" in doc and doc.get("type") != "RuleVersionChanged":
+        # `rules show` adds where each value comes from: a document started from its
+        # output is checked without that annotation, which no document carries.
+        doc = {k: v for k, v in doc.items() if k != "origins"}
+        err.print(f"{file}: origins ignored (the annotation `rules show` adds; `rules show --raw` leaves it out)",
+                  soft_wrap=True, markup=False, highlight=False)
     with ledger_at(db) as ledger:
         state = _rules_state(ledger)
     timeline = state.timeline

@@ -303,8 +303,8 @@ def _check_jury_ruling(event: JuryRuling, ctx: Context) -> None:
             # §5: a ban is for a set period from the ruling; one over before it was decided
             # was recorded and silently did nothing.
             raise E.BanPeriodEmpty(
-                f"the ban ends ({event.until.isoformat()}) before the ruling that decides it "
-                f"({event.at.isoformat()})", field="until",
+                f"the ban ends ({event.until.isoformat()}) no later than the ruling that decides it "
+                f"({event.at.isoformat()}): it must end after it", field="until",
             )
         return
     if not event.certification_id:

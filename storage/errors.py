@@ -40,5 +40,12 @@ def sqlite_busy(error: BaseException) -> bool:
     """SQLite's "database is locked" once the busy timeout has passed: another writer (a
     long import) holds the embedded ledger. Only that is the storage being unavailable;
     any other OperationalError (no such table, a syntax error) is a bug, said as one."""
-    return isinstance(error, sqlite3.OperationalError) and \
-        getattr(error, "sqlite_errorname", "") in ("SQLITE_BUSY", "SQLITE_LOCKED")
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:  # the library may wrap it
+        seen.add(id(error))
+        if isinstance(error, sqlite3.OperationalError):
+            return getattr(error, "sqlite_errorname", "") in ("SQLITE_BUSY", "SQLITE_LOCKED")
+        if isinstance(error, persistence.OperationalError) and "database is locked" in str(error):
+            return True
+        error = error.__cause__ or error.__context__
+    return False

@@ -11,10 +11,10 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, PrivateAttr
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, PrivateAttr, ValidationInfo
 
 from ledger.rules.incident_policy import IncidentRule
-from ledger.rules.level_table import Band, LevelRow, index_rows
+from ledger.rules.level_table import WRITTEN, Band, LevelRow, index_rows
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 
@@ -62,10 +62,23 @@ class QrocmDep(_Section):
     )
 
 
+def _a_number_as_written(value: Any, info: ValidationInfo) -> Any:
+    # A JSON string is not a number where a document is written (strict JSON still takes
+    # "0.66" for a Decimal); a stored document is read back as it was accepted.
+    if info.context != WRITTEN:
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        raise ValueError("expected a number such as 0.66")
+    # The JSON number as written (str(0.66) is "0.66"): strict validation after a
+    # validator like this one takes only a Decimal.
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
 class TrustRule(_Section):
     # Exact (a Decimal, so ceil(0.66 × 50) is 33, not 34 by float error); shown as the
     # number a jury wrote, not as a string.
-    min_answered_ratio: Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")] = Field(
+    min_answered_ratio: Annotated[Decimal, BeforeValidator(_a_number_as_written),
+                                  PlainSerializer(float, return_type=float, when_used="json")] = Field(
         gt=0, le=1, description="non-neutralised answered >= ceil(ratio x served), else cancelled"
     )
 

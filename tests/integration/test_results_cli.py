@@ -233,3 +233,49 @@ def test_a_session_opened_without_certifications_is_known_not_missing(tmp_path):
     assert "not in the ledger" not in known.output
     unknown = _run("results", "--session", "nope", "--db", url, ok=False)
     assert unknown.exit_code == 1 and "session nope is not in the ledger" in " ".join(unknown.output.split())
+
+
+def test_a_command_that_writes_while_another_writer_holds_sqlite_says_so_in_one_line(tmp_path, example_path,
+                                                                                   monkeypatch):
+    """import, tokens, simulate, rebuild: each was a traceback past the busy timeout."""
+    import sqlite3
+
+    path = tmp_path / "held.db"
+    url = f"sqlite:///{path}"
+    _run("import", str(example_path), "--db", url)
+    _run("results", "--db", url)  # the view caught up: only the writes below wait
+    monkeypatch.setenv("CERTLEDGER_SQLITE_BUSY_TIMEOUT", "1")
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        for args in (["import", str(example_path)], ["tokens", "add", "--role", "reader"],
+                     ["simulate", "--candidates", "2", "--seed", "4"], ["rebuild"]):
+            busy = _run(*args, "--db", url, ok=False)
+            said = " ".join(busy.output.split())
+            assert busy.exit_code == 2 and "another writer holds the ledger" in said, (args, said)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
+def test_a_sqlite_file_that_is_no_ledger_is_not_made_one_by_a_reader(tmp_path):
+    import sqlite3
+
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE foo (x)")
+    (tmp_path / "empty.db").touch()
+    for path in (other, tmp_path / "empty.db"):
+        refused = _run("results", "--db", f"sqlite:///{path}", ok=False)
+        assert refused.exit_code == 2 and "is not a certledger ledger" in " ".join(refused.output.split())
+    with sqlite3.connect(other) as conn:
+        assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")] == ["foo"]
+    assert (tmp_path / "empty.db").stat().st_size == 0
+
+
+def test_an_error_line_is_one_line_in_a_file_whatever_its_length(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"type": "Nope", "at": "x"}\n')
+    refused = _run("import", str(bad), "--db", f"sqlite:///{tmp_path / 'l.db'}", ok=False)
+    line = next(l for l in refused.stderr.splitlines() if l.startswith(f"{bad}:line 1"))
+    assert line.endswith(")") and "unknown event type 'Nope'" in line, refused.stderr  # the list of types, whole

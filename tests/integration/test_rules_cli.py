@@ -131,3 +131,42 @@ def test_rules_check_given_a_rule_version_event_checks_the_document_it_carries(s
     path.write_bytes(orjson.dumps({**event["rules"], "version": "pix-v2-2024-05", "colour": "blue"}))
     both = " ".join(_run("rules", "check", str(path), "--db", sqlite_url).output.split())
     assert "already exists" in both and "colour" in both, both
+
+
+def test_rules_check_takes_what_rules_show_prints_and_refuses_a_ratio_written_as_text(sqlite_url, tmp_path):
+    assert _run("init", "--db", sqlite_url).exit_code == 0
+    shown = orjson.loads(_run("rules", "show", "pix-v2-2024-05", "--db", sqlite_url).stdout)
+    assert "origins" in shown
+    path = tmp_path / "from-show.json"
+    path.write_bytes(orjson.dumps({**shown, "version": "from-show", "effective_from": "2025-01-01T00:00:00Z"}))
+    checked = _run("rules", "check", str(path), "--db", sqlite_url)
+    assert checked.exit_code == 0 and "origins ignored" in checked.stderr, checked.output
+    path.write_bytes(orjson.dumps({"version": "p", "extends": "pix-v2-2024-05", "effective_from": "2025-01-01T00:00:00Z",
+                                   "trust_rule": {"min_answered_ratio": "0.66"}}))
+    refused = _run("rules", "check", str(path), "--db", sqlite_url)
+    assert refused.exit_code == 1 and "trust_rule.min_answered_ratio" in refused.stderr
+
+
+def test_rules_list_loses_no_letter_of_a_long_reason_at_80_columns(sqlite_url, monkeypatch, tmp_path):
+    from cli.common import out
+
+    assert _run("init", "--db", sqlite_url).exit_code == 0
+    reason = "Example of a retroactive decision taken in September, effective from June"
+    line = {"type": "RuleVersionChanged", "version": "jury-with-a-long-name", "effective_from": "2024-06-01T00:00:00Z",
+            "rules": {"extends": "pix-v2-2024-05", "max_reachable_level": 6}, "reason": reason,
+            "jury": [{"member_id": m, "external": m.startswith("e")} for m in ("p1", "p2", "e1", "e2")],
+            "at": "2024-09-01T00:00:00Z"}
+    (tmp_path / "rv.jsonl").write_bytes(orjson.dumps(line) + b"\n")
+    assert _run("import", str(tmp_path / "rv.jsonl"), "--db", sqlite_url).exit_code == 0
+    monkeypatch.setattr(out, "width", 80)
+    lines = _run("rules", "list", "--db", sqlite_url).stdout.splitlines()
+    column = next(l for l in lines if "why" in l).index("why")
+    first = next(i for i, l in enumerate(lines) if l.split()[:1] == ["jury-with-a-long-name"])
+    rows = [lines[first]]
+    for line in lines[first + 1:]:  # the row's continuation lines: nothing left of the column
+        if line[:column].strip():
+            break
+        rows.append(line)
+    folded = "".join(r[column:].strip() for r in rows)
+    assert max(len(l) for l in lines) <= 80
+    assert folded.replace(" ", "") == reason.replace(" ", ""), (folded, lines)  # every letter, in order
