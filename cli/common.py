@@ -39,6 +39,7 @@ def ledger_at(db: str | None, *, create: bool = False):
     from it ("no results"), hiding a mistyped path."""
     if not create:
         missing_ledger(db)
+    upgrading = _upgrading_ruling_index(db)
     try:
         ledger = open_ledger(db)
     except (LedgerNotPrepared, StorageError) as e:
@@ -47,6 +48,8 @@ def ledger_at(db: str | None, *, create: bool = False):
     except Exception as e:  # an unreachable server, a bad URL, another writer holding SQLite
         err.print(f"[red]error:[/red] cannot open the ledger at {resolve_url(db).redacted()}: {e}{_busy_hint(e)}")
         raise typer.Exit(2) from None
+    if upgrading:  # the embedded ledger was upgraded on opening: say what `migrate` would
+        warn_reused_ruling_ids(migrations.reused_ruling_ids(ledger.url))
     try:
         yield ledger
     except Exception as e:
@@ -58,6 +61,27 @@ def ledger_at(db: str | None, *, create: bool = False):
         raise typer.Exit(2) from None
     finally:
         ledger.close()
+
+
+RULING_INDEX_MIGRATION = "006_ruling_ids.sql"
+
+
+def _upgrading_ruling_index(db: str | None) -> bool:
+    """Whether opening this existing SQLite ledger will apply the ruling-id index (any
+    command upgrades the embedded ledger, silently, on opening it)."""
+    try:
+        url = resolve_url(db)
+        return (url.backend == "sqlite" and Path(url.path).is_file() and bool(migrations.applied(url))
+                and RULING_INDEX_MIGRATION in migrations.pending(url))
+    except Exception:
+        return False  # opening it says what is wrong
+
+
+def warn_reused_ruling_ids(reused: list[tuple[str, int]]) -> None:
+    for ruling_id, count in reused:
+        err.print(f"[yellow]warning:[/yellow] ruling id {ruling_id} names {count} rulings, recorded before ruling "
+                  "ids were unique: the first keeps it, and an export of this ledger will be refused at the "
+                  "others when imported elsewhere")
 
 
 def _holds_migrations(url) -> bool:

@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from cli.common import DbOption, err, ledger_at, out, output_path
+from cli.common import DbOption, err, ledger_at, out, output_path, warn_reused_ruling_ids
 from commands.recording import BatchRejected
 from ledger.errors import DomainError
 from storage import migrate as migrations
@@ -41,10 +41,7 @@ def _migrated(db: str | None):
     except Exception as e:
         err.print(f"[red]error:[/red] migration of {url.redacted()} failed: {e}")
         raise typer.Exit(2) from None
-    for ruling_id, count in reused:
-        err.print(f"[yellow]warning:[/yellow] ruling id {ruling_id} names {count} rulings, recorded before ruling "
-                  "ids were unique: the first keeps it, and an export of this ledger will be refused at the "
-                  "others when imported elsewhere", soft_wrap=True)
+    warn_reused_ruling_ids(reused)
     return url, applied
 
 

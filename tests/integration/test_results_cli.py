@@ -198,6 +198,12 @@ def test_migrate_names_the_ruling_ids_a_ledger_reused_before_they_were_unique(tm
     # Said again by every migrate, as on SQLite any command may have applied 006 silently.
     again = " ".join(_run("migrate", "--db", url).output.split())
     assert "nothing to apply" in again and "ruling id ruling-2024-114 names 2 rulings" in again, again
+    # And by whichever command upgrades the embedded ledger on opening it.
+    with sqlite3.connect(path) as conn:
+        conn.execute("DELETE FROM certledger_migrations WHERE name = '006_ruling_ids.sql'")
+    read = _run("results", "--db", url)
+    assert "ruling id ruling-2024-114 names 2 rulings" in " ".join(read.stderr.split()) and "cert-0001" in read.stdout
+    assert "names 2 rulings" not in _run("results", "--db", url).stderr  # once: the upgrade is done
 
 
 def test_a_read_whose_view_must_catch_up_while_another_writer_holds_sqlite_is_one_line(tmp_path, example_path,
