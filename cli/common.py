@@ -37,9 +37,11 @@ def ledger_at(db: str | None, *, create: bool = False):
     create the embedded ledger (`create=True`): any other, given a SQLite path that
     names no file, says so, where it used to create an empty ledger there and answer
     from it ("no results"), hiding a mistyped path."""
+    done = _sqlite_file_migrations(db)  # read once, for both checks below
     if not create:
-        missing_ledger(db)
-    upgrading = _upgrading_ruling_index(db)
+        missing_ledger(db, done)
+    # Any command upgrades an existing embedded ledger, silently, on opening it.
+    upgrading = bool(done) and migrations.RULING_INDEX_MIGRATION not in done
     try:
         ledger = open_ledger(db)
     except (LedgerNotPrepared, StorageError) as e:
@@ -63,18 +65,16 @@ def ledger_at(db: str | None, *, create: bool = False):
         ledger.close()
 
 
-RULING_INDEX_MIGRATION = "006_ruling_ids.sql"
-
-
-def _upgrading_ruling_index(db: str | None) -> bool:
-    """Whether opening this existing SQLite ledger will apply the ruling-id index (any
-    command upgrades the embedded ledger, silently, on opening it)."""
+def _sqlite_file_migrations(db: str | None) -> set[str] | None:
+    """The migrations an existing SQLite file has applied (empty: the file is no ledger);
+    None for another URL, a missing file, or one that cannot be read (opening it says why)."""
     try:
         url = resolve_url(db)
-        return (url.backend == "sqlite" and Path(url.path).is_file() and bool(migrations.applied(url))
-                and RULING_INDEX_MIGRATION in migrations.pending(url))
+        if url.backend != "sqlite" or not Path(url.path).is_file():
+            return None
+        return migrations.applied(url)
     except Exception:
-        return False  # opening it says what is wrong
+        return None
 
 
 def warn_reused_ruling_ids(reused: list[tuple[str, int]]) -> None:
@@ -84,13 +84,6 @@ def warn_reused_ruling_ids(reused: list[tuple[str, int]]) -> None:
                   "others when imported elsewhere")
 
 
-def _holds_migrations(url) -> bool:
-    try:
-        return bool(migrations.applied(url))
-    except Exception:
-        return True  # not a database at all, or busy: opening it says which
-
-
 def _busy_hint(error: BaseException) -> str:
     if not sqlite_busy(error):
         return ""
@@ -98,9 +91,10 @@ def _busy_hint(error: BaseException) -> str:
             "length): retry once it is done, or wait longer")
 
 
-def missing_ledger(db: str | None) -> None:
-    """One readable line and exit 2 when `db` is a SQLite ledger whose file does not
-    exist (any other URL is judged by opening it)."""
+def missing_ledger(db: str | None, done: set[str] | None) -> None:
+    """One readable line and exit 2 when `db` is a SQLite path that names no file, or a
+    file that is no ledger (`done`: its applied migrations; any other URL is judged by
+    opening it)."""
     try:
         url = resolve_url(db)
     except Exception:
@@ -109,7 +103,7 @@ def missing_ledger(db: str | None) -> None:
         return
     if not Path(url.path).exists():
         problem = f"the file {url.path} does not exist"
-    elif Path(url.path).is_file() and not _holds_migrations(url):
+    elif done is not None and not done:
         # An empty file, or another application's database: a reader used to add the
         # ledger's tables to it, a half-made ledger without its rule versions.
         problem = f"the file {url.path} is not a certledger ledger (it holds none of its tables)"

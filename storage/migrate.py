@@ -54,6 +54,10 @@ def migrate(url: DatabaseUrl) -> list[str]:
     return _migrate_postgresql(url)
 
 
+# The migration that made ruling ids unique (see `reused_ruling_ids`).
+RULING_INDEX_MIGRATION = "006_ruling_ids.sql"
+
+
 def reused_ruling_ids(url: DatabaseUrl) -> list[tuple[str, int]]:
     """(ruling id, how many rulings carry it) for the ids a ledger recorded more than once
     before migration 006 made them unique: its first ruling keeps the id, and an export
