@@ -6,7 +6,6 @@ runner), so results are there right after `certledger import`.
 
 from __future__ import annotations
 
-import sqlite3
 import sys
 from datetime import datetime
 from typing import Annotated, Any, Optional
@@ -18,8 +17,6 @@ from rich.table import Table
 
 from cli.common import DbOption, err, ledger_at, out, parse_instant, utc_text
 from ledger.vocabulary import RESULT_STATUSES
-from storage.errors import sqlite_busy
-from storage.urls import BUSY_TIMEOUT_VAR, sqlite_busy_timeout
 
 STATUSES = ("started", *RESULT_STATUSES)
 
@@ -52,22 +49,8 @@ def _dump(data: Any) -> None:
 def caught_up(store) -> int:
     """Catch the projection up, with a progress bar when it has a lot to do on a terminal.
 
-    On SQLite, catching up writes the view, so it waits for another writer (a long import)
-    like any writer does: past the busy timeout, one line and exit 2, not a traceback."""
-    try:
-        return _catch_up_with_progress(store)
-    except sqlite3.OperationalError as e:
-        if not sqlite_busy(e):
-            raise
-        from projections.results import ResultsReader
-
-        err.print(f"[red]error:[/red] the results view must first take in {ResultsReader(store).lag()} new "
-                  f"event(s), and another writer holds the ledger (still after {BUSY_TIMEOUT_VAR}="
-                  f"{sqlite_busy_timeout():g} s): retry once it is done")
-        raise typer.Exit(2) from None
-
-
-def _catch_up_with_progress(store) -> int:
+    (On SQLite, catching up writes the view, so it waits for another writer like any
+    writer does: `ledger_at` says so past the busy timeout.)"""
     from projections.results import ResultsReader, catch_up
 
     if not err.is_terminal or ResultsReader(store).lag() < 20_000:
