@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from heapq import merge
 
 from commands.bootstrap import Ledger
 from ledger.events import CertificationStarted, LedgerEvent
@@ -29,15 +30,15 @@ def export_events(
         if not own:
             return
         starts = [r.event for r in own if isinstance(r.event, CertificationStarted)]
-        rules = _versions_applied(store.read_stream(RULES_STREAM), [s.at for s in starts])
-        streams += [*(candidate_stream(c) for c in sorted({s.candidate_id for s in starts}))]
-        for rec in store.read_streams_in_log_order([*streams, RULES_STREAM]):
+        candidates = [candidate_stream(c) for c in sorted({s.candidate_id for s in starts})]
+        others = store.read_streams_in_log_order([RULES_STREAM, *candidates])  # the session's own: read above
+        rules = _versions_applied([r for r in others if r.stream == RULES_STREAM], [s.at for s in starts])
+        for rec in merge(own, others, key=lambda r: r.position):
             if rec.stream != RULES_STREAM or rec.event.version in rules:
                 yield rec.event
         return
     for rec in store.iter_log():
         yield rec.event
-
 
 
 def _versions_applied(rule_records: list, starts: list) -> set[str]:
