@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Literal
 
+from ledger.events import ID_MAX_LENGTH
 from storage.store import EventStore
 
 Role = Literal["centre", "jury", "auditor", "reader"]
@@ -70,8 +71,8 @@ def _check_centre(centre_id: str) -> None:
     stay readable as recorded), but no centre is named so: refused as the slips they are."""
     if not centre_id.strip():
         raise TokenError("--centre is blank: give the centre's id as the facts name it")
-    if len(centre_id) > 200:
-        raise TokenError(f"--centre is {len(centre_id)} characters long; a centre id has at most 200")
+    if len(centre_id) > ID_MAX_LENGTH:
+        raise TokenError(f"--centre is {len(centre_id)} characters long; a centre id has at most {ID_MAX_LENGTH}")
     control = next((c for c in centre_id if unicodedata.category(c) == "Cc"), None)
     if control is not None:
         raise TokenError(f"--centre holds the control character U+{ord(control):04X}")

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from cli.common import DbOption, err, ledger_at, out, utc_text
 
+
 class LogLevel(str, Enum):
     """uvicorn's levels: any other word was a traceback from inside uvicorn."""
     critical = "critical"

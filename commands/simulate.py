@@ -22,13 +22,13 @@ class SeedAlreadySimulated(Exception):
 
 
 def append_simulation(ledger: Ledger, *, candidates: int, seed: int, start: datetime, progress=None) -> RecordReport:
-    from commands.simulation import simulate_events
+    from commands.simulation import simulate_events, simulated_session_id
 
     numbered = enumerate(simulate_events(candidates, seed, start), start=1)
     try:
         return ledger.service.record_stream(numbered, by=f"simulate:seed={seed}", progress=progress)
     except BatchRejected as rejected:
-        if ledger.store.read_stream(session_stream(f"sim-{seed}-s1")):
+        if ledger.store.read_stream(session_stream(simulated_session_id(seed, 1))):
             raise SeedAlreadySimulated(
                 f"the ledger already holds a simulation of seed {seed} made with other --candidates or --start "
                 f"(the same seed names the same sessions; nothing was appended): give another --seed, or the "

@@ -221,6 +221,11 @@ _HOUR = 3600
 _DAY = 86400
 
 
+def simulated_session_id(seed: int, index: int) -> str:
+    """The id of a seed's index-th session (from 1): the same seed, the same ids."""
+    return f"sim-{seed}-s{index}"
+
+
 def _cumulative(weights: dict[str, float]) -> tuple[tuple[str, ...], list[float]]:
     return tuple(weights), list(itertools.accumulate(weights.values()))
 
@@ -519,7 +524,7 @@ class _SessionBuilder:
         self, seed: int, index: int, opened_at: int, size: int, centre: int, first_candidate: int
     ) -> list[tuple[int, LedgerEvent]]:
         rng = self.rng
-        session_id = f"sim-{seed}-s{index}"
+        session_id = simulated_session_id(seed, index)
         self.emit(
             opened_at,
             SessionOpened(

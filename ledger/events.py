@@ -15,7 +15,6 @@ from datetime import datetime, timezone
 from typing import Annotated, Any, Literal, Union
 
 import orjson
-from pydantic_core import PydanticCustomError
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -27,6 +26,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from ledger.vocabulary import (
     ABORT_REASONS,
@@ -75,7 +75,8 @@ def refuse_nul_inside(document: Any) -> Any:
     return document
 
 
-NonEmpty = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(refuse_nul)]
+ID_MAX_LENGTH = 200  # an id's bound (a token's centre is checked against it too)
+NonEmpty = Annotated[str, Field(min_length=1, max_length=ID_MAX_LENGTH), AfterValidator(refuse_nul)]
 Text = Annotated[str, AfterValidator(refuse_nul)]  # free text: reasons, comments, descriptions
 Instant = Annotated[AwareDatetime, AfterValidator(in_utc_range)]
 
