@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from typing import Any
 
@@ -133,17 +133,14 @@ class ResultsViews:
         return text if self.pg else text.replace("%s", "?")
 
     def query(self, text: str, params: Sequence[Any] = ()) -> list[tuple]:
-        pinned = _pins().get(id(self.store))
-        if pinned is not None:  # inside read_snapshot
-            if self.pg:
-                with pinned.cursor(row_factory=tuple_row) as curs:
-                    curs.execute(text, list(params))
-                    return curs.fetchall()
-            return [tuple(r) for r in pinned.execute(self.sql(text), list(params)).fetchall()]
+        pinned = _pins().get(id(self.store))  # inside read_snapshot: its one connection
         if self.pg:
-            with self.store.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
+            connection = nullcontext(pinned) if pinned is not None else self.store.datastore.get_connection()
+            with connection as conn, conn.cursor(row_factory=tuple_row) as curs:
                 curs.execute(text, list(params))
                 return curs.fetchall()
+        if pinned is not None:
+            return [tuple(r) for r in pinned.execute(self.sql(text), list(params)).fetchall()]
         with self.store.datastore.transaction(commit=False) as c:
             c.execute(self.sql(text), list(params))
             return [tuple(r) for r in c.fetchall()]
