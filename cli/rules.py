@@ -16,17 +16,10 @@ from cli.common import DbOption, err, ledger_at, out
 rules_app = typer.Typer(help="Rule versions: list, show, JSON Schema, check a proposed document.", no_args_is_help=True)
 
 
-def _rules_state(ledger):
-    from ledger.rule_stream import RulesState
-
-    state = RulesState()
-    for rec in ledger.store.read_stream("rules"):
-        state.apply(rec.event)
-    return state
-
-
 def _timeline(ledger):
-    return _rules_state(ledger).timeline
+    from projections.results import load_timeline
+
+    return load_timeline(ledger.store)
 
 
 def _dump(data) -> None:
@@ -36,9 +29,13 @@ def _dump(data) -> None:
 @rules_app.command("list")
 def list_(db: DbOption = None, json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """The versions in the ledger, in timeline order."""
+    from ledger.rule_stream import RulesState
+    from ledger.streams import RULES_STREAM
+
     with ledger_at(db) as ledger:
-        timeline = _timeline(ledger)
-        recorded = {r.event.version: r for r in ledger.store.read_stream("rules")}
+        records = ledger.store.read_stream(RULES_STREAM)  # read once: folded, and each version's record
+    timeline = RulesState.folded(r.event for r in records).timeline
+    recorded = {r.event.version: r for r in records}
     rows = [
         {
             "version": r.version,
@@ -113,7 +110,9 @@ def check(file: str, db: DbOption = None) -> None:
         err.print(f"{file}: origins ignored (the annotation `rules show` adds; `rules show --raw` leaves it out)",
                   soft_wrap=True, markup=False, highlight=False)
     with ledger_at(db) as ledger:
-        state = _rules_state(ledger)
+        from projections.results import load_rules
+
+        state = load_rules(ledger.store)
     timeline = state.timeline
     known = {r.version: r for r in timeline.versions()}
     problems = []

@@ -141,10 +141,11 @@ def _compare_or_exit(store: Any, rules: str, against: str | None, period: tuple,
     from cli.results import caught_up
     from ledger.rules import RuleDocumentInvalid
     from projections.vector_scoring import fast_what_if
-    from projections.whatif import UnknownRuleVersion, ledger_timeline
+    from projections.results import load_timeline
+    from projections.whatif import UnknownRuleVersion
 
     try:
-        proposal = read_proposal(rules, ledger_timeline(store))
+        proposal = read_proposal(rules, load_timeline(store))
     except (FileNotFoundError, ValueError) as e:
         err.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from None

@@ -6,6 +6,7 @@ timeline is always read from the ledger, never from code keyed on a date.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +22,14 @@ class RulesState:
 
         self.version = 0
         self.timeline = RuleTimeline()
+
+    @classmethod
+    def folded(cls, events: Iterable[LedgerEvent]) -> RulesState:
+        """The state after `events`: the rules stream's, in order."""
+        state = cls()
+        for event in events:
+            state.apply(event)
+        return state
 
     def apply(self, event: LedgerEvent) -> None:
         from ledger.decisions import rule_document_of

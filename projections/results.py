@@ -47,14 +47,18 @@ MAX_CACHED_CERTIFICATIONS = 10_000
 Progress = Callable[[int, int], None]  # (events processed by this call, events pending at its start)
 
 
+def load_rules(store: EventStore, up_to: int | None = None) -> RulesState:
+    """The ledger's `rules` stream folded as the log held it at position `up_to` (all of
+    it when None): the one reading of that stream for the projections and the CLI (each
+    call a fresh state, which a what-if may add its proposal to)."""
+    records = store.read_streams_in_log_order([RULES_STREAM])
+    return RulesState.folded(rec.event for rec in records
+                             if up_to is None or rec.position is None or rec.position <= up_to)
+
+
 def load_timeline(store: EventStore, up_to: int | None = None) -> RuleTimeline:
     """The rule timeline as the log held it at position `up_to` (all of it when None)."""
-    rules = RulesState()
-    for rec in store.read_streams_in_log_order([RULES_STREAM]):
-        if up_to is not None and rec.position is not None and rec.position > up_to:
-            break
-        rules.apply(rec.event)
-    return rules.timeline
+    return load_rules(store, up_to).timeline
 
 
 _gc_lock = threading.Lock()

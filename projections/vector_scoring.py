@@ -746,9 +746,10 @@ def fast_what_if(store: Any, proposal: Mapping[str, Any] | str, *, against: str 
 
     `inputs` / `current`: the population already loaded (`load_inputs`, `load_current`)
     for [start, end], to skip the one-time load; reads only, like `what_if`."""
-    from projections.whatif import ledger_timeline, plan
+    from projections.results import load_timeline
+    from projections.whatif import plan
 
-    timeline = ledger_timeline(store)
+    timeline = load_timeline(store)
     _, _, header = plan(timeline, proposal, against)  # validates and inserts a proposal
     chosen = timeline.get(header["proposal"])
     assert chosen is not None

@@ -338,17 +338,6 @@ class UnknownRuleVersion(LookupError):
         super().__init__(f"no rule version {name!r} in the ledger (known: {', '.join(known)})")
 
 
-def ledger_timeline(store: Any) -> RuleTimeline:
-    """A fresh copy of the ledger's rule timeline, folded from its `rules` stream."""
-    from ledger.rule_stream import RulesState
-    from ledger.streams import RULES_STREAM
-
-    state = RulesState()
-    for recorded in store.read_stream(RULES_STREAM):
-        state.apply(recorded.event)
-    return state.timeline
-
-
 def _version(timeline: RuleTimeline, name: str) -> RuleSet:
     rules = timeline.get(name)
     if rules is None:
@@ -414,10 +403,10 @@ def what_if(
     period filter) under `proposal` with their current results, or with `against`.
     Reads only: the results projection must have been caught up by the caller."""
     from projections.inputs import scoring_inputs
-
+    from projections.results import load_timeline
     from projections.views import read_snapshot
 
-    rules_for, baseline_for, header = plan(ledger_timeline(store), proposal, against)
+    rules_for, baseline_for, header = plan(load_timeline(store), proposal, against)
     with read_snapshot(store):  # the inputs and the current results of one moment
         current = current_results(store, start, end)
         report = compare(scoring_inputs(store, started_from=start, started_to=end), current, rules_for,
