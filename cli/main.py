@@ -15,7 +15,7 @@ from cli.common import DbOption, err, ledger_at, out, output_path, warn_reused_r
 from commands.recording import BatchRejected
 from ledger.errors import DomainError
 from storage import migrate as migrations
-from storage.urls import resolve_url
+from storage.urls import resolve_url, sqlite_busy_timeout
 
 app = typer.Typer(
     help="certledger: an event-sourced ledger for the Pix certification.",
@@ -30,6 +30,8 @@ def _migrated(db: str | None):
     kind, a path that is a folder or no database, an unreachable server."""
     try:
         url = resolve_url(db)
+        if url.backend == "sqlite":
+            sqlite_busy_timeout()  # a bad setting is said as one, not as a failed migration
     except Exception as e:
         err.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from None

@@ -28,6 +28,10 @@ class UnsupportedDatabaseUrl(StorageError):
     pass
 
 
+class BusyTimeoutInvalid(StorageError):
+    """$CERTLEDGER_SQLITE_BUSY_TIMEOUT is not a number of seconds from 0 to a day."""
+
+
 # Errors of the storage rather than of the request (the database cannot be reached, is
 # not prepared, or failed the statement): the API answers 503, not 500.
 UNAVAILABLE = (

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from storage.errors import UnsupportedDatabaseUrl
+from storage.errors import BusyTimeoutInvalid, UnsupportedDatabaseUrl
 
 DEFAULT_URL = "sqlite:///certledger.db"
 ENV_VAR = "CERTLEDGER_DATABASE_URL"
@@ -25,9 +25,9 @@ def sqlite_busy_timeout() -> float:
     try:
         seconds = float(raw)
     except ValueError:
-        raise UnsupportedDatabaseUrl(f"{BUSY_TIMEOUT_VAR}={raw!r}: a number of seconds is expected") from None
+        raise BusyTimeoutInvalid(f"{BUSY_TIMEOUT_VAR}={raw!r}: a number of seconds is expected") from None
     if not 0 <= seconds <= 86_400:
-        raise UnsupportedDatabaseUrl(f"{BUSY_TIMEOUT_VAR}={raw!r}: between 0 and 86400 seconds")
+        raise BusyTimeoutInvalid(f"{BUSY_TIMEOUT_VAR}={raw!r}: between 0 and 86400 seconds")
     return seconds
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import orjson
 from typer.testing import CliRunner
 
@@ -285,3 +286,23 @@ def test_an_error_line_is_one_line_in_a_file_whatever_its_length(tmp_path):
     refused = _run("import", str(bad), "--db", f"sqlite:///{tmp_path / 'l.db'}", ok=False)
     line = next(l for l in refused.stderr.splitlines() if l.startswith(f"{bad}:line 1"))
     assert line.endswith(")") and "unknown event type 'Nope'" in line, refused.stderr  # the list of types, whole
+
+
+def test_a_bad_sqlite_busy_timeout_is_said_as_a_setting_by_every_command(tmp_path, example_path, monkeypatch):
+    """`init` used to call it a failed migration; the error was named for a bad URL."""
+    from storage.errors import BusyTimeoutInvalid
+    from storage.urls import sqlite_busy_timeout
+
+    url = f"sqlite:///{tmp_path / 'b.db'}"
+    _run("import", str(example_path), "--db", url)
+    for value, why in (("abc", "a number of seconds is expected"), ("-1", "between 0 and 86400 seconds")):
+        monkeypatch.setenv("CERTLEDGER_SQLITE_BUSY_TIMEOUT", value)
+        with pytest.raises(BusyTimeoutInvalid):
+            sqlite_busy_timeout()
+        for args in (["init"], ["migrate"], ["results"], ["import", str(example_path)]):
+            bad = _run(*args, "--db", url, ok=False)
+            said = " ".join(bad.output.split())
+            assert bad.exit_code == 2 and f"CERTLEDGER_SQLITE_BUSY_TIMEOUT='{value}': {why}" in said, (args, said)
+            assert "migration" not in said and "Traceback" not in said
+    monkeypatch.setenv("CERTLEDGER_SQLITE_BUSY_TIMEOUT", "0.5")
+    assert "cert-0001" in _run("results", "--db", url).stdout
