@@ -19,8 +19,8 @@ from ledger.events import event_adapter
 from ledger.rules import rule_document_json_schema
 
 _WHY = {
-    400: "a malformed request: a body that is not JSON, a cursor this API did not issue, a page size above the "
-         "maximum, the NUL character (U+0000) in the path or query",
+    400: "a malformed request: a body that is not JSON, a cursor this API did not issue, a page size out of its range "
+         "(1 to the maximum), the NUL character (U+0000) in the path or query",
     401: "no bearer token, or an unknown or revoked one",
     403: "the token's role may not do this, or the session is another centre's",
     404: "nothing of that id visible to this token",
@@ -136,14 +136,14 @@ def _events_body(components: dict[str, Any]) -> dict[str, Any]:
 
 
 def _page_limits(paths: dict[str, Any], maximum: int) -> None:
-    """`limit` is bounded by the server's configured maximum page size."""
+    """`limit` is from 1 to the server's configured maximum page size."""
     for operations in paths.values():
         for operation in operations.values():
             for parameter in operation.get("parameters", []):
                 if parameter["name"] == "limit":
                     for branch in parameter["schema"].get("anyOf", [parameter["schema"]]):
                         if branch.get("type") == "integer":
-                            branch["maximum"] = maximum
+                            branch["minimum"], branch["maximum"] = 1, maximum
 
 
 def build_openapi(app: FastAPI, settings: Settings) -> dict[str, Any]:

@@ -19,7 +19,10 @@ from api.problems import BadRequest
 CursorQuery = Annotated[
     str | None, Query(max_length=400, description="`next_cursor` of the previous page; absent for the first page")
 ]
-LimitQuery = Annotated[int | None, Query(ge=1, le=1000, description="page size (default and maximum: see settings)")]
+# The range is checked by `page_size`, both ends alike (a 0 was FastAPI's 422, a size past
+# the settings' maximum this API's 400); the OpenAPI document states it (api/openapi.py).
+LimitQuery = Annotated[int | None, Query(description="page size, from 1 to the server's maximum (default and "
+                                                     "maximum: see settings)")]
 
 
 def encode_cursor(last_id: str) -> str:
@@ -42,8 +45,8 @@ def decode_cursor(cursor: str | None) -> str | None:
 def page_size(limit: int | None, default: int, maximum: int) -> int:
     if limit is None:
         return default
-    if limit > maximum:
-        raise BadRequest(f"limit is at most {maximum}", field="limit", code="page-too-large")
+    if not 1 <= limit <= maximum:
+        raise BadRequest(f"limit is from 1 to {maximum}, not {limit}", field="limit", code="page-size-out-of-range")
     return limit
 
 
