@@ -518,7 +518,11 @@ def _jury_question(fold: ResultsFold, line: dict, recorded_at: str, position: in
         decision["reason"] = line["reason"]
     if line.get("event_id") is not None:
         decision["event_id"] = line["event_id"]
-    cert.facts.setdefault("jury_decisions", {})[line["question_id"]] = decision
+    decisions = cert.facts.setdefault("jury_decisions", {})
+    before = decisions.get(line["question_id"])
+    if before is not None:  # as ledger.scoring.fold keeps it: one level
+        decision["overrides"] = {k: v for k, v in before.items() if k != "overrides"}
+    decisions[line["question_id"]] = decision
     _facts_changed(fold, cert)
     if cert.seq:
         fold.rescore(cert, "neutralisation" if neutralised else "de-neutralisation",

@@ -45,6 +45,10 @@ class JuryQuestionDecision(_Fact):
     reason: str = ""
     event_id: str | None = None
     at: datetime
+    # The jury's decision on the question before this one (its own `overrides` dropped):
+    # what a de-neutralisation withdraws, for the explanation ("it was not neutralised"
+    # was said of a question the jury itself had neutralised).
+    overrides: JuryQuestionDecision | None = None
 
 
 class RulingRef(_Fact):

@@ -127,8 +127,10 @@ def _fraud(fold: FactsFold, e: FraudReported) -> None:
 
 
 def _jury_question(fold: FactsFold, e: QuestionNeutralised | QuestionDeneutralised) -> None:
+    before = fold.maps["jury_decisions"].get(e.question_id)
     fold.maps["jury_decisions"][e.question_id] = JuryQuestionDecision(
-        neutralised=isinstance(e, QuestionNeutralised), by=e.by, reason=e.reason, event_id=e.event_id, at=e.at
+        neutralised=isinstance(e, QuestionNeutralised), by=e.by, reason=e.reason, event_id=e.event_id, at=e.at,
+        overrides=before.model_copy(update={"overrides": None}) if before is not None else None,
     )
 
 

@@ -97,15 +97,22 @@ def apply_jury(states: list[QuestionState], decisions: Mapping[str, JuryQuestion
             state.because.append(f"jury decision by {_jury_words(decision)} has no effect: question ignored")
         elif decision.neutralised:
             state.neutralised_by = "jury"
-            state.because.append(f"neutralised by {_jury_words(decision)}")
+            earlier = decision.overrides
+            after = f"; after the de-neutralisation by {_jury_words(earlier)}" if earlier is not None else ""
+            state.because.append(f"neutralised by {_jury_words(decision)}{after}")
         else:
             _deneutralise(state, decision, abort_reason)
 
 
 def _deneutralise(state: QuestionState, decision: JuryQuestionDecision, abort_reason: str | None) -> None:
-    was = state.neutralised_by
+    was = state.neutralised_by  # by the rules (an incident report, an abort), before the jury's word
     state.neutralised_by = None
-    state.because.append(f"de-neutralised by {_jury_words(decision)}" + ("" if was else " (it was not neutralised)"))
+    earlier = decision.overrides
+    if earlier is not None and earlier.neutralised:
+        lifted = f"; it withdraws the neutralisation by {_jury_words(earlier)}"
+    else:
+        lifted = "" if was else " (it was not neutralised)"
+    state.because.append(f"de-neutralised by {_jury_words(decision)}{lifted}")
     if state.counted_as is None and abort_reason is not None:
         # Counted again but never answered: it can only count as a skip.
         state.counted_as = "skipped"

@@ -69,6 +69,10 @@ def test_the_dict_fold_keeps_anomalies_and_every_jury_fact():
               s.ruling("comment", certification_id="c1", comment="seen")]
     evs = events(lines)
     assert _folded(evs) == _reference(evs)
+    # The de-neutralisation keeps what it withdraws, for the explanation; one level only.
+    last = _folded(evs)["c1"].jury_decisions["c1-1.1-0"]
+    assert (last.neutralised, last.by, last.overrides.neutralised, last.overrides.by) == (False, "pix-2", True, "pix-1")
+    assert last.overrides.overrides is None
 
 
 class _CountingLoader:

@@ -167,6 +167,27 @@ def test_a_jury_deneutralisation_overrides_an_automatic_neutralisation() -> None
     assert incident.because.endswith("; then de-neutralised by jury member ext-1, whose word is last: counted")
 
 
+def test_a_deneutralisation_names_the_jury_neutralisation_it_withdraws() -> None:
+    """It said "(it was not neutralised)" of a question the jury itself had neutralised."""
+    cert = _reported("C7", "ko", PLAIN)  # a report left to the jury: nothing automatic
+    cert.neutralise("cert-1-q1", by="pix-1", reason="image missing")
+    cert.deneutralise("cert-1-q1", by="ext-1", reason="the image was there")
+    question = cert.score(LATEST).explanation.questions[0]
+    assert question.fate == "counted"
+    said = question.because[-1]
+    assert said.startswith("de-neutralised by jury member ext-1: the image was there; it withdraws the "
+                           "neutralisation by jury member pix-1 (neut-") and said.endswith("): image missing"), said
+    cert.neutralise("cert-1-q1", by="pix-2", reason="on second thoughts")
+    again = cert.score(LATEST).explanation.questions[0]
+    assert again.fate == "neutralised"
+    said = again.because[-1]
+    assert said.startswith("neutralised by jury member pix-2 (neut-") and said.endswith(
+        "): on second thoughts; after the de-neutralisation by jury member ext-1: the image was there"), said
+    alone = _reported("C7", "ko", PLAIN)
+    alone.deneutralise("cert-1-q1", by="ext-1", reason="nothing to lift")
+    assert alone.score(LATEST).explanation.questions[0].because[-1].endswith("(it was not neutralised)")
+
+
 def test_a_report_on_a_question_of_a_competence_not_certifiable_has_no_effect() -> None:
     cert = Certification().start({"1.1": 35, "5.2": 7, **{code: 24 for code in FILLER_COMPETENCES}})
     cert.question("5.2", "ko")
