@@ -13,6 +13,8 @@ When a certification is (re)scored, and why (the `cause` of its history entry):
   completed); `incident auto-resolution` instead when it already had a result and the
   finalisation changes it while it has incident reports (for a completed certification,
   automatic resolution is the only input finalisation brings);
+* `incident report`: a report made once it has a result (completed, not yet finalised):
+  its score waits for the finalisation, its explanation shows the report awaiting it;
 * `neutralisation` / `de-neutralisation` / `jury ruling` (reject_for_fraud, unreject,
   cancel, uncancel, resolve_incident; a `comment` changes no input): only once it has a
   result; before that the first scoring takes them in;
@@ -471,6 +473,13 @@ def _incident(fold: ResultsFold, line: dict, recorded_at: str, position: int) ->
         incident["question_number"] = line["question_number"]
     cert.facts.setdefault("incidents", []).append(incident)
     _facts_changed(fold, cert)
+    if cert.seq:
+        # A report made after the certification's result (once it is completed, before
+        # the finalisation) changes no score until the finalisation resolves it, but the
+        # result must show it awaiting: its explanation lists every report it knows.
+        where = f", question {line['question_number']}" if line.get("question_number") is not None else ""
+        fold.rescore(cert, "incident report", f"report {line['report_id']} ({line['code']}{where})",
+                     recorded_at, position)
 
 
 def _fraud(fold: ResultsFold, line: dict, recorded_at: str, position: int) -> None:

@@ -222,3 +222,27 @@ def test_a_complete_fold_ignores_a_second_start_of_a_certification_it_forgot():
     again = next(r for r in rows if b'"CertificationStarted"' in r[2])
     fold.apply_encoded([(rows[-1][0] + 1, again[1], again[2])])
     assert "c1" not in fold.certs and loader.asked_certs == set()  # neither made anew nor loaded
+
+
+def test_a_report_made_after_the_result_rescores_it_so_its_explanation_shows_the_report():
+    """The example's E1 report on cert-0001 comes after its completion, before the
+    finalisation: the current result's explanation used to leave it out until then."""
+    from pathlib import Path
+
+    from ledger.events import parse_event
+
+    fixture = Path(__file__).parents[1] / "fixtures" / "session.jsonl"
+    lines = [orjson.loads(line) for line in fixture.read_text().splitlines() if line.strip()]
+    cut = next(i for i, line in enumerate(lines) if line["type"] == "SessionFinalised")
+    done = next(i for i, line in enumerate(lines) if line["type"] == "CertificationCompleted"
+                and line["certification_id"] == "cert-0001")
+    report = next(i for i, line in enumerate(lines) if line["type"] == "IncidentReported"
+                  and line["certification_id"] == "cert-0001")
+    assert done < report < cut
+    fold = ResultsFold(keep_history=True).apply_all(_entries([*genesis_events(), *map(parse_event, lines[:cut])]))
+    history = fold.histories["cert-0001"]
+    assert [h.cause for h in history] == ["first scoring", "incident report"]
+    assert history[-1].detail == "report cert-0001-r0 (E1, question 15)"
+    assert history[-1].result == history[0].result  # the report waits for the finalisation: no score moves
+    reports = fold.certs["cert-0001"].public_result()["explanation"]["incidents"]
+    assert [(r["report_id"], r["outcome"]) for r in reports] == [("cert-0001-r0", "awaiting_finalisation")]
