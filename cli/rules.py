@@ -103,12 +103,6 @@ def check(file: str, db: DbOption = None) -> None:
     except orjson.JSONDecodeError as e:
         err.print(f"[red]invalid:[/red] {file} is not valid JSON: {e}")
         raise typer.Exit(1) from None
-    if isinstance(doc, dict) and "origins" in doc and doc.get("type") != "RuleVersionChanged":
-        # `rules show` adds where each value comes from: a document started from its
-        # output is checked without that annotation, which no document carries.
-        doc = {k: v for k, v in doc.items() if k != "origins"}
-        err.print(f"{file}: origins ignored (the annotation `rules show` adds; `rules show --raw` leaves it out)",
-                  soft_wrap=True, markup=False, highlight=False)
     with ledger_at(db) as ledger:
         from projections.results import load_rules
 

@@ -41,13 +41,27 @@ _FRIENDLIER = {
 }
 
 
+# An unknown key that a document copied from `rules show` carries: named with where it
+# comes from, so that a check, a what-if and recording refuse it with the same way out.
+_UNKNOWN_KEY_HINTS = {
+    "origins": "unknown key: the annotation `rules show` adds (where each value comes from), which no "
+               "document carries; `rules show --raw` leaves it out",
+}
+
+
+def _message(error: dict[str, Any]) -> str:
+    if error["type"] == "extra_forbidden" and (path := path_of(error["loc"])) in _UNKNOWN_KEY_HINTS:
+        return _UNKNOWN_KEY_HINTS[path]
+    return _FRIENDLIER.get(error["type"], error["msg"])
+
+
 def _is_under(path: str, container: str) -> bool:
     return path != container and (path.startswith(container + ".") or path.startswith(container + "["))
 
 
 def problems_from_pydantic(errors: list[dict[str, Any]]) -> list[RuleProblem]:
     problems = [
-        RuleProblem(path_of(error["loc"]), _FRIENDLIER.get(error["type"], error["msg"]))
+        RuleProblem(path_of(error["loc"]), _message(error))
         for error in errors
     ]
     # A container's error caused by its items' ("at least 1 item after validation")

@@ -133,14 +133,33 @@ def test_rules_check_given_a_rule_version_event_checks_the_document_it_carries(s
     assert "already exists" in both and "colour" in both, both
 
 
-def test_rules_check_takes_what_rules_show_prints_and_refuses_a_ratio_written_as_text(sqlite_url, tmp_path):
+def test_rules_check_refuses_what_rules_show_prints_as_recording_would_and_says_why(sqlite_url, tmp_path):
+    """A check must predict acceptance: it used to strip `origins` and say valid, while
+    what-if and recording refused the same file."""
     assert _run("init", "--db", sqlite_url).exit_code == 0
     shown = orjson.loads(_run("rules", "show", "pix-v2-2024-05", "--db", sqlite_url).stdout)
     assert "origins" in shown
     path = tmp_path / "from-show.json"
     path.write_bytes(orjson.dumps({**shown, "version": "from-show", "effective_from": "2025-01-01T00:00:00Z"}))
     checked = _run("rules", "check", str(path), "--db", sqlite_url)
-    assert checked.exit_code == 0 and "origins ignored" in checked.stderr, checked.output
+    said = " ".join(checked.stderr.split())
+    assert checked.exit_code == 1 and "invalid" in said, checked.output
+    assert "origins: unknown key" in said and "rules show --raw" in said, said
+    # Recording refuses it alike: the same file as a RuleVersionChanged line.
+    line = {"type": "RuleVersionChanged", "version": "from-show", "effective_from": "2025-01-01T00:00:00Z",
+            "rules": orjson.loads(path.read_bytes()), "reason": "copied from rules show",
+            "jury": [{"member_id": m, "external": m.startswith("e")} for m in ("p1", "p2", "e1", "e2")],
+            "at": "2025-01-01T00:00:00Z"}
+    (tmp_path / "rv.jsonl").write_bytes(orjson.dumps(line) + b"\n")
+    assert _run("import", str(tmp_path / "rv.jsonl"), "--db", sqlite_url).exit_code != 0
+    # Without the annotation, as `rules show --raw` gives it, the same document is valid.
+    path.write_bytes(orjson.dumps({k: v for k, v in orjson.loads(path.read_bytes()).items() if k != "origins"}))
+    assert _run("rules", "check", str(path), "--db", sqlite_url).exit_code == 0
+
+
+def test_rules_check_refuses_a_ratio_written_as_text(sqlite_url, tmp_path):
+    assert _run("init", "--db", sqlite_url).exit_code == 0
+    path = tmp_path / "ratio.json"
     path.write_bytes(orjson.dumps({"version": "p", "extends": "pix-v2-2024-05", "effective_from": "2025-01-01T00:00:00Z",
                                    "trust_rule": {"min_answered_ratio": "0.66"}}))
     refused = _run("rules", "check", str(path), "--db", sqlite_url)

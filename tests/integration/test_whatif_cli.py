@@ -112,6 +112,14 @@ def test_an_invalid_proposal_prints_every_problem_with_its_path(ledger_url, tmp_
     assert "refused" in result.stderr and result.stdout == ""
 
 
+def test_a_proposal_copied_from_rules_show_is_refused_with_the_way_out(ledger_url, tmp_path):
+    copied = {**CAP_5, "origins": {"max_reachable_level": "pix-v2-2017-12"}}
+    result = _run("what-if", "--rules", _write(tmp_path, copied), "--db", ledger_url, code=1)
+
+    said = " ".join(result.stderr.split())
+    assert "origins: unknown key" in said and "rules show --raw" in said, said
+
+
 def test_an_unknown_version_or_file_is_a_usage_error(ledger_url):
     missing = _run("what-if", "--rules", "no-such-thing", "--db", ledger_url, code=2)
     assert "no such file, and no rule version" in missing.stderr
