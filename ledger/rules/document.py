@@ -11,7 +11,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, PrivateAttr, ValidationInfo
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, PrivateAttr, ValidationInfo, WithJsonSchema
 
 from ledger.rules.incident_policy import IncidentRule
 from ledger.rules.level_table import WRITTEN, Band, LevelRow, index_rows
@@ -77,8 +77,11 @@ def _a_number_as_written(value: Any, info: ValidationInfo) -> Any:
 class TrustRule(_Section):
     # Exact (a Decimal, so ceil(0.66 × 50) is 33, not 34 by float error); shown as the
     # number a jury wrote, not as a string.
+    # The schema says what a written document must hold (a JSON number), not the
+    # Decimal's lenient reading of a stored one, which also takes "0.66".
     min_answered_ratio: Annotated[Decimal, BeforeValidator(_a_number_as_written),
-                                  PlainSerializer(float, return_type=float, when_used="json")] = Field(
+                                  PlainSerializer(float, return_type=float, when_used="json"),
+                                  WithJsonSchema({"type": "number", "exclusiveMinimum": 0, "maximum": 1})] = Field(
         gt=0, le=1, description="non-neutralised answered >= ceil(ratio x served), else cancelled"
     )
 
@@ -103,15 +106,28 @@ class RuleDocument(_Section):
     )
     description: str = Field(default="", description="what this version changes (not inherited)")
     algorithm: Literal["pix-v2"] = Field(description="the scoring algorithm")
-    max_reachable_level: int = Field(ge=1, le=FRAMEWORK_LEVELS)
-    pix_per_level: int = Field(ge=1, le=100)
-    min_certifiable_competences: int = Field(ge=1, le=COMPETENCE_COUNT)
-    questions_per_competence: int = Field(ge=1, le=6)
-    reproducibility_rate: ReproducibilityRate
-    qrocm_dep: QrocmDep
-    level_table: tuple[LevelRow, ...] = Field(min_length=1)
+    max_reachable_level: int = Field(
+        ge=1, le=FRAMEWORK_LEVELS, description="the cap on a certified level (and on pix: level x pix_per_level)"
+    )
+    pix_per_level: int = Field(ge=1, le=100, description="pix per level: a downgrade takes this many off")
+    min_certifiable_competences: int = Field(
+        ge=1, le=COMPETENCE_COUNT, description="fewer certifiable competences: the certification cannot be scored"
+    )
+    questions_per_competence: int = Field(
+        ge=1, le=6,
+        description="C is capped at it; a QROCM-dep is weighted when its competence has fewer questions",
+    )
+    reproducibility_rate: ReproducibilityRate = Field(
+        description="how the rate is rounded, and the thresholds of its fail limit and bands"
+    )
+    qrocm_dep: QrocmDep = Field(description="the question format that counts double in a short competence")
+    level_table: tuple[LevelRow, ...] = Field(
+        min_length=1, description="rows (N, C, Z) and their outcome per rate band; a list replaces the parent's whole"
+    )
     trust_rule: TrustRule | None = Field(description="null: no trust rule")
-    unanswered_on_abort: AbortPolicy
+    unanswered_on_abort: AbortPolicy = Field(
+        description="per abort reason, what becomes of the questions left unanswered"
+    )
     automatic_resolution: dict[str, IncidentRule | None] = Field(
         description="incident code -> rule; absent or null: left to the jury"
     )

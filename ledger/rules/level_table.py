@@ -63,6 +63,13 @@ def _dump_span(span: Span) -> int | str:
     return span.lo if span.lo == span.hi else str(span)
 
 
+# The published schema must take what _parse_span takes from a written document: "3" as
+# well as "0..3", spaces around, ASCII digits, each number at most MAX_COUNT (12: one
+# digit, or 10 to 12; leading zeros are still a number). A range's order (lo <= hi) is
+# beyond a pattern: the checker says it.
+_SCHEMA_NUMBER = r"0*(?:[0-9]|1[0-2])"
+SPAN_PATTERN = rf"^\s*{_SCHEMA_NUMBER}\s*(?:\.\.\s*{_SCHEMA_NUMBER}\s*)?$"
+
 Count = Annotated[
     Span,
     PlainValidator(_parse_span),
@@ -71,7 +78,7 @@ Count = Annotated[
         {
             "oneOf": [
                 {"type": "integer", "minimum": 0, "maximum": MAX_COUNT},
-                {"type": "string", "pattern": r"^[0-9]+\.\.[0-9]+$"},
+                {"type": "string", "pattern": SPAN_PATTERN},
             ]
         }
     ),
