@@ -163,15 +163,20 @@ def _event_document(line: dict, state) -> tuple[dict, list[str]]:
 
 
 def _coverage_warnings(rules, replaced) -> list[str]:
-    """What the proposal's level table can no longer score that the version it takes over
-    from could: valid, but each such certification would get an `error` result."""
+    """The counts the proposal's level table cannot score that the version it takes over
+    from could, or that its own parameters newly reach: valid, but each such
+    certification would get an `error` result."""
     from ledger.scoring.coverage import uncovered_counts
 
     if replaced is None:
         return []  # before every version: nothing it takes over from (the reference's own gaps are no news)
-    return [f"level_table has no row for N={n} C={c} Z={z}, which {replaced.version}, the version it takes "
-            f"over from, scores: a certification with these counts would get an error result"
-            for n, c, z in uncovered_counts(rules, replaced)]
+    warnings = []
+    for n, c, z in uncovered_counts(rules, replaced):
+        why = (f"which {replaced.version}, the version it takes over from, scores" if replaced.level_row(n, c, z) is not None
+               else "which a competence reaches under its own parameters (questions_per_competence, qrocm_dep)")
+        warnings.append(f"level_table has no row for N={n} C={c} Z={z}, {why}: a certification with these counts "
+                        "would get an error result")
+    return warnings
 
 
 def register(app: typer.Typer) -> None:

@@ -89,6 +89,21 @@ def test_rules_check_warns_of_counts_the_replaced_version_scores_and_the_proposa
     assert "warning" not in _run("rules", "check", str(path), "--db", sqlite_url).output
 
 
+def test_rules_check_warns_of_counts_the_proposals_own_parameters_reach_and_its_table_does_not_score(
+        sqlite_url, tmp_path):
+    """With 4 questions per competence, "3 ok, 1 ko" is N/C/Z = 4/3/0: a what-if showed most
+    certifications turning to error, while the check said valid with no warning."""
+    assert _run("init", "--db", sqlite_url).exit_code == 0
+    path = tmp_path / "qpc4.json"
+    path.write_bytes(orjson.dumps({"version": "jury-qpc4", "extends": "pix-v2-2024-05",
+                                   "effective_from": "2024-06-10T00:00:00Z", "questions_per_competence": 4}))
+    checked = _run("rules", "check", str(path), "--db", sqlite_url)
+    assert checked.exit_code == 0 and "valid rule document jury-qpc4" in checked.stdout, checked.output
+    warned = [line for line in checked.stderr.splitlines() if "warning" in line]
+    assert any("N=4 C=3 Z=0" in line and "its own parameters" in line and "error result" in line for line in warned), \
+        warned
+
+
 def test_rules_list_shows_whole_version_names_at_80_columns(sqlite_url, monkeypatch):
     from cli.common import out
 
