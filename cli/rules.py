@@ -134,7 +134,7 @@ def check(file: str, db: DbOption = None) -> None:
         raise typer.Exit(1)
     out.print(f"{file}: valid rule document {rules.version} (effective from {rules.effective_from.isoformat()})",
               soft_wrap=True, markup=False, highlight=False)
-    for warning in _coverage_warnings(rules, timeline.in_force(rules.effective_from)):
+    for warning in _date_warnings(rules, timeline) + _coverage_warnings(rules, timeline.in_force(rules.effective_from)):
         err.print(f"{file}: warning: {warning}", soft_wrap=True, markup=False, highlight=False)
 
 
@@ -160,6 +160,20 @@ def _event_document(line: dict, state) -> tuple[dict, list[str]]:
             return rule_document_of(event), [f"rules.{p.path}: {p.message}" for p in refused.__cause__.problems]
         return rule_document_of(event), [f"{refused.field or '(line)'}: {refused.message}"]
     return rule_document_of(event), []
+
+
+def _date_warnings(rules, timeline) -> list[str]:
+    """Dates that are valid but probably slips: recorded, the version would silently take
+    over from another at the same instant (on a tie the later recorded wins), or apply
+    before the version it builds on."""
+    at = rules.effective_from.isoformat()
+    warnings = [f"effective_from {at} is that of {other.version}: from that instant this version takes over and "
+                f"{other.version} never applies" for other in timeline.versions() if other.effective_from == rules.effective_from]
+    parent = timeline.get(rules.extends) if rules.extends else None
+    if parent is not None and rules.effective_from < parent.effective_from:
+        warnings.append(f"effective_from {at} is before that of {parent.version} "
+                        f"({parent.effective_from.isoformat()}), the version it extends")
+    return warnings
 
 
 def _coverage_warnings(rules, replaced) -> list[str]:

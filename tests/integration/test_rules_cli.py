@@ -104,6 +104,25 @@ def test_rules_check_warns_of_counts_the_proposals_own_parameters_reach_and_its_
         warned
 
 
+def test_rules_check_warns_of_a_date_that_shadows_a_version_or_precedes_its_parent(sqlite_url, tmp_path):
+    assert _run("init", "--db", sqlite_url).exit_code == 0
+    path = tmp_path / "dated.json"
+
+    def warnings(effective_from: str, extends: str = "pix-v2-2024-05") -> list[str]:
+        path.write_bytes(orjson.dumps({"version": "dated", "extends": extends, "effective_from": effective_from,
+                                       "max_reachable_level": 6}))
+        checked = _run("rules", "check", str(path), "--db", sqlite_url)
+        assert checked.exit_code == 0 and "valid rule document dated" in checked.stdout, checked.output  # not refused
+        return [" ".join(line.split()) for line in checked.stderr.splitlines() if "warning" in line]
+
+    # The same instant as pix-v2-2023-12, written in UTC: that version would never apply.
+    same = warnings("2023-11-30T23:00:00Z", extends="pix-v2-2023-12")
+    assert len(same) == 1 and "is that of pix-v2-2023-12" in same[0] and "never applies" in same[0], same
+    before = warnings("2024-01-01T00:00:00Z")
+    assert len(before) == 1 and "before that of pix-v2-2024-05" in before[0] and "extends" in before[0], before
+    assert warnings("2024-09-01T00:00:00Z") == []
+
+
 def test_rules_list_shows_whole_version_names_at_80_columns(sqlite_url, monkeypatch):
     from cli.common import out
 
