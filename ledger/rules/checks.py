@@ -15,20 +15,21 @@ from ledger.vocabulary import ALL_INCIDENT_CODES, is_in_challenge
 Sections = Mapping[str, Any]
 
 
+def _out_of_order(lower: str, upper: str, rate: Any) -> list[RuleProblem]:
+    """`lower` < `upper` broken, said from each side (the resolver keeps the written one)."""
+    low, high, at = getattr(rate, lower), getattr(rate, upper), "reproducibility_rate."
+    if low < high:
+        return []
+    rule = "fail < middle band < high band"
+    return [
+        RuleProblem(at + upper, f"must be above {lower} ({low}): {rule}", other=at + lower),
+        RuleProblem(at + lower, f"must be below {upper} ({high}): {rule}", other=at + upper),
+    ]
+
+
 def _thresholds_in_order(s: Sections) -> list[RuleProblem]:
     rate = s["reproducibility_rate"]
-    problems = []
-    if not rate.fail_below < rate.middle_band_from:
-        problems.append(RuleProblem(
-            "reproducibility_rate.middle_band_from",
-            f"must be above fail_below ({rate.fail_below}): fail < middle band < high band",
-        ))
-    if not rate.middle_band_from < rate.high_band_from:
-        problems.append(RuleProblem(
-            "reproducibility_rate.high_band_from",
-            f"must be above middle_band_from ({rate.middle_band_from}): fail < middle band < high band",
-        ))
-    return problems
+    return _out_of_order("fail_below", "middle_band_from", rate) + _out_of_order("middle_band_from", "high_band_from", rate)
 
 
 def _partial_credit_within_weight(s: Sections) -> list[RuleProblem]:

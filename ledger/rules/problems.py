@@ -10,6 +10,10 @@ from typing import Any, Iterable
 class RuleProblem:
     path: str
     message: str
+    # A fault between two fields (fail < middle band < high band) is said from each side,
+    # `other` naming the field across: the side the document wrote is the one reported
+    # (it used to be a fixed side, perhaps one the jury had not touched).
+    other: str = ""
 
     def __str__(self) -> str:
         return f"{self.path or '(document)'}: {self.message}"

@@ -135,6 +135,17 @@ def _document_problems(merged: Mapping[str, Any], written: bool = False) -> list
         return problems_from_pydantic(errors) + semantic_problems(_valid_sections(merged, broken))
 
 
+def _on_the_written_side(problems: list[RuleProblem], raw: Mapping[str, Any]) -> list[RuleProblem]:
+    """Of a fault between two fields, said from each side, the sides the document wrote
+    (both if it wrote both, or neither)."""
+    written = list(leaf_paths(raw))
+
+    def wrote(path: str) -> bool:
+        return any(_related(path, w) for w in written)
+
+    return [p for p in problems if not p.other or wrote(p.path) or not wrote(p.other)]
+
+
 def _without_repeated_paths(first: list[RuleProblem], then: list[RuleProblem]) -> list[RuleProblem]:
     seen = {p.path for p in first}
     return first + [p for p in then if p.path not in seen]
@@ -157,7 +168,7 @@ def resolve_document(raw: Mapping[str, Any], known: Mapping[str, RuleSet], *, wr
     parent = known.get(raw["extends"]) if isinstance(raw.get("extends"), str) else None
     inherited = parent.model_dump(mode="json", exclude={"origins", *NOT_INHERITED}) if parent else {}
     merged = deep_merge(inherited, raw)
-    problems = _document_problems(merged, written)
+    problems = _on_the_written_side(_document_problems(merged, written), raw)
     if problems:
         raise RuleDocumentInvalid(problems)
     origins = merge_origins(parent.origins if parent else {}, raw, raw["version"])

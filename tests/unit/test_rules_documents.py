@@ -61,12 +61,18 @@ def test_a_wrong_type_is_named() -> None:
     assert "integer" in problems["max_reachable_level"]
 
 
-def test_thresholds_out_of_order_are_named() -> None:
+def test_thresholds_out_of_order_are_named_at_the_field_the_document_wrote() -> None:
     problems = _problems(_variant(reproducibility_rate={"middle_band_from": 85}))
-    # 50 < 85 holds, but 85 < 80 does not: the high band is the one out of order.
+    # 50 < 85 holds, but 85 < 80 does not: the written 85 is named, not the inherited 80.
+    assert problems == {"reproducibility_rate.middle_band_from":
+                        "must be below high_band_from (80): fail < middle band < high band"}
+    problems = _problems(_variant(reproducibility_rate={"high_band_from": 65}))
     assert list(problems) == ["reproducibility_rate.high_band_from"]
     problems = _problems(_variant(reproducibility_rate={"fail_below": 75}))
-    assert list(problems) == ["reproducibility_rate.middle_band_from"]
+    assert list(problems) == ["reproducibility_rate.fail_below"]
+    # Both written: both named.
+    problems = _problems(_variant(reproducibility_rate={"middle_band_from": 85, "high_band_from": 80}))
+    assert list(problems) == ["reproducibility_rate.high_band_from", "reproducibility_rate.middle_band_from"]
 
 
 def test_an_unknown_parent_is_named_and_the_rest_still_checked() -> None:
@@ -157,7 +163,7 @@ def test_every_problem_is_reported_not_just_the_first() -> None:
         automatic_resolution={"X1": None},
     )
     assert set(_problems(raw)) == {
-        "max_level", "pix_per_level", "reproducibility_rate.high_band_from",
+        "max_level", "pix_per_level", "reproducibility_rate.middle_band_from",
         "level_table[0].C", "automatic_resolution.X1",
     }
 
