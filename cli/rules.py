@@ -167,8 +167,9 @@ def _date_warnings(rules, timeline) -> list[str]:
     over from another at the same instant (on a tie the later recorded wins), or apply
     before the version it builds on."""
     at = rules.effective_from.isoformat()
-    warnings = [f"effective_from {at} is that of {other.version}: from that instant this version takes over and "
-                f"{other.version} never applies" for other in timeline.versions() if other.effective_from == rules.effective_from]
+    same = [other.version for other in timeline.versions() if other.effective_from == rules.effective_from]
+    warnings = [f"effective_from {at} is that of {other}: from that instant this version takes over and "
+                f"{other} never applies" for other in same]
     parent = timeline.get(rules.extends) if rules.extends else None
     if parent is not None and rules.effective_from < parent.effective_from:
         warnings.append(f"effective_from {at} is before that of {parent.version} "
@@ -186,7 +187,8 @@ def _coverage_warnings(rules, replaced) -> list[str]:
         return []  # before every version: nothing it takes over from (the reference's own gaps are no news)
     warnings = []
     for n, c, z in uncovered_counts(rules, replaced):
-        why = (f"which {replaced.version}, the version it takes over from, scores" if replaced.level_row(n, c, z) is not None
+        scored_before = replaced.level_row(n, c, z) is not None
+        why = (f"which {replaced.version}, the version it takes over from, scores" if scored_before
                else "which a competence reaches under its own parameters (questions_per_competence, qrocm_dep)")
         warnings.append(f"level_table has no row for N={n} C={c} Z={z}, {why}: a certification with these counts "
                         "would get an error result")

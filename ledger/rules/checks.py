@@ -29,7 +29,8 @@ def _out_of_order(lower: str, upper: str, rate: Any) -> list[RuleProblem]:
 
 def _thresholds_in_order(s: Sections) -> list[RuleProblem]:
     rate = s["reproducibility_rate"]
-    return _out_of_order("fail_below", "middle_band_from", rate) + _out_of_order("middle_band_from", "high_band_from", rate)
+    return (_out_of_order("fail_below", "middle_band_from", rate)
+            + _out_of_order("middle_band_from", "high_band_from", rate))
 
 
 def _partial_credit_within_weight(s: Sections) -> list[RuleProblem]:
