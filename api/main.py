@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from api import problems
 from api.auth import Authenticator
@@ -15,6 +15,7 @@ from api.deps import Runtime
 from api.limits import BodyLimit
 from api.openapi import build_openapi
 from api.nul_guard import NulGuard
+from api.query_guard import refuse_unknown_query
 from api.responses import OrjsonResponse
 from api.routes import candidates, certifications, events, health, rules, sessions, whatif
 from api.scope import Scope
@@ -64,6 +65,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
         redoc_url=None,
         openapi_url="/openapi.json" if settings.docs else None,
         generate_unique_id_function=lambda route: route.name,
+        dependencies=[Depends(refuse_unknown_query)],  # first: before authentication, as the NUL guard
     )
     for module in ROUTERS:
         app.include_router(module.router)

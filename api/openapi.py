@@ -20,7 +20,8 @@ from ledger.rules import rule_document_json_schema
 
 _WHY = {
     400: "a malformed request: a body that is not JSON, a cursor this API did not issue, a page size out of its range "
-         "(1 to the maximum), the NUL character (U+0000) in the path or query",
+         "(1 to the maximum), the NUL character (U+0000) in the path or query, a query parameter the route does not "
+         "take (`unknown-query-parameter`) or one given twice (`repeated-query-parameter`), named in `field`",
     401: "no bearer token, or an unknown or revoked one",
     403: "the token's role may not do this, or the session is another centre's",
     404: "nothing of that id visible to this token",
@@ -60,7 +61,8 @@ page); `limit` bounds the page size.
 
 **Errors** are `application/problem+json` (RFC 9457): `type` is
 `https://certledger.dev/problems/<code>`, stable per error; `field` names the offending
-field; `errors` lists every problem (with `line` for a refused batch).
+field; `errors` lists every problem (with `line` for a refused batch). A query parameter
+a route does not take is refused (400 `unknown-query-parameter`), never ignored.
 """
 
 
