@@ -16,8 +16,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ledger.streams import RULES_STREAM, certification_stream, session_stream
-from projections.asof import fold_as_of, recorded_by
+from ledger.streams import RULES_STREAM
+from projections.asof import fold_as_of, recorded_by, streams_for
 from projections.fold import utc_iso
 from projections.results import ResultsReader, catch_up
 from projections.views import ResultsViews, read_snapshot
@@ -41,11 +41,23 @@ def _event_row(position: int, stream: str, state: dict) -> dict[str, Any]:
     }
 
 
+def results_given_by(store: EventStore, certification_id: str, as_of: datetime,
+                     streams: list[str] | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Every result the certification was given by recorded time `as_of`, oldest first
+    (the history as the ledger knew it then), and its result then; recomputed from the
+    events recorded up to `as_of`, as `projections.asof` does."""
+    if streams is None:
+        streams = streams_for(store, certification_id=certification_id)
+    fold = fold_as_of(store, as_of, streams, keep_history=True)
+    cert = fold.certs.get(certification_id)
+    if cert is None:
+        raise CertificationNotFound(f"no certification {certification_id} was recorded by {as_of.isoformat()}")
+    return [h.public() for h in fold.histories.get(certification_id, [])], fold.public_result(cert)
+
+
 def audit_trail(store: EventStore, certification_id: str, as_of: datetime | None = None) -> dict[str, Any]:
     views = ResultsViews(store)
-    own = views.stream_entries([certification_stream(certification_id)])
-    sessions = sorted({s["event"]["session_id"] for _, _, s in own if s["event"]["type"] == "CertificationStarted"})
-    streams = [certification_stream(certification_id), *map(session_stream, sessions), RULES_STREAM]
+    streams = streams_for(store, certification_id=certification_id)
     if as_of is None:
         catch_up(store)
         reader = ResultsReader(store)
@@ -56,14 +68,7 @@ def audit_trail(store: EventStore, certification_id: str, as_of: datetime | None
             results, current_result = reader.history(certification_id), current[0]
             entries = views.stream_entries(streams)
     else:
-        fold = fold_as_of(store, as_of, streams, keep_history=True)
-        cert = fold.certs.get(certification_id)
-        if cert is None:
-            raise CertificationNotFound(
-                f"no certification {certification_id} was recorded by {as_of.isoformat()}"
-            )
-        results = [h.public() for h in fold.histories.get(certification_id, [])]
-        current_result = fold.public_result(cert)
+        results, current_result = results_given_by(store, certification_id, as_of, streams)
         entries = list(recorded_by(views.stream_entries(streams), as_of))
     causes = {r["position"] for r in results}
     events = [
