@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from bisect import bisect_right
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -51,6 +52,17 @@ def page_size(limit: int | None, default: int, maximum: int) -> int:
 
 
 Fetch = Callable[[str | None, int], list[dict[str, Any]]]
+
+
+def listed(rows: list[dict[str, Any]]) -> Fetch:
+    """A `Fetch` over rows computed at once, ordered by certification id (an as-of answer
+    is folded once per request, not once per page read ahead)."""
+
+    def fetch(after: str | None, n: int) -> list[dict[str, Any]]:
+        start = 0 if after is None else bisect_right(rows, after, key=lambda row: row["certification_id"])
+        return rows[start:start + n]
+
+    return fetch
 
 
 def results_page(fetch: Fetch, cursor: str | None, limit: int,

@@ -50,12 +50,18 @@ class ResultPublic(_Open):
     rule_version: str | None
     competences: dict[str, CompetenceMarkPublic]
     explanation: dict[str, Any] | None = Field(description="how the result was derived; null while started")
+    as_of: str | None = Field(default=None, description="in an answer asked `as_of`: that recorded time (UTC); "
+                                                        "absent from a current result")
+
+
+AS_OF_ECHO = "the `as_of` asked (UTC): the answer as the ledger knew it then; null for a current answer"
 
 
 class ResultsPage(BaseModel):
     data: list[ResultPublic]
     next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last page")
     limit: int
+    as_of: str | None = Field(description=AS_OF_ECHO)
 
 
 class ResultOutcome(_Open):
@@ -81,6 +87,7 @@ class ResultHistory(BaseModel):
     data: list[HistoryEntryPublic]
     next_cursor: str | None
     limit: int
+    as_of: str | None = Field(description=AS_OF_ECHO)
 
 
 class AuditEvent(_Open):

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi import APIRouter
 
 from api.deps import JuryOrAuditor, LedgerDep, NotReader, Reader, ResultsDep, ScopeDep, SettingsDep
 from api.openapi import doc
 from api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor, page_size
-from api.problems import BadRequest, Forbidden, NotFound
+from api.problems import BadRequest, NotFound
 from api.responses import OrjsonResponse
-from api.routes.params import AsOf, Id
+from api.routes.params import AsOf, Id, as_of_echo, refuse_as_of_to_reader
 from api.schemas import AuditTrail, ResultHistory, ResultPublic
 from projections.asof import results_as_of
-from projections.audit import CertificationNotFound, audit_trail
+from projections.audit import CertificationNotFound, audit_trail, results_given_by
 from projections.results import ResultsReader
 
 router = APIRouter(prefix="/certifications", tags=["certifications"])
@@ -27,12 +29,12 @@ def _visible_row(results: ResultsReader, scope, principal, certification_id: str
     "/{certification_id}/result", response_model=ResultPublic,
     **doc("centre", "jury", "auditor", "reader", what=(
         "The certification's current result; with `as_of`, the result as the ledger knew it at "
-        "that recorded time (not for `reader`, which sees current published results only).")),
+        "that recorded time, with `as_of` in the body (not for `reader`, which sees current "
+        "published results only: 403).")),
 )
 def current_result(certification_id: Id, principal: Reader, results: ResultsDep, scope: ScopeDep,
                    ledger: LedgerDep, as_of: AsOf = None):
-    if as_of is not None and principal.role == "reader":
-        raise Forbidden("the reader role sees current published results only", field="as_of")
+    refuse_as_of_to_reader(principal, as_of)
     row = _visible_row(results, scope, principal, certification_id)
     if as_of is None:
         return OrjsonResponse(row)
@@ -40,7 +42,7 @@ def current_result(certification_id: Id, principal: Reader, results: ResultsDep,
     if not past:
         raise NotFound(f"certification {certification_id} was not yet recorded at {as_of.isoformat()}",
                        field="as_of")
-    return OrjsonResponse(past[0])
+    return OrjsonResponse({**past[0], "as_of": as_of_echo(as_of)})
 
 
 @router.get(
@@ -48,13 +50,16 @@ def current_result(certification_id: Id, principal: Reader, results: ResultsDep,
     **doc("centre", "jury", "auditor", errors=(400, 401, 403, 404, 422, 503), what=(
         "Every result the certification was given, oldest first, each with its cause (first "
         "scoring, finalisation, neutralisation, jury ruling, rule version …), the recorded time "
-        "and log position of the event that caused it. Paginated by `cursor` / `limit`.")),
+        "and log position of the event that caused it. Paginated by `cursor` / `limit`. With "
+        "`as_of`, the results it had been given by that recorded time, as the audit's `as_of` "
+        "gives them (404 if it was not recorded yet).")),
 )
 def result_history(certification_id: Id, principal: NotReader, results: ResultsDep, scope: ScopeDep,
-                   settings: SettingsDep, cursor: CursorQuery = None, limit: LimitQuery = None):
+                   settings: SettingsDep, ledger: LedgerDep, as_of: AsOf = None, cursor: CursorQuery = None,
+                   limit: LimitQuery = None):
     size = page_size(limit, settings.default_page_size, settings.max_page_size)  # as every list
     _visible_row(results, scope, principal, certification_id)
-    entries = results.history(certification_id)
+    entries = results.history(certification_id) if as_of is None else _history_as_of(ledger, certification_id, as_of)
     after = decode_cursor(cursor)
     if after is not None:
         if not after.isdigit():
@@ -66,7 +71,15 @@ def result_history(certification_id: Id, principal: NotReader, results: ResultsD
         "data": page,
         "next_cursor": encode_cursor(str(page[-1]["seq"])) if more else None,
         "limit": size,
+        "as_of": as_of_echo(as_of),
     })
+
+
+def _history_as_of(ledger, certification_id: str, as_of: datetime) -> list[dict]:
+    try:
+        return results_given_by(ledger.store, certification_id, as_of)[0]
+    except CertificationNotFound as missing:
+        raise NotFound(str(missing), field="as_of") from None
 
 
 def _bad_cursor() -> BadRequest:

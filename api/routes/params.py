@@ -6,8 +6,11 @@ from typing import Annotated
 
 from fastapi import Path, Query
 
+from api.problems import Forbidden
 from api.schemas import ResultStatus
+from api.tokens import Principal
 from ledger.events import Instant  # an aware instant within the years 1-9999 in UTC
+from projections.fold import utc_iso
 
 Id = Annotated[str, Path(min_length=1, max_length=200)]
 AsOf = Annotated[
@@ -17,3 +20,16 @@ AsOf = Annotated[
 StartedFrom = Annotated[Instant | None, Query(description="certifications started at or after this instant")]
 StartedTo = Annotated[Instant | None, Query(description="certifications started at or before this instant")]
 StatusFilter = Annotated[ResultStatus | None, Query(description="only results of this status")]
+
+
+def refuse_as_of_to_reader(principal: Principal, as_of: Instant | None) -> None:
+    """The reader sees current published results only: what a result was before its
+    publication is not its to see (403, on every route taking `as_of`)."""
+    if as_of is not None and principal.role == "reader":
+        raise Forbidden("the reader role sees current published results only", field="as_of")
+
+
+def as_of_echo(as_of: Instant | None) -> str | None:
+    """`as_of` as an answer states it (UTC, as the audit's), null for a current one: an
+    auditor's saved answer says which it is."""
+    return None if as_of is None else utc_iso(as_of)

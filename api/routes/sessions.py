@@ -1,14 +1,15 @@
-"""A session's results."""
+"""A session's results, current or as of a recorded time."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import Reader, ResultsDep, ScopeDep, SettingsDep
+from api.deps import LedgerDep, Reader, ResultsDep, ScopeDep, SettingsDep
 from api.openapi import doc
-from api.pagination import CursorQuery, LimitQuery, page_size, results_page
+from api.pagination import CursorQuery, LimitQuery, page_size
 from api.responses import OrjsonResponse
-from api.routes.params import Id, StartedFrom, StartedTo, StatusFilter
+from api.routes.params import AsOf, Id, StartedFrom, StartedTo, StatusFilter, refuse_as_of_to_reader
+from api.routes.result_lists import results_list
 from api.schemas import ResultsPage
 
 router = APIRouter(prefix="/sessions", tags=["sessions"])
@@ -18,17 +19,18 @@ router = APIRouter(prefix="/sessions", tags=["sessions"])
     "/{session_id}/results", response_model=ResultsPage,
     **doc("centre", "jury", "auditor", "reader", errors=(400, 401, 403, 404, 422, 503), what=(
         "The current results of the session's certifications, by certification id, filterable by "
-        "status and by start time; paginated by `cursor` / `limit`. For `reader` an unpublished "
-        "session does not exist (404).")),
+        "status and by start time; paginated by `cursor` / `limit`. With `as_of`, the results as "
+        "the ledger knew them at that recorded time (as `certledger results --session S --as-of T`; "
+        "the filters and the cursor apply alike; not for `reader`: 403). For `reader` an "
+        "unpublished session does not exist (404).")),
 )
 def session_results(session_id: Id, principal: Reader, results: ResultsDep, scope: ScopeDep,
-                    settings: SettingsDep, status: StatusFilter = None, started_from: StartedFrom = None,
-                    started_to: StartedTo = None, cursor: CursorQuery = None, limit: LimitQuery = None):
+                    settings: SettingsDep, ledger: LedgerDep, status: StatusFilter = None,
+                    started_from: StartedFrom = None, started_to: StartedTo = None, as_of: AsOf = None,
+                    cursor: CursorQuery = None, limit: LimitQuery = None):
+    refuse_as_of_to_reader(principal, as_of)  # before the lookup, as on a single result
     scope.check_session(principal, session_id)
     size = page_size(limit, settings.default_page_size, settings.max_page_size)
-
-    def fetch(after: str | None, n: int) -> list[dict]:
-        return results.current(session_id=session_id, status=status, started_from=started_from,
-                               started_to=started_to, after=after, limit=n)
-
-    return OrjsonResponse(results_page(fetch, cursor, size, scope.row_filter(principal)))
+    return OrjsonResponse(results_list(ledger, results, scope, principal, size=size, cursor=cursor, as_of=as_of,
+                                       session_id=session_id, status=status, started_from=started_from,
+                                       started_to=started_to))
