@@ -100,6 +100,12 @@ class AuditEvent(_Open):
     event: dict[str, Any]
 
 
+class AuditResult(HistoryEntryPublic):
+    explanation: dict[str, Any] | None = Field(
+        description="how that result was derived (as the current result's `explanation`); null while started"
+    )
+
+
 class AuditTrail(_Open):
     """Every event of the certification and its session (and each rule version that
     rescored it), every result it was given with why, and the current result."""
@@ -110,7 +116,7 @@ class AuditTrail(_Open):
     centre_id: str | None
     as_of: str | None
     events: list[AuditEvent]
-    results: list[HistoryEntryPublic]
+    results: list[AuditResult] = Field(description="every result it was given, each explained, oldest first")
     current: ResultPublic
 
 

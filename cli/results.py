@@ -118,7 +118,9 @@ def _summary(line: dict) -> str:
     return text if len(text) <= 90 else text[:87] + "…"
 
 
-def print_audit(trail: dict) -> None:
+def print_audit(trail: dict, result: int | None = None) -> None:
+    """The trail; the explanation of result #`result` if given, else of the current one
+    (or the one as of the trail's time)."""
     current = trail["current"]
     when = f" as of {trail['as_of']}" if trail["as_of"] else ""
     show(f"[bold]certification {trail['certification_id']}[/bold]{when}: candidate {trail['candidate_id']}, "
@@ -136,14 +138,21 @@ def print_audit(trail: dict) -> None:
                         f"[{_status_style(r['status'])}]{r['status']}[/]", str(r["pix_score"]),
                         f"{r['reproducibility_rate']}%", r["rule_version"])
     show(results)
-    _print_explanation(current)
+    if result is None:
+        label = f"result as of {utc_text(trail['as_of'])}" if trail["as_of"] else "current result"
+        _print_explanation(current, label)
+        return
+    chosen = next(h for h in trail["results"] if h["seq"] == result)
+    shown = {**chosen["result"], "explanation": chosen["explanation"], "published": None}
+    _print_explanation(shown, f"result #{result} ({chosen['cause']}: {chosen['detail']})")
 
 
-def _print_explanation(current: dict) -> None:
+def _print_explanation(current: dict, label: str) -> None:
     status = current["status"]
-    show(f"[bold]current result[/bold]: [{_status_style(status)}]{status}[/]"
+    published = {True: ", published", False: ", not published", None: ""}[current["published"]]
+    show(f"[bold]{label}[/bold]: [{_status_style(status)}]{status}[/]"
               + (f", {current['pix_score']} pix under {current['rule_version']}" if current["pix_score"] is not None else "")
-              + (f", published" if current["published"] else ", not published"))
+              + published)
     ex = current.get("explanation")
     if not ex:
         show("no result yet: the certification is started (it is scored when completed or when its session is finalised)")
@@ -234,13 +243,16 @@ def register(app: typer.Typer) -> None:
     def audit_command(
         certification_id: Annotated[str, typer.Argument(help="The certification to audit")],
         as_of: AsOfOption = None,
+        result: Annotated[Optional[int], typer.Option(
+            "--result", metavar="N", help="Explain result #N of the results table rather than the current one")] = None,
         as_json: JsonOption = False,
         db: DbOption = None,
     ) -> None:
         """A certification's full trail: its events, its results, and why.
 
         Every event (recorded when, by whom), every result it was given and why, and the
-        explanation of the current (or as-of) result."""
+        explanation of the current (or as-of) result, or of result #N (`--result N`;
+        `--json` explains each)."""
         from projections.audit import CertificationNotFound, audit_trail
 
         moment = _as_of_or_exit(as_of)
@@ -251,10 +263,15 @@ def register(app: typer.Typer) -> None:
             except CertificationNotFound as e:
                 err.print(f"[red]error:[/red] {e}")
                 raise typer.Exit(1) from None
+        if result is not None and all(h["seq"] != result for h in trail["results"]):
+            given = ", ".join(f"#{h['seq']}" for h in trail["results"]) or "none yet"
+            err.print(f"[red]error:[/red] --result {result}: {certification_id} has no result #{result} "
+                      f"(its results{' then' if moment else ''}: {given})", soft_wrap=True)
+            raise typer.Exit(2)
         if as_json:
             _dump(trail)
         else:
-            print_audit(trail)
+            print_audit(trail, result)
 
     @app.command("rebuild")
     def rebuild_command(

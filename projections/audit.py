@@ -16,6 +16,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from ledger.streams import RULES_STREAM
 from projections.asof import fold_as_of, recorded_by, streams_for
 from projections.fold import utc_iso
@@ -41,18 +43,33 @@ def _event_row(position: int, stream: str, state: dict) -> dict[str, Any]:
     }
 
 
-def results_given_by(store: EventStore, certification_id: str, as_of: datetime,
-                     streams: list[str] | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Every result the certification was given by recorded time `as_of`, oldest first
-    (the history as the ledger knew it then), and its result then; recomputed from the
-    events recorded up to `as_of`, as `projections.asof` does."""
+def results_given_by(store: EventStore, certification_id: str, as_of: datetime | None,
+                     streams: list[str] | None = None, *,
+                     explain: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Every result the certification was given by recorded time `as_of` (None: by now),
+    oldest first (the history as the ledger knew it then), and its result then;
+    recomputed from the events recorded up to `as_of`, as `projections.asof` does. With
+    `explain`, each entry also carries its result's `explanation`."""
     if streams is None:
         streams = streams_for(store, certification_id=certification_id)
     fold = fold_as_of(store, as_of, streams, keep_history=True)
     cert = fold.certs.get(certification_id)
     if cert is None:
-        raise CertificationNotFound(f"no certification {certification_id} was recorded by {as_of.isoformat()}")
-    return [h.public() for h in fold.histories.get(certification_id, [])], fold.public_result(cert)
+        by = f" by {as_of.isoformat()}" if as_of is not None else ""
+        raise CertificationNotFound(f"no certification {certification_id} was recorded{by}")
+    entries = [h.public() for h in fold.histories.get(certification_id, [])]
+    if explain:
+        for entry in entries:
+            entry["explanation"] = orjson.loads(fold.history_results[(certification_id, entry["seq"])])["explanation"]
+    return entries, fold.public_result(cert)
+
+
+def _explained(recorded: list[dict[str, Any]], replayed: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The projection's record of the results, each with the explanation its replay gives
+    (the same result: same seq, same position; a replay that saw an event appended since
+    the record was read has entries of its own, left out)."""
+    replay = {(r["seq"], r["position"]): r["explanation"] for r in replayed}
+    return [{**r, "explanation": replay.get((r["seq"], r["position"]))} for r in recorded]
 
 
 def audit_trail(store: EventStore, certification_id: str, as_of: datetime | None = None) -> dict[str, Any]:
@@ -67,8 +84,12 @@ def audit_trail(store: EventStore, certification_id: str, as_of: datetime | None
                 raise CertificationNotFound(f"no certification {certification_id} in the ledger")
             results, current_result = reader.history(certification_id), current[0]
             entries = views.stream_entries(streams)
+        # The record keeps no explanation but the current one: each earlier result's is
+        # replayed (one certification's streams), so that any result can be explained,
+        # even among results recorded at one instant (one import), which no as-of tells apart.
+        results = _explained(results, results_given_by(store, certification_id, None, streams, explain=True)[0])
     else:
-        results, current_result = results_given_by(store, certification_id, as_of, streams)
+        results, current_result = results_given_by(store, certification_id, as_of, streams, explain=True)
         entries = list(recorded_by(views.stream_entries(streams), as_of))
     causes = {r["position"] for r in results}
     events = [

@@ -191,6 +191,9 @@ class ResultsFold:
         self.sessions: dict[str, SessionInfo] = {}
         self.keep_history = keep_history
         self.histories: dict[str, list[HistoryEntry]] = {}
+        # With the history, each entry's whole result (its explanation included), as JSON,
+        # by (certification, seq): what an audit shows of a result since superseded.
+        self.history_results: dict[tuple[str, int], str] = {}
         self.clear_changes()
 
     # ------------------------------------------------------------------ page bookkeeping
@@ -380,6 +383,7 @@ class ResultsFold:
             self.new_history.append(entry)
             if self.keep_history:
                 self.histories.setdefault(cert.certification_id, []).append(entry)
+                self.history_results[(cert.certification_id, item.seq)] = result_json  # type: ignore[assignment]
         for item in items:
             item.cert.outcome, item.cert.result_json = latest[item.cert.certification_id]
 

@@ -306,3 +306,26 @@ def test_a_bad_sqlite_busy_timeout_is_said_as_a_setting_by_every_command(tmp_pat
             assert "migration" not in said and "Traceback" not in said
     monkeypatch.setenv("CERTLEDGER_SQLITE_BUSY_TIMEOUT", "0.5")
     assert "cert-0001" in _run("results", "--db", url).stdout
+
+
+def test_every_result_of_an_audit_is_explained_even_those_recorded_at_one_instant(db_url, example_path):
+    """One import records every result at one instant: no as-of told them apart, so only
+    the current one could be explained (why 121 pix became 129 was never shown)."""
+    _run("import", str(example_path), "--db", db_url)
+    trail = orjson.loads(_run("audit", "cert-0001", "--json", "--db", db_url).stdout)
+    results = trail["results"]
+    assert len({r["recorded_at"] for r in results}) == 1 and len(results) >= 3
+    assert all(r["explanation"]["rule_version"] == r["result"]["rule_version"] for r in results)
+    assert results[-1]["explanation"] == trail["current"]["explanation"]
+    first, resolved = results[0], next(r for r in results if r["cause"] == "incident auto-resolution")
+    assert (first["result"]["pix_score"], resolved["result"]["pix_score"]) == (121, 129)
+    assert (first["explanation"]["rate"]["rate"], resolved["explanation"]["rate"]["rate"]) == (72, 76)
+    shown = " ".join(_run("audit", "cert-0001", "--result", "1", "--db", db_url).stdout.split())
+    assert "result #1 (first scoring: certification completed): validated, 121 pix" in shown
+    assert "13/18 → 72%" in shown and "current result" not in shown
+    as_of = " ".join(_run("audit", "cert-0001", "--as-of", "2100-01-01", "--db", db_url).stdout.split())
+    assert "result as of 2100-01-01T23:59:59.999999Z: rejected" in as_of and "current result" not in as_of
+    past = orjson.loads(_run("audit", "cert-0001", "--json", "--as-of", "2100-01-01", "--db", db_url).stdout)
+    assert past["results"] == results  # the replay and the projection's record agree, explanations included
+    wrong = _run("audit", "cert-0001", "--result", "99", "--db", db_url, ok=False)
+    assert wrong.exit_code == 2 and "cert-0001 has no result #99 (its results: #1, #2" in " ".join(wrong.output.split())
