@@ -44,9 +44,9 @@ class ResultPublic(_Open):
     published: bool
     status: ResultStatus
     reasons: list[str]
-    error: str | None
+    error: str | None = Field(description="why the certification cannot be scored; null when it can")
     reproducibility_rate: int | None
-    pix_score: int | None
+    pix_score: int | None = Field(description="the total certified; null while started and when `error` is set")
     rule_version: str | None
     competences: dict[str, CompetenceMarkPublic]
     explanation: dict[str, Any] | None = Field(description="how the result was derived; null while started")

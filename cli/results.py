@@ -135,7 +135,7 @@ def print_audit(trail: dict, result: int | None = None) -> None:
     for h in trail["results"]:
         r = h["result"]
         results.add_row(str(h["seq"]), utc_text(h["recorded_at"]), str(h["position"]), h["cause"], h["detail"],
-                        f"[{_status_style(r['status'])}]{r['status']}[/]", str(r["pix_score"]),
+                        f"[{_status_style(r['status'])}]{r['status']}[/]", "" if r["pix_score"] is None else str(r["pix_score"]),
                         f"{r['reproducibility_rate']}%", r["rule_version"])
     show(results)
     if result is None:

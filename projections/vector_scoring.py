@@ -166,7 +166,7 @@ class ResultColumns:
                 marks[COMPETENCE_CODES[inputs.g_comp[g]]] = {"level": int(self.level[g]), "pix": int(self.gpix[g])}
         return {"status": status, "reasons": list(REASONS.values[self.reasons[i]]),
                 "error": ERRORS.values[self.error[i]], "reproducibility_rate": int(self.rate[i]),
-                "pix_score": int(self.pix[i]), "rule_version": VERSIONS.values[self.version[i]], "competences": marks}
+                "pix_score": int(self.pix[i]) if self.marks[i] else None, "rule_version": VERSIONS.values[self.version[i]], "competences": marks}
 
     @classmethod
     def from_results(cls, inputs: CompactInputs, results: Mapping[str, Any] | Callable[[int], Any]) -> ResultColumns:
@@ -192,6 +192,8 @@ class ResultColumns:
                 rate, pix, version = result.get("reproducibility_rate"), result.get("pix_score"), result.get("rule_version")
                 marks = {code: (m.get("level"), m.get("pix")) for code, m in (result.get("competences") or {}).items()}
             code = _STATUS_CODE.get(status)
+            if pix is None and not marks:
+                pix = 0  # unscorable, so no score: its column holds 0, which `side` gives back as None
             odd = bool(inputs.anomaly[i]) or code is None or code == STARTED or rate is None or pix is None
             if not odd:
                 out.status[i], out.rate[i], out.pix[i] = code, rate, pix
@@ -538,7 +540,7 @@ def compare_columns(inputs: CompactInputs, before: ResultColumns, after: ResultC
     for v in np.flatnonzero(under).tolist():
         if VERSIONS.values[v] is not None:
             out.scored_under[VERSIONS.values[v]] += int(under[v])
-    both = scored & (bs != STARTED)
+    both = scored & (bs != STARTED) & before.marks & after.marks  # a score on each side (an error has none)
     diffs, counts = np.unique((after.pix.astype(np.int64) - before.pix)[both], return_counts=True)
     out.differences.update(dict(zip(diffs.tolist(), counts.tolist())))
     # Competence marks: compared where both sides have them.

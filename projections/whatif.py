@@ -242,7 +242,7 @@ def _words(before: ResultSide, after: ResultSide, competences: list[CompetenceCh
     elif before.reasons != after.reasons:
         lines.append(f"reasons {list(before.reasons)} -> {list(after.reasons)}")
     if before.pix_score != after.pix_score:
-        lines.append(f"pix {before.pix_score} -> {after.pix_score}")
+        lines.append(f"pix {pix_text(before.pix_score)} -> {pix_text(after.pix_score)}")
     if before.reproducibility_rate != after.reproducibility_rate:
         lines.append(f"reproducibility rate {before.reproducibility_rate} -> {after.reproducibility_rate}")
     for c in competences:
@@ -329,6 +329,13 @@ def compare(
             after = _side_of(score(facts, rules)) if rules is not None else _side_of(today)
         tally.add(cert_id, at, facts, before, after)
     return tally.report()
+
+
+
+def pix_text(score: int | None) -> str:
+    """A score as a reader sees it: none for a certification not scored yet or unscorable
+    (an error has no score; "None" was printed)."""
+    return "none" if score is None else str(score)
 
 
 # ------------------------------------------------------------------ reading the ledger

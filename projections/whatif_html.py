@@ -15,7 +15,7 @@ import math
 from html import escape
 from typing import Iterable
 
-from projections.whatif import WhatIfReport
+from projections.whatif import WhatIfReport, pix_text
 
 MAX_DISTINCT_BARS = 41
 TARGET_BINS = 30
@@ -194,7 +194,8 @@ def _changes_table(report: WhatIfReport) -> str:
             f'<tr class="change" data-certification="{escape(c.certification_id)}">'
             f'<td>{escape(c.certification_id)}<br><span class="note">{c.started_at:%Y-%m-%d}</span></td>'
             f'<td>{escape(c.before.status)} → {escape(c.after.status)}</td>'
-            f'<td class="num">{c.before.pix_score} → {c.after.pix_score} ({diff})</td>'
+            f'<td class="num">{pix_text(c.before.pix_score)} → {pix_text(c.after.pix_score)}'
+            f'{f" ({diff})" if diff else ""}</td>'
             f'<td>{"<br>".join(escape(line) for line in c.explanation)}</td></tr>'
         )
     more = len(report.changes) - MAX_CHANGES_SHOWN

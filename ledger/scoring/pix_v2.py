@@ -110,7 +110,7 @@ def pix_v2_data(facts: CertificationFacts, rules: RuleSet) -> dict[str, Any]:
     return dict(
         certification_id=facts.certification_id, status=status, reasons=reasons,
         error="; ".join(message for _, message in errors) or None,
-        reproducibility_rate=rate.rate, pix_score=0 if errors else total, rule_version=rules.version,
+        reproducibility_rate=rate.rate, pix_score=None if errors else total, rule_version=rules.version,
         competences=marks,
         explanation=dict(
             algorithm=rules.algorithm, rule_version=rules.version, completed=facts.completed,

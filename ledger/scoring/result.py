@@ -111,7 +111,7 @@ class Result(_Frozen):
     reasons: tuple[str, ...]  # the first decided the status; the others also held
     error: str | None = None
     reproducibility_rate: int
-    pix_score: int
+    pix_score: int | None  # None on error: what cannot be scored has no score (it was 0, a guess)
     rule_version: str
     competences: dict[str, CompetenceMark]  # the certifiable competences; empty on error
     explanation: Explanation

@@ -284,6 +284,15 @@ def _run_sql(url: str, sql: str, params: tuple = ()) -> None:
             conn.execute(sql.replace("?", "%s"), params)
 
 
+def _fetch(url: str, sql: str, params: tuple = ()) -> list[tuple]:
+    parsed = parse_url(url)
+    if parsed.backend == "sqlite":
+        with sqlite3.connect(parsed.path) as conn:
+            return conn.execute(sql, params).fetchall()
+    with psycopg.connect(url, autocommit=True) as conn:
+        return conn.execute(sql.replace("?", "%s"), params).fetchall()
+
+
 def test_a_ruling_id_names_one_decision_and_the_rulings_recorded_before_keep_theirs(db_url, example_path, clock):
     """A ruling id reused for another decision was accepted, so an explanation's 'ruling
     R' named two decisions; and a ruling line without event_id was appended again at each
@@ -333,3 +342,38 @@ def test_an_import_with_as_many_errors_as_are_listed_says_more_only_when_lines_r
             with pytest.raises(BatchRejected) as refused:
                 import_file(ledger, io.BytesIO(b"\n".join(lines) + b"\n"))
             assert len(refused.value.errors) == MAX_REPORTED_ERRORS and refused.value.truncated is truncated
+
+
+def test_an_unscorable_result_has_no_score_and_migration_007_rewrites_those_derived_before(db_url, clock):
+    """An error result said 0 pix beside the error saying why there is no score. The
+    results already derived are rewritten to exactly the bytes the fold now writes."""
+    from projections.results import catch_up
+    from projections.views import ResultsViews
+
+    s = Scenario("s-err")
+    opened, test = s.open(), s.full_test("c1")
+    unanswered = next(i for i, line in enumerate(test) if line["type"] == "AnswerRecorded")
+    lines = [opened, *test[:unanswered], *test[unanswered + 1:]]  # completed, one question unanswered
+    rows = "SELECT status, pix_score, result FROM certledger_results WHERE certification_id = %s"
+    history = "SELECT result FROM certledger_result_history WHERE certification_id = %s ORDER BY seq"
+    with open_ledger(db_url, clock=clock) as ledger:
+        import_file(ledger, io.BytesIO(b"\n".join(orjson.dumps(line) for line in lines)))
+        catch_up(ledger.store)
+        views = ResultsViews(ledger.store)
+        status, pix, derived = views.query(views.sql(rows), ["c1"])[0]
+        derived_history = [r for (r,) in views.query(views.sql(history), ["c1"])]
+    assert (status, pix) == ("error", None) and orjson.loads(derived)["pix_score"] is None
+    assert "QUESTION_WITHOUT_ANSWER" in orjson.loads(derived)["reasons"]
+    # As an earlier version derived it: 0 pix, and migration 007 not yet applied.
+    old = '"pix_score":0,"rule_version"'
+    _run_sql(db_url, "UPDATE certledger_results SET pix_score = 0, result = replace(result, ?, ?)",
+             ('"pix_score":null,"rule_version"', old))
+    _run_sql(db_url, "UPDATE certledger_result_history SET result = replace(result, ?, ?)",
+             ('"pix_score":null,"rule_version"', old))
+    _run_sql(db_url, "DELETE FROM certledger_migrations WHERE name = '007_unscorable_has_no_score.sql'")
+    assert old in _fetch(db_url, rows.replace("%s", "?"), ("c1",))[0][2]
+    assert "007_unscorable_has_no_score.sql" in migrations.migrate(parse_url(db_url))
+    with open_ledger(db_url, clock=clock) as ledger:
+        views = ResultsViews(ledger.store)
+        assert views.query(views.sql(rows), ["c1"])[0] == ("error", None, derived)
+        assert [r for (r,) in views.query(views.sql(history), ["c1"])] == derived_history

@@ -79,7 +79,7 @@ def test_two_answers_to_one_question_cannot_be_scored() -> None:
     cert.answer("cert-1-q1", "ko")
     result = cert.complete().score(LATEST)
     assert (result.status, result.reasons, result.error) == ("error", ("QUESTION_ANSWERED_TWICE",), "question cert-1-q1 answered twice")
-    assert result.competences == {} and result.pix_score == 0
+    assert result.competences == {} and result.pix_score is None
 
 
 def test_an_answer_to_a_question_never_served_cannot_be_scored() -> None:
