@@ -64,6 +64,11 @@ def migrate(db: DbOption = None) -> None:
         pass  # writes the genesis rule timeline if the ledger is new
     if applied:
         out.print(f"applied: {', '.join(applied)}")
+        upgraded = not any(name.startswith("001_") for name in applied)  # not a new database
+        if upgraded and any(name in migrations.REDERIVING_MIGRATIONS for name in applied):
+            out.print("the results read model was dropped to be derived again from the log (this version derives "
+                      "more, see the migration): the next reading command does it; `certledger rebuild --resume` "
+                      "does it now, with progress", soft_wrap=True)
     else:
         out.print("nothing to apply: the database is up to date")
 

@@ -551,6 +551,8 @@ def _ruling(fold: ResultsFold, line: dict, recorded_at: str, position: int) -> N
         ref["comment"] = line["comment"]
     if line.get("resolution") is not None:
         ref["resolution"] = line["resolution"]
+    if line.get("jury"):  # as ledger.scoring.fold keeps it: the members' ids
+        ref["jury"] = [member["member_id"] for member in line["jury"]]
     decision = line["decision"]
     facts = cert.facts
     if decision in ("reject_for_fraud", "unreject"):

@@ -24,7 +24,7 @@ Counting, in the report:
 * `status_transitions`: (before, after, count) over every compared certification,
   unchanged ones included (the matrix's diagonal);
 * `score_differences`: after.pix_score − before.pix_score, for the certifications with a
-  result on both sides;
+  score on both sides (not started, not unscorable: an error has no score);
 * `competence_changes`: per competence, how many certifications saw its certified level
   go up or down (counted where both results certify or uncertify that competence;
   a competence absent from one side, as on an `error`, is not a level change);
@@ -329,7 +329,6 @@ def compare(
             after = _side_of(score(facts, rules)) if rules is not None else _side_of(today)
         tally.add(cert_id, at, facts, before, after)
     return tally.report()
-
 
 
 def pix_text(score: int | None) -> str:

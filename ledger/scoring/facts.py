@@ -56,6 +56,11 @@ class RulingRef(_Fact):
     at: datetime
     comment: str = ""
     resolution: str | None = None
+    jury: tuple[str, ...] = ()  # the members who took it: who decided is part of every explanation
+
+    def named(self) -> str:
+        """"jury ruling R (pix-1, pix-2, ext-1, ext-2)", as the explanations say it."""
+        return f"jury ruling {self.ruling_id}" + (f" ({', '.join(self.jury)})" if self.jury else "")
 
 
 class CertificationFacts(_Fact):

@@ -135,7 +135,8 @@ def _jury_question(fold: FactsFold, e: QuestionNeutralised | QuestionDeneutralis
 
 
 def _ruling(fold: FactsFold, e: JuryRuling) -> None:
-    ref = RulingRef(ruling_id=e.ruling_id, at=e.at, comment=e.comment, resolution=e.resolution)
+    ref = RulingRef(ruling_id=e.ruling_id, at=e.at, comment=e.comment, resolution=e.resolution,
+                    jury=tuple(member.member_id for member in e.jury))
     decision = e.decision
     if decision in ("reject_for_fraud", "unreject"):
         fold.state["rejected_for_fraud"] = ref if decision == "reject_for_fraud" else None

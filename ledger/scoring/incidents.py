@@ -25,7 +25,7 @@ def resolve_incidents(facts: CertificationFacts, rules: RuleSet, states: list[Qu
         outcome, because, effect = _judge(report, facts, rules, by_number)
         ruling = facts.incident_rulings.get(report.report_id)
         if ruling is not None:
-            jury = f"resolved by jury ruling {ruling.ruling_id}: {ruling.resolution or ruling.comment}"
+            jury = f"resolved by {ruling.named()}: {ruling.resolution or ruling.comment}"
             if outcome in ("left_to_jury", "awaiting_finalisation"):
                 outcome, because = "resolved_by_jury", jury
             else:

@@ -344,9 +344,11 @@ def test_an_import_with_as_many_errors_as_are_listed_says_more_only_when_lines_r
             assert len(refused.value.errors) == MAX_REPORTED_ERRORS and refused.value.truncated is truncated
 
 
-def test_an_unscorable_result_has_no_score_and_migration_007_rewrites_those_derived_before(db_url, clock):
-    """An error result said 0 pix beside the error saying why there is no score. The
-    results already derived are rewritten to exactly the bytes the fold now writes."""
+def test_an_unscorable_result_has_no_score_and_migration_007_has_results_derived_again(db_url, clock):
+    """An error result said 0 pix beside the error saying why there is no score. Results
+    derived by an earlier version (that 0; no history entry for a late incident report)
+    are dropped by migration 007, and derived again by the next catch-up as a rebuild
+    would derive them."""
     from projections.results import catch_up
     from projections.views import ResultsViews
 
@@ -354,26 +356,26 @@ def test_an_unscorable_result_has_no_score_and_migration_007_rewrites_those_deri
     opened, test = s.open(), s.full_test("c1")
     unanswered = next(i for i, line in enumerate(test) if line["type"] == "AnswerRecorded")
     lines = [opened, *test[:unanswered], *test[unanswered + 1:]]  # completed, one question unanswered
-    rows = "SELECT status, pix_score, result FROM certledger_results WHERE certification_id = %s"
-    history = "SELECT result FROM certledger_result_history WHERE certification_id = %s ORDER BY seq"
+    lines += [s.incident("c1", "r1", "E4", 2)]  # after its result: a history entry of its own
+    every = ("SELECT certification_id, status, pix_score, seq, result FROM certledger_results "
+             "ORDER BY certification_id", "SELECT certification_id, seq, cause, result FROM certledger_result_history "
+             "ORDER BY certification_id, seq", "SELECT certification_id, facts FROM certledger_scoring_inputs "
+             "ORDER BY certification_id")
     with open_ledger(db_url, clock=clock) as ledger:
         import_file(ledger, io.BytesIO(b"\n".join(orjson.dumps(line) for line in lines)))
         catch_up(ledger.store)
-        views = ResultsViews(ledger.store)
-        status, pix, derived = views.query(views.sql(rows), ["c1"])[0]
-        derived_history = [r for (r,) in views.query(views.sql(history), ["c1"])]
-    assert (status, pix) == ("error", None) and orjson.loads(derived)["pix_score"] is None
-    assert "QUESTION_WITHOUT_ANSWER" in orjson.loads(derived)["reasons"]
-    # As an earlier version derived it: 0 pix, and migration 007 not yet applied.
-    old = '"pix_score":0,"rule_version"'
-    _run_sql(db_url, "UPDATE certledger_results SET pix_score = 0, result = replace(result, ?, ?)",
-             ('"pix_score":null,"rule_version"', old))
-    _run_sql(db_url, "UPDATE certledger_result_history SET result = replace(result, ?, ?)",
-             ('"pix_score":null,"rule_version"', old))
-    _run_sql(db_url, "DELETE FROM certledger_migrations WHERE name = '007_unscorable_has_no_score.sql'")
-    assert old in _fetch(db_url, rows.replace("%s", "?"), ("c1",))[0][2]
-    assert "007_unscorable_has_no_score.sql" in migrations.migrate(parse_url(db_url))
+        derived = [_fetch(db_url, sql) for sql in every]
+    (_, status, pix, seq, result), = derived[0]
+    assert (status, pix, seq, orjson.loads(result)["pix_score"]) == ("error", None, 2, None)
+    assert "QUESTION_WITHOUT_ANSWER" in orjson.loads(result)["reasons"]
+    assert [cause for _, _, cause, _ in derived[1]] == ["first scoring", "incident report"]
+    # As an earlier version derived it: 0 pix, one history entry; migration 007 not applied.
+    _run_sql(db_url, "UPDATE certledger_results SET pix_score = 0, seq = 1")
+    _run_sql(db_url, "DELETE FROM certledger_result_history WHERE seq = 2")
+    _run_sql(db_url, "DELETE FROM certledger_migrations WHERE name = '007_results_derived_again.sql'")
+    assert migrations.migrate(parse_url(db_url)) == ["007_results_derived_again.sql"]
+    assert [_fetch(db_url, sql) for sql in every] == [[], [], []]  # dropped, the log untouched
     with open_ledger(db_url, clock=clock) as ledger:
-        views = ResultsViews(ledger.store)
-        assert views.query(views.sql(rows), ["c1"])[0] == ("error", None, derived)
-        assert [r for (r,) in views.query(views.sql(history), ["c1"])] == derived_history
+        assert ResultsViews(ledger.store).position() == 0
+        catch_up(ledger.store)
+    assert [_fetch(db_url, sql) for sql in every] == derived

@@ -329,3 +329,22 @@ def test_every_result_of_an_audit_is_explained_even_those_recorded_at_one_instan
     assert past["results"] == results  # the replay and the projection's record agree, explanations included
     wrong = _run("audit", "cert-0001", "--result", "99", "--db", db_url, ok=False)
     assert wrong.exit_code == 2 and "cert-0001 has no result #99 (its results: #1, #2" in " ".join(wrong.output.split())
+
+
+def test_migrate_says_when_it_drops_the_results_to_have_them_derived_again(tmp_path, example_path):
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    url = f"sqlite:///{path}"
+    fresh = " ".join(_run("migrate", "--db", url).stdout.split())
+    assert "007_results_derived_again.sql" in fresh and "derived again" not in fresh  # nothing to derive again
+    _run("import", str(example_path), "--db", url)
+    before = _run("results", "--json", "--db", url).stdout
+    with sqlite3.connect(path) as conn:
+        conn.execute("DELETE FROM certledger_migrations WHERE name = '007_results_derived_again.sql'")
+    said = " ".join(_run("migrate", "--db", url).stdout.split())
+    assert "applied: 007_results_derived_again.sql" in said
+    assert "the results read model was dropped to be derived again from the log" in said, said
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM certledger_results").fetchone() == (0,)
+    assert _run("results", "--json", "--db", url).stdout == before
