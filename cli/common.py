@@ -4,6 +4,7 @@ opening the ledger with storage problems turned into one readable line."""
 from __future__ import annotations
 
 import os
+import re
 from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
@@ -124,22 +125,34 @@ def utc_text(value: str, *, to_the_second: bool = False) -> str:
     return moment.isoformat(timespec="microseconds" if whole else "seconds").replace("+00:00", "Z")
 
 
+# The forms an instant is taken in, and no other: Python's fromisoformat also reads
+# "2026-W48", "20261127" or "2026-11-27T05:41", each as some moment an auditor did not
+# mean, and cuts nanoseconds silently.
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:[Zz]|[+-]\d{2}:\d{2})?")
+INSTANT_FORMS = "a date (2024-06-12, UTC) or an instant (2024-06-12T08:00:00Z, with an offset or in UTC)"
+
+
 def parse_instant(value: str | None, *, end: bool = False) -> datetime | None:
-    """RFC 3339 instant, or a date (UTC): with `end=True` (`--to`, `--as-of`) a date
-    includes its whole day."""
+    """RFC 3339 instant (without offset: UTC), or a date (UTC): with `end=True` (`--to`,
+    `--as-of`) a date includes its whole day."""
     if value is None:
         return None
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
+    if _DATE.fullmatch(value):
         try:
-            instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            raise ValueError(f"{value!r} is not an RFC 3339 instant or a date") from None
-        # every reader works in UTC: the ledger's own bound on instants
-        return in_utc_range(instant if instant.tzinfo else instant.replace(tzinfo=timezone.utc))
-    moment = datetime.combine(day, time.min, tzinfo=timezone.utc)
-    return moment + timedelta(days=1, microseconds=-1) if end else moment
+            day = date.fromisoformat(value)
+        except ValueError as e:
+            raise ValueError(f"{value!r}: {e}") from None
+        moment = datetime.combine(day, time.min, tzinfo=timezone.utc)
+        return moment + timedelta(days=1, microseconds=-1) if end else moment
+    if not _INSTANT.fullmatch(value):
+        raise ValueError(f"{value!r} is not {INSTANT_FORMS}")
+    try:
+        instant = datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+    except ValueError as e:  # 2024-02-30, 25:00:00
+        raise ValueError(f"{value!r}: {e}") from None
+    # every reader works in UTC: the ledger's own bound on instants
+    return in_utc_range(instant if instant.tzinfo else instant.replace(tzinfo=timezone.utc))
 
 
 def output_path(path: str | Path, option: str) -> Path:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import sys
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from itertools import chain
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from cli.common import DbOption, err, ledger_at, out, output_path, warn_reused_ruling_ids
+from cli.common import DbOption, err, ledger_at, out, output_path, parse_instant, warn_reused_ruling_ids
 from commands.recording import BatchRejected
 from ledger.errors import DomainError
 from storage import migrate as migrations
@@ -159,12 +158,10 @@ def simulate(
     from commands.simulate import SeedAlreadySimulated, append_simulation, write_simulation
 
     try:
-        began = datetime.fromisoformat(start.replace("Z", "+00:00"))
-    except ValueError:
-        err.print(f"[red]error:[/red] --start {start!r} is not an RFC 3339 date or instant")
+        began = parse_instant(start)  # the forms every other option takes
+    except ValueError as e:
+        err.print(f"[red]error:[/red] --start: {e}")
         raise typer.Exit(2) from None
-    if began.tzinfo is None:
-        began = began.replace(tzinfo=timezone.utc)
     if output:
         output_path(output, "--output")
         n = write_simulation(output, candidates=candidates, seed=seed, start=began)

@@ -348,3 +348,28 @@ def test_migrate_says_when_it_drops_the_results_to_have_them_derived_again(tmp_p
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT COUNT(*) FROM certledger_results").fetchone() == (0,)
     assert _run("results", "--json", "--db", url).stdout == before
+
+
+def test_instants_are_taken_in_the_forms_said_and_no_other(tmp_path, example_path):
+    """Python read "2026-W48" as a Monday, "20261127" and "2026-11-27T05:41" as some moment,
+    and cut nanoseconds: an auditor's typo gave an answer as of another moment."""
+    from datetime import datetime, timezone
+
+    from cli.common import parse_instant
+
+    url = f"sqlite:///{tmp_path / 'i.db'}"
+    _run("import", str(example_path), "--db", url)
+    for wrong in ("2026-W48", "20261127", "2026-11-27T05:41", "2024-06-12T08:00:00.1234567Z", "12/06/2024",
+                  "2024-06-12T08:00:00+0200"):
+        for args in (["results", "--as-of", wrong], ["audit", "cert-0001", "--as-of", wrong],
+                     ["what-if", "--rules", "pix-v2-2021-04", "--from", wrong], ["simulate", "--start", wrong]):
+            refused = _run(*args, "--db", url, ok=False)
+            said = " ".join(refused.output.split())
+            assert refused.exit_code == 2 and f"'{wrong}' is not a date (2024-06-12, UTC) or an instant" in said, said
+    impossible = _run("results", "--as-of", "2024-02-30", "--db", url, ok=False)
+    assert impossible.exit_code == 2 and "day is out of range for month" in impossible.output
+    utc = datetime(2024, 6, 12, 8, tzinfo=timezone.utc)
+    for right in ("2024-06-12T08:00:00Z", "2024-06-12t08:00:00z", "2024-06-12 08:00:00+00:00", "2024-06-12T08:00:00",
+                  "2024-06-12T10:00:00+02:00", "2024-06-12T08:00:00.000000Z"):
+        assert parse_instant(right) == utc, right
+    assert parse_instant("2024-06-12", end=True) == datetime(2024, 6, 12, 23, 59, 59, 999999, tzinfo=timezone.utc)
