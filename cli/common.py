@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 from commands.bootstrap import open_ledger
-from ledger.events import in_utc_range
+from ledger.events import INSTANT_TEXT, in_utc_range
 from storage import migrate as migrations
 from storage.errors import LedgerNotPrepared, StorageError, sqlite_busy
 from storage.urls import BUSY_TIMEOUT_VAR, ENV_VAR, resolve_url, sqlite_busy_timeout
@@ -125,11 +125,10 @@ def utc_text(value: str, *, to_the_second: bool = False) -> str:
     return moment.isoformat(timespec="microseconds" if whole else "seconds").replace("+00:00", "Z")
 
 
-# The forms an instant is taken in, and no other: Python's fromisoformat also reads
-# "2026-W48", "20261127" or "2026-11-27T05:41", each as some moment an auditor did not
-# mean, and cuts nanoseconds silently.
+# The forms an instant is taken in, and no other (ledger.events.INSTANT_TEXT): Python's
+# fromisoformat also reads "2026-W48", "20261127" or "2026-11-27T05:41", each as some
+# moment an auditor did not mean, and cuts nanoseconds silently.
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:[Zz]|[+-]\d{2}:\d{2})?")
 INSTANT_FORMS = "a date (2024-06-12, UTC) or an instant (2024-06-12T08:00:00Z, with an offset or in UTC)"
 
 
@@ -145,7 +144,7 @@ def parse_instant(value: str | None, *, end: bool = False) -> datetime | None:
             raise ValueError(f"{value!r}: {e}") from None
         moment = datetime.combine(day, time.min, tzinfo=timezone.utc)
         return moment + timedelta(days=1, microseconds=-1) if end else moment
-    if not _INSTANT.fullmatch(value):
+    if not INSTANT_TEXT.fullmatch(value):
         raise ValueError(f"{value!r} is not {INSTANT_FORMS}")
     try:
         instant = datetime.fromisoformat(value.upper().replace("Z", "+00:00"))

@@ -11,6 +11,7 @@ by the commands against the aggregates.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal, Union
 
@@ -79,6 +80,11 @@ ID_MAX_LENGTH = 200  # an id's bound (a token's centre is checked against it too
 NonEmpty = Annotated[str, Field(min_length=1, max_length=ID_MAX_LENGTH), AfterValidator(refuse_nul)]
 Text = Annotated[str, AfterValidator(refuse_nul)]  # free text: reasons, comments, descriptions
 Instant = Annotated[AwareDatetime, AfterValidator(in_utc_range)]
+# An instant as a reader types it (the CLI's options, the API's query): RFC 3339, seconds
+# required, at most six decimals; the offset optional (the CLI takes UTC without one, the
+# API requires it). A parser's other forms ("2026-W48", "2026-11-27T05:41") are refused
+# rather than read as a moment nobody meant.
+INSTANT_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?P<offset>[Zz]|[+-]\d{2}:\d{2})?")
 
 
 class LedgerEvent(BaseModel):

@@ -175,3 +175,17 @@ def test_a_history_as_of_walks_its_pages_by_cursor(world):
 def test_a_history_as_of_before_the_certification_was_recorded_is_not_found(world):
     response = world.get("/certifications/a2/results", "jury", as_of=_moments(world)[0])
     assert response.status_code == 404 and response.json()["field"] == "as_of"
+
+
+def test_a_query_instant_is_rfc_3339_with_its_offset_and_no_other_form(world):
+    """pydantic took "…T05:41Z" (no seconds) and answered "a valid datetime or date" of a
+    date, which it then refused."""
+    current = ok(world.get("/certifications/a1/result", "jury"))
+    for wrong in ("2100-01-01T05:41Z", "2100-01-01", "2100-01-01T05:41:00", "2100-W01", "2100-01-01T05:41:00.1234567Z"):
+        for path, name in (("/certifications/a1/result", "as_of"), ("/sessions/sA1/results", "started_from")):
+            refused = world.get(path, "jury", **{name: wrong})
+            assert refused.status_code == 422 and refused.json()["field"] == name, (wrong, refused.text)
+            assert "an RFC 3339 instant with its offset is expected" in refused.json()["detail"], refused.text
+    for right in ("2100-01-01T05:41:00Z", "2100-01-01t05:41:00z", "2100-01-01T06:41:00.5+01:00"):
+        answer = ok(world.get("/certifications/a1/result", "jury", as_of=right))
+        assert answer["status"] == current["status"] and answer["as_of"].startswith("2100-01-01T05:41:00"), right
