@@ -32,14 +32,15 @@ def read_proposal(rules: str, known: Any) -> dict[str, Any] | str:
 
 
 def print_report(report: Any, out: Console) -> None:
-    from projections.whatif_html import histogram_bins, title_of
+    from projections.whatif_html import histogram_bins, period_of, title_of
 
     out.print(f"[bold]{title_of(report)}[/bold]")
-    start = report.period_from.isoformat() if report.period_from else "the beginning"
-    end = report.period_to.isoformat() if report.period_to else "now"
     under = ", ".join(f"{v} ({n})" for v, n in report.scored_under.items()) or "none"
-    out.print(f"certifications started from {start} to {end}; scored under: {under}")
+    out.print(f"{period_of(report)}; scored under: {under}")
     out.print(f"compared [bold]{report.compared}[/bold], changed [bold]{report.changed}[/bold]; nothing was written")
+    if not report.compared:
+        out.print("no certification started in this period: nothing to compare")
+        return
     out.print(_matrix(report))
     _histogram(out, histogram_bins((d.difference, d.count) for d in report.score_differences))
     out.print(_competences(report))
@@ -64,7 +65,7 @@ def _matrix(report: Any) -> Table:
 def _histogram(out: Console, bins: list[tuple[int, int, int]]) -> None:
     out.print("[italic]pix-score differences (after - before)[/italic]")
     if not bins:
-        out.print("  (no certification has a result on both sides)")
+        out.print("  (no certification has a score on both sides: not started, not unscorable)")
         return
     top = max(n for _, _, n in bins)
     for lo, hi, n in bins:

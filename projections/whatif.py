@@ -211,9 +211,9 @@ def _competence_changes(before: tuple, after: tuple) -> list[CompetenceChange]:
     return changes
 
 
-def _row_words(row: Mapping[str, Any] | None) -> str:
-    if not row:
-        return "no table row"
+def _row_words(row: Mapping[str, Any] | None, because: str | None = None) -> str:
+    if not row:  # no row fired: say what decided instead (the rate's gate, an error), not a gap
+        return f"no table row ({because})" if because else "no table row"
     return (f"{row.get('path')} of {row.get('defined_in')} (N={row.get('N')} C={row.get('C')} "
             f"Z={row.get('Z')}, band {row.get('band')}: {row.get('cell')})")
 
@@ -224,7 +224,7 @@ def _rows_words(c: CompetenceChange) -> str:
     if c.row_before == c.row_after:
         words = f"same row {_row_words(c.row_before)}"
     else:
-        words = f"row {_row_words(c.row_before)} -> {_row_words(c.row_after)}"
+        words = f"row {_row_words(c.row_before, c.because_before)} -> {_row_words(c.row_after, c.because_after)}"
     if c.capped_before != c.capped_after:
         words += f"; capped by the maximum level: {_yes(c.capped_before)} -> {_yes(c.capped_after)}"
     return words
@@ -242,12 +242,12 @@ def _words(before: ResultSide, after: ResultSide, competences: list[CompetenceCh
     elif before.reasons != after.reasons:
         lines.append(f"reasons {list(before.reasons)} -> {list(after.reasons)}")
     if before.pix_score != after.pix_score:
-        lines.append(f"pix {pix_text(before.pix_score)} -> {pix_text(after.pix_score)}")
+        lines.append(f"pix {mark_text(before.pix_score)} -> {mark_text(after.pix_score)}")
     if before.reproducibility_rate != after.reproducibility_rate:
         lines.append(f"reproducibility rate {before.reproducibility_rate} -> {after.reproducibility_rate}")
     for c in competences:
-        lines.append(f"competence {c.code}: level {c.level_before} -> {c.level_after}, "
-                     f"pix {c.pix_before} -> {c.pix_after}; {_rows_words(c)}")
+        lines.append(f"competence {c.code}: level {mark_text(c.level_before)} -> {mark_text(c.level_after)}, "
+                     f"pix {mark_text(c.pix_before)} -> {mark_text(c.pix_after)}; {_rows_words(c)}")
     lines.append(f"rule version {before.rule_version} -> {after.rule_version}")
     return lines
 
@@ -331,10 +331,10 @@ def compare(
     return tally.report()
 
 
-def pix_text(score: int | None) -> str:
-    """A score as a reader sees it: none for a certification not scored yet or unscorable
-    (an error has no score; "None" was printed)."""
-    return "none" if score is None else str(score)
+def mark_text(value: int | None) -> str:
+    """A score, a level or a competence's pix as a reader sees it: none for a
+    certification not scored yet or unscorable (an error has none; "None" was printed)."""
+    return "none" if value is None else str(value)
 
 
 # ------------------------------------------------------------------ reading the ledger

@@ -15,7 +15,7 @@ import math
 from html import escape
 from typing import Iterable
 
-from projections.whatif import WhatIfReport, pix_text
+from projections.whatif import WhatIfReport, mark_text
 
 MAX_DISTINCT_BARS = 41
 TARGET_BINS = 30
@@ -194,7 +194,7 @@ def _changes_table(report: WhatIfReport) -> str:
             f'<tr class="change" data-certification="{escape(c.certification_id)}">'
             f'<td>{escape(c.certification_id)}<br><span class="note">{c.started_at:%Y-%m-%d}</span></td>'
             f'<td>{escape(c.before.status)} → {escape(c.after.status)}</td>'
-            f'<td class="num">{pix_text(c.before.pix_score)} → {pix_text(c.after.pix_score)}'
+            f'<td class="num">{mark_text(c.before.pix_score)} → {mark_text(c.after.pix_score)}'
             f'{f" ({diff})" if diff else ""}</td>'
             f'<td>{"<br>".join(escape(line) for line in c.explanation)}</td></tr>'
         )
@@ -208,10 +208,12 @@ def title_of(report: WhatIfReport) -> str:
     return f"What-if: {report.proposal} against {report.baseline}"
 
 
-def _period(report: WhatIfReport) -> str:
-    start = report.period_from.isoformat() if report.period_from else "the beginning"
-    end = report.period_to.isoformat() if report.period_to else "now"
-    return f"certifications started from {start} to {end}"
+def period_of(report: WhatIfReport) -> str:
+    """The period compared, in words. No upper bound is not "now": a certification dated
+    in the future is compared too."""
+    start = f"from {report.period_from.isoformat()}" if report.period_from else ""
+    end = f"up to {report.period_to.isoformat()}" if report.period_to else ""
+    return "certifications started " + (" ".join(filter(None, (start, end))) or "at any date")
 
 
 def render_html(report: WhatIfReport) -> str:
@@ -222,7 +224,7 @@ def render_html(report: WhatIfReport) -> str:
 <meta name="viewport" content="width=device-width, initial-scale=1"><style>{_CSS}</style></head>
 <body>
 <h1 id="title">{title}</h1>
-<p class="note">{escape(_period(report))}; scored under: {under}. Nothing was written to the ledger.</p>
+<p class="note">{escape(period_of(report))}; scored under: {under}. Nothing was written to the ledger.</p>
 <div class="summary">
 <div>compared<b id="compared" data-count="{report.compared}">{report.compared}</b></div>
 <div>changed<b id="changed" data-count="{report.changed}">{report.changed}</b></div>

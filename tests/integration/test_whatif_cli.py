@@ -138,3 +138,21 @@ def test_a_proposal_reusing_a_version_name_is_refused(ledger_url, tmp_path):
     clash = {**CAP_5, "version": "pix-v2-2024-05", "extends": "pix-v2-2023-12"}
     result = _run("what-if", "--rules", _write(tmp_path, clash), "--db", ledger_url, code=1)
     assert "version: version 'pix-v2-2024-05' already exists" in result.stderr
+
+
+def test_the_summary_says_what_decided_where_no_row_fired_and_an_empty_period(tmp_path, example_path):
+    """It said "-> no table row" of a competence the rate's gate or an error decided, "None"
+    of an error's level and pix, "to now" of a period that includes future dates, and drew
+    an empty matrix for an empty period."""
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    assert runner.invoke(app, ["import", str(example_path), "--db", url]).exit_code == 0
+    shown = runner.invoke(app, ["what-if", "--rules", "pix-v2-2017-12", "--db", url])
+    said = " ".join(shown.output.split())
+    assert shown.exit_code == 0 and "certifications started at any date" in said and "now" not in said
+    assert "status validated -> error (NO_LEVEL_RULE)" in said and "pix 88 -> none" in said
+    assert "level 2 -> none, pix 20 -> none" in said and "None" not in said
+    assert "-> no table row (no certified-level rule for N/C/Z = 3/2/1 in version pix-v2-2017-12)" in said
+    empty = runner.invoke(app, ["what-if", "--rules", "pix-v2-2021-04", "--from", "2030-01-01", "--db", url])
+    said = " ".join(empty.output.split())
+    assert empty.exit_code == 0 and "started from 2030-01-01T00:00:00+00:00; scored under: none" in said
+    assert "nothing to compare" in said and "before \\ after" not in said
