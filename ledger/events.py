@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal, Union
 import orjson
 from pydantic import (
     AfterValidator,
+    BeforeValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -79,12 +80,32 @@ def refuse_nul_inside(document: Any) -> Any:
 ID_MAX_LENGTH = 200  # an id's bound (a token's centre is checked against it too)
 NonEmpty = Annotated[str, Field(min_length=1, max_length=ID_MAX_LENGTH), AfterValidator(refuse_nul)]
 Text = Annotated[str, AfterValidator(refuse_nul)]  # free text: reasons, comments, descriptions
-Instant = Annotated[AwareDatetime, AfterValidator(in_utc_range)]
-# An instant as a reader types it (the CLI's options, the API's query): RFC 3339, seconds
-# required, at most six decimals; the offset optional (the CLI takes UTC without one, the
-# API requires it). A parser's other forms ("2026-W48", "2026-11-27T05:41") are refused
-# rather than read as a moment nobody meant.
+# An instant as it is written (a line or a rule document being recorded, the API's query)
+# or typed (the CLI's options): RFC 3339, seconds required, at most six decimals; the
+# offset optional only where said (the CLI takes UTC without one). A parser's other forms
+# ("2024-06-12_08:00:00Z", "2026-11-27T05:41Z", "2026-W48") are refused rather than read
+# as a moment nobody meant, and nanoseconds rather than cut.
 INSTANT_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?P<offset>[Zz]|[+-]\d{2}:\d{2})?")
+INSTANT_EXPECTED = ("an RFC 3339 instant with its offset is expected, e.g. 2024-06-12T08:00:00Z (seconds "
+                    "required, at most six decimals)")
+
+
+def instant_as_written(value: Any, info: ValidationInfo) -> Any:
+    """Where text is judged as written (validation context `{"written": True}`), an
+    instant's text is RFC 3339 with its offset; a stored one is read back as accepted."""
+    if isinstance(value, str) and info.context and info.context.get("written"):
+        form = INSTANT_TEXT.fullmatch(value)
+        if form is None or form["offset"] is None:
+            raise ValueError(INSTANT_EXPECTED)
+        try:
+            # Parsed here: strict validation after a validator takes only a datetime.
+            return datetime.fromisoformat(value.upper())
+        except ValueError as e:  # 2024-02-30, 25:00:00
+            raise ValueError(f"{INSTANT_EXPECTED}: {e}") from None
+    return value
+
+
+Instant = Annotated[AwareDatetime, BeforeValidator(instant_as_written), AfterValidator(in_utc_range)]
 
 
 class LedgerEvent(BaseModel):
@@ -354,6 +375,9 @@ EVENT_TYPES: dict[str, type[LedgerEvent]] = {
 event_adapter: TypeAdapter[Event] = TypeAdapter(Event)
 
 
+WRITTEN_LINE = {"written": True}  # the validation context of a line being recorded
+
+
 def parse_event(data: dict[str, Any] | bytes | str) -> LedgerEvent:
     """Validate one interchange line (its JSON text, or that text decoded). Raises
     pydantic.ValidationError.
@@ -363,7 +387,7 @@ def parse_event(data: dict[str, Any] | bytes | str) -> LedgerEvent:
     counted towards a full jury); a stored event is read back as it was accepted
     (`load_event`), so facts a looser version accepted stay readable."""
     text = data if isinstance(data, (bytes, str)) else orjson.dumps(data)
-    return event_adapter.validate_json(text, strict=True)
+    return event_adapter.validate_json(text, strict=True, context=WRITTEN_LINE)
 
 
 def load_event(type_name: str, body: dict[str, Any]) -> LedgerEvent:

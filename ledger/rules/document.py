@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, PrivateAttr, ValidationInfo, WithJsonSchema
 
+from ledger.events import instant_as_written
 from ledger.rules.incident_policy import IncidentRule
 from ledger.rules.level_table import WRITTEN, Band, LevelRow, index_rows
 
@@ -100,7 +101,9 @@ class AbortPolicy(_Section):
 
 class RuleDocument(_Section):
     version: Name = Field(description="unique name of the rule version")
-    effective_from: AwareDatetime = Field(description="RFC 3339 instant from which it applies")
+    effective_from: Annotated[AwareDatetime, BeforeValidator(instant_as_written)] = Field(
+        description="RFC 3339 instant from which it applies"
+    )
     extends: Name | None = Field(
         default=None, description="parent version: every other key overrides the parent's value"
     )

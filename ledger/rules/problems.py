@@ -56,7 +56,8 @@ _UNKNOWN_KEY_HINTS = {
 def _message(error: dict[str, Any]) -> str:
     if error["type"] == "extra_forbidden" and (path := path_of(error["loc"])) in _UNKNOWN_KEY_HINTS:
         return _UNKNOWN_KEY_HINTS[path]
-    return _FRIENDLIER.get(error["type"], error["msg"])
+    # pydantic's own prefix ("Value error, …") is not the document's problem: the rule is.
+    return _FRIENDLIER.get(error["type"], error["msg"].removeprefix("Value error, "))
 
 
 def _is_under(path: str, container: str) -> bool:

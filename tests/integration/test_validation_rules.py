@@ -398,10 +398,20 @@ def test_a_line_is_judged_as_its_json_is_written_and_a_missing_field_is_named():
         (s.line("JuryRuling", ruling_id="r2", decision="ban_candidate", candidate_id="k", jury=JURY), "until"),
         (s.line("JuryRuling", ruling_id="r3", decision="resolve_incident", certification_id="c1", jury=JURY),
          "report_id"),
+        # pydantic read these as instants: a "_" for the "T", no seconds, nanoseconds cut.
+        ({**s.open(), "at": "2024-06-12_08:00:00Z"}, "at"),
+        ({**s.open(), "at": "2024-06-12T08:00Z"}, "at"),
+        ({**s.open(), "at": "2024-06-12T08:00:00.1234567Z"}, "at"),
     ]
     for line, field in cases:
         problem = parse_line(7, orjson.dumps(line))
         assert isinstance(problem, LineError) and (problem.line, problem.field) == (7, field), (line, problem)
+        if field == "at":
+            assert "an RFC 3339 instant with its offset is expected" in problem.message, problem
+    # A stored line is read back as it was accepted, whatever form an earlier version took.
+    assert load_event("SessionOpened", {**s.open(), "at": "2024-06-12T08:00Z"}).at.minute == 0
+    for fine in ("2024-06-12T08:00:00Z", "2024-06-12t08:00:00z", "2024-06-12 10:00:00+02:00", "2024-06-12T08:00:00.5Z"):
+        assert not isinstance(parse_line(1, orjson.dumps({**s.open(), "at": fine})), LineError), fine
 
 
 def test_a_finalisation_cannot_miss_a_certification_started_by_another_writer_meanwhile(ledger):

@@ -228,6 +228,7 @@ def _written_problems(raw: dict[str, Any]) -> dict[str, str]:
     {"max_reachable_level": True}, {"max_reachable_level": "6"}, {"pix_per_level": 8.0},
     {"reproducibility_rate": {"fail_below": False}},
     {"level_table": [{"N": "\u0663", "C": 3, "Z": 0, "high": "V", "middle": "V", "low": "V"}]},  # Arabic-Indic 3
+    {"effective_from": "2024-06-10_00:00:00Z"}, {"effective_from": "2024-06-10T00:00Z"},  # not RFC 3339
 ])
 def test_a_document_being_written_is_judged_strictly_and_a_stored_one_read_leniently(loose) -> None:
     raw = _variant(**loose)
