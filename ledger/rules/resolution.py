@@ -83,7 +83,8 @@ _ITEMISED = frozenset({"level_table", "automatic_resolution"})
 
 def _valid_items(name: str, value: Any) -> Any:
     """A broken level table or incident policy, with its broken items left out (a row
-    as None, to keep the others' indices), so that the checks of the others still run:
+    as None, to keep the others' indices; a policy as None, judged for its code only),
+    so that the checks of the others still run:
     one row's type error used to hide every other row's problems. A section of the wrong
     kind of container is left out whole (its type error says so)."""
     def valid(adapter: TypeAdapter[Any], item: Any) -> Any:
@@ -95,7 +96,9 @@ def _valid_items(name: str, value: Any) -> Any:
     if name == "level_table" and isinstance(value, list):
         return tuple(None if (row := valid(_ROW, item)) is _BROKEN else row for item in value)
     if name == "automatic_resolution" and isinstance(value, dict):
-        return {code: rule for code, item in value.items() if (rule := valid(_POLICY, item)) is not _BROKEN}
+        # A broken policy is still judged for its code (as None: no rule to check), so an
+        # unknown code is named in the same pass as its entry's type error, not after it.
+        return {code: None if (rule := valid(_POLICY, item)) is _BROKEN else rule for code, item in value.items()}
     return _BROKEN
 
 

@@ -280,3 +280,13 @@ def test_an_integer_beyond_json_s_reach_is_a_problem_of_a_written_document() -> 
     with pytest.raises(RuleDocumentInvalid) as caught:
         resolve_document(_variant(max_reachable_level=True, pix_per_level=2**70), KNOWN, written=True)
     assert "JSON document" in str(caught.value)
+
+
+def test_a_broken_incident_policy_is_judged_for_its_code_in_the_same_pass() -> None:
+    """An unknown code was named only once its entry's shape was mended: a second pass."""
+    problems = _written_problems(_variant(automatic_resolution={
+        "E99": {"when": "always"}, "C7": {"neutralise_answers": ["ko"]}}))
+    assert problems["automatic_resolution.E99.neutralise_answers"] == "missing key"
+    assert problems["automatic_resolution.E99"] == "unknown incident code 'E99'"
+    assert problems["automatic_resolution.C7.when"] == "missing key"
+    assert problems["automatic_resolution.C7"].startswith("C7 names no question")
