@@ -185,14 +185,15 @@ def _coverage_warnings(rules, replaced) -> list[str]:
 
     if replaced is None:
         return []  # before every version: nothing it takes over from (the reference's own gaps are no news)
-    warnings = []
+    # One warning per reason, listing its counts (one line per count ran to 41 lines for a
+    # proposal of 4 questions per competence).
+    taken, reached = [], []
     for n, c, z in uncovered_counts(rules, replaced):
-        scored_before = replaced.level_row(n, c, z) is not None
-        why = (f"which {replaced.version}, the version it takes over from, scores" if scored_before
-               else "which a competence reaches under its own parameters (questions_per_competence, qrocm_dep)")
-        warnings.append(f"level_table has no row for N={n} C={c} Z={z}, {why}: a certification with these counts "
-                        "would get an error result")
-    return warnings
+        (taken if replaced.level_row(n, c, z) is not None else reached).append(f"{n}/{c}/{z}")
+    whys = ((taken, f"which {replaced.version}, the version it takes over from, scores"),
+            (reached, "which a competence reaches under its own parameters (questions_per_competence, qrocm_dep)"))
+    return [f"level_table has no row for N/C/Z = {', '.join(counts)} ({len(counts)} count(s)), {why}: a "
+            "certification with these counts would get an error result" for counts, why in whys if counts]
 
 
 def register(app: typer.Typer) -> None:
