@@ -118,6 +118,10 @@ class Scope:
             session_id, field = started.get(cert) or self.session_of_certification(cert), "certification_id"
             if session_id is None:
                 return None  # an unknown certification: the ledger refuses it
+            owner = opened.get(session_id) or self.centre_of_session(session_id)
+            if owner is not None and owner != centre:  # its session's id is not this token's to learn
+                return field, f"certification {cert} belongs to another centre's session"
+            return None
         owner = opened.get(session_id) or self.centre_of_session(session_id)
         if owner is not None and owner != centre:
             return field, f"session {session_id} belongs to another centre"
@@ -134,8 +138,8 @@ class Scope:
 
         def guard(event: LedgerEvent, ctx) -> None:
             owner = event.centre_id if isinstance(event, SessionOpened) else getattr(ctx.session, "centre_id", None)
-            if owner is not None and owner != centre:
-                raise OutOfScope(f"a {centre} token may not append to a session of centre {owner}",
+            if owner is not None and owner != centre:  # (whose session is not this token's to know)
+                raise OutOfScope(f"a {centre} token may not append to another centre's session",
                                  field="session_id" if hasattr(event, "session_id") else "certification_id")
 
         return guard

@@ -232,7 +232,10 @@ class _UnitOfWork:
             ctx.candidate = ctx.stream
         if stream.startswith("certification:"):
             ctx.certification = ctx.stream
-            if ctx.stream.exists:
+            # A second start of a certification keeps the session its line names: the
+            # writer's limit is judged on that one (a centre starting another centre's
+            # certification id in its own session is told the id is taken, not whose it is).
+            if ctx.stream.exists and not isinstance(event, CertificationStarted):
                 ctx.session = self.state(session_stream(ctx.stream.session_id))
         if isinstance(event, SessionFinalised):
             ids = set(self.store.certifications_of_session(session_id)) | set(self.new_certs.get(session_id, ()))

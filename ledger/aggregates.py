@@ -36,6 +36,7 @@ class SessionState:
     finalised: bool = False
     published: bool = False
     opened_at: datetime | None = None
+    finalised_at: datetime | None = None
 
     @property
     def exists(self) -> bool:
@@ -47,7 +48,7 @@ class SessionState:
             self.session_id, self.centre_id = event.session_id, event.centre_id
             self.opened_at = event.at
         elif isinstance(event, SessionFinalised):
-            self.finalised = True
+            self.finalised, self.finalised_at = True, event.at
         elif isinstance(event, ResultsPublished):
             self.published = True
         elif isinstance(event, ResultsUnpublished):

@@ -234,6 +234,15 @@ def _check_session_finalised(event: SessionFinalised, ctx: Context) -> None:
         raise E.NoCertificationStarted(
             f"session {event.session_id} has no started certification: it cannot be finalised", field="session_id"
         )
+    # A session is finalised after its certifications started (so after it opened): a
+    # finalisation dated before was accepted, and an as-of or an audit then showed the
+    # session finalised before anything happened in it.
+    last = max((c.started_at for c in certs.values() if c.started_at is not None), default=session.opened_at)
+    if last is not None and event.at < last:
+        raise E.FactDatedOutOfOrder(
+            f"the finalisation is dated {event.at.isoformat()}, before the last certification of session "
+            f"{event.session_id} started ({last.isoformat()})", field="at",
+        )
     for cert_id in event.abort_reasons:
         if cert_id not in certs:
             raise E.AbortReasonNotApplicable(
@@ -391,6 +400,11 @@ def _check_results_published(event: ResultsPublished, ctx: Context) -> None:
         raise E.SessionNotFinalised(f"session {event.session_id} is not finalised", field="session_id")
     if session.published:
         raise E.ResultsAlreadyPublished(f"session {event.session_id} is already published", field="session_id")
+    if session.finalised_at is not None and event.at < session.finalised_at:
+        raise E.FactDatedOutOfOrder(
+            f"the publication is dated {event.at.isoformat()}, before session {event.session_id} was finalised "
+            f"({session.finalised_at.isoformat()})", field="at",
+        )
 
 
 def _check_results_unpublished(event: ResultsUnpublished, ctx: Context) -> None:

@@ -342,8 +342,9 @@ def test_a_ruling_on_a_status_needs_the_full_jury_and_any_ruling_names_its_membe
 def test_a_fact_is_not_dated_before_what_it_follows(ledger):
     """A start dated before its session opened chose an older rule version (and could
     slip under a ban); a certification's fact dated before its start is as impossible.
-    (A finalisation may be dated before facts recorded ahead of it: the example
-    session's fraud report was written up after the session it was reported in.)"""
+    (A finalisation may be dated before other facts recorded ahead of it: the example
+    session's fraud report was written up after the session it was reported in; not
+    before a certification of it started.)"""
     s = Scenario()
     opened = s.open()
     accepted(ledger, [opened])
@@ -354,6 +355,14 @@ def test_a_fact_is_not_dated_before_what_it_follows(ledger):
     refused(ledger, [{**s.line("QuestionNeutralised", certification_id="c1", question_id="q1", by="pix-1"),
                       "at": opened["at"]}], E.FactDatedOutOfOrder.code, field="at")
     accepted(ledger, [{**s.answer("c1", "q1"), "at": start["at"]}])  # the same instant is no earlier
+    # A finalisation is no earlier than its certifications' starts (one dated 2020 of a
+    # session opened in 2024 was accepted), a publication no earlier than the finalisation.
+    refused(ledger, [{**s.finalise({"c1": "candidate"}), "at": opened["at"]}], E.FactDatedOutOfOrder.code,
+            field="at")
+    final = {**s.finalise({"c1": "candidate"}), "at": start["at"]}
+    accepted(ledger, [final])
+    refused(ledger, [{**s.publish(), "at": opened["at"]}], E.FactDatedOutOfOrder.code, field="at")
+    accepted(ledger, [{**s.publish(), "at": final["at"]}])
 
 
 def test_lines_about_a_refused_start_are_counted_on_it_not_listed(ledger):

@@ -1,0 +1,43 @@
+"""What a centre's refusal tells it of another centre: that a line is not its to write,
+never whose it is (a 403 named the other centre; a certification's refusal named its
+session). And facts dated before what they close (TestClient, PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tests.builders import Scenario
+from tests.e2e.api_support import T0, world  # noqa: F401 (fixture)
+
+
+def test_a_centre_starting_a_certification_id_another_centre_holds_is_told_the_id_is_taken(world):
+    b = Scenario("sB2", start=T0 + timedelta(hours=2))
+    response = world.post_events("centre-B", [b.open("centre-B"), b.start("a8")])  # a8: centre-A's, in sA2
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert body["code"] == "certification-already-started" and body["field"] == "certification_id", body
+    assert "centre-A" not in response.text and "sA2" not in response.text
+
+
+def test_a_centre_writing_to_another_centres_certification_learns_not_its_session(world):
+    b = Scenario("sB1", start=T0 + timedelta(hours=2))
+    response = world.post_events("centre-B", [{**b.answer("a8", "a8-q1"), "event_id": "b-on-a8"}])
+    assert response.status_code == 403, response.text
+    body = response.json()
+    assert body["field"] == "certification_id" and "certification a8 belongs to another centre's session" in body["detail"]
+    assert "sA2" not in response.text and "centre-A" not in response.text
+
+
+def test_a_finalisation_or_a_publication_dated_before_what_it_follows_is_refused(world):
+    """A finalisation dated 2020 of a session opened in 2024 was accepted, and so was a
+    publication dated before the finalisation."""
+    a2 = Scenario("sA2", start=T0 - timedelta(days=1))
+    response = world.post_events("centre-A", [{**a2.finalise({"a8": "technical"}), "event_id": "early-final"}])
+    assert response.status_code == 422, response.text
+    assert (response.json()["code"], response.json()["field"]) == ("fact-dated-out-of-order", "at")
+    assert "before the last certification of session sA2 started" in response.json()["detail"]
+    b1 = Scenario("sB1", start=T0 - timedelta(days=1))
+    response = world.post_events("jury", [{**b1.publish(), "event_id": "early-publication"}])
+    assert response.status_code == 422, response.text
+    assert (response.json()["code"], response.json()["field"]) == ("fact-dated-out-of-order", "at")
+    assert "before session sB1 was finalised" in response.json()["detail"]
