@@ -78,7 +78,26 @@ def refuse_nul_inside(document: Any) -> Any:
 
 
 ID_MAX_LENGTH = 200  # an id's bound (a token's centre is checked against it too)
-NonEmpty = Annotated[str, Field(min_length=1, max_length=ID_MAX_LENGTH), AfterValidator(refuse_nul)]
+
+
+def _trimmed_as_written(value: str, info: ValidationInfo) -> str:
+    # "s1" and "s1 " would be two sessions that read the same: refused where a line is
+    # written (a stored one is read back as it was accepted).
+    if info.context and info.context.get("written") and value != value.strip():
+        raise ValueError("no leading or trailing white space: two ids that read the same must be one")
+    return value
+
+
+def _no_slash_as_written(value: str, info: ValidationInfo) -> str:
+    # An id with "/" could be written but never read back: the API's paths hold it.
+    if info.context and info.context.get("written") and "/" in value:
+        raise ValueError("no '/': the id is read back in the API's paths (/sessions/{id}/results, …)")
+    return value
+
+
+NonEmpty = Annotated[str, Field(min_length=1, max_length=ID_MAX_LENGTH), AfterValidator(refuse_nul),
+                     AfterValidator(_trimmed_as_written)]
+PathId = Annotated[NonEmpty, AfterValidator(_no_slash_as_written)]  # an id the API's paths name
 Text = Annotated[str, AfterValidator(refuse_nul)]  # free text: reasons, comments, descriptions
 # An instant as it is written (a line or a rule document being recorded, the API's query)
 # or typed (the CLI's options): RFC 3339, seconds required, at most six decimals; the
@@ -136,8 +155,8 @@ def _known_competence(code: str) -> str:
 
 class SessionOpened(LedgerEvent):
     type: Literal["SessionOpened"] = "SessionOpened"
-    session_id: NonEmpty
-    centre_id: NonEmpty
+    session_id: PathId
+    centre_id: PathId
 
 
 class ProfileEntry(BaseModel):
@@ -160,9 +179,9 @@ class ProfileEntry(BaseModel):
 
 class CertificationStarted(LedgerEvent):
     type: Literal["CertificationStarted"] = "CertificationStarted"
-    certification_id: NonEmpty
-    session_id: NonEmpty
-    candidate_id: NonEmpty
+    certification_id: PathId
+    session_id: PathId
+    candidate_id: PathId
     profile: dict[str, ProfileEntry]
 
     @field_validator("profile")
@@ -175,7 +194,7 @@ class CertificationStarted(LedgerEvent):
 
 class QuestionServed(LedgerEvent):
     type: Literal["QuestionServed"] = "QuestionServed"
-    certification_id: NonEmpty
+    certification_id: PathId
     question_id: NonEmpty
     competence: str
     format: NonEmpty
@@ -190,7 +209,7 @@ class QuestionServed(LedgerEvent):
 
 class AnswerRecorded(LedgerEvent):
     type: Literal["AnswerRecorded"] = "AnswerRecorded"
-    certification_id: NonEmpty
+    certification_id: PathId
     question_id: NonEmpty
     status: str
 
@@ -206,12 +225,12 @@ class AnswerRecorded(LedgerEvent):
 
 class CertificationCompleted(LedgerEvent):
     type: Literal["CertificationCompleted"] = "CertificationCompleted"
-    certification_id: NonEmpty
+    certification_id: PathId
 
 
 class IncidentReported(LedgerEvent):
     type: Literal["IncidentReported"] = "IncidentReported"
-    certification_id: NonEmpty
+    certification_id: PathId
     report_id: NonEmpty
     code: str
     # Checked even when absent, so a missing number is reported on this field.
@@ -237,7 +256,7 @@ class IncidentReported(LedgerEvent):
 
 class SessionFinalised(LedgerEvent):
     type: Literal["SessionFinalised"] = "SessionFinalised"
-    session_id: NonEmpty
+    session_id: PathId
     abort_reasons: dict[str, str] = Field(default_factory=dict)
     comment: Text = ""
 
@@ -254,7 +273,7 @@ class SessionFinalised(LedgerEvent):
 
 class QuestionNeutralised(LedgerEvent):
     type: Literal["QuestionNeutralised"] = "QuestionNeutralised"
-    certification_id: NonEmpty
+    certification_id: PathId
     question_id: NonEmpty
     by: NonEmpty
     reason: Text = ""
@@ -262,7 +281,7 @@ class QuestionNeutralised(LedgerEvent):
 
 class QuestionDeneutralised(LedgerEvent):
     type: Literal["QuestionDeneutralised"] = "QuestionDeneutralised"
-    certification_id: NonEmpty
+    certification_id: PathId
     question_id: NonEmpty
     by: NonEmpty
     reason: Text = ""
@@ -270,7 +289,7 @@ class QuestionDeneutralised(LedgerEvent):
 
 class FraudReported(LedgerEvent):
     type: Literal["FraudReported"] = "FraudReported"
-    certification_id: NonEmpty
+    certification_id: PathId
     report_id: NonEmpty
     reported_by: NonEmpty
     description: Text = ""
@@ -288,8 +307,8 @@ class JuryRuling(LedgerEvent):
     ruling_id: NonEmpty
     decision: str
     jury: list[JuryMember] = Field(default_factory=list)
-    certification_id: NonEmpty | None = None
-    candidate_id: NonEmpty | None = None
+    certification_id: PathId | None = None
+    candidate_id: PathId | None = None
     until: Instant | None = None
     report_id: NonEmpty | None = None
     resolution: Text | None = None
@@ -323,7 +342,7 @@ class JuryRuling(LedgerEvent):
 
 class RuleVersionChanged(LedgerEvent):
     type: Literal["RuleVersionChanged"] = "RuleVersionChanged"
-    version: NonEmpty
+    version: PathId
     effective_from: Instant
     # The rule document as written (possibly with `extends`); validated by the rules
     # package against the versions the ledger holds, since a parent may be in the ledger.
@@ -339,12 +358,12 @@ class RuleVersionChanged(LedgerEvent):
 
 class ResultsPublished(LedgerEvent):
     type: Literal["ResultsPublished"] = "ResultsPublished"
-    session_id: NonEmpty
+    session_id: PathId
 
 
 class ResultsUnpublished(LedgerEvent):
     type: Literal["ResultsUnpublished"] = "ResultsUnpublished"
-    session_id: NonEmpty
+    session_id: PathId
 
 
 Event = Annotated[

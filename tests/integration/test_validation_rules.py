@@ -411,6 +411,10 @@ def test_a_line_is_judged_as_its_json_is_written_and_a_missing_field_is_named():
         ({**s.open(), "at": "2024-06-12_08:00:00Z"}, "at"),
         ({**s.open(), "at": "2024-06-12T08:00Z"}, "at"),
         ({**s.open(), "at": "2024-06-12T08:00:00.1234567Z"}, "at"),
+        # Ids written but never read back: "/" in an id the API's paths name; "s1 " beside "s1".
+        ({**s.open(), "session_id": "sess/slash"}, "session_id"),
+        ({**s.start("c1"), "certification_id": " c1"}, "certification_id"),
+        ({**s.serve("c1", "q1"), "question_id": "q1 "}, "question_id"),
     ]
     for line, field in cases:
         problem = parse_line(7, orjson.dumps(line))
@@ -421,6 +425,8 @@ def test_a_line_is_judged_as_its_json_is_written_and_a_missing_field_is_named():
     assert load_event("SessionOpened", {**s.open(), "at": "2024-06-12T08:00Z"}).at.minute == 0
     for fine in ("2024-06-12T08:00:00Z", "2024-06-12t08:00:00z", "2024-06-12 10:00:00+02:00", "2024-06-12T08:00:00.5Z"):
         assert not isinstance(parse_line(1, orjson.dumps({**s.open(), "at": fine})), LineError), fine
+    assert not isinstance(parse_line(1, orjson.dumps({**s.serve("c1", "q/1 a")})), LineError)  # not a path's id
+    assert load_event("SessionOpened", {**s.open(), "session_id": "old/ id "}).session_id == "old/ id "
 
 
 def test_a_finalisation_cannot_miss_a_certification_started_by_another_writer_meanwhile(ledger):
