@@ -61,7 +61,8 @@ page); `limit` bounds the page size.
 
 **Errors** are `application/problem+json` (RFC 9457): `type` is
 `https://certledger.dev/problems/<code>`, stable per error; `field` names the offending
-field; `errors` lists every problem (with `line` for a refused batch). A query parameter
+field; `errors` lists every problem (with `line` for a refused batch: its first 50 refused
+lines, `truncated` saying whether there were more). A query parameter
 a route does not take is refused (400 `unknown-query-parameter`), never ignored.
 """
 

@@ -111,8 +111,11 @@ def batch_rejected(errors: list[LineError], *, truncated: bool = False, instance
     first = errors[0]
     refused = refused_lines(errors)
     more = "" if refused == 1 else f" ({refused}{'+' if truncated else ''} lines refused)"
+    # `truncated`: `errors` stops at the first lines refused (a program cannot tell from
+    # the list alone whether it holds every one).
     return problem(422, first.code, f"{first}; nothing was appended{more}", field=first.field,
-                   errors=line_problems(errors), instance=instance, extra={"line": first.line})
+                   errors=line_problems(errors), instance=instance,
+                   extra={"line": first.line, "truncated": truncated})
 
 
 def _path(request: Request) -> str:

@@ -204,3 +204,6 @@ class Problem(BaseModel):
     instance: str | None = None
     line: int | None = Field(default=None, description="POST /events: the first refused line (1-based)")
     errors: list[LineProblem] | None = Field(default=None, description="every problem, with `line` on POST /events")
+    truncated: bool | None = Field(default=None, description=(
+        "POST /events: true when `errors` stops at the first 50 lines refused and more were; false when it "
+        "lists them all"))

@@ -23,6 +23,7 @@ from typing import Any
 
 from api.problems import Forbidden, NotFound, problem_type
 from api.tokens import Principal
+from commands.recording import MAX_REPORTED_ERRORS
 from ledger.aggregates import SessionState
 from ledger.errors import OutOfScope
 from ledger.events import CertificationStarted, LedgerEvent, SessionOpened
@@ -184,11 +185,13 @@ def _refusal(line: int, field: str, detail: str) -> dict[str, Any]:
 
 def refuse(refusals: list[dict[str, Any]]) -> None:
     if refusals:
-        # Listed as a 422's lines are, with their problem type.
-        refusals = [{**r, "type": problem_type(r["code"])} for r in refusals]
-        first = refusals[0]
+        # Listed as a 422's lines are, with their problem type, and as many at most (a
+        # batch of 5,000 forbidden lines answered 789 KB).
+        listed = [{**r, "type": problem_type(r["code"])} for r in refusals[:MAX_REPORTED_ERRORS]]
+        first = listed[0]
         raise Forbidden(
             f"{len(refusals)} line(s) not allowed for this token, nothing was appended; "
             f"first: line {first['line']}: {first['detail']}",
-            field=first["field"], errors=refusals, extra={"line": first["line"]},
+            field=first["field"], errors=listed,
+            extra={"line": first["line"], "truncated": len(refusals) > len(listed)},
         )

@@ -41,3 +41,18 @@ def test_a_finalisation_or_a_publication_dated_before_what_it_follows_is_refused
     assert response.status_code == 422, response.text
     assert (response.json()["code"], response.json()["field"]) == ("fact-dated-out-of-order", "at")
     assert "before session sB1 was finalised" in response.json()["detail"]
+
+
+def test_a_refusal_says_whether_its_errors_list_every_line_refused(world):
+    """A 422 listed the first 50 refused lines with only "(50+ lines refused)" in its text
+    to say there were more; a 403 listed every line (789 KB for 5,000)."""
+    b = Scenario("sB1", start=T0 + timedelta(hours=3))
+    unserved = [{**b.answer("b1", f"nope-{n}"), "event_id": f"unserved-{n}"} for n in range(60)]
+    many = world.post_events("centre-B", unserved)
+    assert many.status_code == 422 and many.json()["truncated"] is True
+    assert len(many.json()["errors"]) == 50
+    few = world.post_events("centre-B", unserved[:3])
+    assert few.status_code == 422 and few.json()["truncated"] is False and len(few.json()["errors"]) == 3
+    forbidden = world.post_events("centre-B", [{**line, "certification_id": "a1"} for line in unserved])
+    assert forbidden.status_code == 403 and forbidden.json()["truncated"] is True
+    assert len(forbidden.json()["errors"]) == 50 and "60 line(s) not allowed" in forbidden.json()["detail"]
