@@ -91,6 +91,11 @@ def test_health_reports_the_store_and_the_projection_lag(world):
     assert body["projection_position"] == body["position"]
 
 
+def test_health_answers_head_as_probes_send_it(world):
+    response = world.client.head("/health")
+    assert response.status_code == 200 and response.content == b""
+
+
 def test_the_reader_sees_published_results_only(world):
     candidate = world.get("/candidates/cand-x/certifications", "reader").json()
     assert [r["certification_id"] for r in candidate["data"]] == ["a1"]
