@@ -13,19 +13,23 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from api.media import JSON_LINES_TYPES, JSON_TYPES
 from api.schemas import Problem
 from api.settings import Settings
 from ledger.events import event_adapter
 from ledger.rules import rule_document_json_schema
 
 _WHY = {
-    400: "a malformed request: a body that is not JSON, a cursor this API did not issue, a page size out of its range "
-         "(1 to the maximum), the NUL character (U+0000) in the path or query, a query parameter the route does not "
-         "take (`unknown-query-parameter`) or one given twice (`repeated-query-parameter`), named in `field`",
+    400: "a malformed request: a body that is not JSON, a batch with no event (`empty-batch`), a cursor this API "
+         "did not issue, a page size out of its range (1 to the maximum), the NUL character (U+0000) in the path or "
+         "query, a query parameter the route does not take (`unknown-query-parameter`) or one given twice "
+         "(`repeated-query-parameter`), named in `field`",
     401: "no bearer token, or an unknown or revoked one",
     403: "the token's role may not do this, or the session is another centre's",
     404: "nothing of that id visible to this token",
     413: "the body (or the batch's count of lines) is larger than the server accepts",
+    415: "the body's Content-Type is not one the route reads, or is missing, or the body is content-encoded: "
+         "the problem's `accepted` lists what is read",
     422: "the request (or a line of the batch) breaks a rule; nothing was appended",
     503: "the ledger's storage cannot be reached",
 }
@@ -121,20 +125,19 @@ def _problem_media_types(paths: dict[str, Any]) -> None:
 def _events_body(components: dict[str, Any]) -> dict[str, Any]:
     events = _hoist(event_adapter.json_schema(), "", components)
     components["InterchangeEvent"] = events
+    lines = {"schema": {"type": "string", "minLength": 1, "description": "one JSON event per line"}}
+    array = {"schema": {"type": "array", "minItems": 1, "items": {"$ref": "#/components/schemas/InterchangeEvent"}}}
     return {
         "required": True,
         "description": (
             "A batch of facts in the interchange format: JSON Lines (one event per line, "
-            "`application/x-ndjson`) or a JSON array of events. Every line is validated, then the "
+            f"{', '.join(f'`{t}`' for t in JSON_LINES_TYPES)}) or a JSON array of events (`application/json`); "
+            "any other Content-Type, or none, is a 415. Every line is validated, then the "
             "batch is appended in one transaction, or nothing is (a refusal names each bad line "
-            "and field). Lines with an `event_id` already recorded with the same content are skipped."
+            "and field). Lines with an `event_id` already recorded with the same content are skipped. "
+            "A batch with no event (an empty body, blank lines only, `[]`) is a 400 `empty-batch`."
         ),
-        "content": {
-            "application/x-ndjson": {"schema": {"type": "string", "description": "one JSON event per line"}},
-            "application/json": {
-                "schema": {"type": "array", "items": {"$ref": "#/components/schemas/InterchangeEvent"}}
-            },
-        },
+        "content": {**{t: lines for t in JSON_LINES_TYPES}, **{t: array for t in JSON_TYPES}},
     }
 
 

@@ -207,3 +207,5 @@ class Problem(BaseModel):
     truncated: bool | None = Field(default=None, description=(
         "POST /events: true when `errors` stops at the first 50 lines refused and more were; false when it "
         "lists them all"))
+    accepted: list[str] | None = Field(default=None, description="415: the media types (or, for a content-encoded "
+                                                                  "body, the content codings) the route reads")

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import RuntimeDep, ScopeDep, Writer
+from api.media import is_json_array
 from api.openapi import doc
 from api.problems import BadRequest, PayloadTooLarge, Unprocessable
 from api.responses import OrjsonResponse
@@ -22,13 +23,14 @@ from ledger.events import LedgerEvent
 
 router = APIRouter(tags=["events"])
 log = logging.getLogger("certledger.api")
-JSON_TYPES = ("application/json",)
 
 
-def _parse(body: bytes, content_type: str) -> list[tuple[int, LedgerEvent | LineError]]:
+def _parse(body: bytes, json_array: bool) -> list[tuple[int, LedgerEvent | LineError]]:
     """(line, fact or problem): JSON Lines numbered by line, a JSON array by item."""
-    if content_type.split(";")[0].strip().lower() in JSON_TYPES:
-        body = without_bom(body)  # as for JSON Lines
+    body = without_bom(body)  # as some editors save UTF-8, in either form
+    if not body.strip():
+        return []  # refused as an empty batch, not as JSON that does not parse
+    if json_array:
         try:
             items = orjson.loads(body)
         except orjson.JSONDecodeError as e:
@@ -45,7 +47,7 @@ def _parse(body: bytes, content_type: str) -> list[tuple[int, LedgerEvent | Line
 
 @router.post(
     "/events", response_model=EventsAppended,
-    **doc("centre", "jury", errors=(401, 403, 413, 422, 503), what=(
+    **doc("centre", "jury", errors=(401, 403, 413, 415, 422, 503), what=(
         "Append a batch of facts, validated line by line against the ledger as it would be with "
         "the batch's earlier lines applied, then recorded in one transaction: all or nothing. A "
         "refusal (422) lists every bad line with its `line`, `field` and the domain error's `type`; "
@@ -54,8 +56,11 @@ def _parse(body: bytes, content_type: str) -> list[tuple[int, LedgerEvent | Line
 )
 async def post_events(request: Request, principal: Writer, runtime: RuntimeDep, scope: ScopeDep):
     settings = runtime.settings
+    json_array = is_json_array(request.headers.get("content-type"), request.headers.get("content-encoding"))
     body = await request.body()  # bounded by the app's BodyLimit (max_body_bytes)
-    numbered = _parse(body, request.headers.get("content-type", ""))
+    numbered = _parse(body, json_array)
+    if not numbered:
+        raise BadRequest("the batch holds no event: send at least one", code="empty-batch")
     if len(numbered) > settings.max_batch_events:
         raise PayloadTooLarge(f"a batch holds at most {settings.max_batch_events} events")
     if any(isinstance(item, LineError) for _, item in numbered):

@@ -3,6 +3,7 @@ naming line and field (TestClient, PostgreSQL)."""
 
 from __future__ import annotations
 
+import gzip
 from datetime import timedelta
 
 import orjson
@@ -151,8 +152,48 @@ def test_auditors_and_readers_append_nothing(world, who):
     _refused_without_a_trace(world, response, 403, position)
 
 
-def test_an_empty_batch_appends_nothing_and_succeeds(world):
-    assert ok(world.post_events("centre-A", []))["appended"] == 0
+@pytest.mark.parametrize("content_type, body", [
+    ("application/x-ndjson", b""), ("application/x-ndjson", b"\n  \r\n\n"),
+    ("application/json", b""), ("application/json", b"[]"), ("application/json", b" \n"),
+])
+def test_a_batch_without_an_event_is_refused_the_same_way_in_either_form(world, content_type, body):
+    position = world.position()
+    response = world.client.post("/events", content=body,
+                                 headers={**world.auth("centre-A"), "Content-Type": content_type})
+    assert _refused_without_a_trace(world, response, 400, position)["code"] == "empty-batch"
+
+
+@pytest.mark.parametrize("content_type", [None, "text/plain", "application/vnd.api+json",
+                                          "application/x-www-form-urlencoded", "multipart/form-data"])
+def test_a_body_of_another_media_type_or_none_is_refused_unread(world, content_type):
+    position = world.position()
+    s = Scenario(f"media-{content_type}", start=T0)
+    headers = world.auth("centre-A") | ({"Content-Type": content_type} if content_type else {})
+    response = world.client.post("/events", content=ndjson([s.open("centre-A")]), headers=headers)
+    problem = _refused_without_a_trace(world, response, 415, position)
+    assert problem["code"] == "unsupported-media-type" and problem["field"] == "Content-Type"
+    assert problem["accepted"] == ["application/x-ndjson", "application/jsonl", "application/x-jsonlines",
+                                   "application/json"]
+
+
+def test_a_content_encoded_body_is_refused_not_read_as_garbled_lines(world):
+    position = world.position()
+    s = Scenario("gzipped", start=T0)
+    response = world.client.post("/events", content=gzip.compress(ndjson([s.open("centre-A")])), headers={
+        **world.auth("centre-A"), "Content-Type": "application/x-ndjson", "Content-Encoding": "gzip"})
+    problem = _refused_without_a_trace(world, response, 415, position)
+    assert problem["field"] == "Content-Encoding" and problem["accepted"] == ["identity"]
+    assert response.headers["accept-encoding"] == "identity"
+
+
+@pytest.mark.parametrize("content_type", ["application/jsonl", "application/x-jsonlines",
+                                          "Application/X-NDJSON; charset=utf-8", "application/json; charset=utf-8"])
+def test_every_json_lines_name_and_a_charset_parameter_are_read(world, content_type):
+    s = Scenario(f"named-{content_type}", start=T0)
+    body = orjson.dumps([s.open("centre-A")]) if "/json;" in content_type else ndjson([s.open("centre-A")])
+    response = world.client.post("/events", content=body,
+                                 headers={**world.auth("centre-A"), "Content-Type": content_type})
+    assert ok(response)["appended"] == 1
 
 
 def test_a_batch_over_the_limits_is_refused_whole(world):

@@ -212,8 +212,9 @@ def test_the_openapi_document_describes_every_route_role_and_problem(world):
         assert errors, path
         assert all(list(r["content"]) == ["application/problem+json"] for r in errors.values()), path
     events = operations[("POST", "/events")]["requestBody"]["content"]
-    assert set(events) == {"application/x-ndjson", "application/json"}
+    assert set(events) == {"application/x-ndjson", "application/jsonl", "application/x-jsonlines", "application/json"}
     assert "SessionOpened" in spec["components"]["schemas"]
     assert spec["components"]["securitySchemes"]["token"]["scheme"] == "bearer"
     docs = world.client.get("/docs")
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
+

@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
 from api.main import create_app
+from api.media import JSON_LINES_TYPES
 from tests.conftest import ManualClock
 from tests.e2e.api_support import World, issue_tokens, make_database, settings_for, tell_the_story
 
@@ -32,7 +33,8 @@ CHECKS = [
     checks.response_headers_conformance,
     checks.response_schema_conformance,
 ]
-schemathesis.serializer.alias("application/x-ndjson", "text/plain")  # JSON Lines go as text
+for json_lines in JSON_LINES_TYPES:
+    schemathesis.serializer.alias(json_lines, "text/plain")  # JSON Lines go as text
 DOCUMENT = create_app(settings_for("sqlite:///never-opened.db")).openapi()
 schema = schemathesis.openapi.from_dict(DOCUMENT)
 

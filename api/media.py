@@ -1,0 +1,35 @@
+"""The media types `POST /events` reads: one list, for the route and its OpenAPI document."""
+
+from __future__ import annotations
+
+from api.problems import ApiProblem
+
+# JSON Lines has no registered media type: these are the names clients send for it.
+JSON_LINES_TYPES = ("application/x-ndjson", "application/jsonl", "application/x-jsonlines")
+JSON_TYPES = ("application/json",)
+ACCEPTED = JSON_LINES_TYPES + JSON_TYPES
+
+
+class UnsupportedMediaType(ApiProblem):
+    status, code = 415, "unsupported-media-type"
+
+
+def is_json_array(content_type: str | None, content_encoding: str | None) -> bool:
+    """True for a JSON array, False for JSON Lines; 415 for any other body, or none named.
+
+    Read as JSON Lines, a form or a text body was refused line by line as "not valid JSON",
+    which hid the real mistake."""
+    encoding = (content_encoding or "identity").strip().lower()
+    if encoding != "identity":
+        # Not decoded: the body limit counts the bytes received, and a small gzip body can
+        # inflate far beyond it.
+        raise UnsupportedMediaType(f"the body is {encoding}-encoded; send it unencoded (identity)",
+                                   field="Content-Encoding", headers={"Accept-Encoding": "identity"},
+                                   extra={"accepted": ["identity"]})
+    media_type = (content_type or "").split(";")[0].strip().lower()
+    if media_type not in ACCEPTED:
+        said = f"a {media_type} body" if media_type else "a body without a Content-Type"
+        raise UnsupportedMediaType(f"{said} is not read: send JSON Lines ({', '.join(JSON_LINES_TYPES)}) "
+                                   f"or a JSON array ({', '.join(JSON_TYPES)})",
+                                   field="Content-Type", extra={"accepted": list(ACCEPTED)})
+    return media_type in JSON_TYPES
