@@ -124,6 +124,11 @@ def _problem_media_types(paths: dict[str, Any]) -> None:
 
 def _events_body(components: dict[str, Any]) -> dict[str, Any]:
     events = _hoist(event_adapter.json_schema(), "", components)
+    for ref in events["discriminator"]["mapping"].values():
+        # The models default `type` to their own name, so their schemas call it optional;
+        # but a line is matched to its model by `type`: without it, it is refused (`missing-type`).
+        event = components[ref.rsplit("/", 1)[-1]]
+        event["required"] = ["type", *(f for f in event.get("required", []) if f != "type")]
     components["InterchangeEvent"] = events
     lines = {"schema": {"type": "string", "minLength": 1, "description": "one JSON event per line"}}
     array = {"schema": {"type": "array", "minItems": 1, "items": {"$ref": "#/components/schemas/InterchangeEvent"}}}

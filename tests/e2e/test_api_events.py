@@ -196,6 +196,18 @@ def test_every_json_lines_name_and_a_charset_parameter_are_read(world, content_t
     assert ok(response)["appended"] == 1
 
 
+def test_a_line_without_a_type_is_refused_for_its_missing_type(world):
+    position = world.position()
+    s = Scenario("untyped", start=T0)
+    untyped = {k: v for k, v in s.open("centre-A").items() if k != "type"}
+    as_lines = world.post_events("centre-A", [s.open("centre-A"), untyped])
+    as_array = world.client.post("/events", json=[untyped], headers=world.auth("centre-A"))
+    for response, line in ((as_lines, 2), (as_array, 1)):
+        problem = _refused_without_a_trace(world, response, 422, position)
+        assert (problem["line"], problem["field"], problem["code"]) == (line, "type", "missing-type")
+        assert "missing" in problem["detail"] and "None" not in problem["detail"]
+
+
 def test_a_batch_over_the_limits_is_refused_whole(world):
     position = world.position()
     with TestClient(create_app(settings_for(world.url, max_batch_events=2, max_body_bytes=4096))) as small:
