@@ -20,7 +20,8 @@ class BodyLimit:
             return
         declared = dict(scope.get("headers") or []).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > self.limit:
-            response = problem(413, PayloadTooLarge.code, self._detail(), instance=scope.get("path"))
+            response = problem(413, PayloadTooLarge.code, self._detail(), instance=scope.get("path"),
+                               extra=self._limit())
             await response(scope, receive, send)
             return
         received = 0
@@ -31,10 +32,13 @@ class BodyLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.limit:
-                    raise PayloadTooLarge(self._detail())
+                    raise PayloadTooLarge(self._detail(), extra=self._limit())
             return message
 
         await self.app(scope, limited, send)
+
+    def _limit(self) -> dict[str, int | str]:
+        return {"limit": self.limit, "unit": "bytes"}  # for a client to split its batch by
 
     def _detail(self) -> str:
         return f"the request body is larger than {self.limit} bytes"

@@ -27,7 +27,8 @@ _WHY = {
     401: "no bearer token, or an unknown or revoked one",
     403: "the token's role may not do this, or the session is another centre's",
     404: "nothing of that id visible to this token",
-    413: "the body (or the batch's count of lines) is larger than the server accepts",
+    413: "the body (or the batch's count of lines) is larger than the server accepts: the problem's `limit` and "
+         "`unit` (`bytes` or `events`) say by how much",
     415: "the body's Content-Type is not one the route reads, or is missing, or the body is content-encoded: "
          "the problem's `accepted` lists what is read",
     422: "the request (or a line of the batch) breaks a rule; nothing was appended",
@@ -54,7 +55,7 @@ token is 401; a role a route does not admit, or another centre's session, is 403
 | `centre` | its own sessions' results; rule versions | its own sessions' facts: SessionOpened, CertificationStarted, QuestionServed, AnswerRecorded, CertificationCompleted, IncidentReported, FraudReported, SessionFinalised |
 | `jury` | everything, audits, what-if | jury facts: QuestionNeutralised, QuestionDeneutralised, JuryRuling, RuleVersionChanged, ResultsPublished, ResultsUnpublished |
 | `auditor` | everything, audits, what-if | nothing |
-| `reader` | current results of published sessions only (anything else is 404, as if unknown) | nothing |
+| `reader` | current results of published sessions only: a result, a session's, a candidate's (an unpublished or unknown one is 404, as if unknown); history, audits, rule versions, what-if and `as_of` are 403 | nothing |
 
 **Results** have the shape of `certledger results --json`. `published: false` marks a
 result whose session is not published; `status: "started"` a certification not scored
@@ -146,6 +147,15 @@ def _events_body(components: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _batch_limits(operation: dict[str, Any], settings: Settings) -> None:
+    """The server's own limits, so a client can split its batches before it is refused."""
+    operation["description"] += (
+        f"\n\n**Limits.** A batch holds at most {settings.max_batch_events} events and "
+        f"{settings.max_body_bytes} bytes; beyond either, it is refused whole: a 413 whose problem "
+        "carries the `limit` and its `unit` (`events` or `bytes`)."
+    )
+
+
 def _page_limits(paths: dict[str, Any], maximum: int) -> None:
     """`limit` is from 1 to the server's configured maximum page size."""
     for operations in paths.values():
@@ -167,6 +177,7 @@ def build_openapi(app: FastAPI, settings: Settings) -> dict[str, Any]:
     post_events = spec["paths"].get("/events", {}).get("post")
     if post_events is not None:
         post_events["requestBody"] = _events_body(components)
+        _batch_limits(post_events, settings)
     rule_doc = _hoist(rule_document_json_schema(), "RuleDocument", components)
     components["RuleDocumentProposal"] = rule_doc
     what_if = spec["paths"].get("/what-if", {}).get("post")

@@ -182,8 +182,12 @@ class Health(BaseModel):
     lag: int = Field(description="events recorded but not yet in the results projection")
 
 
+LINE = ("POST /events: 1-based, the line of a JSON Lines body (blank lines counted) or the item of a "
+        "JSON array")
+
+
 class LineProblem(BaseModel):
-    line: int | None = None
+    line: int | None = Field(default=None, description=LINE)
     field: str | None
     detail: str
     code: str | None = None
@@ -202,10 +206,12 @@ class Problem(BaseModel):
     code: str
     field: str | None
     instance: str | None = None
-    line: int | None = Field(default=None, description="POST /events: the first refused line (1-based)")
+    line: int | None = Field(default=None, description=f"the first refused line; {LINE}")
     errors: list[LineProblem] | None = Field(default=None, description="every problem, with `line` on POST /events")
     truncated: bool | None = Field(default=None, description=(
         "POST /events: true when `errors` stops at the first 50 lines refused and more were; false when it "
         "lists them all"))
+    limit: int | None = Field(default=None, description="413: the limit the request went beyond, in `unit`")
+    unit: Literal["bytes", "events"] | None = Field(default=None, description="413: what `limit` counts")
     accepted: list[str] | None = Field(default=None, description="415: the media types (or, for a content-encoded "
                                                                   "body, the content codings) the route reads")

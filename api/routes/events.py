@@ -63,8 +63,9 @@ def _type_named(item: LedgerEvent | LineError, raw: bytes | object) -> LedgerEve
     **doc("centre", "jury", errors=(401, 403, 413, 415, 422, 503), what=(
         "Append a batch of facts, validated line by line against the ledger as it would be with "
         "the batch's earlier lines applied, then recorded in one transaction: all or nothing. A "
-        "refusal (422) lists every bad line with its `line`, `field` and the domain error's `type`; "
-        "a line the token may not append (403) is listed the same way. `centre` appends its own "
+        "refusal (422) lists every bad line with its `line`, `field` and the domain error's `type` "
+        "(`line` is 1-based: the line of a JSON Lines body, blank lines counted, or the item of a JSON "
+        "array); a line the token may not append (403) is listed the same way. `centre` appends its own "
         "sessions' facts, `jury` jury facts, rule versions and publication.")),
 )
 async def post_events(request: Request, principal: Writer, runtime: RuntimeDep, scope: ScopeDep):
@@ -75,7 +76,8 @@ async def post_events(request: Request, principal: Writer, runtime: RuntimeDep, 
     if not numbered:
         raise BadRequest("the batch holds no event: send at least one", code="empty-batch")
     if len(numbered) > settings.max_batch_events:
-        raise PayloadTooLarge(f"a batch holds at most {settings.max_batch_events} events")
+        raise PayloadTooLarge(f"a batch holds at most {settings.max_batch_events} events",
+                              extra={"limit": settings.max_batch_events, "unit": "events"})
     if any(isinstance(item, LineError) for _, item in numbered):
         return await run_in_threadpool(_refuse_unreadable, runtime, scope, principal, numbered)
     events = [item for _, item in numbered]

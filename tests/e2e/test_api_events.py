@@ -214,10 +214,12 @@ def test_a_batch_over_the_limits_is_refused_whole(world):
         _, lines = _session(world, "too-many", certs=1)
         response = small.post("/events", content=ndjson(lines[:3]),
                               headers={**world.auth("centre-A"), "Content-Type": "application/x-ndjson"})
-        _refused_without_a_trace(world, response, 413, position)
+        problem = _refused_without_a_trace(world, response, 413, position)
+        assert (problem["limit"], problem["unit"]) == (2, "events")
         response = small.post("/events", content=b" " * 5000,
                               headers={**world.auth("centre-A"), "Content-Type": "application/x-ndjson"})
-        _refused_without_a_trace(world, response, 413, position)
+        problem = _refused_without_a_trace(world, response, 413, position)
+        assert (problem["limit"], problem["unit"]) == (4096, "bytes")
 
 
 def test_tokens_are_issued_once_stored_hashed_listed_without_secrets_and_revoked(world):

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from api.main import create_app
 from commands.bootstrap import open_ledger
 from projections.results import ResultsReader, catch_up
-from tests.e2e.api_support import ok, world  # noqa: F401 (fixture)
+from tests.e2e.api_support import ok, settings_for, world  # noqa: F401 (fixture)
 
 
 def _walk(world, path: str, who: str, **params) -> tuple[list[str], int]:
@@ -218,3 +219,17 @@ def test_the_openapi_document_describes_every_route_role_and_problem(world):
     docs = world.client.get("/docs")
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
 
+
+def test_the_openapi_document_states_the_batch_limits_media_types_and_the_readers_403s():
+    spec = create_app(settings_for("sqlite:///never-opened.db", max_batch_events=7, max_body_bytes=4096)).openapi()
+    post = spec["paths"]["/events"]["post"]
+    assert "at most 7 events and 4096 bytes" in post["description"]
+    assert "`line` is 1-based" in post["description"]
+    assert "415" in post["responses"] and "empty-batch" in post["responses"]["400"]["description"]
+    schemas = spec["components"]["schemas"]
+    assert {"limit", "unit", "accepted"} <= set(schemas["Problem"]["properties"])
+    for ref in schemas["InterchangeEvent"]["discriminator"]["mapping"].values():
+        assert "type" in schemas[ref.rsplit("/", 1)[-1]]["required"], ref
+    reader = next(row for row in spec["info"]["description"].splitlines() if row.startswith("| `reader`"))
+    assert "anything else is 404" not in reader
+    assert all(word in reader for word in ("history", "audits", "rule versions", "`as_of` are 403"))
