@@ -19,7 +19,7 @@ from api.schemas import EventsAppended
 from api.scope import refuse
 from commands.interchange import first_non_utf8, parse_line, parse_lines, without_bom
 from commands.recording import BatchRejected, LineError
-from ledger.events import EVENT_TYPES, LedgerEvent
+from ledger.events import LedgerEvent
 
 router = APIRouter(tags=["events"])
 log = logging.getLogger("certledger.api")
@@ -41,21 +41,8 @@ def _parse(body: bytes, json_array: bool) -> list[tuple[int, LedgerEvent | LineE
             raise BadRequest(f"the body is not valid JSON: {e}", code="invalid-json") from None
         if not isinstance(items, list):
             raise Unprocessable("a JSON body is an array of events", code="invalid-json")
-        return [(i, _type_named(parse_line(i, orjson.dumps(item)), item)) for i, item in enumerate(items, start=1)]
-    lines = body.splitlines()
-    return [(n, _type_named(item, lines[n - 1])) for n, item in parse_lines(lines)]
-
-
-def _type_named(item: LedgerEvent | LineError, raw: bytes | object) -> LedgerEvent | LineError:
-    """A line without `type` is refused for that, not as the unknown event type None.
-    (Only refused lines are read again: an accepted one costs nothing more.)"""
-    if not isinstance(item, LineError) or item.code != "unknown-type":
-        return item
-    data = orjson.loads(raw) if isinstance(raw, bytes) else raw
-    if isinstance(data, dict) and "type" not in data:
-        known = ", ".join(sorted(EVENT_TYPES))
-        return replace(item, message=f"the event's type is missing: `type` is one of {known}", code="missing-type")
-    return item
+        return [(i, parse_line(i, orjson.dumps(item))) for i, item in enumerate(items, start=1)]
+    return list(parse_lines(body.splitlines()))
 
 
 @router.post(
