@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import RuntimeDep, ScopeDep, Writer
 from api.media import is_json_array
 from api.openapi import doc
-from api.problems import BadRequest, PayloadTooLarge, Unprocessable
+from api.problems import BadRequest, PayloadTooLarge, Unprocessable, line_problems
 from api.responses import OrjsonResponse
 from api.schemas import EventsAppended
 from api.scope import refuse
@@ -52,7 +52,9 @@ def _parse(body: bytes, json_array: bool) -> list[tuple[int, LedgerEvent | LineE
         "the batch's earlier lines applied, then recorded in one transaction: all or nothing. A "
         "refusal (422) lists every bad line with its `line`, `field` and the domain error's `type` "
         "(`line` is 1-based: the line of a JSON Lines body, blank lines counted, or the item of a JSON "
-        "array); a line the token may not append (403) is listed the same way. `centre` appends its own "
+        "array, at most 50 listed, `truncated` saying whether there were more); a line the token may not "
+        "append is a 403 listing it the same way (`code` forbidden), with the batch's other refused lines "
+        "beside it. `centre` appends its own "
         "sessions' facts, `jury` jury facts, rule versions and publication.")),
 )
 async def post_events(request: Request, principal: Writer, runtime: RuntimeDep, scope: ScopeDep):
@@ -66,48 +68,58 @@ async def post_events(request: Request, principal: Writer, runtime: RuntimeDep, 
         raise PayloadTooLarge(f"a batch holds at most {settings.max_batch_events} events",
                               extra={"limit": settings.max_batch_events, "unit": "events"})
     if any(isinstance(item, LineError) for _, item in numbered):
-        return await run_in_threadpool(_refuse_unreadable, runtime, scope, principal, numbered)
+        return await run_in_threadpool(_refuse_whole, runtime, scope, principal, numbered)
     events = [item for _, item in numbered]
     lines = [line for line, _ in numbered]
     return await run_in_threadpool(_record, runtime, scope, principal, events, lines)
 
 
-def _refuse_unreadable(runtime, scope, principal, numbered) -> None:
-    """A batch with unreadable lines is refused; its readable lines are judged all the
-    same (nothing written), so the answer lists every problem, as `import` does."""
+def _refuse_whole(runtime, scope, principal, numbered) -> None:
+    """Judge the batch without writing and refuse it with every problem, as `import`
+    reports them: its unreadable lines, the lines this token may not append (403) and
+    the ledger's refusals of the others. (A 403 used to list the forbidden lines alone,
+    and a batch with unreadable lines stopped at those: a round trip per kind.)"""
     events = [item for _, item in numbered if not isinstance(item, LineError)]
     lines = [line for line, item in numbered if not isinstance(item, LineError)]
-    _refuse_out_of_scope(scope, principal, events, lines)
+    precheck = _out_of_scope(scope, principal, events, lines)
     rejected = runtime.ledger.service.refusals(numbered, by=principal.recorder(),
                                                guard=scope.centre_guard(principal))
-    _refuse_out_of_scope_found(rejected, lambda line: line)
+    _forbid(precheck, rejected, lambda line: line)
     raise rejected
 
 
-def _refuse_out_of_scope(scope, principal, events: list[LedgerEvent], lines: list[int]) -> None:
-    """403 for the lines this token may not append, before the ledger's rules."""
+def _out_of_scope(scope, principal, events: list[LedgerEvent], lines: list[int]) -> list[dict]:
+    """The lines this token may not append, found before the ledger's rules."""
     refusals = scope.refusals(principal, events)
     for refusal in refusals:
         refusal["line"] = lines[refusal["line"] - 1]
-    refuse(refusals)
+    return refusals
 
 
-def _refuse_out_of_scope_found(rejected: BatchRejected, line_of) -> None:
-    """403, like the pre-check, for the token's limit found with the rules."""
-    out_of_scope = [e for e in rejected.errors if e.code == "out-of-scope"]
-    if out_of_scope:
-        refuse([{"line": line_of(e.line), "field": e.field, "detail": e.detail, "code": "forbidden"}
-                for e in out_of_scope])
+def _forbid(precheck: list[dict], rejected: BatchRejected, line_of) -> None:
+    """403 if any line is out of this token's scope (found before the rules or with
+    them), listing beside them the other lines the rules refused."""
+    found = [{"line": line_of(e.line), "field": e.field, "detail": e.detail, "code": "forbidden"}
+             for e in rejected.errors if e.code == "out-of-scope"]
+    seen = {r["line"] for r in precheck}
+    forbidden = precheck + [f for f in found if f["line"] not in seen]
+    if not forbidden:
+        return
+    lines = {f["line"] for f in forbidden}
+    others = [{**problem, "line": line_of(problem["line"])} for problem in line_problems(rejected.errors)
+              if problem["code"] != "out-of-scope" and line_of(problem["line"]) not in lines]
+    refuse(forbidden, others=others)
 
 
 def _record(runtime, scope, principal, events: list[LedgerEvent], lines: list[int]) -> OrjsonResponse:
-    _refuse_out_of_scope(scope, principal, events, lines)
+    if _out_of_scope(scope, principal, events, lines):
+        _refuse_whole(runtime, scope, principal, list(zip(lines, events)))
     with runtime.write_lock if runtime.committer is None else nullcontext():
         try:
             report = runtime.ledger.service.record(events, by=principal.recorder(),
                                                    guard=scope.centre_guard(principal))
         except BatchRejected as rejected:
-            _refuse_out_of_scope_found(rejected, lambda line: lines[line - 1])
+            _forbid([], rejected, lambda line: lines[line - 1])
             raise BatchRejected(
                 [replace(e, line=lines[e.line - 1]) for e in rejected.errors],
                 truncated=rejected.truncated,

@@ -56,3 +56,19 @@ def test_a_refusal_says_whether_its_errors_list_every_line_refused(world):
     forbidden = world.post_events("centre-B", [{**line, "certification_id": "a1"} for line in unserved])
     assert forbidden.status_code == 403 and forbidden.json()["truncated"] is True
     assert len(forbidden.json()["errors"]) == 50 and "60 line(s) not allowed" in forbidden.json()["detail"]
+
+
+def test_a_403_lists_the_batchs_other_refused_lines_beside_the_forbidden_ones(world):
+    """It listed the forbidden line alone: a client needed a round trip per kind of problem."""
+    b = Scenario("sB1", start=T0 + timedelta(hours=4))
+    batch = [{**b.answer("b1", "nope"), "event_id": "mixed-1"},             # the rules refuse it (sB1 is finalised)
+             {**b.answer("a1", "a1-q1"), "event_id": "mixed-2"},            # another centre's
+             {**b.answer("b1", "b1-1.1-0", "okk"), "event_id": "mixed-3"}]  # unreadable
+    for body in (batch, batch[:2]):  # with and without an unreadable line
+        response = world.post_events("centre-B", body)
+        assert response.status_code == 403, response.text
+        listed = [(e["line"], e["code"]) for e in response.json()["errors"]]
+        expected = [(1, "session-finalised"), (2, "forbidden"), (3, "invalid-field")][:len(body)]
+        assert listed == expected, listed
+        assert response.json()["line"] == 2 and response.json()["field"] == "certification_id"
+        assert "1 line(s) not allowed for this token, and" in response.json()["detail"]
