@@ -93,6 +93,9 @@ def _said(error: dict, values: Mapping[str, object], where: Mapping[str, str]) -
     """One problem, named as the operator set it: the variable and its value, or, for a
     setting left at its default (a check across two settings), that it was not set."""
     name = str(error["loc"][0]) if error["loc"] else ""
+    message = error["msg"].removeprefix("Value error, ")
+    if name == "database_url":  # the URL's own message quotes it, its password masked
+        return f"{where.get(name, ENV_VAR)}: {message}"
     if name in where:
-        return f"{where[name]} = {values[name]!r}: {error['msg']}"
-    return f"{PREFIX}{name.upper()} (not set, its default): {error['msg']}" if name else error["msg"]
+        return f"{where[name]} = {values[name]!r}: {message}"
+    return f"{PREFIX}{name.upper()} (not set, its default): {message}" if name else message

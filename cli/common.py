@@ -30,6 +30,11 @@ DbOption = Annotated[
 ]
 
 
+REDERIVING_NOTE = ("note: the results read model was dropped to be derived again from the log (this version "
+                   "derives more; see migration 007): the next reading command does it; `certledger rebuild "
+                   "--resume` does it now, with progress")
+
+
 @contextmanager
 def ledger_at(db: str | None, *, create: bool = False):
     """Open the ledger, turning storage problems into one readable line and exit 2.
@@ -41,8 +46,10 @@ def ledger_at(db: str | None, *, create: bool = False):
     done = _sqlite_file_migrations(db)  # read once, for both checks below
     if not create:
         missing_ledger(db, done)
-    # Any command upgrades an existing embedded ledger, silently, on opening it.
+    # Any command upgrades an existing embedded ledger on opening it: what `migrate` would
+    # say of it is said here.
     upgrading = bool(done) and migrations.RULING_INDEX_MIGRATION not in done
+    rederiving = bool(done) and any(name not in done for name in migrations.REDERIVING_MIGRATIONS)
     try:
         ledger = open_ledger(db)
     except (LedgerNotPrepared, StorageError) as e:
@@ -53,6 +60,8 @@ def ledger_at(db: str | None, *, create: bool = False):
         raise typer.Exit(2) from None
     if upgrading:  # the embedded ledger was upgraded on opening: say what `migrate` would
         warn_reused_ruling_ids(migrations.reused_ruling_ids(ledger.url))
+    if rederiving:
+        err.print(REDERIVING_NOTE, soft_wrap=True)
     try:
         yield ledger
     except Exception as e:

@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from cli.common import DbOption, err, ledger_at, out, output_path, parse_instant, warn_reused_ruling_ids
+from cli.common import REDERIVING_NOTE, DbOption, err, ledger_at, out, output_path, parse_instant, warn_reused_ruling_ids
 from commands.recording import BatchRejected
 from ledger.errors import DomainError
 from storage import migrate as migrations
@@ -53,6 +53,7 @@ def init(db: DbOption = None) -> None:
     with ledger_at(db, create=True) as ledger:
         versions = len(ledger.store.read_stream("rules"))
     out.print(f"ledger ready at {url.redacted()} ({len(applied)} migration(s) applied, {versions} rule versions)")
+    _say_if_rederiving(applied)
 
 
 @app.command()
@@ -63,13 +64,17 @@ def migrate(db: DbOption = None) -> None:
         pass  # writes the genesis rule timeline if the ledger is new
     if applied:
         out.print(f"applied: {', '.join(applied)}")
-        upgraded = not any(name.startswith("001_") for name in applied)  # not a new database
-        if upgraded and any(name in migrations.REDERIVING_MIGRATIONS for name in applied):
-            out.print("the results read model was dropped to be derived again from the log (this version derives "
-                      "more, see the migration): the next reading command does it; `certledger rebuild --resume` "
-                      "does it now, with progress", soft_wrap=True)
+        _say_if_rederiving(applied)
     else:
         out.print("nothing to apply: the database is up to date")
+
+
+def _say_if_rederiving(applied: list[str]) -> None:
+    """`init` and `migrate` alike: a migration that dropped the results of an existing
+    ledger, for them to be derived again, is said."""
+    upgraded = not any(name.startswith("001_") for name in applied)  # not a new database
+    if upgraded and any(name in migrations.REDERIVING_MIGRATIONS for name in applied):
+        err.print(REDERIVING_NOTE, soft_wrap=True)
 
 
 @app.command("import")

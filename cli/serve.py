@@ -59,17 +59,32 @@ def serve(
     )
 
 
+API_DATABASE_VAR = "CERTLEDGER_API_DATABASE_URL"
+TokensDbOption = Annotated[
+    Optional[str],
+    typer.Option("--db", help=f"Database URL (default: ${API_DATABASE_VAR}, which `serve` reads first, else "
+                              "$CERTLEDGER_DATABASE_URL or sqlite:///certledger.db)"),
+]
+
+
+def _api_database(db: str | None) -> str | None:
+    """The database `serve` would serve: the tokens live there. (The tokens commands
+    read $CERTLEDGER_DATABASE_URL only, so with both set, a token issued was unknown to
+    the server and a revocation missed it.)"""
+    return db or os.environ.get(API_DATABASE_VAR) or None
+
+
 @tokens_app.command("add")
 def tokens_add(
     role: Annotated[str, typer.Option("--role", help="centre, jury, auditor or reader")],
     centre: Annotated[Optional[str], typer.Option("--centre", help="The centre of a centre token")] = None,
     label: Annotated[str, typer.Option("--label", help="A note for `tokens list`")] = "",
-    db: DbOption = None,
+    db: TokensDbOption = None,
 ) -> None:
     """Issue a token and print it once: only its hash is stored."""
     from api.tokens import TokenError, TokenStore
 
-    with ledger_at(db) as ledger:
+    with ledger_at(_api_database(db)) as ledger:
         try:
             info, token = TokenStore(ledger.store).add(role, centre, label)
         except TokenError as e:
@@ -81,31 +96,37 @@ def tokens_add(
 
 
 @tokens_app.command("list")
-def tokens_list(db: DbOption = None) -> None:
+def tokens_list(db: TokensDbOption = None) -> None:
     """List tokens (ids, roles, centres, dates: never secrets)."""
     from api.tokens import TokenStore
 
-    with ledger_at(db) as ledger:
+    with ledger_at(_api_database(db)) as ledger:
         tokens = TokenStore(ledger.store).list()
     if not tokens:
         err.print("no tokens")
         return
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    for header in ("token", "role", "centre", "issued", "state", "label"):
-        table.add_column(header, no_wrap=header != "label")
-    for t in tokens:
-        table.add_row(t.token_id, t.role, t.centre_id or "-", utc_text(t.created_at, to_the_second=True),
-                      f"revoked {utc_text(t.revoked_at, to_the_second=True)}" if t.revoked_at else "active", t.label)
+    rows = [(t.token_id, t.role, t.centre_id or "-", utc_text(t.created_at, to_the_second=True),
+             f"revoked {utc_text(t.revoked_at, to_the_second=True)}" if t.revoked_at else "active", t.label)
+            for t in tokens]
+    headers = ("token", "role", "centre", "issued", "state", "label")
+    for n, header in enumerate(headers):
+        # Never cut ("b8923ee…" was then refused by `revoke`): only the label folds.
+        widest = max(len(header), *(len(row[n]) for row in rows))
+        table.add_column(header, no_wrap=header != "label", min_width=None if header == "label" else widest,
+                         overflow="fold")
+    for row in rows:
+        table.add_row(*row)
     out.print(table)
 
 
 @tokens_app.command("revoke")
 def tokens_revoke(token_id: Annotated[str, typer.Argument(help="The token's id (see `tokens list`)")],
-                  db: DbOption = None) -> None:
+                  db: TokensDbOption = None) -> None:
     """Revoke a token (the API refuses it within its token cache time, 5 s by default)."""
     from api.tokens import TokenStore
 
-    with ledger_at(db) as ledger:
+    with ledger_at(_api_database(db)) as ledger:
         revoked = TokenStore(ledger.store).revoke(token_id)
     if not revoked:
         err.print(f"[red]error:[/red] no active token {token_id}")

@@ -24,7 +24,15 @@ from psycopg.rows import tuple_row
 from projections.fold import CertState, ResultsFold, SessionInfo, cert_from_row, started_result, utc_iso
 from storage.store import PG_EVENTS_TABLE, SQLITE_EVENTS_TABLE, EventStore
 
-PROJECTION_NAME = "certledger_results"
+# The projection's name in the tracking and rebuild tables carries its derivation's
+# version: a version that derives results differently (migration 007: late incident
+# reports rescore, explanations name who decided, an error has no score) takes a new
+# name. A process of an older version still running after the upgrade writes its own
+# name's position, never this one's, so it cannot make this version take rows it
+# derived the old way for its own (it did: an old `results` after `migrate` re-derived
+# the dropped view the old way, and the new version served it as caught up). This
+# name's first catch-up over a view another derived empties it (`ResultsViews.clear`).
+PROJECTION_NAME = "certledger_results@2"
 PG_TRACKING_TABLE = "certledger_results_tracking"
 SQLITE_TRACKING_TABLE = "tracking"  # fixed by eventsourcing's SQLite recorder
 VIEW_TABLES = ("certledger_results", "certledger_result_history", "certledger_scoring_inputs",
@@ -149,6 +157,22 @@ class ResultsViews:
         if self.pg:
             return f"{column} = ANY(%s)", [list(values)]
         return f"{column} IN ({', '.join(['%s'] * len(values))})", list(values)
+
+    def has_rows(self) -> bool:
+        return bool(self.query("SELECT 1 FROM certledger_results LIMIT 1"))
+
+    def clear(self) -> None:
+        """Empty the read model, not its position (a view another derived, found while
+        this projection's position is 0: see PROJECTION_NAME)."""
+        with self.transaction() as curs:
+            self._empty(curs)
+
+    def _empty(self, curs: Any) -> None:
+        if self.pg:
+            curs.execute(f"TRUNCATE {', '.join(VIEW_TABLES)}")
+        else:
+            for table in VIEW_TABLES:
+                curs.execute(f"DELETE FROM {table}")
 
     def position(self) -> int:
         rows = self.query(f"SELECT notification_id FROM {self.tracking_table} WHERE application_name = %s",
@@ -285,11 +309,7 @@ class ResultsViews:
     def reset(self, target: int, started_at: str) -> None:
         """Empty the read model and its position, and record a rebuild in progress."""
         with self.transaction() as curs:
-            if self.pg:
-                curs.execute(f"TRUNCATE {', '.join(VIEW_TABLES)}")
-            else:
-                for table in VIEW_TABLES:
-                    curs.execute(f"DELETE FROM {table}")
+            self._empty(curs)
             curs.execute(self.sql(f"DELETE FROM {self.tracking_table} WHERE application_name = %s"), [PROJECTION_NAME])
             curs.execute(self.sql("DELETE FROM certledger_rebuilds WHERE projection = %s"), [PROJECTION_NAME])
             curs.execute(self.sql("INSERT INTO certledger_rebuilds (projection, started_at, target) VALUES (%s, %s, %s)"),

@@ -52,20 +52,37 @@ def resolve_url(explicit: str | None = None) -> DatabaseUrl:
     return parse_url(explicit or os.environ.get(ENV_VAR) or DEFAULT_URL)
 
 
+def _shown(raw: str) -> str:
+    """A URL as an error may quote it: its password masked (it was printed whole)."""
+    try:
+        password = urlparse(raw).password
+    except ValueError:
+        password = None
+    return raw.replace(f":{password}@", ":***@", 1) if password else raw
+
+
 def parse_url(raw: str) -> DatabaseUrl:
     if raw.startswith("sqlite://"):
         path = raw[len("sqlite://"):]
         if path.startswith("/"):
             path = path[1:]  # sqlite:///rel.db is relative, sqlite:////abs.db absolute
         if not path:
-            raise UnsupportedDatabaseUrl(f"{raw!r}: a SQLite URL needs a file path, e.g. sqlite:///certledger.db")
+            raise UnsupportedDatabaseUrl(f"{_shown(raw)!r}: a SQLite URL needs a file path, e.g. sqlite:///certledger.db")
         if path != ":memory:":
             path = str(Path(path))
         return DatabaseUrl(backend="sqlite", raw=raw, path=path)
     if raw.startswith(("postgresql://", "postgres://")):
         u = urlparse(raw)
         if not u.path.strip("/"):
-            raise UnsupportedDatabaseUrl(f"{raw!r}: a PostgreSQL URL needs a database name")
+            raise UnsupportedDatabaseUrl(f"{_shown(raw)!r}: a PostgreSQL URL needs a database name")
+        if u.query or u.fragment:
+            # Only host, port, user, password and database are taken: "?sslmode=require"
+            # was dropped without a word, and the connection made without TLS.
+            raise UnsupportedDatabaseUrl(
+                f"{_shown(raw)!r}: the URL's parameters ({u.query or '#' + u.fragment}) are not read; set libpq's "
+                "environment variables instead (PGSSLMODE=require, PGSSLROOTCERT, PGCONNECT_TIMEOUT, …), which "
+                "every connection honours"
+            )
         return DatabaseUrl(
             backend="postgresql",
             raw=raw,
@@ -76,5 +93,5 @@ def parse_url(raw: str) -> DatabaseUrl:
             dbname=unquote(u.path.strip("/")),
         )
     raise UnsupportedDatabaseUrl(
-        f"{raw!r} is not a database URL certledger knows: use sqlite:///PATH or postgresql://USER@HOST:PORT/DB"
+        f"{_shown(raw)!r} is not a database URL certledger knows: use sqlite:///PATH or postgresql://USER@HOST:PORT/DB"
     )

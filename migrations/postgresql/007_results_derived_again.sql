@@ -8,5 +8,5 @@
 -- the API, or `certledger rebuild --resume`, with progress) derives them again from the
 -- first event. The event log is untouched.
 TRUNCATE certledger_results, certledger_result_history, certledger_scoring_inputs, certledger_result_sessions;
-DELETE FROM certledger_results_tracking WHERE application_name = 'certledger_results';
-DELETE FROM certledger_rebuilds WHERE projection = 'certledger_results';
+DELETE FROM certledger_results_tracking WHERE application_name IN ('certledger_results', 'certledger_results@2');
+DELETE FROM certledger_rebuilds WHERE projection IN ('certledger_results', 'certledger_results@2');

@@ -5,5 +5,5 @@ DELETE FROM certledger_results;
 DELETE FROM certledger_result_history;
 DELETE FROM certledger_scoring_inputs;
 DELETE FROM certledger_result_sessions;
-DELETE FROM tracking WHERE application_name = 'certledger_results';
-DELETE FROM certledger_rebuilds WHERE projection = 'certledger_results';
+DELETE FROM tracking WHERE application_name IN ('certledger_results', 'certledger_results@2');
+DELETE FROM certledger_rebuilds WHERE projection IN ('certledger_results', 'certledger_results@2');

@@ -121,5 +121,26 @@ def test_a_setting_is_named_as_written_and_a_misspelt_one_stops_the_server():
     with pytest.raises(SettingsInvalid) as misspelt:
         Settings.from_env({"CERTLEDGER_API_DEFAULT_PAGE_SIZ": "20"})
     assert "CERTLEDGER_API_DEFAULT_PAGE_SIZ" in str(misspelt.value) and "CERTLEDGER_API_DEFAULT_PAGE_SIZE" in str(misspelt.value)
-    with pytest.raises(SettingsInvalid, match="the command line = 'foo://x'"):
+    with pytest.raises(SettingsInvalid, match="the command line: 'foo://x' is not a database URL"):
         Settings.from_env({}, database_url="foo://x")
+
+
+def test_a_database_url_is_never_quoted_with_its_password_nor_its_parameters_dropped():
+    """A bad URL was quoted whole, password included (twice by `serve`); `?sslmode=require`
+    was dropped without a word, and the connection made without TLS."""
+    import pytest
+
+    from api.settings import Settings, SettingsInvalid
+    from storage.errors import UnsupportedDatabaseUrl
+    from storage.urls import parse_url
+
+    for raw in ("postgresql://postgres:s3cretPW@127.0.0.1:5432", "mysql://a:s3cretPW@h/db", "sqlite://"):
+        with pytest.raises(UnsupportedDatabaseUrl) as bad:
+            parse_url(raw)
+        assert "s3cretPW" not in str(bad.value)
+    with pytest.raises(SettingsInvalid) as bad:
+        Settings.from_env({"CERTLEDGER_API_DATABASE_URL": "postgresql://u:s3cretPW@h:5432"})
+    assert "s3cretPW" not in str(bad.value) and "CERTLEDGER_API_DATABASE_URL: 'postgresql://u:***@h:5432'" in str(bad.value)
+    assert "Value error" not in str(bad.value)
+    with pytest.raises(UnsupportedDatabaseUrl, match=r"\(sslmode=require\) are not read; set libpq's environment"):
+        parse_url("postgresql://u@h:5432/db?sslmode=require")

@@ -379,3 +379,33 @@ def test_an_unscorable_result_has_no_score_and_migration_007_has_results_derived
         assert ResultsViews(ledger.store).position() == 0
         catch_up(ledger.store)
     assert [_fetch(db_url, sql) for sql in every] == derived
+
+
+def test_a_view_an_older_version_derived_after_the_upgrade_is_derived_again(db_url, example_path, clock):
+    """An old process run after `migrate` re-derived the dropped view the old way and moved
+    its position to the end of the log; the new version then served it as caught up. The
+    projection's name carries its derivation's version: the old process moves only its
+    own name's position, and the new one finds rows it never wrote and derives them again."""
+    from projections.results import catch_up
+    from projections.views import PROJECTION_NAME
+
+    every = ("SELECT certification_id, status, pix_score, seq, result FROM certledger_results "
+             "ORDER BY certification_id", "SELECT certification_id, seq, cause, result FROM certledger_result_history "
+             "ORDER BY certification_id, seq")
+    with open_ledger(db_url, clock=clock) as ledger:
+        with example_path.open("rb") as fh:
+            import_file(ledger, fh)
+        catch_up(ledger.store)
+        end = ledger.store.max_position()
+    derived = [_fetch(db_url, sql) for sql in every]
+    tracking = "tracking" if parse_url(db_url).backend == "sqlite" else "certledger_results_tracking"
+    # What the old process leaves: its rows (one history entry fewer, as it derived them)
+    # and its own name's position at the end; this version's position dropped by 007.
+    _run_sql(db_url, "DELETE FROM certledger_result_history WHERE cause = 'incident report'")
+    _run_sql(db_url, f"DELETE FROM {tracking} WHERE application_name = ?", (PROJECTION_NAME,))
+    _run_sql(db_url, f"INSERT INTO {tracking} (application_name, notification_id) VALUES ('certledger_results', ?)",
+             (end,))
+    assert [_fetch(db_url, sql) for sql in every] != derived
+    with open_ledger(db_url, clock=clock) as ledger:
+        assert catch_up(ledger.store) == end  # everything, again: not "caught up" on the old rows
+    assert [_fetch(db_url, sql) for sql in every] == derived

@@ -331,22 +331,33 @@ def test_every_result_of_an_audit_is_explained_even_those_recorded_at_one_instan
     assert wrong.exit_code == 2 and "cert-0001 has no result #99 (its results: #1, #2" in " ".join(wrong.output.split())
 
 
-def test_migrate_says_when_it_drops_the_results_to_have_them_derived_again(tmp_path, example_path):
+def test_migrate_init_and_any_upgrading_command_say_when_the_results_are_derived_again(tmp_path, example_path):
+    """`migrate` said so; `init`, and on SQLite whichever command upgrades the embedded
+    ledger on opening it, dropped the results without a word."""
     import sqlite3
 
     path = tmp_path / "old.db"
     url = f"sqlite:///{path}"
-    fresh = " ".join(_run("migrate", "--db", url).stdout.split())
+    fresh = " ".join(_run("migrate", "--db", url).output.split())
     assert "007_results_derived_again.sql" in fresh and "derived again" not in fresh  # nothing to derive again
     _run("import", str(example_path), "--db", url)
     before = _run("results", "--json", "--db", url).stdout
-    with sqlite3.connect(path) as conn:
-        conn.execute("DELETE FROM certledger_migrations WHERE name = '007_results_derived_again.sql'")
-    said = " ".join(_run("migrate", "--db", url).stdout.split())
-    assert "applied: 007_results_derived_again.sql" in said
-    assert "the results read model was dropped to be derived again from the log" in said, said
+
+    def as_before_007() -> None:
+        with sqlite3.connect(path) as conn:
+            conn.execute("DELETE FROM certledger_migrations WHERE name = '007_results_derived_again.sql'")
+
+    note = "the results read model was dropped to be derived again from the log"
+    as_before_007()
+    said = " ".join(_run("migrate", "--db", url).output.split())
+    assert "applied: 007_results_derived_again.sql" in said and note in said, said
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT COUNT(*) FROM certledger_results").fetchone() == (0,)
+    assert _run("results", "--json", "--db", url).stdout == before
+    for command in (["init"], ["rules", "list"], ["results", "--json"]):
+        as_before_007()
+        upgraded = _run(*command, "--db", url)
+        assert note in " ".join(upgraded.stderr.split()), command
     assert _run("results", "--json", "--db", url).stdout == before
 
 
@@ -373,3 +384,20 @@ def test_instants_are_taken_in_the_forms_said_and_no_other(tmp_path, example_pat
                   "2024-06-12T10:00:00+02:00", "2024-06-12T08:00:00.000000Z"):
         assert parse_instant(right) == utc, right
     assert parse_instant("2024-06-12", end=True) == datetime(2024, 6, 12, 23, 59, 59, 999999, tzinfo=timezone.utc)
+
+
+def test_tokens_live_where_serve_serves_and_their_ids_are_never_cut(tmp_path, monkeypatch):
+    """With both variables set, `tokens` wrote to $CERTLEDGER_DATABASE_URL while `serve`
+    read $CERTLEDGER_API_DATABASE_URL: a token issued was unknown to the server, and a
+    revocation missed it. And a piped `tokens list` cut ids to "b8923ee…"."""
+    ledger, served = f"sqlite:///{tmp_path / 'ledger.db'}", f"sqlite:///{tmp_path / 'served.db'}"
+    for url in (ledger, served):
+        _run("init", "--db", url)
+    monkeypatch.setenv("CERTLEDGER_DATABASE_URL", ledger)
+    monkeypatch.setenv("CERTLEDGER_API_DATABASE_URL", served)
+    _run("tokens", "add", "--role", "jury", "--label", "a label long enough to squeeze the table " * 3)
+    listed = _run("tokens", "list").stdout
+    token_id = listed.split("\n")[3].split()[0]
+    assert len(token_id) == 12 and "…" not in token_id, listed
+    assert "no tokens" in _run("tokens", "list", "--db", ledger).output  # not where serve does not look
+    assert f"token {token_id} revoked" in _run("tokens", "revoke", token_id).stdout
