@@ -12,6 +12,8 @@ import logging
 import sqlite3
 from typing import Any
 
+import psycopg
+from eventsourcing import persistence
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -20,7 +22,7 @@ from api.responses import ProblemResponse
 from commands.recording import BatchRejected, LineError, refused_lines
 from ledger.errors import DomainError
 from ledger.rules import RuleDocumentInvalid
-from storage.errors import UNAVAILABLE, LedgerNotPrepared, sqlite_busy
+from storage.errors import UNAVAILABLE, LedgerNotPrepared, schema_missing, sqlite_busy
 
 PROBLEM_BASE = "https://certledger.dev/problems/"
 log = logging.getLogger("certledger.api")
@@ -187,7 +189,18 @@ def install(app: FastAPI) -> None:
     async def _sqlite(request: Request, exc: sqlite3.OperationalError):
         if sqlite_busy(exc):  # was a 500 with a traceback, during any long import
             return await _storage(request, exc)
+        if schema_missing(exc):
+            return await _storage(request, LedgerNotPrepared(str(exc)))
         return await _unexpected(request, exc)
+
+    async def _programming(request: Request, exc: Exception):
+        # A table dropped under a running server was a 500 with two tracebacks.
+        if schema_missing(exc):
+            return await _storage(request, LedgerNotPrepared(str(exc)))
+        return await _unexpected(request, exc)
+
+    for programming in (psycopg.ProgrammingError, persistence.ProgrammingError):
+        app.add_exception_handler(programming, _programming)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):

@@ -53,3 +53,18 @@ def sqlite_busy(error: BaseException) -> bool:
             return True
         error = error.__cause__ or error.__context__
     return False
+
+
+def schema_missing(error: BaseException) -> bool:
+    """A table of the ledger is missing: the database was reached but is not (or no
+    longer) prepared, a deployment problem to say as one (503 ledger-not-prepared), not
+    a bug (a 500 with tracebacks)."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:  # the library may wrap it
+        seen.add(id(error))
+        if isinstance(error, psycopg.errors.UndefinedTable):
+            return True
+        if isinstance(error, sqlite3.OperationalError) and str(error).startswith("no such table"):
+            return True
+        error = error.__cause__ or error.__context__
+    return False

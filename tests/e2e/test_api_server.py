@@ -144,3 +144,23 @@ def test_a_database_url_is_never_quoted_with_its_password_nor_its_parameters_dro
     assert "Value error" not in str(bad.value)
     with pytest.raises(UnsupportedDatabaseUrl, match=r"\(sslmode=require\) are not read; set libpq's environment"):
         parse_url("postgresql://u@h:5432/db?sslmode=require")
+
+
+def test_a_table_dropped_under_a_running_server_is_a_503_not_prepared_not_a_500(pg_empty_url):
+    """A reachable database without the ledger's tables answered 500 with two tracebacks."""
+    import psycopg
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+    from storage import migrate
+    from storage.urls import parse_url
+    from tests.e2e.api_support import settings_for
+
+    migrate.migrate(parse_url(pg_empty_url))
+    with TestClient(create_app(settings_for(pg_empty_url)), raise_server_exceptions=False) as client:
+        assert client.get("/health").status_code == 200
+        with psycopg.connect(pg_empty_url, autocommit=True) as conn:
+            conn.execute("DROP TABLE certledger_results_tracking")
+        answer = client.get("/health")
+        assert answer.status_code == 503 and answer.json()["code"] == "ledger-not-prepared", answer.text
+        assert answer.headers["Retry-After"] == "5"
