@@ -178,7 +178,9 @@ def install(app: FastAPI) -> None:
 
     async def _storage(request: Request, exc: Exception):
         log.error("storage error on %s %s: %s", request.method, _path(request), type(exc).__name__)
-        code = "ledger-not-prepared" if isinstance(exc, LedgerNotPrepared) else "storage-unavailable"
+        # (A missing table comes wrapped as the library's OperationalError on SQLite.)
+        prepared = not (isinstance(exc, LedgerNotPrepared) or schema_missing(exc))
+        code = "storage-unavailable" if prepared else "ledger-not-prepared"
         return problem(503, code, "the ledger's storage cannot serve this request now; retry later",
                        instance=_path(request), headers={"Retry-After": "5"})
 

@@ -183,19 +183,20 @@ def _refusal(line: int, field: str, detail: str) -> dict[str, Any]:
     return {"line": line, "field": field, "detail": detail, "code": "forbidden"}
 
 
-def refuse(refusals: list[dict[str, Any]], *, others: Sequence[dict[str, Any]] = ()) -> None:
+def refuse(refusals: list[dict[str, Any]], *, others: Sequence[dict[str, Any]] = (), more: bool = False) -> None:
     """403 for the lines this token may not append; `others`, the batch's other lines
-    the ledger's rules refuse, are listed beside them (one answer for every problem)."""
+    the ledger's rules refuse, are listed beside them (one answer for every problem);
+    `more`: the rules refused more lines than `others` holds."""
     if refusals:
         # Listed as a 422's lines are, with their problem type, in line order, and as
         # many at most (a batch of 5,000 forbidden lines answered 789 KB).
         every = sorted([*refusals, *others], key=lambda r: r["line"])
         listed = [{**r, "type": problem_type(r["code"])} for r in every[:MAX_REPORTED_ERRORS]]
         first = {**refusals[0], "type": problem_type(refusals[0]["code"])}
-        also = f", and {len(others)} other line(s) the ledger's rules refuse" if others else ""
+        also = f", and {len(others)}{'+' if more else ''} other line(s) the ledger's rules refuse" if others else ""
         raise Forbidden(
             f"{len(refusals)} line(s) not allowed for this token{also}, nothing was appended; "
             f"first: line {first['line']}: {first['detail']}",
             field=first["field"], errors=listed,
-            extra={"line": first["line"], "truncated": len(every) > len(listed)},
+            extra={"line": first["line"], "truncated": more or len(every) > len(listed)},
         )

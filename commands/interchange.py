@@ -54,7 +54,7 @@ def parse_line(number: int, raw: bytes | str) -> LedgerEvent | LineError:
     kind = data.get("type")
     if not isinstance(kind, str) or kind not in EVENT_TYPES:
         known = ", ".join(sorted(EVENT_TYPES))
-        if "type" not in data:  # not "the unknown event type None"
+        if data.get("type") is None:  # not "the unknown event type None"
             return LineError(number, "type", f"the event's type is missing: `type` is one of {known}", "missing-type")
         return LineError(number, "type", f"unknown event type {kind!r} (expected one of {known})", "unknown-type")
     try:

@@ -120,10 +120,11 @@ class ResultsProjection:
         #   (projections.page_writer).
         with self.lock, young_collections_only():
             stored = self.views.position()
-            if stored == 0 and self.views.has_rows():
-                # Rows this projection never wrote: another derivation's (see
-                # views.PROJECTION_NAME). Built on, their history would clash.
-                self.views.clear()
+            if stored == 0 and self.views.has_rows() and not self.views.clear_foreign():
+                # Rows this projection never wrote are another derivation's (see
+                # views.PROJECTION_NAME), emptied; unless another process of this one
+                # committed its first page meanwhile: then go on from its position.
+                stored = self.views.position()
             behind = self.store.max_position() - stored
             far_behind = min(behind, behind if stop_after is None else stop_after) >= PARALLEL_FROM_EVENTS
             try:

@@ -31,7 +31,7 @@ from storage.store import PG_EVENTS_TABLE, SQLITE_EVENTS_TABLE, EventStore
 # name's position, never this one's, so it cannot make this version take rows it
 # derived the old way for its own (it did: an old `results` after `migrate` re-derived
 # the dropped view the old way, and the new version served it as caught up). This
-# name's first catch-up over a view another derived empties it (`ResultsViews.clear`).
+# name's first catch-up over a view another derived empties it (`ResultsViews.clear_foreign`).
 PROJECTION_NAME = "certledger_results@2"
 PG_TRACKING_TABLE = "certledger_results_tracking"
 SQLITE_TRACKING_TABLE = "tracking"  # fixed by eventsourcing's SQLite recorder
@@ -161,11 +161,21 @@ class ResultsViews:
     def has_rows(self) -> bool:
         return bool(self.query("SELECT 1 FROM certledger_results LIMIT 1"))
 
-    def clear(self) -> None:
-        """Empty the read model, not its position (a view another derived, found while
-        this projection's position is 0: see PROJECTION_NAME)."""
+    def clear_foreign(self) -> bool:
+        """Empty the read model if this projection's position is still 0 (a view another
+        derived: see PROJECTION_NAME); whether it did. Judged and done under the writers'
+        lock: a first page another process commits meanwhile (its rows with its
+        position) is never emptied as foreign."""
         with self.transaction() as curs:
+            if self.pg:
+                curs.execute("SELECT pg_advisory_xact_lock(%s)", [_ADVISORY_LOCK])  # as _move_position
+            curs.execute(self.sql(f"SELECT notification_id FROM {self.tracking_table} WHERE application_name = %s"),
+                         [PROJECTION_NAME])
+            row = curs.fetchone()
+            if row and ((row["notification_id"] if self.pg else row[0]) or 0):
+                return False
             self._empty(curs)
+            return True
 
     def _empty(self, curs: Any) -> None:
         if self.pg:

@@ -108,7 +108,7 @@ def _forbid(precheck: list[dict], rejected: BatchRejected, line_of) -> None:
     lines = {f["line"] for f in forbidden}
     others = [{**problem, "line": line_of(problem["line"])} for problem in line_problems(rejected.errors)
               if problem["code"] != "out-of-scope" and line_of(problem["line"]) not in lines]
-    refuse(forbidden, others=others)
+    refuse(forbidden, others=others, more=rejected.truncated)  # the rules stopped at their 50th refusal
 
 
 def _record(runtime, scope, principal, events: list[LedgerEvent], lines: list[int]) -> OrjsonResponse:

@@ -72,3 +72,15 @@ def test_a_403_lists_the_batchs_other_refused_lines_beside_the_forbidden_ones(wo
         assert listed == expected, listed
         assert response.json()["line"] == 2 and response.json()["field"] == "certification_id"
         assert "1 line(s) not allowed for this token, and" in response.json()["detail"]
+
+
+def test_a_403_counts_the_other_refusals_it_could_not_list(world):
+    """One forbidden line beside 60 refused by the rules answered truncated: false and "49
+    other line(s)": the rules' own list had stopped at 50."""
+    b = Scenario("sB1", start=T0 + timedelta(hours=5))
+    batch = [{**b.answer("a1", "a1-q1"), "event_id": "many-0"}]
+    batch += [{**b.answer("b1", f"nope-{n}"), "event_id": f"many-{n + 1}"} for n in range(60)]
+    response = world.post_events("centre-B", batch)
+    assert response.status_code == 403 and response.json()["truncated"] is True, response.text
+    assert "other line(s) the ledger's rules refuse" in response.json()["detail"]
+    assert "+ other line(s)" in response.json()["detail"] and len(response.json()["errors"]) == 50

@@ -3,6 +3,8 @@ PostgreSQL; requests go over TCP; tokens never reach the server's output."""
 
 from __future__ import annotations
 
+import pytest
+
 import os
 import socket
 import subprocess
@@ -146,8 +148,12 @@ def test_a_database_url_is_never_quoted_with_its_password_nor_its_parameters_dro
         parse_url("postgresql://u@h:5432/db?sslmode=require")
 
 
-def test_a_table_dropped_under_a_running_server_is_a_503_not_prepared_not_a_500(pg_empty_url):
-    """A reachable database without the ledger's tables answered 500 with two tracebacks."""
+@pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
+def test_a_table_dropped_under_a_running_server_is_a_503_not_prepared_not_a_500(backend, pg_empty_url, tmp_path):
+    """A reachable database without the ledger's tables answered 500 with two tracebacks
+    (PostgreSQL), or 503 storage-unavailable, as if it would clear by itself (SQLite)."""
+    import sqlite3
+
     import psycopg
     from fastapi.testclient import TestClient
 
@@ -156,11 +162,16 @@ def test_a_table_dropped_under_a_running_server_is_a_503_not_prepared_not_a_500(
     from storage.urls import parse_url
     from tests.e2e.api_support import settings_for
 
-    migrate.migrate(parse_url(pg_empty_url))
-    with TestClient(create_app(settings_for(pg_empty_url)), raise_server_exceptions=False) as client:
+    url = pg_empty_url if backend == "postgresql" else f"sqlite:///{tmp_path / 'l.db'}"
+    migrate.migrate(parse_url(url))
+    with TestClient(create_app(settings_for(url)), raise_server_exceptions=False) as client:
         assert client.get("/health").status_code == 200
-        with psycopg.connect(pg_empty_url, autocommit=True) as conn:
-            conn.execute("DROP TABLE certledger_results_tracking")
+        if backend == "postgresql":
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute("DROP TABLE certledger_results_tracking")
+        else:
+            with sqlite3.connect(tmp_path / "l.db") as conn:
+                conn.execute("DROP TABLE tracking")
         answer = client.get("/health")
         assert answer.status_code == 503 and answer.json()["code"] == "ledger-not-prepared", answer.text
         assert answer.headers["Retry-After"] == "5"

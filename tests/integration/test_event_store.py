@@ -409,3 +409,26 @@ def test_a_view_an_older_version_derived_after_the_upgrade_is_derived_again(db_u
     with open_ledger(db_url, clock=clock) as ledger:
         assert catch_up(ledger.store) == end  # everything, again: not "caught up" on the old rows
     assert [_fetch(db_url, sql) for sql in every] == derived
+
+
+def test_a_first_page_another_process_commits_is_never_emptied_as_foreign(db_url, example_path, clock):
+    """Two first catch-ups at once: one read position 0, the other then committed its first
+    page, and the first, finding rows, emptied them for good (its own page then met the
+    other's position and never rewrote them). The emptying is judged under the writers'
+    lock on the position as it is then."""
+    from projections.results import catch_up
+    from projections.views import PROJECTION_NAME, ResultsViews
+
+    with open_ledger(db_url, clock=clock) as ledger:
+        with example_path.open("rb") as fh:
+            import_file(ledger, fh)
+        views = ResultsViews(ledger.store)
+        stale = views.position()  # what the slower process read
+        assert stale == 0
+        catch_up(ledger.store)  # the other process: its first page, rows and position together
+        assert views.has_rows() and views.position() > 0
+        assert views.clear_foreign() is False and views.has_rows()  # not emptied: they are this projection's
+        # Rows while the position is 0 are another derivation's: emptied.
+        tracking = "tracking" if ledger.store.backend == "sqlite" else "certledger_results_tracking"
+        _run_sql(db_url, f"DELETE FROM {tracking} WHERE application_name = ?", (PROJECTION_NAME,))
+        assert views.clear_foreign() is True and not views.has_rows()

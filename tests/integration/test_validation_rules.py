@@ -428,8 +428,9 @@ def test_a_line_is_judged_as_its_json_is_written_and_a_missing_field_is_named():
     assert not isinstance(parse_line(1, orjson.dumps({**s.serve("c1", "q/1 a")})), LineError)  # not a path's id
     assert load_event("SessionOpened", {**s.open(), "session_id": "old/ id "}).session_id == "old/ id "
     # A line without its type is told so (import and the API alike), not "unknown event type None".
-    untyped = parse_line(3, orjson.dumps({k: v for k, v in s.open().items() if k != "type"}))
-    assert (untyped.field, untyped.code) == ("type", "missing-type") and "type is missing" in untyped.message
+    for untyped_line in ({k: v for k, v in s.open().items() if k != "type"}, {**s.open(), "type": None}):
+        untyped = parse_line(3, orjson.dumps(untyped_line))
+        assert (untyped.field, untyped.code) == ("type", "missing-type") and "type is missing" in untyped.message
 
 
 def test_a_finalisation_cannot_miss_a_certification_started_by_another_writer_meanwhile(ledger):
