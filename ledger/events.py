@@ -18,9 +18,9 @@ from typing import Annotated, Any, Literal, Union
 import orjson
 from pydantic import (
     AfterValidator,
-    BeforeValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     TypeAdapter,
