@@ -55,7 +55,7 @@ token is 401; a role a route does not admit, or another centre's session, is 403
 | `centre` | its own sessions' results; rule versions | its own sessions' facts: SessionOpened, CertificationStarted, QuestionServed, AnswerRecorded, CertificationCompleted, IncidentReported, FraudReported, SessionFinalised |
 | `jury` | everything, audits, what-if | jury facts: QuestionNeutralised, QuestionDeneutralised, JuryRuling, RuleVersionChanged, ResultsPublished, ResultsUnpublished |
 | `auditor` | everything, audits, what-if | nothing |
-| `reader` | current results of published sessions only: a result, a session's, a candidate's (an unpublished or unknown one is 404, as if unknown); history, audits, rule versions, what-if and `as_of` are 403 | nothing |
+| `reader` | current results of published sessions only (and those sessions' list): a result, a session's, a candidate's (an unpublished or unknown one is 404, as if unknown); history, audits, rule versions, what-if and `as_of` are 403 | nothing |
 
 **Results** have the shape of `certledger results --json`. `published: false` marks a
 result whose session is not published; `status: "started"` a certification not scored

@@ -57,6 +57,19 @@ class ResultPublic(_Open):
 AS_OF_ECHO = "the `as_of` asked (UTC): the answer as the ledger knew it then; null for a current answer"
 
 
+class SessionSummary(BaseModel):
+    session_id: str
+    centre_id: str | None
+    finalised: bool
+    published: bool = Field(description="its results are published: a `reader` sees them")
+
+
+class SessionsPage(BaseModel):
+    data: list[SessionSummary]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last page")
+    limit: int
+
+
 class ResultsPage(BaseModel):
     data: list[ResultPublic]
     next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last page")

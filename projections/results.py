@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import gc
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -88,6 +88,26 @@ def young_collections_only() -> Iterator[None]:
             _gc_pause["depth"] -= 1
             if _gc_pause["depth"] == 0 and _gc_pause["restore"]:
                 gc.enable()
+
+
+def _equal_to(filters: Iterable[tuple[str, Any]]) -> tuple[list[str], list[Any]]:
+    """WHERE clauses (and their parameters) for the filters given a value."""
+    given = [(column, value) for column, value in filters if value is not None]
+    return [f"{column} = %s" for column, _ in given], [value for _, value in given]
+
+
+def _keyset(select: str, where: list[str], params: list[Any], key: str, after: str | None,
+            limit: int | None) -> str:
+    """`select` filtered, ordered by `key`, from after `after` (a page's cursor), at most
+    `limit` rows; the parameters are appended to `params`."""
+    if after is not None:
+        where.append(f"{key} > %s")
+        params.append(after)
+    text = select + (" WHERE " + " AND ".join(where) if where else "") + f" ORDER BY {key}"
+    if limit is not None:
+        text += " LIMIT %s"
+        params.append(int(limit))
+    return text
 
 
 class ResultsProjection:
@@ -238,28 +258,26 @@ class ResultsReader:
                 after: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
         """Public result dicts ordered by certification id; `after` is a keyset cursor
         (the last certification id of the previous page); the start bounds are inclusive."""
-        where, params = [], []
-        for column, value in (("certification_id", certification_id), ("session_id", session_id),
-                              ("candidate_id", candidate_id), ("status", status)):
-            if value is not None:
-                where.append(f"{column} = %s")
-                params.append(value)
+        where, params = _equal_to((("certification_id", certification_id), ("session_id", session_id),
+                                   ("candidate_id", candidate_id), ("status", status)))
         for clause, moment in (("started_at >= %s", started_from), ("started_at <= %s", started_to)):
             if moment is not None:
                 where.append(clause)
                 params.append(moment if self.views.pg else utc_iso(moment))
-        if after is not None:
-            where.append("certification_id > %s")
-            params.append(after)
-        text = ("SELECT certification_id, candidate_id, session_id, centre_id, published, result "
-                "FROM certledger_results")
-        if where:
-            text += " WHERE " + " AND ".join(where)
-        text += " ORDER BY certification_id"
-        if limit is not None:
-            text += " LIMIT %s"
-            params.append(int(limit))
+        text = _keyset("SELECT certification_id, candidate_id, session_id, centre_id, published, result "
+                       "FROM certledger_results", where, params, "certification_id", after, limit)
         return [public_from_row(r) for r in self.views.query(text, params)]
+
+    def sessions(self, *, centre_id: str | None = None, finalised: bool | None = None,
+                 published: bool | None = None, after: str | None = None,
+                 limit: int | None = None) -> list[dict[str, Any]]:
+        """Sessions ordered by id (`after`: a keyset cursor), with their centre and whether
+        they are finalised and published."""
+        where, params = _equal_to((("centre_id", centre_id), ("finalised", finalised), ("published", published)))
+        text = _keyset("SELECT session_id, centre_id, finalised, published FROM certledger_result_sessions",
+                       where, params, "session_id", after, limit)
+        return [{"session_id": sid, "centre_id": centre, "finalised": bool(done), "published": bool(shown)}
+                for sid, centre, done, shown in self.views.query(text, params)]
 
     def history(self, certification_id: str) -> list[dict[str, Any]]:
         rows = self.views.query(

@@ -203,7 +203,7 @@ def test_the_openapi_document_describes_every_route_role_and_problem(world):
     operations = {(m.upper(), p): op for p, item in spec["paths"].items() for m, op in item.items()}
     assert set(operations) == {
         ("GET", "/certifications/{certification_id}/result"), ("GET", "/certifications/{certification_id}/results"),
-        ("GET", "/certifications/{certification_id}/audit"), ("GET", "/sessions/{session_id}/results"),
+        ("GET", "/certifications/{certification_id}/audit"), ("GET", "/sessions"), ("GET", "/sessions/{session_id}/results"),
         ("GET", "/candidates/{candidate_id}/certifications"), ("GET", "/rule-versions"),
         ("GET", "/rule-versions/{version}"), ("POST", "/what-if"), ("POST", "/events"), ("GET", "/health"),
     }
