@@ -80,17 +80,28 @@ def refuse_nul_inside(document: Any) -> Any:
 ID_MAX_LENGTH = 200  # an id's bound (a token's centre is checked against it too)
 
 
+# The validation context of text judged as written (a line being recorded, a rule
+# document being written): stricter than reading back what is stored, which stays as it
+# was accepted.
+WRITTEN = {"written": True}
+
+
+def as_written(info: ValidationInfo) -> bool:
+    """Whether the value is being judged as written (context WRITTEN)."""
+    return bool(info.context and info.context.get("written"))
+
+
 def _trimmed_as_written(value: str, info: ValidationInfo) -> str:
     # "s1" and "s1 " would be two sessions that read the same: refused where a line is
     # written (a stored one is read back as it was accepted).
-    if info.context and info.context.get("written") and value != value.strip():
+    if as_written(info) and value != value.strip():
         raise ValueError("no leading or trailing white space: two ids that read the same must be one")
     return value
 
 
 def _no_slash_as_written(value: str, info: ValidationInfo) -> str:
     # An id with "/" could be written but never read back: the API's paths hold it.
-    if info.context and info.context.get("written") and "/" in value:
+    if as_written(info) and "/" in value:
         raise ValueError("no '/': the id is read back in the API's paths (/sessions/{id}/results, …)")
     return value
 
@@ -109,18 +120,23 @@ INSTANT_EXPECTED = ("an RFC 3339 instant with its offset is expected, e.g. 2024-
                     "required, at most six decimals)")
 
 
+def instant_of_text(value: str) -> datetime:
+    """An instant from text in the one form taken (INSTANT_TEXT, its offset included);
+    ValueError saying that form otherwise."""
+    form = INSTANT_TEXT.fullmatch(value)
+    if form is None or form["offset"] is None:
+        raise ValueError(INSTANT_EXPECTED)
+    try:
+        return datetime.fromisoformat(value.upper())
+    except ValueError as e:  # 2024-02-30, 25:00:00
+        raise ValueError(f"{INSTANT_EXPECTED}: {e}") from None
+
+
 def instant_as_written(value: Any, info: ValidationInfo) -> Any:
-    """Where text is judged as written (validation context `{"written": True}`), an
-    instant's text is RFC 3339 with its offset; a stored one is read back as accepted."""
-    if isinstance(value, str) and info.context and info.context.get("written"):
-        form = INSTANT_TEXT.fullmatch(value)
-        if form is None or form["offset"] is None:
-            raise ValueError(INSTANT_EXPECTED)
-        try:
-            # Parsed here: strict validation after a validator takes only a datetime.
-            return datetime.fromisoformat(value.upper())
-        except ValueError as e:  # 2024-02-30, 25:00:00
-            raise ValueError(f"{INSTANT_EXPECTED}: {e}") from None
+    """Where text is judged as written (context WRITTEN), an instant's text is RFC 3339
+    with its offset; a stored one is read back as accepted."""
+    if isinstance(value, str) and as_written(info):
+        return instant_of_text(value)  # parsed here: strict validation after a validator takes only a datetime
     return value
 
 
@@ -394,9 +410,6 @@ EVENT_TYPES: dict[str, type[LedgerEvent]] = {
 event_adapter: TypeAdapter[Event] = TypeAdapter(Event)
 
 
-WRITTEN_LINE = {"written": True}  # the validation context of a line being recorded
-
-
 def parse_event(data: dict[str, Any] | bytes | str) -> LedgerEvent:
     """Validate one interchange line (its JSON text, or that text decoded). Raises
     pydantic.ValidationError.
@@ -406,7 +419,7 @@ def parse_event(data: dict[str, Any] | bytes | str) -> LedgerEvent:
     counted towards a full jury); a stored event is read back as it was accepted
     (`load_event`), so facts a looser version accepted stay readable."""
     text = data if isinstance(data, (bytes, str)) else orjson.dumps(data)
-    return event_adapter.validate_json(text, strict=True, context=WRITTEN_LINE)
+    return event_adapter.validate_json(text, strict=True, context=WRITTEN)
 
 
 def load_event(type_name: str, body: dict[str, Any]) -> LedgerEvent:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 
 import psycopg
 from eventsourcing import persistence
@@ -44,14 +45,11 @@ def sqlite_busy(error: BaseException) -> bool:
     """SQLite's "database is locked" once the busy timeout has passed: another writer (a
     long import) holds the embedded ledger. Only that is the storage being unavailable;
     any other OperationalError (no such table, a syntax error) is a bug, said as one."""
-    seen: set[int] = set()
-    while error is not None and id(error) not in seen:  # the library may wrap it
-        seen.add(id(error))
-        if isinstance(error, sqlite3.OperationalError):
-            return getattr(error, "sqlite_errorname", "") in ("SQLITE_BUSY", "SQLITE_LOCKED")
-        if isinstance(error, persistence.OperationalError) and "database is locked" in str(error):
+    for cause in _chain(error):
+        if isinstance(cause, sqlite3.OperationalError):
+            return getattr(cause, "sqlite_errorname", "") in ("SQLITE_BUSY", "SQLITE_LOCKED")
+        if isinstance(cause, persistence.OperationalError) and "database is locked" in str(cause):
             return True
-        error = error.__cause__ or error.__context__
     return False
 
 
@@ -59,12 +57,16 @@ def schema_missing(error: BaseException) -> bool:
     """A table of the ledger is missing: the database was reached but is not (or no
     longer) prepared, a deployment problem to say as one (503 ledger-not-prepared), not
     a bug (a 500 with tracebacks)."""
+    return any(isinstance(cause, psycopg.errors.UndefinedTable)
+               or (isinstance(cause, sqlite3.OperationalError) and str(cause).startswith("no such table"))
+               for cause in _chain(error))
+
+
+def _chain(error: BaseException | None) -> Iterator[BaseException]:
+    """The error and those it was raised from or during, in turn: the library may wrap
+    the driver's own."""
     seen: set[int] = set()
-    while error is not None and id(error) not in seen:  # the library may wrap it
+    while error is not None and id(error) not in seen:
         seen.add(id(error))
-        if isinstance(error, psycopg.errors.UndefinedTable):
-            return True
-        if isinstance(error, sqlite3.OperationalError) and str(error).startswith("no such table"):
-            return True
+        yield error
         error = error.__cause__ or error.__context__
-    return False

@@ -10,7 +10,7 @@ from pydantic import BeforeValidator
 from api.problems import Forbidden
 from api.schemas import ResultStatus
 from api.tokens import Principal
-from ledger.events import INSTANT_EXPECTED, INSTANT_TEXT, Instant  # an aware instant within the years 1-9999 in UTC
+from ledger.events import Instant, instant_of_text  # an aware instant within the years 1-9999 in UTC
 from projections.fold import utc_iso
 
 Id = Annotated[str, Path(min_length=1, max_length=200)]
@@ -20,12 +20,7 @@ def _rfc3339(value: object) -> object:
     """A query's instant as RFC 3339 writes it, offset included: pydantic also took
     "2026-11-27T05:41Z" (no seconds) and said "a valid datetime or date" of a date, which
     it refuses. (`+` is written %2B in a query.)"""
-    if isinstance(value, str):
-        form = INSTANT_TEXT.fullmatch(value)
-        if form is None or form["offset"] is None:
-            raise ValueError(INSTANT_EXPECTED)
-        return value.upper()
-    return value
+    return instant_of_text(value) if isinstance(value, str) else value
 
 
 QueryInstant = Annotated[Instant, BeforeValidator(_rfc3339)]

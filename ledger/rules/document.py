@@ -13,9 +13,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, PrivateAttr, ValidationInfo, WithJsonSchema
 
-from ledger.events import instant_as_written
+from ledger.events import as_written, instant_as_written
 from ledger.rules.incident_policy import IncidentRule
-from ledger.rules.level_table import WRITTEN, Band, LevelRow, index_rows
+from ledger.rules.level_table import Band, LevelRow, index_rows
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 
@@ -66,7 +66,7 @@ class QrocmDep(_Section):
 def _a_number_as_written(value: Any, info: ValidationInfo) -> Any:
     # A JSON string is not a number where a document is written (strict JSON still takes
     # "0.66" for a Decimal); a stored document is read back as it was accepted.
-    if info.context != WRITTEN:
+    if not as_written(info):
         return value
     if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
         raise ValueError("expected a number such as 0.66")

@@ -11,6 +11,8 @@ from typing import Annotated, Any, Iterator, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, ValidationInfo, WithJsonSchema
 
+from ledger.events import as_written
+
 Band = Literal["high", "middle", "low"]
 BANDS: tuple[Band, ...] = ("high", "middle", "low")
 
@@ -23,10 +25,6 @@ Cell = Annotated[
 # row's expansion small and catches typing slips such as 30 for 3.
 MAX_COUNT = 12
 _SPAN = re.compile(r"\s*(\d+)\s*(?:\.\.\s*(\d+)\s*)?")
-# The validation context of a document being written (`resolve_document(written=True)`):
-# its spans' digits must be ASCII ones. Python's \d (and int()) also take other scripts'
-# digits, which a stored document may hold, so reading stays lenient.
-WRITTEN = {"written": True}
 
 
 class Span(NamedTuple):
@@ -43,7 +41,9 @@ class Span(NamedTuple):
 def _parse_span(value: Any, info: ValidationInfo) -> Span:
     if isinstance(value, Span):
         return value
-    if info.context == WRITTEN and isinstance(value, str) and not value.isascii():
+    # Written, a span's digits are ASCII ones: Python's \d (and int()) also take other
+    # scripts' digits, which a stored document may hold, so reading stays lenient.
+    if as_written(info) and isinstance(value, str) and not value.isascii():
         raise ValueError("expected a count such as 3 or a range such as \"0..3\", in ASCII digits")
     if isinstance(value, int) and not isinstance(value, bool):
         lo = hi = value

@@ -15,10 +15,11 @@ from typing import Annotated, Any, Iterator, Mapping
 import orjson
 from pydantic import TypeAdapter, ValidationError
 
+from ledger.events import WRITTEN
 from ledger.rules.checks import semantic_problems
 from ledger.rules.document import RuleDocument, RuleSet
 from ledger.rules.incident_policy import IncidentRule
-from ledger.rules.level_table import WRITTEN, LevelRow
+from ledger.rules.level_table import LevelRow
 from ledger.rules.problems import RuleDocumentInvalid, RuleProblem, problems_from_pydantic
 from ledger.rules.schema import override_form_problems
 

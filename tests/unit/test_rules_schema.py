@@ -11,7 +11,8 @@ from typing import Any, Iterator
 from pydantic import TypeAdapter, ValidationError
 
 from ledger.rules import RuleDocumentInvalid, RuleTimeline, resolve_document, rule_document_json_schema
-from ledger.rules.level_table import WRITTEN, Count
+from ledger.events import WRITTEN
+from ledger.rules.level_table import Count
 
 SCHEMA = rule_document_json_schema()
 KNOWN = {r.version: r for r in RuleTimeline.builtin().versions()}
