@@ -72,6 +72,11 @@ def fold_as_of(store: EventStore, as_of: datetime | None, streams: list[str] | N
                keep_history: bool = False) -> ResultsFold:
     """The fold of the (given streams of the) log as recorded up to `as_of` (None: all)."""
     entries: Iterable[Entry] = whole_log(store) if streams is None else ResultsViews(store).stream_entries(streams)
+    return fold_entries(entries, as_of, keep_history=keep_history)
+
+
+def fold_entries(entries: Iterable[Entry], as_of: datetime | None, *, keep_history: bool = False) -> ResultsFold:
+    """The fold of log entries already read, as recorded up to `as_of` (None: all)."""
     if as_of is not None:
         entries = recorded_by(entries, _aware(as_of))
     return ResultsFold(keep_history=keep_history).apply_all(entries)

@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 
 from ledger.streams import RULES_STREAM
-from projections.asof import fold_as_of, recorded_by, streams_for
+from projections.asof import Entry, fold_entries, recorded_by, streams_for
 from projections.fold import utc_iso
 from projections.results import ResultsReader, catch_up
 from projections.views import ResultsViews, read_snapshot
@@ -44,15 +44,16 @@ def _event_row(position: int, stream: str, state: dict) -> dict[str, Any]:
 
 
 def results_given_by(store: EventStore, certification_id: str, as_of: datetime | None,
-                     streams: list[str] | None = None, *,
+                     entries: list[Entry] | None = None, *,
                      explain: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Every result the certification was given by recorded time `as_of` (None: by now),
     oldest first (the history as the ledger knew it then), and its result then;
-    recomputed from the events recorded up to `as_of`, as `projections.asof` does. With
-    `explain`, each entry also carries its result's `explanation`."""
-    if streams is None:
-        streams = streams_for(store, certification_id=certification_id)
-    fold = fold_as_of(store, as_of, streams, keep_history=True)
+    recomputed from the events recorded up to `as_of`, as `projections.asof` does, from
+    its streams' `entries` when the caller has read them. With `explain`, each entry
+    also carries its result's `explanation`."""
+    if entries is None:
+        entries = ResultsViews(store).stream_entries(streams_for(store, certification_id=certification_id))
+    fold = fold_entries(entries, as_of, keep_history=True)
     cert = fold.certs.get(certification_id)
     if cert is None:
         by = f" by {as_of.isoformat()}" if as_of is not None else ""
@@ -85,12 +86,14 @@ def audit_trail(store: EventStore, certification_id: str, as_of: datetime | None
             results, current_result = reader.history(certification_id), current[0]
             entries = views.stream_entries(streams)
         # The record keeps no explanation but the current one: each earlier result's is
-        # replayed (one certification's streams), so that any result can be explained,
-        # even among results recorded at one instant (one import), which no as-of tells apart.
-        results = _explained(results, results_given_by(store, certification_id, None, streams, explain=True)[0])
+        # replayed from the entries read (one certification's streams), so that any result
+        # can be explained, even among results recorded at one instant (one import), which
+        # no as-of tells apart.
+        results = _explained(results, results_given_by(store, certification_id, None, entries, explain=True)[0])
     else:
-        results, current_result = results_given_by(store, certification_id, as_of, streams, explain=True)
-        entries = list(recorded_by(views.stream_entries(streams), as_of))
+        entries = views.stream_entries(streams)  # read once: replayed, then listed as known by then
+        results, current_result = results_given_by(store, certification_id, as_of, entries, explain=True)
+        entries = list(recorded_by(entries, as_of))
     causes = {r["position"] for r in results}
     events = [
         _event_row(p, s, state) for p, s, state in entries
