@@ -167,12 +167,7 @@ class ResultsViews:
         lock: a first page another process commits meanwhile (its rows with its
         position) is never emptied as foreign."""
         with self.transaction() as curs:
-            if self.pg:
-                curs.execute("SELECT pg_advisory_xact_lock(%s)", [_ADVISORY_LOCK])  # as _move_position
-            curs.execute(self.sql(f"SELECT notification_id FROM {self.tracking_table} WHERE application_name = %s"),
-                         [PROJECTION_NAME])
-            row = curs.fetchone()
-            if row and ((row["notification_id"] if self.pg else row[0]) or 0):
+            if self._locked_position(curs):
                 return False
             self._empty(curs)
             return True
@@ -300,7 +295,9 @@ class ResultsViews:
                 if rows[name]:
                     curs.executemany(self.sql(statement), rows[name])
 
-    def _move_position(self, curs: Any, expected: int, new: int) -> None:
+    def _locked_position(self, curs: Any) -> int:
+        """This projection's position, read under the writers' lock (on SQLite, the write
+        transaction's own) for the rest of the transaction."""
         lock = ""
         if self.pg:  # one projection writer at a time, even before the tracking row exists
             curs.execute("SELECT pg_advisory_xact_lock(%s)", [_ADVISORY_LOCK])
@@ -308,8 +305,11 @@ class ResultsViews:
         curs.execute(self.sql(f"SELECT notification_id FROM {self.tracking_table} WHERE application_name = %s{lock}"),
                      [PROJECTION_NAME])
         row = curs.fetchone()
-        current = (row["notification_id"] if self.pg else row[0]) if row else 0
-        if (current or 0) != expected:
+        return ((row["notification_id"] if self.pg else row[0]) if row else 0) or 0
+
+    def _move_position(self, curs: Any, expected: int, new: int) -> None:
+        current = self._locked_position(curs)
+        if current != expected:
             raise PositionMoved(f"the results projection is at {current}, not {expected}")
         try:
             self.tracker._insert_tracking(curs, Tracking(PROJECTION_NAME, new))  # noqa: SLF001
