@@ -12,6 +12,7 @@ from storage.errors import UnsupportedDatabaseUrl
 from storage.urls import DEFAULT_URL, ENV_VAR, parse_url
 
 PREFIX = "CERTLEDGER_API_"
+DATABASE_URL_VAR = PREFIX + "DATABASE_URL"  # the API's database: wins over $CERTLEDGER_DATABASE_URL
 
 
 class SettingsInvalid(ValueError):

@@ -13,6 +13,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
+from api.settings import DATABASE_URL_VAR
 from commands.bootstrap import open_ledger
 from ledger.events import INSTANT_TEXT, in_utc_range
 from storage import migrate as migrations
@@ -120,7 +121,7 @@ def missing_ledger(db: str | None, done: set[str] | None) -> None:
     else:
         return
     err.print(f"[red]error:[/red] no ledger at {url.redacted()}: {problem} (create one with `certledger init "
-              f"--db {url.redacted()}`, or check --db, ${ENV_VAR} and $CERTLEDGER_API_DATABASE_URL)")
+              f"--db {url.redacted()}`, or check --db, ${ENV_VAR} and ${DATABASE_URL_VAR})")
     raise typer.Exit(2)
 
 

@@ -11,6 +11,7 @@ import typer
 from rich import box
 from rich.table import Table
 
+from api.settings import DATABASE_URL_VAR
 from cli.common import DbOption, err, ledger_at, out, utc_text
 
 
@@ -59,10 +60,9 @@ def serve(
     )
 
 
-API_DATABASE_VAR = "CERTLEDGER_API_DATABASE_URL"
 TokensDbOption = Annotated[
     Optional[str],
-    typer.Option("--db", help=f"Database URL (default: ${API_DATABASE_VAR}, which `serve` reads first, else "
+    typer.Option("--db", help=f"Database URL (default: ${DATABASE_URL_VAR}, which `serve` reads first, else "
                               "$CERTLEDGER_DATABASE_URL or sqlite:///certledger.db)"),
 ]
 
@@ -71,7 +71,7 @@ def _api_database(db: str | None) -> str | None:
     """The database `serve` would serve: the tokens live there. (The tokens commands
     read $CERTLEDGER_DATABASE_URL only, so with both set, a token issued was unknown to
     the server and a revocation missed it.)"""
-    return db or os.environ.get(API_DATABASE_VAR) or None
+    return db or os.environ.get(DATABASE_URL_VAR) or None
 
 
 @tokens_app.command("add")
