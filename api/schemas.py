@@ -77,6 +77,27 @@ class ResultsPage(BaseModel):
     as_of: str | None = Field(description=AS_OF_ECHO)
 
 
+class ResultChange(BaseModel):
+    """One certification in the change feed, at its current state."""
+
+    changed: int = Field(description="the log position of the last event that changed this result: its start, a "
+                                     "rescoring, or its session's results published or unpublished")
+    certification_id: str
+    session_id: str
+    published: bool
+    withdrawn: bool = Field(description="its results were published and are no more (unpublished)")
+    result: ResultPublic | None = Field(description="the current result, as `GET /certifications/{id}/result` "
+                                                    "gives it; null for a `reader` when `withdrawn`")
+
+
+class ChangesPage(BaseModel):
+    data: list[ResultChange]
+    cursor: str | None = Field(description="pass as `cursor` to read the changes after this page, now or later; "
+                                           "null only when nothing has changed yet")
+    more: bool = Field(description="more changes were waiting past this page: ask again at once")
+    limit: int
+
+
 class ResultOutcome(_Open):
     """A result without its explanation, as the history keeps it."""
 

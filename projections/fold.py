@@ -201,7 +201,9 @@ class ResultsFold:
         self.dirty_facts: set[str] = set()
         self.dirty_rows: set[str] = set()
         self.dirty_sessions: set[str] = set()
-        self.published_changed: set[str] = set()
+        # Sessions whose publication flipped in this page: (the last flip's position, whether
+        # the results were published at any moment of the page).
+        self.published_changed: dict[str, tuple[int, bool]] = {}
         self.new_history: list[HistoryEntry] = []
 
     def forget(self) -> None:
@@ -603,7 +605,8 @@ def _published(fold: ResultsFold, line: dict, recorded_at: str, position: int) -
     if session.published != published:
         session.published = published
         fold.dirty_sessions.add(session.session_id)
-        fold.published_changed.add(session.session_id)
+        flipped = fold.published_changed.get(session.session_id)
+        fold.published_changed[session.session_id] = (position, published or (flipped is not None and flipped[1]))
 
 
 _HANDLERS: dict[str, Callable[[ResultsFold, dict, str, int], None]] = {

@@ -279,6 +279,27 @@ class ResultsReader:
         return [{"session_id": sid, "centre_id": centre, "finalised": bool(done), "published": bool(shown)}
                 for sid, centre, done, shown in self.views.query(text, params)]
 
+    def changes(self, *, after: tuple[int, str] | None = None, limit: int, centre_id: str | None = None,
+                published_once: bool = False) -> list[dict[str, Any]]:
+        """The change feed: the results that changed after `after` (a `(changed, certification
+        id)` key, exclusive), ordered by that key, each at its current state with its
+        `changed` position and `was_published`. A certification changed twice since appears once, at its latest
+        change. `centre_id`: that centre's only; `published_once`: only those whose results
+        were published at some moment (a reader's; one published no more is for it a
+        withdrawal, see the API). Committed pages come in log order, so a key once passed
+        is never followed by a change that sorts before it."""
+        where, params = _equal_to((("centre_id", centre_id),))
+        if published_once:
+            where.append("(published OR was_published)" if self.views.pg else "(published OR was_published) != 0")
+        if after is not None:
+            where.append("(changed, certification_id) > (%s, %s)")
+            params += [after[0], after[1]]
+        text = ("SELECT changed, was_published, certification_id, candidate_id, session_id, centre_id, published, "
+                "result FROM certledger_results" + (" WHERE " + " AND ".join(where) if where else "")
+                + " ORDER BY changed, certification_id LIMIT %s")
+        return [{"changed": changed, "was_published": bool(was), **public_from_row(row)}
+                for changed, was, *row in self.views.query(text, [*params, int(limit)])]
+
     def history(self, certification_id: str) -> list[dict[str, Any]]:
         rows = self.views.query(
             "SELECT seq, cause, detail, recorded_at, position, result FROM certledger_result_history "

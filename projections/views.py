@@ -25,14 +25,15 @@ from projections.fold import CertState, ResultsFold, SessionInfo, cert_from_row,
 from storage.store import PG_EVENTS_TABLE, SQLITE_EVENTS_TABLE, EventStore
 
 # The projection's name in the tracking and rebuild tables carries its derivation's
-# version: a version that derives results differently (migration 007: late incident
-# reports rescore, explanations name who decided, an error has no score) takes a new
-# name. A process of an older version still running after the upgrade writes its own
+# version: a version that derives results differently (migration 007, @2: late incident
+# reports rescore, explanations name who decided, an error has no score; migration 008,
+# @3: each row's `changed` position and `was_published`, for the change feed) takes a
+# new name. A process of an older version still running after the upgrade writes its own
 # name's position, never this one's, so it cannot make this version take rows it
 # derived the old way for its own (it did: an old `results` after `migrate` re-derived
 # the dropped view the old way, and the new version served it as caught up). This
 # name's first catch-up over a view another derived empties it (`ResultsViews.clear_foreign`).
-PROJECTION_NAME = "certledger_results@2"
+PROJECTION_NAME = "certledger_results@3"
 PG_TRACKING_TABLE = "certledger_results_tracking"
 SQLITE_TRACKING_TABLE = "tracking"  # fixed by eventsourcing's SQLite recorder
 VIEW_TABLES = ("certledger_results", "certledger_result_history", "certledger_scoring_inputs",
@@ -47,13 +48,18 @@ _UPSERT_INPUTS = (
     "INSERT INTO certledger_scoring_inputs (certification_id, started_at, facts) VALUES (%s, %s, %s) "
     "ON CONFLICT (certification_id) DO UPDATE SET facts = excluded.facts"
 )
+# A row's `changed` is the position of the last event that changed what it shows: its
+# start, a rescoring (`position`), or its session's publication flipping (which is not a
+# rescoring, so it moves `changed` and not `position`). The change feed follows it
+# (ResultsReader.changes). A page's upserts come before its flips, and a rescoring in a
+# page after its flip keeps its own, later, position: hence the CASE.
 _UPSERT_RESULTS = (
     "INSERT INTO certledger_results (certification_id, session_id, candidate_id, centre_id, started_at, status, "
-    "pix_score, rule_version, published, seq, result, updated_at, position) "
-    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+    "pix_score, rule_version, published, seq, result, updated_at, position, changed, was_published) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
     "ON CONFLICT (certification_id) DO UPDATE SET status = excluded.status, pix_score = excluded.pix_score, "
     "rule_version = excluded.rule_version, seq = excluded.seq, result = excluded.result, "
-    "updated_at = excluded.updated_at, position = excluded.position"
+    "updated_at = excluded.updated_at, position = excluded.position, changed = excluded.changed"
 )
 _INSERT_HISTORY = (
     "INSERT INTO certledger_result_history (certification_id, seq, cause, detail, recorded_at, position, result) "
@@ -61,7 +67,10 @@ _INSERT_HISTORY = (
 )
 # Any stable 64-bit number, distinct from storage.migrate's.
 _ADVISORY_LOCK = 7_341_955_303
-_FLIP_PUBLISHED = "UPDATE certledger_results SET published = %s WHERE session_id = %s"
+_FLIP_PUBLISHED = (
+    "UPDATE certledger_results SET published = %s, was_published = (was_published OR %s), "
+    "changed = CASE WHEN changed < %s THEN %s ELSE changed END WHERE session_id = %s"
+)
 
 
 class PositionMoved(Exception):
@@ -360,12 +369,14 @@ def page_rows(fold: ResultsFold) -> PageRows:
             cid, c.session_id, c.candidate_id, session.centre_id if session else None, utc_iso(c.started_at),
             outcome["status"], outcome["pix_score"], outcome["rule_version"], bool(session and session.published),
             c.seq, c.result_json if c.result_json is not None else dumps(outcome).decode(), c.updated_at, c.position,
+            c.position, bool(session and session.published),
         ))
     history = [
         (h.certification_id, h.seq, h.cause, h.detail, h.recorded_at, h.position, dumps(h.result).decode())
         for h in fold.new_history
     ]
-    published = [(fold.sessions[sid].published, sid) for sid in sorted(fold.published_changed)]
+    published = [(fold.sessions[sid].published, seen, at, at, sid)
+                 for sid, (at, seen) in sorted(fold.published_changed.items())]
     return {"sessions": sessions, "inputs": inputs, "results": results, "history": history, "published": published}
 
 

@@ -33,6 +33,16 @@ def test_the_api_serves_and_appends_on_sqlite(sqlite_url):
         assert ok(client.get("/certifications/l2/audit", headers=auth("auditor")))["current"]["status"] == "validated"
         refused = client.post("/events", json=[s.answer("l1", "nope")], headers=auth("centre-A"))
         assert refused.status_code == 422 and refused.json()["line"] == 1
+        # The change feed: keyed and filtered alike (row values, SQLite's booleans).
+        first = ok(client.get("/results/changes", params={"limit": 1}, headers=auth("reader")))
+        assert [c["certification_id"] for c in first["data"]] == ["l1"] and first["more"]
+        rest = ok(client.get("/results/changes", params={"cursor": first["cursor"]}, headers=auth("reader")))
+        assert [c["certification_id"] for c in rest["data"]] == ["l2"] and not rest["more"]
+        ok(client.post("/events", json=[s.unpublish()], headers=auth("jury")))
+        withdrawn = ok(client.get("/results/changes", params={"cursor": rest["cursor"]}, headers=auth("reader")))
+        assert [(c["certification_id"], c["withdrawn"], c["result"]) for c in withdrawn["data"]] == [
+            ("l1", True, None), ("l2", True, None)]
+        assert ok(client.get("/results/changes", headers=auth("centre-B")))["data"] == []
 
 
 def test_the_api_finishes_a_rebuild_another_process_left_half_done(sqlite_url):

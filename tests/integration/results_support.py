@@ -35,9 +35,10 @@ def snapshot(store) -> dict:
             "FROM certledger_result_history ORDER BY certification_id, seq")
     ]
     rows = [
-        (c, as_text(updated), pos, seq)
-        for c, updated, pos, seq in views.query(
-            "SELECT certification_id, updated_at, position, seq FROM certledger_results ORDER BY certification_id")
+        (c, as_text(updated), pos, seq, changed, bool(published), bool(was))
+        for c, updated, pos, seq, changed, published, was in views.query(
+            "SELECT certification_id, updated_at, position, seq, changed, published, was_published "
+            "FROM certledger_results ORDER BY certification_id")
     ]
     inputs = [(c, as_text(s), orjson.loads(f)) for c, s, f in views.query(
         "SELECT certification_id, started_at, facts FROM certledger_scoring_inputs ORDER BY certification_id")]
@@ -49,7 +50,7 @@ def snapshot(store) -> dict:
 
 def jury_extras(start: datetime) -> list[dict]:
     """A session sure to hold a neutralisation, a de-neutralisation, a fraud rejection and
-    a cancellation, whatever the simulation drew."""
+    a cancellation, whatever the simulation drew; and one published, then unpublished."""
     s = Scenario("extras", start=start)
     lines = [s.open()]
     for cert in ("x-neutral", "x-fraud", "x-cancel", "x-plain"):
@@ -64,6 +65,10 @@ def jury_extras(start: datetime) -> list[dict]:
         s.ruling("cancel", certification_id="x-cancel", comment="centre error"),
         s.publish(),
     ]
+    # Published then unpublished: withdrawn (the change feed's `was_published`).
+    w = Scenario("withdrawn", start=start)
+    lines += [w.open(), *w.full_test("w-1", status="ok"), *w.full_test("w-2", status="ok"), w.finalise(),
+              w.publish(), w.unpublish()]
     return lines
 
 

@@ -344,13 +344,17 @@ def test_an_import_with_as_many_errors_as_are_listed_says_more_only_when_lines_r
             assert len(refused.value.errors) == MAX_REPORTED_ERRORS and refused.value.truncated is truncated
 
 
+def _tracking(url: str) -> str:
+    return "tracking" if parse_url(url).backend == "sqlite" else "certledger_results_tracking"
+
+
 def test_an_unscorable_result_has_no_score_and_migration_007_has_results_derived_again(db_url, clock):
     """An error result said 0 pix beside the error saying why there is no score. Results
     derived by an earlier version (that 0; no history entry for a late incident report)
     are dropped by migration 007, and derived again by the next catch-up as a rebuild
     would derive them."""
     from projections.results import catch_up
-    from projections.views import ResultsViews
+    from projections.views import PROJECTION_NAME, ResultsViews
 
     s = Scenario("s-err")
     opened, test = s.open(), s.full_test("c1")
@@ -369,15 +373,60 @@ def test_an_unscorable_result_has_no_score_and_migration_007_has_results_derived
     assert (status, pix, seq, orjson.loads(result)["pix_score"]) == ("error", None, 2, None)
     assert "QUESTION_WITHOUT_ANSWER" in orjson.loads(result)["reasons"]
     assert [cause for _, _, cause, _ in derived[1]] == ["first scoring", "incident report"]
-    # As an earlier version derived it: 0 pix, one history entry; migration 007 not applied.
+    # As an earlier version derived it: 0 pix, one history entry, its projection's name;
+    # migration 007 not applied.
     _run_sql(db_url, "UPDATE certledger_results SET pix_score = 0, seq = 1")
     _run_sql(db_url, "DELETE FROM certledger_result_history WHERE seq = 2")
+    _run_sql(db_url, f"UPDATE {_tracking(db_url)} SET application_name = 'certledger_results' "
+                     "WHERE application_name = ?", (PROJECTION_NAME,))
     _run_sql(db_url, "DELETE FROM certledger_migrations WHERE name = '007_results_derived_again.sql'")
     assert migrations.migrate(parse_url(db_url)) == ["007_results_derived_again.sql"]
     assert [_fetch(db_url, sql) for sql in every] == [[], [], []]  # dropped, the log untouched
     with open_ledger(db_url, clock=clock) as ledger:
         assert ResultsViews(ledger.store).position() == 0
         catch_up(ledger.store)
+    assert [_fetch(db_url, sql) for sql in every] == derived
+
+
+def _example_derived(db_url: str, example_path, clock, queries: tuple[str, ...]) -> tuple[int, list[list[tuple]]]:
+    """The example session imported and projected: the log's end, and what `queries` read."""
+    from projections.results import catch_up
+
+    with open_ledger(db_url, clock=clock) as ledger:
+        with example_path.open("rb") as fh:
+            import_file(ledger, fh)
+        catch_up(ledger.store)
+        end = ledger.store.max_position()
+    return end, [_fetch(db_url, sql) for sql in queries]
+
+
+def test_migration_008_derives_the_results_again_with_their_change_positions(db_url, example_path, clock):
+    """The change feed needs each row's last change, publication included, and whether it
+    was ever published: no row derived before 008 knows them. A ledger as the version
+    before left it (no such columns, its projection's name) gets them derived again."""
+    from projections.results import catch_up
+    from projections.views import PROJECTION_NAME, ResultsViews
+
+    every = ("SELECT certification_id, status, seq, result, position, changed, published, was_published "
+             "FROM certledger_results ORDER BY certification_id",
+             "SELECT certification_id, seq, cause, result FROM certledger_result_history "
+             "ORDER BY certification_id, seq")
+    end, derived = _example_derived(db_url, example_path, clock, every)
+    # The example's session is published: the rows know they were (a reader's feed).
+    assert derived[0] and all(changed >= position and published and was
+                              for _, _, _, _, position, changed, published, was in derived[0])
+    # As the version before left it.
+    _run_sql(db_url, "DROP INDEX certledger_results_changed_idx")
+    for column in ("changed", "was_published"):
+        _run_sql(db_url, f"ALTER TABLE certledger_results DROP COLUMN {column}")
+    _run_sql(db_url, f"UPDATE {_tracking(db_url)} SET application_name = 'certledger_results@2' "
+                     "WHERE application_name = ?", (PROJECTION_NAME,))
+    _run_sql(db_url, "DELETE FROM certledger_migrations WHERE name = '008_result_changes.sql'")
+    assert migrations.migrate(parse_url(db_url)) == ["008_result_changes.sql"]
+    assert [_fetch(db_url, sql) for sql in every] == [[], []]  # dropped, the log untouched
+    with open_ledger(db_url, clock=clock) as ledger:
+        assert ResultsViews(ledger.store).position() == 0
+        assert catch_up(ledger.store) == end
     assert [_fetch(db_url, sql) for sql in every] == derived
 
 
@@ -392,13 +441,8 @@ def test_a_view_an_older_version_derived_after_the_upgrade_is_derived_again(db_u
     every = ("SELECT certification_id, status, pix_score, seq, result FROM certledger_results "
              "ORDER BY certification_id", "SELECT certification_id, seq, cause, result FROM certledger_result_history "
              "ORDER BY certification_id, seq")
-    with open_ledger(db_url, clock=clock) as ledger:
-        with example_path.open("rb") as fh:
-            import_file(ledger, fh)
-        catch_up(ledger.store)
-        end = ledger.store.max_position()
-    derived = [_fetch(db_url, sql) for sql in every]
-    tracking = "tracking" if parse_url(db_url).backend == "sqlite" else "certledger_results_tracking"
+    end, derived = _example_derived(db_url, example_path, clock, every)
+    tracking = _tracking(db_url)
     # What the old process leaves: its rows (one history entry fewer, as it derived them)
     # and its own name's position at the end; this version's position dropped by 007.
     _run_sql(db_url, "DELETE FROM certledger_result_history WHERE cause = 'incident report'")
