@@ -19,7 +19,7 @@ from tests.e2e.api_support import ok, world  # noqa: F401 (fixture)
 EVERY_ROUTE = [
     ("GET", "/certifications/a1/result"), ("GET", "/certifications/a1/results"), ("GET", "/certifications/a1/audit"),
     ("GET", "/sessions"), ("GET", "/sessions/sA1/results"), ("GET", "/candidates/cand-x/certifications"),
-    ("GET", "/rule-versions"),
+    ("GET", "/results/changes"), ("GET", "/rule-versions"),
     ("GET", "/rule-versions/pix-v2-2024-05"), ("POST", "/what-if"), ("POST", "/events"), ("GET", "/health"),
 ]
 

@@ -204,7 +204,7 @@ def test_the_openapi_document_describes_every_route_role_and_problem(world):
     assert set(operations) == {
         ("GET", "/certifications/{certification_id}/result"), ("GET", "/certifications/{certification_id}/results"),
         ("GET", "/certifications/{certification_id}/audit"), ("GET", "/sessions"), ("GET", "/sessions/{session_id}/results"),
-        ("GET", "/candidates/{candidate_id}/certifications"), ("GET", "/rule-versions"),
+        ("GET", "/candidates/{candidate_id}/certifications"), ("GET", "/results/changes"), ("GET", "/rule-versions"),
         ("GET", "/rule-versions/{version}"), ("POST", "/what-if"), ("POST", "/events"), ("GET", "/health"),
     }
     for (method, path), op in operations.items():
