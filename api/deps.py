@@ -6,6 +6,7 @@ touch the database run in the thread pool."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import Authenticator, require
+from api.problems import ResultsCatchingUp
 from api.scope import Scope
 from api.settings import Settings
 from api.tokens import Principal, Role
@@ -25,6 +27,13 @@ from ledger.rule_stream import RulesState
 from ledger.rules import RuleTimeline
 from ledger.streams import RULES_STREAM
 from projections.results import ResultsReader, catch_up
+
+log = logging.getLogger(__name__)
+
+
+class _Stopped(Exception):
+    """The server stops: so does its background catch-up."""
+
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -48,16 +57,50 @@ class Runtime:
     rules: RulesState = field(default_factory=RulesState)
     rules_lock: threading.Lock = field(default_factory=threading.Lock)
 
+    background: threading.Thread | None = None  # the catch-up of a projection far behind
+    background_lock: threading.Lock = field(default_factory=threading.Lock)
+    stopping: threading.Event = field(default_factory=threading.Event)
+
     def catch_up(self) -> None:
         """Bring the results projection up to the log's last position (two one-row
-        queries when it is there already)."""
+        queries when it is there already); `ResultsCatchingUp` when it is too far behind
+        for a request to wait, a catch-up then running in the background."""
         store = self.ledger.store
         # The view's own position, not one this process remembers reaching: another
         # process may have emptied the view since (`certledger rebuild`, perhaps stopped
         # half-way), and the log's end would not have moved.
-        if ResultsReader(store).position() < store.max_position():
-            catch_up(store)
+        behind = store.max_position() - ResultsReader(store).position()
+        if behind > self.settings.max_inline_catch_up:
+            self.catch_up_in_background()
+            raise ResultsCatchingUp(behind)
+        if behind > 0:
+            catch_up(store)  # (waits for a background catch-up, now near its end)
         self.caught_up_at = time.monotonic()
+
+    def catch_up_in_background(self) -> None:
+        with self.background_lock:
+            if self.stopping.is_set() or (self.background is not None and self.background.is_alive()):
+                return
+            self.background = threading.Thread(target=self._catch_up, name="certledger-catch-up", daemon=True)
+            self.background.start()
+
+    def _catch_up(self) -> None:
+        def stop_when_asked(done: int, pending: int) -> None:
+            if self.stopping.is_set():
+                raise _Stopped  # after a committed page: the next start resumes from it
+
+        try:
+            catch_up(self.ledger.store, progress=stop_when_asked)
+        except _Stopped:
+            pass
+        except Exception:  # the next read that finds the projection far behind starts another
+            log.exception("the results projection's background catch-up failed")
+
+    def stop(self) -> None:
+        """Stop a background catch-up at its next page (before the ledger closes)."""
+        self.stopping.set()
+        if self.background is not None:
+            self.background.join(timeout=60)
 
     def fresh_results(self) -> ResultsReader:
         """The results reader over a projection holding every fact recorded before this

@@ -52,6 +52,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
         try:
             yield
         finally:
+            runtime.stop()
             if runtime.committer is not None:
                 runtime.committer.close()  # commits what was submitted
             runtime.ledger.close()

@@ -54,6 +54,17 @@ class ApiProblem(Exception):
         self.status = status or self.status
 
 
+class ResultsCatchingUp(ApiProblem):
+    """The results projection is too far behind the log for a read to catch it up: one
+    catch-up runs in the background meanwhile."""
+
+    status, code = 503, "results-catching-up"
+
+    def __init__(self, lag: int):
+        super().__init__(f"the results are being derived from the log, {lag} event(s) behind; retry later",
+                         headers={"Retry-After": "5"}, extra={"lag": lag})
+
+
 class Unauthenticated(ApiProblem):
     status, code = 401, "unauthenticated"
 

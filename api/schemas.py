@@ -214,6 +214,9 @@ class Health(BaseModel):
     position: int = Field(description="the last position of the event log")
     projection_position: int
     lag: int = Field(description="events recorded but not yet in the results projection")
+    catching_up: bool = Field(description="this process is catching the projection up in the background (reads "
+                                          "answer 503 `results-catching-up` while the lag is beyond "
+                                          "`MAX_INLINE_CATCH_UP`)")
 
 
 LINE = ("POST /events: 1-based, the line of a JSON Lines body (blank lines counted) or the item of a "

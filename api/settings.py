@@ -39,6 +39,12 @@ class Settings(BaseModel):
     # Reads catch the results projection up first unless it was caught up this recently
     # (0: on every read, so every read sees every fact recorded before it).
     projection_staleness_seconds: float = Field(default=0.0, ge=0, le=60)
+    # A read catches the projection up itself when it is at most this many events behind
+    # (about a second's work); further behind (after an upgrade that derives the results
+    # again, a large import by another process), one catch-up runs in the background and
+    # reads answer 503 `results-catching-up` until it is within reach, rather than each
+    # waiting minutes for it.
+    max_inline_catch_up: int = Field(default=100_000, ge=1)
     # On PostgreSQL, concurrent POST /events are judged one by one, each exactly as alone,
     # and written together in one transaction (commands/group_commit.py): one commit's
     # flush serves many requests. Off, or on SQLite, writes go one at a time.

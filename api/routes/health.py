@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import LedgerDep
+from api.deps import LedgerDep, RuntimeDep
 from api.openapi import doc
 from api.responses import OrjsonResponse
 from api.schemas import Health
@@ -19,10 +19,11 @@ router = APIRouter(tags=["health"])
 @router.get(
     "/health", response_model=Health,
     **doc(errors=(503,), public=True, what=(
-        "`ok` when the event store answers, with the log's last position and the results "
-        "projection's lag in events; 503 (a problem) when the store cannot be reached.")),
+        "`ok` when the event store answers, with the log's last position, the results "
+        "projection's lag in events and whether it is catching up in the background; 503 (a "
+        "problem) when the store cannot be reached.")),
 )
-def health(ledger: LedgerDep):
+def health(ledger: LedgerDep, runtime: RuntimeDep):
     position = ledger.store.max_position()
     projected = ResultsReader(ledger.store).position()
     return OrjsonResponse({
@@ -33,4 +34,5 @@ def health(ledger: LedgerDep):
         # By log positions: O(1) however far behind (ids skipped by rolled-back writes
         # count too, so it is an upper bound, exact at 0).
         "lag": max(position - projected, 0),
+        "catching_up": runtime.background is not None and runtime.background.is_alive(),
     })

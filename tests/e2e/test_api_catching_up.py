@@ -1,0 +1,72 @@
+"""A projection far behind the log (after an upgrade that derives the results again, an
+import by another process): each read used to wait for the whole catch-up, minutes at
+scale, every request piling up behind the first. Now one catch-up runs in the background
+and reads answer 503 `results-catching-up` until it is within reach."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from fastapi.testclient import TestClient
+
+from api.main import create_app
+from commands.bootstrap import open_ledger
+from commands.import_events import import_file
+from tests.builders import Scenario, events
+from tests.e2e.api_support import T0, issue_tokens, ok, settings_for
+
+
+def _wait_for(condition, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "not reached in time"
+        time.sleep(0.05)
+
+
+def test_reads_answer_503_while_a_background_catch_up_derives_what_another_process_recorded(
+        db_url, example_path, clock):
+    tokens = issue_tokens(db_url)
+    jury = {"Authorization": f"Bearer {tokens['jury']}"}
+    with TestClient(create_app(settings_for(db_url, max_inline_catch_up=20), clock=clock)) as client:
+        projected = ok(client.get("/health"))["projection_position"]
+        with open_ledger(db_url, clock=clock) as other:  # another process's import: 75 events
+            with example_path.open("rb") as fh:
+                import_file(other, fh)
+            end = other.store.max_position()
+
+        refused = client.get("/certifications/cert-0001/result", headers=jury)
+        assert refused.status_code == 503, refused.text
+        assert refused.json()["code"] == "results-catching-up" and refused.json()["lag"] == end - projected > 20
+        assert refused.headers["Retry-After"] == "5"
+        _wait_for(lambda: ok(client.get("/health"))["lag"] == 0)
+        health = ok(client.get("/health"))
+        _wait_for(lambda: not ok(client.get("/health"))["catching_up"])
+        assert health["projection_position"] == end
+        assert ok(client.get("/certifications/cert-0001/result", headers=jury))["certification_id"] == "cert-0001"
+
+        # Within reach, a read catches up itself, as before.
+        s = Scenario("s-later", start=T0)
+        with open_ledger(db_url, clock=clock) as other:
+            other.service.record(events([s.open(), s.start("later-1")]), by="test")
+        assert ok(client.get("/certifications/later-1/result", headers=jury))["status"] == "started"
+
+
+def test_the_server_stops_its_background_catch_up_at_its_next_page(sqlite_url, monkeypatch):
+    pages = []
+
+    def endless(store, *, progress):
+        while True:  # a catch-up of many pages, each reported
+            time.sleep(0.01)
+            pages.append(1)
+            progress(len(pages), 10**9)
+
+    monkeypatch.setattr("api.deps.catch_up", endless)
+    with TestClient(create_app(settings_for(sqlite_url))) as client:
+        runtime = client.app.state.runtime
+        runtime.catch_up_in_background()
+        runtime.catch_up_in_background()  # one at a time
+        assert sum(t.name == "certledger-catch-up" for t in threading.enumerate()) == 1
+        _wait_for(lambda: len(pages) >= 3)
+        assert ok(client.get("/health"))["catching_up"] is True
+    assert not runtime.background.is_alive()  # stopped with the server, at its next page
