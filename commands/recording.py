@@ -256,6 +256,14 @@ class _UnitOfWork:
 
     def judge(self, event: LedgerEvent, known_digests: dict[str, str]) -> bool:
         """Check one fact and fold it into the overlay; False if it is already recorded."""
+        stream = stream_of(event)
+        ctx = None
+        if self.guard is not None:
+            # The writer's own limit first, before the line's id is looked up: a copy of
+            # another centre's fact was skipped as already recorded, unguarded, so the
+            # refusal of the other lines confirmed what that centre had recorded.
+            ctx = self.context(event, stream)
+            self.guard(event, ctx)
         digest = None
         if event.event_id:
             if event.event_id.startswith(RULING_KEY_PREFIX):
@@ -284,12 +292,8 @@ class _UnitOfWork:
                     f"ruling {event.ruling_id} is already recorded with other content: a ruling id names one "
                     "decision", field="ruling_id"
                 )
-        stream = stream_of(event)
-        ctx = self.context(event, stream)
-        if self.guard is not None:
-            # The writer's own limit first: a centre's token is refused for another
-            # centre's session before the ledger's rules say anything of its facts.
-            self.guard(event, ctx)
+        if ctx is None:
+            ctx = self.context(event, stream)
         check(event, ctx)
         if digest is not None:
             self.seen_ids[event.event_id] = digest  # only once accepted: a refused line claims no id

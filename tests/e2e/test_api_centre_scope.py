@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from commands.bootstrap import open_ledger
+from ledger.streams import certification_stream
 from tests.builders import Scenario
 from tests.e2e.api_support import T0, world  # noqa: F401 (fixture)
 
@@ -84,3 +86,23 @@ def test_a_403_counts_the_other_refusals_it_could_not_list(world):
     assert response.status_code == 403 and response.json()["truncated"] is True, response.text
     assert "other line(s) the ledger's rules refuse" in response.json()["detail"]
     assert "+ other line(s)" in response.json()["detail"] and len(response.json()["errors"]) == 50
+
+
+def test_a_copy_of_another_centres_fact_is_forbidden_not_skipped(world):
+    """The guard ran after the event_id lookup: a line equal to one of another centre's
+    recorded facts was skipped as already recorded, so beside a refused start of that
+    certification (whose session the pre-check then took for an unknown one) the answer
+    listed a wrong guess (event-id-conflict) and not the right one: an oracle of what the
+    other centre had recorded, its candidates' answers among them."""
+    with open_ledger(world.url) as ledger:
+        answers = [rec.event.to_line() for rec in ledger.store.read_stream(certification_stream("a1"))
+                   if rec.event.type == "AnswerRecorded"]
+    right = answers[0]
+    wrong = {**right, "status": "ko" if right["status"] != "ko" else "ok"}
+    b = Scenario("sB-nowhere", start=T0 + timedelta(hours=6))
+    start = {**b.start("a1"), "event_id": "oracle-start"}  # a session no one opened: the pre-check lets it by
+    response = world.post_events("centre-B", [start, right, wrong])
+    assert response.status_code == 403, response.text
+    listed = {e["line"]: e["code"] for e in response.json()["errors"]}
+    assert listed.get(2) == "forbidden" and listed.get(3) == "forbidden", listed
+    assert "event-id-conflict" not in response.text
