@@ -6,6 +6,7 @@ the reason, so an import can report every problem before refusing the whole file
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from typing import IO
@@ -39,6 +40,25 @@ def parse_lines(lines: Iterable[bytes | str]) -> Iterator[tuple[int, LedgerEvent
         if not raw.strip():
             continue
         yield number, parse_line(number, raw)
+
+
+_INK = re.compile(rb"[^ \t\x0b\x0c\r\n]")  # a character that makes its line not blank
+_EOL = re.compile(rb"[\r\n]")
+
+
+def json_lines(body: bytes) -> Iterator[tuple[int, bytes]]:
+    """(line number, line) of each line that is not blank, numbered as `parse_lines`
+    numbers `body.splitlines()` (a line ends at \\n, \\r\\n or \\r), one at a time: a
+    10 MiB body holds millions of short or blank lines, and listing them all before
+    counting the events cost seconds and gigabytes."""
+    pos, number = 0, 1  # `pos` starts line `number`
+    while (ink := _INK.search(body, pos)) is not None:
+        start = max(body.rfind(b"\n", pos, ink.start()), body.rfind(b"\r", pos, ink.start()), pos - 1) + 1
+        number += body.count(b"\n", pos, start) + body.count(b"\r", pos, start) - body.count(b"\r\n", pos, start)
+        eol = _EOL.search(body, ink.start())
+        end = len(body) if eol is None else eol.start()
+        yield number, body[start:end]
+        pos, number = end + (2 if body.startswith(b"\r\n", end) else 1), number + 1
 
 
 def parse_line(number: int, raw: bytes | str) -> LedgerEvent | LineError:

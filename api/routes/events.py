@@ -17,7 +17,7 @@ from api.problems import BadRequest, PayloadTooLarge, ResultsCatchingUp, Unproce
 from api.responses import OrjsonResponse
 from api.schemas import EventsAppended
 from api.scope import refuse
-from commands.interchange import first_non_utf8, parse_line, parse_lines, without_bom
+from commands.interchange import first_non_utf8, json_lines, parse_line, without_bom
 from commands.recording import BatchRejected, LineError
 from ledger.events import LedgerEvent
 
@@ -25,8 +25,14 @@ router = APIRouter(tags=["events"])
 log = logging.getLogger("certledger.api")
 
 
-def _parse(body: bytes, json_array: bool) -> list[tuple[int, LedgerEvent | LineError]]:
-    """(line, fact or problem): JSON Lines numbered by line, a JSON array by item."""
+def _too_many(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"a batch holds at most {limit} events", extra={"limit": limit, "unit": "events"})
+
+
+def _parse(body: bytes, json_array: bool, limit: int) -> list[tuple[int, LedgerEvent | LineError]]:
+    """(line, fact or problem): JSON Lines numbered by line, a JSON array by item; a 413
+    as soon as there are more than `limit` (every line of a 10 MiB body was parsed first:
+    3.5 million `{}` lines held the server 12 s and 2 GB before the 413)."""
     body = without_bom(body)  # as some editors save UTF-8, in either form
     if not body.strip():
         return []  # refused as an empty batch, not as JSON that does not parse
@@ -41,8 +47,15 @@ def _parse(body: bytes, json_array: bool) -> list[tuple[int, LedgerEvent | LineE
             raise BadRequest(f"the body is not valid JSON: {e}", code="invalid-json") from None
         if not isinstance(items, list):
             raise Unprocessable("a JSON body is an array of events", code="invalid-json")
+        if len(items) > limit:
+            raise _too_many(limit)
         return [(i, parse_line(i, orjson.dumps(item))) for i, item in enumerate(items, start=1)]
-    return list(parse_lines(body.splitlines()))
+    numbered = []
+    for number, line in json_lines(body):
+        if len(numbered) == limit:
+            raise _too_many(limit)
+        numbered.append((number, parse_line(number, line)))
+    return numbered
 
 
 @router.post(
@@ -61,12 +74,10 @@ async def post_events(request: Request, principal: Writer, runtime: RuntimeDep, 
     settings = runtime.settings
     json_array = is_json_array(request.headers.get("content-type"), request.headers.get("content-encoding"))
     body = await request.body()  # bounded by the app's BodyLimit (max_body_bytes)
-    numbered = _parse(body, json_array)
+    # In the thread pool: parsing 5,000 lines is work, and the event loop serves every request.
+    numbered = await run_in_threadpool(_parse, body, json_array, settings.max_batch_events)
     if not numbered:
         raise BadRequest("the batch holds no event: send at least one", code="empty-batch")
-    if len(numbered) > settings.max_batch_events:
-        raise PayloadTooLarge(f"a batch holds at most {settings.max_batch_events} events",
-                              extra={"limit": settings.max_batch_events, "unit": "events"})
     if any(isinstance(item, LineError) for _, item in numbered):
         return await run_in_threadpool(_refuse_whole, runtime, scope, principal, numbered)
     events = [item for _, item in numbered]
