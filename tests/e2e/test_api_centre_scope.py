@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from commands.bootstrap import open_ledger
 from ledger.streams import certification_stream
-from tests.builders import Scenario
+from tests.builders import JURY, Scenario
 from tests.e2e.api_support import T0, world  # noqa: F401 (fixture)
 
 
@@ -106,3 +106,24 @@ def test_a_copy_of_another_centres_fact_is_forbidden_not_skipped(world):
     listed = {e["line"]: e["code"] for e in response.json()["errors"]}
     assert listed.get(2) == "forbidden" and listed.get(3) == "forbidden", listed
     assert "event-id-conflict" not in response.text
+
+
+def test_lines_a_token_may_never_append_are_not_judged_by_the_ledgers_rules(world, monkeypatch):
+    """They were: a centre's 5,000 rule versions, each a document to validate against a
+    timeline growing with the batch's earlier ones, held the server 27 s for a 403."""
+    import commands.recording as recording
+
+    judged = []
+    check = recording.check
+    monkeypatch.setattr(recording, "check", lambda event, ctx: judged.append(event.type) or check(event, ctx))
+    b = Scenario("sB1", start=T0 + timedelta(hours=7))
+    version = {"type": "RuleVersionChanged", "version": "centre-b-rules", "effective_from": "2030-01-01T00:00:00Z",
+               "rules": {"extends": "pix-v2-2024-05", "max_reachable_level": 6}, "jury": JURY,
+               "at": "2024-06-20T09:00:00Z"}
+    neutralise = b.line("QuestionNeutralised", certification_id="b1", question_id="b1-1.1-0", by="pix-1", reason="r")
+    batch = [version, {**b.answer("b1", "nope"), "event_id": "never-1"}, {**neutralise, "event_id": "never-2"}]
+    response = world.post_events("centre-B", batch)
+    assert response.status_code == 403, response.text
+    listed = [(e["line"], e["code"]) for e in response.json()["errors"]]
+    assert listed == [(1, "forbidden"), (2, "session-finalised"), (3, "forbidden")], listed
+    assert judged == ["AnswerRecorded"], judged
