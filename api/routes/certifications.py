@@ -62,9 +62,10 @@ def result_history(certification_id: Id, principal: NotReader, results: ResultsD
     entries = results.history(certification_id) if as_of is None else _history_as_of(ledger, certification_id, as_of)
     after = decode_cursor(cursor)
     if after is not None:
-        if not after.isdigit():
+        if not (after.isascii() and after.isdigit()):  # "²" is a digit to isdigit(), not to int(): a 500
             raise _bad_cursor()
-        entries = [e for e in entries if e["seq"] > int(after)]
+        seq = int(after)
+        entries = [e for e in entries if e["seq"] > seq]
     page, more = entries[:size], len(entries) > size
     return OrjsonResponse({
         "certification_id": certification_id,

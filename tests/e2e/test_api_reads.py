@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from api.main import create_app
+from api.pagination import encode_cursor
 from commands.bootstrap import open_ledger
 from projections.results import ResultsReader, catch_up
 from tests.e2e.api_support import ok, settings_for, world  # noqa: F401 (fixture)
@@ -58,6 +59,11 @@ def test_a_forged_cursor_is_a_bad_request_naming_the_field(world):
     response = world.get("/sessions/sA1/results", "jury", cursor="%%%not-base64")
     assert response.status_code == 400
     assert response.json()["code"] == "invalid-cursor" and response.json()["field"] == "cursor"
+    # A history's cursor is a number: a Unicode digit that int() does not read was a 500.
+    for forged in ("²", "x", "1²"):
+        response = world.get("/certifications/a1/results", "jury", cursor=encode_cursor(forged))
+        assert response.status_code == 400, (forged, response.text)
+        assert response.json()["code"] == "invalid-cursor" and response.json()["field"] == "cursor"
 
 
 def test_the_reader_walks_published_results_through_pages_too(world):
