@@ -180,6 +180,16 @@ def test_finalisation_needs_an_abort_reason_for_each_certification_not_completed
     accepted(ledger, [s.finalise({"left": "candidate", "cut": "technical"})])
 
 
+def test_a_finalisation_missing_many_abort_reasons_names_the_first_and_counts_the_others(ledger):
+    """Every id was named: a session of 5,000 unfinished certifications made each refused
+    finalisation's message 100 KB (3 MB for a batch's 50 listed refusals)."""
+    s = Scenario()
+    accepted(ledger, [s.open(), *s.full_test("done"), *(s.start(f"left-{n:02}") for n in range(25))])
+    err = refused(ledger, [s.finalise()], E.AbortReasonMissing.code, field="abort_reasons")
+    assert "left-00" in err.message and "left-19" in err.message and "left-20" not in err.message
+    assert err.message.endswith(" and 5 more")
+
+
 def test_an_abort_reason_must_name_an_uncompleted_certification_of_the_session(ledger):
     s = Scenario()
     accepted(ledger, [s.open(), *s.full_test("done")])
