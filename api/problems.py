@@ -217,7 +217,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
-        # Never echo the exception: it may quote data. The log names the type only.
+        # Never echo the exception to the client: it may quote data. (The server's log
+        # keeps its message and traceback, for whoever runs the server.)
         log.exception("unexpected error on %s %s", request.method, _path(request))
         return problem(500, "internal-error", "an unexpected error occurred; it has been logged",
                        instance=_path(request))

@@ -35,7 +35,8 @@ def _after(cursor: str | None) -> tuple[int, str] | None:
         return None
     try:
         changed, certification_id = orjson.loads(text)
-        if type(changed) is int and changed >= 0 and isinstance(certification_id, str):
+        # (A log position is a 64-bit integer: past it SQLite's driver raised, a 500.)
+        if type(changed) is int and 0 <= changed < 2**63 and isinstance(certification_id, str):
             return changed, certification_id
     except (orjson.JSONDecodeError, TypeError, ValueError):
         pass

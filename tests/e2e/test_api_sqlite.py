@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from api.main import create_app
+from api.pagination import encode_cursor
 from tests.builders import Scenario
 from tests.e2e.api_support import T0, issue_tokens, ndjson, ok, settings_for
 
@@ -43,6 +44,12 @@ def test_the_api_serves_and_appends_on_sqlite(sqlite_url):
         assert [(c["certification_id"], c["withdrawn"], c["result"]) for c in withdrawn["data"]] == [
             ("l1", True, None), ("l2", True, None)]
         assert ok(client.get("/results/changes", headers=auth("centre-B")))["data"] == []
+        # A forged position past 64 bits was a 500 (SQLite's driver overflowed); at 2^63 - 1, nothing after it.
+        def after(text: str):
+            return client.get("/results/changes", params={"cursor": encode_cursor(text)}, headers=auth("reader"))
+
+        assert after('[9223372036854775808, "x"]').json()["code"] == "invalid-cursor"
+        assert ok(after('[9223372036854775807, "x"]'))["data"] == []
 
 
 def test_the_api_finishes_a_rebuild_another_process_left_half_done(sqlite_url):
