@@ -11,9 +11,16 @@
 -- certledger_results@3); the next catch-up, or `certledger rebuild --resume`, derives them
 -- again. The event log is untouched. The columns have no default: an older process still
 -- running fails to write a row without them rather than write one the feed would miss.
+-- The older names' positions are parked past any log position rather than deleted: an
+-- older process still running found its own position at 0 and rows it never wrote (this
+-- version's, derived after the upgrade), emptied them as foreign (`clear_foreign`, in its
+-- own committed transaction) and left this version's position at the log's end over an
+-- empty view; parked, it finds itself caught up and writes nothing.
 TRUNCATE certledger_results, certledger_result_history, certledger_scoring_inputs, certledger_result_sessions;
 DELETE FROM certledger_results_tracking
     WHERE application_name IN ('certledger_results', 'certledger_results@2', 'certledger_results@3');
+INSERT INTO certledger_results_tracking (application_name, notification_id)
+    VALUES ('certledger_results', 9223372036854775807), ('certledger_results@2', 9223372036854775807);
 DELETE FROM certledger_rebuilds
     WHERE projection IN ('certledger_results', 'certledger_results@2', 'certledger_results@3');
 ALTER TABLE certledger_results ADD COLUMN changed bigint NOT NULL, ADD COLUMN was_published boolean NOT NULL;

@@ -377,6 +377,8 @@ def test_an_unscorable_result_has_no_score_and_migration_007_has_results_derived
     # migration 007 not applied.
     _run_sql(db_url, "UPDATE certledger_results SET pix_score = 0, seq = 1")
     _run_sql(db_url, "DELETE FROM certledger_result_history WHERE seq = 2")
+    _run_sql(db_url, f"DELETE FROM {_tracking(db_url)} WHERE application_name IN "
+                     "('certledger_results', 'certledger_results@2')")  # (parked by 008)
     _run_sql(db_url, f"UPDATE {_tracking(db_url)} SET application_name = 'certledger_results' "
                      "WHERE application_name = ?", (PROJECTION_NAME,))
     _run_sql(db_url, "DELETE FROM certledger_migrations WHERE name = '007_results_derived_again.sql'")
@@ -419,6 +421,8 @@ def test_migration_008_derives_the_results_again_with_their_change_positions(db_
     _run_sql(db_url, "DROP INDEX certledger_results_changed_idx")
     for column in ("changed", "was_published"):
         _run_sql(db_url, f"ALTER TABLE certledger_results DROP COLUMN {column}")
+    _run_sql(db_url, f"DELETE FROM {_tracking(db_url)} WHERE application_name IN "
+                     "('certledger_results', 'certledger_results@2')")  # (parked by 008)
     _run_sql(db_url, f"UPDATE {_tracking(db_url)} SET application_name = 'certledger_results@2' "
                      "WHERE application_name = ?", (PROJECTION_NAME,))
     _run_sql(db_url, "DELETE FROM certledger_migrations WHERE name = '008_result_changes.sql'")
@@ -446,13 +450,54 @@ def test_a_view_an_older_version_derived_after_the_upgrade_is_derived_again(db_u
     # What the old process leaves: its rows (one history entry fewer, as it derived them)
     # and its own name's position at the end; this version's position dropped by 007.
     _run_sql(db_url, "DELETE FROM certledger_result_history WHERE cause = 'incident report'")
-    _run_sql(db_url, f"DELETE FROM {tracking} WHERE application_name = ?", (PROJECTION_NAME,))
+    _run_sql(db_url, f"DELETE FROM {tracking} WHERE application_name IN (?, 'certledger_results')",
+             (PROJECTION_NAME,))
     _run_sql(db_url, f"INSERT INTO {tracking} (application_name, notification_id) VALUES ('certledger_results', ?)",
              (end,))
     assert [_fetch(db_url, sql) for sql in every] != derived
     with open_ledger(db_url, clock=clock) as ledger:
         assert catch_up(ledger.store) == end  # everything, again: not "caught up" on the old rows
     assert [_fetch(db_url, sql) for sql in every] == derived
+
+
+def test_an_older_process_still_running_after_008_leaves_this_versions_view_alone(db_url, example_path, clock,
+                                                                                   monkeypatch):
+    """Migration 008 deleted the older names' positions: an older process still running
+    then found its own position at 0 beside rows it never wrote (this version's, derived
+    after the upgrade), emptied them as foreign, and this version, its position at the
+    log's end, served an empty view (PostgreSQL: the old rows then failed the NOT NULL
+    columns) or the old process's rows, `changed` 0 (SQLite: the columns' default). The
+    older names are parked past the log's end: such a process finds itself caught up."""
+    import projections.views as views_module
+    from projections.results import ResultsProjection, catch_up
+
+    every = ("SELECT certification_id, status, seq, result, position, changed, published, was_published "
+             "FROM certledger_results ORDER BY certification_id",)
+    tracking = _tracking(db_url)
+    _, derived = _example_derived(db_url, example_path, clock, every)
+    assert derived[0]
+    # The ledger as the version before left it, upgraded; this version derives its view.
+    _run_sql(db_url, f"DELETE FROM {tracking} WHERE application_name IN ('certledger_results', "
+                     "'certledger_results@2')")
+    _run_sql(db_url, "DROP INDEX certledger_results_changed_idx")
+    for column in ("changed", "was_published"):
+        _run_sql(db_url, f"ALTER TABLE certledger_results DROP COLUMN {column}")
+    _run_sql(db_url, "DELETE FROM certledger_migrations WHERE name = '008_result_changes.sql'")
+    assert migrations.migrate(parse_url(db_url)) == ["008_result_changes.sql"]
+    with open_ledger(db_url, clock=clock) as ledger:
+        catch_up(ledger.store)
+    assert [_fetch(db_url, sql) for sql in every] == derived
+    # An older process catches up under its own name: what it reads of its position, the
+    # emptying of a view it did not write (as the version before 008 judged it).
+    for older in ("certledger_results@2", "certledger_results"):
+        monkeypatch.setattr(views_module, "PROJECTION_NAME", older)
+        with open_ledger(db_url, clock=clock) as ledger:
+            views = views_module.ResultsViews(ledger.store)
+            assert views.position() > ledger.store.max_position()  # caught up: nothing to write
+            assert views.clear_foreign() is False
+            assert ResultsProjection(ledger.store).catch_up() == 0
+        monkeypatch.undo()
+        assert [_fetch(db_url, sql) for sql in every] == derived
 
 
 def test_a_first_page_another_process_commits_is_never_emptied_as_foreign(db_url, example_path, clock):
