@@ -38,7 +38,9 @@ def decode_cursor(cursor: str | None) -> str | None:
         value = raw.decode("utf-8")
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise BadRequest("the cursor is not one this API issued", field="cursor", code="invalid-cursor") from None
-    if not value:
+    if not value or "\x00" in value:
+        # (NUL: PostgreSQL's text cannot hold it, and NulGuard sees only the encoded cursor:
+        # the query failed in the driver as a 500.)
         raise BadRequest("the cursor is not one this API issued", field="cursor", code="invalid-cursor")
     return value
 

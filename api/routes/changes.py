@@ -35,8 +35,11 @@ def _after(cursor: str | None) -> tuple[int, str] | None:
         return None
     try:
         changed, certification_id = orjson.loads(text)
-        # (A log position is a 64-bit integer: past it SQLite's driver raised, a 500.)
-        if type(changed) is int and 0 <= changed < 2**63 and isinstance(certification_id, str):
+        # (A log position is a 64-bit integer: past it SQLite's driver raised, a 500.) An id
+        # never holds NUL (`\u0000` in the JSON, out of NulGuard's sight: PostgreSQL's text
+        # cannot hold it, a 500).
+        if type(changed) is int and 0 <= changed < 2**63 and isinstance(certification_id, str) \
+                and "\x00" not in certification_id:
             return changed, certification_id
     except (orjson.JSONDecodeError, TypeError, ValueError):
         pass

@@ -115,10 +115,15 @@ def test_a_cursor_this_api_did_not_issue_and_a_page_size_out_of_range_are_refuse
 
     session_cursor = ok(world.get("/sessions", "jury", limit=1))["next_cursor"]  # another list's
     for cursor in ("%%%", b64("not json"), b64('[1]'), b64('["a1", 3]'), b64("[-1, \"a1\"]"), b64("[1.5, \"a1\"]"),
-                   b64("[true, \"a1\"]"), session_cursor):
+                   b64("[true, \"a1\"]"), session_cursor,
+                   # Forged: past a 64-bit position (a 500 on SQLite), a NUL (a 500 on PostgreSQL).
+                   b64(f'[{2**63}, "a1"]'), b64(f'[{2**64 - 1}, "a1"]'), b64('[1, "a1\\u0000"]')):
         response = world.get("/results/changes", "jury", cursor=cursor)
         assert response.status_code == 400, (cursor, response.text)
         assert response.json()["code"] == "invalid-cursor"
+    for path in ("/sessions", "/sessions/sA1/results"):  # the lists' cursors too
+        response = world.get(path, "jury", cursor=b64("sA1\x00"))
+        assert response.status_code == 400 and response.json()["code"] == "invalid-cursor", response.text
     for limit in (0, 6):
         response = world.get("/results/changes", "jury", limit=limit)
         assert response.status_code == 400 and response.json()["code"] == "page-size-out-of-range"
