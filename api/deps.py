@@ -17,7 +17,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import Authenticator, require
-from api.problems import ResultsCatchingUp
+from api.problems import ResultsCatchingUp, ResultsCatchUpFailed
 from api.scope import Scope
 from api.settings import Settings
 from api.tokens import Principal, Role
@@ -29,6 +29,9 @@ from ledger.streams import RULES_STREAM
 from projections.results import ResultsReader, catch_up
 
 log = logging.getLogger(__name__)
+
+
+CATCH_UP_RETRY_SECONDS = 30.0  # after a failed background catch-up, before the next
 
 
 class _Stopped(Exception):
@@ -60,6 +63,11 @@ class Runtime:
     background: threading.Thread | None = None  # the catch-up of a projection far behind
     background_lock: threading.Lock = field(default_factory=threading.Lock)
     stopping: threading.Event = field(default_factory=threading.Event)
+    # What stopped the last background catch-up, and when (monotonic): reads then say so
+    # (`ResultsCatchUpFailed`) and the next attempt waits `CATCH_UP_RETRY_SECONDS`,
+    # rather than answering "catching up" forever, each read starting the same failure again.
+    background_error: str | None = None
+    background_failed_at: float = float("-inf")
 
     def catch_up(self) -> None:
         """Bring the results projection up to the log's last position (two one-row
@@ -71,18 +79,25 @@ class Runtime:
         # half-way), and the log's end would not have moved.
         behind = store.max_position() - ResultsReader(store).position()
         if behind > self.settings.max_inline_catch_up:
-            self.catch_up_in_background()
+            if not self.catch_up_in_background() and self.background_error is not None:
+                raise ResultsCatchUpFailed(behind, retry_after=CATCH_UP_RETRY_SECONDS)
             raise ResultsCatchingUp(behind)
         if behind > 0:
             catch_up(store)  # (waits for a background catch-up, now near its end)
         self.caught_up_at = time.monotonic()
+        self.background_error = None  # caught up, however
 
-    def catch_up_in_background(self) -> None:
+    def catch_up_in_background(self) -> bool:
+        """Start the background catch-up unless one runs, the server stops, or the last one
+        failed less than `CATCH_UP_RETRY_SECONDS` ago; whether one runs now."""
         with self.background_lock:
-            if self.stopping.is_set() or (self.background is not None and self.background.is_alive()):
-                return
+            if self.background is not None and self.background.is_alive():
+                return True
+            if self.stopping.is_set() or time.monotonic() - self.background_failed_at < CATCH_UP_RETRY_SECONDS:
+                return False
             self.background = threading.Thread(target=self._catch_up, name="certledger-catch-up", daemon=True)
             self.background.start()
+            return True
 
     def _catch_up(self) -> None:
         def stop_when_asked(done: int, pending: int) -> None:
@@ -91,10 +106,13 @@ class Runtime:
 
         try:
             catch_up(self.ledger.store, progress=stop_when_asked)
+            self.background_error = None
         except _Stopped:
             pass
-        except Exception:  # the next read that finds the projection far behind starts another
+        except Exception as problem:  # reads say so; one later finding it far behind tries again
             log.exception("the results projection's background catch-up failed")
+            self.background_error = f"{type(problem).__name__}: {problem}"
+            self.background_failed_at = time.monotonic()
 
     def stop(self) -> None:
         """Stop a background catch-up at its next page (before the ledger closes)."""

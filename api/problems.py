@@ -65,6 +65,18 @@ class ResultsCatchingUp(ApiProblem):
                          headers={"Retry-After": "5"}, extra={"lag": lag})
 
 
+class ResultsCatchUpFailed(ApiProblem):
+    """The background catch-up of a projection far behind failed (the server's log says
+    why): not a wait that will end by itself. Another is tried after `Retry-After`."""
+
+    status, code = 500, "results-catch-up-failed"
+
+    def __init__(self, lag: int, *, retry_after: float):
+        super().__init__(f"the results are {lag} event(s) behind the log and deriving them failed; it has been "
+                         "logged, and is tried again later", headers={"Retry-After": str(int(retry_after))},
+                         extra={"lag": lag})
+
+
 class Unauthenticated(ApiProblem):
     status, code = 401, "unauthenticated"
 

@@ -217,6 +217,8 @@ class Health(BaseModel):
     catching_up: bool = Field(description="this process is catching the projection up in the background (reads "
                                           "answer 503 `results-catching-up` while the lag is beyond "
                                           "`MAX_INLINE_CATCH_UP`)")
+    catch_up_failed: bool = Field(description="this process's last background catch-up failed (its log says why; "
+                                              "reads answer 500 `results-catch-up-failed` until one succeeds)")
 
 
 LINE = ("POST /events: 1-based, the line of a JSON Lines body (blank lines counted) or the item of a "

@@ -35,4 +35,5 @@ def health(ledger: LedgerDep, runtime: RuntimeDep):
         # count too, so it is an upper bound, exact at 0).
         "lag": max(position - projected, 0),
         "catching_up": runtime.background is not None and runtime.background.is_alive(),
+        "catch_up_failed": runtime.background_error is not None,
     })

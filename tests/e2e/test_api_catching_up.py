@@ -70,3 +70,40 @@ def test_the_server_stops_its_background_catch_up_at_its_next_page(sqlite_url, m
         _wait_for(lambda: len(pages) >= 3)
         assert ok(client.get("/health"))["catching_up"] is True
     assert not runtime.background.is_alive()  # stopped with the server, at its next page
+
+
+def test_a_failed_background_catch_up_is_said_and_not_started_again_by_every_read(sqlite_url, example_path, clock,
+                                                                                    monkeypatch):
+    """A background catch-up that failed (a log the projection cannot derive, a database
+    error) was only logged: reads answered 503 `results-catching-up` for ever, each
+    starting the same failing catch-up again, and /health said nothing of it."""
+    attempts = []
+
+    def failing(store, *, progress):
+        attempts.append(1)
+        raise RuntimeError("no rule version in force")
+
+    tokens = issue_tokens(sqlite_url)
+    jury = {"Authorization": f"Bearer {tokens['jury']}"}
+    with TestClient(create_app(settings_for(sqlite_url, max_inline_catch_up=20), clock=clock)) as client:
+        with open_ledger(sqlite_url, clock=clock) as other:
+            with example_path.open("rb") as fh:
+                import_file(other, fh)
+        monkeypatch.setattr("api.deps.catch_up", failing)
+        first = client.get("/certifications/cert-0001/result", headers=jury)
+        assert first.status_code == 503 and first.json()["code"] == "results-catching-up"
+        runtime = client.app.state.runtime
+        _wait_for(lambda: not runtime.background.is_alive())
+        assert ok(client.get("/health"))["catch_up_failed"] is True
+        for _ in range(5):
+            failed = client.get("/certifications/cert-0001/result", headers=jury)
+            assert failed.status_code == 500 and failed.json()["code"] == "results-catch-up-failed", failed.text
+            assert int(failed.headers["Retry-After"]) > 0 and failed.json()["lag"] > 20
+        assert len(attempts) == 1  # not once per read
+        # Later, another attempt; it succeeds: the reads answer again.
+        monkeypatch.undo()
+        runtime.background_failed_at = float("-inf")
+        assert client.get("/certifications/cert-0001/result", headers=jury).status_code == 503
+        _wait_for(lambda: not ok(client.get("/health"))["catching_up"])
+        assert ok(client.get("/health"))["catch_up_failed"] is False
+        assert ok(client.get("/certifications/cert-0001/result", headers=jury))["certification_id"] == "cert-0001"
