@@ -275,6 +275,12 @@ class ResultsFold:
                 self.certs[cert.certification_id] = cert
             self.forgotten_certs -= missing
 
+    def ensure_row_sessions(self) -> None:
+        """Load the sessions of the page's changed rows not in memory (of states loaded
+        back alone): whether each is published decides the row's `public_changed`
+        (views.page_rows). None of their certifications started in this page."""
+        self.ensure_sessions({self.certs[c].session_id for c in self.dirty_rows})
+
     def ensure_sessions(self, ids: Iterable[str]) -> None:
         missing = set(ids) - self.sessions.keys()
         if missing and self.loader is not None:

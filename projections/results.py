@@ -194,6 +194,7 @@ class ResultsProjection:
                 last = rows[-1][0]
                 fold.prepare(rows)
                 fold.apply_encoded(rows)
+                fold.ensure_row_sessions()
                 changed = page_rows(fold)
                 settle()  # the previous page is written before this one goes
                 writer.submit(changed, folded, last)
@@ -286,17 +287,20 @@ class ResultsReader:
         `changed` position and `was_published`. A certification changed twice since appears once, at its latest
         change. `centre_id`: that centre's only; `published_once`: only those whose results
         were published at some moment (a reader's; one published no more is for it a
-        withdrawal, see the API). Committed pages come in log order, so a key once passed
+        withdrawal, see the API), keyed by the last change a reader may see
+        (`public_changed`: a rescoring while withdrawn does not count). Committed pages come in log order, so a key once passed
         is never followed by a change that sorts before it."""
         where, params = _equal_to((("centre_id", centre_id),))
+        # A reader's key: the last change it may see (`public_changed`, views._UPSERT_RESULTS).
+        key = "public_changed" if published_once else "changed"
         if published_once:
             where.append("(published OR was_published)" if self.views.pg else "(published OR was_published) != 0")
         if after is not None:
-            where.append("(changed, certification_id) > (%s, %s)")
+            where.append(f"({key}, certification_id) > (%s, %s)")
             params += [after[0], after[1]]
-        text = ("SELECT changed, was_published, certification_id, candidate_id, session_id, centre_id, published, "
+        text = (f"SELECT {key}, was_published, certification_id, candidate_id, session_id, centre_id, published, "
                 "result FROM certledger_results" + (" WHERE " + " AND ".join(where) if where else "")
-                + " ORDER BY changed, certification_id LIMIT %s")
+                + f" ORDER BY {key}, certification_id LIMIT %s")
         return [{"changed": changed, "was_published": bool(was), **public_from_row(row)}
                 for changed, was, *row in self.views.query(text, [*params, int(limit)])]
 

@@ -53,13 +53,19 @@ _UPSERT_INPUTS = (
 # rescoring, so it moves `changed` and not `position`). The change feed follows it
 # (ResultsReader.changes). A page's upserts come before its flips, and a rescoring in a
 # page after its flip keeps its own, later, position: hence the CASE.
+# `public_changed` is the same for a `reader`, who sees a result only while published: a
+# rescoring moves it only when the session is published at the page's end (`published`,
+# its session always known here); else (a rescoring of a withdrawn result) the page's
+# unpublication, if any, moves it, and nothing else.
 _UPSERT_RESULTS = (
     "INSERT INTO certledger_results (certification_id, session_id, candidate_id, centre_id, started_at, status, "
-    "pix_score, rule_version, published, seq, result, updated_at, position, changed, was_published) "
-    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+    "pix_score, rule_version, published, seq, result, updated_at, position, changed, was_published, public_changed) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
     "ON CONFLICT (certification_id) DO UPDATE SET status = excluded.status, pix_score = excluded.pix_score, "
     "rule_version = excluded.rule_version, seq = excluded.seq, result = excluded.result, "
-    "updated_at = excluded.updated_at, position = excluded.position, changed = excluded.changed"
+    "updated_at = excluded.updated_at, position = excluded.position, changed = excluded.changed, "
+    "public_changed = CASE WHEN excluded.published THEN excluded.public_changed "
+    "ELSE certledger_results.public_changed END"
 )
 _INSERT_HISTORY = (
     "INSERT INTO certledger_result_history (certification_id, seq, cause, detail, recorded_at, position, result) "
@@ -69,7 +75,8 @@ _INSERT_HISTORY = (
 _ADVISORY_LOCK = 7_341_955_303
 _FLIP_PUBLISHED = (
     "UPDATE certledger_results SET published = %s, was_published = (was_published OR %s), "
-    "changed = CASE WHEN changed < %s THEN %s ELSE changed END WHERE session_id = %s"
+    "changed = CASE WHEN changed < %s THEN %s ELSE changed END, "
+    "public_changed = CASE WHEN public_changed < %s THEN %s ELSE public_changed END WHERE session_id = %s"
 )
 
 
@@ -361,8 +368,9 @@ def page_rows(fold: ResultsFold) -> PageRows:
     for cid in sorted(fold.dirty_rows):
         c = fold.certs[cid]
         # A row is created when its certification starts, its session held then; a state
-        # loaded back later may come without its session, and the upsert leaves a row's
-        # centre and publication to the session's own statements.
+        # loaded back later comes with its session (`ResultsFold.ensure_row_sessions`): the
+        # upsert leaves a row's centre and publication to the session's own statements,
+        # but its `public_changed` depends on the publication.
         session = fold.sessions.get(c.session_id)
         outcome = c.outcome if c.outcome is not None else started_result(cid)
         results.append((
@@ -370,12 +378,13 @@ def page_rows(fold: ResultsFold) -> PageRows:
             outcome["status"], outcome["pix_score"], outcome["rule_version"], bool(session and session.published),
             c.seq, c.result_json if c.result_json is not None else dumps(outcome).decode(), c.updated_at, c.position,
             c.position, bool(session and session.published),
+            c.position if session and session.published else 0,  # (0: never seen by a reader yet)
         ))
     history = [
         (h.certification_id, h.seq, h.cause, h.detail, h.recorded_at, h.position, dumps(h.result).decode())
         for h in fold.new_history
     ]
-    published = [(fold.sessions[sid].published, seen, at, at, sid)
+    published = [(fold.sessions[sid].published, seen, at, at, at, at, sid)
                  for sid, (at, seen) in sorted(fold.published_changed.items())]
     return {"sessions": sessions, "inputs": inputs, "results": results, "history": history, "published": published}
 

@@ -23,5 +23,10 @@ INSERT INTO certledger_results_tracking (application_name, notification_id)
     VALUES ('certledger_results', 9223372036854775807), ('certledger_results@2', 9223372036854775807);
 DELETE FROM certledger_rebuilds
     WHERE projection IN ('certledger_results', 'certledger_results@2', 'certledger_results@3');
-ALTER TABLE certledger_results ADD COLUMN changed bigint NOT NULL, ADD COLUMN was_published boolean NOT NULL;
+ALTER TABLE certledger_results ADD COLUMN changed bigint NOT NULL, ADD COLUMN was_published boolean NOT NULL,
+    ADD COLUMN public_changed bigint NOT NULL;
 CREATE INDEX certledger_results_changed_idx ON certledger_results (changed, certification_id);
+-- `public_changed`: the last change a `reader` may see (one while published, or the
+-- publication flipping), its feed's key: a rescoring of a withdrawn result does not move
+-- it (it told a reader which withdrawn certification the jury was working on).
+CREATE INDEX certledger_results_public_changed_idx ON certledger_results (public_changed, certification_id);

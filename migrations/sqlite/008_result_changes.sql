@@ -16,3 +16,5 @@ DELETE FROM certledger_rebuilds WHERE projection IN ('certledger_results', 'cert
 ALTER TABLE certledger_results ADD COLUMN changed INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE certledger_results ADD COLUMN was_published INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX certledger_results_changed_idx ON certledger_results (changed, certification_id);
+ALTER TABLE certledger_results ADD COLUMN public_changed INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX certledger_results_public_changed_idx ON certledger_results (public_changed, certification_id);

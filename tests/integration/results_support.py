@@ -35,9 +35,9 @@ def snapshot(store) -> dict:
             "FROM certledger_result_history ORDER BY certification_id, seq")
     ]
     rows = [
-        (c, as_text(updated), pos, seq, changed, bool(published), bool(was))
-        for c, updated, pos, seq, changed, published, was in views.query(
-            "SELECT certification_id, updated_at, position, seq, changed, published, was_published "
+        (c, as_text(updated), pos, seq, changed, bool(published), bool(was), shown)
+        for c, updated, pos, seq, changed, published, was, shown in views.query(
+            "SELECT certification_id, updated_at, position, seq, changed, published, was_published, public_changed "
             "FROM certledger_results ORDER BY certification_id")
     ]
     inputs = [(c, as_text(s), orjson.loads(f)) for c, s, f in views.query(

@@ -419,7 +419,8 @@ def test_migration_008_derives_the_results_again_with_their_change_positions(db_
                               for _, _, _, _, position, changed, published, was in derived[0])
     # As the version before left it.
     _run_sql(db_url, "DROP INDEX certledger_results_changed_idx")
-    for column in ("changed", "was_published"):
+    _run_sql(db_url, "DROP INDEX certledger_results_public_changed_idx")
+    for column in ("changed", "was_published", "public_changed"):
         _run_sql(db_url, f"ALTER TABLE certledger_results DROP COLUMN {column}")
     _run_sql(db_url, f"DELETE FROM {_tracking(db_url)} WHERE application_name IN "
                      "('certledger_results', 'certledger_results@2')")  # (parked by 008)
@@ -480,7 +481,8 @@ def test_an_older_process_still_running_after_008_leaves_this_versions_view_alon
     _run_sql(db_url, f"DELETE FROM {tracking} WHERE application_name IN ('certledger_results', "
                      "'certledger_results@2')")
     _run_sql(db_url, "DROP INDEX certledger_results_changed_idx")
-    for column in ("changed", "was_published"):
+    _run_sql(db_url, "DROP INDEX certledger_results_public_changed_idx")
+    for column in ("changed", "was_published", "public_changed"):
         _run_sql(db_url, f"ALTER TABLE certledger_results DROP COLUMN {column}")
     _run_sql(db_url, "DELETE FROM certledger_migrations WHERE name = '008_result_changes.sql'")
     assert migrations.migrate(parse_url(db_url)) == ["008_result_changes.sql"]

@@ -385,3 +385,35 @@ def test_an_audit_and_a_what_if_read_in_a_snapshot_on_either_backend(db_url, clo
         assert trail["current"]["status"] == "validated" and trail["results"][-1]["result"]["status"] == "validated"
         report = fast_what_if(ledger.store, "pix-v2-2017-12")
         assert report.compared == 1
+
+
+def test_a_readers_feed_moves_with_what_a_reader_may_see_and_rebuilds_alike(db_url, clock):
+    """A reader sees a result only while its session is published. Its feed followed
+    `changed`, which a rescoring of a withdrawn result moves: it told the reader which
+    withdrawn certification the jury was working on (a fraud rejection needs the results
+    unpublished first), though its result and every other route stay hidden. Its key is
+    `public_changed`, the same whether derived event by event or in one page."""
+    s = Scenario("s-withdrawn")
+    lines = [s.open(), *s.full_test("c1"), *s.full_test("c2"), s.finalise(), s.publish(), s.unpublish()]
+    fraud = [s.ruling("reject_for_fraud", certification_id="c2", comment="phone seen")]
+    with open_ledger(db_url, clock=clock) as ledger:
+        ledger.service.record(events(lines), by="t")
+        catch_up(ledger.store)
+        reader = ResultsReader(ledger.store)
+        withdrawn = reader.changes(limit=10, published_once=True)
+        assert [(r["certification_id"], r["published"], r["was_published"]) for r in withdrawn] == [
+            ("c1", False, True), ("c2", False, True)]
+        cursor = (withdrawn[-1]["changed"], withdrawn[-1]["certification_id"])
+        ledger.service.record(events(fraud), by="t")
+        catch_up(ledger.store)
+        assert [r["certification_id"] for r in reader.changes(after=cursor, limit=10)] == ["c2"]  # (a jury's)
+        assert reader.changes(after=cursor, limit=10, published_once=True) == []  # not a reader's to know
+        ledger.service.record(events([s.publish()]), by="t")
+        catch_up(ledger.store)
+        again = reader.changes(after=cursor, limit=10, published_once=True)
+        assert [(r["certification_id"], r["status"]) for r in again] == [("c1", "validated"), ("c2", "rejected")]
+        incremental = snapshot(ledger.store)
+        rebuild(ledger.store)  # one page: the unpublication, the ruling and the publication together
+        assert snapshot(ledger.store) == incremental
+        rebuild(ledger.store, page_size=1)
+        assert snapshot(ledger.store) == incremental
