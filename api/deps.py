@@ -83,7 +83,12 @@ class Runtime:
                 raise ResultsCatchUpFailed(behind, retry_after=CATCH_UP_RETRY_SECONDS)
             raise ResultsCatchingUp(behind)
         if behind > 0:
-            catch_up(store)  # (waits for a background catch-up, now near its end)
+            if self.background is not None and self.background.is_alive():
+                # Within reach, but the background catch-up holds the projection until it
+                # reaches the log's end, which an import by another process keeps moving:
+                # a read waiting for it held a worker thread for as long.
+                raise ResultsCatchingUp(behind)
+            catch_up(store)
         self.caught_up_at = time.monotonic()
         self.background_error = None  # caught up, however
 
@@ -116,9 +121,14 @@ class Runtime:
 
     def stop(self) -> None:
         """Stop a background catch-up at its next page (before the ledger closes)."""
-        self.stopping.set()
-        if self.background is not None:
-            self.background.join(timeout=60)
+        with self.background_lock:  # no read starts one after this
+            self.stopping.set()
+            background = self.background
+        if background is not None:
+            background.join(timeout=60)
+            if background.is_alive():
+                log.warning("the results projection's background catch-up did not stop within 60 s; "
+                            "the ledger closes under it (what it committed stays, the next start resumes)")
 
     def fresh_results(self) -> ResultsReader:
         """The results reader over a projection holding every fact recorded before this

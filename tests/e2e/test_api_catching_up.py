@@ -107,3 +107,27 @@ def test_a_failed_background_catch_up_is_said_and_not_started_again_by_every_rea
         _wait_for(lambda: not ok(client.get("/health"))["catching_up"])
         assert ok(client.get("/health"))["catch_up_failed"] is False
         assert ok(client.get("/certifications/cert-0001/result", headers=jury))["certification_id"] == "cert-0001"
+
+
+def test_a_read_within_reach_does_not_wait_for_a_running_background_catch_up(sqlite_url, monkeypatch):
+    """Within reach of the log's end, a read waited on the projection for the background
+    catch-up to reach that end, which an import by another process kept moving: a worker
+    thread held for as long, and `/health` stopped answering once all were."""
+    release = threading.Event()
+
+    def behind_an_import(store, *, progress=None):
+        release.wait(10)
+
+    tokens = issue_tokens(sqlite_url)
+    monkeypatch.setattr("api.deps.catch_up", behind_an_import)
+    with TestClient(create_app(settings_for(sqlite_url))) as client:
+        client.app.state.runtime.catch_up_in_background()
+        s = Scenario("s-during", start=T0)
+        with open_ledger(sqlite_url) as other:
+            other.service.record(events([s.open()]), by="test")
+        asked = time.monotonic()
+        response = client.get("/results/changes", headers={"Authorization": f"Bearer {tokens['jury']}"})
+        waited = time.monotonic() - asked
+        release.set()
+        assert response.status_code == 503 and response.json()["code"] == "results-catching-up", response.text
+        assert waited < 5
