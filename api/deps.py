@@ -77,8 +77,14 @@ class Runtime:
         # The view's own position, not one this process remembers reaching: another
         # process may have emptied the view since (`certledger rebuild`, perhaps stopped
         # half-way), and the log's end would not have moved.
-        behind = store.max_position() - ResultsReader(store).position()
-        if behind > self.settings.max_inline_catch_up:
+        reader = ResultsReader(store)
+        behind = store.max_position() - reader.position()
+        # Positions overstate the lag: ids handed out to writes rolled back are never used
+        # (on PostgreSQL a refused import of a million lines leaves a million-id gap), and
+        # one event past such a gap made every read a 503. Far behind by positions, the
+        # events themselves are counted (a bounded index scan) before the server says so.
+        limit = self.settings.max_inline_catch_up
+        if behind > limit and reader.lag(at_most=limit + 1) > limit:
             if not self.catch_up_in_background() and self.background_error is not None:
                 raise ResultsCatchUpFailed(behind, retry_after=CATCH_UP_RETRY_SECONDS)
             raise ResultsCatchingUp(behind)

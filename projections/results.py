@@ -315,6 +315,7 @@ class ResultsReader:
     def position(self) -> int:
         return self.views.position()
 
-    def lag(self) -> int:
-        """Events recorded but not yet processed by the projection."""
-        return self.views.events_after(self.views.position())
+    def lag(self, at_most: int | None = None) -> int:
+        """Events recorded but not yet processed by the projection (counted up to
+        `at_most`, if given)."""
+        return self.views.events_after(self.views.position(), at_most)

@@ -200,12 +200,16 @@ class ResultsViews:
                           [PROJECTION_NAME])
         return rows[0][0] if rows and rows[0][0] is not None else 0
 
-    def events_after(self, position: int) -> int:
+    def events_after(self, position: int, at_most: int | None = None) -> int:
+        """The events recorded after `position` (counted up to `at_most`, if given: a
+        bounded index scan however long the log)."""
         if self.pg:
-            text = f"SELECT count(*) FROM {PG_EVENTS_TABLE} WHERE notification_id > %s"
+            text = f"SELECT notification_id FROM {PG_EVENTS_TABLE} WHERE notification_id > %s"
         else:
-            text = f"SELECT count(*) FROM {SQLITE_EVENTS_TABLE} WHERE rowid > %s"
-        return self.query(text, [position])[0][0]
+            text = f"SELECT rowid FROM {SQLITE_EVENTS_TABLE} WHERE rowid > %s"
+        if at_most is None:
+            return self.query(f"SELECT count(*) FROM ({text}) AS pending", [position])[0][0]
+        return self.query(f"SELECT count(*) FROM ({text} LIMIT %s) AS pending", [position, int(at_most)])[0][0]
 
     def log_rows(self, after: int, limit: int) -> list[tuple[int, str, bytes]]:
         """The next page of the log after `after`, undecoded: (position, stream, JSON);

@@ -5,14 +5,18 @@ and reads answer 503 `results-catching-up` until it is within reach."""
 
 from __future__ import annotations
 
+import io
 import threading
 import time
+
+import pytest
 
 from fastapi.testclient import TestClient
 
 from api.main import create_app
 from commands.bootstrap import open_ledger
 from commands.import_events import import_file
+from commands.recording import BatchRejected
 from tests.builders import Scenario, events
 from tests.e2e.api_support import T0, issue_tokens, ok, settings_for
 
@@ -131,3 +135,25 @@ def test_a_read_within_reach_does_not_wait_for_a_running_background_catch_up(sql
         release.set()
         assert response.status_code == 503 and response.json()["code"] == "results-catching-up", response.text
         assert waited < 5
+
+
+def test_a_gap_of_ids_left_by_a_refused_import_is_not_taken_for_events_behind(pg_url, example_path, clock):
+    """The lag was measured in log positions: a refused import (PostgreSQL hands its ids
+    out, and its rollback leaves them unused) then one event made the next read a 503
+    'results-catching-up', N events behind, with a single event to take."""
+    tokens = issue_tokens(pg_url)
+    jury = {"Authorization": f"Bearer {tokens['jury']}"}
+    with TestClient(create_app(settings_for(pg_url, max_inline_catch_up=20), clock=clock)) as client:
+        projected = ok(client.get("/health"))["projection_position"]
+        with open_ledger(pg_url, clock=clock) as other:
+            body = example_path.read_bytes() + b'{"type": "NoSuchFact"}\n'  # refused at its last line
+            with pytest.raises(BatchRejected):
+                import_file(other, io.BytesIO(body))
+            s = Scenario("s-after-gap", start=T0)
+            other.service.record(events([s.open()]), by="test")
+            end = other.store.max_position()
+        assert end - projected > 20  # the gap: far behind by positions
+        response = client.get("/sessions", headers=jury)
+        assert response.status_code == 200, response.text
+        assert "s-after-gap" in [row["session_id"] for row in response.json()["data"]]
+        assert ok(client.get("/health"))["lag"] == 0
