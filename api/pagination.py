@@ -16,6 +16,20 @@ from typing import Annotated, Any
 from fastapi import Query
 
 from api.problems import BadRequest
+from ledger.events import ID_MAX_LENGTH
+
+
+def base64_length(size: int) -> int:
+    """The length of `encode_cursor`'s text for `size` bytes (base64, unpadded)."""
+    return -(-4 * size // 3)
+
+
+# The longest cursor of the change feed (api/routes/changes.py): base64 of the JSON of
+# [a 64-bit position, an id], an id's character taking at most 6 bytes there (a control
+# character is escaped as \u0001; any other is at most 4 bytes of UTF-8). A bound below it
+# refused, as a 422, the cursor issued after an id of long characters (200 CJK ones: 810),
+# and the feed could not be followed past it.
+CHANGE_CURSOR_MAX_LENGTH = base64_length(len('[9223372036854775807,""]') + 6 * ID_MAX_LENGTH)
 
 CursorQuery = Annotated[
     str | None, Query(max_length=400, description="`next_cursor` of the previous page; absent for the first page")

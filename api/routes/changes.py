@@ -16,7 +16,7 @@ from fastapi import APIRouter, Query
 
 from api.deps import Reader, ResultsDep, SettingsDep
 from api.openapi import doc
-from api.pagination import LimitQuery, decode_cursor, encode_cursor, page_size
+from api.pagination import CHANGE_CURSOR_MAX_LENGTH, LimitQuery, decode_cursor, encode_cursor, page_size
 from api.problems import BadRequest
 from api.responses import OrjsonResponse
 from api.schemas import ChangesPage
@@ -24,7 +24,7 @@ from api.tokens import Principal
 
 router = APIRouter(prefix="/results", tags=["results"])
 
-ChangeCursor = Annotated[str | None, Query(max_length=600, description=(
+ChangeCursor = Annotated[str | None, Query(max_length=CHANGE_CURSOR_MAX_LENGTH, description=(
     "`cursor` of the previous answer: the changes after it; absent to read from the first"))]
 
 

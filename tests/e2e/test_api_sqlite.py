@@ -124,3 +124,28 @@ def test_only_sqlite_s_busy_error_is_the_storage_unavailable_another_is_a_bug():
     with pytest.raises(sqlite3.OperationalError) as bug:
         sqlite3.connect(":memory:").execute("SELECT * FROM no_such_table")
     assert not sqlite_busy(bug.value)
+
+
+def test_the_change_feed_can_be_followed_past_an_id_of_long_characters(sqlite_url):
+    """The feed's cursor was bounded at 600 characters: after a certification id of 200 CJK
+    characters (810) or control characters (JSON-escaped: 1,610), the cursor the feed
+    handed out was refused as a 422, and a follower could not go past that row, ever."""
+    tokens = issue_tokens(sqlite_url)
+    s = Scenario("s-long", start=T0)
+    longest = ["証" * 200, "\x01" * 200, "😀" * 200]
+    lines = [s.open("centre-A"), *(s.start(c, candidate=f"cand-{n}") for n, c in enumerate(longest)), s.start("z")]
+    with TestClient(create_app(settings_for(sqlite_url))) as client:
+        def auth(who: str) -> dict[str, str]:
+            return {"Authorization": f"Bearer {tokens[who]}"}
+
+        ok(client.post("/events", content=ndjson(lines), headers={**auth("centre-A"),
+                                                                   "Content-Type": "application/x-ndjson"}))
+        followed, cursor = [], None
+        for _ in range(len(lines)):
+            page = ok(client.get("/results/changes", params={"limit": 1, **({"cursor": cursor} if cursor else {})},
+                                 headers=auth("jury")))
+            followed += [c["certification_id"] for c in page["data"]]
+            cursor = page["cursor"]
+            if not page["more"]:
+                break
+        assert sorted(followed) == sorted([*longest, "z"])
