@@ -31,8 +31,11 @@ def base64_length(size: int) -> int:
 # and the feed could not be followed past it.
 CHANGE_CURSOR_MAX_LENGTH = base64_length(len('[9223372036854775807,""]') + 6 * ID_MAX_LENGTH)
 
+# A list's cursor: base64 of an id (or a history's number), at most 4 bytes of UTF-8 a
+# character. (It was 400: the next page after an id of 200 CJK characters, 800, was a 422.)
+LIST_CURSOR_MAX_LENGTH = base64_length(4 * ID_MAX_LENGTH)
 CursorQuery = Annotated[
-    str | None, Query(max_length=400, description="`next_cursor` of the previous page; absent for the first page")
+    str | None, Query(max_length=LIST_CURSOR_MAX_LENGTH, description="`next_cursor` of the previous page; absent for the first page")
 ]
 # The range is checked by `page_size`, both ends alike (a 0 was FastAPI's 422, a size past
 # the settings' maximum this API's 400); the OpenAPI document states it (api/openapi.py).

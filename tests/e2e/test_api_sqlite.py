@@ -149,3 +149,23 @@ def test_the_change_feed_can_be_followed_past_an_id_of_long_characters(sqlite_ur
             if not page["more"]:
                 break
         assert sorted(followed) == sorted([*longest, "z"])
+
+
+def test_a_list_can_be_paged_past_an_id_of_long_characters(sqlite_url):
+    """A list's cursor was bounded at 400 characters: after a certification or session id
+    of 200 CJK characters (a cursor of 800) the next page was a 422."""
+    tokens = issue_tokens(sqlite_url)
+    long_session, long_cert = "0" + "会" * 199, "0" + "証" * 199  # first in their lists
+    s = Scenario("s-long", start=T0)
+    lines = [{**line, "session_id": long_session} for line in (
+        s.open("centre-A"), s.start(long_cert, candidate="cand-1"), s.start("z", candidate="cand-1"))]
+    later = Scenario("s-z", start=T0)
+    with TestClient(create_app(settings_for(sqlite_url))) as client:
+        auth = {"Authorization": f"Bearer {tokens['jury']}"}
+        ok(client.post("/events", json=[*lines, later.open("centre-A")],
+                       headers={"Authorization": f"Bearer {tokens['centre-A']}"}))
+        for path, key, expected in (("/sessions", "session_id", [long_session, "s-z"]),
+                                    ("/candidates/cand-1/certifications", "certification_id", ["z", long_cert])):
+            first = ok(client.get(path, params={"limit": 1}, headers=auth))
+            rest = ok(client.get(path, params={"limit": 1, "cursor": first["next_cursor"]}, headers=auth))
+            assert sorted(r[key] for r in first["data"] + rest["data"]) == sorted(expected)
