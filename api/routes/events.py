@@ -13,7 +13,8 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import RuntimeDep, ScopeDep, Writer
 from api.media import is_json_array
 from api.openapi import doc
-from api.problems import BadRequest, PayloadTooLarge, ResultsCatchingUp, Unprocessable, line_problems
+from api.problems import (BadRequest, PayloadTooLarge, ResultsCatchingUp, ResultsCatchUpFailed, Unprocessable,
+                          line_problems)
 from api.responses import OrjsonResponse
 from api.schemas import EventsAppended
 from api.scope import APPENDS, refuse
@@ -144,8 +145,8 @@ def _record(runtime, scope, principal, events: list[LedgerEvent], lines: list[in
     if report.appended:
         try:
             runtime.catch_up()
-        except ResultsCatchingUp:
-            pass  # far behind: a background catch-up runs
+        except (ResultsCatchingUp, ResultsCatchUpFailed):
+            pass  # far behind: a background catch-up runs, or its failure was logged once
         except Exception:  # the facts are recorded; the projection catches up on the next read
             log.exception("catching the results projection up after an append failed")
     return OrjsonResponse({"appended": report.appended, "skipped": report.skipped, "position": position})

@@ -157,3 +157,25 @@ def test_a_gap_of_ids_left_by_a_refused_import_is_not_taken_for_events_behind(pg
         assert response.status_code == 200, response.text
         assert "s-after-gap" in [row["session_id"] for row in response.json()["data"]]
         assert ok(client.get("/health"))["lag"] == 0
+
+
+def test_appends_while_the_background_catch_up_has_failed_do_not_log_it_again(sqlite_url, example_path, clock,
+                                                                               monkeypatch, caplog):
+    """The failure is logged once, by the background catch-up; each append then logged
+    `results-catch-up-failed` (an answer for reads) as an unexpected error, with its traceback."""
+    def failing(store, *, progress=None):
+        raise RuntimeError("no rule version in force")
+
+    tokens = issue_tokens(sqlite_url)
+    with TestClient(create_app(settings_for(sqlite_url, max_inline_catch_up=20), clock=clock)) as client:
+        with open_ledger(sqlite_url, clock=clock) as other:
+            with example_path.open("rb") as fh:
+                import_file(other, fh)
+        monkeypatch.setattr("api.deps.catch_up", failing)
+        runtime = client.app.state.runtime
+        runtime.catch_up_in_background()
+        _wait_for(lambda: not runtime.background.is_alive())
+        caplog.clear()
+        s = Scenario("s-while-failed", start=T0)
+        ok(client.post("/events", json=[s.open("centre-A")], headers={"Authorization": f"Bearer {tokens['centre-A']}"}))
+        assert not [r for r in caplog.records if "after an append failed" in r.getMessage()]
