@@ -81,7 +81,9 @@ class ResultChange(BaseModel):
     """One certification in the change feed, at its current state."""
 
     changed: int = Field(description="the log position of the last event that changed this result: its start, a "
-                                     "rescoring, or its session's results published or unpublished")
+                                     "rescoring, or its session's results published or unpublished; for a `reader`, the last "
+                                     "it may see (a rescoring while the result is withdrawn is not one: it "
+                                     "comes with the republication)")
     certification_id: str
     session_id: str
     published: bool
