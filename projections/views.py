@@ -27,7 +27,7 @@ from storage.store import PG_EVENTS_TABLE, SQLITE_EVENTS_TABLE, EventStore
 # The projection's name in the tracking and rebuild tables carries its derivation's
 # version: a version that derives results differently (migration 007, @2: late incident
 # reports rescore, explanations name who decided, an error has no score; migration 008,
-# @3: each row's `changed` position and `was_published`, for the change feed) takes a
+# @3: each row's `changed`, `was_published` and `public_changed`, for the change feed) takes a
 # new name. A process of an older version still running after the upgrade writes its own
 # name's position, never this one's, so it cannot make this version take rows it
 # derived the old way for its own (it did: an old `results` after `migrate` re-derived

@@ -4,8 +4,10 @@
 --   start, a rescoring, or its session's results published or unpublished; a
 --   publication is not a rescoring, so it moves `changed` and not `position`);
 -- * `was_published`: its results were published at some moment, so a `reader`, which
---   sees published results only, is told when one is withdrawn.
--- Neither can be read off the rows derived before (no row knows when its session was
+--   sees published results only, is told when one is withdrawn;
+-- * `public_changed`: the same as `changed` for a `reader` (its feed's key): a rescoring
+--   moves it only while the session is published, a publication or unpublication always.
+-- None can be read off the rows derived before (no row knows when its session was
 -- published), so the read model is derived again from the log, as in migration 007: its
 -- rows dropped and the position reset (the projection's name is now
 -- certledger_results@3); the next catch-up, or `certledger rebuild --resume`, derives them

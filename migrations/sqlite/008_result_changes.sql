@@ -1,8 +1,8 @@
--- The change feed: each row's `changed` position and `was_published` (see the PostgreSQL
--- migration of the same name for why). The read model is derived again from the log: its
+-- The change feed: each row's `changed` position, `was_published` and `public_changed`
+-- (see the PostgreSQL migration of the same name for why). The read model is derived again from the log: its
 -- rows are dropped and the position reset; the next reading command derives them again.
 -- (SQLite adds a NOT NULL column only with a default; every write of this version gives
--- both values.) The older names' positions are parked past any log position, not deleted:
+-- all three.) The older names' positions are parked past any log position, not deleted:
 -- an older process still running must find itself caught up, else it empties this
 -- version's rows as foreign and writes its own, `changed` 0, under this version's position.
 DELETE FROM certledger_results;
