@@ -27,11 +27,13 @@ from ledger.rule_stream import RulesState
 from ledger.rules import RuleTimeline
 from ledger.streams import RULES_STREAM
 from projections.results import ResultsReader, catch_up
+from projections.views import ResultsViews
 
 log = logging.getLogger(__name__)
 
 
 CATCH_UP_RETRY_SECONDS = 30.0  # after a failed background catch-up, before the next
+OTHER_PROCESS_SECONDS = 5.0  # after finding another process catching up, before looking again
 
 
 class _Stopped(Exception):
@@ -68,6 +70,8 @@ class Runtime:
     # rather than answering "catching up" forever, each read starting the same failure again.
     background_error: str | None = None
     background_failed_at: float = float("-inf")
+    # When a background catch-up last found another process (another worker) running one.
+    other_process_at: float = float("-inf")
 
     def catch_up(self) -> None:
         """Bring the results projection up to the log's last position (two one-row
@@ -89,7 +93,7 @@ class Runtime:
                 raise ResultsCatchUpFailed(behind, retry_after=CATCH_UP_RETRY_SECONDS)
             raise ResultsCatchingUp(behind)
         if behind > 0:
-            if self.background is not None and self.background.is_alive():
+            if self.catching_up():
                 # Within reach, but the background catch-up holds the projection until it
                 # reaches the log's end, which an import by another process keeps moving:
                 # a read waiting for it held a worker thread for as long.
@@ -99,11 +103,14 @@ class Runtime:
         self.background_error = None  # caught up, however
 
     def catch_up_in_background(self) -> bool:
-        """Start the background catch-up unless one runs, the server stops, or the last one
-        failed less than `CATCH_UP_RETRY_SECONDS` ago; whether one runs now."""
+        """Start the background catch-up unless one runs (here, or in another process less
+        than `OTHER_PROCESS_SECONDS` ago), the server stops, or the last one failed less
+        than `CATCH_UP_RETRY_SECONDS` ago; whether one runs now."""
         with self.background_lock:
             if self.background is not None and self.background.is_alive():
                 return True
+            if time.monotonic() - self.other_process_at < OTHER_PROCESS_SECONDS:
+                return True  # another process catches up; look again later
             if self.stopping.is_set() or time.monotonic() - self.background_failed_at < CATCH_UP_RETRY_SECONDS:
                 return False
             self.background = threading.Thread(target=self._catch_up, name="certledger-catch-up", daemon=True)
@@ -116,7 +123,11 @@ class Runtime:
                 raise _Stopped  # after a committed page: the next start resumes from it
 
         try:
-            catch_up(self.ledger.store, progress=stop_when_asked)
+            with ResultsViews(self.ledger.store).catch_up_turn() as mine:
+                if not mine:
+                    self.other_process_at = time.monotonic()
+                    return
+                catch_up(self.ledger.store, progress=stop_when_asked)
             self.background_error = None
         except _Stopped:
             pass
@@ -124,6 +135,11 @@ class Runtime:
             log.exception("the results projection's background catch-up failed")
             self.background_error = f"{type(problem).__name__}: {problem}"
             self.background_failed_at = time.monotonic()
+
+    def catching_up(self) -> bool:
+        """A background catch-up runs, in this process or (with several workers) another."""
+        return (self.background is not None and self.background.is_alive()) or \
+            time.monotonic() - self.other_process_at < OTHER_PROCESS_SECONDS
 
     def stop(self) -> None:
         """Stop a background catch-up at its next page (before the ledger closes)."""

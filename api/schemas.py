@@ -216,9 +216,9 @@ class Health(BaseModel):
     position: int = Field(description="the last position of the event log")
     projection_position: int
     lag: int = Field(description="events recorded but not yet in the results projection")
-    catching_up: bool = Field(description="this process is catching the projection up in the background (reads "
-                                          "answer 503 `results-catching-up` while the lag is beyond "
-                                          "`MAX_INLINE_CATCH_UP`)")
+    catching_up: bool = Field(description="the projection is being caught up in the background, by this process or "
+                                          "(with several workers) another: reads answer 503 `results-catching-up` "
+                                          "meanwhile")
     catch_up_failed: bool = Field(description="this process's last background catch-up failed (its log says why; "
                                               "reads answer 500 `results-catch-up-failed` until one succeeds)")
 

@@ -73,6 +73,9 @@ _INSERT_HISTORY = (
 )
 # Any stable 64-bit number, distinct from storage.migrate's.
 _ADVISORY_LOCK = 7_341_955_303
+# Held for a whole background catch-up (`ResultsViews.catch_up_turn`); distinct from the
+# page writers' lock, which that catch-up's own pages take on other connections.
+_CATCH_UP_TURN_LOCK = 7_341_955_304
 _FLIP_PUBLISHED = (
     "UPDATE certledger_results SET published = %s, was_published = (was_published OR %s), "
     "changed = CASE WHEN changed < %s THEN %s ELSE changed END, "
@@ -344,6 +347,24 @@ class ResultsViews:
             curs.execute(self.sql("DELETE FROM certledger_rebuilds WHERE projection = %s"), [PROJECTION_NAME])
             curs.execute(self.sql("INSERT INTO certledger_rebuilds (projection, started_at, target) VALUES (%s, %s, %s)"),
                          [PROJECTION_NAME, started_at, target])
+
+    @contextmanager
+    def catch_up_turn(self) -> Iterator[bool]:
+        """Whether this process may run a long catch-up now: False while another process
+        runs one (PostgreSQL: a session lock on its own pooled connection, released at the
+        end, or by the server should the process die). Each of a server's workers started
+        its own after an upgrade: the same derivation N times over, each page racing the
+        others'. (On SQLite, always True: its writers take turns page by page anyway.)"""
+        if not self.pg:
+            yield True
+            return
+        with self.store.datastore.get_connection() as conn:
+            held = conn.execute("SELECT pg_try_advisory_lock(%s) AS held", [_CATCH_UP_TURN_LOCK]).fetchone()["held"]
+            try:
+                yield held
+            finally:
+                if held:
+                    conn.execute("SELECT pg_advisory_unlock(%s)", [_CATCH_UP_TURN_LOCK])
 
     def rebuild_in_progress(self) -> tuple[str, int] | None:
         rows = self.query("SELECT started_at, target FROM certledger_rebuilds WHERE projection = %s", [PROJECTION_NAME])

@@ -34,6 +34,6 @@ def health(ledger: LedgerDep, runtime: RuntimeDep):
         # By log positions: O(1) however far behind (ids skipped by rolled-back writes
         # count too, so it is an upper bound, exact at 0).
         "lag": max(position - projected, 0),
-        "catching_up": runtime.background is not None and runtime.background.is_alive(),
+        "catching_up": runtime.catching_up(),
         "catch_up_failed": runtime.background_error is not None,
     })

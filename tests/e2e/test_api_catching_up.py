@@ -179,3 +179,34 @@ def test_appends_while_the_background_catch_up_has_failed_do_not_log_it_again(sq
         s = Scenario("s-while-failed", start=T0)
         ok(client.post("/events", json=[s.open("centre-A")], headers={"Authorization": f"Bearer {tokens['centre-A']}"}))
         assert not [r for r in caplog.records if "after an append failed" in r.getMessage()]
+
+
+def test_a_worker_leaves_the_catch_up_to_the_process_already_running_one(pg_url, example_path, clock, monkeypatch):
+    """Each of a server's workers started its own background catch-up after an upgrade:
+    the same derivation N times over, their pages racing. One runs at a time (PostgreSQL:
+    a session lock); the others answer 503 meanwhile and look again later."""
+    import psycopg
+
+    from projections.views import _CATCH_UP_TURN_LOCK
+
+    monkeypatch.setattr("api.deps.OTHER_PROCESS_SECONDS", 0.3)
+    tokens = issue_tokens(pg_url)
+    jury = {"Authorization": f"Bearer {tokens['jury']}"}
+    with TestClient(create_app(settings_for(pg_url, max_inline_catch_up=20), clock=clock)) as client:
+        with open_ledger(pg_url, clock=clock) as other:
+            with example_path.open("rb") as fh:
+                import_file(other, fh)
+        projected = ok(client.get("/health"))["projection_position"]
+        with psycopg.connect(pg_url, autocommit=True) as worker:  # another worker, catching up
+            assert worker.execute("SELECT pg_try_advisory_lock(%s)", [_CATCH_UP_TURN_LOCK]).fetchone()[0]
+            for _ in range(3):
+                refused = client.get("/certifications/cert-0001/result", headers=jury)
+                assert refused.status_code == 503 and refused.json()["code"] == "results-catching-up", refused.text
+                _wait_for(lambda: client.app.state.runtime.background is not None
+                          and not client.app.state.runtime.background.is_alive())
+                health = ok(client.get("/health"))
+                assert health["catching_up"] and health["projection_position"] == projected  # left to the other
+                time.sleep(0.35)
+        # The other is done (here: gone without a word); this one takes its turn.
+        _wait_for(lambda: client.get("/certifications/cert-0001/result", headers=jury).status_code == 200)
+        assert ok(client.get("/health"))["lag"] == 0
