@@ -21,6 +21,14 @@ from tests.builders import Scenario, events
 from tests.e2e.api_support import T0, issue_tokens, ok, settings_for
 
 
+def _import_elsewhere(url: str, example_path, clock) -> int:
+    """The example session imported by another process (75 events); the log's end."""
+    with open_ledger(url, clock=clock) as other:
+        with example_path.open("rb") as fh:
+            import_file(other, fh)
+        return other.store.max_position()
+
+
 def _wait_for(condition, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -34,10 +42,7 @@ def test_reads_answer_503_while_a_background_catch_up_derives_what_another_proce
     jury = {"Authorization": f"Bearer {tokens['jury']}"}
     with TestClient(create_app(settings_for(db_url, max_inline_catch_up=20), clock=clock)) as client:
         projected = ok(client.get("/health"))["projection_position"]
-        with open_ledger(db_url, clock=clock) as other:  # another process's import: 75 events
-            with example_path.open("rb") as fh:
-                import_file(other, fh)
-            end = other.store.max_position()
+        end = _import_elsewhere(db_url, example_path, clock)
 
         refused = client.get("/certifications/cert-0001/result", headers=jury)
         assert refused.status_code == 503, refused.text
@@ -90,9 +95,7 @@ def test_a_failed_background_catch_up_is_said_and_not_started_again_by_every_rea
     tokens = issue_tokens(sqlite_url)
     jury = {"Authorization": f"Bearer {tokens['jury']}"}
     with TestClient(create_app(settings_for(sqlite_url, max_inline_catch_up=20), clock=clock)) as client:
-        with open_ledger(sqlite_url, clock=clock) as other:
-            with example_path.open("rb") as fh:
-                import_file(other, fh)
+        _import_elsewhere(sqlite_url, example_path, clock)
         monkeypatch.setattr("api.deps.catch_up", failing)
         first = client.get("/certifications/cert-0001/result", headers=jury)
         assert first.status_code == 503 and first.json()["code"] == "results-catching-up"
@@ -168,9 +171,7 @@ def test_appends_while_the_background_catch_up_has_failed_do_not_log_it_again(sq
 
     tokens = issue_tokens(sqlite_url)
     with TestClient(create_app(settings_for(sqlite_url, max_inline_catch_up=20), clock=clock)) as client:
-        with open_ledger(sqlite_url, clock=clock) as other:
-            with example_path.open("rb") as fh:
-                import_file(other, fh)
+        _import_elsewhere(sqlite_url, example_path, clock)
         monkeypatch.setattr("api.deps.catch_up", failing)
         runtime = client.app.state.runtime
         runtime.catch_up_in_background()
@@ -193,9 +194,7 @@ def test_a_worker_leaves_the_catch_up_to_the_process_already_running_one(pg_url,
     tokens = issue_tokens(pg_url)
     jury = {"Authorization": f"Bearer {tokens['jury']}"}
     with TestClient(create_app(settings_for(pg_url, max_inline_catch_up=20), clock=clock)) as client:
-        with open_ledger(pg_url, clock=clock) as other:
-            with example_path.open("rb") as fh:
-                import_file(other, fh)
+        _import_elsewhere(pg_url, example_path, clock)
         projected = ok(client.get("/health"))["projection_position"]
         with psycopg.connect(pg_url, autocommit=True) as worker:  # another worker, catching up
             assert worker.execute("SELECT pg_try_advisory_lock(%s)", [_CATCH_UP_TURN_LOCK]).fetchone()[0]
