@@ -86,9 +86,10 @@ class Runtime:
         # Positions overstate the lag: ids handed out to writes rolled back are never used
         # (on PostgreSQL a refused import of a million lines leaves a million-id gap), and
         # one event past such a gap made every read a 503. Far behind by positions, the
-        # events themselves are counted (a bounded index scan) before the server says so.
+        # events themselves are counted (a bounded index scan) before the server says so,
+        # unless a catch-up already runs (each read would count again meanwhile).
         limit = self.settings.max_inline_catch_up
-        if behind > limit and reader.lag(at_most=limit + 1) > limit:
+        if behind > limit and (self.catching_up() or reader.lag(at_most=limit + 1) > limit):
             if not self.catch_up_in_background() and self.background_error is not None:
                 raise ResultsCatchUpFailed(behind, retry_after=CATCH_UP_RETRY_SECONDS)
             raise ResultsCatchingUp(behind)
