@@ -284,12 +284,12 @@ class ResultsReader:
                 published_once: bool = False) -> list[dict[str, Any]]:
         """The change feed: the results that changed after `after` (a `(changed, certification
         id)` key, exclusive), ordered by that key, each at its current state with its
-        `changed` position and `was_published`. A certification changed twice since appears once, at its latest
-        change. `centre_id`: that centre's only; `published_once`: only those whose results
-        were published at some moment (a reader's; one published no more is for it a
-        withdrawal, see the API), keyed by the last change a reader may see
-        (`public_changed`: a rescoring while withdrawn does not count). Committed pages come in log order, so a key once passed
-        is never followed by a change that sorts before it."""
+        `changed` position and `was_published`. A certification changed twice since appears
+        once, at its latest change. `centre_id`: that centre's only; `published_once`: only
+        those whose results were published at some moment (a reader's; one published no
+        more is for it a withdrawal, see the API), keyed by the last change a reader may see
+        (`public_changed`: a rescoring while withdrawn does not count). Committed pages come
+        in log order, so a key once passed is never followed by a change that sorts before it."""
         where, params = _equal_to((("centre_id", centre_id),))
         # A reader's key: the last change it may see (`public_changed`, views._UPSERT_RESULTS).
         key = "public_changed" if published_once else "changed"
