@@ -26,14 +26,13 @@ from commands.group_commit import GroupCommitter
 from ledger.rule_stream import RulesState
 from ledger.rules import RuleTimeline
 from ledger.streams import RULES_STREAM
-from projections.results import ResultsReader, catch_up
+from projections.results import ResultsReader, catch_up, projection_of
 from projections.views import ResultsViews
 
 log = logging.getLogger(__name__)
 
 
 CATCH_UP_RETRY_SECONDS = 30.0  # after a failed background catch-up, before the next
-OTHER_PROCESS_SECONDS = 5.0  # after finding another process catching up, before looking again
 
 
 class _Stopped(Exception):
@@ -70,8 +69,6 @@ class Runtime:
     # rather than answering "catching up" forever, each read starting the same failure again.
     background_error: str | None = None
     background_failed_at: float = float("-inf")
-    # When a background catch-up last found another process (another worker) running one.
-    other_process_at: float = float("-inf")
 
     def catch_up(self) -> None:
         """Bring the results projection up to the log's last position (two one-row
@@ -83,35 +80,41 @@ class Runtime:
         # half-way), and the log's end would not have moved.
         reader = ResultsReader(store)
         behind = store.max_position() - reader.position()
-        # Positions overstate the lag: ids handed out to writes rolled back are never used
-        # (on PostgreSQL a refused import of a million lines leaves a million-id gap), and
-        # one event past such a gap made every read a 503. Far behind by positions, the
-        # events themselves are counted (a bounded index scan) before the server says so,
-        # unless a catch-up already runs (each read would count again meanwhile).
-        limit = self.settings.max_inline_catch_up
-        if behind > limit and (self.catching_up() or reader.lag(at_most=limit + 1) > limit):
+        if behind <= 0:
+            self.caught_up_at = time.monotonic()
+            self.background_error = None  # caught up, however
+            return
+        running = self.catching_up()
+        if self.far_behind(reader, behind, running):
             if not self.catch_up_in_background() and self.background_error is not None:
                 raise ResultsCatchUpFailed(behind, retry_after=CATCH_UP_RETRY_SECONDS)
             raise ResultsCatchingUp(behind)
-        if behind > 0:
-            if self.catching_up():
-                # Within reach, but the background catch-up holds the projection until it
-                # reaches the log's end, which an import by another process keeps moving:
-                # a read waiting for it held a worker thread for as long.
-                raise ResultsCatchingUp(behind)
-            catch_up(store)
+        if running:
+            # Within reach, but a long catch-up holds the projection (here, or in another
+            # worker) until it reaches the log's end, which an import by another process
+            # keeps moving: a read waiting for it held a thread for as long, and in another
+            # worker it derived the same events again.
+            raise ResultsCatchingUp(behind)
+        catch_up(store)
         self.caught_up_at = time.monotonic()
-        self.background_error = None  # caught up, however
+        self.background_error = None
+
+    def far_behind(self, reader: ResultsReader, behind: int, running: bool) -> bool:
+        """Beyond `max_inline_catch_up` events. Positions overstate the lag: ids handed out
+        to writes rolled back are never used (on PostgreSQL a refused import of a million
+        lines leaves a million-id gap), and one event past such a gap made every read a
+        503. Far behind by positions, the events themselves are counted (a bounded index
+        scan), unless a catch-up already runs (each read would count again meanwhile)."""
+        limit = self.settings.max_inline_catch_up
+        return behind > limit and (running or reader.lag(at_most=limit + 1) > limit)
 
     def catch_up_in_background(self) -> bool:
-        """Start the background catch-up unless one runs (here, or in another process less
-        than `OTHER_PROCESS_SECONDS` ago), the server stops, or the last one failed less
-        than `CATCH_UP_RETRY_SECONDS` ago; whether one runs now."""
+        """Start the background catch-up unless one runs (here, or in another worker), the
+        server stops, or the last one failed less than `CATCH_UP_RETRY_SECONDS` ago;
+        whether one runs now."""
         with self.background_lock:
-            if self.background is not None and self.background.is_alive():
+            if self.catching_up():
                 return True
-            if time.monotonic() - self.other_process_at < OTHER_PROCESS_SECONDS:
-                return True  # another process catches up; look again later
             if self.stopping.is_set() or time.monotonic() - self.background_failed_at < CATCH_UP_RETRY_SECONDS:
                 return False
             self.background = threading.Thread(target=self._catch_up, name="certledger-catch-up", daemon=True)
@@ -123,12 +126,18 @@ class Runtime:
             if self.stopping.is_set():
                 raise _Stopped  # after a committed page: the next start resumes from it
 
+        store = self.ledger.store
         try:
-            with ResultsViews(self.ledger.store).catch_up_turn() as mine:
+            with ResultsViews(store).catch_up_turn() as mine:
                 if not mine:
-                    self.other_process_at = time.monotonic()
-                    return
-                catch_up(self.ledger.store, progress=stop_when_asked)
+                    return  # another worker took the turn meanwhile
+                try:
+                    catch_up(store, progress=stop_when_asked)
+                finally:
+                    # Its warm fold holds the states of the last 10,000 certifications
+                    # folded (about 0.4 GB): kept, they stayed for the process's life.
+                    # Reads go on from the view, as in a process just started.
+                    projection_of(store).drop_fold()
             self.background_error = None
         except _Stopped:
             pass
@@ -138,9 +147,11 @@ class Runtime:
             self.background_failed_at = time.monotonic()
 
     def catching_up(self) -> bool:
-        """A background catch-up runs, in this process or (with several workers) another."""
-        return (self.background is not None and self.background.is_alive()) or \
-            time.monotonic() - self.other_process_at < OTHER_PROCESS_SECONDS
+        """A long catch-up runs: this process's background one, or another worker's (its
+        turn, as the database's lock table says now)."""
+        if self.background is not None and self.background.is_alive():
+            return True
+        return ResultsViews(self.ledger.store).catch_up_running()
 
     def stop(self) -> None:
         """Stop a background catch-up at its next page (before the ledger closes)."""
@@ -152,6 +163,15 @@ class Runtime:
             if background.is_alive():
                 log.warning("the results projection's background catch-up did not stop within 60 s; "
                             "the ledger closes under it (what it committed stays, the next start resumes)")
+
+    def start(self) -> None:
+        """At start-up: a projection far behind (an upgrade that derives the results again)
+        is caught up in the background at once, not at the first read (a server that saw
+        only health probes never began)."""
+        reader = ResultsReader(self.ledger.store)
+        behind = self.ledger.store.max_position() - reader.position()
+        if behind > 0 and self.far_behind(reader, behind, self.catching_up()):
+            self.catch_up_in_background()
 
     def fresh_results(self) -> ResultsReader:
         """The results reader over a projection holding every fact recorded before this

@@ -49,6 +49,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     async def lifespan(app: FastAPI):
         runtime = open_runtime(settings, clock)
         app.state.runtime = runtime
+        runtime.start()
         try:
             yield
         finally:

@@ -120,6 +120,12 @@ class ResultsProjection:
         self.position = -1
         self.fold: ResultsFold | None = None
 
+    def drop_fold(self) -> None:
+        """Forget the warm fold (the next catch-up starts from the view): after a long
+        catch-up, its cached states (hundreds of MB) would stay for the process's life."""
+        with self.lock:
+            self.fold, self.position = None, -1
+
     def _reset(self, position: int, scorer: Scorer) -> ResultsFold:
         # At position 0 the view is empty (a rebuild's reset empties it with the position).
         self.fold = ResultsFold(load_timeline(self.store, position), loader=self.views, scorer=scorer,

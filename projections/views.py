@@ -366,6 +366,20 @@ class ResultsViews:
                 if held:
                     conn.execute("SELECT pg_advisory_unlock(%s)", [_CATCH_UP_TURN_LOCK])
 
+    def catch_up_running(self) -> bool:
+        """Whether some process of this database holds the turn (`catch_up_turn`): a long
+        catch-up runs. Read off the server's lock table, so every worker sees it as it is,
+        not as it was when it last looked. (SQLite: never known; False.)"""
+        if not self.pg:
+            return False
+        rows = self.query(
+            "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 "
+            "AND classid = %s AND objid = %s "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            [_CATCH_UP_TURN_LOCK >> 32, _CATCH_UP_TURN_LOCK & 0xFFFF_FFFF],
+        )
+        return bool(rows)
+
     def rebuild_in_progress(self) -> tuple[str, int] | None:
         rows = self.query("SELECT started_at, target FROM certledger_rebuilds WHERE projection = %s", [PROJECTION_NAME])
         return (as_text(rows[0][0]), rows[0][1]) if rows else None

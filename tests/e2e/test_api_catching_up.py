@@ -17,6 +17,7 @@ from api.main import create_app
 from commands.bootstrap import open_ledger
 from commands.import_events import import_file
 from commands.recording import BatchRejected
+from projections.results import projection_of
 from tests.builders import Scenario, events
 from tests.e2e.api_support import T0, issue_tokens, ok, settings_for
 
@@ -182,30 +183,47 @@ def test_appends_while_the_background_catch_up_has_failed_do_not_log_it_again(sq
         assert not [r for r in caplog.records if "after an append failed" in r.getMessage()]
 
 
-def test_a_worker_leaves_the_catch_up_to_the_process_already_running_one(pg_url, example_path, clock, monkeypatch):
+def test_a_worker_leaves_the_catch_up_to_the_process_already_running_one(pg_url, example_path, clock):
     """Each of a server's workers started its own background catch-up after an upgrade:
-    the same derivation N times over, their pages racing. One runs at a time (PostgreSQL:
-    a session lock); the others answer 503 meanwhile and look again later."""
+    the same derivation N times over, their pages racing; and near its end, a read in
+    another worker, within reach, derived the same events again inline, its request held
+    meanwhile. One process at a time has the turn (PostgreSQL: a session lock), and every
+    worker reads the lock as it is now: the others answer 503, within reach too."""
     import psycopg
 
     from projections.views import _CATCH_UP_TURN_LOCK
 
-    monkeypatch.setattr("api.deps.OTHER_PROCESS_SECONDS", 0.3)
     tokens = issue_tokens(pg_url)
     jury = {"Authorization": f"Bearer {tokens['jury']}"}
     with TestClient(create_app(settings_for(pg_url, max_inline_catch_up=20), clock=clock)) as client:
-        _import_elsewhere(pg_url, example_path, clock)
+        runtime = client.app.state.runtime
         projected = ok(client.get("/health"))["projection_position"]
         with psycopg.connect(pg_url, autocommit=True) as worker:  # another worker, catching up
             assert worker.execute("SELECT pg_try_advisory_lock(%s)", [_CATCH_UP_TURN_LOCK]).fetchone()[0]
-            for _ in range(3):
-                refused = client.get("/certifications/cert-0001/result", headers=jury)
-                assert refused.status_code == 503 and refused.json()["code"] == "results-catching-up", refused.text
-                _wait_for(lambda: client.app.state.runtime.background is not None
-                          and not client.app.state.runtime.background.is_alive())
-                health = ok(client.get("/health"))
-                assert health["catching_up"] and health["projection_position"] == projected  # left to the other
-                time.sleep(0.35)
-        # The other is done (here: gone without a word); this one takes its turn.
-        _wait_for(lambda: client.get("/certifications/cert-0001/result", headers=jury).status_code == 200)
-        assert ok(client.get("/health"))["lag"] == 0
+            _import_elsewhere(pg_url, example_path, clock)  # far behind
+            refused = client.get("/certifications/cert-0001/result", headers=jury)
+            assert refused.status_code == 503 and refused.json()["code"] == "results-catching-up", refused.text
+            assert runtime.background is None  # left to the other
+            s = Scenario("s-within-reach", start=T0)
+            runtime.settings = settings_for(pg_url, max_inline_catch_up=10**6)  # now within reach
+            with open_ledger(pg_url, clock=clock) as other:
+                other.service.record(events([s.open()]), by="test")
+            within = client.get("/certifications/cert-0001/result", headers=jury)
+            assert within.status_code == 503 and within.json()["code"] == "results-catching-up", within.text
+            health = ok(client.get("/health"))
+            assert health["catching_up"] and health["projection_position"] == projected
+        # The other is done (here: gone without a word): the next read catches up.
+        assert ok(client.get("/certifications/cert-0001/result", headers=jury))["certification_id"] == "cert-0001"
+        assert ok(client.get("/health"))["catching_up"] is False
+
+
+def test_a_server_starting_far_behind_catches_up_before_any_read(db_url, example_path, clock):
+    """Started after an upgrade that derives the results again, a server that saw only
+    health probes never began: the derivation waited for the first read."""
+    end = _import_elsewhere(db_url, example_path, clock)
+    with TestClient(create_app(settings_for(db_url, max_inline_catch_up=20), clock=clock)) as client:
+        runtime = client.app.state.runtime
+        _wait_for(lambda: ok(client.get("/health"))["projection_position"] == end)
+        _wait_for(lambda: not runtime.background.is_alive())
+        # Its warm fold (hundreds of MB at scale) is not kept for the process's life.
+        assert projection_of(runtime.ledger.store).fold is None
