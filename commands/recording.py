@@ -327,9 +327,10 @@ class LedgerService:
             uow = _UnitOfWork(self.store, self.cache, self.clock(), by, guard)
             try:
                 report = self._judge_all(uow, events, first_line=1)
-                with self.store.writer() as w:
-                    # e.g. an answer judged against a session another writer just finalised
-                    w.write(uow.records, expect=uow.read_only_versions())
+                if uow.records:  # (a batch already recorded whole writes nothing, and checks nothing)
+                    with self.store.writer() as w:
+                        # e.g. an answer judged against a session another writer just finalised
+                        w.write(uow.records, expect=uow.read_only_versions())
                 return report
             except (StreamVersionConflict, EventIdAlreadyRecorded):
                 # Someone else wrote meanwhile: re-read and re-validate everything.

@@ -523,3 +523,19 @@ def test_a_first_page_another_process_commits_is_never_emptied_as_foreign(db_url
         tracking = "tracking" if ledger.store.backend == "sqlite" else "certledger_results_tracking"
         _run_sql(db_url, f"DELETE FROM {tracking} WHERE application_name = ?", (PROJECTION_NAME,))
         assert views.clear_foreign() is True and not views.has_rows()
+
+
+def test_a_batch_recorded_whole_again_opens_no_write_transaction(db_url, clock):
+    """Since a writer's guard judges each line before its id is looked up, a re-post of
+    lines already recorded loads their streams' states; those became versions to check,
+    and the re-post, with nothing to append, took the events table's lock to check them."""
+    s = Scenario("s-again")
+    lines = [s.open(), *s.full_test("c1")]
+    with open_ledger(db_url, clock=clock) as ledger:
+        assert ledger.service.record(events(lines), by="test").appended == len(lines)
+        opened = []
+        real = ledger.store.writer
+        ledger.store.writer = lambda **kw: (opened.append(kw), real(**kw))[1]
+        again = ledger.service.record(events(lines), by="test", guard=lambda event, ctx: None)
+        assert (again.appended, again.skipped, opened) == (0, len(lines), [])
+        assert ledger.service.record(events(lines + [s.start("c2")]), by="test").appended == 1 and len(opened) == 1
