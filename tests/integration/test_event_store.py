@@ -348,13 +348,27 @@ def _tracking(url: str) -> str:
     return "tracking" if parse_url(url).backend == "sqlite" else "certledger_results_tracking"
 
 
+def _as_before(db_url: str, migration: str, projection_name: str) -> None:
+    """The tracking and migrations tables as the version before `migration` left them:
+    this version's position under that version's projection name (the older names'
+    positions, parked by 008, gone) and `migration` not applied."""
+    from projections.views import PROJECTION_NAME
+
+    tracking = _tracking(db_url)
+    _run_sql(db_url, f"DELETE FROM {tracking} WHERE application_name IN "
+                     "('certledger_results', 'certledger_results@2')")  # (parked by 008)
+    _run_sql(db_url, f"UPDATE {tracking} SET application_name = ? WHERE application_name = ?",
+             (projection_name, PROJECTION_NAME))
+    _run_sql(db_url, "DELETE FROM certledger_migrations WHERE name = ?", (migration,))
+
+
 def test_an_unscorable_result_has_no_score_and_migration_007_has_results_derived_again(db_url, clock):
     """An error result said 0 pix beside the error saying why there is no score. Results
     derived by an earlier version (that 0; no history entry for a late incident report)
     are dropped by migration 007, and derived again by the next catch-up as a rebuild
     would derive them."""
     from projections.results import catch_up
-    from projections.views import PROJECTION_NAME, ResultsViews
+    from projections.views import ResultsViews
 
     s = Scenario("s-err")
     opened, test = s.open(), s.full_test("c1")
@@ -377,11 +391,7 @@ def test_an_unscorable_result_has_no_score_and_migration_007_has_results_derived
     # migration 007 not applied.
     _run_sql(db_url, "UPDATE certledger_results SET pix_score = 0, seq = 1")
     _run_sql(db_url, "DELETE FROM certledger_result_history WHERE seq = 2")
-    _run_sql(db_url, f"DELETE FROM {_tracking(db_url)} WHERE application_name IN "
-                     "('certledger_results', 'certledger_results@2')")  # (parked by 008)
-    _run_sql(db_url, f"UPDATE {_tracking(db_url)} SET application_name = 'certledger_results' "
-                     "WHERE application_name = ?", (PROJECTION_NAME,))
-    _run_sql(db_url, "DELETE FROM certledger_migrations WHERE name = '007_results_derived_again.sql'")
+    _as_before(db_url, "007_results_derived_again.sql", "certledger_results")
     assert migrations.migrate(parse_url(db_url)) == ["007_results_derived_again.sql"]
     assert [_fetch(db_url, sql) for sql in every] == [[], [], []]  # dropped, the log untouched
     with open_ledger(db_url, clock=clock) as ledger:
@@ -407,7 +417,7 @@ def test_migration_008_derives_the_results_again_with_their_change_positions(db_
     was ever published: no row derived before 008 knows them. A ledger as the version
     before left it (no such columns, its projection's name) gets them derived again."""
     from projections.results import catch_up
-    from projections.views import PROJECTION_NAME, ResultsViews
+    from projections.views import ResultsViews
 
     every = ("SELECT certification_id, status, seq, result, position, changed, published, was_published "
              "FROM certledger_results ORDER BY certification_id",
@@ -422,11 +432,7 @@ def test_migration_008_derives_the_results_again_with_their_change_positions(db_
     _run_sql(db_url, "DROP INDEX certledger_results_public_changed_idx")
     for column in ("changed", "was_published", "public_changed"):
         _run_sql(db_url, f"ALTER TABLE certledger_results DROP COLUMN {column}")
-    _run_sql(db_url, f"DELETE FROM {_tracking(db_url)} WHERE application_name IN "
-                     "('certledger_results', 'certledger_results@2')")  # (parked by 008)
-    _run_sql(db_url, f"UPDATE {_tracking(db_url)} SET application_name = 'certledger_results@2' "
-                     "WHERE application_name = ?", (PROJECTION_NAME,))
-    _run_sql(db_url, "DELETE FROM certledger_migrations WHERE name = '008_result_changes.sql'")
+    _as_before(db_url, "008_result_changes.sql", "certledger_results@2")
     assert migrations.migrate(parse_url(db_url)) == ["008_result_changes.sql"]
     assert [_fetch(db_url, sql) for sql in every] == [[], []]  # dropped, the log untouched
     with open_ledger(db_url, clock=clock) as ledger:
