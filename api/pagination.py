@@ -47,6 +47,11 @@ def encode_cursor(last_id: str) -> str:
     return base64.urlsafe_b64encode(last_id.encode("utf-8")).decode("ascii").rstrip("=")
 
 
+def invalid_cursor() -> BadRequest:
+    """The answer to a cursor this API did not issue, whichever list it was given to."""
+    return BadRequest("the cursor is not one this API issued", field="cursor", code="invalid-cursor")
+
+
 def decode_cursor(cursor: str | None) -> str | None:
     if cursor is None:
         return None
@@ -54,11 +59,11 @@ def decode_cursor(cursor: str | None) -> str | None:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         value = raw.decode("utf-8")
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise BadRequest("the cursor is not one this API issued", field="cursor", code="invalid-cursor") from None
+        raise invalid_cursor() from None
     if not value or "\x00" in value:
         # (NUL: PostgreSQL's text cannot hold it, and NulGuard sees only the encoded cursor:
         # the query failed in the driver as a 500.)
-        raise BadRequest("the cursor is not one this API issued", field="cursor", code="invalid-cursor")
+        raise invalid_cursor()
     return value
 
 

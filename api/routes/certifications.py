@@ -8,8 +8,8 @@ from fastapi import APIRouter
 
 from api.deps import JuryOrAuditor, LedgerDep, NotReader, Reader, ResultsDep, ScopeDep, SettingsDep
 from api.openapi import doc
-from api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor, page_size
-from api.problems import BadRequest, NotFound
+from api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor, invalid_cursor, page_size
+from api.problems import NotFound
 from api.responses import OrjsonResponse
 from api.routes.params import AsOf, Id, as_of_echo, refuse_as_of_to_reader
 from api.schemas import AuditTrail, ResultHistory, ResultPublic
@@ -63,7 +63,7 @@ def result_history(certification_id: Id, principal: NotReader, results: ResultsD
     after = decode_cursor(cursor)
     if after is not None:
         if not (after.isascii() and after.isdigit()):  # "²" is a digit to isdigit(), not to int(): a 500
-            raise _bad_cursor()
+            raise invalid_cursor()
         seq = int(after)
         entries = [e for e in entries if e["seq"] > seq]
     page, more = entries[:size], len(entries) > size
@@ -81,10 +81,6 @@ def _history_as_of(ledger, certification_id: str, as_of: datetime) -> list[dict]
         return results_given_by(ledger.store, certification_id, as_of)[0]
     except CertificationNotFound as missing:
         raise NotFound(str(missing), field="as_of") from None
-
-
-def _bad_cursor() -> BadRequest:
-    return BadRequest("the cursor is not one this API issued", field="cursor", code="invalid-cursor")
 
 
 @router.get(

@@ -16,8 +16,7 @@ from fastapi import APIRouter, Query
 
 from api.deps import Reader, ResultsDep, SettingsDep
 from api.openapi import doc
-from api.pagination import CHANGE_CURSOR_MAX_LENGTH, LimitQuery, decode_cursor, encode_cursor, page_size
-from api.problems import BadRequest
+from api.pagination import CHANGE_CURSOR_MAX_LENGTH, LimitQuery, decode_cursor, encode_cursor, invalid_cursor, page_size
 from api.responses import OrjsonResponse
 from api.schemas import ChangesPage
 from api.tokens import Principal
@@ -43,7 +42,7 @@ def _after(cursor: str | None) -> tuple[int, str] | None:
             return changed, certification_id
     except (orjson.JSONDecodeError, TypeError, ValueError):
         pass
-    raise BadRequest("the cursor is not one this API issued", field="cursor", code="invalid-cursor")
+    raise invalid_cursor()
 
 
 def _change(row: dict, principal: Principal) -> dict:

@@ -6,8 +6,8 @@ from fastapi import APIRouter
 
 from api.deps import NotReader, RuntimeDep, SettingsDep
 from api.openapi import doc
-from api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor, page_size
-from api.problems import BadRequest, NotFound
+from api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor, invalid_cursor, page_size
+from api.problems import NotFound
 from api.responses import OrjsonResponse
 from api.routes.params import Id
 from api.schemas import RuleVersionPublic, RuleVersionsPage
@@ -30,7 +30,7 @@ def rule_versions(principal: NotReader, runtime: RuntimeDep, settings: SettingsD
     if after is not None:
         names = [v.version for v in versions]
         if after not in names:
-            raise BadRequest("the cursor is not one this API issued", field="cursor", code="invalid-cursor")
+            raise invalid_cursor()
         start = names.index(after) + 1
     page = versions[start:start + size]
     more = start + size < len(versions)
