@@ -17,6 +17,12 @@ class LedgerNotPrepared(StorageError):
     """The database has no ledger schema, or an old one."""
 
 
+class LedgerNewerThanRelease(StorageError):
+    """The database records migrations this release does not have: a newer certledger
+    migrated it. Reading its tables with older code could misread them and writing could
+    break what the newer release derives from them, so this release refuses it whole."""
+
+
 class StreamVersionConflict(StorageError):
     """Another writer appended to a stream since it was read: re-read, re-validate, retry."""
 

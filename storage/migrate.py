@@ -13,6 +13,7 @@ from importlib import resources
 
 import psycopg
 
+from storage.errors import LedgerNewerThanRelease
 from storage.urls import DatabaseUrl, sqlite_busy_timeout
 
 MIGRATIONS_TABLE = "certledger_migrations"
@@ -28,7 +29,20 @@ def available(backend: str) -> list[tuple[str, str]]:
 
 def pending(url: DatabaseUrl) -> list[str]:
     done = applied(url)
+    refuse_newer(url, done)
     return [name for name, _ in available(url.backend) if name not in done]
+
+
+def refuse_newer(url: DatabaseUrl, done: set[str]) -> None:
+    """Raise `LedgerNewerThanRelease` when `done` (the migrations the database records)
+    holds one this release does not have. An older release run against an upgraded
+    ledger used to read the new rows and write beside them without a word."""
+    unknown = sorted(done - {name for name, _ in available(url.backend)})
+    if unknown:
+        raise LedgerNewerThanRelease(
+            f"the database {url.redacted()} was migrated by a newer certledger (migrations this "
+            f"release does not have: {', '.join(unknown)}); run that release or a later one against it"
+        )
 
 
 def applied(url: DatabaseUrl) -> set[str]:
@@ -97,6 +111,7 @@ def _migrate_postgresql(url: DatabaseUrl) -> list[str]:
                 "(name text PRIMARY KEY, applied_at timestamptz NOT NULL)"
             )
             already = {r[0] for r in conn.execute(f"SELECT name FROM {MIGRATIONS_TABLE}")}
+            refuse_newer(url, already)
             for name, sql in available("postgresql"):
                 if name in already:
                     continue
@@ -120,6 +135,7 @@ def _migrate_sqlite(url: DatabaseUrl) -> list[str]:
             f"CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
         )
         already = {r[0] for r in conn.execute(f"SELECT name FROM {MIGRATIONS_TABLE}")}
+        refuse_newer(url, already)
         for name, sql in available("sqlite"):
             if name in already:
                 continue

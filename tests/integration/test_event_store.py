@@ -17,7 +17,7 @@ from commands.interchange import write_lines
 from commands.recording import BatchRejected
 from ledger.events import EVENT_TYPES
 from storage import migrate as migrations
-from storage.errors import LedgerNotPrepared
+from storage.errors import LedgerNewerThanRelease, LedgerNotPrepared
 from storage.store import EventStore
 from storage.urls import parse_url
 from tests.builders import Scenario, events
@@ -221,6 +221,43 @@ def test_migrate_applies_in_order_once(pg_empty_url):
     assert first == sorted(first) and first[0].startswith("001_")
     assert migrations.migrate(url) == []
     assert migrations.pending(url) == []
+
+
+def _record_migration(url, name: str) -> None:
+    """As a newer release's `migrate` leaves a ledger: one more migration recorded."""
+    sql = "INSERT INTO certledger_migrations (name, applied_at) VALUES ({0}, {0})"
+    if url.backend == "sqlite":
+        with sqlite3.connect(url.path) as conn:
+            conn.execute(sql.format("?"), (name, "2027-01-01T00:00:00+00:00"))
+    else:
+        with migrations.pg_connect(url) as conn:
+            conn.execute(sql.format("%s"), (name, "2027-01-01T00:00:00+00:00"))
+
+
+def test_a_ledger_migrated_by_a_newer_release_is_refused_whole(db_url, clock, example_path):
+    """The release before this check read an upgraded ledger's new rows and wrote beside
+    them without a word. Opening it and migrating it are now refused, naming what this
+    release lacks, and nothing is written."""
+    with open_ledger(db_url, clock=clock) as ledger, example_path.open("rb") as fh:
+        import_file(ledger, fh)
+    url = parse_url(db_url)
+    table = "stored_events" if url.backend == "sqlite" else "certledger_events"
+    log_before = _count(url, table)
+    _record_migration(url, "999_from_a_later_release.sql")
+    with pytest.raises(LedgerNewerThanRelease, match=r"newer certledger.*999_from_a_later_release\.sql"):
+        EventStore(url)
+    with pytest.raises(LedgerNewerThanRelease, match="999_from_a_later_release.sql"):
+        migrations.migrate(url)
+    assert "999_from_a_later_release.sql" in migrations.applied(url)  # the refusal changed nothing
+    assert _count(url, table) == log_before
+
+
+def _count(url, table: str) -> int:
+    if url.backend == "sqlite":
+        with sqlite3.connect(url.path) as conn:
+            return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    with migrations.pg_connect(url) as conn:
+        return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
 
 
 def test_concurrent_writers_on_one_stream_are_serialised_and_revalidated(db_url, clock):

@@ -207,6 +207,22 @@ def test_migrate_names_the_ruling_ids_a_ledger_reused_before_they_were_unique(tm
     assert "names 2 rulings" not in _run("results", "--db", url).stderr  # once: the upgrade is done
 
 
+def test_every_command_refuses_a_ledger_a_newer_release_migrated_in_one_line(tmp_path, example_path):
+    import sqlite3
+
+    path = tmp_path / "newer.db"
+    url = f"sqlite:///{path}"
+    _run("import", str(example_path), "--db", url)
+    with sqlite3.connect(path) as conn:  # as a later release's migrate leaves it
+        conn.execute("INSERT INTO certledger_migrations VALUES ('999_later.sql', '2027-01-01T00:00:00+00:00')")
+    for args in (["results"], ["migrate"], ["import", str(example_path)], ["serve"]):
+        refused = _run(*args, "--db", url, ok=False)
+        said = " ".join(refused.output.split())
+        assert refused.exit_code == 2 and "migrated by a newer certledger" in said and "999_later.sql" in said, (
+            args, said)
+        assert "Traceback" not in said
+
+
 def test_a_read_whose_view_must_catch_up_while_another_writer_holds_sqlite_is_one_line(tmp_path, example_path,
                                                                                      monkeypatch):
     """It was a traceback: catching the view up writes it, and waits like any writer."""
