@@ -124,7 +124,9 @@ class ResultsProjection:
         """Forget the warm fold (the next catch-up starts from the view): after a long
         catch-up, its cached states (hundreds of MB) would stay for the process's life."""
         with self.lock:
-            self.fold, self.position = None, -1
+            fold, self.fold, self.position = self.fold, None, -1
+        if fold is not None:
+            fold.release()  # a piece at a time, and outside the lock: reads need neither wait
 
     def _reset(self, position: int, scorer: Scorer) -> ResultsFold:
         # At position 0 the view is empty (a rebuild's reset empties it with the position).

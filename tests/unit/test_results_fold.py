@@ -117,6 +117,30 @@ def test_a_fold_that_holds_every_state_loads_nothing_until_it_forgets():
     assert asked and asked <= held  # only what it forgot, when a handler meets it
 
 
+def test_a_released_fold_holds_no_state_and_frees_them_one_at_a_time(monkeypatch):
+    """`release` (a dropped warm fold) and `forget` empty their states entry by entry: a
+    `clear()` freed 10,000 certifications' states inside one bytecode, and a server's
+    other threads waited for the GIL that long (`benchmarks/catch_up_pauses.py`)."""
+    from projections import fold as fold_module
+
+    rows = _rows([*genesis_events(), *simulate_events(40, 7, datetime(2024, 1, 8, 8, tzinfo=timezone.utc))])
+    fold = ResultsFold(loader=_CountingLoader(), complete=True, keep_history=True)
+    fold.apply_encoded(rows)
+    assert fold.certs and fold.sessions and fold.histories and fold.history_results
+    drained = []
+    real_drain = fold_module.drain
+    monkeypatch.setattr(fold_module, "drain", lambda states: (drained.append(len(states)), real_drain(states)))
+    held = set(fold.certs)
+    fold.forget()
+    assert fold.forgotten_certs == held and drained == [len(held), len(fold.forgotten_sessions)]
+    fold.release()
+    assert not (fold.certs or fold.sessions or fold.forgotten_certs or fold.forgotten_sessions
+                or fold.histories or fold.history_results or fold.pending)
+    states = {"a": [1], "b": [2]}
+    real_drain(states)
+    assert states == {}
+
+
 class _ViewLoader:
     """A loader over what a fold had persisted: copies of its states after each page."""
 
