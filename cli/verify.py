@@ -1,0 +1,63 @@
+"""`certledger verify`: is the log whole, and do the read models say what it derives?"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import orjson
+import typer
+
+from cli.common import DbOption, err, ledger_at, out
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("verify")
+    def verify_command(
+        log_only: Annotated[bool, typer.Option("--log-only", help="Check the log and its indexes only, "
+                                                                   "not the results (faster)")] = False,
+        as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+        db: DbOption = None,
+    ) -> None:
+        """Check the ledger in one snapshot, writing nothing: every event readable and in
+        its stream's order, the event-id index and session membership as the log calls
+        for, and each result, history and scoring input equal to a replay of its streams.
+        Exit 0 when all hold, 1 when something does not (each problem named)."""
+        from projections.verify import verify
+
+        with ledger_at(db) as ledger:
+            report = _with_progress(lambda tick: verify(ledger.store, results=not log_only, progress=tick))
+        if as_json:
+            out.print_json(orjson.dumps(report.to_json()).decode())
+        else:
+            behind = report.position - report.projection_position
+            out.print(f"verified the ledger at log position {report.position:,}"
+                      + (f"; the results at the projection's position {report.projection_position:,} "
+                         f"({behind:,} event(s) behind, not caught up: verify writes nothing)" if behind else ""))
+            for check in report.checks:
+                mark = "[green]ok[/green]" if check.ok else f"[red]{check.count:,} problem(s)[/red]"
+                out.print(f"  {check.name}: {mark}: {check.summary}", soft_wrap=True)
+                for problem in check.problems:
+                    out.print(f"    - {problem}", soft_wrap=True, markup=False)
+                if check.count > len(check.problems):
+                    out.print(f"    … and {check.count - len(check.problems):,} more")
+                for note in check.notes:
+                    out.print(f"    note: {note}", soft_wrap=True, markup=False)
+        if not report.ok:
+            raise typer.Exit(1)
+
+
+def _with_progress(run):
+    if not err.is_terminal:
+        return run(None)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(TextColumn("verifying {task.description}"), BarColumn(), MofNCompleteColumn(),
+                  console=err, transient=True) as bar:
+        tasks: dict[str, int] = {}
+
+        def tick(phase: str, done: int, total: int | None) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(phase, total=total)
+            bar.update(tasks[phase], completed=done, total=total)
+
+        return run(tick)

@@ -1,0 +1,326 @@
+"""Verifying a ledger: its log is whole, and its read models are what the log derives.
+
+`verify(store)` reads the ledger in one snapshot and checks:
+
+* **events**: every stored event decodes, is a valid fact of its type under its topic,
+  lies in the stream its content names, and each stream's versions run 1, 2, 3… with
+  no gap (the tables refuse UPDATE and DELETE, but not whoever can drop a trigger);
+* **event ids**: the index the ledger judges duplicates by names each `event_id` and
+  each ruling id at the fact that carries it, with that fact's digest, and nothing else;
+* **session membership**: the table a finalisation is checked against lists each
+  started certification in its session, and nothing else;
+* **recorded times**: whether they only move forward in log order. An as-of answer
+  takes the events recorded by T; a step back (a clock set back, or writers that
+  stamped their batches before they queued for the table lock) makes it include a
+  later event without an earlier one. Said as a note, with the largest step: it is how
+  the log was recorded, not a defect of what is stored;
+* **results**: each certification's current result (explanation included), its
+  history of results and its scoring input, and each session's row, equal what a
+  replay of its streams derives up to the projection's position: what `audit` and the
+  API serve is what the log says. (A read model can be written by whoever can write
+  the database; the log cannot be changed without the triggers being dropped.)
+
+Nothing is written: the projection is verified at its own position, however far behind
+the log it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from ledger.events import EVENT_TYPES, CertificationStarted, SessionOpened
+from ledger.recorded import RULING_KEY_PREFIX, UNINDEXED_DIGEST, digest_of, ruling_digest, ruling_key_of
+from ledger.streams import RULES_STREAM, certification_stream, session_stream, stream_of
+from projections.fold import ResultsFold, utc_iso
+from projections.results import ResultsReader
+from projections.views import ResultsViews, as_text, read_snapshot
+from storage.store import PG_EVENTS_TABLE, SQLITE_EVENTS_TABLE, EventStore
+
+MAX_LISTED = 20  # problems listed by each check; the others are counted
+PAGE = 5000
+Progress = Callable[[str, int, int | None], None]  # (phase, done, total or None)
+
+
+@dataclass
+class Check:
+    name: str
+    checked: int = 0
+    count: int = 0  # problems in all
+    problems: list[str] = field(default_factory=list)  # the first MAX_LISTED
+    notes: list[str] = field(default_factory=list)  # not defects: what an auditor should know
+    summary: str = ""
+
+    def problem(self, text: str) -> None:
+        self.count += 1
+        if len(self.problems) < MAX_LISTED:
+            self.problems.append(text)
+
+    @property
+    def ok(self) -> bool:
+        return self.count == 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "ok": self.ok, "checked": self.checked, "summary": self.summary,
+                "problems": self.count, "listed": self.problems, "notes": self.notes}
+
+
+@dataclass
+class VerifyReport:
+    position: int  # the log's last position in the snapshot
+    projection_position: int
+    checks: list[Check]
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.checks)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ok": self.ok, "position": self.position, "projection_position": self.projection_position,
+                "checks": [c.to_json() for c in self.checks]}
+
+
+@dataclass
+class _Log:
+    """What the log pass learns for the results pass: each session's certifications,
+    with the position of each start."""
+    sessions: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+
+
+def verify(store: EventStore, *, results: bool = True, progress: Progress | None = None) -> VerifyReport:
+    views = ResultsViews(store)
+    tick = progress or (lambda phase, done, total: None)
+    with read_snapshot(store):
+        position = _max_position(views)
+        projected = views.position()
+        checks = [Check("events"), Check("event ids"), Check("session membership"), Check("recorded times")]
+        log = _check_log(views, position, *checks, tick)
+        if results:
+            checks.append(_check_results(views, log, projected, tick))
+    return VerifyReport(position, projected, checks)
+
+
+def _max_position(views: ResultsViews) -> int:
+    table, key = (PG_EVENTS_TABLE, "notification_id") if views.pg else (SQLITE_EVENTS_TABLE, "rowid")
+    return int(views.query(f"SELECT COALESCE(MAX({key}), 0) FROM {table}")[0][0])
+
+
+def _pages(views: ResultsViews, up_to: int) -> Iterator[list[tuple]]:
+    """(position, stream, version, topic, state) of every event, in log order, by pages."""
+    table, key = (PG_EVENTS_TABLE, "notification_id") if views.pg else (SQLITE_EVENTS_TABLE, "rowid")
+    text = (f"SELECT {key}, originator_id, originator_version, topic, state FROM {table} "
+            f"WHERE {key} > %s AND {key} <= %s ORDER BY {key} LIMIT %s")
+    after = 0
+    while rows := views.query(text, [after, up_to, PAGE]):
+        yield rows
+        after = rows[-1][0]
+
+
+def _check_log(views: ResultsViews, up_to: int, events: Check, ids: Check, members: Check, times: Check,
+               tick: Progress) -> _Log:
+    log = _Log()
+    versions: dict[str, int] = {}
+    rulings: set[str] = set()  # ruling keys met so far
+    matched_ids, matched_members = [0], [0]  # stored rows that a fact calls for (counted in place)
+    previous: tuple[datetime, int] | None = None
+    steps_back, largest = 0, (0.0, 0)
+    for rows in _pages(views, up_to):
+        page_ids: dict[str, tuple[str, str, int, int]] = {}  # key -> (digest, stream, version, position)
+        page_starts: dict[str, tuple[str, int]] = {}  # certification -> (session, position)
+        for position, stream, version, topic, raw in rows:
+            events.checked += 1
+            where = f"position {position} ({stream} v{version})"
+            try:
+                state = orjson.loads(raw)
+                line = state["event"]
+                event = EVENT_TYPES[line["type"]].model_validate(line)
+                recorded_at = datetime.fromisoformat(state["recorded_at"])
+                if not isinstance(state.get("recorded_by"), str):
+                    raise ValueError("no recorded_by")
+            except Exception as e:  # noqa: BLE001 - any unreadable event is a finding, not a crash
+                events.problem(f"{where}: not a readable fact: {type(e).__name__}: {str(e)[:200]}")
+                continue
+            if topic != f"certledger:{line['type']}@1":
+                events.problem(f"{where}: stored under topic {topic} but is a {line['type']}")
+            if stream_of(event) != stream:
+                events.problem(f"{where}: a {line['type']} of stream {stream_of(event)} stored in {stream}")
+            if version != versions.get(stream, 0) + 1:
+                events.problem(f"{where}: follows version {versions.get(stream, 0)} of its stream")
+            versions[stream] = version
+            if previous is not None and recorded_at < previous[0]:
+                steps_back += 1
+                step = (previous[0] - recorded_at).total_seconds()
+                if step > largest[0]:
+                    largest = (step, position)
+            previous = (recorded_at, position)
+            if "event_id" in line:
+                page_ids[line["event_id"]] = (digest_of(line), stream, version, position)
+            key = ruling_key_of(event)
+            if key is not None and key not in rulings:  # a reused id (before 006) keeps its first ruling
+                rulings.add(key)
+                page_ids[key] = (ruling_digest(line), stream, version, position)
+            if isinstance(event, CertificationStarted):
+                page_starts[event.certification_id] = (event.session_id, position)
+                log.sessions.setdefault(event.session_id, []).append((event.certification_id, position))
+            elif isinstance(event, SessionOpened):
+                log.sessions.setdefault(event.session_id, [])
+        _check_page_ids(views, page_ids, ids, matched_ids)
+        _check_page_members(views, page_starts, members, matched_members)
+        tick("log", events.checked, up_to)
+    events.summary = f"{events.checked:,} event(s) in {len(versions):,} stream(s)"
+    _check_extra_rows(views, ids, "certledger_event_ids", matched_ids[0], "index row(s)")
+    ids.summary = f"{ids.checked:,} id(s) indexed at their fact"
+    _check_extra_rows(views, members, "certledger_session_certifications", matched_members[0], "membership row(s)")
+    members.summary = f"{members.checked:,} certification(s) listed in their session"
+    times.checked = events.checked
+    if steps_back:
+        times.notes.append(
+            f"{steps_back:,} step(s) back in log order, the largest {largest[0]:.3f} s at position {largest[1]}: "
+            "an as-of answer within such a step includes a later event without an earlier one")
+        times.summary = f"{steps_back:,} step(s) back"
+    else:
+        times.summary = "each event recorded at or after the one before it"
+    return log
+
+
+def _check_page_ids(views: ResultsViews, expected: dict[str, tuple[str, str, int, int]], check: Check,
+                    matched: list[int]) -> None:
+    if not expected:
+        return
+    where, params = views.in_list("event_id", list(expected))
+    found = {r[0]: (r[1], r[2], int(r[3])) for r in views.query(
+        f"SELECT event_id, digest, originator_id, originator_version FROM certledger_event_ids WHERE {where}", params)}
+    for key, (digest, stream, version, position) in expected.items():
+        check.checked += 1
+        row = found.get(key)
+        matched[0] += row is not None
+        if row is None:
+            check.problem(f"{key} (position {position}) is not in the index: the ledger would record it again")
+        elif row[1:] != (stream, version):
+            check.problem(f"{key} (position {position}) is indexed at {row[1]} v{row[2]}")
+        elif row[0] != digest and not (row[0] == UNINDEXED_DIGEST and key.startswith(RULING_KEY_PREFIX)):
+            check.problem(f"{key} (position {position}) is indexed with another content's digest")
+
+
+def _check_page_members(views: ResultsViews, expected: dict[str, tuple[str, int]], check: Check,
+                        matched: list[int]) -> None:
+    if not expected:
+        return
+    where, params = views.in_list("certification_id", list(expected))
+    found: dict[str, list[str]] = {}
+    for cert, session in views.query(
+            f"SELECT certification_id, session_id FROM certledger_session_certifications WHERE {where}", params):
+        found.setdefault(cert, []).append(session)
+    for cert, (session, position) in expected.items():
+        check.checked += 1
+        matched[0] += session in found.get(cert, [])
+        if found.get(cert) != [session]:
+            listed = ", ".join(found.get(cert, [])) or "no session"
+            check.problem(f"{cert} (started at position {position} in {session}) is listed in {listed}")
+
+
+def _check_extra_rows(views: ResultsViews, check: Check, table: str, matched: int, what: str) -> None:
+    """Rows no fact of the log calls for: all but those the pages matched (each key once)."""
+    stored = int(views.query(f"SELECT COUNT(*) FROM {table}")[0][0])
+    if stored > matched:
+        check.problem(f"{stored - matched:,} {what} that no fact of the log calls for")
+
+
+def _check_results(views: ResultsViews, log: _Log, projected: int, tick: Progress) -> Check:
+    """Each session replayed from its streams (its own, its certifications', the rules')
+    up to the projection's position, compared with what the read models hold."""
+    check = Check("results")
+    reader = ResultsReader(views.store)
+    rules = [e for e in views.stream_entries([RULES_STREAM]) if e[0] <= projected]
+    replayed: set[str] = set()
+    sessions = sorted(log.sessions)
+    for done, session_id in enumerate(sessions, start=1):
+        certs = sorted(c for c, started in log.sessions[session_id] if started <= projected)
+        streams = [session_stream(session_id), *map(certification_stream, certs)]
+        try:
+            own = [e for e in views.stream_entries(streams) if e[0] <= projected]
+            if not own:
+                continue  # opened after the projection's position
+            fold = ResultsFold(keep_history=True).apply_all(sorted(own + rules))
+        except Exception as e:  # noqa: BLE001 - an unreadable event (see "events") stops this session only
+            check.problem(f"session {session_id}: its streams cannot be replayed: {type(e).__name__}: {str(e)[:200]}")
+            replayed.update(certs)  # (not results without a start: unverified, as said)
+            continue
+        _compare_session(views, fold, session_id, check)
+        stored = {r["certification_id"]: r for r in reader.current(session_id=session_id)}
+        histories = _stored_histories(views, certs)
+        facts = _stored_facts(views, certs)
+        for cert in certs:
+            check.checked += 1
+            replayed.add(cert)
+            _compare_certification(fold, cert, stored.get(cert), histories.get(cert, []), facts.get(cert), check)
+        tick("results", done, len(sessions))
+    extra = [c for (c,) in views.query("SELECT certification_id FROM certledger_results") if c not in replayed]
+    for cert in sorted(extra):
+        check.problem(f"{cert}: a result for a certification the log did not start by position {projected}")
+    check.summary = (f"{check.checked:,} certification(s) in {len(sessions):,} session(s) replayed "
+                     f"up to the projection's position {projected}")
+    return check
+
+
+def _stored_histories(views: ResultsViews, certs: list[str]) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    if not certs:
+        return out
+    where, params = views.in_list("certification_id", certs)
+    for cert, seq, cause, detail, at, position, result in views.query(
+            "SELECT certification_id, seq, cause, detail, recorded_at, position, result "
+            f"FROM certledger_result_history WHERE {where} ORDER BY certification_id, seq", params):
+        out.setdefault(cert, []).append({"seq": seq, "cause": cause, "detail": detail,
+                                         "recorded_at": utc_iso(as_text(at)), "position": position,
+                                         "result": orjson.loads(result)})
+    return out
+
+
+def _stored_facts(views: ResultsViews, certs: list[str]) -> dict[str, Any]:
+    if not certs:
+        return {}
+    where, params = views.in_list("certification_id", certs)
+    return {cert: orjson.loads(facts) for cert, facts in views.query(
+        f"SELECT certification_id, facts FROM certledger_scoring_inputs WHERE {where}", params)}
+
+
+def _compare_session(views: ResultsViews, fold: ResultsFold, session_id: str, check: Check) -> None:
+    info = fold.sessions.get(session_id)
+    rows = views.query("SELECT centre_id, finalised, published FROM certledger_result_sessions "
+                       "WHERE session_id = %s", [session_id])
+    if info is None:
+        return
+    if not rows:
+        check.problem(f"session {session_id}: no row in the read model")
+        return
+    centre, finalised, published = rows[0]
+    stored = (centre, bool(finalised), bool(published))
+    derived = (info.centre_id, info.finalised, info.published)
+    if stored != derived:
+        check.problem(f"session {session_id}: (centre, finalised, published) stored {stored}, derived {derived}")
+
+
+def _compare_certification(fold: ResultsFold, cert: str, stored: dict[str, Any] | None,
+                           history: list[dict[str, Any]], facts: Any, check: Check) -> None:
+    state = fold.certs.get(cert)
+    if state is None:
+        return  # (its start lies past the projection's position)
+    if stored is None:
+        check.problem(f"{cert}: no result in the read model")
+        return
+    derived = fold.public_result(state)
+    if stored != derived:
+        fields = sorted(k for k in derived.keys() | stored.keys() if derived.get(k) != stored.get(k))
+        check.problem(f"{cert}: its current result differs from the replay's in {', '.join(fields)}")
+    replay = [{**h.public(), "recorded_at": utc_iso(h.recorded_at)} for h in fold.histories.get(cert, [])]
+    if history != replay:
+        first = next((i for i, (a, b) in enumerate(zip(history, replay)) if a != b), min(len(history), len(replay)))
+        check.problem(f"{cert}: its history differs from the replay's from result #{first + 1} "
+                      f"({len(history)} stored, {len(replay)} derived)")
+    if facts != state.facts:
+        check.problem(f"{cert}: its scoring input (what what-if scores) differs from the replay's")

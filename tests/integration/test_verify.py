@@ -1,0 +1,172 @@
+"""`certledger verify`: a whole ledger passes; each kind of damage is named, on both backends."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import orjson
+import pytest
+from typer.testing import CliRunner
+
+from cli.main import app
+from commands.bootstrap import open_ledger
+from commands.import_events import import_file
+from projections.results import catch_up
+from projections.verify import verify
+from storage import migrate as migrations
+from storage.urls import parse_url
+from tests.builders import Scenario, events
+from tests.integration.results_support import population_events, record_in_chunks
+
+runner = CliRunner()
+
+
+def _ledger(db_url, clock, example_path):
+    """The example session and a population with jury decisions and a retroactive rule
+    version, recorded in batches and projected incrementally."""
+    ledger = open_ledger(db_url, clock=clock)
+    with example_path.open("rb") as fh:
+        import_file(ledger, fh)
+    record_in_chunks(ledger, population_events(30, seed=5), chunk=400, project_page=700, clock=clock)
+    catch_up(ledger.store)
+    return ledger
+
+
+def _tamper(db_url: str, *statements: str) -> None:
+    """Write as whoever can write the database, the log's triggers bypassed."""
+    url = parse_url(db_url)
+    if url.backend == "sqlite":
+        with sqlite3.connect(url.path) as conn:
+            for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
+                conn.execute(f'DROP TRIGGER "{name}"')
+            for statement in statements:
+                conn.execute(statement)
+        return
+    with migrations.pg_connect(url) as conn:
+        conn.execute("SET session_replication_role = replica")  # (a superuser's way past triggers)
+        for statement in statements:
+            conn.execute(statement.replace("stored_events", "certledger_events").replace("rowid", "notification_id"))
+
+
+def _problems(report) -> dict[str, list[str]]:
+    return {c.name: c.problems for c in report.checks if not c.ok}
+
+
+def test_a_whole_ledger_verifies_and_every_check_looked_at_something(db_url, clock, example_path):
+    with _ledger(db_url, clock, example_path) as ledger:
+        report = verify(ledger.store)
+        certifications = len({r for (r,) in ledger.store._rows("SELECT certification_id FROM certledger_results", [])})
+    assert report.ok, _problems(report)
+    checks = {c.name: c for c in report.checks}
+    assert list(checks) == ["events", "event ids", "session membership", "recorded times", "results"]
+    assert checks["events"].checked == report.position
+    assert checks["session membership"].checked == certifications == checks["results"].checked > 30
+    assert checks["event ids"].checked > checks["session membership"].checked
+    assert report.projection_position == report.position
+    said = runner.invoke(app, ["verify", "--db", db_url])
+    assert said.exit_code == 0 and "results: ok" in said.output, said.output
+    assert [c.name for c in verify_log_only(db_url).checks] == ["events", "event ids", "session membership",
+                                                               "recorded times"]
+
+
+def verify_log_only(db_url):
+    with open_ledger(db_url) as ledger:
+        return verify(ledger.store, results=False)
+
+
+def test_a_read_model_written_behind_the_projection_is_named_row_by_row(db_url, clock, example_path):
+    """The read models are plain tables: whoever can write the database can make the API
+    serve what the log does not say. Each such row is named."""
+    with _ledger(db_url, clock, example_path):
+        pass
+    _tamper(
+        db_url,
+        "UPDATE certledger_results SET result = replace(result, '\"pix_score\":', '\"pix_score\":1') "
+        "WHERE certification_id = 'cert-0001'",
+        "UPDATE certledger_result_history SET cause = 'jury ruling' WHERE certification_id = 'cert-0002' AND seq = 1",
+        "UPDATE certledger_scoring_inputs SET facts = replace(facts, '\"ok\"', '\"ko\"') "
+        "WHERE certification_id = 'sim-5-s1-c1'",
+        "UPDATE certledger_results SET certification_id = 'ghost' WHERE certification_id = 'sim-5-s1-c2'",
+    )
+    with open_ledger(db_url) as ledger:
+        report = verify(ledger.store)
+    problems = _problems(report)
+    assert list(problems) == ["results"], problems
+    said = "\n".join(problems["results"])
+    for expected in ("cert-0001: its current result differs from the replay's in pix_score",
+                     "cert-0002: its history differs from the replay's from result #1",
+                     "sim-5-s1-c1: its scoring input (what what-if scores) differs",
+                     "sim-5-s1-c2: no result in the read model",
+                     "ghost: a result for a certification the log did not start"):
+        assert expected in said, said
+    cli = runner.invoke(app, ["verify", "--db", db_url])
+    assert cli.exit_code == 1 and "5 problem(s)" in cli.output and "ghost" in cli.output, cli.output
+    as_json = orjson.loads(runner.invoke(app, ["verify", "--json", "--db", db_url]).stdout)
+    assert as_json["ok"] is False and [c["problems"] for c in as_json["checks"]] == [0, 0, 0, 0, 5]
+
+
+def _swapped_status(db_url: str) -> str:
+    """SQL for a stored answer whose status is swapped (ok <-> ko): still a valid fact."""
+    if parse_url(db_url).backend == "sqlite":
+        text = "CAST(state AS TEXT)"
+        swap = f"replace(replace(replace({text}, '\"ok\"', '\"t\"'), '\"ko\"', '\"ok\"'), '\"t\"', '\"ko\"')"
+        return f"CAST({swap} AS BLOB)"
+    text = "convert_from(state, 'UTF8')"
+    swap = f"replace(replace(replace({text}, '\"ok\"', '\"t\"'), '\"ko\"', '\"ok\"'), '\"t\"', '\"ko\"')"
+    return f"convert_to({swap}, 'UTF8')"
+
+
+def test_a_log_changed_past_its_triggers_is_named_by_position(db_url, clock, example_path):
+    with _ledger(db_url, clock, example_path) as ledger:
+        (stream, version), = ledger.store._rows(
+            "SELECT originator_id, originator_version FROM certledger_event_ids WHERE event_id = %s"
+            .replace("%s", "?" if ledger.store.backend == "sqlite" else "%s"), ["sim-5-s1-c3-q2-answer"])
+    _tamper(
+        db_url,
+        # an answer rewritten in place: its content no longer has the digest it was indexed with
+        f"UPDATE stored_events SET state = {_swapped_status(db_url)} "
+        f"WHERE originator_id = '{stream}' AND originator_version = {version}",
+        # an event removed from the middle of a stream
+        "DELETE FROM stored_events WHERE originator_id = 'certification:sim-5-s1-c4' AND originator_version = 5",
+        "DELETE FROM certledger_session_certifications WHERE certification_id = 'sim-5-s1-c5'",
+        "INSERT INTO certledger_event_ids VALUES ('invented', 'x', 'certification:nowhere', 1)",
+    )
+    with open_ledger(db_url) as ledger:
+        report = verify(ledger.store, results=False)
+    problems = _problems(report)
+    assert set(problems) == {"events", "event ids", "session membership"}, problems
+    assert problems["events"] == [next(p for p in problems["events"] if "certification:sim-5-s1-c4 v6" in p)]
+    assert problems["events"][0].endswith("follows version 4 of its stream")
+    assert "sim-5-s1-c3-q2-answer" in problems["event ids"][0] and "another content's digest" in problems["event ids"][0]
+    # the removed event's index row and the invented one
+    assert problems["event ids"][1:] == ["2 index row(s) that no fact of the log calls for"], problems
+    assert len(problems["session membership"]) == 1
+    assert problems["session membership"][0].startswith("sim-5-s1-c5 (started at position")
+    assert problems["session membership"][0].endswith("is listed in no session")
+
+
+def test_a_clock_set_back_is_a_note_not_a_defect(db_url, clock, example_path):
+    s = Scenario("late")
+    with _ledger(db_url, clock, example_path) as ledger:
+        ledger.service.record(events([s.open()]), by="test")
+        clock.advance(hours=-2)  # the server's clock stepped back
+        ledger.service.record(events([s.start("c1")]), by="test")
+        catch_up(ledger.store)
+        report = verify(ledger.store)
+    assert report.ok
+    times = next(c for c in report.checks if c.name == "recorded times")
+    assert times.notes == [f"1 step(s) back in log order, the largest 7200.000 s at position {report.position}: "
+                           "an as-of answer within such a step includes a later event without an earlier one"]
+
+
+def test_a_projection_behind_the_log_is_verified_at_its_own_position(db_url, clock, example_path):
+    s = Scenario("after")
+    with _ledger(db_url, clock, example_path) as ledger:
+        ledger.service.record(events([s.open(), s.start("c1"), s.serve("c1", "q1")]), by="test")
+        report = verify(ledger.store)  # not caught up: verify writes nothing
+    assert report.ok, _problems(report)
+    assert report.position - report.projection_position == 3
+    results = next(c for c in report.checks if c.name == "results")
+    assert "after" not in " ".join(results.problems)
+    said = runner.invoke(app, ["verify", "--db", db_url])
+    assert said.exit_code == 0 and "3 event(s) behind" in " ".join(said.output.split()), said.output
