@@ -51,8 +51,9 @@ def serve(
         raise typer.Exit(2) from None
     with ledger_at(settings.database_url):
         pass  # the ledger must be prepared (migrated) before serving: fail here, readably
-    # Workers build the app from the environment (uvicorn's factory), so the URL goes there.
-    os.environ[ENV_VAR] = settings.database_url
+    # Workers build the app from the environment (uvicorn's factory), so the URL goes there:
+    # under both names, as the API's own wins (a `--db` beside it was served the other one).
+    os.environ[ENV_VAR] = os.environ[DATABASE_URL_VAR] = settings.database_url
     err.print(f"serving certledger on http://{host}:{port} (OpenAPI: http://{host}:{port}/docs)")
     uvicorn.run(
         "api.main:app_from_env", factory=True, host=host, port=port, workers=workers,
@@ -84,13 +85,22 @@ def tokens_add(
     """Issue a token and print it once: only its hash is stored."""
     from api.tokens import TokenError, TokenStore
 
+    from projections.results import ResultsReader
+
     with ledger_at(_api_database(db)) as ledger:
         try:
             info, token = TokenStore(ledger.store).add(role, centre, label)
         except TokenError as e:
             err.print(f"[red]error:[/red] {e}")
             raise typer.Exit(2) from None
+        # Issued all the same (a new centre has no session yet), but said: a mistyped id
+        # gave a token that answered every request with nothing, and no one knew why.
+        unknown = info.centre_id is not None and not ResultsReader(ledger.store).sessions(
+            centre_id=info.centre_id, limit=1)
     where = f" for centre {info.centre_id}" if info.centre_id else ""
+    if unknown:
+        err.print(f"[yellow]note:[/yellow] no session of centre {info.centre_id} is in the ledger's results yet: "
+                  "this token sees nothing until one is (check the centre id)")
     err.print(f"token {info.token_id} ({info.role}{where}) issued; it is shown once, keep it now:")
     print(token)
 

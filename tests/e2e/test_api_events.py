@@ -262,6 +262,10 @@ def test_tokens_are_issued_once_stored_hashed_listed_without_secrets_and_revoked
         assert conn.execute("SELECT count(*) FROM certledger_api_tokens").fetchone()[0] == tokens_before
     issued = runner.invoke(cli, ["tokens", "add", "--role", "centre", "--centre", "centre-A", "--db", world.url])
     assert issued.exit_code == 0, issued.output
+    assert "no session of centre" not in issued.output
+    mistyped = runner.invoke(cli, ["tokens", "add", "--role", "centre", "--centre", "centre-a", "--db", world.url])
+    assert mistyped.exit_code == 0 and "no session of centre centre-a is in the ledger's results yet" in " ".join(
+        mistyped.output.split()), mistyped.output  # issued (a new centre has none yet), but said
     token = issued.stdout.strip().splitlines()[-1]
     token_id = token.split("_")[1]
     assert ok(world.client.get("/sessions/sA1/results", headers={"Authorization": f"Bearer {token}"}))

@@ -127,6 +127,28 @@ def test_a_setting_is_named_as_written_and_a_misspelt_one_stops_the_server():
         Settings.from_env({}, database_url="foo://x")
 
 
+def test_serve_serves_the_ledger_its_db_option_names_whatever_the_environment_says(tmp_path, monkeypatch):
+    """With CERTLEDGER_API_DATABASE_URL set, `serve --db X` checked X at start-up and
+    then served the variable's database: tokens made for X were all refused."""
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from api.settings import Settings
+    from cli.main import app
+
+    chosen, other = f"sqlite:///{tmp_path / 'chosen.db'}", f"sqlite:///{tmp_path / 'other.db'}"
+    runner = CliRunner()
+    for url in (chosen, other):
+        assert runner.invoke(app, ["init", "--db", url]).exit_code == 0
+    served = []
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: served.append(Settings.from_env().database_url))
+    monkeypatch.setenv("CERTLEDGER_API_DATABASE_URL", other)
+    monkeypatch.setenv("CERTLEDGER_DATABASE_URL", other)
+    result = runner.invoke(app, ["serve", "--db", chosen])
+    assert result.exit_code == 0, result.output
+    assert served == [chosen]
+
+
 def test_a_database_url_is_never_quoted_with_its_password_nor_its_parameters_dropped():
     """A bad URL was quoted whole, password included (twice by `serve`); `?sslmode=require`
     was dropped without a word, and the connection made without TLS."""
