@@ -120,8 +120,12 @@ def missing_ledger(db: str | None, done: set[str] | None) -> None:
         problem = f"the file {url.path} is not a certledger ledger (it holds none of its tables)"
     else:
         return
+    # The API's variable only where it is what named this path (`serve`, `tokens`): other
+    # commands do not read it, and naming it sent the reader to check the wrong setting.
+    from_api = db is not None and os.environ.get(DATABASE_URL_VAR) == db
+    settings = f"${DATABASE_URL_VAR}" if from_api else f"--db and ${ENV_VAR}"
     err.print(f"[red]error:[/red] no ledger at {url.redacted()}: {problem} (create one with `certledger init "
-              f"--db {url.redacted()}`, or check --db, ${ENV_VAR} and ${DATABASE_URL_VAR})")
+              f"--db {url.redacted()}`, or check {settings})")
     raise typer.Exit(2)
 
 

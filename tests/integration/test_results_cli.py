@@ -159,10 +159,20 @@ def test_a_missing_sqlite_ledger_is_named_not_created_by_the_commands_that_read(
         result = _run(*args, "--db", url, ok=False)
         said = " ".join(result.output.split())
         assert result.exit_code == 2 and f"no ledger at {url}" in said and "certledger init" in said, (args, said)
+        assert "check --db and $CERTLEDGER_DATABASE_URL)" in said, (args, said)
         assert not typo.exists(), args
     # The writers create it, as the embedded default promises.
     assert _run("import", str(example_path), "--db", url).exit_code == 0
     assert "cert-0001" in _run("results", "--db", url).stdout
+
+
+def test_the_missing_ledger_hint_names_the_setting_that_named_it(tmp_path, monkeypatch):
+    """It named $CERTLEDGER_API_DATABASE_URL to every command, which only `serve` and
+    `tokens` read: a user checked a variable `results` never looked at."""
+    url = f"sqlite:///{tmp_path / 'api.db'}"
+    monkeypatch.setenv("CERTLEDGER_API_DATABASE_URL", url)
+    said = " ".join(_run("tokens", "list", ok=False).output.split())
+    assert f"no ledger at {url}" in said and said.endswith("or check $CERTLEDGER_API_DATABASE_URL)"), said
 
 
 def test_simulating_a_seed_again_with_other_options_says_so_not_a_bug(tmp_path):
