@@ -1,4 +1,4 @@
-"""The benchmark suite of issue 6: every figure beside its same-run baseline, per scale.
+"""The performance benchmark suite: every figure beside its same-run baseline, per scale.
 
     python benchmarks/run.py --scale 10000 [--scale 100000] [--only rebuild,ingest,…]
                              [--json-out bench.json] [--markdown-out bench.md]

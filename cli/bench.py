@@ -1,4 +1,4 @@
-"""`certledger bench`: the benchmark suite of issue 6 (benchmarks/run.py), from a checkout.
+"""`certledger bench`: the performance benchmark suite (benchmarks/run.py), from a checkout.
 
 The suite lives in the repository's `benchmarks/` folder, not in the installed package:
 this command finds it beside the package sources and hands it its arguments untouched,
