@@ -109,11 +109,17 @@ class ResultOutcome(_Open):
     rule_version: str | None = None
 
 
+_COMMITTED = ("when the ledger came to hold it: its transaction's commit, what `as_of` is compared with "
+              "(`recorded_at` is when it was judged, before it waited for the write lock); null for an event "
+              "recorded before the ledger kept commit times (its `recorded_at` then)")
+
+
 class HistoryEntryPublic(_Open):
     seq: int = Field(description="1 for the first result, then one more per rescoring")
     cause: str = Field(description="why it was (re)scored: first scoring, finalisation, neutralisation, …")
     detail: str
-    recorded_at: str = Field(description="when the ledger recorded the event that caused it")
+    recorded_at: str = Field(description="when the ledger judged the event that caused it")
+    committed_at: str | None = Field(description=_COMMITTED)
     position: int = Field(description="that event's position in the log")
     result: ResultOutcome
 
@@ -128,7 +134,8 @@ class ResultHistory(BaseModel):
 
 class AuditEvent(_Open):
     position: int
-    recorded_at: str
+    recorded_at: str = Field(description="when the ledger judged the batch that holds it")
+    committed_at: str | None = Field(description=_COMMITTED)
     recorded_by: str
     stream: str
     type: str

@@ -105,6 +105,9 @@ def fill_by_copy(url: str, events: Iterable, *, by: str, advance: Callable[[int]
             _copy(cur, "COPY certledger_session_certifications FROM STDIN (FORMAT BINARY)", ["text", "text"], links)
             written += len(records)
             advance(len(chunk))
+        # The commit row every write transaction ends with (storage.store.writer).
+        cur.execute("INSERT INTO certledger_commits SELECT MAX(notification_id), %s FROM certledger_events",
+                    [utc_now()])
         _write_meta(cur, written)
     return written
 
@@ -141,6 +144,10 @@ def ensure_population(scale: int, *, force: bool = False, show_bar: bool = True)
     url = db_url(name)
     meta = None if force or not db_exists(name) else _read_meta(url)
     if meta is not None:
+        from storage import migrate
+        from storage.urls import parse_url
+
+        migrate.migrate(parse_url(url))  # built by an earlier version: its schema brought up to date
         events, built_with, seconds, log_events = meta
         return Population(url, scale, events, log_events, built_with, seconds, reused=True)
     from commands.simulation import simulate_events

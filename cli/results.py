@@ -118,6 +118,12 @@ def _summary(line: dict) -> str:
     return text if len(text) <= 90 else text[:87] + "…"
 
 
+def _held_from(row: dict) -> str:
+    """When the ledger came to hold an event or result: its commit's instant, else (an
+    event from before the commit rows) its own recorded time."""
+    return row.get("committed_at") or row["recorded_at"]
+
+
 def print_audit(trail: dict, result: int | None = None) -> None:
     """The trail; the explanation of result #`result` if given, else of the current one
     (or the one as of the trail's time)."""
@@ -125,16 +131,17 @@ def print_audit(trail: dict, result: int | None = None) -> None:
     when = f" as of {trail['as_of']}" if trail["as_of"] else ""
     show(f"[bold]certification {trail['certification_id']}[/bold]{when}: candidate {trail['candidate_id']}, "
               f"session {trail['session_id']}, centre {trail['centre_id']}")
+    # "recorded at": when the ledger came to hold it (its commit), what --as-of compares.
     events = _table("pos", "recorded at", "recorded by", "type", "at", "what", title="events")
     for e in trail["events"]:
-        events.add_row(str(e["position"]), utc_text(e["recorded_at"]), e["recorded_by"], e["type"], utc_text(e["at"]),
+        events.add_row(str(e["position"]), utc_text(_held_from(e)), e["recorded_by"], e["type"], utc_text(e["at"]),
                        _summary(e["event"]))
     show(events)
     results = _table("#", "recorded at", "pos", "cause", "detail", "status", "pix", "rate", "rule version",
                      title="results")
     for h in trail["results"]:
         r = h["result"]
-        results.add_row(str(h["seq"]), utc_text(h["recorded_at"]), str(h["position"]), h["cause"], h["detail"],
+        results.add_row(str(h["seq"]), utc_text(_held_from(h)), str(h["position"]), h["cause"], h["detail"],
                         f"[{_status_style(r['status'])}]{r['status']}[/]", "" if r["pix_score"] is None else str(r["pix_score"]),
                         f"{r['reproducibility_rate']}%", r["rule_version"])
     show(results)

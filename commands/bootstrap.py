@@ -37,7 +37,7 @@ def open_ledger(url: str | DatabaseUrl | None = None, *, clock: Clock = utc_now,
     """Open (on SQLite: create on first use) the ledger at `url` and make sure it holds
     the built-in rule timeline."""
     parsed = url if isinstance(url, DatabaseUrl) else resolve_url(url)
-    store = EventStore(parsed, pool_size=pool_size)
+    store = EventStore(parsed, pool_size=pool_size, clock=clock)
     service = LedgerService(store, clock)
     service.ensure_genesis()
     return Ledger(parsed, store, service)

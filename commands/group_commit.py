@@ -270,7 +270,7 @@ class GroupCommitter:
                 if uow.records:
                     with self.store.writer() as writer:
                         # and the streams judged against, unwritten, must not have moved
-                        writer.write(uow.records, expect=uow.read_only_versions())
+                        writer.write(uow.records, expect=uow.read_only_versions(), last=True)
                 self.stats.write_s += time.perf_counter() - began
             except (StreamVersionConflict, EventIdAlreadyRecorded) as conflict:
                 self.cache.forget(uow.touched if uow is not None else ())

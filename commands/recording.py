@@ -330,7 +330,7 @@ class LedgerService:
                 if uow.records:  # (a batch already recorded whole writes nothing, and checks nothing)
                     with self.store.writer() as w:
                         # e.g. an answer judged against a session another writer just finalised
-                        w.write(uow.records, expect=uow.read_only_versions())
+                        w.write(uow.records, expect=uow.read_only_versions(), last=True)
                 return report
             except (StreamVersionConflict, EventIdAlreadyRecorded):
                 # Someone else wrote meanwhile: re-read and re-validate everything.
@@ -423,7 +423,9 @@ class LedgerService:
             for i, event in enumerate(genesis_events())
         ]
         try:
-            self.store.append(records)
+            # Held since the built-in versions' own dates (their recorded_at), not since
+            # the ledger was made: as of any time after them, a ledger has its rules.
+            self.store.append(records, committed_at=max(r.recorded_at for r in records))
         except (StreamVersionConflict, EventIdAlreadyRecorded):
             return 0  # another process wrote the genesis first
         return len(records)

@@ -1,9 +1,15 @@
 """Results as the ledger knew them at a recorded time T.
 
-Computed, not looked up: the events recorded up to T (`recorded_at <= T`, rule versions
-included, so a rule version recorded after T does not apply) are folded in memory by the
-very fold the projection runs (`projections.fold`), so for any T the answer is what the
-projection served at T. A filter on one certification, session or candidate reads only
+Computed, not looked up: the events the ledger held at T (rule versions included, so a
+rule version recorded after T does not apply) are folded in memory by the very fold the
+projection runs (`projections.fold`), so for any T the answer is what the projection
+served at T. The ledger held an event at T when the transaction that wrote it had
+committed by T (`certledger_commits`, stamped under the write lock): the log up to the
+last position committed by T, a state the ledger was in. An event's own `recorded_at` is
+taken when its batch is judged, before it waits for the lock, and every event of a long
+import carries the instant the import began; by those alone, an as-of answer showed
+events not yet committed. Events recorded before that table (migration 009) are still
+known by their `recorded_at`. A filter on one certification, session or candidate reads only
 the streams it needs (theirs, their sessions' and the rules'); other filters fold the
 whole log.
 """
@@ -11,15 +17,16 @@ whole log.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import orjson
 
 from ledger.streams import RULES_STREAM, certification_stream, session_stream
-from projections.fold import ResultsFold
+from projections.fold import ResultsFold, utc_iso
 from projections.views import ResultsViews
-from storage.store import EventStore
+from storage.store import COMMITS_TABLE, EventStore, commit_text
 
 Entry = tuple[int, str, dict]
 
@@ -30,12 +37,52 @@ def _aware(moment: datetime) -> datetime:
     return moment
 
 
-def recorded_by(entries: Iterable[Entry], as_of: datetime) -> Iterator[Entry]:
-    """The entries recorded at or before `as_of`."""
-    parse = datetime.fromisoformat
-    for entry in entries:
-        if parse(entry[2]["recorded_at"]) <= as_of:
-            yield entry
+@dataclass(frozen=True)
+class KnownAt:
+    """Which log positions the ledger held at `as_of`."""
+    as_of: datetime
+    legacy_until: int  # positions up to here predate the commit rows: known by their recorded_at
+    committed: int  # the last position committed by `as_of`
+
+    def __call__(self, entry: Entry) -> bool:
+        position = entry[0]
+        if position <= self.legacy_until:
+            return datetime.fromisoformat(entry[2]["recorded_at"]) <= self.as_of
+        return position <= self.committed
+
+
+def known_at(store: EventStore, as_of: datetime) -> KnownAt:
+    views = ResultsViews(store)
+    moment = as_of if views.pg else commit_text(as_of)
+    (legacy,), = views.query(f"SELECT COALESCE(MAX(last_position), 0) FROM {COMMITS_TABLE} "
+                             "WHERE committed_at IS NULL")
+    (committed,), = views.query(f"SELECT COALESCE(MAX(last_position), 0) FROM {COMMITS_TABLE} "
+                                "WHERE committed_at <= %s", [moment])
+    return KnownAt(_aware(as_of), int(legacy), int(committed))
+
+
+def commit_times(store: EventStore, positions: Iterable[int]) -> dict[int, str | None]:
+    """When the ledger came to hold each position: its transaction's commit instant (UTC
+    text), or None for an event recorded before the commit rows (known by its own
+    `recorded_at`) or not covered by one (written by a release before them)."""
+    wanted = sorted(set(positions))
+    if not wanted:
+        return {}
+    views = ResultsViews(store)
+    if views.pg:
+        text = (f"SELECT p, (SELECT committed_at FROM {COMMITS_TABLE} WHERE last_position >= p "
+                "ORDER BY last_position LIMIT 1) FROM unnest(%s::bigint[]) AS p")
+        params: list[Any] = [wanted]
+    else:
+        text = (f"SELECT value, (SELECT committed_at FROM {COMMITS_TABLE} WHERE last_position >= value "
+                "ORDER BY last_position LIMIT 1) FROM json_each(%s)")
+        params = [orjson.dumps(wanted).decode()]
+    return {int(p): None if at is None else utc_iso(at) for p, at in views.query(text, params)}
+
+
+def recorded_by(entries: Iterable[Entry], known: KnownAt) -> Iterator[Entry]:
+    """The entries the ledger held at `known.as_of`."""
+    return filter(known, entries)
 
 
 def whole_log(store: EventStore, page: int = 5000) -> Iterator[Entry]:
@@ -72,13 +119,14 @@ def fold_as_of(store: EventStore, as_of: datetime | None, streams: list[str] | N
                keep_history: bool = False) -> ResultsFold:
     """The fold of the (given streams of the) log as recorded up to `as_of` (None: all)."""
     entries: Iterable[Entry] = whole_log(store) if streams is None else ResultsViews(store).stream_entries(streams)
-    return fold_entries(entries, as_of, keep_history=keep_history)
+    return fold_entries(entries, None if as_of is None else known_at(store, as_of), keep_history=keep_history)
 
 
-def fold_entries(entries: Iterable[Entry], as_of: datetime | None, *, keep_history: bool = False) -> ResultsFold:
-    """The fold of log entries already read, as recorded up to `as_of` (None: all)."""
-    if as_of is not None:
-        entries = recorded_by(entries, _aware(as_of))
+def fold_entries(entries: Iterable[Entry], known: KnownAt | None, *, keep_history: bool = False) -> ResultsFold:
+    """The fold of log entries already read, as the ledger held them at `known.as_of`
+    (None: all)."""
+    if known is not None:
+        entries = recorded_by(entries, known)
     return ResultsFold(keep_history=keep_history).apply_all(entries)
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 
 from ledger.streams import RULES_STREAM
-from projections.asof import Entry, fold_entries, recorded_by, streams_for
+from projections.asof import Entry, commit_times, fold_entries, known_at, recorded_by, streams_for
 from projections.fold import utc_iso
 from projections.results import ResultsReader, catch_up
 from projections.views import ResultsViews, read_snapshot
@@ -53,7 +53,7 @@ def results_given_by(store: EventStore, certification_id: str, as_of: datetime |
     also carries its result's `explanation`."""
     if entries is None:
         entries = ResultsViews(store).stream_entries(streams_for(store, certification_id=certification_id))
-    fold = fold_entries(entries, as_of, keep_history=True)
+    fold = fold_entries(entries, None if as_of is None else known_at(store, as_of), keep_history=True)
     cert = fold.certs.get(certification_id)
     if cert is None:
         by = f" by {as_of.isoformat()}" if as_of is not None else ""
@@ -93,12 +93,18 @@ def audit_trail(store: EventStore, certification_id: str, as_of: datetime | None
     else:
         entries = views.stream_entries(streams)  # read once: replayed, then listed as known by then
         results, current_result = results_given_by(store, certification_id, as_of, entries, explain=True)
-        entries = list(recorded_by(entries, as_of))
+        entries = list(recorded_by(entries, known_at(store, as_of)))
     causes = {r["position"] for r in results}
     events = [
         _event_row(p, s, state) for p, s, state in entries
         if s != RULES_STREAM or p in causes  # a rule version appears when it rescored this certification
     ]
+    # When the ledger came to hold each event and result (what an as-of time is compared
+    # with): its `recorded_at` is when it was judged, earlier by the wait for the write
+    # lock, or by a whole import's length.
+    committed = commit_times(store, [e["position"] for e in events] + [r["position"] for r in results])
+    for row in (*events, *results):
+        row["committed_at"] = committed.get(row["position"])
     return {
         "certification_id": certification_id,
         "session_id": current_result["session_id"],

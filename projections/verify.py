@@ -9,11 +9,13 @@
   each ruling id at the fact that carries it, with that fact's digest, and nothing else;
 * **session membership**: the table a finalisation is checked against lists each
   started certification in its session, and nothing else;
-* **recorded times**: whether they only move forward in log order. An as-of answer
-  takes the events recorded by T; a step back (a clock set back, or writers that
-  stamped their batches before they queued for the table lock) makes it include a
-  later event without an earlier one. Said as a note, with the largest step: it is how
-  the log was recorded, not a defect of what is stored;
+* **commit times**: the commit rows an as-of answer goes by (`certledger_commits`)
+  never step back, and cover the log. Events after the last row (written by a release
+  that kept no commit times) are noted: no as-of answer holds them until a later
+  commit covers them. So are recorded times that step back in log order among the
+  events from before the commit rows, which as-of answers still go by: within such a
+  step one holds a later event without an earlier one. (Later steps back, of batches
+  judged in one order and committed in another, are counted, harmless.);
 * **results**: each certification's current result (explanation included), its
   history of results and its scoring input, and each session's row, equal what a
   replay of its streams derives up to the projection's position: what `audit` and the
@@ -39,7 +41,7 @@ from ledger.streams import RULES_STREAM, certification_stream, session_stream, s
 from projections.fold import ResultsFold, utc_iso
 from projections.results import ResultsReader
 from projections.views import ResultsViews, as_text, read_snapshot
-from storage.store import PG_EVENTS_TABLE, SQLITE_EVENTS_TABLE, EventStore
+from storage.store import COMMITS_TABLE, PG_EVENTS_TABLE, SQLITE_EVENTS_TABLE, EventStore
 
 MAX_LISTED = 20  # problems listed by each check; the others are counted
 PAGE = 5000
@@ -97,7 +99,7 @@ def verify(store: EventStore, *, results: bool = True, progress: Progress | None
     with read_snapshot(store):
         position = _max_position(views)
         projected = views.position()
-        checks = [Check("events"), Check("event ids"), Check("session membership"), Check("recorded times")]
+        checks = [Check("events"), Check("event ids"), Check("session membership"), Check("commit times")]
         log = _check_log(views, position, *checks, tick)
         if results:
             checks.append(_check_results(views, log, projected, tick))
@@ -128,6 +130,8 @@ def _check_log(views: ResultsViews, up_to: int, events: Check, ids: Check, membe
     matched_ids, matched_members = [0], [0]  # stored rows that a fact calls for (counted in place)
     previous: tuple[datetime, int] | None = None
     steps_back, largest = 0, (0.0, 0)
+    legacy_until = _legacy_until(views)
+    legacy_steps = 0
     for rows in _pages(views, up_to):
         page_ids: dict[str, tuple[str, str, int, int]] = {}  # key -> (digest, stream, version, position)
         page_starts: dict[str, tuple[str, int]] = {}  # certification -> (session, position)
@@ -153,6 +157,7 @@ def _check_log(views: ResultsViews, up_to: int, events: Check, ids: Check, membe
             versions[stream] = version
             if previous is not None and recorded_at < previous[0]:
                 steps_back += 1
+                legacy_steps += position <= legacy_until
                 step = (previous[0] - recorded_at).total_seconds()
                 if step > largest[0]:
                     largest = (step, position)
@@ -176,15 +181,41 @@ def _check_log(views: ResultsViews, up_to: int, events: Check, ids: Check, membe
     ids.summary = f"{ids.checked:,} id(s) indexed at their fact"
     _check_extra_rows(views, members, "certledger_session_certifications", matched_members[0], "membership row(s)")
     members.summary = f"{members.checked:,} certification(s) listed in their session"
-    times.checked = events.checked
-    if steps_back:
+    _check_commits(views, up_to, times)
+    if legacy_steps:
         times.notes.append(
-            f"{steps_back:,} step(s) back in log order, the largest {largest[0]:.3f} s at position {largest[1]}: "
-            "an as-of answer within such a step includes a later event without an earlier one")
-        times.summary = f"{steps_back:,} step(s) back"
-    else:
-        times.summary = "each event recorded at or after the one before it"
+            f"{legacy_steps:,} recorded time(s) step back in log order among the events from before the commit "
+            f"rows (the largest step {largest[0]:.3f} s, at position {largest[1]}): an as-of answer within such a "
+            "step holds a later event without an earlier one")
+    if steps_back - legacy_steps:
+        times.summary += (f"; {steps_back - legacy_steps:,} recorded time(s) step back in log order (batches judged "
+                          "in one order, committed in another: as-of answers go by the commits)")
     return log
+
+
+def _legacy_until(views: ResultsViews) -> int:
+    (legacy,), = views.query(f"SELECT COALESCE(MAX(last_position), 0) FROM {COMMITS_TABLE} WHERE committed_at IS NULL")
+    return int(legacy)
+
+
+def _check_commits(views: ResultsViews, up_to: int, check: Check) -> None:
+    rows = views.query(f"SELECT last_position, committed_at FROM {COMMITS_TABLE} ORDER BY last_position")
+    previous = None
+    for last_position, committed_at in rows:
+        check.checked += 1
+        if committed_at is None:
+            continue  # (the events from before the commit rows)
+        if previous is not None and committed_at < previous[1]:
+            check.problem(f"the commit up to position {last_position} is stamped {as_text(committed_at)}, before "
+                          f"the one up to {previous[0]} ({as_text(previous[1])})")
+        previous = (last_position, committed_at)
+    covered = max((r[0] for r in rows), default=0)
+    if covered > up_to:
+        check.problem(f"a commit row names position {covered}, past the log's last ({up_to})")
+    check.summary = f"{check.checked:,} commit(s), each stamped at or after the one before it"
+    if covered < up_to:
+        check.notes.append(f"the events after position {covered} (to {up_to}) are in no commit row (written by a "
+                           "release that kept no commit times): no as-of answer holds them until a commit covers them")
 
 
 def _check_page_ids(views: ResultsViews, expected: dict[str, tuple[str, str, int, int]], check: Check,

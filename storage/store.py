@@ -4,15 +4,19 @@ Reads (one stream, the notification log, the last position) go through the libra
 PostgreSQL and SQLite application recorders. Writes go through `writer()`: one
 transaction that may span many batches, taking the library's table lock on PostgreSQL
 (so a reader following notification ids never skips an event) and writing the event-id
-index and session membership beside the events, so a batch is all or nothing.
+index and session membership beside the events, so a batch is all or nothing. Each
+transaction that wrote ends with a row of `certledger_commits`: its last position and
+when it committed, by the store's clock under the write lock (never before the commit
+before it), which is what an as-of answer knows the ledger held at T by.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 import psycopg
 from eventsourcing.persistence import StoredEvent
@@ -34,6 +38,27 @@ from storage.urls import DatabaseUrl, sqlite_busy_timeout
 
 PG_EVENTS_TABLE = "certledger_events"
 SQLITE_EVENTS_TABLE = "stored_events"
+COMMITS_TABLE = "certledger_commits"
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def commit_text(moment: datetime) -> str:
+    """A commit instant as SQLite keeps it: UTC text of one width, so it sorts."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+# The row that ends a transaction that wrote: under the write lock, MAX is its own last
+# position, and the instant is never earlier than the last commit's (a clock set back,
+# or one process's clock behind another's, cannot make a later commit look earlier).
+_SEAL_PG = (f"INSERT INTO {COMMITS_TABLE} (last_position, committed_at) "
+            f"SELECT MAX(notification_id), GREATEST(%s::timestamptz, (SELECT MAX(committed_at) FROM {COMMITS_TABLE})) "
+            f"FROM {PG_EVENTS_TABLE}")
+_SEAL_SQLITE = (f"INSERT INTO {COMMITS_TABLE} (last_position, committed_at) "
+                f"SELECT MAX(rowid), MAX(?, COALESCE((SELECT MAX(committed_at) FROM {COMMITS_TABLE}), '')) "
+                f"FROM {SQLITE_EVENTS_TABLE}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,9 +109,11 @@ class _Reads:
 
 
 class EventStore(_Reads):
-    def __init__(self, url: DatabaseUrl, *, create: bool = True, pool_size: int = 2):
+    def __init__(self, url: DatabaseUrl, *, create: bool = True, pool_size: int = 2,
+                 clock: Callable[[], datetime] = utc_now):
         self.url = url
         self.backend = url.backend
+        self.clock = clock  # what stamps each commit (the ledger's clock: tests move it)
         missing = migrations.pending(url)
         if create and url.backend == "sqlite" and missing:
             # The embedded ledger is created (and upgraded) on first use. Only then: the
@@ -168,9 +195,12 @@ class EventStore(_Reads):
             return [tuple(r.values()) for r in curs.fetchall()]
 
     # ----------------------------------------------------------------- writes
-    def append(self, records: Sequence[Recorded]) -> None:
+    def append(self, records: Sequence[Recorded], *, committed_at: datetime | None = None) -> None:
+        """One transaction; `committed_at` stamps its commit instead of the clock (the
+        built-in rule versions: held since their own dates, as their `recorded_at` says)."""
         with self.writer() as w:
-            w.write(records)
+            w.stamp = committed_at
+            w.write(records, last=True)
 
     @contextmanager
     def writer(self, *, lock: bool = False) -> Iterator[_Writer]:
@@ -185,7 +215,9 @@ class EventStore(_Reads):
                 raw: sqlite3.Connection = conn._sqlite_conn  # noqa: SLF001
                 raw.execute("BEGIN IMMEDIATE")
                 try:
-                    yield _SQLiteWriter(self, raw)
+                    writer = _SQLiteWriter(self, raw)
+                    yield writer
+                    writer.seal()
                     raw.execute("COMMIT")
                 except BaseException:
                     raw.execute("ROLLBACK")
@@ -196,6 +228,7 @@ class EventStore(_Reads):
             if lock:
                 writer.lock()
             yield writer
+            writer.seal()
 
 
 def _index_rows(records: Sequence[Recorded], lines: list[dict]) -> tuple[list[tuple], list[tuple]]:
@@ -243,8 +276,28 @@ def _verify(versions: dict[str, int], rows: list[tuple]) -> None:
 
 
 class _Writer(_Reads):
-    def write(self, records: Sequence[Recorded], expect: dict[str, int] | None = None) -> None:
-        """Append `records`; with `expect`, then check those streams as `expect()` does."""
+    store: EventStore
+    wrote = False  # something was written: the transaction ends with its commit row
+    sealed = False  # that row is written
+    stamp: datetime | None = None  # its instant, if not the clock's
+
+    def write(self, records: Sequence[Recorded], expect: dict[str, int] | None = None, *,
+              last: bool = False) -> None:
+        """Append `records`; with `expect`, then check those streams as `expect()` does.
+        `last`: no other write follows in this transaction, so its commit row may go
+        with these statements (on PostgreSQL, in the same round trip)."""
+        raise NotImplementedError  # pragma: no cover - interface
+
+    def seal(self) -> None:
+        """The commit row, unless written already or nothing was (see `writer`)."""
+        if self.wrote and not self.sealed:
+            self._execute(*self._seal())
+            self.sealed = True
+
+    def _seal(self) -> tuple[str, list]:
+        raise NotImplementedError  # pragma: no cover - interface
+
+    def _execute(self, sql: str, params: list) -> None:
         raise NotImplementedError  # pragma: no cover - interface
 
     def lock(self) -> None:  # SQLite holds its write lock from BEGIN IMMEDIATE
@@ -299,7 +352,15 @@ class _SQLiteWriter(_Writer):
     def _rows(self, sql: str, params: Sequence) -> list[tuple]:
         return [tuple(r) for r in self.conn.execute(sql, list(params)).fetchall()]
 
-    def write(self, records: Sequence[Recorded], expect: dict[str, int] | None = None) -> None:
+    def _seal(self) -> tuple[str, list]:
+        return _SEAL_SQLITE, [commit_text(self.stamp or self.store.clock())]
+
+    def _execute(self, sql: str, params: list) -> None:
+        self.conn.execute(sql, params)
+
+    def write(self, records: Sequence[Recorded], expect: dict[str, int] | None = None, *,
+              last: bool = False) -> None:
+        self.wrote = self.wrote or bool(records)
         lines = [r.event.to_line() for r in records]
         ids, links = _index_rows(records, lines)
         stored = [to_stored(r, line) for r, line in zip(records, lines)]
@@ -333,9 +394,17 @@ class _PostgresWriter(_Writer):
             self.store.recorder._notify_channel(self.curs)  # noqa: SLF001
             self.locked = True
 
-    def write(self, records: Sequence[Recorded], expect: dict[str, int] | None = None) -> None:
+    def _seal(self) -> tuple[str, list]:
+        return _SEAL_PG, [self.stamp or self.store.clock()]
+
+    def _execute(self, sql: str, params: list) -> None:
+        self.curs.execute(sql, params)
+
+    def write(self, records: Sequence[Recorded], expect: dict[str, int] | None = None, *,
+              last: bool = False) -> None:
         if not records:
             return self.expect(expect or {})
+        self.wrote = True
         lines = [r.event.to_line() for r in records]
         ids, links = _index_rows(records, lines)
         stored = [to_stored(r, line) for r, line in zip(records, lines)]
@@ -351,6 +420,9 @@ class _PostgresWriter(_Writer):
             conn = self.curs.connection
             with conn.pipeline():
                 self._write_statements(ids, links, columns)
+                if last:  # the commit row goes out with the inserts: no round trip of its own
+                    self.curs.execute(*self._seal())
+                    self.sealed = True
                 if expect:
                     # Its own cursor: in a pipeline, a cursor's results are its last statement's.
                     with conn.cursor(row_factory=tuple_row) as check:

@@ -13,7 +13,7 @@ from api.problems import NotFound
 from api.responses import OrjsonResponse
 from api.routes.params import AsOf, Id, as_of_echo, refuse_as_of_to_reader
 from api.schemas import AuditTrail, ResultHistory, ResultPublic
-from projections.asof import results_as_of
+from projections.asof import commit_times, results_as_of
 from projections.audit import CertificationNotFound, audit_trail, results_given_by
 from projections.results import ResultsReader
 
@@ -67,6 +67,8 @@ def result_history(certification_id: Id, principal: NotReader, results: ResultsD
         seq = int(after)
         entries = [e for e in entries if e["seq"] > seq]
     page, more = entries[:size], len(entries) > size
+    committed = commit_times(ledger.store, [e["position"] for e in page])  # as the audit gives them
+    page = [{**e, "committed_at": committed.get(e["position"])} for e in page]
     return OrjsonResponse({
         "certification_id": certification_id,
         "data": page,

@@ -123,6 +123,7 @@ def test_an_audit_as_of_a_time_is_the_trail_as_the_ledger_knew_it_then(told):
 
 
 def _unexplained(results: list[dict]) -> list[dict]:
-    """An audit's results as the history keeps them: each without its explanation."""
-    assert all("explanation" in r for r in results)
-    return [{k: v for k, v in r.items() if k != "explanation"} for r in results]
+    """An audit's results as the history keeps them: each without its explanation, nor
+    when the ledger came to hold it (`committed_at`)."""
+    assert all("explanation" in r and "committed_at" in r for r in results)
+    return [{k: v for k, v in r.items() if k not in ("explanation", "committed_at")} for r in results]

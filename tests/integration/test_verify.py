@@ -58,7 +58,8 @@ def test_a_whole_ledger_verifies_and_every_check_looked_at_something(db_url, clo
         certifications = len({r for (r,) in ledger.store._rows("SELECT certification_id FROM certledger_results", [])})
     assert report.ok, _problems(report)
     checks = {c.name: c for c in report.checks}
-    assert list(checks) == ["events", "event ids", "session membership", "recorded times", "results"]
+    assert list(checks) == ["events", "event ids", "session membership", "commit times", "results"]
+    assert checks["commit times"].checked > 3 and not checks["commit times"].notes
     assert checks["events"].checked == report.position
     assert checks["session membership"].checked == certifications == checks["results"].checked > 30
     assert checks["event ids"].checked > checks["session membership"].checked
@@ -66,7 +67,7 @@ def test_a_whole_ledger_verifies_and_every_check_looked_at_something(db_url, clo
     said = runner.invoke(app, ["verify", "--db", db_url])
     assert said.exit_code == 0 and "results: ok" in said.output, said.output
     assert [c.name for c in verify_log_only(db_url).checks] == ["events", "event ids", "session membership",
-                                                               "recorded times"]
+                                                               "commit times"]
 
 
 def verify_log_only(db_url):
@@ -145,18 +146,24 @@ def test_a_log_changed_past_its_triggers_is_named_by_position(db_url, clock, exa
     assert problems["session membership"][0].endswith("is listed in no session")
 
 
-def test_a_clock_set_back_is_a_note_not_a_defect(db_url, clock, example_path):
+def test_a_clock_set_back_is_counted_and_a_commit_row_out_of_order_named(db_url, clock, example_path):
     s = Scenario("late")
     with _ledger(db_url, clock, example_path) as ledger:
         ledger.service.record(events([s.open()]), by="test")
-        clock.advance(hours=-2)  # the server's clock stepped back
+        clock.advance(hours=-2)  # the server's clock stepped back: its commits are stamped as the last one
         ledger.service.record(events([s.start("c1")]), by="test")
         catch_up(ledger.store)
         report = verify(ledger.store)
-    assert report.ok
-    times = next(c for c in report.checks if c.name == "recorded times")
-    assert times.notes == [f"1 step(s) back in log order, the largest 7200.000 s at position {report.position}: "
-                           "an as-of answer within such a step includes a later event without an earlier one"]
+        last = ledger.store.max_position()
+    assert report.ok, _problems(report)
+    times = next(c for c in report.checks if c.name == "commit times")
+    assert "; 1 recorded time(s) step back in log order" in times.summary and not times.notes
+    _tamper(db_url, "INSERT INTO certledger_commits VALUES (1000000, '2001-01-01T00:00:00.000000+00:00')")
+    with open_ledger(db_url) as ledger:
+        problems = _problems(verify(ledger.store, results=False))
+    assert list(problems) == ["commit times"] and len(problems["commit times"]) == 2, problems
+    assert problems["commit times"][0].startswith("the commit up to position 1000000 is stamped 2001-01-01T00:00:00")
+    assert problems["commit times"][1] == f"a commit row names position 1000000, past the log's last ({last})"
 
 
 def test_a_projection_behind_the_log_is_verified_at_its_own_position(db_url, clock, example_path):
