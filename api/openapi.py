@@ -27,6 +27,8 @@ _WHY = {
     401: "no bearer token, or an unknown or revoked one",
     403: "the token's role may not do this, or the session is another centre's",
     404: "nothing of that id visible to this token",
+    409: "the cursor names a position of another history of the log (`cursor-not-in-this-log`: a ledger restored "
+         "from an older backup): read the feed again from the start",
     413: "the body (or the batch's count of lines) is larger than the server accepts: the problem's `limit` and "
          "`unit` (`bytes` or `events`) say by how much",
     415: "the body's Content-Type is not one the route reads, or is missing, or the body is content-encoded: "

@@ -16,6 +16,8 @@ runner in the embedded default: readers call `catch_up` first.
 
 from __future__ import annotations
 
+import hashlib
+
 import gc
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -322,6 +324,15 @@ class ResultsReader:
 
     def position(self) -> int:
         return self.views.position()
+
+    def log_mark(self, position: int) -> str | None:
+        """A short digest of which event the log holds at `position` (None: none): what
+        tells a position of this log from the same number in another history of it (a
+        ledger restored from an older backup, then written to, reuses positions)."""
+        event = self.views.event_at(position)
+        if event is None:
+            return None
+        return hashlib.sha256(f"{event[0]}\x00{event[1]}".encode()).hexdigest()[:16]
 
     def lag(self, at_most: int | None = None) -> int:
         """Events recorded but not yet processed by the projection (counted up to

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Query
 from api.deps import Reader, ResultsDep, SettingsDep
 from api.openapi import doc
 from api.pagination import CHANGE_CURSOR_MAX_LENGTH, LimitQuery, decode_cursor, encode_cursor, invalid_cursor, page_size
+from api.problems import ApiProblem
 from api.responses import OrjsonResponse
 from api.schemas import ChangesPage
 from api.tokens import Principal
@@ -27,22 +28,41 @@ ChangeCursor = Annotated[str | None, Query(max_length=CHANGE_CURSOR_MAX_LENGTH, 
     "`cursor` of the previous answer: the changes after it; absent to read from the first"))]
 
 
-def _after(cursor: str | None) -> tuple[int, str] | None:
-    """The feed's key a cursor names: (changed, certification id)."""
+def _after(cursor: str | None) -> tuple[int, str, str | None] | None:
+    """The feed's key a cursor names, (changed, certification id), and its mark of the
+    log at `changed` (None in a cursor issued before marks were)."""
     text = decode_cursor(cursor)
     if text is None:
         return None
     try:
-        changed, certification_id = orjson.loads(text)
+        changed, certification_id, *mark = orjson.loads(text)
         # (A log position is a 64-bit integer: past it SQLite's driver raised, a 500.) An id
         # never holds NUL (`\u0000` in the JSON, out of NulGuard's sight: PostgreSQL's text
         # cannot hold it, a 500).
         if type(changed) is int and 0 <= changed < 2**63 and isinstance(certification_id, str) \
-                and "\x00" not in certification_id:
-            return changed, certification_id
+                and "\x00" not in certification_id and (mark == [] or (len(mark) == 1 and isinstance(mark[0], str))):
+            return changed, certification_id, mark[0] if mark else None
     except (orjson.JSONDecodeError, TypeError, ValueError):
         pass
     raise invalid_cursor()
+
+
+def _same_log(results, after: tuple[int, str, str | None]) -> str:
+    """The mark of the log at the cursor's position, if the cursor was issued by this log.
+
+    A ledger restored from an older backup hands out its later positions again, to other
+    events: a follower's cursor then named a position this log had not reached (every
+    answer empty, forever) or, once it had, other changes than those it skipped, and its
+    copy kept results the ledger no longer had, without a word."""
+    changed, _, mark = after
+    here = results.log_mark(changed)
+    if here is None or (mark is not None and mark != here):
+        raise ApiProblem(
+            f"this cursor names position {changed} of a log this ledger does not hold (it was restored from an "
+            "older backup, or it is another ledger): your copy may hold results this ledger no longer has; read "
+            "the feed again from the start, without a cursor, and replace the copy",
+            field="cursor", code="cursor-not-in-this-log", status=409)
+    return here
 
 
 def _change(row: dict, principal: Principal) -> dict:
@@ -55,23 +75,31 @@ def _change(row: dict, principal: Principal) -> dict:
 
 @router.get(
     "/changes", response_model=ChangesPage,
-    **doc("centre", "jury", "auditor", "reader", errors=(400, 401, 422, 503), what=(
+    **doc("centre", "jury", "auditor", "reader", errors=(400, 401, 409, 422, 503), what=(
         "The change feed: the certifications whose result changed after `cursor` (from the first "
         "without it), each once, at its current state, in the order of their last change. Read it "
         "from the start, keep the last `cursor`, and ask again with it later: nothing is missed, "
         "nothing comes twice unless it changed again. `centre` sees its own sessions'; `jury` and "
         "`auditor` all; `reader` the published results, and a result published then unpublished as "
-        "`withdrawn` with no result (delete your copy).")),
+        "`withdrawn` with no result (delete your copy). A cursor this ledger's log did not issue (a "
+        "ledger restored from an older backup) is a 409 `cursor-not-in-this-log`: read it again from the "
+        "start and replace the copy.")),
 )
 def changes(principal: Reader, results: ResultsDep, settings: SettingsDep, cursor: ChangeCursor = None,
             limit: LimitQuery = None):
     size = page_size(limit, settings.default_page_size, settings.max_page_size)
     after = _after(cursor)
-    rows = results.changes(after=after, limit=size + 1,
+    if after is not None:
+        _same_log(results, after)
+    rows = results.changes(after=None if after is None else after[:2], limit=size + 1,
                            centre_id=principal.centre_id if principal.role == "centre" else None,
                            published_once=principal.role == "reader")
     more = len(rows) > size
     data = [_change(row, principal) for row in rows[:size]]
-    last = (data[-1]["changed"], data[-1]["certification_id"]) if data else after
-    return OrjsonResponse({"data": data, "cursor": None if last is None else encode_cursor(orjson.dumps(last).decode()),
+    last = (data[-1]["changed"], data[-1]["certification_id"]) if data else None if after is None else after[:2]
+    if last is None:
+        return OrjsonResponse({"data": data, "cursor": None, "more": more, "limit": size})
+    # Marked with the event the log holds at its position: see `_same_log`.
+    issued = [*last, _same_log(results, (*last, None))]
+    return OrjsonResponse({"data": data, "cursor": encode_cursor(orjson.dumps(issued).decode()),
                            "more": more, "limit": size})

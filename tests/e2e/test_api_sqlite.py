@@ -49,7 +49,52 @@ def test_the_api_serves_and_appends_on_sqlite(sqlite_url):
             return client.get("/results/changes", params={"cursor": encode_cursor(text)}, headers=auth("reader"))
 
         assert after('[9223372036854775808, "x"]').json()["code"] == "invalid-cursor"
-        assert ok(after('[9223372036854775807, "x"]'))["data"] == []
+        # At 2^63 - 1, a position this log never reached: not "nothing since" (see below).
+        assert after('[9223372036854775807, "x"]').json()["code"] == "cursor-not-in-this-log"
+
+
+def test_a_feed_cursor_from_before_a_restore_is_refused_not_answered_from_another_history(sqlite_url, tmp_path):
+    """A ledger restored from an older backup hands out its later positions again, to other
+    events. A follower's cursor got empty answers (the position not reached yet), then
+    other changes than those it had missed, and kept results the ledger no longer had."""
+    import sqlite3
+
+    from storage.urls import parse_url
+
+    tokens = issue_tokens(sqlite_url)
+    path = parse_url(sqlite_url).path
+    backup = tmp_path / "backup.db"
+    s, later, other = Scenario("r-1", start=T0), Scenario("r-2", start=T0), Scenario("r-3", start=T0)
+
+    def auth(who):
+        return {"Authorization": f"Bearer {tokens[who]}"}
+
+    def post(client, lines):
+        ok(client.post("/events", content=ndjson(lines), headers={**auth("centre-A"), "Content-Type": "application/x-ndjson"}))
+
+    with TestClient(create_app(settings_for(sqlite_url))) as client:
+        post(client, [s.open("centre-A"), *s.full_test("r1")])
+        ok(client.get("/results/changes", headers=auth("jury")))
+        with sqlite3.connect(path) as live, sqlite3.connect(backup) as copy:
+            live.backup(copy)  # the backup, as `sqlite3 .backup` takes it
+        post(client, [later.open("centre-A"), *later.full_test("r2")])
+        followed = ok(client.get("/results/changes", headers=auth("jury")))
+        assert [c["certification_id"] for c in followed["data"]] == ["r1", "r2"]
+        kept = followed["cursor"]  # the follower's, at r2's last change
+        # An old cursor (no mark) of this log is still taken, and answered with a marked one.
+        unmarked = encode_cursor(f'[{followed["data"][0]["changed"]}, "r1"]')
+        again = ok(client.get("/results/changes", params={"cursor": unmarked}, headers=auth("jury")))
+        assert [c["certification_id"] for c in again["data"]] == ["r2"] and again["cursor"] == kept
+    with sqlite3.connect(backup) as copy, sqlite3.connect(path) as live:
+        copy.backup(live)  # restored, as `sqlite3 ledger.db ".restore backup.db"` does; then written to again
+    with TestClient(create_app(settings_for(sqlite_url))) as client:
+        refused = client.get("/results/changes", params={"cursor": kept}, headers=auth("jury"))
+        assert refused.status_code == 409 and refused.json()["code"] == "cursor-not-in-this-log", refused.text
+        post(client, [other.open("centre-A"), *other.full_test("r3"), *other.full_test("r4")])  # past r2's position
+        refused = client.get("/results/changes", params={"cursor": kept}, headers=auth("jury"))
+        assert refused.status_code == 409 and "read the feed again from the start" in refused.json()["detail"]
+        fresh = ok(client.get("/results/changes", headers=auth("jury")))
+        assert [c["certification_id"] for c in fresh["data"]] == ["r1", "r3", "r4"]
 
 
 def test_the_api_finishes_a_rebuild_another_process_left_half_done(sqlite_url):
