@@ -17,7 +17,7 @@ from api.settings import DATABASE_URL_VAR
 from commands.bootstrap import open_ledger
 from ledger.events import INSTANT_TEXT, in_utc_range
 from storage import migrate as migrations
-from storage.errors import LedgerNotPrepared, StorageError, sqlite_busy
+from storage.errors import LedgerNotPrepared, StorageError, sqlite_busy, sqlite_corrupt
 from storage.urls import BUSY_TIMEOUT_VAR, ENV_VAR, resolve_url, sqlite_busy_timeout
 
 # Messages are never wrapped by the console: an error line stays one line in a log or a
@@ -66,6 +66,10 @@ def ledger_at(db: str | None, *, create: bool = False):
     try:
         yield ledger
     except Exception as e:
+        if sqlite_corrupt(e):  # a traceback, and `export` left a file cut short that looked whole
+            err.print(f"[red]error:[/red] the ledger {resolve_url(db).redacted()} is damaged ({_cause_text(e)}): "
+                      "restore it from a backup (README: Backups), then run `certledger verify`")
+            raise typer.Exit(2) from None
         if not sqlite_busy(e):
             raise
         # Any command that writes (the view included) waits for another writer: past the
@@ -93,6 +97,13 @@ def warn_reused_ruling_ids(reused: list[tuple[str, int]]) -> None:
         err.print(f"[yellow]warning:[/yellow] ruling id {ruling_id} names {count} rulings, recorded before ruling "
                   "ids were unique: the first keeps it, and an export of this ledger will be refused at the "
                   "others when imported elsewhere")
+
+
+def _cause_text(error: BaseException) -> str:
+    """The driver's own words (the library's wrapper repeats them)."""
+    while error.__cause__ is not None:
+        error = error.__cause__
+    return str(error)
 
 
 def _busy_hint(error: BaseException) -> str:

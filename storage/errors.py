@@ -68,6 +68,15 @@ def schema_missing(error: BaseException) -> bool:
                for cause in _chain(error))
 
 
+def sqlite_corrupt(error: BaseException) -> bool:
+    """The embedded ledger's file is damaged (a copy taken while a server wrote, a backup
+    copied over a file beside a newer write-ahead log): for a backup to mend, not a bug."""
+    return any(isinstance(cause, sqlite3.DatabaseError)
+               and (getattr(cause, "sqlite_errorname", "") in ("SQLITE_CORRUPT", "SQLITE_NOTADB")
+                    or "malformed" in str(cause))
+               for cause in _chain(error))
+
+
 def _chain(error: BaseException | None) -> Iterator[BaseException]:
     """The error and those it was raised from or during, in turn: the library may wrap
     the driver's own."""

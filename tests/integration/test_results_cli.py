@@ -175,6 +175,23 @@ def test_the_missing_ledger_hint_names_the_setting_that_named_it(tmp_path, monke
     assert f"no ledger at {url}" in said and said.endswith("or check $CERTLEDGER_API_DATABASE_URL)"), said
 
 
+def test_a_damaged_embedded_ledger_is_one_line_not_a_traceback(tmp_path, example_path):
+    """A file copied while a server wrote to it: reads printed the library's traceback,
+    and `export` left a file cut short that looked whole (exit 1)."""
+    path = tmp_path / "damaged.db"
+    url = f"sqlite:///{path}"
+    _run("import", str(example_path), "--db", url)
+    _run("simulate", "--candidates", "40", "--seed", "2", "--db", url)
+    size = path.stat().st_size
+    with path.open("r+b") as fh:  # the file's middle third overwritten, its header intact
+        fh.seek(size // 3 // 4096 * 4096)
+        fh.write(b"\xff" * (size // 3))
+    said = _run("export", "--db", url, ok=False)
+    text = " ".join(said.output.split())
+    assert said.exit_code == 2 and f"the ledger {url} is damaged (database disk image is malformed)" in text, text
+    assert "restore it from a backup" in text and "Traceback" not in text
+
+
 def test_simulating_a_seed_again_with_other_options_says_so_not_a_bug(tmp_path):
     url = f"sqlite:///{tmp_path / 'sim.db'}"
     _run("simulate", "--candidates", "12", "--seed", "3", "--db", url)
