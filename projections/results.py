@@ -16,9 +16,9 @@ runner in the embedded default: readers call `catch_up` first.
 
 from __future__ import annotations
 
-import hashlib
-
 import gc
+import hashlib
+import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -35,6 +35,8 @@ from projections.scoring_pool import ScoringPool, score_batch
 from projections.page_writer import InProcessWriter, WriterProcess, page_writer
 from projections.views import PositionMoved, ResultsViews, as_text, page_rows
 from storage.store import EventStore
+
+log = logging.getLogger("certledger.projections")
 
 PAGE_SIZE = 20_000  # events: a few MB of raw rows, and tens of MB of changed rows to write
 PARALLEL_FROM_EVENTS = 100_000  # pending events from which scoring is shared with worker processes
@@ -150,6 +152,11 @@ class ResultsProjection:
         #   (projections.page_writer).
         with self.lock, young_collections_only():
             stored = self.views.position()
+            if self.position == -1 and stored and self.views.forget_lost_view():
+                # (Checked once per process, and after a failure: not on every read.)
+                log.warning("the results read model was gone while its position said %s: derived again from "
+                            "the first event (was it left out of a restored backup?)", stored)
+                stored = 0
             if stored == 0 and self.views.has_rows() and not self.views.clear_foreign():
                 # Rows this projection never wrote are another derivation's (see
                 # views.PROJECTION_NAME), emptied; unless another process of this one

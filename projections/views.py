@@ -22,6 +22,7 @@ from eventsourcing.sqlite import SQLiteCursor, SQLiteTrackingRecorder
 from psycopg.rows import tuple_row
 
 from projections.fold import CertState, ResultsFold, SessionInfo, cert_from_row, started_result, utc_iso
+from storage.codec import topic_for
 from storage.store import PG_EVENTS_TABLE, SQLITE_EVENTS_TABLE, EventStore
 
 # The projection's name in the tracking and rebuild tables carries its derivation's
@@ -189,6 +190,26 @@ class ResultsViews:
             if self._locked_position(curs):
                 return False
             self._empty(curs)
+            return True
+
+    def forget_lost_view(self) -> bool:
+        """Start again from the first event if the results are gone while the position
+        says they were derived: a certification started at or before the position, and no
+        result row (a restore that left the read models out but kept their position, on
+        which every result was a 404 and `/health` said lag 0). Whether it did. Judged
+        under the writers' lock: a rebuild's first page is never taken for a lost view."""
+        table, key = (PG_EVENTS_TABLE, "notification_id") if self.pg else (SQLITE_EVENTS_TABLE, "rowid")
+        with self.transaction() as curs:
+            position = self._locked_position(curs)
+            curs.execute("SELECT 1 FROM certledger_results LIMIT 1")
+            if not position or curs.fetchone() is not None:
+                return False
+            curs.execute(self.sql(f"SELECT 1 FROM {table} WHERE topic = %s AND {key} <= %s LIMIT 1"),
+                         [topic_for("CertificationStarted"), position])
+            if curs.fetchone() is None:
+                return False
+            self._empty(curs)  # (what is left of it: its sessions, histories, inputs)
+            curs.execute(self.sql(f"DELETE FROM {self.tracking_table} WHERE application_name = %s"), [PROJECTION_NAME])
             return True
 
     def _empty(self, curs: Any) -> None:

@@ -582,3 +582,38 @@ def test_a_batch_recorded_whole_again_opens_no_write_transaction(db_url, clock):
         again = ledger.service.record(events(lines), by="test", guard=lambda event, ctx: None)
         assert (again.appended, again.skipped, opened) == (0, len(lines), [])
         assert ledger.service.record(events(lines + [s.start("c2")]), by="test").appended == 1 and len(opened) == 1
+
+
+def test_a_read_model_lost_behind_its_position_is_derived_again_not_served_empty(db_url, example_path, clock, caplog):
+    """A restore that left the read models out but kept their position: every result was
+    a 404 and /health said lag 0. A process finding its results gone while a certification
+    started before its position derives them again, and says so in its log."""
+    from projections.results import ResultsReader, catch_up
+    from projections.views import ResultsViews
+
+    with open_ledger(db_url, clock=clock) as ledger, example_path.open("rb") as fh:
+        import_file(ledger, fh)
+        catch_up(ledger.store)
+        before = ResultsReader(ledger.store).current()
+    assert before
+    for table in ("certledger_results", "certledger_result_history", "certledger_result_sessions",
+                  "certledger_scoring_inputs"):
+        _run_sql(db_url, f"DELETE FROM {table}")
+    with open_ledger(db_url, clock=clock) as ledger:  # a process started on the restored database
+        position = ResultsViews(ledger.store).position()
+        assert position == ledger.store.max_position()  # (what made it believe itself up to date)
+        with caplog.at_level("WARNING", logger="certledger.projections"):
+            assert catch_up(ledger.store) == position
+        assert ResultsReader(ledger.store).current() == before
+    assert "the results read model was gone while its position said" in caplog.text
+
+
+def test_an_empty_read_model_before_any_certification_is_not_a_lost_one(db_url, clock):
+    from projections.results import catch_up
+    from projections.views import ResultsViews
+
+    with open_ledger(db_url, clock=clock) as ledger:  # the genesis rule versions only
+        catch_up(ledger.store)
+        views = ResultsViews(ledger.store)
+        assert views.position() > 0 and not views.has_rows()
+        assert views.forget_lost_view() is False and views.position() > 0
