@@ -240,7 +240,9 @@ def register(app: typer.Typer) -> None:
         elif unknown:
             err.print(f"no results: {ids[0][0]} {ids[0][1]} is not in the ledger")
         elif not rows:
-            err.print("no results" + (f" as of {moment.isoformat()}" if moment else "") + " for these filters")
+            narrowed = any(v is not None for v in filters.values())
+            err.print("no results" + (f" as of {moment.isoformat()}" if moment else "")
+                      + (" for these filters" if narrowed else ": the ledger holds no certification yet"))
         else:
             show(_results_table(rows))
         if unknown:

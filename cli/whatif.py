@@ -115,11 +115,13 @@ def register(app: typer.Typer) -> None:
         or one version with another (--against)."""
         from projections.whatif_html import MAX_CHANGES_SHOWN, render_html
 
-        try:
-            period = parse_instant(start), parse_instant(end, end=True)
-        except ValueError as e:
-            err.print(f"[red]error:[/red] --from/--to: {e}")
-            raise typer.Exit(2) from None
+        period = []
+        for option, value, end_of_day in (("--from", start, False), ("--to", end, True)):
+            try:
+                period.append(parse_instant(value, end=end_of_day))
+            except ValueError as e:
+                err.print(f"[red]error:[/red] {option}: {e}")  # (it said "--from/--to", not which)
+                raise typer.Exit(2) from None
         if period[0] is not None and period[1] is not None and period[0] > period[1]:
             err.print(f"[red]error:[/red] --from {start} is after --to {end}: the period is empty")
             raise typer.Exit(2)

@@ -448,3 +448,12 @@ def test_tokens_live_where_serve_serves_and_their_ids_are_never_cut(tmp_path, mo
     assert len(token_id) == 12 and "…" not in token_id, listed
     assert "no tokens" in _run("tokens", "list", "--db", ledger).output  # not where serve does not look
     assert f"token {token_id} revoked" in _run("tokens", "revoke", token_id).stdout
+
+
+def test_an_empty_ledger_says_it_holds_no_certification_not_that_filters_left_them_out(tmp_path):
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    _run("init", "--db", url)
+    said = " ".join(_run("results", "--db", url).output.split())
+    assert said == "no results: the ledger holds no certification yet", said
+    filtered = " ".join(_run("results", "--status", "validated", "--db", url).output.split())
+    assert filtered == "no results for these filters", filtered

@@ -156,3 +156,12 @@ def test_the_summary_says_what_decided_where_no_row_fired_and_an_empty_period(tm
     said = " ".join(empty.output.split())
     assert empty.exit_code == 0 and "started from 2030-01-01T00:00:00+00:00; scored under: none" in said
     assert "nothing to compare" in said and "before \\ after" not in said
+
+
+def test_a_bad_period_bound_is_named_by_its_own_option(tmp_path):
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    assert CliRunner().invoke(app, ["init", "--db", url]).exit_code == 0
+    for option in ("--from", "--to"):
+        said = CliRunner().invoke(app, ["what-if", "--rules", "pix-v2-2021-04", option, "2024-13-01", "--db", url])
+        text = " ".join(said.output.split())
+        assert said.exit_code == 2 and f"error: {option}: " in text and "--from/--to" not in text, text
