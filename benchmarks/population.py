@@ -106,8 +106,8 @@ def fill_by_copy(url: str, events: Iterable, *, by: str, advance: Callable[[int]
             written += len(records)
             advance(len(chunk))
         # The commit row every write transaction ends with (storage.store.writer).
-        cur.execute("INSERT INTO certledger_commits SELECT MAX(notification_id), %s FROM certledger_events",
-                    [utc_now()])
+        cur.execute("INSERT INTO certledger_commits (last_position, committed_at) "
+                    "SELECT MAX(notification_id), clock_timestamp() FROM certledger_events")
         _write_meta(cur, written)
     return written
 

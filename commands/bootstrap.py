@@ -37,7 +37,9 @@ def open_ledger(url: str | DatabaseUrl | None = None, *, clock: Clock = utc_now,
     """Open (on SQLite: create on first use) the ledger at `url` and make sure it holds
     the built-in rule timeline."""
     parsed = url if isinstance(url, DatabaseUrl) else resolve_url(url)
-    store = EventStore(parsed, pool_size=pool_size, clock=clock)
+    # The store stamps commits as its lock is held, by the real time unless a clock of
+    # the caller's own (a test's) is to be followed.
+    store = EventStore(parsed, pool_size=pool_size, clock=None if clock is utc_now else clock)
     service = LedgerService(store, clock)
     service.ensure_genesis()
     return Ledger(parsed, store, service)

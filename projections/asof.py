@@ -53,31 +53,35 @@ class KnownAt:
 
 def known_at(store: EventStore, as_of: datetime) -> KnownAt:
     views = ResultsViews(store)
-    moment = as_of if views.pg else commit_text(as_of)
-    (legacy,), = views.query(f"SELECT COALESCE(MAX(last_position), 0) FROM {COMMITS_TABLE} "
-                             "WHERE committed_at IS NULL")
-    (committed,), = views.query(f"SELECT COALESCE(MAX(last_position), 0) FROM {COMMITS_TABLE} "
-                                "WHERE committed_at <= %s", [moment])
-    return KnownAt(_aware(as_of), int(legacy), int(committed))
+    moment = _aware(as_of) if views.pg else commit_text(_aware(as_of))
+    legacy = views.query(f"SELECT last_position FROM {COMMITS_TABLE} WHERE by_recorded_at "
+                         "ORDER BY last_position DESC LIMIT 1")
+    # One index probe: stamps never fall as positions rise.
+    committed = views.query(f"SELECT last_position FROM {COMMITS_TABLE} WHERE committed_at <= %s "
+                            "ORDER BY committed_at DESC, last_position DESC LIMIT 1", [moment])
+    return KnownAt(as_of, int(legacy[0][0]) if legacy else 0, int(committed[0][0]) if committed else 0)
 
 
 def commit_times(store: EventStore, positions: Iterable[int]) -> dict[int, str | None]:
-    """When the ledger came to hold each position: its transaction's commit instant (UTC
-    text), or None for an event recorded before the commit rows (known by its own
-    `recorded_at`) or not covered by one (written by a release before them)."""
+    """When the ledger came to hold each position, as as-of answers see it: its
+    transaction's commit instant (UTC text); None for an event recorded before the commit
+    rows (known by its own `recorded_at`) or after the last one (none holds it yet). An
+    event a release before 009 wrote beside this one is held from the next commit."""
     wanted = sorted(set(positions))
     if not wanted:
         return {}
     views = ResultsViews(store)
     if views.pg:
-        text = (f"SELECT p, (SELECT committed_at FROM {COMMITS_TABLE} WHERE last_position >= p "
-                "ORDER BY last_position LIMIT 1) FROM unnest(%s::bigint[]) AS p")
+        text = (f"SELECT p, c.committed_at, c.by_recorded_at FROM unnest(%s::bigint[]) AS p "
+                f"LEFT JOIN LATERAL (SELECT committed_at, by_recorded_at FROM {COMMITS_TABLE} "
+                "WHERE last_position >= p ORDER BY last_position LIMIT 1) c ON true")
         params: list[Any] = [wanted]
     else:
         text = (f"SELECT value, (SELECT committed_at FROM {COMMITS_TABLE} WHERE last_position >= value "
-                "ORDER BY last_position LIMIT 1) FROM json_each(%s)")
+                f"ORDER BY last_position LIMIT 1), (SELECT by_recorded_at FROM {COMMITS_TABLE} "
+                "WHERE last_position >= value ORDER BY last_position LIMIT 1) FROM json_each(%s)")
         params = [orjson.dumps(wanted).decode()]
-    return {int(p): None if at is None else utc_iso(at) for p, at in views.query(text, params)}
+    return {int(p): None if at is None or legacy else utc_iso(at) for p, at, legacy in views.query(text, params)}
 
 
 def recorded_by(entries: Iterable[Entry], known: KnownAt) -> Iterator[Entry]:

@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 
 from ledger.streams import RULES_STREAM
-from projections.asof import Entry, commit_times, fold_entries, known_at, recorded_by, streams_for
+from projections.asof import Entry, KnownAt, commit_times, fold_entries, known_at, recorded_by, streams_for
 from projections.fold import utc_iso
 from projections.results import ResultsReader, catch_up
 from projections.views import ResultsViews, read_snapshot
@@ -44,8 +44,8 @@ def _event_row(position: int, stream: str, state: dict) -> dict[str, Any]:
 
 
 def results_given_by(store: EventStore, certification_id: str, as_of: datetime | None,
-                     entries: list[Entry] | None = None, *,
-                     explain: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+                     entries: list[Entry] | None = None, *, explain: bool = False,
+                     known: KnownAt | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Every result the certification was given by recorded time `as_of` (None: by now),
     oldest first (the history as the ledger knew it then), and its result then;
     recomputed from the events recorded up to `as_of`, as `projections.asof` does, from
@@ -53,7 +53,9 @@ def results_given_by(store: EventStore, certification_id: str, as_of: datetime |
     also carries its result's `explanation`."""
     if entries is None:
         entries = ResultsViews(store).stream_entries(streams_for(store, certification_id=certification_id))
-    fold = fold_entries(entries, None if as_of is None else known_at(store, as_of), keep_history=True)
+    if known is None and as_of is not None:
+        known = known_at(store, as_of)
+    fold = fold_entries(entries, known, keep_history=True)
     cert = fold.certs.get(certification_id)
     if cert is None:
         by = f" by {as_of.isoformat()}" if as_of is not None else ""
@@ -92,8 +94,10 @@ def audit_trail(store: EventStore, certification_id: str, as_of: datetime | None
         results = _explained(results, results_given_by(store, certification_id, None, entries, explain=True)[0])
     else:
         entries = views.stream_entries(streams)  # read once: replayed, then listed as known by then
-        results, current_result = results_given_by(store, certification_id, as_of, entries, explain=True)
-        entries = list(recorded_by(entries, known_at(store, as_of)))
+        known = known_at(store, as_of)  # once: the results and the events listed agree
+        results, current_result = results_given_by(store, certification_id, as_of, entries, explain=True,
+                                                    known=known)
+        entries = list(recorded_by(entries, known))
     causes = {r["position"] for r in results}
     events = [
         _event_row(p, s, state) for p, s, state in entries

@@ -41,7 +41,7 @@ SQLITE_EVENTS_TABLE = "stored_events"
 COMMITS_TABLE = "certledger_commits"
 
 
-def utc_now() -> datetime:
+def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
@@ -53,9 +53,13 @@ def commit_text(moment: datetime) -> str:
 # The row that ends a transaction that wrote: under the write lock, MAX is its own last
 # position, and the instant is never earlier than the last commit's (a clock set back,
 # or one process's clock behind another's, cannot make a later commit look earlier).
+# On PostgreSQL the server reads its clock as it runs the statement, the lock held: the
+# statement goes out with the lock's and the inserts', before the lock is granted, and a
+# value from the writer's clock would be the time it queued. (A store given a clock of
+# its own, a test's, is stamped by it, as it sends the statement.)
 _SEAL_PG = (f"INSERT INTO {COMMITS_TABLE} (last_position, committed_at) "
-            f"SELECT MAX(notification_id), GREATEST(%s::timestamptz, (SELECT MAX(committed_at) FROM {COMMITS_TABLE})) "
-            f"FROM {PG_EVENTS_TABLE}")
+            "SELECT MAX(notification_id), GREATEST({stamp}, "
+            f"(SELECT MAX(committed_at) FROM {COMMITS_TABLE})) FROM {PG_EVENTS_TABLE}")
 _SEAL_SQLITE = (f"INSERT INTO {COMMITS_TABLE} (last_position, committed_at) "
                 f"SELECT MAX(rowid), MAX(?, COALESCE((SELECT MAX(committed_at) FROM {COMMITS_TABLE}), '')) "
                 f"FROM {SQLITE_EVENTS_TABLE}")
@@ -110,10 +114,12 @@ class _Reads:
 
 class EventStore(_Reads):
     def __init__(self, url: DatabaseUrl, *, create: bool = True, pool_size: int = 2,
-                 clock: Callable[[], datetime] = utc_now):
+                 clock: Callable[[], datetime] | None = None):
         self.url = url
         self.backend = url.backend
-        self.clock = clock  # what stamps each commit (the ledger's clock: tests move it)
+        # What stamps each commit: None, the time as the lock is held (the server's clock
+        # on PostgreSQL); a test's clock, moved by hand, else.
+        self.clock = clock
         missing = migrations.pending(url)
         if create and url.backend == "sqlite" and missing:
             # The embedded ledger is created (and upgraded) on first use. Only then: the
@@ -353,7 +359,8 @@ class _SQLiteWriter(_Writer):
         return [tuple(r) for r in self.conn.execute(sql, list(params)).fetchall()]
 
     def _seal(self) -> tuple[str, list]:
-        return _SEAL_SQLITE, [commit_text(self.stamp or self.store.clock())]
+        moment = self.stamp or (self.store.clock or _utc_now)()  # (SQLite's lock is held from BEGIN)
+        return _SEAL_SQLITE, [commit_text(moment)]
 
     def _execute(self, sql: str, params: list) -> None:
         self.conn.execute(sql, params)
@@ -395,7 +402,10 @@ class _PostgresWriter(_Writer):
             self.locked = True
 
     def _seal(self) -> tuple[str, list]:
-        return _SEAL_PG, [self.stamp or self.store.clock()]
+        moment = self.stamp or (self.store.clock() if self.store.clock is not None else None)
+        if moment is None:
+            return _SEAL_PG.format(stamp="clock_timestamp()"), []
+        return _SEAL_PG.format(stamp="%s::timestamptz"), [moment]
 
     def _execute(self, sql: str, params: list) -> None:
         self.curs.execute(sql, params)

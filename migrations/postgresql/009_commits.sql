@@ -1,19 +1,23 @@
--- When each write transaction committed, stamped under the write lock by the ledger's
--- clock (never earlier than the commit before it): what an as-of answer reads to know
--- which events the ledger held at T. An event's own recorded_at is taken when its
--- batch is judged, before it queues for the lock, and all the events of a long import
--- carry the instant it began: an as-of answer by recorded_at alone showed events the
--- ledger did not hold yet (and, across processes, a later event without an earlier one).
--- A row covers the positions after the row before it, up to `last_position`. The one
--- row with no `committed_at` covers the events recorded before this table: they are
--- known by their recorded_at, as before.
+-- When each write transaction committed, stamped under the write lock (never earlier
+-- than the commit before it): what an as-of answer reads to know which events the
+-- ledger held at T. An event's own recorded_at is taken when its batch is judged, before
+-- it queues for the lock, and all the events of a long import carry the instant it
+-- began: an as-of answer by recorded_at alone showed events the ledger did not hold yet
+-- (and, across processes, a later event without an earlier one).
+-- A row covers the positions after the row before it, up to `last_position`. The row
+-- `by_recorded_at` covers the events recorded before this table: they are known by their
+-- recorded_at, as before; its `committed_at` is the last one's recorded_at, the floor of
+-- every later commit.
 CREATE TABLE certledger_commits (
     last_position bigint PRIMARY KEY,
-    committed_at timestamptz
+    committed_at timestamptz NOT NULL,
+    by_recorded_at boolean NOT NULL DEFAULT false
 );
-CREATE INDEX certledger_commits_committed_at_idx ON certledger_commits (committed_at);
-INSERT INTO certledger_commits
-    SELECT MAX(notification_id), NULL FROM certledger_events HAVING MAX(notification_id) IS NOT NULL;
+-- "The last position committed by T" is one index probe (stamps rise with positions).
+CREATE INDEX certledger_commits_committed_at_idx ON certledger_commits (committed_at, last_position);
+INSERT INTO certledger_commits (last_position, committed_at, by_recorded_at)
+    SELECT notification_id, (convert_from(state, 'UTF8')::jsonb ->> 'recorded_at')::timestamptz, true
+    FROM certledger_events ORDER BY notification_id DESC LIMIT 1;
 
 -- Facts of the log, append-only like the events: the commits, and the session
 -- membership (what a finalisation is judged against), which 002 left writable.

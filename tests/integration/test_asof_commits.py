@@ -66,22 +66,27 @@ def test_a_commit_is_never_stamped_before_the_one_before_it(db_url, clock):
 
 def test_events_from_before_the_commit_rows_are_held_from_their_recorded_time(db_url, clock):
     """Migration 009 marks the log it finds as known by each event's recorded_at, as
-    before; what is written after it is known by its commit."""
+    before; what is written after it is known by its commit, never stamped before the
+    last event it found (a writer whose clock is behind held a later event without the
+    earlier ones)."""
     s = Scenario("old")
     with open_ledger(db_url, clock=clock) as ledger:
         ledger.service.record(events([s.open(), s.start("c1")]), by="t")
         before = ledger.store.max_position()
+    found = clock.now
     url = parse_url(db_url)
     _as_before_009(url)
     assert migrations.migrate(url) == ["009_commits.sql"]
     with open_ledger(db_url, clock=clock) as ledger:
-        legacy = known_at(ledger.store, clock.now)
-        assert legacy.legacy_until == before and legacy.committed == 0
-        assert known_at(ledger.store, clock.now - timedelta(seconds=1)).legacy_until == before
-        clock.advance(minutes=5)
+        legacy = known_at(ledger.store, found)
+        assert legacy.legacy_until == before
+        clock.advance(hours=-1)  # this writer's clock is behind the one that wrote them
         ledger.service.record(events([s.serve("c1", "q1")]), by="t")
-        after = known_at(ledger.store, clock.now)
-        assert after.committed == ledger.store.max_position() and after.legacy_until == before
+        last = ledger.store.max_position()
+        earlier = known_at(ledger.store, found - timedelta(minutes=30))
+        assert [p for p in range(1, last + 1) if earlier((p, "", {"recorded_at": "9999-12-31T00:00:00+00:00"}))] == []
+        held = known_at(ledger.store, found + timedelta(seconds=1))  # (SQLite's floor is to the next millisecond)
+        assert held.committed == last and held.legacy_until == before
         catch_up(ledger.store)
         trail = audit_trail(ledger.store, "c1")
     assert [e["committed_at"] is None for e in trail["events"]] == [True, True, False]
@@ -118,3 +123,30 @@ def test_the_session_membership_is_append_only_like_the_log(db_url, clock):
 
             with migrations.pg_connect(url) as conn, pytest.raises(psycopg.Error, match="append-only"):
                 conn.execute(statement)
+
+
+def test_a_batch_queued_behind_the_write_lock_is_stamped_when_it_holds_it(pg_url):
+    """On PostgreSQL the commit row goes out with the lock's statements and the inserts:
+    stamped by the writer's clock, a batch that waited for the lock was dated when it
+    queued, before a transaction still holding the lock had committed."""
+    import threading
+    import time
+    from datetime import datetime, timezone
+
+    s = Scenario("q")
+    with open_ledger(pg_url) as ledger:  # the real clock: stamped by the server's, as the lock is held
+        queued: list[datetime] = []
+
+        def queue_behind() -> None:
+            time.sleep(0.1)
+            queued.append(datetime.now(timezone.utc))
+            ledger.service.record(events([s.open()]), by="t")
+
+        behind = threading.Thread(target=queue_behind)
+        with ledger.store.writer(lock=True):
+            behind.start()
+            time.sleep(0.6)  # another transaction holds the lock
+            released = datetime.now(timezone.utc)
+        behind.join()
+        (stamp,), = ledger.store._rows("SELECT committed_at FROM certledger_commits ORDER BY last_position DESC LIMIT 1", [])
+    assert queued and stamp >= released > queued[0]

@@ -47,7 +47,10 @@ def _story(s: Scenario) -> dict[datetime, list[dict]]:
 def told(db_url):
     """The story recorded step by step; what the projection served after each step."""
     served: dict[datetime, dict] = {}
-    with freeze_time(T1, ignore=REAL_CLOCK) as frozen, open_ledger(db_url) as ledger:
+    # The ledger's clock is the test's (frozen, moved step by step), commits' included: by
+    # default a PostgreSQL store stamps them with the server's own clock.
+    with freeze_time(T1, ignore=REAL_CLOCK) as frozen, \
+            open_ledger(db_url, clock=lambda: datetime.now(UTC)) as ledger:
         reader = ResultsReader(ledger.store)
         for moment, lines in _story(Scenario("s1", start=datetime(2024, 6, 12, 8, tzinfo=UTC))).items():
             frozen.move_to(moment)
