@@ -194,7 +194,7 @@ def _check_log(views: ResultsViews, up_to: int, events: Check, ids: Check, membe
 
 
 def _legacy_until(views: ResultsViews) -> int:
-    (legacy,), = views.query(f"SELECT COALESCE(MAX(last_position), 0) FROM {COMMITS_TABLE} WHERE committed_at IS NULL")
+    (legacy,), = views.query(f"SELECT COALESCE(MAX(last_position), 0) FROM {COMMITS_TABLE} WHERE by_recorded_at")
     return int(legacy)
 
 
@@ -203,8 +203,6 @@ def _check_commits(views: ResultsViews, up_to: int, check: Check) -> None:
     previous = None
     for last_position, committed_at in rows:
         check.checked += 1
-        if committed_at is None:
-            continue  # (the events from before the commit rows)
         if previous is not None and committed_at < previous[1]:
             check.problem(f"the commit up to position {last_position} is stamped {as_text(committed_at)}, before "
                           f"the one up to {previous[0]} ({as_text(previous[1])})")
@@ -268,6 +266,7 @@ def _check_results(views: ResultsViews, log: _Log, projected: int, tick: Progres
     reader = ResultsReader(views.store)
     rules = [e for e in views.stream_entries([RULES_STREAM]) if e[0] <= projected]
     replayed: set[str] = set()
+    replayed_sessions: set[str] = set()
     sessions = sorted(log.sessions)
     for done, session_id in enumerate(sessions, start=1):
         certs = sorted(c for c, started in log.sessions[session_id] if started <= projected)
@@ -280,22 +279,55 @@ def _check_results(views: ResultsViews, log: _Log, projected: int, tick: Progres
         except Exception as e:  # noqa: BLE001 - an unreadable event (see "events") stops this session only
             check.problem(f"session {session_id}: its streams cannot be replayed: {type(e).__name__}: {str(e)[:200]}")
             replayed.update(certs)  # (not results without a start: unverified, as said)
+            replayed_sessions.add(session_id)
             continue
+        replayed_sessions.add(session_id)
         _compare_session(views, fold, session_id, check)
         stored = {r["certification_id"]: r for r in reader.current(session_id=session_id)}
+        feed = {r[0]: r[1:] for r in views.query(
+            "SELECT certification_id, position, changed, was_published, public_changed FROM certledger_results "
+            "WHERE session_id = %s", [session_id])}
         histories = _stored_histories(views, certs)
         facts = _stored_facts(views, certs)
         for cert in certs:
             check.checked += 1
             replayed.add(cert)
             _compare_certification(fold, cert, stored.get(cert), histories.get(cert, []), facts.get(cert), check)
+            if cert in fold.certs and cert in feed:
+                _compare_feed(fold, cert, feed[cert], check)
         tick("results", done, len(sessions))
-    extra = [c for (c,) in views.query("SELECT certification_id FROM certledger_results") if c not in replayed]
-    for cert in sorted(extra):
-        check.problem(f"{cert}: a result for a certification the log did not start by position {projected}")
+    # Rows no fact of the log calls for, in each table the API and what-if read.
+    for table, key, what in (("certledger_results", "certification_id", "a result"),
+                             ("certledger_result_history", "certification_id", "a history"),
+                             ("certledger_scoring_inputs", "certification_id", "a scoring input"),
+                             ("certledger_result_sessions", "session_id", "a session row")):
+        known = replayed_sessions if key == "session_id" else replayed
+        for (extra,) in views.query(f"SELECT DISTINCT {key} FROM {table} ORDER BY {key}"):
+            if extra not in known:
+                check.problem(f"{extra}: {what} for a {'session' if key == 'session_id' else 'certification'} "
+                              f"the log did not {'open' if key == 'session_id' else 'start'} by position {projected}")
     check.summary = (f"{check.checked:,} certification(s) in {len(sessions):,} session(s) replayed "
                      f"up to the projection's position {projected}")
     return check
+
+
+def _compare_feed(fold: ResultsFold, cert: str, stored: tuple, check: Check) -> None:
+    """The change feed's columns as one page holding the whole replay writes them (the
+    projection's upsert, then its publication flips: views._UPSERT_RESULTS and
+    _FLIP_PUBLISHED); a rebuild derives the same at any page size (tested)."""
+    state = fold.certs[cert]
+    session = fold.sessions.get(state.session_id)
+    published = bool(session and session.published)
+    changed, was, public = state.position, published, state.position if published else 0
+    flip = fold.published_changed.get(state.session_id)
+    if flip is not None:
+        at, seen = flip
+        was, changed, public = was or seen, max(changed, at), max(public, at)
+    derived = (state.position, changed, was, public)
+    position, s_changed, s_was, s_public = stored
+    if (position, s_changed, bool(s_was), s_public) != derived:
+        check.problem(f"{cert}: its change-feed position (position, changed, was_published, public_changed) is "
+                      f"stored {(position, s_changed, bool(s_was), s_public)}, derived {derived}")
 
 
 def _stored_histories(views: ResultsViews, certs: list[str]) -> dict[str, list[dict[str, Any]]]:

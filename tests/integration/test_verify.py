@@ -158,7 +158,8 @@ def test_a_clock_set_back_is_counted_and_a_commit_row_out_of_order_named(db_url,
     assert report.ok, _problems(report)
     times = next(c for c in report.checks if c.name == "commit times")
     assert "; 1 recorded time(s) step back in log order" in times.summary and not times.notes
-    _tamper(db_url, "INSERT INTO certledger_commits VALUES (1000000, '2001-01-01T00:00:00.000000+00:00')")
+    _tamper(db_url, "INSERT INTO certledger_commits (last_position, committed_at) "
+                    "VALUES (1000000, '2001-01-01T00:00:00.000000+00:00')")
     with open_ledger(db_url) as ledger:
         problems = _problems(verify(ledger.store, results=False))
     assert list(problems) == ["commit times"] and len(problems["commit times"]) == 2, problems
@@ -177,3 +178,30 @@ def test_a_projection_behind_the_log_is_verified_at_its_own_position(db_url, clo
     assert "after" not in " ".join(results.problems)
     said = runner.invoke(app, ["verify", "--db", db_url])
     assert said.exit_code == 0 and "3 event(s) behind" in " ".join(said.output.split()), said.output
+
+
+def test_rows_of_every_read_model_and_the_feed_columns_are_verified_too(db_url, clock, example_path):
+    """A ghost session row, a ghost history and the change feed's columns went unseen:
+    only the results table was checked for rows the log does not call for."""
+    with _ledger(db_url, clock, example_path):
+        pass
+    _tamper(
+        db_url,
+        "INSERT INTO certledger_result_sessions SELECT 'ghost-session', centre_id, finalised, published "
+        "FROM certledger_result_sessions WHERE session_id = 'sim-5-s1'",
+        "INSERT INTO certledger_result_history SELECT 'ghost-cert', seq, cause, detail, recorded_at, position, result "
+        "FROM certledger_result_history WHERE certification_id = 'cert-0001'",
+        "INSERT INTO certledger_scoring_inputs SELECT 'ghost-input', started_at, facts "
+        "FROM certledger_scoring_inputs WHERE certification_id = 'cert-0001'",
+        "UPDATE certledger_results SET changed = 1 WHERE certification_id = 'cert-0002'",
+    )
+    with open_ledger(db_url) as ledger:
+        problems = _problems(verify(ledger.store))
+    assert list(problems) == ["results"], problems
+    said = "\n".join(problems["results"])
+    assert "cert-0002: its change-feed position (position, changed, was_published, public_changed) is stored" in said
+    for ghost, what in (("ghost-session", "a session row for a session the log did not open"),
+                        ("ghost-cert", "a history for a certification the log did not start"),
+                        ("ghost-input", "a scoring input for a certification the log did not start")):
+        assert f"{ghost}: {what}" in said, said
+    assert len(problems["results"]) == 4
