@@ -85,7 +85,7 @@ def tokens_add(
     """Issue a token and print it once: only its hash is stored."""
     from api.tokens import TokenError, TokenStore
 
-    from projections.results import ResultsReader
+    from projections.results import ResultsReader, catch_up
 
     with ledger_at(_api_database(db)) as ledger:
         try:
@@ -95,6 +95,8 @@ def tokens_add(
             raise typer.Exit(2) from None
         # Issued all the same (a new centre has no session yet), but said: a mistyped id
         # gave a token that answered every request with nothing, and no one knew why.
+        if info.centre_id is not None:
+            catch_up(ledger.store)  # (as reading commands do: sessions just imported count)
         unknown = info.centre_id is not None and not ResultsReader(ledger.store).sessions(
             centre_id=info.centre_id, limit=1)
     where = f" for centre {info.centre_id}" if info.centre_id else ""

@@ -336,10 +336,10 @@ class ResultsReader:
         """A short digest of which event the log holds at `position` (None: none): what
         tells a position of this log from the same number in another history of it (a
         ledger restored from an older backup, then written to, reuses positions)."""
+        # The event whole, recorded time included: the same stream and version written
+        # again after a restore (a batch sent again, changed) is another event.
         event = self.views.event_at(position)
-        if event is None:
-            return None
-        return hashlib.sha256(f"{event[0]}\x00{event[1]}".encode()).hexdigest()[:16]
+        return None if event is None else hashlib.sha256(event).hexdigest()[:16]
 
     def lag(self, at_most: int | None = None) -> int:
         """Events recorded but not yet processed by the projection (counted up to

@@ -224,11 +224,11 @@ class ResultsViews:
                           [PROJECTION_NAME])
         return rows[0][0] if rows and rows[0][0] is not None else 0
 
-    def event_at(self, position: int) -> tuple[str, int] | None:
-        """(stream, version) of the event at a log position, None if there is none."""
+    def event_at(self, position: int) -> bytes | None:
+        """The stored event (its JSON) at a log position, None if there is none."""
         table, key = (PG_EVENTS_TABLE, "notification_id") if self.pg else (SQLITE_EVENTS_TABLE, "rowid")
-        rows = self.query(f"SELECT originator_id, originator_version FROM {table} WHERE {key} = %s", [position])
-        return (rows[0][0], int(rows[0][1])) if rows else None
+        rows = self.query(f"SELECT state FROM {table} WHERE {key} = %s", [position])
+        return bytes(rows[0][0]) if rows else None
 
     def events_after(self, position: int, at_most: int | None = None) -> int:
         """The events recorded after `position` (counted up to `at_most`, if given: a

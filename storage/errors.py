@@ -72,9 +72,8 @@ def sqlite_corrupt(error: BaseException) -> bool:
     """The embedded ledger's file is damaged (a copy taken while a server wrote, a backup
     copied over a file beside a newer write-ahead log): for a backup to mend, not a bug."""
     return any(isinstance(cause, sqlite3.DatabaseError)
-               and (getattr(cause, "sqlite_errorname", "") in ("SQLITE_CORRUPT", "SQLITE_NOTADB")
-                    or "malformed" in str(cause))
-               for cause in _chain(error))
+               and getattr(cause, "sqlite_errorname", "") in ("SQLITE_CORRUPT", "SQLITE_NOTADB")
+               for cause in _chain(error))  # (not the words: "malformed JSON" is a query's own error)
 
 
 def _chain(error: BaseException | None) -> Iterator[BaseException]:

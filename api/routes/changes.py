@@ -89,8 +89,7 @@ def changes(principal: Reader, results: ResultsDep, settings: SettingsDep, curso
             limit: LimitQuery = None):
     size = page_size(limit, settings.default_page_size, settings.max_page_size)
     after = _after(cursor)
-    if after is not None:
-        _same_log(results, after)
+    mark = None if after is None else _same_log(results, after)
     rows = results.changes(after=None if after is None else after[:2], limit=size + 1,
                            centre_id=principal.centre_id if principal.role == "centre" else None,
                            published_once=principal.role == "reader")
@@ -100,6 +99,6 @@ def changes(principal: Reader, results: ResultsDep, settings: SettingsDep, curso
     if last is None:
         return OrjsonResponse({"data": data, "cursor": None, "more": more, "limit": size})
     # Marked with the event the log holds at its position: see `_same_log`.
-    issued = [*last, _same_log(results, (*last, None))]
+    issued = [*last, _same_log(results, (*last, None)) if data else mark]
     return OrjsonResponse({"data": data, "cursor": encode_cursor(orjson.dumps(issued).decode()),
                            "more": more, "limit": size})
