@@ -152,8 +152,10 @@ class ResultsProjection:
         #   (projections.page_writer).
         with self.lock, young_collections_only():
             stored = self.views.position()
-            if self.position == -1 and stored and self.views.forget_lost_view():
-                # (Checked once per process, and after a failure: not on every read.)
+            if self.position == -1 and stored and not self.views.has_rows() and self.views.forget_lost_view():
+                # (Checked once per process, and after a failure: not on every read; and
+                # judged under the writers' lock only if a plain read finds no result: a
+                # reader on SQLite must not wait for a long import's write lock.)
                 log.warning("the results read model was gone while its position said %s: derived again from "
                             "the first event (was it left out of a restored backup?)", stored)
                 stored = 0
