@@ -84,7 +84,6 @@ def tokens_add(
 ) -> None:
     """Issue a token and print it once: only its hash is stored."""
     from api.tokens import TokenError, TokenStore
-
     from projections.results import ResultsReader, catch_up
 
     with ledger_at(_api_database(db)) as ledger:
