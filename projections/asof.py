@@ -54,8 +54,9 @@ class KnownAt:
 def known_at(store: EventStore, as_of: datetime) -> KnownAt:
     views = ResultsViews(store)
     moment = _aware(as_of) if views.pg else commit_text(_aware(as_of))
-    legacy = views.query(f"SELECT last_position FROM {COMMITS_TABLE} WHERE by_recorded_at "
-                         "ORDER BY last_position DESC LIMIT 1")
+    # 009's row for the log it found is the first row, if any: a probe of the primary key.
+    first = views.query(f"SELECT last_position, by_recorded_at FROM {COMMITS_TABLE} ORDER BY last_position LIMIT 1")
+    legacy = [(first[0][0],)] if first and first[0][1] else []
     # One index probe: stamps never fall as positions rise.
     committed = views.query(f"SELECT last_position FROM {COMMITS_TABLE} WHERE committed_at <= %s "
                             "ORDER BY committed_at DESC, last_position DESC LIMIT 1", [moment])

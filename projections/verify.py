@@ -194,8 +194,8 @@ def _check_log(views: ResultsViews, up_to: int, events: Check, ids: Check, membe
 
 
 def _legacy_until(views: ResultsViews) -> int:
-    (legacy,), = views.query(f"SELECT COALESCE(MAX(last_position), 0) FROM {COMMITS_TABLE} WHERE by_recorded_at")
-    return int(legacy)
+    first = views.query(f"SELECT last_position, by_recorded_at FROM {COMMITS_TABLE} ORDER BY last_position LIMIT 1")
+    return int(first[0][0]) if first and first[0][1] else 0  # (009's row is the first, if any)
 
 
 def _check_commits(views: ResultsViews, up_to: int, check: Check) -> None:

@@ -71,9 +71,11 @@ def schema_missing(error: BaseException) -> bool:
 def sqlite_corrupt(error: BaseException) -> bool:
     """The embedded ledger's file is damaged (a copy taken while a server wrote, a backup
     copied over a file beside a newer write-ahead log): for a backup to mend, not a bug."""
+    # By the driver's (extended) code, SQLITE_CORRUPT_INDEX and the like included; not by
+    # the words: "malformed JSON" is a query's own error.
     return any(isinstance(cause, sqlite3.DatabaseError)
-               and getattr(cause, "sqlite_errorname", "") in ("SQLITE_CORRUPT", "SQLITE_NOTADB")
-               for cause in _chain(error))  # (not the words: "malformed JSON" is a query's own error)
+               and (getattr(cause, "sqlite_errorname", "") or "").startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB"))
+               for cause in _chain(error))
 
 
 def _chain(error: BaseException | None) -> Iterator[BaseException]:

@@ -57,11 +57,14 @@ def commit_text(moment: datetime) -> str:
 # statement goes out with the lock's and the inserts', before the lock is granted, and a
 # value from the writer's clock would be the time it queued. (A store given a clock of
 # its own, a test's, is stamped by it, as it sends the statement.)
+# Nor before the events it commits say they were recorded: stamped by the database's
+# clock, a commit dated before its events' recorded_at (the application host's clock
+# ahead) made an audit list an event "recorded" after the moment it was held from.
 _SEAL_PG = (f"INSERT INTO {COMMITS_TABLE} (last_position, committed_at) "
-            "SELECT MAX(notification_id), GREATEST({stamp}, "
+            "SELECT MAX(notification_id), GREATEST({stamp}, %s::timestamptz, "
             f"(SELECT MAX(committed_at) FROM {COMMITS_TABLE})) FROM {PG_EVENTS_TABLE}")
 _SEAL_SQLITE = (f"INSERT INTO {COMMITS_TABLE} (last_position, committed_at) "
-                f"SELECT MAX(rowid), MAX(?, COALESCE((SELECT MAX(committed_at) FROM {COMMITS_TABLE}), '')) "
+                f"SELECT MAX(rowid), MAX(?, ?, COALESCE((SELECT MAX(committed_at) FROM {COMMITS_TABLE}), '')) "
                 f"FROM {SQLITE_EVENTS_TABLE}")
 
 
@@ -286,6 +289,7 @@ class _Writer(_Reads):
     wrote = False  # something was written: the transaction ends with its commit row
     sealed = False  # that row is written
     stamp: datetime | None = None  # its instant, if not the clock's
+    recorded: datetime | None = None  # the latest recorded_at written: the stamp's floor
 
     def write(self, records: Sequence[Recorded], expect: dict[str, int] | None = None, *,
               last: bool = False) -> None:
@@ -293,6 +297,11 @@ class _Writer(_Reads):
         `last`: no other write follows in this transaction, so its commit row may go
         with these statements (on PostgreSQL, in the same round trip)."""
         raise NotImplementedError  # pragma: no cover - interface
+
+    def _note_recorded(self, records: Sequence[Recorded]) -> None:
+        latest = max((r.recorded_at for r in records), default=None)
+        if latest is not None and (self.recorded is None or latest > self.recorded):
+            self.recorded = latest
 
     def seal(self) -> None:
         """The commit row, unless written already or nothing was (see `writer`)."""
@@ -360,7 +369,7 @@ class _SQLiteWriter(_Writer):
 
     def _seal(self) -> tuple[str, list]:
         moment = self.stamp or (self.store.clock or _utc_now)()  # (SQLite's lock is held from BEGIN)
-        return _SEAL_SQLITE, [commit_text(moment)]
+        return _SEAL_SQLITE, [commit_text(moment), commit_text(self.recorded or moment)]
 
     def _execute(self, sql: str, params: list) -> None:
         self.conn.execute(sql, params)
@@ -368,6 +377,7 @@ class _SQLiteWriter(_Writer):
     def write(self, records: Sequence[Recorded], expect: dict[str, int] | None = None, *,
               last: bool = False) -> None:
         self.wrote = self.wrote or bool(records)
+        self._note_recorded(records)
         lines = [r.event.to_line() for r in records]
         ids, links = _index_rows(records, lines)
         stored = [to_stored(r, line) for r, line in zip(records, lines)]
@@ -404,8 +414,8 @@ class _PostgresWriter(_Writer):
     def _seal(self) -> tuple[str, list]:
         moment = self.stamp or (self.store.clock() if self.store.clock is not None else None)
         if moment is None:
-            return _SEAL_PG.format(stamp="clock_timestamp()"), []
-        return _SEAL_PG.format(stamp="%s::timestamptz"), [moment]
+            return _SEAL_PG.format(stamp="clock_timestamp()"), [self.recorded]
+        return _SEAL_PG.format(stamp="%s::timestamptz"), [moment, self.recorded or moment]
 
     def _execute(self, sql: str, params: list) -> None:
         self.curs.execute(sql, params)
@@ -415,6 +425,7 @@ class _PostgresWriter(_Writer):
         if not records:
             return self.expect(expect or {})
         self.wrote = True
+        self._note_recorded(records)
         lines = [r.event.to_line() for r in records]
         ids, links = _index_rows(records, lines)
         stored = [to_stored(r, line) for r, line in zip(records, lines)]

@@ -150,3 +150,17 @@ def test_a_batch_queued_behind_the_write_lock_is_stamped_when_it_holds_it(pg_url
         behind.join()
         (stamp,), = ledger.store._rows("SELECT committed_at FROM certledger_commits ORDER BY last_position DESC LIMIT 1", [])
     assert queued and stamp >= released > queued[0]
+
+
+def test_a_commit_is_never_stamped_before_its_events_were_recorded(pg_url):
+    """The application's clock an hour ahead of the database's: the server's stamp made a
+    commit look earlier than the recorded times of the events it committed."""
+    from datetime import datetime, timezone
+
+    ahead = datetime.now(timezone.utc) + timedelta(hours=1)
+    s = Scenario("ahead")
+    with open_ledger(pg_url, clock=lambda: ahead) as ledger:
+        ledger.store.clock = None  # stamped by the server, as in production
+        ledger.service.record(events([s.open()]), by="t")
+        (stamp,), = ledger.store._rows("SELECT committed_at FROM certledger_commits ORDER BY last_position DESC LIMIT 1", [])
+    assert stamp >= ahead
