@@ -8,14 +8,16 @@ committed by T (`certledger_commits`, stamped under the write lock): the log up 
 last position committed by T, a state the ledger was in. An event's own `recorded_at` is
 taken when its batch is judged, before it waits for the lock, and every event of a long
 import carries the instant the import began; by those alone, an as-of answer showed
-events not yet committed. Events recorded before that table (migration 009) are still
-known by their `recorded_at`. A filter on one certification, session or candidate reads only
+events not yet committed. Events recorded before that table (migration 009), or written
+beside it by a release before it, are still known by their `recorded_at` (which is never
+after their commit: the prefix holds). A filter on one certification, session or candidate reads only
 the streams it needs (theirs, their sessions' and the rules'); other filters fold the
 whole log.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -41,33 +43,55 @@ def _aware(moment: datetime) -> datetime:
 class KnownAt:
     """Which log positions the ledger held at `as_of`."""
     as_of: datetime
-    legacy_until: int  # positions up to here predate the commit rows: known by their recorded_at
+    # Positions known by their own recorded_at, (first, last) in order: the log migration
+    # 009 found, and what a release before it wrote beside this one (see storage.store).
+    by_recorded: tuple[tuple[int, int], ...]
+    covered: int  # the last position of a commit row: past it, only such a release's writes
     committed: int  # the last position committed by `as_of`
 
     def __call__(self, entry: Entry) -> bool:
         position = entry[0]
-        if position <= self.legacy_until:
+        if self.known_by_recorded_at(position):
             return datetime.fromisoformat(entry[2]["recorded_at"]) <= self.as_of
         return position <= self.committed
+
+    def known_by_recorded_at(self, position: int) -> bool:
+        if position > self.covered:
+            return True
+        i = bisect_right(self.by_recorded, (position, 2**63)) - 1
+        return i >= 0 and self.by_recorded[i][0] <= position <= self.by_recorded[i][1]
+
+    @property
+    def legacy_until(self) -> int:
+        """The last position of the log 009 found (0: none)."""
+        return self.by_recorded[0][1] if self.by_recorded and self.by_recorded[0][0] == 1 else 0
+
+
+def by_recorded_ranges(views: ResultsViews) -> tuple[tuple[int, int], ...]:
+    """The (first, last) positions of each commit row `by_recorded_at` (rare: an index
+    probe for each, and one for the row before it)."""
+    flag = "by_recorded_at" if views.pg else "by_recorded_at = 1"
+    rows = views.query(f"SELECT g.last_position, (SELECT MAX(c.last_position) FROM {COMMITS_TABLE} c "
+                       f"WHERE c.last_position < g.last_position) FROM {COMMITS_TABLE} g WHERE {flag} "
+                       "ORDER BY g.last_position")
+    return tuple((int(before or 0) + 1, int(last)) for last, before in rows)
 
 
 def known_at(store: EventStore, as_of: datetime) -> KnownAt:
     views = ResultsViews(store)
     moment = _aware(as_of) if views.pg else commit_text(_aware(as_of))
-    # 009's row for the log it found is the first row, if any: a probe of the primary key.
-    first = views.query(f"SELECT last_position, by_recorded_at FROM {COMMITS_TABLE} ORDER BY last_position LIMIT 1")
-    legacy = [(first[0][0],)] if first and first[0][1] else []
+    (covered,), = views.query(f"SELECT COALESCE(MAX(last_position), 0) FROM {COMMITS_TABLE}")
     # One index probe: stamps never fall as positions rise.
     committed = views.query(f"SELECT last_position FROM {COMMITS_TABLE} WHERE committed_at <= %s "
                             "ORDER BY committed_at DESC, last_position DESC LIMIT 1", [moment])
-    return KnownAt(as_of, int(legacy[0][0]) if legacy else 0, int(committed[0][0]) if committed else 0)
+    return KnownAt(as_of, by_recorded_ranges(views), int(covered), int(committed[0][0]) if committed else 0)
 
 
 def commit_times(store: EventStore, positions: Iterable[int]) -> dict[int, str | None]:
     """When the ledger came to hold each position, as as-of answers see it: its
-    transaction's commit instant (UTC text); None for an event recorded before the commit
-    rows (known by its own `recorded_at`) or after the last one (none holds it yet). An
-    event a release before 009 wrote beside this one is held from the next commit."""
+    transaction's commit instant (UTC text); None for an event known by its own
+    `recorded_at`: recorded before the commit rows, or written by a release before them
+    (covered by a row `by_recorded_at`, or past the last row)."""
     wanted = sorted(set(positions))
     if not wanted:
         return {}

@@ -38,6 +38,7 @@ import orjson
 from ledger.events import EVENT_TYPES, CertificationStarted, SessionOpened
 from ledger.recorded import RULING_KEY_PREFIX, UNINDEXED_DIGEST, digest_of, ruling_digest, ruling_key_of
 from ledger.streams import RULES_STREAM, certification_stream, session_stream, stream_of
+from projections.asof import KnownAt, by_recorded_ranges
 from projections.fold import ResultsFold, utc_iso
 from projections.results import ResultsReader
 from projections.views import ResultsViews, as_text, read_snapshot
@@ -130,7 +131,7 @@ def _check_log(views: ResultsViews, up_to: int, events: Check, ids: Check, membe
     matched_ids, matched_members = [0], [0]  # stored rows that a fact calls for (counted in place)
     previous: tuple[datetime, int] | None = None
     steps_back, largest = 0, (0.0, 0)
-    legacy_until = _legacy_until(views)
+    by_recorded = _known_by_recorded_at(views)
     legacy_steps = 0
     for rows in _pages(views, up_to):
         page_ids: dict[str, tuple[str, str, int, int]] = {}  # key -> (digest, stream, version, position)
@@ -157,7 +158,7 @@ def _check_log(views: ResultsViews, up_to: int, events: Check, ids: Check, membe
             versions[stream] = version
             if previous is not None and recorded_at < previous[0]:
                 steps_back += 1
-                legacy_steps += position <= legacy_until
+                legacy_steps += by_recorded(position)
                 step = (previous[0] - recorded_at).total_seconds()
                 if step > largest[0]:
                     largest = (step, position)
@@ -184,18 +185,21 @@ def _check_log(views: ResultsViews, up_to: int, events: Check, ids: Check, membe
     _check_commits(views, up_to, times)
     if legacy_steps:
         times.notes.append(
-            f"{legacy_steps:,} recorded time(s) step back in log order among the events from before the commit "
-            f"rows (the largest step {largest[0]:.3f} s, at position {largest[1]}): an as-of answer within such a "
-            "step holds a later event without an earlier one")
+            f"{legacy_steps:,} recorded time(s) step back in log order among the events as-of answers know by "
+            f"them, the log migration 009 found or an older release's writes (the largest step "
+            f"{largest[0]:.3f} s, at position {largest[1]}): an as-of answer within such a step holds a later "
+            "event without an earlier one")
     if steps_back - legacy_steps:
         times.summary += (f"; {steps_back - legacy_steps:,} recorded time(s) step back in log order (batches judged "
                           "in one order, committed in another: as-of answers go by the commits)")
     return log
 
 
-def _legacy_until(views: ResultsViews) -> int:
-    first = views.query(f"SELECT last_position, by_recorded_at FROM {COMMITS_TABLE} ORDER BY last_position LIMIT 1")
-    return int(first[0][0]) if first and first[0][1] else 0  # (009's row is the first, if any)
+def _known_by_recorded_at(views: ResultsViews) -> Callable[[int], bool]:
+    """Whether as-of answers know a position by its recorded_at (see projections.asof)."""
+    (covered,), = views.query(f"SELECT COALESCE(MAX(last_position), 0) FROM {COMMITS_TABLE}")
+    known = KnownAt(datetime.min, by_recorded_ranges(views), int(covered), 0)
+    return known.known_by_recorded_at
 
 
 def _check_commits(views: ResultsViews, up_to: int, check: Check) -> None:
@@ -207,13 +211,19 @@ def _check_commits(views: ResultsViews, up_to: int, check: Check) -> None:
             check.problem(f"the commit up to position {last_position} is stamped {as_text(committed_at)}, before "
                           f"the one up to {previous[0]} ({as_text(previous[1])})")
         previous = (last_position, committed_at)
+    for first, last in by_recorded_ranges(views):
+        if first > 1:
+            check.notes.append(f"the events at positions {first} to {last} were written by a release that kept no "
+                               "commit times (one before migration 009, left running): as-of answers know them by "
+                               "their recorded times")
     covered = max((r[0] for r in rows), default=0)
     if covered > up_to:
         check.problem(f"a commit row names position {covered}, past the log's last ({up_to})")
     check.summary = f"{check.checked:,} commit(s), each stamped at or after the one before it"
     if covered < up_to:
         check.notes.append(f"the events after position {covered} (to {up_to}) are in no commit row (written by a "
-                           "release that kept no commit times): no as-of answer holds them until a commit covers them")
+                           "release that kept no commit times, one before migration 009, left running): as-of "
+                           "answers know them by their recorded times")
 
 
 def _check_page_ids(views: ResultsViews, expected: dict[str, tuple[str, str, int, int]], check: Check,

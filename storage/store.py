@@ -60,12 +60,26 @@ def commit_text(moment: datetime) -> str:
 # Nor before the events it commits say they were recorded: stamped by the database's
 # clock, a commit dated before its events' recorded_at (the application host's clock
 # ahead) made an audit list an event "recorded" after the moment it was held from.
-_SEAL_PG = (f"INSERT INTO {COMMITS_TABLE} (last_position, committed_at) "
-            "SELECT MAX(notification_id), GREATEST({stamp}, %s::timestamptz, "
-            f"(SELECT MAX(committed_at) FROM {COMMITS_TABLE})) FROM {PG_EVENTS_TABLE}")
-_SEAL_SQLITE = (f"INSERT INTO {COMMITS_TABLE} (last_position, committed_at) "
-                f"SELECT MAX(rowid), MAX(?, ?, COALESCE((SELECT MAX(committed_at) FROM {COMMITS_TABLE}), '')) "
-                f"FROM {SQLITE_EVENTS_TABLE}")
+# Events another process wrote without a commit row (a release before 009, left running)
+# lie between the last row and this transaction's first event: a row `by_recorded_at`
+# covers them first, so as-of answers know them by their recorded_at, as the events 009
+# found, instead of from this commit. (Under the lock no one else inserts: this
+# transaction's positions are its last one's and the `count` before it.)
+_SEAL_PG = (f"INSERT INTO {COMMITS_TABLE} (last_position, committed_at, by_recorded_at) "
+            "SELECT r.p, s.at, r.gap FROM "
+            f"(SELECT MAX(notification_id) AS top FROM {PG_EVENTS_TABLE}) t, "
+            "(SELECT GREATEST({stamp}, %s::timestamptz, "
+            f"(SELECT MAX(committed_at) FROM {COMMITS_TABLE})) AS at) s, "
+            f"(SELECT COALESCE(MAX(last_position), 0) AS covered FROM {COMMITS_TABLE}) c, "
+            "LATERAL (VALUES (t.top - %s, true), (t.top, false)) AS r(p, gap) "
+            "WHERE NOT r.gap OR r.p > c.covered")
+_SEAL_SQLITE = (f"INSERT INTO {COMMITS_TABLE} (last_position, committed_at, by_recorded_at) "
+                "SELECT r.p, s.at, r.gap FROM "
+                f"(SELECT (SELECT MAX(rowid) FROM {SQLITE_EVENTS_TABLE}) - ? AS p, 1 AS gap "
+                f"UNION ALL SELECT (SELECT MAX(rowid) FROM {SQLITE_EVENTS_TABLE}), 0) r, "
+                f"(SELECT MAX(?, ?, COALESCE((SELECT MAX(committed_at) FROM {COMMITS_TABLE}), '')) AS at) s "
+                f"WHERE r.gap = 0 OR r.p > COALESCE((SELECT MAX(last_position) FROM {COMMITS_TABLE}), 0) "
+                "ORDER BY r.p")
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,6 +304,7 @@ class _Writer(_Reads):
     sealed = False  # that row is written
     stamp: datetime | None = None  # its instant, if not the clock's
     recorded: datetime | None = None  # the latest recorded_at written: the stamp's floor
+    count = 0  # events written in this transaction
 
     def write(self, records: Sequence[Recorded], expect: dict[str, int] | None = None, *,
               last: bool = False) -> None:
@@ -299,6 +314,7 @@ class _Writer(_Reads):
         raise NotImplementedError  # pragma: no cover - interface
 
     def _note_recorded(self, records: Sequence[Recorded]) -> None:
+        self.count += len(records)
         latest = max((r.recorded_at for r in records), default=None)
         if latest is not None and (self.recorded is None or latest > self.recorded):
             self.recorded = latest
@@ -369,7 +385,7 @@ class _SQLiteWriter(_Writer):
 
     def _seal(self) -> tuple[str, list]:
         moment = self.stamp or (self.store.clock or _utc_now)()  # (SQLite's lock is held from BEGIN)
-        return _SEAL_SQLITE, [commit_text(moment), commit_text(self.recorded or moment)]
+        return _SEAL_SQLITE, [self.count, commit_text(moment), commit_text(self.recorded or moment)]
 
     def _execute(self, sql: str, params: list) -> None:
         self.conn.execute(sql, params)
@@ -414,8 +430,8 @@ class _PostgresWriter(_Writer):
     def _seal(self) -> tuple[str, list]:
         moment = self.stamp or (self.store.clock() if self.store.clock is not None else None)
         if moment is None:
-            return _SEAL_PG.format(stamp="clock_timestamp()"), [self.recorded]
-        return _SEAL_PG.format(stamp="%s::timestamptz"), [moment, self.recorded or moment]
+            return _SEAL_PG.format(stamp="clock_timestamp()"), [self.recorded, self.count]
+        return _SEAL_PG.format(stamp="%s::timestamptz"), [moment, self.recorded or moment, self.count]
 
     def _execute(self, sql: str, params: list) -> None:
         self.curs.execute(sql, params)

@@ -11,6 +11,8 @@ CREATE TABLE certledger_commits (
     by_recorded_at INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX certledger_commits_committed_at_idx ON certledger_commits (committed_at, last_position);
+-- The rows `by_recorded_at`: 009's, and any covering an older release's writes (rare).
+CREATE INDEX certledger_commits_by_recorded_at_idx ON certledger_commits (last_position) WHERE by_recorded_at = 1;
 INSERT INTO certledger_commits (last_position, committed_at, by_recorded_at)
     SELECT rowid, strftime('%Y-%m-%dT%H:%M:%f', json_extract(CAST(state AS TEXT), '$.recorded_at'), '+0.001 seconds')
                   || '000+00:00', 1

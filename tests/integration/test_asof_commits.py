@@ -12,7 +12,8 @@ import pytest
 
 from commands.bootstrap import open_ledger
 from commands.import_events import import_file
-from projections.asof import known_at, results_as_of
+from projections.asof import commit_times, known_at, results_as_of
+from projections.verify import verify
 from projections.audit import audit_trail
 from projections.results import catch_up
 from storage import migrate as migrations
@@ -164,3 +165,34 @@ def test_a_commit_is_never_stamped_before_its_events_were_recorded(pg_url):
         ledger.service.record(events([s.open()]), by="t")
         (stamp,), = ledger.store._rows("SELECT committed_at FROM certledger_commits ORDER BY last_position DESC LIMIT 1", [])
     assert stamp >= ahead
+
+
+def test_what_an_older_release_writes_beside_this_one_is_known_by_its_recorded_time(db_url, clock, monkeypatch):
+    """A process of a release before 009, left running, writes with no commit row. Its
+    events used to be held only from this release's next commit (seconds, or a day, later),
+    and verify lost sight of them at that commit."""
+    from storage.store import _PostgresWriter, _SQLiteWriter, _Writer
+
+    s = Scenario("older")
+    with open_ledger(db_url, clock=clock) as ledger:
+        ledger.service.record(events([s.open(), s.start("c1")]), by="t")
+        clock.advance(minutes=1)
+        with monkeypatch.context() as patch:  # the older release: no commit row
+            patch.setattr(_Writer, "seal", lambda self: None)
+            for writer in (_PostgresWriter, _SQLiteWriter):
+                patch.setattr(writer, "_seal", lambda self: ("SELECT 1", []))
+            ledger.service.record(events([s.serve("c1", "q1")]), by="older")
+        older = ledger.store.max_position()
+        written = clock.now
+        known = known_at(ledger.store, written)
+        assert known.known_by_recorded_at(older) and known((older, "", {"recorded_at": written.isoformat()}))
+        notes = [n for c in verify(ledger.store, results=False).checks for n in c.notes]
+        assert any(f"the events after position {older - 1} (to {older}) are in no commit row" in n for n in notes)
+        clock.advance(days=1)  # this release's next commit, a day later
+        ledger.service.record(events([s.answer("c1", "q1", "ok")]), by="t")
+        known = known_at(ledger.store, written)
+        assert known.known_by_recorded_at(older) and not known.known_by_recorded_at(older + 1)
+        assert [p for p in (older, older + 1) if known((p, "", {"recorded_at": written.isoformat()}))] == [older]
+        assert commit_times(ledger.store, [older, older + 1])[older] is None
+        notes = [n for c in verify(ledger.store, results=False).checks for n in c.notes]
+    assert any(f"positions {older} to {older} were written by a release that kept no commit times" in n for n in notes)
