@@ -9,8 +9,7 @@ last position committed by T, a state the ledger was in. An event's own `recorde
 taken when its batch is judged, before it waits for the lock, and every event of a long
 import carries the instant the import began; by those alone, an as-of answer showed
 events not yet committed. Events recorded before that table (migration 009), or written
-beside it by a release before it, are still known by their `recorded_at` (which is never
-after their commit: the prefix holds). A filter on one certification, session or candidate reads only
+beside it by a release before it, are still known by their `recorded_at`, as before. A filter on one certification, session or candidate reads only
 the streams it needs (theirs, their sessions' and the rules'); other filters fold the
 whole log.
 """
