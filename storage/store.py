@@ -51,20 +51,19 @@ def commit_text(moment: datetime) -> str:
 
 
 # The row that ends a transaction that wrote: under the write lock, MAX is its own last
-# position, and the instant is never earlier than the last commit's (a clock set back,
-# or one process's clock behind another's, cannot make a later commit look earlier).
-# On PostgreSQL the server reads its clock as it runs the statement, the lock held: the
-# statement goes out with the lock's and the inserts', before the lock is granted, and a
-# value from the writer's clock would be the time it queued. (A store given a clock of
-# its own, a test's, is stamped by it, as it sends the statement.)
-# Nor before the events it commits say they were recorded: stamped by the database's
-# clock, a commit dated before its events' recorded_at (the application host's clock
-# ahead) made an audit list an event "recorded" after the moment it was held from.
-# Events another process wrote without a commit row (a release before 009, left running)
+# position. Its instant:
+# * is taken as the lock is held: on PostgreSQL by the server as it runs the statement,
+#   which goes out with the lock's and the inserts' before the lock is granted (the
+#   writer's clock would give the time it queued); a store given a clock of its own, a
+#   test's, is stamped by it as it sends the statement;
+# * is never before the last commit's (a clock set back, or one process's behind
+#   another's, cannot make a later commit look earlier), nor before its own events'
+#   recorded_at (the application host's clock ahead of the database's).
+# Events written without a commit row by a process of a release before 009, left running,
 # lie between the last row and this transaction's first event: a row `by_recorded_at`
-# covers them first, so as-of answers know them by their recorded_at, as the events 009
-# found, instead of from this commit. (Under the lock no one else inserts: this
-# transaction's positions are its last one's and the `count` before it.)
+# covers them first, so as-of answers know them by their recorded_at as before, not from
+# this commit. (Under the lock no one else inserts: this transaction's positions are the
+# `count` up to its last.)
 _SEAL_PG = (f"INSERT INTO {COMMITS_TABLE} (last_position, committed_at, by_recorded_at) "
             "SELECT r.p, s.at, r.gap FROM "
             f"(SELECT MAX(notification_id) AS top FROM {PG_EVENTS_TABLE}) t, "
@@ -313,7 +312,7 @@ class _Writer(_Reads):
         with these statements (on PostgreSQL, in the same round trip)."""
         raise NotImplementedError  # pragma: no cover - interface
 
-    def _note_recorded(self, records: Sequence[Recorded]) -> None:
+    def _note(self, records: Sequence[Recorded]) -> None:
         self.count += len(records)
         latest = max((r.recorded_at for r in records), default=None)
         if latest is not None and (self.recorded is None or latest > self.recorded):
@@ -393,7 +392,7 @@ class _SQLiteWriter(_Writer):
     def write(self, records: Sequence[Recorded], expect: dict[str, int] | None = None, *,
               last: bool = False) -> None:
         self.wrote = self.wrote or bool(records)
-        self._note_recorded(records)
+        self._note(records)
         lines = [r.event.to_line() for r in records]
         ids, links = _index_rows(records, lines)
         stored = [to_stored(r, line) for r, line in zip(records, lines)]
@@ -441,7 +440,7 @@ class _PostgresWriter(_Writer):
         if not records:
             return self.expect(expect or {})
         self.wrote = True
-        self._note_recorded(records)
+        self._note(records)
         lines = [r.event.to_line() for r in records]
         ids, links = _index_rows(records, lines)
         stored = [to_stored(r, line) for r, line in zip(records, lines)]
