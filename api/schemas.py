@@ -111,7 +111,8 @@ class ResultOutcome(_Open):
 
 _COMMITTED = ("when the ledger came to hold it: its transaction's commit, what `as_of` is compared with "
               "(`recorded_at` is when it was judged, before it waited for the write lock); null for an event "
-              "recorded before the ledger kept commit times (its `recorded_at` then)")
+              "known by its `recorded_at`: recorded before the ledger kept commit times, or written beside it "
+              "by a process of an older release")
 
 
 class HistoryEntryPublic(_Open):
