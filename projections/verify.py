@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 import orjson
@@ -38,11 +38,11 @@ import orjson
 from ledger.events import EVENT_TYPES, CertificationStarted, SessionOpened
 from ledger.recorded import RULING_KEY_PREFIX, UNINDEXED_DIGEST, digest_of, ruling_digest, ruling_key_of
 from ledger.streams import RULES_STREAM, certification_stream, session_stream, stream_of
-from projections.asof import KnownAt, by_recorded_ranges
+from projections.asof import by_recorded_ranges, known_at
 from projections.fold import ResultsFold, utc_iso
 from projections.results import ResultsReader
 from projections.views import ResultsViews, as_text, read_snapshot
-from storage.store import COMMITS_TABLE, PG_EVENTS_TABLE, SQLITE_EVENTS_TABLE, EventStore
+from storage.store import COMMITS_TABLE, EventStore
 
 MAX_LISTED = 20  # problems listed by each check; the others are counted
 PAGE = 5000
@@ -108,14 +108,14 @@ def verify(store: EventStore, *, results: bool = True, progress: Progress | None
 
 
 def _max_position(views: ResultsViews) -> int:
-    table, key = (PG_EVENTS_TABLE, "notification_id") if views.pg else (SQLITE_EVENTS_TABLE, "rowid")
-    return int(views.query(f"SELECT COALESCE(MAX({key}), 0) FROM {table}")[0][0])
+    """The log's end in the snapshot (`EventStore.max_position` reads outside it)."""
+    return int(views.query(f"SELECT COALESCE(MAX({views.log_key}), 0) FROM {views.log_table}")[0][0])
 
 
 def _pages(views: ResultsViews, up_to: int) -> Iterator[list[tuple]]:
     """(position, stream, version, topic, state) of every event, in log order, by pages."""
-    table, key = (PG_EVENTS_TABLE, "notification_id") if views.pg else (SQLITE_EVENTS_TABLE, "rowid")
-    text = (f"SELECT {key}, originator_id, originator_version, topic, state FROM {table} "
+    key = views.log_key
+    text = (f"SELECT {key}, originator_id, originator_version, topic, state FROM {views.log_table} "
             f"WHERE {key} > %s AND {key} <= %s ORDER BY {key} LIMIT %s")
     after = 0
     while rows := views.query(text, [after, up_to, PAGE]):
@@ -196,10 +196,9 @@ def _check_log(views: ResultsViews, up_to: int, events: Check, ids: Check, membe
 
 
 def _known_by_recorded_at(views: ResultsViews) -> Callable[[int], bool]:
-    """Whether as-of answers know a position by its recorded_at (see projections.asof)."""
-    (covered,), = views.query(f"SELECT COALESCE(MAX(last_position), 0) FROM {COMMITS_TABLE}")
-    known = KnownAt(datetime.min, by_recorded_ranges(views), int(covered), 0)
-    return known.known_by_recorded_at
+    """Whether as-of answers know a position by its recorded_at (see projections.asof;
+    the same at any as-of time)."""
+    return known_at(views.store, datetime.now(timezone.utc)).known_by_recorded_at
 
 
 def _check_commits(views: ResultsViews, up_to: int, check: Check) -> None:

@@ -155,6 +155,10 @@ class ResultsViews:
         else:
             self.tracker = SQLiteTrackingRecorder(store.datastore)
             self.tracking_table = SQLITE_TRACKING_TABLE
+        # The event log's table and its position column, for the queries of this module
+        # and of `projections.verify`.
+        self.log_table, self.log_key = ((PG_EVENTS_TABLE, "notification_id") if self.pg
+                                        else (SQLITE_EVENTS_TABLE, "rowid"))
 
     # ------------------------------------------------------------------------ reads
     def sql(self, text: str) -> str:
@@ -198,13 +202,12 @@ class ResultsViews:
         result row (a restore that left the read models out but kept their position, on
         which every result was a 404 and `/health` said lag 0). Whether it did. Judged
         under the writers' lock: a rebuild's first page is never taken for a lost view."""
-        table, key = (PG_EVENTS_TABLE, "notification_id") if self.pg else (SQLITE_EVENTS_TABLE, "rowid")
         with self.transaction() as curs:
             position = self._locked_position(curs)
             curs.execute("SELECT 1 FROM certledger_results LIMIT 1")
             if not position or curs.fetchone() is not None:
                 return False
-            curs.execute(self.sql(f"SELECT 1 FROM {table} WHERE topic = %s AND {key} <= %s LIMIT 1"),
+            curs.execute(self.sql(f"SELECT 1 FROM {self.log_table} WHERE topic = %s AND {self.log_key} <= %s LIMIT 1"),
                          [topic_for("CertificationStarted"), position])
             if curs.fetchone() is None:
                 return False
@@ -226,17 +229,13 @@ class ResultsViews:
 
     def event_at(self, position: int) -> bytes | None:
         """The stored event (its JSON) at a log position, None if there is none."""
-        table, key = (PG_EVENTS_TABLE, "notification_id") if self.pg else (SQLITE_EVENTS_TABLE, "rowid")
-        rows = self.query(f"SELECT state FROM {table} WHERE {key} = %s", [position])
+        rows = self.query(f"SELECT state FROM {self.log_table} WHERE {self.log_key} = %s", [position])
         return bytes(rows[0][0]) if rows else None
 
     def events_after(self, position: int, at_most: int | None = None) -> int:
         """The events recorded after `position` (counted up to `at_most`, if given: a
         bounded index scan however long the log)."""
-        if self.pg:
-            text = f"SELECT notification_id FROM {PG_EVENTS_TABLE} WHERE notification_id > %s"
-        else:
-            text = f"SELECT rowid FROM {SQLITE_EVENTS_TABLE} WHERE rowid > %s"
+        text = f"SELECT {self.log_key} FROM {self.log_table} WHERE {self.log_key} > %s"
         if at_most is None:
             return self.query(f"SELECT count(*) FROM ({text}) AS pending", [position])[0][0]
         return self.query(f"SELECT count(*) FROM ({text} LIMIT %s) AS pending", [position, int(at_most)])[0][0]
