@@ -101,9 +101,9 @@ def commit_times(store: EventStore, positions: Iterable[int]) -> dict[int, str |
                 "WHERE last_position >= p ORDER BY last_position LIMIT 1) c ON true")
         params: list[Any] = [wanted]
     else:
-        text = (f"SELECT value, (SELECT committed_at FROM {COMMITS_TABLE} WHERE last_position >= value "
-                f"ORDER BY last_position LIMIT 1), (SELECT by_recorded_at FROM {COMMITS_TABLE} "
-                "WHERE last_position >= value ORDER BY last_position LIMIT 1) FROM json_each(%s)")
+        text = (f"SELECT j.value, c.committed_at, c.by_recorded_at FROM json_each(%s) AS j "
+                f"LEFT JOIN {COMMITS_TABLE} AS c ON c.last_position = "
+                f"(SELECT MIN(last_position) FROM {COMMITS_TABLE} WHERE last_position >= j.value)")
         params = [orjson.dumps(wanted).decode()]
     return {int(p): None if at is None or legacy else utc_iso(at) for p, at, legacy in views.query(text, params)}
 

@@ -6,8 +6,8 @@ transaction that may span many batches, taking the library's table lock on Postg
 (so a reader following notification ids never skips an event) and writing the event-id
 index and session membership beside the events, so a batch is all or nothing. Each
 transaction that wrote ends with a row of `certledger_commits`: its last position and
-when it committed, by the store's clock under the write lock (never before the commit
-before it), which is what an as-of answer knows the ledger held at T by.
+when it committed, stamped as it holds the write lock (see `_SEAL_PG`), which is what an
+as-of answer knows the ledger held at T by.
 """
 
 from __future__ import annotations
@@ -299,11 +299,10 @@ def _verify(versions: dict[str, int], rows: list[tuple]) -> None:
 
 class _Writer(_Reads):
     store: EventStore
-    wrote = False  # something was written: the transaction ends with its commit row
-    sealed = False  # that row is written
+    sealed = False  # the commit row is written
     stamp: datetime | None = None  # its instant, if not the clock's
     recorded: datetime | None = None  # the latest recorded_at written: the stamp's floor
-    count = 0  # events written in this transaction
+    count = 0  # events written in this transaction (any: it ends with a commit row)
 
     def write(self, records: Sequence[Recorded], expect: dict[str, int] | None = None, *,
               last: bool = False) -> None:
@@ -320,7 +319,7 @@ class _Writer(_Reads):
 
     def seal(self) -> None:
         """The commit row, unless written already or nothing was (see `writer`)."""
-        if self.wrote and not self.sealed:
+        if self.count and not self.sealed:
             self._execute(*self._seal())
             self.sealed = True
 
@@ -391,7 +390,6 @@ class _SQLiteWriter(_Writer):
 
     def write(self, records: Sequence[Recorded], expect: dict[str, int] | None = None, *,
               last: bool = False) -> None:
-        self.wrote = self.wrote or bool(records)
         self._note(records)
         lines = [r.event.to_line() for r in records]
         ids, links = _index_rows(records, lines)
@@ -439,7 +437,6 @@ class _PostgresWriter(_Writer):
               last: bool = False) -> None:
         if not records:
             return self.expect(expect or {})
-        self.wrote = True
         self._note(records)
         lines = [r.event.to_line() for r in records]
         ids, links = _index_rows(records, lines)
