@@ -32,7 +32,7 @@ DbOption = Annotated[
 
 
 REDERIVING_NOTE = ("note: the results read model was dropped to be derived again from the log (this version "
-                   "derives more; see migrations 007 and 008): the next reading command does it; `certledger rebuild "
+                   "derives differently; see migrations 007, 008 and 010): the next reading command does it; `certledger rebuild "
                    "--resume` does it now, with progress")
 
 

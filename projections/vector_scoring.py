@@ -241,7 +241,6 @@ class _Tables:
         counted_as = np.where(unanswered & aborted & skips[abort], SKIPPED, status)
         neutralised = (unanswered & aborted & ~skips[abort]) | (incident == 1)
         neutralised = np.where(jury == 1, True, np.where(jury == 2, False, neutralised))
-        counted_as = np.where((jury == 2) & (counted_as == NO_ANSWER) & aborted, SKIPPED, counted_as)
         counts = ~neutralised & (counted_as != NO_ANSWER)
         ok = counts & (counted_as == OK)
         c = np.where(ok, weight, 0) + np.where(~neutralised & (counted_as == PARTIALLY) & weighted, qrocm.partially_credit, 0)

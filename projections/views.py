@@ -28,13 +28,15 @@ from storage.store import PG_EVENTS_TABLE, SQLITE_EVENTS_TABLE, EventStore
 # The projection's name in the tracking and rebuild tables carries its derivation's
 # version: a version that derives results differently (migration 007, @2: late incident
 # reports rescore, explanations name who decided, an error has no score; migration 008,
-# @3: each row's `changed`, `was_published` and `public_changed`, for the change feed) takes a
+# @3: each row's `changed`, `was_published` and `public_changed`, for the change feed;
+# migration 010, @4: a question left unanswered at a technical abort and de-neutralised is
+# not answered) takes a
 # new name. A process of an older version still running after the upgrade writes its own
 # name's position, never this one's, so it cannot make this version take rows it
 # derived the old way for its own (it did: an old `results` after `migrate` re-derived
 # the dropped view the old way, and the new version served it as caught up). This
 # name's first catch-up over a view another derived empties it (`ResultsViews.clear_foreign`).
-PROJECTION_NAME = "certledger_results@3"
+PROJECTION_NAME = "certledger_results@4"
 PG_TRACKING_TABLE = "certledger_results_tracking"
 SQLITE_TRACKING_TABLE = "tracking"  # fixed by eventsourcing's SQLite recorder
 VIEW_TABLES = ("certledger_results", "certledger_result_history", "certledger_scoring_inputs",

@@ -114,6 +114,11 @@ def _deneutralise(state: QuestionState, decision: JuryQuestionDecision, abort_re
         lifted = "" if was else " (it was not neutralised)"
     state.because.append(f"de-neutralised by {_jury_words(decision)}{lifted}")
     if state.counted_as is None and abort_reason is not None:
-        # Counted again but never answered: it can only count as a skip.
-        state.counted_as = "skipped"
-        state.because.append("unanswered: counted as skipped automatically")
+        # Never answered, and not skipped automatically (the abort neutralised it): §3.1
+        # counts as answered only a question with an answer or skipped automatically, so it
+        # stays out of the rate and of the trust rule's answered count (counting it there
+        # would lift a cancellation with a question nobody answered). It is served and not
+        # neutralised: in N and not in Z, with nothing to add to C.
+        state.because.append(
+            f"unanswered when the certification ended (abort reason {abort_reason}) and not skipped automatically: "
+            "not answered, so outside the rate and the trust rule's answered count; in N with no credit")

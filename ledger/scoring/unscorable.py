@@ -32,5 +32,6 @@ def unscorable(facts: CertificationFacts, rules: RuleSet, states: list[QuestionS
     problems += [("ANSWER_WITHOUT_QUESTION", f"answer to question {qid}, never served")
                  for qid in facts.answers if qid not in by_id]
     problems += [("QUESTION_WITHOUT_ANSWER", f"question {s.question.question_id} has no answer and no abort reason")
-                 for s in states if not s.ignored and not s.neutralised and s.counted_as is None]
+                 for s in states if not s.ignored and not s.neutralised and s.counted_as is None
+                 and facts.abort_reason is None]
     return problems

@@ -388,12 +388,12 @@ def _tracking(url: str) -> str:
 def _as_before(db_url: str, migration: str, projection_name: str) -> None:
     """The tracking and migrations tables as the version before `migration` left them:
     this version's position under that version's projection name (the older names'
-    positions, parked by 008, gone) and `migration` not applied."""
+    positions, parked by 008 and 010, gone) and `migration` not applied."""
     from projections.views import PROJECTION_NAME
 
     tracking = _tracking(db_url)
     _run_sql(db_url, f"DELETE FROM {tracking} WHERE application_name IN "
-                     "('certledger_results', 'certledger_results@2')")  # (parked by 008)
+                     "('certledger_results', 'certledger_results@2', 'certledger_results@3')")  # (parked by 008, 010)
     _run_sql(db_url, f"UPDATE {tracking} SET application_name = ? WHERE application_name = ?",
              (projection_name, PROJECTION_NAME))
     _run_sql(db_url, "DELETE FROM certledger_migrations WHERE name = ?", (migration,))
@@ -543,6 +543,51 @@ def test_an_older_process_still_running_after_008_leaves_this_versions_view_alon
             assert ResultsProjection(ledger.store).catch_up() == 0
         monkeypatch.undo()
         assert [_fetch(db_url, sql) for sql in every] == derived
+
+
+def test_migration_010_derives_again_a_deneutralised_question_nobody_answered(db_url, clock):
+    """A question left unanswered at a technical abort, then de-neutralised by the jury,
+    was counted as skipped (answered, wrong): rows derived so are dropped by 010 and
+    derived again, the question now unanswered (outside the rate); an older process
+    still running (@3) finds itself caught up."""
+    import projections.views as views_module
+    from projections.results import ResultsProjection, catch_up
+    from projections.views import ResultsViews
+
+    s = Scenario("s-010")
+    opened, test = s.open(), s.full_test("c1")
+    answers = [i for i, line in enumerate(test) if line["type"] == "AnswerRecorded"]
+    lines = [opened, *[line for i, line in enumerate(test[:-1]) if i not in answers[-2:]]]  # two left unanswered
+    lines += [s.finalise({"c1": "technical"}),
+              s.line("QuestionDeneutralised", certification_id="c1", question_id=test[answers[-1] - 1]["question_id"],
+                     by="pix-2")]
+    every = ("SELECT certification_id, status, seq, result FROM certledger_results ORDER BY certification_id",
+             "SELECT certification_id, seq, cause, result FROM certledger_result_history ORDER BY certification_id, seq")
+    with open_ledger(db_url, clock=clock) as ledger:
+        import_file(ledger, io.BytesIO(b"\n".join(orjson.dumps(line) for line in lines)))
+        end = catch_up(ledger.store)
+    derived = [_fetch(db_url, sql) for sql in every]
+    result = orjson.loads(derived[0][0][3])
+    last = result["explanation"]["questions"][-1]
+    assert (last["fate"], last["counted_as"], result["status"]) == ("unanswered", None, "validated")
+    answered = result["explanation"]["rate"]["answered"]
+    assert answered == len(answers) - 2
+    # As the version before derived it (the question counted as a skip), under its name.
+    _run_sql(db_url, "UPDATE certledger_results SET status = 'cancelled'")
+    _as_before(db_url, "010_results_unanswered_deneutralised.sql", "certledger_results@3")
+    assert migrations.migrate(parse_url(db_url)) == ["010_results_unanswered_deneutralised.sql"]
+    assert [_fetch(db_url, sql) for sql in every] == [[], []]  # dropped, the log untouched
+    with open_ledger(db_url, clock=clock) as ledger:
+        assert ResultsViews(ledger.store).position() == 0
+        assert catch_up(ledger.store) == end
+    assert [_fetch(db_url, sql) for sql in every] == derived
+    for older in ("certledger_results@3", "certledger_results@2", "certledger_results"):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(views_module, "PROJECTION_NAME", older)
+            with open_ledger(db_url, clock=clock) as ledger:
+                assert views_module.ResultsViews(ledger.store).position() > ledger.store.max_position()
+                assert ResultsProjection(ledger.store).catch_up() == 0
+    assert [_fetch(db_url, sql) for sql in every] == derived
 
 
 def test_a_first_page_another_process_commits_is_never_emptied_as_foreign(db_url, example_path, clock):

@@ -311,10 +311,12 @@ def test_a_closed_store_lets_its_projection_and_warm_fold_go(db_url, clock):
     assert projection() is None
 
 
-def test_a_jury_deneutralisation_lifts_a_cancellation_for_a_technical_abort(db_url, clock):
-    """§3.5: a de-neutralisation can lift a cancellation for too many neutralisations,
-    those of a technical abort included (the ledger once refused to de-neutralise what
-    the jury had not neutralised itself)."""
+def test_a_jury_deneutralisation_after_a_technical_abort_is_a_rescoring_that_answers_nothing(db_url, clock):
+    """The jury may de-neutralise what a technical abort neutralised (the ledger once
+    refused to de-neutralise what the jury had not neutralised itself), and it rescores;
+    but a question nobody answered is not answered (§3.1), so it does not lift a
+    cancellation for too many neutralisations (§3.5 counts answered questions): it used to
+    count as a skip, and one de-neutralisation turned 9 answers into a trusted 10."""
     with open_ledger(db_url, clock=clock) as ledger:
         reader = ResultsReader(ledger.store)
         s = Scenario("s1")
@@ -333,9 +335,11 @@ def test_a_jury_deneutralisation_lifts_a_cancellation_for_a_technical_abort(db_u
                                              question_id=served[9][0], by="pix-1", reason="review")]), by="jury")
         catch_up(ledger.store)
         after = reader.current(certification_id="c1")[0]
-        assert after["status"] == "validated"
+        assert (after["status"], after["reasons"]) == ("cancelled", ["TOO_MANY_NEUTRALISATIONS"])
         trust = after["explanation"]["trust"]
-        assert (trust["answered"], trust["required"], trust["trusted"]) == (10, 10, True)
+        assert (trust["answered"], trust["required"], trust["trusted"]) == (9, 10, False)
+        question = after["explanation"]["questions"][9]
+        assert (question["fate"], question["neutralised_by"], question["counted_as"]) == ("unanswered", None, None)
         assert _causes(reader, "c1")[-1] == "de-neutralisation"
 
 

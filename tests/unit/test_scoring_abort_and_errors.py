@@ -56,15 +56,24 @@ def test_a_running_certification_is_scored_on_what_is_there() -> None:
     assert result.status == "validated" and not result.explanation.completed
 
 
-def test_a_jury_deneutralisation_of_an_unanswered_question_counts_it_as_skipped() -> None:
+def test_a_jury_deneutralisation_of_a_question_left_unanswered_at_a_technical_abort_does_not_answer_it() -> None:
+    # §3.1: answered means an answer, or skipped automatically (a candidate's abort). The
+    # technical abort neutralised it; de-neutralised, it is served and unanswered: in N
+    # with no credit, outside the rate (12 ok + 2 ok of 14 answered: 100, not 14/15 = 93).
     cert = Certification().start({"1.1": 35, **{code: 24 for code in FILLER_COMPETENCES}})
     cert.fillers(ok=12)
     cert.questions("1.1", "ok", "ok")
     last = cert.question("1.1")
     cert.finalise("technical")
     cert.deneutralise(last)
-    question = cert.score(LATEST).explanation.questions[-1]
-    assert (question.fate, question.counted_as) == ("counted", "skipped")
+    result = cert.score(LATEST)
+    question = result.explanation.questions[-1]
+    assert (question.fate, question.counted_as, question.neutralised_by) == ("unanswered", None, None)
+    assert "not skipped automatically" in question.because[-1]
+    assert (result.explanation.rate.answered, result.reproducibility_rate) == (14, 100)
+    target = result.explanation.competences["1.1"]
+    assert (target.N, target.C, target.Z) == (3, 2, 0)
+    assert result.status == "validated" and result.error is None
 
 
 def _five() -> Certification:

@@ -146,8 +146,15 @@ def test_reports_wait_for_the_session_to_be_finalised() -> None:
 def test_a_report_left_to_the_jury_is_resolved_by_a_jury_ruling() -> None:
     incident, question = _first(_reported("C7", "ko", PLAIN, ruling="no impact on the answers").score(LATEST))
     assert incident.outcome == "resolved_by_jury"
-    assert incident.because.endswith(": no impact on the answers")
+    assert ": no impact on the answers (a ruling records the resolution;" in incident.because
     assert question.fate == "counted"  # the jury acts on questions by neutralising them
+
+
+def test_a_resolution_saying_neutralise_says_it_neutralises_nothing_by_itself() -> None:
+    incident, question = _first(_reported("C7", "ko", PLAIN, ruling="neutralise").score(LATEST))
+    assert incident.outcome == "resolved_by_jury" and question.fate == "counted"
+    assert incident.because.endswith("only the jury's neutralisation or de-neutralisation of the question "
+                                     "changes its scoring)")
 
 
 def test_a_jury_ruling_on_an_automatic_report_is_shown_beside_the_automatic_outcome() -> None:

@@ -68,6 +68,24 @@ def test_questions_neutralised_by_a_technical_abort_count_against_trust() -> Non
     assert result.reasons == ("TOO_MANY_NEUTRALISATIONS",)
 
 
+def test_deneutralising_questions_left_unanswered_at_a_technical_abort_does_not_lift_the_cancellation() -> None:
+    # 15 served, 9 answered: 9 < 10 whatever the jury de-neutralises, since a question
+    # nobody answered is not answered (§3.5 counts the answered ones).
+    cert = Certification().start({code: 24 for code in FIVE})
+    unanswered = []
+    for i, code in enumerate(FIVE):
+        if i < 3:
+            cert.questions(code, "ok", "ok", "ok")
+        else:
+            unanswered += [cert.question(code) for _ in range(3)]
+    cert.finalise(abort="technical")
+    for question_id in unanswered[:2]:
+        cert.deneutralise(question_id)
+    result = cert.score("pix-v2-2024-05")
+    assert result.explanation.trust.answered == 9  # type: ignore[union-attr]
+    assert (result.status, result.reasons[0]) == ("cancelled", "TOO_MANY_NEUTRALISATIONS")
+
+
 def _failing(abort: str | None = None) -> Certification:
     """Rate below 50: 5 competences, 2 of 15 questions ok (13%)."""
     cert = Certification().start({code: 24 for code in FIVE})
