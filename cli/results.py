@@ -175,12 +175,16 @@ def _print_explanation(current: dict, label: str) -> None:
         t = ex["trust"]
         show(f"trust: {t['answered']} answered of {t['served']} served, {t['required']} required "
                   f"(ratio {t['ratio']}): {'trusted' if t['trusted'] else 'NOT trusted'}")
+    # An unscorable certification certifies no competence (its result has no marks): the
+    # table still shows what each competence's counts and row say, but no level or pix
+    # that would read as certified.
+    unscored = status == "error"
     comps = _table("competence", "estimated", "profile pix", "N", "C", "Z", "outcome", "level", "pix", "because",
-                  title="competences")
+                  title="competences" + (" (unscorable: no level or pix is certified)" if unscored else ""))
     for code, c in ex["competences"].items():
+        level, pix = ("—", "—") if unscored else (str(c["level"]), str(c["pix"]) + (" (capped)" if c["capped"] else ""))
         comps.add_row(code, str(c["estimated_level"]), str(c["profile_pix"]), str(c["N"]), str(c["C"]), str(c["Z"]),
-                      c["outcome"] or "", str(c["level"]), str(c["pix"]) + (" (capped)" if c["capped"] else ""),
-                      c["because"])
+                      c["outcome"] or "", level, pix, c["because"])
     show(comps)
     questions = _table("#", "question", "competence", "format", "answer", "counted as", "fate", "because",
                       title="questions")
@@ -190,9 +194,14 @@ def _print_explanation(current: dict, label: str) -> None:
                           q["counted_as"] or "", fate, "; ".join(q["because"]))
     show(questions)
     if ex["incidents"]:
-        incidents = _table("report", "code", "question", "outcome", "because", title="incident reports")
+        # "question now": the report's outcome is what resolving it did; the jury's later
+        # word on the question (a de-neutralisation) shows beside it, not as a contradiction.
+        fates = {q["question_id"]: q["fate"] + (f" ({q['neutralised_by']})" if q.get("neutralised_by") else "")
+                 for q in ex["questions"]}
+        incidents = _table("report", "code", "question", "outcome", "question now", "because", title="incident reports")
         for i in ex["incidents"]:
-            incidents.add_row(i["report_id"], i["code"], str(i["question_number"] or ""), i["outcome"], i["because"])
+            incidents.add_row(i["report_id"], i["code"], str(i["question_number"] or ""), i["outcome"],
+                              fates.get(i["question_id"] or "", ""), i["because"])
         show(incidents)
     for note in ex.get("notes", ()):
         show(f"note: {note}")

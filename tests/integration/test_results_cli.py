@@ -457,3 +457,32 @@ def test_an_empty_ledger_says_it_holds_no_certification_not_that_filters_left_th
     assert said == "no results: the ledger holds no certification yet", said
     filtered = " ".join(_run("results", "--status", "validated", "--db", url).output.split())
     assert filtered == "no results for these filters", filtered
+
+
+def test_the_audit_shows_what_became_of_a_reported_question_and_no_marks_for_an_unscorable_result(tmp_path):
+    """The incident table said `neutralised` for a report whose question the jury then
+    de-neutralised (beside a question table saying `counted`); an unscorable result's
+    competences showed levels and pix its result does not have."""
+    from tests.builders import Scenario
+
+    s = Scenario("s-audit")
+    opened, test = s.open(), s.full_test("c1", status="ko")
+    served = [line for line in test if line["type"] == "QuestionServed"]
+    lines = [opened, *test, s.incident("c1", "r1", "E4", 1)]
+    other = s.full_test("c2")
+    unanswered = next(i for i, line in enumerate(other) if line["type"] == "AnswerRecorded")
+    lines += [*other[:unanswered], *other[unanswered + 1:]]  # completed, one question unanswered: an error
+    lines += [s.finalise(), s.line("QuestionDeneutralised", certification_id="c1",
+                                   question_id=served[0]["question_id"], by="pix-2")]
+    path = tmp_path / "s.jsonl"
+    path.write_bytes(b"\n".join(orjson.dumps(line) for line in lines) + b"\n")
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    _run("import", str(path), "--db", url)
+    text = " ".join(_run("audit", "c1", "--db", url).stdout.split())
+    assert "question now" in text
+    row = text[text.index("r1 │ E4"):]
+    assert row.startswith("r1 │ E4 │ 1 │ neutralised │ counted │"), row[:80]
+    error = _run("audit", "c2", "--db", url).stdout
+    assert "unscorable: no level or pix is certified" in error
+    scored = _run("audit", "c1", "--db", url).stdout
+    assert "unscorable" not in scored
