@@ -134,7 +134,9 @@ def check(file: str, db: DbOption = None) -> None:
         raise typer.Exit(1)
     out.print(f"{file}: valid rule document {rules.version} (effective from {rules.effective_from.isoformat()})",
               soft_wrap=True, markup=False, highlight=False)
-    for warning in _date_warnings(rules, timeline) + _coverage_warnings(rules, timeline.in_force(rules.effective_from)):
+    from ledger.scoring.proposal_warnings import proposal_warnings
+
+    for warning in proposal_warnings(rules, timeline):
         err.print(f"{file}: warning: {warning}", soft_wrap=True, markup=False, highlight=False)
 
 
@@ -160,40 +162,6 @@ def _event_document(line: dict, state) -> tuple[dict, list[str]]:
             return rule_document_of(event), [f"rules.{p.path}: {p.message}" for p in refused.__cause__.problems]
         return rule_document_of(event), [f"{refused.field or '(line)'}: {refused.message}"]
     return rule_document_of(event), []
-
-
-def _date_warnings(rules, timeline) -> list[str]:
-    """Dates that are valid but probably slips: recorded, the version would silently take
-    over from another at the same instant (on a tie the later recorded wins), or apply
-    before the version it builds on."""
-    at = rules.effective_from.isoformat()
-    same = [other.version for other in timeline.versions() if other.effective_from == rules.effective_from]
-    warnings = [f"effective_from {at} is that of {other}: from that instant this version takes over and "
-                f"{other} never applies" for other in same]
-    parent = timeline.get(rules.extends) if rules.extends else None
-    if parent is not None and rules.effective_from < parent.effective_from:
-        warnings.append(f"effective_from {at} is before that of {parent.version} "
-                        f"({parent.effective_from.isoformat()}), the version it extends")
-    return warnings
-
-
-def _coverage_warnings(rules, replaced) -> list[str]:
-    """The counts the proposal's level table cannot score that the version it takes over
-    from could, or that its own parameters newly reach: valid, but each such
-    certification would get an `error` result."""
-    from ledger.scoring.coverage import uncovered_counts
-
-    if replaced is None:
-        return []  # before every version: nothing it takes over from (the reference's own gaps are no news)
-    # One warning per reason, listing its counts (one line per count ran to 41 lines for a
-    # proposal of 4 questions per competence).
-    taken, reached = [], []
-    for n, c, z in uncovered_counts(rules, replaced):
-        (taken if replaced.level_row(n, c, z) is not None else reached).append(f"{n}/{c}/{z}")
-    whys = ((taken, f"which {replaced.version}, the version it takes over from, scores"),
-            (reached, "which a competence reaches under its own parameters (questions_per_competence, qrocm_dep)"))
-    return [f"level_table has no row for N/C/Z = {', '.join(counts)} ({len(counts)} count(s)), {why}: a "
-            "certification with these counts would get an error result" for counts, why in whys if counts]
 
 
 def register(app: typer.Typer) -> None:

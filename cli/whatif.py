@@ -38,6 +38,8 @@ def print_report(report: Any, out: Console) -> None:
     under = ", ".join(f"{v} ({n})" for v, n in report.scored_under.items()) or "none"
     out.print(f"{period_of(report)}; scored under: {under}")
     out.print(f"compared [bold]{report.compared}[/bold], changed [bold]{report.changed}[/bold]; nothing was written")
+    for warning in report.warnings:  # as `rules check` says them, on the proposal
+        out.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
     if not report.compared:
         out.print("no certification started in this period: nothing to compare")
         return

@@ -47,6 +47,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.rules import RuleSet, RuleTimeline
 from ledger.scoring import CertificationFacts, Result, score
+from ledger.scoring.proposal_warnings import proposal_warnings
 
 STARTED = "started"
 STATUS_ORDER = ("validated", "rejected", "cancelled", "error", STARTED)
@@ -128,6 +129,9 @@ class WhatIfReport(_Model):
     score_differences: tuple[ScoreDifference, ...] = ()
     competence_changes: tuple[CompetenceLevelChanges, ...] = ()
     changes: tuple[CertificationChange, ...] = ()
+    # A proposed document's warnings (`rules check`'s: dates that look like slips, counts
+    # its level table cannot score); none for a version of the ledger.
+    warnings: tuple[str, ...] = ()
 
     def status_matrix(self) -> dict[str, dict[str, int]]:
         """before -> after -> count."""
@@ -371,9 +375,13 @@ def plan(timeline: RuleTimeline, proposal: Mapping[str, Any] | str, against: str
         # ledger will take (it scored "6" as 6, then recording refused it).
         chosen = timeline.add(proposal, written=True)
         rules_for = _forced(chosen) if base is not None else timeline.in_force
+        # What `rules check` would warn of: a jury comparing a proposal hears it here too.
+        warned = {"warnings": tuple(proposal_warnings(chosen, timeline))}
+    header = {"mode": "proposal" if base is None else "versions", "proposal": chosen.version,
+              **({} if isinstance(proposal, str) else warned)}
     if base is None:
-        return rules_for, None, {"mode": "proposal", "proposal": chosen.version}
-    return rules_for, _forced(base), {"mode": "versions", "proposal": chosen.version, "baseline": base.version}
+        return rules_for, None, header
+    return rules_for, _forced(base), {**header, "baseline": base.version}
 
 
 _KEPT = ("status", "reasons", "error", "pix_score", "reproducibility_rate", "rule_version", "competences")

@@ -216,6 +216,13 @@ def period_of(report: WhatIfReport) -> str:
     return "certifications started " + (" ".join(filter(None, (start, end))) or "at any date")
 
 
+def _warnings(report: WhatIfReport) -> str:
+    if not report.warnings:
+        return ""
+    items = "".join(f"<li>{escape(w)}</li>" for w in report.warnings)
+    return f'<ul id="warnings" class="note">{items}</ul>\n'
+
+
 def render_html(report: WhatIfReport) -> str:
     title = escape(title_of(report))
     under = ", ".join(f"{escape(v)}: {n}" for v, n in report.scored_under.items()) or "none"
@@ -229,7 +236,7 @@ def render_html(report: WhatIfReport) -> str:
 <div>compared<b id="compared" data-count="{report.compared}">{report.compared}</b></div>
 <div>changed<b id="changed" data-count="{report.changed}">{report.changed}</b></div>
 </div>
-<h2>Status changes</h2>
+{_warnings(report)}<h2>Status changes</h2>
 <p class="note">Rows: status before; columns: status after. The diagonal is unchanged.</p>
 {matrix_svg(report)}
 <h2>Pix-score differences (after − before)</h2>

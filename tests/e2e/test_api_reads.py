@@ -180,6 +180,14 @@ def test_what_if_reports_the_changes_and_writes_nothing(world):
     assert report["changed"] == 8 and all(c["pix_difference"] < 0 for c in report["changes"])
     assert world.position() == position
     assert world.get("/rule-versions/what-if-lvl2", "jury").status_code == 404
+    assert report["warnings"] == []  # nothing `rules check` would warn of
+    # What `rules check` warns of, the what-if says too (it used to say nothing of it).
+    body["proposal"] = {**body["proposal"], "version": "what-if-qpc4", "questions_per_competence": 4}
+    warned = ok(world.client.post("/what-if", json=body, headers=world.auth("jury")))["warnings"]
+    assert len(warned) == 1 and " 4/3/0," in warned[0] and "error result" in warned[0], warned
+    # A version of the ledger is no proposal: nothing to warn of.
+    named = {"proposal": "pix-v2-2021-04", "start": body["start"], "end": body["end"]}
+    assert ok(world.client.post("/what-if", json=named, headers=world.auth("jury")))["warnings"] == []
 
 
 @pytest.mark.parametrize("body, field", [

@@ -224,3 +224,26 @@ def test_rules_list_loses_no_letter_of_a_long_reason_at_80_columns(sqlite_url, m
     folded = "".join(r[column:].strip() for r in rows)
     assert max(len(l) for l in lines) <= 80
     assert folded.replace(" ", "") == reason.replace(" ", ""), (folded, lines)  # every letter, in order
+
+
+def test_what_if_on_a_proposal_says_what_rules_check_warns_of(sqlite_url, tmp_path, example_path):
+    """A jury comparing a proposal heard nothing of the counts its table cannot score (most
+    certifications then turned to error without a word on why), nor of a slipped date."""
+    assert _run("import", str(example_path), "--db", sqlite_url).exit_code == 0
+    path = tmp_path / "qpc4.json"
+    path.write_bytes(orjson.dumps({"version": "jury-qpc4", "extends": "pix-v2-2024-05",
+                                   "effective_from": "2024-01-01T00:00:00Z", "questions_per_competence": 4}))
+    checked = [line for line in _run("rules", "check", str(path), "--db", sqlite_url).stderr.splitlines()
+               if "warning" in line]
+    compared = _run("what-if", "--rules", str(path), "--db", sqlite_url)
+    assert compared.exit_code == 0, compared.output
+    said = " ".join(compared.stdout.split())
+    assert len(checked) == 2  # the date before its parent's, the counts
+    for line in checked:
+        assert " ".join(line.split(": warning: ", 1)[1].split()) in said, (line, said)
+    report = orjson.loads(_run("what-if", "--rules", str(path), "--json", "--db", sqlite_url).stdout)
+    assert [" ".join(w.split()) for w in report["warnings"]] == [
+        " ".join(line.split(": warning: ", 1)[1].split()) for line in checked]
+    html = tmp_path / "w.html"
+    assert _run("what-if", "--rules", str(path), "--html", str(html), "--db", sqlite_url).exit_code == 0
+    assert 'id="warnings"' in html.read_text() and "4/3/0" in html.read_text()
