@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import orjson
 import typer
@@ -116,16 +116,22 @@ def check(file: str, db: DbOption = None) -> None:
         # the event), then its document checked and warned of like a bare one.
         err.print(f"{file}: a RuleVersionChanged event: judged as recording would, with the rule document it "
                   "carries", soft_wrap=True, markup=False, highlight=False)
-        doc, refusals = _event_document(doc, state)
+        doc, refusals, judged = _event_document(doc, state)
         problems += refusals
-        if problems:  # recording's refusal says it all (the document's problems, one per line)
+        if judged:  # recording's refusal named the document's problems, one per line
             doc = None
-    if isinstance(doc, dict) and doc.get("version") in known:
-        problems.append(f"version: {doc['version']!r} already exists in the ledger")
+        # Else the line was refused for itself (its jury, its version): the document's own
+        # problems are said too, so that one check names all there is to mend (it took a
+        # jury three rounds: the jury, then the version, then the document).
+        prefix = "rules."
+    else:
+        prefix = ""
+    if isinstance(doc, dict) and doc.get("version") in known and not problems:
+        problems.append(f"{prefix}version: {doc['version']!r} already exists in the ledger")
     try:
         rules = resolve_document(doc, known, written=True) if doc is not None else None
     except RuleDocumentInvalid as invalid:
-        problems += [f"{p.path}: {p.message}" for p in invalid.problems]
+        problems += [f"{prefix}{p.path}: {p.message}" for p in invalid.problems]
         rules = None
     if problems:
         for p in problems:
@@ -140,11 +146,12 @@ def check(file: str, db: DbOption = None) -> None:
         err.print(f"{file}: warning: {warning}", soft_wrap=True, markup=False, highlight=False)
 
 
-def _event_document(line: dict, state) -> tuple[dict, list[str]]:
+def _event_document(line: dict, state) -> tuple[Any, list[str], bool]:
     """(the document a RuleVersionChanged line carries, the refusals recording would give
-    it: none if it would record it), judged by recording's own code (the line parsed,
-    then decisions.check against the ledger's `rules` stream state). A refused document
-    gives each of its problems, one per line, as for a bare document."""
+    it: none if it would record it, whether those refusals already judged the document),
+    judged by recording's own code (the line parsed, then decisions.check against the
+    ledger's `rules` stream state). A refused document gives each of its problems, one
+    per line, as for a bare document."""
     from commands.interchange import parse_line
     from commands.recording import LineError
     from ledger.decisions import Context, check, rule_document_of
@@ -153,15 +160,17 @@ def _event_document(line: dict, state) -> tuple[dict, list[str]]:
 
     event = parse_line(1, orjson.dumps(line))
     if isinstance(event, LineError):
-        rules = line.get("rules")
-        return rules if isinstance(rules, dict) else {}, [f"{event.field or '(line)'}: {event.detail}"]
+        # A line that does not parse (its `rules` no object among them): the document is
+        # judged apart only if it is one.
+        judged = (event.field or "").split(".")[0] == "rules"
+        return line.get("rules"), [f"{event.field or '(line)'}: {event.detail}"], judged
     try:
         check(event, Context(stream=state, rules=state))
     except DomainError as refused:
         if isinstance(refused.__cause__, RuleDocumentInvalid):
-            return rule_document_of(event), [f"rules.{p.path}: {p.message}" for p in refused.__cause__.problems]
-        return rule_document_of(event), [f"{refused.field or '(line)'}: {refused.message}"]
-    return rule_document_of(event), []
+            return rule_document_of(event), [f"rules.{p.path}: {p.message}" for p in refused.__cause__.problems], True
+        return rule_document_of(event), [f"{refused.field or '(line)'}: {refused.message}"], False
+    return rule_document_of(event), [], False
 
 
 def register(app: typer.Typer) -> None:

@@ -162,6 +162,13 @@ def test_rules_check_given_a_rule_version_event_checks_the_document_it_carries(s
     listed = [line for line in _run("rules", "check", str(path), "--db", sqlite_url).stderr.splitlines()
               if line.startswith(f"{path}: rules.")]
     assert sorted(line.split(": ")[1] for line in listed) == ["rules.colour", "rules.max_reachable_level"], listed
+    # A line refused for itself (a jury of one) still has its document judged: one check
+    # names all there is to mend (it took three rounds: the jury, the version, the document).
+    path.write_bytes(orjson.dumps({**event, "jury": event["jury"][:1],
+                                   "rules": {**event["rules"], "max_reachable_level": "6", "colour": "blue"}}))
+    every = " ".join(_run("rules", "check", str(path), "--db", sqlite_url).stderr.split())
+    assert "jury" in every and "rules.colour" in every and "rules.max_reachable_level" in every, every
+    assert "3 problem(s)" in every, every
     # A bare document naming an existing version still lists its other problems.
     path.write_bytes(orjson.dumps({**event["rules"], "version": "pix-v2-2024-05", "colour": "blue"}))
     both = " ".join(_run("rules", "check", str(path), "--db", sqlite_url).output.split())
