@@ -33,6 +33,11 @@ log = logging.getLogger(__name__)
 
 
 CATCH_UP_RETRY_SECONDS = 30.0  # after a failed background catch-up, before the next
+# What one rescoring weighs against `max_inline_catch_up`, in events: a retroactive rule
+# version is one event that may rescore most of the ledger. Measured on a 20,000-
+# certification population: 13,579 rescorings took 6.6 s inline (486 µs each), where a
+# catch-up folds an event in 7–8 µs (its 120,000–150,000 events/s).
+RESCORING_WEIGHT = 64
 
 
 class _Stopped(Exception):
@@ -100,13 +105,19 @@ class Runtime:
         self.background_error = None
 
     def far_behind(self, reader: ResultsReader, behind: int, running: bool) -> bool:
-        """Beyond `max_inline_catch_up` events. Positions overstate the lag: ids handed out
-        to writes rolled back are never used (on PostgreSQL a refused import of a million
-        lines leaves a million-id gap), and one event past such a gap made every read a
-        503. Far behind by positions, the events themselves are counted (a bounded index
-        scan), unless a catch-up already runs (each read would count again meanwhile)."""
+        """Beyond `max_inline_catch_up` events, a rescoring weighing `RESCORING_WEIGHT`.
+        Positions overstate the lag: ids handed out to writes rolled back are never used
+        (on PostgreSQL a refused import of a million lines leaves a million-id gap), and
+        one event past such a gap made every read a 503. Far behind by positions, the
+        events themselves are counted (a bounded index scan), unless a catch-up already
+        runs (each read would count again meanwhile). Within reach by events, the rule
+        versions among them are weighed by what they may rescore: one retroactive change
+        held every read (and the jury's POST) for the seconds of its rescorings."""
         limit = self.settings.max_inline_catch_up
-        return behind > limit and (running or reader.lag(at_most=limit + 1) > limit)
+        if behind > limit and (running or reader.lag(at_most=limit + 1) > limit):
+            return True
+        room = (limit - min(behind, limit)) // RESCORING_WEIGHT
+        return reader.views.pending_rescorings(reader.position(), at_most=room + 1) > room
 
     def catch_up_in_background(self) -> bool:
         """Start the background catch-up unless one runs (here, or in another worker), the

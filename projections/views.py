@@ -21,6 +21,7 @@ from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteCursor, SQLiteTrackingRecorder
 from psycopg.rows import tuple_row
 
+from ledger.streams import RULES_STREAM
 from projections.fold import CertState, ResultsFold, SessionInfo, cert_from_row, started_result, utc_iso
 from storage.codec import topic_for
 from storage.store import PG_EVENTS_TABLE, SQLITE_EVENTS_TABLE, EventStore
@@ -241,6 +242,24 @@ class ResultsViews:
         if at_most is None:
             return self.query(f"SELECT count(*) FROM ({text}) AS pending", [position])[0][0]
         return self.query(f"SELECT count(*) FROM ({text} LIMIT %s) AS pending", [position, int(at_most)])[0][0]
+
+    def pending_rescorings(self, position: int, at_most: int) -> int:
+        """How many certifications the rule versions recorded after `position` may rescore
+        (those started since each one's effective_from, as the fold's `rule_candidates`
+        finds them), counted up to `at_most`: one event of the log, it may be most of
+        the catch-up's work. The rules stream is a few events; each count is a bounded
+        scan of the started_at index."""
+        rows = self.query(f"SELECT state FROM {self.log_table} WHERE originator_id = %s AND {self.log_key} > %s",
+                          [RULES_STREAM, position])
+        total = 0
+        for (state,) in rows:
+            since = as_datetime(orjson.loads(state)["event"]["effective_from"])
+            total += self.query(
+                "SELECT count(*) FROM (SELECT 1 FROM certledger_results WHERE seq > 0 AND started_at >= %s "
+                "LIMIT %s) AS candidates", [since if self.pg else utc_iso(since), at_most - total])[0][0]
+            if total >= at_most:
+                break
+        return total
 
     def log_rows(self, after: int, limit: int) -> list[tuple[int, str, bytes]]:
         """The next page of the log after `after`, undecoded: (position, stream, JSON);

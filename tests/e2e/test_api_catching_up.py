@@ -227,3 +227,49 @@ def test_a_server_starting_far_behind_catches_up_before_any_read(db_url, example
         _wait_for(lambda: not runtime.background.is_alive())
         # Its warm fold (hundreds of MB at scale) is not kept for the process's life.
         assert projection_of(runtime.ledger.store).fold is None
+
+
+def _rule_change(version: str, effective_from: str) -> dict:
+    return {"type": "RuleVersionChanged", "event_id": f"rv-{version}", "version": version,
+            "effective_from": effective_from, "reason": "test",
+            "rules": {"version": version, "extends": "pix-v2-2024-05", "effective_from": effective_from,
+                      "max_reachable_level": 5},
+            "jury": [{"member_id": m, "external": m.startswith("ext")} for m in ("pix-1", "pix-2", "ext-1", "ext-2")],
+            "at": "2024-10-01T00:00:00Z"}
+
+
+def test_a_rule_version_that_rescores_more_than_a_read_may_wait_for_is_caught_up_in_the_background(
+        db_url, example_path, clock):
+    """One retroactive rule version is one event of the log, and within reach by events: on
+    a 20,000-certification ledger its 13,579 rescorings held every read (and the jury's
+    POST) for 6.6 s. A rescoring now weighs RESCORING_WEIGHT events: beyond the limit the
+    catch-up runs in the background and reads answer 503, as for any long catch-up."""
+    from api.deps import RESCORING_WEIGHT
+    from projections.results import ResultsReader
+
+    tokens = issue_tokens(db_url)
+    jury = {"Authorization": f"Bearer {tokens['jury']}"}
+    _import_elsewhere(db_url, example_path, clock)
+    # Room for one rescoring and a few events, not for the example's two certifications.
+    limit = RESCORING_WEIGHT + 10
+    with TestClient(create_app(settings_for(db_url), clock=clock)) as client:
+        runtime = client.app.state.runtime
+        reader = ResultsReader(runtime.ledger.store)
+        assert ok(client.get("/certifications/cert-0001/result", headers=jury))["pix_score"] is not None
+        runtime.settings = settings_for(db_url, max_inline_catch_up=limit)
+        # A version in force from after every start rescores nothing: taken inline.
+        with open_ledger(db_url, clock=clock) as other:
+            other.service.record(events([_rule_change("later", "2030-01-01T00:00:00Z")]), by="test")
+        assert reader.views.pending_rescorings(reader.position(), at_most=10) == 0
+        assert runtime.far_behind(reader, 1, running=False) is False
+        assert client.get("/certifications/cert-0001/result", headers=jury).status_code == 200
+        # One that takes over from the example's starts rescores both: in the background.
+        with open_ledger(db_url, clock=clock) as other:
+            other.service.record(events([_rule_change("retroactive", "2024-06-02T00:00:00Z")]), by="test")
+        assert reader.views.pending_rescorings(reader.position(), at_most=10) == 2
+        assert runtime.far_behind(reader, 1, running=False) is True
+        refused = client.get("/certifications/cert-0001/result", headers=jury)
+        assert refused.status_code == 503, refused.text
+        assert refused.json()["code"] == "results-catching-up" and refused.json()["lag"] == 1
+        _wait_for(lambda: not ok(client.get("/health"))["catching_up"] and ok(client.get("/health"))["lag"] == 0)
+        assert ok(client.get("/certifications/cert-0001/result", headers=jury))["rule_version"] == "retroactive"
