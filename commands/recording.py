@@ -272,25 +272,31 @@ class _UnitOfWork:
                     "ruling ids", field="event_id"
                 )
             digest = digest_of(event.to_line())
-            earlier = self.seen_ids.get(event.event_id) or known_digests.get(event.event_id)
+            in_batch = self.seen_ids.get(event.event_id)
+            earlier = in_batch or known_digests.get(event.event_id)
             if earlier is not None:
                 if earlier == digest:
                     return False
+                # Where the other one is: nothing is recorded of a batch refused (the
+                # message said "already recorded" of a line earlier in the same batch).
+                where = "an earlier line of this batch has it" if in_batch else "it is already recorded"
                 raise E.EventIdConflict(
-                    f"event_id {event.event_id} is already recorded with different content", field="event_id"
+                    f"event_id {event.event_id}: {where} with different content", field="event_id"
                 )
         ruling = None
         if (key := ruling_key_of(event)) is not None:
             ruling = key, ruling_digest(event.to_line())
-            earlier = self.seen_ids.get(ruling[0]) or known_digests.get(ruling[0])
+            in_batch = self.seen_ids.get(ruling[0])
+            earlier = in_batch or known_digests.get(ruling[0])
             if earlier == UNINDEXED_DIGEST:  # recorded before the index: compare with the ruling itself
                 earlier = self._stored_ruling_digest(ruling[0])
             if earlier is not None:
                 if earlier == ruling[1]:
                     return False  # the same ruling, imported again (perhaps under another event_id)
+                where = "an earlier line of this batch has it" if in_batch else "it is already recorded"
                 raise E.RulingIdConflict(
-                    f"ruling {event.ruling_id} is already recorded with other content: a ruling id names one "
-                    "decision", field="ruling_id"
+                    f"ruling {event.ruling_id}: {where} with other content: a ruling id names one decision",
+                    field="ruling_id"
                 )
         if ctx is None:
             ctx = self.context(event, stream)

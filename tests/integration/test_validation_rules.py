@@ -271,7 +271,16 @@ def test_the_same_event_id_with_other_content_is_refused(ledger):
     opened = s.open()
     accepted(ledger, [opened])
     assert accepted(ledger, [opened]).skipped == 1
-    refused(ledger, [{**opened, "centre_id": "other"}], E.EventIdConflict.code, field="event_id")
+    err = refused(ledger, [{**opened, "centre_id": "other"}], E.EventIdConflict.code, field="event_id")
+    assert "it is already recorded with different content" in err.message
+    # Twice in one refused batch, nothing is recorded: the message says where the other is.
+    later = s.start("c1")
+    err = refused(ledger, [later, {**later, "candidate_id": "someone-else"}], E.EventIdConflict.code, line=2)
+    assert "an earlier line of this batch has it" in err.message and "already recorded" not in err.message
+    ruling = s.line("JuryRuling", ruling_id="r-twice", decision="comment", comment="first", jury=JURY)
+    err = refused(ledger, [ruling, {**ruling, "event_id": "other", "comment": "second"}], E.RulingIdConflict.code,
+                  line=2)
+    assert "an earlier line of this batch has it" in err.message and "already recorded" not in err.message
 
 
 def test_the_jury_may_deneutralise_any_served_question_once_per_last_word(ledger):
