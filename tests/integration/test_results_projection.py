@@ -23,6 +23,7 @@ from tests.integration.results_support import (
     population_events,
     record_in_chunks,
     rule_change,
+    simulated,
     snapshot,
 )
 
@@ -421,3 +422,30 @@ def test_a_readers_feed_moves_with_what_a_reader_may_see_and_rebuilds_alike(db_u
         assert snapshot(ledger.store) == incremental
         rebuild(ledger.store, page_size=1)
         assert snapshot(ledger.store) == incremental
+
+
+def test_a_centres_feed_page_reads_its_own_rows_not_every_centres(pg_url, clock):
+    """A centre's feed page walked the whole feed's index and dropped every other centre's
+    rows (or scanned the table from the start): its cost grew with the national ledger.
+    Migration 011's index serves the query as it is written, and its answer is the same."""
+    import psycopg
+
+    with open_ledger(pg_url, clock=clock) as ledger:
+        ledger.service.record(simulated(60, 3), by="test")
+        catch_up(ledger.store)
+        reader = ResultsReader(ledger.store)
+        centre = reader.current()[0]["centre_id"]
+        page = reader.changes(limit=5, centre_id=centre)
+        mine = [r for r in reader.changes(limit=10**6) if r["centre_id"] == centre]
+        assert page and [r["certification_id"] for r in page] == [r["certification_id"] for r in mine[:5]]
+        after = (page[-1]["changed"], page[-1]["certification_id"])
+        assert [r["certification_id"] for r in reader.changes(limit=5, centre_id=centre, after=after)] == \
+            [r["certification_id"] for r in mine[5:10]]
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("ANALYZE certledger_results")
+        conn.execute("SET enable_seqscan = off")  # a few rows here: the plan as at scale
+        plan = "\n".join(r[0] for r in conn.execute(
+            "EXPLAIN SELECT changed, certification_id FROM certledger_results WHERE centre_id = %s "
+            "AND (changed, certification_id) > (%s, %s) ORDER BY changed, certification_id LIMIT 5",
+            [centre, *after]))
+    assert "certledger_results_centre_changed_idx" in plan and "Sort" not in plan, plan
