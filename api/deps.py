@@ -143,7 +143,7 @@ class Runtime:
                 if not mine:
                     return  # another worker took the turn meanwhile
                 try:
-                    catch_up(store, progress=stop_when_asked)
+                    store.refresh_statistics(catch_up(store, progress=stop_when_asked))
                 finally:
                     # Its warm fold holds the states of the last 10,000 certifications
                     # folded (about 0.4 GB): kept, they stayed for the process's life.

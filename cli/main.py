@@ -94,6 +94,7 @@ def import_(
         try:
             with counting(f"importing {file}") as progress:
                 report = import_file(ledger, fh, progress=progress)
+            ledger.store.refresh_statistics(report.appended)  # a bulk load: the planner's view of it
         except BatchRejected as rejected:
             for e in rejected.errors:
                 err.print(f"{file}:{e}")
@@ -176,6 +177,7 @@ def simulate(
         try:
             with counting(f"simulating {candidates} candidates") as progress:
                 report = append_simulation(ledger, candidates=candidates, seed=seed, start=began, progress=progress)
+            ledger.store.refresh_statistics(report.appended)
         except SeedAlreadySimulated as taken:
             err.print(f"[red]error:[/red] {taken}")
             raise typer.Exit(1) from None

@@ -54,13 +54,16 @@ def caught_up(store) -> int:
     from projections.results import ResultsReader, catch_up
 
     if not err.is_terminal or ResultsReader(store).lag() < 20_000:
-        return catch_up(store)
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+        done = catch_up(store)
+    else:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    with Progress(TextColumn("projecting results"), BarColumn(), MofNCompleteColumn(), console=err,
-                  transient=True) as bar:
-        task = bar.add_task("catch-up", total=None)
-        return catch_up(store, progress=lambda done, total: bar.update(task, completed=done, total=total))
+        with Progress(TextColumn("projecting results"), BarColumn(), MofNCompleteColumn(), console=err,
+                      transient=True) as bar:
+            task = bar.add_task("catch-up", total=None)
+            done = catch_up(store, progress=lambda done, total: bar.update(task, completed=done, total=total))
+    store.refresh_statistics(done)  # (a derivation after an upgrade, or a large import)
+    return done
 
 
 def _has_stream(store, kind: str, value: str) -> bool:
@@ -310,6 +313,7 @@ def register(app: typer.Typer) -> None:
                 err.print(f"[yellow]interrupted[/yellow] at log position {reader.position()} "
                           f"({reader.lag()} event(s) to go): run `certledger rebuild --resume` to continue")
                 raise typer.Exit(130) from None
+            ledger.store.refresh_statistics(report.processed)
         what = "resumed" if report.resumed else ("caught up" if resume else "rebuilt")
         show(f"results {what}: {report.processed} event(s) processed, at log position {report.position}")
 

@@ -36,6 +36,8 @@ from storage.errors import (
 )
 from storage.urls import DatabaseUrl, sqlite_busy_timeout
 
+# A bulk write of this many rows refreshes the planner's statistics (`refresh_statistics`).
+ANALYZE_AFTER_ROWS = 10_000
 PG_EVENTS_TABLE = "certledger_events"
 SQLITE_EVENTS_TABLE = "stored_events"
 COMMITS_TABLE = "certledger_commits"
@@ -206,6 +208,19 @@ class EventStore(_Reads):
 
     def max_position(self) -> int:
         return self.recorder.max_notification_id() or 0
+
+    def refresh_statistics(self, changed: int) -> bool:
+        """After a bulk write of `changed` rows (an import, a catch-up that derived
+        results): on PostgreSQL, `ANALYZE` now, whether the server's autovacuum would
+        later or never. Until then the planner misjudges the grown tables (an as-of read
+        estimated 434,796 rows against 1,352, and took a parallel scan with JIT: 110–240
+        ms instead of 15–32). A sample per table: about a second at millions of events.
+        Whether it ran."""
+        if self.backend != "postgresql" or changed < ANALYZE_AFTER_ROWS:
+            return False
+        with self.datastore.get_connection() as conn:
+            conn.execute("ANALYZE")
+        return True
 
     def _rows(self, sql: str, params: Sequence) -> list[tuple]:
         if self.backend == "sqlite":
