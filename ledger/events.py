@@ -36,11 +36,19 @@ from ledger.vocabulary import (
     ANSWER_STATUSES,
     CERTIFICATION_DECISIONS,
     COMPETENCES,
+    FRAMEWORK_LEVELS,
+    INCIDENT_CODES,
     JURY_DECISIONS,
+    MAX_PIX_PER_COMPETENCE,
     MAX_QUESTION_NUMBER,
     PIX_PER_LEVEL,
     is_in_challenge,
 )
+
+# The values a line may be written with, for the schema a client is generated from (the
+# validators below, and recording's rules, are what refuses the others): a client that
+# knows only "a string" sends values that come back as 422s.
+_COMPETENCE_NAMES = sorted(COMPETENCES)
 
 
 
@@ -178,12 +186,14 @@ class SessionOpened(LedgerEvent):
 class ProfileEntry(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    pix: int = Field(ge=0)
+    pix: int = Field(ge=0, json_schema_extra={"maximum": MAX_PIX_PER_COMPETENCE})
     # The estimated level is floor(pix / 8) (pix-rules.md §2) when the line does not state
     # it. Worked out after `pix` is validated, so from the integer a "48" or 48.0 became;
     # whether a stated level agrees is a rule of recording (ledger.decisions), not of the
     # type: a stored line is read back as it was accepted.
-    level: int = Field(default=None, ge=0, validate_default=True)  # type: ignore[assignment]
+    level: int = Field(default=None, ge=0, validate_default=True,  # type: ignore[assignment]
+                       description=f"floor(pix / {PIX_PER_LEVEL}); worked out when absent",
+                       json_schema_extra={"maximum": FRAMEWORK_LEVELS})
 
     @field_validator("level", mode="before")
     @classmethod
@@ -198,7 +208,7 @@ class CertificationStarted(LedgerEvent):
     certification_id: PathId
     session_id: PathId
     candidate_id: PathId
-    profile: dict[str, ProfileEntry]
+    profile: dict[str, ProfileEntry] = Field(json_schema_extra={"propertyNames": {"enum": _COMPETENCE_NAMES}})
 
     @field_validator("profile")
     @classmethod
@@ -212,7 +222,7 @@ class QuestionServed(LedgerEvent):
     type: Literal["QuestionServed"] = "QuestionServed"
     certification_id: PathId
     question_id: NonEmpty
-    competence: str
+    competence: str = Field(json_schema_extra={"enum": _COMPETENCE_NAMES})
     format: NonEmpty
     has_image: bool = False
     has_embed: bool = False
@@ -227,7 +237,7 @@ class AnswerRecorded(LedgerEvent):
     type: Literal["AnswerRecorded"] = "AnswerRecorded"
     certification_id: PathId
     question_id: NonEmpty
-    status: str
+    status: str = Field(json_schema_extra={"enum": sorted(ANSWER_STATUSES)})
 
     @field_validator("status")
     @classmethod
@@ -248,7 +258,8 @@ class IncidentReported(LedgerEvent):
     type: Literal["IncidentReported"] = "IncidentReported"
     certification_id: PathId
     report_id: NonEmpty
-    code: str
+    # New reports: the current codes (the deprecated ones stay readable, refused when written).
+    code: str = Field(json_schema_extra={"enum": sorted(INCIDENT_CODES)})
     # Checked even when absent, so a missing number is reported on this field.
     question_number: int | None = Field(default=None, ge=1, le=MAX_QUESTION_NUMBER, validate_default=True)
     description: Text = ""
@@ -321,7 +332,7 @@ class JuryMember(BaseModel):
 class JuryRuling(LedgerEvent):
     type: Literal["JuryRuling"] = "JuryRuling"
     ruling_id: NonEmpty
-    decision: str
+    decision: str = Field(json_schema_extra={"enum": sorted(JURY_DECISIONS)})
     jury: list[JuryMember] = Field(default_factory=list)
     certification_id: PathId | None = None
     candidate_id: PathId | None = None

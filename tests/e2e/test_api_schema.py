@@ -104,3 +104,18 @@ def test_no_generated_request_breaks_the_server_or_the_document(case, served):
     who = "jury" if case.path == "/events" else "auditor"  # each admitted where it is used
     case.call_and_validate(base_url=base, headers={"Authorization": f"Bearer {world.tokens[who]}"},
                            checks=CHECKS)
+
+
+def test_the_document_lists_the_values_a_line_may_be_written_with():
+    """The answer statuses, incident codes, competences and jury decisions were plain
+    strings in the document: a client generated from it sent values refused as 422s."""
+    from ledger.vocabulary import ANSWER_STATUSES, COMPETENCES, INCIDENT_CODES, JURY_DECISIONS
+
+    parts = DOCUMENT["components"]["schemas"]
+    assert set(parts["AnswerRecorded"]["properties"]["status"]["enum"]) == ANSWER_STATUSES
+    assert set(parts["IncidentReported"]["properties"]["code"]["enum"]) == set(INCIDENT_CODES)
+    assert set(parts["QuestionServed"]["properties"]["competence"]["enum"]) == set(COMPETENCES)
+    assert set(parts["JuryRuling"]["properties"]["decision"]["enum"]) == JURY_DECISIONS
+    profile = parts["CertificationStarted"]["properties"]["profile"]
+    assert set(profile["propertyNames"]["enum"]) == set(COMPETENCES)
+    assert parts["ProfileEntry"]["properties"]["pix"]["maximum"] == 64
