@@ -64,7 +64,10 @@ token is 401; a role a route does not admit, or another centre's session, is 403
 
 **Results** have the shape of `certledger results --json`. `published: false` marks a
 result whose session is not published; `status: "started"` a certification not scored
-yet; `explanation.session_finalised: false` a provisional result.
+yet; `explanation.session_finalised: false` a provisional result. A result's body is
+the same for every role that may read it: its explanation says who decided, so it names
+jury members by their ids, and a ruling's comment (a `reader` sees them on published
+results).
 
 **Lists** are pages: `data`, and `next_cursor` to pass as `cursor` (null on the last
 page); `limit` bounds the page size.
