@@ -81,7 +81,7 @@ def parse_line(number: int, raw: bytes | str) -> LedgerEvent | LineError:
         return parse_event(raw)  # the text itself: decoded once more by pydantic, strictly
     except ValidationError as e:
         # later lines about what it would have opened are counted on it (Refusals)
-        return replace(_first_problem(number, kind, e), opens=opened_by(kind, data))
+        return replace(_first_problem(number, kind, e), opens=opened_by(kind, data), kind=kind)
 
 
 def _first_problem(number: int, kind: str, error: ValidationError) -> LineError:

@@ -63,6 +63,10 @@ class LineError:
     # id)), and how many later lines about it are refused with it (see Refusals).
     opens: tuple[str, str] | None = None
     followers: int = 0
+    # The event type a line names when it is a known one but the line does not validate:
+    # who may append that type is judged before its fields (a centre's malformed jury
+    # ruling is a 403, not a 422 about the jury's items).
+    kind: str | None = None
 
     @property
     def detail(self) -> str:

@@ -127,3 +127,19 @@ def test_lines_a_token_may_never_append_are_not_judged_by_the_ledgers_rules(worl
     listed = [(e["line"], e["code"]) for e in response.json()["errors"]]
     assert listed == [(1, "forbidden"), (2, "session-finalised"), (3, "forbidden")], listed
     assert judged == ["AnswerRecorded"], judged
+
+
+def test_a_line_of_a_type_the_token_may_never_append_is_forbidden_even_when_it_does_not_validate(world):
+    """A centre's jury ruling with malformed `jury` items was a 422 about `jury.0`: the
+    token's right to append the type is judged before the line's fields."""
+    b = Scenario("sB1", start=T0 + timedelta(hours=8))
+    ruling = {**b.line("JuryRuling", ruling_id="centre-ruling", decision="comment", comment="c"),
+              "jury": ["pix-1", "ext-1"], "event_id": "malformed-1"}
+    response = world.post_events("centre-B", [ruling, {**b.answer("b1", "b1-1.1-0", "okk"), "event_id": "malformed-2"}])
+    assert response.status_code == 403, response.text
+    listed = [(e["line"], e["code"], e["field"]) for e in response.json()["errors"]]
+    assert listed[0] == (1, "forbidden", "type") and listed[1][:2] == (2, "invalid-field"), listed
+    assert "the centre role may not append JuryRuling" in response.json()["errors"][0]["detail"]
+    # A type it may append, malformed, is still a 422 naming the field.
+    alone = world.post_events("centre-B", [{**b.answer("b1", "b1-1.1-0", "okk"), "event_id": "malformed-3"}])
+    assert alone.status_code == 422 and alone.json()["errors"][0]["field"] == "status", alone.text
