@@ -465,12 +465,14 @@ def test_migration_008_derives_the_results_again_with_their_change_positions(db_
     assert derived[0] and all(changed >= position and published and was
                               for _, _, _, _, position, changed, published, was in derived[0])
     # As the version before left it.
+    _run_sql(db_url, "DROP INDEX certledger_results_centre_changed_idx")  # (011's, on a column 008 adds)
+    _run_sql(db_url, "DELETE FROM certledger_migrations WHERE name = '011_centre_feed_index.sql'")
     _run_sql(db_url, "DROP INDEX certledger_results_changed_idx")
     _run_sql(db_url, "DROP INDEX certledger_results_public_changed_idx")
     for column in ("changed", "was_published", "public_changed"):
         _run_sql(db_url, f"ALTER TABLE certledger_results DROP COLUMN {column}")
     _as_before(db_url, "008_result_changes.sql", "certledger_results@2")
-    assert migrations.migrate(parse_url(db_url)) == ["008_result_changes.sql"]
+    assert migrations.migrate(parse_url(db_url)) == ["008_result_changes.sql", "011_centre_feed_index.sql"]
     assert [_fetch(db_url, sql) for sql in every] == [[], []]  # dropped, the log untouched
     with open_ledger(db_url, clock=clock) as ledger:
         assert ResultsViews(ledger.store).position() == 0
@@ -523,12 +525,14 @@ def test_an_older_process_still_running_after_008_leaves_this_versions_view_alon
     # The ledger as the version before left it, upgraded; this version derives its view.
     _run_sql(db_url, f"DELETE FROM {tracking} WHERE application_name IN ('certledger_results', "
                      "'certledger_results@2')")
+    _run_sql(db_url, "DROP INDEX certledger_results_centre_changed_idx")  # (011's, on a column 008 adds)
+    _run_sql(db_url, "DELETE FROM certledger_migrations WHERE name = '011_centre_feed_index.sql'")
     _run_sql(db_url, "DROP INDEX certledger_results_changed_idx")
     _run_sql(db_url, "DROP INDEX certledger_results_public_changed_idx")
     for column in ("changed", "was_published", "public_changed"):
         _run_sql(db_url, f"ALTER TABLE certledger_results DROP COLUMN {column}")
     _run_sql(db_url, "DELETE FROM certledger_migrations WHERE name = '008_result_changes.sql'")
-    assert migrations.migrate(parse_url(db_url)) == ["008_result_changes.sql"]
+    assert migrations.migrate(parse_url(db_url)) == ["008_result_changes.sql", "011_centre_feed_index.sql"]
     with open_ledger(db_url, clock=clock) as ledger:
         catch_up(ledger.store)
     assert [_fetch(db_url, sql) for sql in every] == derived
