@@ -49,7 +49,8 @@ class ResultPublic(_Open):
     pix_score: int | None = Field(description="the total certified; null while started and when `error` is set")
     rule_version: str | None
     competences: dict[str, CompetenceMarkPublic]
-    explanation: dict[str, Any] | None = Field(description="how the result was derived; null while started")
+    explanation: dict[str, Any] | None = Field(default=None, description=(
+        "how the result was derived; null while started; absent from the change feed asked `explanations=false`"))
     as_of: str | None = Field(default=None, description="in an answer asked `as_of`: that recorded time (UTC); "
                                                         "absent from a current result")
 

@@ -129,3 +129,19 @@ def test_a_cursor_this_api_did_not_issue_and_a_page_size_out_of_range_are_refuse
         assert response.status_code == 400 and response.json()["code"] == "page-size-out-of-range"
     assert world.get("/results/changes", "jury", after="x").status_code == 400  # never ignored
     assert world.get("/results/changes", None).status_code == 401
+
+
+def test_a_follower_may_read_the_feed_without_explanations(world):
+    """Each change carried its whole explanation, most of its bytes: 500 changes were 5 MB
+    for a follower that keeps statuses and scores."""
+    for who in ("jury", "centre-A", "reader"):
+        full = ok(world.get("/results/changes", who, limit=5))
+        slim = ok(world.get("/results/changes", who, limit=5, explanations="false"))
+        assert slim["cursor"] == full["cursor"] and _ids(slim["data"]) == _ids(full["data"])
+        for lean, whole in zip(slim["data"], full["data"]):
+            if whole["result"] is None:  # (a reader's withdrawn one)
+                assert lean["result"] is None
+                continue
+            assert "explanation" not in lean["result"]
+            assert {**lean["result"], "explanation": whole["result"]["explanation"]} == whole["result"]
+    assert world.get("/results/changes", "jury", explanations="maybe").status_code == 422
