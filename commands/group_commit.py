@@ -311,6 +311,7 @@ class GroupCommitter:
         for command in live:
             mark = uow.mark()
             uow.by, uow.guard = command.by, command.guard
+            uow.command_ids = set()  # this command's own ids (a repeated one is said to be its own)
             try:
                 report = self.service._judge_all(uow, command.events, first_line=1)  # noqa: SLF001
             except Exception as error:

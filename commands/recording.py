@@ -191,6 +191,9 @@ class _UnitOfWork:
         self.loaded: dict[str, Any] = {}
         self.records: list[Recorded] = []
         self.seen_ids: dict[str, str] = {}
+        # The ids of `seen_ids` that the command being judged gave (a group judges several
+        # commands in one unit): where a repeated id was, for its refusal's words.
+        self.command_ids: set[str] = set()
         self.new_certs: dict[str, list[str]] = {}
         # Sessions finalised by this unit -> how many certifications they had when judged
         # (checked at write time: see storage.store.members_key).
@@ -221,8 +224,23 @@ class _UnitOfWork:
         self.records = []
         self.loaded.clear()
         self.seen_ids.clear()
+        self.command_ids.clear()  # (the transaction's own lookup finds them: `_taken_by`)
         self.new_certs.clear()
         self.members.clear()
+
+    def _taken_by(self, key: str, in_overlay: bool) -> str:
+        """Who holds an id a line repeats with other content, as its refusal says it.
+        Nothing of a refused batch is recorded: "already recorded" of its own earlier line
+        sent an integrator looking for a write that never happened."""
+        if in_overlay:
+            return ("an earlier line of this batch has it" if key in self.command_ids
+                    else "another batch, recorded in the same transaction, has it")  # (a group commit's)
+        # Found by the lookup: inside an import's transaction (a writer, whose `store` is
+        # the committed ledger), an earlier chunk of the same import may hold it.
+        committed = getattr(self.store, "store", None)
+        if committed is not None and key not in committed.event_digests([key]):
+            return "an earlier line of this batch has it"
+        return "it is already recorded"
 
     def context(self, event: LedgerEvent, stream: str) -> Context:
         ctx = Context(stream=self.state(stream), rules=self.state(RULES_STREAM))
@@ -276,39 +294,38 @@ class _UnitOfWork:
                     "ruling ids", field="event_id"
                 )
             digest = digest_of(event.to_line())
-            in_batch = self.seen_ids.get(event.event_id)
-            earlier = in_batch or known_digests.get(event.event_id)
+            in_overlay = self.seen_ids.get(event.event_id)
+            earlier = in_overlay or known_digests.get(event.event_id)
             if earlier is not None:
                 if earlier == digest:
                     return False
-                # Where the other one is: nothing is recorded of a batch refused (the
-                # message said "already recorded" of a line earlier in the same batch).
-                where = "an earlier line of this batch has it" if in_batch else "it is already recorded"
                 raise E.EventIdConflict(
-                    f"event_id {event.event_id}: {where} with different content", field="event_id"
+                    f"event_id {event.event_id}: {self._taken_by(event.event_id, in_overlay is not None)} with "
+                    "different content", field="event_id"
                 )
         ruling = None
         if (key := ruling_key_of(event)) is not None:
             ruling = key, ruling_digest(event.to_line())
-            in_batch = self.seen_ids.get(ruling[0])
-            earlier = in_batch or known_digests.get(ruling[0])
+            in_overlay = self.seen_ids.get(ruling[0])
+            earlier = in_overlay or known_digests.get(ruling[0])
             if earlier == UNINDEXED_DIGEST:  # recorded before the index: compare with the ruling itself
                 earlier = self._stored_ruling_digest(ruling[0])
             if earlier is not None:
                 if earlier == ruling[1]:
                     return False  # the same ruling, imported again (perhaps under another event_id)
-                where = "an earlier line of this batch has it" if in_batch else "it is already recorded"
                 raise E.RulingIdConflict(
-                    f"ruling {event.ruling_id}: {where} with other content: a ruling id names one decision",
-                    field="ruling_id"
+                    f"ruling {event.ruling_id}: {self._taken_by(ruling[0], in_overlay is not None)} with other "
+                    "content: a ruling id names one decision", field="ruling_id"
                 )
         if ctx is None:
             ctx = self.context(event, stream)
         check(event, ctx)
         if digest is not None:
             self.seen_ids[event.event_id] = digest  # only once accepted: a refused line claims no id
+            self.command_ids.add(event.event_id)
         if ruling is not None:
             self.seen_ids[ruling[0]] = ruling[1]
+            self.command_ids.add(ruling[0])
         if isinstance(event, SessionFinalised):
             self.members[event.session_id] = len(ctx.session_certifications)
         state = self.state(stream)

@@ -381,6 +381,25 @@ def test_an_import_with_as_many_errors_as_are_listed_says_more_only_when_lines_r
             assert len(refused.value.errors) == MAX_REPORTED_ERRORS and refused.value.truncated is truncated
 
 
+def test_an_id_an_earlier_chunk_of_the_same_import_took_is_said_to_be_the_imports(db_url, clock):
+    """An import is judged and written in chunks of 2,000 lines, each chunk's ids then
+    found by the transaction's own lookup: a line reusing the id of one 3,000 lines before
+    was told it was "already recorded", though the import was refused and nothing was."""
+    s = Scenario("s-chunks")
+    lines = [s.open()] + [s.start(f"c{i}") for i in range(2_500)]
+    lines.append({**s.start("late"), "event_id": lines[2]["event_id"]})
+    with open_ledger(db_url, clock=clock) as ledger:
+        with pytest.raises(BatchRejected) as refused:
+            import_file(ledger, io.BytesIO(b"\n".join(orjson.dumps(line) for line in lines)))
+        assert ledger.store.max_position() == 8  # the built-in rule versions: nothing of the import
+        error, = refused.value.errors
+        assert error.line == len(lines) and "an earlier line of this batch has it" in error.message, error
+        import_file(ledger, io.BytesIO(orjson.dumps(lines[0]) + b"\n" + orjson.dumps(lines[1])))
+        with pytest.raises(BatchRejected) as refused:
+            import_file(ledger, io.BytesIO(orjson.dumps({**lines[1], "candidate_id": "another"})))
+        assert "it is already recorded" in refused.value.errors[0].message
+
+
 def _tracking(url: str) -> str:
     return "tracking" if parse_url(url).backend == "sqlite" else "certledger_results_tracking"
 

@@ -115,6 +115,28 @@ def test_the_same_event_id_twice_in_one_group_is_recorded_once(pg_url):
         assert len(_by_stream(_stored(ledger))["certification:c1"]) == 2
 
 
+def test_an_id_another_command_of_the_group_took_is_not_said_to_be_this_batchs(pg_url):
+    """The unit of a group holds every command's ids: one client was told that "an earlier
+    line of this batch" held the id another client's batch had taken."""
+    with open_ledger(pg_url) as ledger:
+        s = Scenario("s1")
+        ledger.service.record(events([s.open(), s.start("c1")]), by="test")
+        line = s.serve("c1", "q1")
+        with _paused(ledger) as committer:
+            first = committer.submit(events([line]), by="a")
+            other = committer.submit(events([{**line, "question_id": "q2"}]), by="b")
+            own = committer.submit(events([s.serve("c1", "q3"), {**s.serve("c1", "q4"), "event_id": "twice"},
+                                           {**s.serve("c1", "q5"), "event_id": "twice"}]), by="c")
+        assert first.result().appended == 1
+        with pytest.raises(BatchRejected) as refused:
+            other.result()
+        assert "another batch, recorded in the same transaction, has it" in refused.value.errors[0].message
+        with pytest.raises(BatchRejected) as refused:
+            own.result()
+        assert "an earlier line of this batch has it" in refused.value.errors[0].message
+        committer.close()
+
+
 def test_a_ruling_id_in_one_group_names_one_decision_and_a_refused_command_frees_it(pg_url):
     with open_ledger(pg_url) as ledger:
         s = Scenario("s1")
