@@ -114,9 +114,13 @@ class Runtime:
         versions among them are weighed by what they may rescore: one retroactive change
         held every read (and the jury's POST) for the seconds of its rescorings."""
         limit = self.settings.max_inline_catch_up
-        if behind > limit and (running or reader.lag(at_most=limit + 1) > limit):
-            return True
-        room = (limit - min(behind, limit)) // RESCORING_WEIGHT
+        if behind > limit:
+            if running:
+                return True
+            behind = reader.lag(at_most=limit + 1)  # the events there are, past any gap in positions
+            if behind > limit:
+                return True
+        room = (limit - behind) // RESCORING_WEIGHT
         return reader.views.pending_rescorings(reader.position(), at_most=room + 1) > room
 
     def catch_up_in_background(self) -> bool:
@@ -138,17 +142,21 @@ class Runtime:
                 raise _Stopped  # after a committed page: the next start resumes from it
 
         store = self.ledger.store
+        done = 0
         try:
             with ResultsViews(store).catch_up_turn() as mine:
                 if not mine:
                     return  # another worker took the turn meanwhile
                 try:
-                    store.refresh_statistics(catch_up(store, progress=stop_when_asked))
+                    done = catch_up(store, progress=stop_when_asked)
                 finally:
                     # Its warm fold holds the states of the last 10,000 certifications
                     # folded (about 0.4 GB): kept, they stayed for the process's life.
                     # Reads go on from the view, as in a process just started.
                     projection_of(store).drop_fold()
+            # After the turn: reads of a view caught up go on meanwhile (about a second at
+            # millions of events).
+            store.refresh_statistics(done)
             self.background_error = None
         except _Stopped:
             pass

@@ -181,7 +181,7 @@ def _print_explanation(current: dict, label: str) -> None:
     # An unscorable certification certifies no competence (its result has no marks): the
     # table still shows what each competence's counts and row say, but no level or pix
     # that would read as certified.
-    unscored = status == "error"
+    unscored = bool(current.get("error"))  # (status error, or cancelled by the jury and unscorable too)
     comps = _table("competence", "estimated", "profile pix", "N", "C", "Z", "outcome", "level", "pix", "because",
                   title="competences" + (" (unscorable: no level or pix is certified)" if unscored else ""))
     for code, c in ex["competences"].items():

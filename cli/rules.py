@@ -126,7 +126,8 @@ def check(file: str, db: DbOption = None) -> None:
         prefix = "rules."
     else:
         prefix = ""
-    if isinstance(doc, dict) and doc.get("version") in known and not problems:
+    if isinstance(doc, dict) and doc.get("version") in known \
+            and not any(p.startswith(("version:", "rules.version:")) for p in problems):  # (not said twice)
         problems.append(f"{prefix}version: {doc['version']!r} already exists in the ledger")
     try:
         rules = resolve_document(doc, known, written=True) if doc is not None else None
@@ -163,7 +164,13 @@ def _event_document(line: dict, state) -> tuple[Any, list[str], bool]:
         # A line that does not parse (its `rules` no object among them): the document is
         # judged apart only if it is one.
         judged = (event.field or "").split(".")[0] == "rules"
-        return line.get("rules"), [f"{event.field or '(line)'}: {event.detail}"], judged
+        doc = line.get("rules")
+        if isinstance(doc, dict):  # filled in from the line, as `rule_document_of` does from the event
+            doc = dict(doc)
+            for key in ("version", "effective_from"):
+                if isinstance(line.get(key), str):
+                    doc.setdefault(key, line[key])
+        return doc, [f"{event.field or '(line)'}: {event.detail}"], judged
     try:
         check(event, Context(stream=state, rules=state))
     except DomainError as refused:

@@ -244,21 +244,28 @@ class ResultsViews:
         return self.query(f"SELECT count(*) FROM ({text} LIMIT %s) AS pending", [position, int(at_most)])[0][0]
 
     def pending_rescorings(self, position: int, at_most: int) -> int:
-        """How many certifications the rule versions recorded after `position` may rescore
-        (those started since each one's effective_from, as the fold's `rule_candidates`
-        finds them), counted up to `at_most`: one event of the log, it may be most of
-        the catch-up's work. The rules stream is a few events; each count is a bounded
-        scan of the started_at index."""
-        rows = self.query(f"SELECT state FROM {self.log_table} WHERE originator_id = %s AND {self.log_key} > %s",
-                          [RULES_STREAM, position])
+        """About how many certifications the rule versions recorded after `position` will
+        rescore, counted up to `at_most`: one event of the log, it may be most of the
+        catch-up's work. A version takes over the starts from its effective_from up to the
+        next version's (the fold rescores those whose version in force changes: these,
+        but for a tie with a version pending too); each is a bounded count on the
+        started_at index. The rules stream is a few events, read as dates alone."""
+        at = ("convert_from(state, 'UTF8')::jsonb #>> '{event,effective_from}'" if self.pg
+              else "json_extract(CAST(state AS TEXT), '$.event.effective_from')")
+        rows = self.query(f"SELECT {self.log_key}, {at} FROM {self.log_table} WHERE originator_id = %s "
+                          f"ORDER BY {self.log_key}", [RULES_STREAM])
+        starts = sorted(as_datetime(text) for p, text in rows if p <= position)
         total = 0
-        for (state,) in rows:
-            since = as_datetime(orjson.loads(state)["event"]["effective_from"])
-            total += self.query(
-                "SELECT count(*) FROM (SELECT 1 FROM certledger_results WHERE seq > 0 AND started_at >= %s "
-                "LIMIT %s) AS candidates", [since if self.pg else utc_iso(since), at_most - total])[0][0]
+        for _, text in (row for row in rows if row[0] > position):
+            since = as_datetime(text)
+            until = next((start for start in starts if start > since), None)
+            where = "seq > 0 AND started_at >= %s" + ("" if until is None else " AND started_at < %s")
+            params = [since, *([] if until is None else [until])]
+            total += self.query(f"SELECT count(*) FROM (SELECT 1 FROM certledger_results WHERE {where} LIMIT %s) "
+                                "AS taken_over", [*(params if self.pg else map(utc_iso, params)), at_most - total])[0][0]
             if total >= at_most:
                 break
+            starts = sorted([*starts, since])
         return total
 
     def log_rows(self, after: int, limit: int) -> list[tuple[int, str, bytes]]:

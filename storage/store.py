@@ -12,6 +12,7 @@ as-of answer knows the ledger held at T by.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import psycopg
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import PersistenceError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 from psycopg.rows import tuple_row
@@ -35,6 +36,8 @@ from storage.errors import (
     StreamVersionConflict,
 )
 from storage.urls import DatabaseUrl, sqlite_busy_timeout
+
+log = logging.getLogger(__name__)
 
 # A bulk write of this many rows refreshes the planner's statistics (`refresh_statistics`).
 ANALYZE_AFTER_ROWS = 10_000
@@ -218,8 +221,15 @@ class EventStore(_Reads):
         Whether it ran."""
         if self.backend != "postgresql" or changed < ANALYZE_AFTER_ROWS:
             return False
-        with self.datastore.get_connection() as conn:
-            conn.execute("ANALYZE")
+        try:
+            with self.datastore.get_connection() as conn:
+                conn.execute("ANALYZE")
+        except (psycopg.Error, PersistenceError) as problem:
+            # Statistics only help the planner: what was written stands (an import that
+            # committed must not end in a traceback), and the server's autovacuum, or
+            # the next bulk write, analyses later.
+            log.warning("ANALYZE after a bulk write failed (%s); the tables are analysed later", problem)
+            return False
         return True
 
     def _rows(self, sql: str, params: Sequence) -> list[tuple]:

@@ -263,11 +263,22 @@ def test_a_rule_version_that_rescores_more_than_a_read_may_wait_for_is_caught_up
         assert reader.views.pending_rescorings(reader.position(), at_most=10) == 0
         assert runtime.far_behind(reader, 1, running=False) is False
         assert client.get("/certifications/cert-0001/result", headers=jury).status_code == 200
+        # Nor does one dated before them but taken over before them by a version in force
+        # (pix-v2-2024-05, from 2024-05-15): it was counted for every start since its date.
+        with open_ledger(db_url, clock=clock) as other:
+            other.service.record(events([_rule_change("slotted", "2024-01-01T00:00:00Z")]), by="test")
+        assert reader.views.pending_rescorings(reader.position(), at_most=10) == 0
+        assert client.get("/certifications/cert-0001/result", headers=jury).status_code == 200
         # One that takes over from the example's starts rescores both: in the background.
         with open_ledger(db_url, clock=clock) as other:
             other.service.record(events([_rule_change("retroactive", "2024-06-02T00:00:00Z")]), by="test")
         assert reader.views.pending_rescorings(reader.position(), at_most=10) == 2
         assert runtime.far_behind(reader, 1, running=False) is True
+        # The room left is what the events there are leave, not their positions: a gap (ids
+        # a refused import used up) made a read behind by one event a 503 for one rescoring.
+        runtime.settings = settings_for(db_url, max_inline_catch_up=2 * RESCORING_WEIGHT + 10)
+        assert runtime.far_behind(reader, 5_000, running=False) is False
+        runtime.settings = settings_for(db_url, max_inline_catch_up=limit)
         refused = client.get("/certifications/cert-0001/result", headers=jury)
         assert refused.status_code == 503, refused.text
         assert refused.json()["code"] == "results-catching-up" and refused.json()["lag"] == 1

@@ -486,6 +486,12 @@ def test_the_audit_shows_what_became_of_a_reported_question_and_no_marks_for_an_
     assert "unscorable: no level or pix is certified" in error
     scored = _run("audit", "c1", "--db", url).stdout
     assert "unscorable" not in scored
+    # Cancelled by the jury, it is still unscorable: its status says cancelled, its marks none.
+    cancel = {**s.ruling("cancel", certification_id="c2"), "at": "2024-06-12T23:00:00Z"}
+    path.write_bytes(orjson.dumps(cancel) + b"\n")
+    _run("import", str(path), "--db", url)
+    cancelled = _run("audit", "c2", "--db", url).stdout
+    assert "cancelled" in cancelled and "unscorable: no level or pix is certified" in cancelled
 
 
 def test_a_bulk_load_and_a_rebuild_refresh_the_planners_statistics(pg_url, example_path):
@@ -512,3 +518,34 @@ def test_a_bulk_load_and_a_rebuild_refresh_the_planners_statistics(pg_url, examp
     assert all(after_load[t] == before[t] + 1 for t in before), (before, after_load)
     _run("rebuild", "--db", pg_url)
     assert all(analysed()[t] == after_load[t] + 1 for t in before)
+
+
+def test_a_failed_analyze_leaves_what_was_written_and_says_so(pg_url, monkeypatch, caplog):
+    """ANALYZE ran inside the import's error handling: a lock or statement timeout on it
+    printed a traceback for an import that had committed."""
+    from contextlib import contextmanager
+
+    import psycopg
+
+    from storage.store import ANALYZE_AFTER_ROWS, EventStore
+    from storage.urls import parse_url
+
+    store = EventStore(parse_url(pg_url))
+
+    class Refusing:
+        def execute(self, sql, *args):
+            raise psycopg.errors.LockNotAvailable("canceling statement due to lock timeout")
+
+    @contextmanager
+    def refusing_connection(*args, **kwargs):
+        yield Refusing()
+
+    monkeypatch.setattr(store.datastore, "get_connection", refusing_connection)
+    try:
+        with caplog.at_level("WARNING"):
+            assert store.refresh_statistics(ANALYZE_AFTER_ROWS) is False
+        assert "ANALYZE after a bulk write failed" in caplog.text
+        assert store.refresh_statistics(ANALYZE_AFTER_ROWS - 1) is False  # small: not even tried
+    finally:
+        monkeypatch.undo()
+        store.close()

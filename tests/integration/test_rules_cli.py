@@ -169,6 +169,18 @@ def test_rules_check_given_a_rule_version_event_checks_the_document_it_carries(s
     every = " ".join(_run("rules", "check", str(path), "--db", sqlite_url).stderr.split())
     assert "jury" in every and "rules.colour" in every and "rules.max_reachable_level" in every, every
     assert "3 problem(s)" in every, every
+    # A line that does not even parse (a member's `external` not a boolean): its document
+    # still takes the line's version and date, not "missing key"; and a version the ledger
+    # holds is said beside a refused jury.
+    path.write_bytes(orjson.dumps({**event, "version": "pix-v2-2024-05", "jury": [{**event["jury"][0],
+                                                                                    "external": "maybe"}],
+                                   "rules": {**event["rules"], "version": "pix-v2-2024-05"}}))
+    unparsed = " ".join(_run("rules", "check", str(path), "--db", sqlite_url).stderr.split())
+    assert "jury" in unparsed and "missing" not in unparsed and "already exists" in unparsed, unparsed
+    path.write_bytes(orjson.dumps({**event, "version": "pix-v2-2024-05", "jury": event["jury"][:1],
+                                   "rules": {**event["rules"], "version": "pix-v2-2024-05"}}))
+    refused_jury = " ".join(_run("rules", "check", str(path), "--db", sqlite_url).stderr.split())
+    assert "jury" in refused_jury and "already exists" in refused_jury, refused_jury
     # A bare document naming an existing version still lists its other problems.
     path.write_bytes(orjson.dumps({**event["rules"], "version": "pix-v2-2024-05", "colour": "blue"}))
     both = " ".join(_run("rules", "check", str(path), "--db", sqlite_url).output.split())

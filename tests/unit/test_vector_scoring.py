@@ -327,7 +327,7 @@ def hand_built() -> dict[str, CertificationFacts]:
     s.report("E6", 16)
     s.finalise()
     keep(s)
-    # Technical abort: unanswered neutralised; a report on it does nothing; de-neutralised: a skip.
+    # Technical abort: unanswered neutralised; a report on it does nothing; de-neutralised: still unanswered (in N, not answered).
     s = _Story("hand-technical", at, fill=9).start(**{"1_1": {"pix": 40}, "1_2": {"pix": 16}})
     q = s.q("1.1", None)
     s.q("1.1", None)
