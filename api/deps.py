@@ -47,7 +47,7 @@ class _Stopped(Exception):
 bearer = HTTPBearer(
     auto_error=False,
     scheme_name="token",
-    description="A token issued by `certledger tokens add --role R [--centre C]`; its role decides what it may do.",
+    description="A token issued by `certledger tokens add --role R [--centre C | --member M]`; its role decides what it may do.",
 )
 
 

@@ -26,7 +26,15 @@ from api.tokens import Principal
 from commands.recording import MAX_REPORTED_ERRORS
 from ledger.aggregates import SessionState
 from ledger.errors import OutOfScope
-from ledger.events import CertificationStarted, LedgerEvent, SessionOpened
+from ledger.events import (
+    CertificationStarted,
+    JuryRuling,
+    LedgerEvent,
+    QuestionDeneutralised,
+    QuestionNeutralised,
+    RuleVersionChanged,
+    SessionOpened,
+)
 from ledger.streams import certification_stream, session_stream
 from storage.codec import decode_state
 from storage.store import EventStore
@@ -95,9 +103,12 @@ class Scope:
             if event.type not in allowed:
                 refused.append(_refusal(line, "type", f"the {principal.role} role may not append {event.type}"))
                 continue
-            if principal.role != "centre":
+            if principal.role == "jury" and principal.member_id is not None:
+                problem = _member_problem(principal.member_id, event)
+            elif principal.role == "centre":
+                problem = self._centre_problem(principal.centre_id, event, opened, started)
+            else:
                 continue
-            problem = self._centre_problem(principal.centre_id, event, opened, started)
             if problem:
                 refused.append(_refusal(line, *problem))
         return refused
@@ -177,6 +188,20 @@ class Scope:
         if principal.role not in ("reader", "centre"):
             return None
         return lambda row: cls.visible(principal, row)
+
+
+def _member_problem(member: str, event: LedgerEvent) -> tuple[str, str] | None:
+    """A jury member's token records that member's decisions only: the one who decided a
+    neutralisation, or one of those who took a ruling or a rule version (a publication
+    names no one). What an explanation says of who decided is then the ledger's word."""
+    if isinstance(event, (QuestionNeutralised, QuestionDeneutralised)):
+        if event.by != member:
+            return "by", f"a token of jury member {member} may not record a decision by {event.by}"
+    elif isinstance(event, (JuryRuling, RuleVersionChanged)):
+        if member not in {m.member_id for m in event.jury}:
+            what = "a ruling" if isinstance(event, JuryRuling) else "a rule version"
+            return "jury", f"a token of jury member {member} may record only {what} {member} took part in"
+    return None
 
 
 def _refusal(line: int, field: str, detail: str) -> dict[str, Any]:

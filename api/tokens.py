@@ -26,16 +26,20 @@ _TABLE = "certledger_api_tokens"
 
 @dataclass(frozen=True)
 class Principal:
-    """Who a request acts for: a token's id, role and (for `centre`) centre."""
+    """Who a request acts for: a token's id, role, (for `centre`) centre and (for a
+    `jury` token bound to one) jury member."""
 
     token_id: str
     role: Role
     centre_id: str | None = None
+    member_id: str | None = None
 
     def recorder(self) -> str:
         """`recorded_by` for facts this principal appends: never the secret."""
         if self.role == "centre":
             return f"api:centre:{self.centre_id}:{self.token_id}"
+        if self.member_id is not None:
+            return f"api:jury:{self.member_id}:{self.token_id}"
         return f"api:{self.role}:{self.token_id}"
 
 
@@ -47,6 +51,7 @@ class TokenInfo:
     label: str
     created_at: str
     revoked_at: str | None
+    member_id: str | None = None
 
 
 class TokenError(ValueError):
@@ -63,21 +68,22 @@ def new_token() -> tuple[str, str]:
     return token_id, f"{TOKEN_PREFIX}{token_id}_{secrets.token_urlsafe(32)}"
 
 
-def _check_centre(centre_id: str) -> None:
-    """A centre token is scoped by exact equality with the centre of the facts it writes
-    and reads, so a typing slip in it gives a token that does nothing. Over 200
-    characters no fact can carry it (the ledger's bound on ids); blank, padded or with
-    control characters, facts could (their ids are checked for length and NUL only, and
-    stay readable as recorded), but no centre is named so: refused as the slips they are."""
-    if not centre_id.strip():
-        raise TokenError("--centre is blank: give the centre's id as the facts name it")
-    if len(centre_id) > ID_MAX_LENGTH:
-        raise TokenError(f"--centre is {len(centre_id)} characters long; a centre id has at most {ID_MAX_LENGTH}")
-    control = next((c for c in centre_id if unicodedata.category(c) == "Cc"), None)
+def _check_name(option: str, name: str, what: str) -> None:
+    """A centre token (or a jury member's) is scoped by exact equality with the centre
+    (the member) the facts name, so a typing slip in it gives a token that does nothing.
+    Over 200 characters no fact can carry it (the ledger's bound on ids); blank, padded
+    or with control characters, facts could (their ids are checked for length and NUL
+    only, and stay readable as recorded), but no one is named so: refused as the slips
+    they are."""
+    if not name.strip():
+        raise TokenError(f"{option} is blank: give the {what} as the facts name it")
+    if len(name) > ID_MAX_LENGTH:
+        raise TokenError(f"{option} is {len(name)} characters long; an id has at most {ID_MAX_LENGTH}")
+    control = next((c for c in name if unicodedata.category(c) == "Cc"), None)
     if control is not None:
-        raise TokenError(f"--centre holds the control character U+{ord(control):04X}")
-    if centre_id != centre_id.strip():
-        raise TokenError(f"--centre {centre_id!r} has leading or trailing spaces")
+        raise TokenError(f"{option} holds the control character U+{ord(control):04X}")
+    if name != name.strip():
+        raise TokenError(f"{option} {name!r} has leading or trailing spaces")
 
 
 class TokenStore:
@@ -93,42 +99,50 @@ class TokenStore:
             rows = cursor.fetchall() if sql.lstrip().upper().startswith("SELECT") else []
         return [tuple(r.values()) if isinstance(r, dict) else tuple(r) for r in rows]
 
-    def add(self, role: str, centre_id: str | None = None, label: str = "") -> tuple[TokenInfo, str]:
+    def add(self, role: str, centre_id: str | None = None, label: str = "",
+            member_id: str | None = None) -> tuple[TokenInfo, str]:
         """Issue a token; return its listing and the token itself (to show once)."""
         if role not in ROLES:
             raise TokenError(f"unknown role {role!r} (expected one of {', '.join(ROLES)})")
         if (role == "centre") != bool(centre_id):
             raise TokenError("a centre token needs --centre" if role == "centre" else f"a {role} token has no centre")
         if centre_id is not None:
-            _check_centre(centre_id)
+            _check_name("--centre", centre_id, "centre's id")
+        if member_id is not None:
+            if role != "jury":
+                raise TokenError(f"a {role} token has no jury member: --member is for a jury token")
+            _check_name("--member", member_id, "jury member's id")
         if "\x00" in label:
             raise TokenError("the label holds the NUL character (U+0000), which the ledger cannot store")
         token_id, token = new_token()
         now = datetime.now(timezone.utc).isoformat()
         self._run(
-            f"INSERT INTO {_TABLE} (token_id, secret_sha256, role, centre_id, label, created_at) "
-            "VALUES ({}, {}, {}, {}, {}, {})",
-            [token_id, digest(token), role, centre_id, label, now],
+            f"INSERT INTO {_TABLE} (token_id, secret_sha256, role, centre_id, label, created_at, member_id) "
+            "VALUES ({}, {}, {}, {}, {}, {}, {})",
+            [token_id, digest(token), role, centre_id, label, now, member_id],
             commit=True,
         )
-        return TokenInfo(token_id, role, centre_id, label, now, None), token  # type: ignore[arg-type]
+        return TokenInfo(token_id, role, centre_id, label, now, None, member_id), token  # type: ignore[arg-type]
 
     def verify(self, token: str) -> Principal | None:
         """The principal of a valid, unrevoked token; None otherwise."""
         if not token.startswith(TOKEN_PREFIX):
             return None
         rows = self._run(
-            f"SELECT token_id, role, centre_id FROM {_TABLE} WHERE secret_sha256 = {{}} AND revoked_at IS NULL",
+            f"SELECT token_id, role, centre_id, member_id FROM {_TABLE} WHERE secret_sha256 = {{}} "
+            "AND revoked_at IS NULL",
             [digest(token)],
         )
         return Principal(*rows[0]) if rows else None
 
     def list(self) -> list[TokenInfo]:
         rows = self._run(
-            f"SELECT token_id, role, centre_id, label, created_at, revoked_at FROM {_TABLE} ORDER BY created_at, token_id",
+            f"SELECT token_id, role, centre_id, label, created_at, revoked_at, member_id FROM {_TABLE} "
+            "ORDER BY created_at, token_id",
             [],
         )
-        return [TokenInfo(r[0], r[1], r[2], r[3], str(r[4]), None if r[5] is None else str(r[5])) for r in rows]
+        return [TokenInfo(r[0], r[1], r[2], r[3], str(r[4]), None if r[5] is None else str(r[5]), r[6])
+                for r in rows]
 
     def revoke(self, token_id: str) -> bool:
         """Revoke a token; False if no such token is active."""

@@ -79,6 +79,9 @@ def _api_database(db: str | None) -> str | None:
 def tokens_add(
     role: Annotated[str, typer.Option("--role", help="centre, jury, auditor or reader")],
     centre: Annotated[Optional[str], typer.Option("--centre", help="The centre of a centre token")] = None,
+    member: Annotated[Optional[str], typer.Option("--member", help=(
+        "A jury token for one jury member: the lines it appends must name this member as the one who "
+        "decided (a neutralisation's `by`) or among those who did (a ruling's or a rule version's `jury`)"))] = None,
     label: Annotated[str, typer.Option("--label", help="A note for `tokens list`")] = "",
     db: TokensDbOption = None,
 ) -> None:
@@ -88,7 +91,7 @@ def tokens_add(
 
     with ledger_at(_api_database(db)) as ledger:
         try:
-            info, token = TokenStore(ledger.store).add(role, centre, label)
+            info, token = TokenStore(ledger.store).add(role, centre, label, member)
         except TokenError as e:
             err.print(f"[red]error:[/red] {e}")
             raise typer.Exit(2) from None
@@ -99,6 +102,7 @@ def tokens_add(
         unknown = info.centre_id is not None and not ResultsReader(ledger.store).sessions(
             centre_id=info.centre_id, limit=1)
     where = f" for centre {info.centre_id}" if info.centre_id else ""
+    where += f" for jury member {info.member_id}" if info.member_id else ""
     if unknown:
         err.print(f"[yellow]note:[/yellow] no session of centre {info.centre_id} is in the ledger's results yet: "
                   "this token sees nothing until one is (check the centre id)")
@@ -117,10 +121,10 @@ def tokens_list(db: TokensDbOption = None) -> None:
         err.print("no tokens")
         return
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    rows = [(t.token_id, t.role, t.centre_id or "-", utc_text(t.created_at, to_the_second=True),
+    rows = [(t.token_id, t.role, t.centre_id or t.member_id or "-", utc_text(t.created_at, to_the_second=True),
              f"revoked {utc_text(t.revoked_at, to_the_second=True)}" if t.revoked_at else "active", t.label)
             for t in tokens]
-    headers = ("token", "role", "centre", "issued", "state", "label")
+    headers = ("token", "role", "centre / member", "issued", "state", "label")
     for n, header in enumerate(headers):
         # Never cut ("b8923ee…" was then refused by `revoke`): only the label folds.
         widest = max(len(header), *(len(row[n]) for row in rows))

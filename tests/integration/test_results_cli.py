@@ -549,3 +549,14 @@ def test_a_failed_analyze_leaves_what_was_written_and_says_so(pg_url, monkeypatc
     finally:
         monkeypatch.undo()
         store.close()
+
+
+def test_a_jury_token_may_be_bound_to_one_member(tmp_path):
+    url = f"sqlite:///{tmp_path / 'members.db'}"
+    _run("init", "--db", url)
+    issued = _run("tokens", "add", "--role", "jury", "--member", "pix-2", "--db", url)
+    assert "(jury for jury member pix-2) issued" in " ".join(issued.stderr.split())
+    listed = _run("tokens", "list", "--db", url).stdout
+    assert "centre / member" in listed and "pix-2" in listed
+    refused = _run("tokens", "add", "--role", "auditor", "--member", "pix-2", "--db", url, ok=False)
+    assert refused.exit_code == 2 and "--member is for a jury token" in refused.output

@@ -1,0 +1,60 @@
+"""A jury token bound to one member (`tokens add --role jury --member M`): what it appends
+names that member as the one who decided, or among those who did; an unbound jury token
+records any member's decisions, as before (TestClient, PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from api.tokens import TokenError, TokenStore
+from commands.bootstrap import open_ledger
+from tests.builders import JURY, Scenario
+from tests.e2e.api_support import T0, world  # noqa: F401 (fixture)
+
+
+def _member_token(world, member: str) -> dict[str, str]:
+    with open_ledger(world.url) as ledger:
+        token = TokenStore(ledger.store).add("jury", member_id=member)[1]
+    return {"Authorization": f"Bearer {token}", "Content-Type": "application/x-ndjson"}
+
+
+def _post(world, headers, lines):
+    from tests.e2e.api_support import ndjson
+
+    return world.client.post("/events", content=ndjson(lines), headers=headers)
+
+
+def test_a_members_token_records_its_members_decisions_only(world):
+    """`by` and `jury` were whatever the line said: a jury token could write a
+    neutralisation "by" anyone, and the explanation then named them as who decided."""
+    pix1 = _member_token(world, "pix-1")
+    s = Scenario("sB1", start=T0 + timedelta(hours=9))
+    theirs = {**s.line("QuestionNeutralised", certification_id="b1", question_id="b1-1.1-0", by="pix-2",
+                       reason="r"), "event_id": "member-1"}
+    refused = _post(world, pix1, [theirs])
+    assert refused.status_code == 403, refused.text
+    error = refused.json()["errors"][0]
+    assert (error["field"], error["code"]) == ("by", "forbidden")
+    assert "a token of jury member pix-1 may not record a decision by pix-2" in error["detail"]
+    others = [m for m in JURY if m["member_id"] != "pix-1"]
+    ruling = {**s.line("JuryRuling", ruling_id="member-ruling", decision="comment", comment="c", jury=others),
+              "event_id": "member-2"}
+    refused = _post(world, pix1, [ruling])
+    assert refused.status_code == 403 and refused.json()["errors"][0]["field"] == "jury", refused.text
+    mine = {**theirs, "by": "pix-1", "event_id": "member-3"}
+    assert _post(world, pix1, [mine, {**ruling, "jury": JURY, "event_id": "member-4"}]).status_code == 200
+    with open_ledger(world.url) as ledger:
+        recorders = {rec.event.event_id: rec.recorded_by for rec in ledger.store.iter_log()}
+    assert recorders["member-3"].startswith("api:jury:pix-1:")  # the audit's "recorded by" names the member
+    # An unbound jury token records any member's decision, as before.
+    assert world.post_events("jury", [{**theirs, "event_id": "member-5", "by": "pix-2",
+                                       "question_id": "b1-1.1-1"}]).status_code == 200
+
+
+def test_only_a_jury_token_names_a_member():
+    with pytest.raises(TokenError, match="--member is for a jury token"):
+        TokenStore.add(TokenStore.__new__(TokenStore), "reader", member_id="pix-1")
+    with pytest.raises(TokenError, match="--member .* has leading or trailing spaces"):
+        TokenStore.add(TokenStore.__new__(TokenStore), "jury", member_id="pix-1 ")
