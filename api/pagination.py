@@ -28,11 +28,11 @@ def base64_length(size: int) -> int:
 CHANGE_MARK_LENGTH = 16
 
 # The longest cursor of the change feed (api/routes/changes.py): base64 of the JSON of
-# [a 64-bit position, an id, its mark], an id's character taking at most 6 bytes there (a control
+# [a 64-bit position, an id, its mark, the derivation], an id's character taking at most 6 bytes there (a control
 # character is escaped as \u0001; any other is at most 4 bytes of UTF-8). A bound below it
 # refused, as a 422, the cursor issued after an id of long characters (200 CJK ones: 810),
 # and the feed could not be followed past it.
-CHANGE_CURSOR_MAX_LENGTH = base64_length(len('[9223372036854775807,"",""]') + 6 * ID_MAX_LENGTH
+CHANGE_CURSOR_MAX_LENGTH = base64_length(len('[9223372036854775807,"","",2147483647]') + 6 * ID_MAX_LENGTH
                                          + CHANGE_MARK_LENGTH)
 
 # A list's cursor: base64 of an id (or a history's number), at most 4 bytes of UTF-8 a

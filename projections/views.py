@@ -38,6 +38,9 @@ from storage.store import PG_EVENTS_TABLE, SQLITE_EVENTS_TABLE, EventStore
 # the dropped view the old way, and the new version served it as caught up). This
 # name's first catch-up over a view another derived empties it (`ResultsViews.clear_foreign`).
 PROJECTION_NAME = "certledger_results@4"
+# The derivation's version alone: the change feed's cursors carry it, so that one issued
+# before the results were derived again is not taken as if nothing behind it had changed.
+DERIVATION = int(PROJECTION_NAME.rpartition("@")[2])
 PG_TRACKING_TABLE = "certledger_results_tracking"
 SQLITE_TRACKING_TABLE = "tracking"  # fixed by eventsourcing's SQLite recorder
 VIEW_TABLES = ("certledger_results", "certledger_result_history", "certledger_scoring_inputs",

@@ -3,10 +3,12 @@ the full suite runs on PostgreSQL)."""
 
 from __future__ import annotations
 
+import orjson
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from api.pagination import encode_cursor
+from api.pagination import decode_cursor, encode_cursor
+from projections.views import DERIVATION
 from tests.builders import Scenario
 from tests.e2e.api_support import T0, issue_tokens, ndjson, ok, settings_for
 
@@ -81,10 +83,18 @@ def test_a_feed_cursor_from_before_a_restore_is_refused_not_answered_from_anothe
         followed = ok(client.get("/results/changes", headers=auth("jury")))
         assert [c["certification_id"] for c in followed["data"]] == ["r1", "r2"]
         kept = followed["cursor"]  # the follower's, at r2's last change
-        # An old cursor (no mark) of this log is still taken, and answered with a marked one.
-        unmarked = encode_cursor(f'[{followed["data"][0]["changed"]}, "r1"]')
-        again = ok(client.get("/results/changes", params={"cursor": unmarked}, headers=auth("jury")))
+        # A cursor of this log issued under this derivation is taken; one issued before the
+        # results were last derived again (no mark, or no derivation, or an older one) is
+        # refused: results behind it may have changed without a later position.
+        at_r1 = ok(client.get("/results/changes", params={"limit": 1}, headers=auth("jury")))["cursor"]
+        changed, _, mark, derivation = orjson.loads(decode_cursor(at_r1))
+        assert derivation == DERIVATION
+        again = ok(client.get("/results/changes", params={"cursor": at_r1}, headers=auth("jury")))
         assert [c["certification_id"] for c in again["data"]] == ["r2"] and again["cursor"] == kept
+        for older in (f'[{changed}, "r1"]', f'[{changed}, "r1", "{mark}"]',
+                      f'[{changed}, "r1", "{mark}", {DERIVATION - 1}]'):
+            refused = client.get("/results/changes", params={"cursor": encode_cursor(older)}, headers=auth("jury"))
+            assert refused.status_code == 409 and refused.json()["code"] == "results-derived-again", refused.text
     with sqlite3.connect(backup) as copy, sqlite3.connect(path) as live:
         copy.backup(live)  # restored, as `sqlite3 ledger.db ".restore backup.db"` does; then written to again
     with TestClient(create_app(settings_for(sqlite_url))) as client:
