@@ -147,8 +147,14 @@ class Runtime:
             with ResultsViews(store).catch_up_turn() as mine:
                 if not mine:
                     return  # another worker took the turn meanwhile
+                # Said in the server's log: an operator timed an upgrade's derivation by
+                # polling /health, the log saying nothing of it.
+                began = time.monotonic()
+                log.info("deriving the results in the background: %s event(s) behind; reads answer 503 "
+                         "results-catching-up meanwhile", store.max_position() - ResultsViews(store).position())
                 try:
                     done = catch_up(store, progress=stop_when_asked)
+                    log.info("the results are caught up: %s event(s) in %.1f s", done, time.monotonic() - began)
                 finally:
                     # Its warm fold holds the states of the last 10,000 certifications
                     # folded (about 0.4 GB): kept, they stayed for the process's life.

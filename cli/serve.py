@@ -58,7 +58,23 @@ def serve(
     uvicorn.run(
         "api.main:app_from_env", factory=True, host=host, port=port, workers=workers,
         log_level=log_level.value, access_log=access_log, server_header=False, proxy_headers=False,
+        log_config=_log_config(log_level.value),
     )
+
+
+def _log_config(level: str) -> dict:
+    """uvicorn's logging, with this project's own loggers beside its own, at the same
+    level and through the same handler: under uvicorn's default only its loggers were set
+    up, and the API's said nothing below a warning (a background catch-up's start and end
+    among them)."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    for package in ("api", "commands", "projections", "storage"):
+        config["loggers"][package] = {"handlers": ["default"], "level": level.upper(), "propagate": False}
+    return config
 
 
 TokensDbOption = Annotated[

@@ -38,7 +38,8 @@ def _wait_for(condition, timeout: float = 30.0) -> None:
 
 
 def test_reads_answer_503_while_a_background_catch_up_derives_what_another_process_recorded(
-        db_url, example_path, clock):
+        db_url, example_path, clock, caplog):
+    caplog.set_level("INFO", logger="api.deps")
     tokens = issue_tokens(db_url)
     jury = {"Authorization": f"Bearer {tokens['jury']}"}
     with TestClient(create_app(settings_for(db_url, max_inline_catch_up=20), clock=clock)) as client:
@@ -54,6 +55,10 @@ def test_reads_answer_503_while_a_background_catch_up_derives_what_another_proce
         _wait_for(lambda: not ok(client.get("/health"))["catching_up"])
         assert health["projection_position"] == end
         assert ok(client.get("/certifications/cert-0001/result", headers=jury))["certification_id"] == "cert-0001"
+        # The server's log says when it began and how long it took (an operator timed an
+        # upgrade's derivation by polling /health).
+        assert "deriving the results in the background" in caplog.text
+        assert "the results are caught up:" in caplog.text
 
         # Within reach, a read catches up itself, as before.
         s = Scenario("s-later", start=T0)
