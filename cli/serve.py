@@ -69,11 +69,12 @@ def _log_config(level: str) -> dict:
     among them)."""
     import copy
 
-    from uvicorn.config import LOGGING_CONFIG
+    from uvicorn.config import LOG_LEVELS, LOGGING_CONFIG
 
     config = copy.deepcopy(LOGGING_CONFIG)
     for package in ("api", "commands", "projections", "storage"):
-        config["loggers"][package] = {"handlers": ["default"], "level": level.upper(), "propagate": False}
+        # The number, not the name: uvicorn's "trace" is no level name to the logging module.
+        config["loggers"][package] = {"handlers": ["default"], "level": LOG_LEVELS[level], "propagate": False}
     return config
 
 

@@ -210,3 +210,19 @@ def test_a_table_dropped_under_a_running_server_is_a_503_not_prepared_not_a_500(
         answer = client.get("/health")
         assert answer.status_code == 503 and answer.json()["code"] == "ledger-not-prepared", answer.text
         assert answer.headers["Retry-After"] == "5"
+
+
+@pytest.mark.parametrize("level", ["critical", "error", "warning", "info", "debug", "trace"])
+def test_every_log_level_serve_takes_configures_the_projects_loggers(level):
+    """"trace", uvicorn's own level, is no name to the logging module: the config with it
+    as a name failed at start-up. (Checked on a logger of its own: configuring the
+    process's logging here would change it for the tests after this one.)"""
+    import logging
+
+    from cli.serve import LogLevel, _log_config
+
+    assert level in {member.value for member in LogLevel}
+    config = _log_config(level)["loggers"]["api"]
+    probe = logging.Logger("probe")
+    probe.setLevel(config["level"])  # raises on a level the logging module does not know
+    assert config["handlers"] == ["default"] and probe.level <= logging.CRITICAL
