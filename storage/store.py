@@ -479,8 +479,7 @@ class _PostgresWriter(_Writer):
             with conn.pipeline():
                 self._write_statements(ids, links, columns)
                 if last:  # the commit row goes out with the inserts: no round trip of its own
-                    self.curs.execute(*self._seal())
-                    self.sealed = True
+                    self.seal()
                 if expect:
                     # Its own cursor: in a pipeline, a cursor's results are its last statement's.
                     with conn.cursor(row_factory=tuple_row) as check:
