@@ -84,13 +84,14 @@ class Runtime:
         # process may have emptied the view since (`certledger rebuild`, perhaps stopped
         # half-way), and the log's end would not have moved.
         reader = ResultsReader(store)
-        behind = store.max_position() - reader.position()
+        position = reader.position()
+        behind = store.max_position() - position
         if behind <= 0:
             self.caught_up_at = time.monotonic()
             self.background_error = None  # caught up, however
             return
         running = self.catching_up()
-        if self.far_behind(reader, behind, running):
+        if self.far_behind(reader, behind, running, position=position):
             if not self.catch_up_in_background() and self.background_error is not None:
                 raise ResultsCatchUpFailed(behind, retry_after=CATCH_UP_RETRY_SECONDS)
             raise ResultsCatchingUp(behind)
@@ -104,7 +105,7 @@ class Runtime:
         self.caught_up_at = time.monotonic()
         self.background_error = None
 
-    def far_behind(self, reader: ResultsReader, behind: int, running: bool) -> bool:
+    def far_behind(self, reader: ResultsReader, behind: int, running: bool, *, position: int | None = None) -> bool:
         """Beyond `max_inline_catch_up` events, a rescoring weighing `RESCORING_WEIGHT`.
         Positions overstate the lag: ids handed out to writes rolled back are never used
         (on PostgreSQL a refused import of a million lines leaves a million-id gap), and
@@ -112,7 +113,8 @@ class Runtime:
         events themselves are counted (a bounded index scan), unless a catch-up already
         runs (each read would count again meanwhile). Within reach by events, the rule
         versions among them are weighed by what they may rescore: one retroactive change
-        held every read (and the jury's POST) for the seconds of its rescorings."""
+        held every read (and the jury's POST) for the seconds of its rescorings.
+        `position`: the projection's, as the caller read it (else read here)."""
         limit = self.settings.max_inline_catch_up
         if behind > limit:
             if running:
@@ -121,7 +123,8 @@ class Runtime:
             if behind > limit:
                 return True
         room = (limit - behind) // RESCORING_WEIGHT
-        return reader.views.pending_rescorings(reader.position(), at_most=room + 1) > room
+        position = reader.position() if position is None else position
+        return reader.views.pending_rescorings(position, at_most=room + 1) > room
 
     def catch_up_in_background(self) -> bool:
         """Start the background catch-up unless one runs (here, or in another worker), the
@@ -194,8 +197,9 @@ class Runtime:
         is caught up in the background at once, not at the first read (a server that saw
         only health probes never began)."""
         reader = ResultsReader(self.ledger.store)
-        behind = self.ledger.store.max_position() - reader.position()
-        if behind > 0 and self.far_behind(reader, behind, self.catching_up()):
+        position = reader.position()
+        behind = self.ledger.store.max_position() - position
+        if behind > 0 and self.far_behind(reader, behind, self.catching_up(), position=position):
             self.catch_up_in_background()
 
     def fresh_results(self) -> ResultsReader:
