@@ -12,12 +12,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import Authenticator, require
-from api.problems import ResultsCatchingUp, ResultsCatchUpFailed
+from api.problems import Forbidden, ResultsCatchingUp, ResultsCatchUpFailed
 from api.scope import Scope
 from api.settings import Settings
 from api.tokens import Principal, Role
@@ -26,6 +26,7 @@ from commands.group_commit import GroupCommitter
 from ledger.rule_stream import RulesState
 from ledger.rules import RuleTimeline
 from ledger.streams import RULES_STREAM
+from projections.asof import commit_times
 from projections.results import ResultsReader, catch_up, projection_of
 from projections.views import ResultsViews
 
@@ -248,11 +249,68 @@ def get_results(runtime: RuntimeDep) -> ResultsReader:
     return runtime.fresh_results()
 
 
+STALE_STATE = "certledger_results_stale"  # the request's state key: the mark `StaleMarks` sends
+
+
+class StaleResults(ResultsReader):
+    """The results as they stand while they are being derived (`?stale=true`): a view of
+    the log up to `position` at least (its pages commit with their position, so it holds
+    the log's first `position` events exactly as a catch-up derived them), `behind`
+    events short of the log's end."""
+
+    def __init__(self, store, position: int, behind: int):
+        super().__init__(store)
+        self.position_read, self.behind = position, behind
+
+    def missing(self) -> ResultsCatchingUp:
+        """What a lookup the view cannot answer yet is: not a 404 (the certification may be
+        past the view's position), the 503 that a read without `stale` gets."""
+        return ResultsCatchingUp(self.behind)
+
+
+StaleQuery = Annotated[bool, Query(description=(
+    "While the results are being derived in the background (a read answers 503 "
+    "`results-catching-up`), answer from the results as they stand instead: the answer then "
+    "carries `Certledger-Results-Position` (the log position the results hold at least), "
+    "`Certledger-Results-Behind` (events recorded past it) and, when known, "
+    "`Certledger-Results-Committed-At`. Without those headers the answer is current. A lookup "
+    "of what the results do not hold yet is still a 503. Not for `reader`: 403."))]
+
+
+def get_results_or_stale(runtime: RuntimeDep, request: Request, principal: PrincipalDep,
+                         stale: StaleQuery = False) -> ResultsReader:
+    """`get_results`, or with `stale` the results as they stand while a long catch-up runs:
+    a retroactive rule version that rescores most of the ledger held every read for its
+    minutes (about 35 s at 100,000 certifications), where a jury or a centre may rather
+    read what was derived before it, said to be so."""
+    if not stale:
+        return runtime.fresh_results()
+    if principal.role == "reader":
+        # As `as_of`: a reader sees current published results only, and a stale view
+        # would still show a result unpublished (withdrawn) since its position.
+        raise Forbidden("the reader role sees current published results only", field="stale")
+    try:
+        return runtime.fresh_results()
+    except (ResultsCatchingUp, ResultsCatchUpFailed) as waiting:
+        store = runtime.ledger.store
+        position = ResultsReader(store).position()  # read before the rows: they hold at least it
+        results = StaleResults(store, position, int((waiting.extra or {}).get("lag", 0)))
+        if "as_of" not in request.query_params:  # an as-of answer comes from the log, exact
+            committed = commit_times(store, [position]).get(position) if position else None
+            setattr(request.state, STALE_STATE, {
+                "Certledger-Results-Position": str(position),
+                "Certledger-Results-Behind": str(results.behind),
+                **({"Certledger-Results-Committed-At": committed} if committed else {}),
+            })
+        return results
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 ScopeDep = Annotated[Scope, Depends(get_scope)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 ResultsDep = Annotated[ResultsReader, Depends(get_results)]
+ResultsOrStaleDep = Annotated[ResultsReader, Depends(get_results_or_stale)]
 
 
 def allow(*roles: Role):

@@ -15,6 +15,7 @@ from api.deps import Runtime
 from api.limits import BodyLimit
 from api.openapi import build_openapi
 from api.nul_guard import NulGuard
+from api.stale_marks import StaleMarks
 from api.query_guard import refuse_unknown_query
 from api.responses import OrjsonResponse
 from api.routes import candidates, certifications, changes, events, health, rules, sessions, whatif
@@ -74,6 +75,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     problems.install(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(NulGuard)
+    app.add_middleware(StaleMarks)
     app.openapi = lambda: build_openapi(app, settings)  # type: ignore[method-assign]
     return app
 

@@ -36,7 +36,8 @@ _WHY = {
     422: "the request (or a line of the batch) breaks a rule; nothing was appended",
     503: ("the ledger's storage cannot be reached (`storage-unavailable`, `ledger-not-prepared`), or the results "
           "are far behind the log and being derived in the background (`results-catching-up`, with its `lag`); "
-          "retry after `Retry-After` seconds. (Should that background derivation fail, reads answer 500 "
+          "retry after `Retry-After` seconds, or read with `stale=true` the results as they stand meanwhile (not "
+          "for `reader`). (Should that background derivation fail, reads answer 500 "
           "`results-catch-up-failed` until one succeeds; it is tried again after `Retry-After`.)"),
 }
 ROLE_WORDS = {
@@ -61,7 +62,7 @@ token is 401; a role a route does not admit, or another centre's session, is 403
 | `centre` | its own sessions' results; rule versions | its own sessions' facts: SessionOpened, CertificationStarted, QuestionServed, AnswerRecorded, CertificationCompleted, IncidentReported, FraudReported, SessionFinalised |
 | `jury` | everything, audits, what-if | jury facts: QuestionNeutralised, QuestionDeneutralised, JuryRuling, RuleVersionChanged, ResultsPublished, ResultsUnpublished |
 | `auditor` | everything, audits, what-if | nothing |
-| `reader` | current results of published sessions only (and those sessions' list): a result, a session's, a candidate's (an unpublished or unknown one is 404, as if unknown), and the change feed (a result unpublished since is `withdrawn`, without its body); history, audits, rule versions, what-if and `as_of` are 403 | nothing |
+| `reader` | current results of published sessions only (and those sessions' list): a result, a session's, a candidate's (an unpublished or unknown one is 404, as if unknown), and the change feed (a result unpublished since is `withdrawn`, without its body); history, audits, rule versions, what-if, `as_of` and `stale` are 403 | nothing |
 
 **Results** have the shape of `certledger results --json`. `published: false` marks a
 result whose session is not published; `status: "started"` a certification not scored

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import LedgerDep, Reader, ResultsDep, ScopeDep, SettingsDep
+from api.deps import LedgerDep, Reader, ResultsOrStaleDep, ScopeDep, SettingsDep
 from api.openapi import doc
 from api.pagination import CursorQuery, LimitQuery, page_size
 from api.responses import OrjsonResponse
@@ -25,7 +25,7 @@ router = APIRouter(prefix="/candidates", tags=["candidates"])
         "Each role sees the ones it may: `centre` those taken in its own sessions, `reader` those "
         "of published sessions; a candidate with none visible has an empty list.")),
 )
-def candidate_certifications(candidate_id: Id, principal: Reader, results: ResultsDep, scope: ScopeDep,
+def candidate_certifications(candidate_id: Id, principal: Reader, results: ResultsOrStaleDep, scope: ScopeDep,
                              settings: SettingsDep, ledger: LedgerDep, status: StatusFilter = None,
                              started_from: StartedFrom = None, started_to: StartedTo = None, as_of: AsOf = None,
                              cursor: CursorQuery = None, limit: LimitQuery = None):

@@ -6,7 +6,8 @@ from datetime import datetime
 
 from fastapi import APIRouter
 
-from api.deps import JuryOrAuditor, LedgerDep, NotReader, Reader, ResultsDep, ScopeDep, SettingsDep
+from api.deps import (JuryOrAuditor, LedgerDep, NotReader, Reader, ResultsDep, ResultsOrStaleDep, ScopeDep,
+                      SettingsDep, StaleResults)
 from api.openapi import doc
 from api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor, invalid_cursor, page_size
 from api.problems import NotFound
@@ -22,6 +23,8 @@ router = APIRouter(prefix="/certifications", tags=["certifications"])
 
 def _visible_row(results: ResultsReader, scope, principal, certification_id: str) -> dict:
     rows = results.current(certification_id=certification_id)
+    if not rows and isinstance(results, StaleResults):
+        raise results.missing()
     return scope.check_result(principal, rows[0] if rows else None, f"certification {certification_id}")
 
 
@@ -32,7 +35,7 @@ def _visible_row(results: ResultsReader, scope, principal, certification_id: str
         "that recorded time, with `as_of` in the body (not for `reader`, which sees current "
         "published results only: 403).")),
 )
-def current_result(certification_id: Id, principal: Reader, results: ResultsDep, scope: ScopeDep,
+def current_result(certification_id: Id, principal: Reader, results: ResultsOrStaleDep, scope: ScopeDep,
                    ledger: LedgerDep, as_of: AsOf = None):
     refuse_as_of_to_reader(principal, as_of)
     row = _visible_row(results, scope, principal, certification_id)
@@ -54,7 +57,7 @@ def current_result(certification_id: Id, principal: Reader, results: ResultsDep,
         "`as_of`, the results it had been given by that recorded time, as the audit's `as_of` "
         "gives them (404 if it was not recorded yet).")),
 )
-def result_history(certification_id: Id, principal: NotReader, results: ResultsDep, scope: ScopeDep,
+def result_history(certification_id: Id, principal: NotReader, results: ResultsOrStaleDep, scope: ScopeDep,
                    settings: SettingsDep, ledger: LedgerDep, as_of: AsOf = None, cursor: CursorQuery = None,
                    limit: LimitQuery = None):
     size = page_size(limit, settings.default_page_size, settings.max_page_size)  # as every list

@@ -14,7 +14,7 @@ from typing import Annotated
 import orjson
 from fastapi import APIRouter, Query
 
-from api.deps import Reader, ResultsDep, SettingsDep
+from api.deps import Reader, ResultsOrStaleDep, SettingsDep
 from api.openapi import doc
 from api.pagination import CHANGE_CURSOR_MAX_LENGTH, LimitQuery, decode_cursor, encode_cursor, invalid_cursor, page_size
 from api.problems import ApiProblem
@@ -115,7 +115,7 @@ def _change(row: dict, principal: Principal, explanations: bool) -> dict:
         "that derived the results again a 409 `results-derived-again`: read it again from the "
         "start and replace the copy.")),
 )
-def changes(principal: Reader, results: ResultsDep, settings: SettingsDep, cursor: ChangeCursor = None,
+def changes(principal: Reader, results: ResultsOrStaleDep, settings: SettingsDep, cursor: ChangeCursor = None,
             limit: LimitQuery = None, explanations: Explanations = True):
     size = page_size(limit, settings.default_page_size, settings.max_page_size)
     after = _after(cursor)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import LedgerDep, Reader, ResultsDep, ScopeDep, SettingsDep
+from api.deps import LedgerDep, Reader, ResultsOrStaleDep, ScopeDep, SettingsDep
 from api.openapi import doc
 from api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor, page_size
 from api.responses import OrjsonResponse
@@ -25,7 +25,7 @@ router = APIRouter(prefix="/sessions", tags=["sessions"])
         "`auditor` all. Filterable by `finalised` / `published`; paginated by `cursor` / `limit`. "
         "How a downstream system finds the sessions whose results it reads.")),
 )
-def sessions(principal: Reader, results: ResultsDep, settings: SettingsDep,
+def sessions(principal: Reader, results: ResultsOrStaleDep, settings: SettingsDep,
              finalised: Annotated[bool | None, Query(description="only sessions finalised (or not)")] = None,
              published: Annotated[bool | None, Query(description="only sessions published (or not)")] = None,
              cursor: CursorQuery = None, limit: LimitQuery = None):
@@ -52,7 +52,7 @@ def sessions(principal: Reader, results: ResultsDep, settings: SettingsDep,
         "the filters and the cursor apply alike; not for `reader`: 403). For `reader` an "
         "unpublished session does not exist (404).")),
 )
-def session_results(session_id: Id, principal: Reader, results: ResultsDep, scope: ScopeDep,
+def session_results(session_id: Id, principal: Reader, results: ResultsOrStaleDep, scope: ScopeDep,
                     settings: SettingsDep, ledger: LedgerDep, status: StatusFilter = None,
                     started_from: StartedFrom = None, started_to: StartedTo = None, as_of: AsOf = None,
                     cursor: CursorQuery = None, limit: LimitQuery = None):

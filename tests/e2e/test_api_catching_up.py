@@ -289,3 +289,66 @@ def test_a_rule_version_that_rescores_more_than_a_read_may_wait_for_is_caught_up
         assert refused.json()["code"] == "results-catching-up" and refused.json()["lag"] == 1
         _wait_for(lambda: not ok(client.get("/health"))["catching_up"] and ok(client.get("/health"))["lag"] == 0)
         assert ok(client.get("/certifications/cert-0001/result", headers=jury))["rule_version"] == "retroactive"
+
+
+def test_stale_reads_answer_from_the_results_as_they_stand_said_to_be_so(db_url, example_path, clock, monkeypatch):
+    """During a long catch-up (a retroactive rule version rescoring most of the ledger:
+    minutes at national scale) every read was a 503. A jury, an auditor or a centre may
+    ask `stale=true` and read the results derived so far, marked with the position they
+    hold and how far behind they are; a lookup they cannot answer yet is still a 503,
+    never a 404; a reader may not (a stale view could show a withdrawn result)."""
+    from projections.results import catch_up as real_catch_up
+
+    tokens = issue_tokens(db_url)
+    jury = {"Authorization": f"Bearer {tokens['jury']}"}
+    with TestClient(create_app(settings_for(db_url), clock=clock)) as client:
+        runtime = client.app.state.runtime
+        _import_elsewhere(db_url, example_path, clock)
+        current = ok(client.get("/certifications/cert-0001/result", headers=jury))
+        assert "certledger-results-position" not in client.get("/certifications/cert-0001/result",
+                                                               headers=jury, params={"stale": "true"}).headers
+        projected = ok(client.get("/health"))["projection_position"]
+        s = Scenario("s-stale", start=T0)
+        with open_ledger(db_url, clock=clock) as other:
+            other.service.record(events([s.open(), s.start("stale-1"), s.start("stale-2")]), by="test")
+            end = other.store.max_position()
+        release = threading.Event()
+
+        def held(store, *, progress=None):  # a long catch-up, held until the test lets it go
+            release.wait(20)
+            return real_catch_up(store, progress=progress)
+
+        monkeypatch.setattr("api.deps.catch_up", held)
+        runtime.settings = settings_for(db_url, max_inline_catch_up=1)
+        try:
+            assert client.get("/certifications/cert-0001/result", headers=jury).status_code == 503
+            stale = client.get("/certifications/cert-0001/result", headers=jury, params={"stale": "true"})
+            assert stale.status_code == 200, stale.text
+            assert stale.json() == current
+            assert stale.headers["certledger-results-position"] == str(projected)
+            assert stale.headers["certledger-results-behind"] == str(end - projected)
+            assert stale.headers["certledger-results-committed-at"].startswith("20")
+            # What the results do not hold yet: 503, as without `stale`, not "no such certification".
+            missing = client.get("/certifications/stale-1/result", headers=jury, params={"stale": "true"})
+            assert missing.status_code == 503 and missing.json()["code"] == "results-catching-up"
+            assert "certledger-results-position" not in missing.headers
+            feed = client.get("/results/changes", headers=jury, params={"stale": "true", "limit": 5})
+            assert feed.status_code == 200 and feed.headers["certledger-results-behind"] == str(end - projected)
+            assert "stale-1" not in [c["certification_id"] for c in feed.json()["data"]]
+            history = client.get("/certifications/cert-0001/results", headers=jury, params={"stale": "true"})
+            assert history.status_code == 200 and "certledger-results-position" in history.headers
+            listed = client.get("/sessions/session-2024-06-12-lyon/results", headers=jury, params={"stale": "true"})
+            assert listed.status_code == 200 and "certledger-results-position" in listed.headers
+            # An as-of answer comes from the log, exact: not marked.
+            past = client.get("/certifications/cert-0001/result", headers=jury,
+                              params={"stale": "true", "as_of": "2030-01-01T00:00:00+00:00"})
+            assert past.status_code == 200 and "certledger-results-position" not in past.headers
+            refused = client.get("/results/changes", headers={"Authorization": f"Bearer {tokens['reader']}"},
+                                 params={"stale": "true"})
+            assert refused.status_code == 403 and refused.json()["field"] == "stale"
+        finally:
+            release.set()
+        _wait_for(lambda: not ok(client.get("/health"))["catching_up"] and ok(client.get("/health"))["lag"] == 0)
+        fresh = client.get("/certifications/stale-1/result", headers=jury, params={"stale": "true"})
+        assert fresh.status_code == 200 and fresh.json()["status"] == "started"
+        assert "certledger-results-position" not in fresh.headers  # current: no mark
