@@ -18,10 +18,10 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
         db: DbOption = None,
     ) -> None:
-        """Check the ledger in one snapshot, writing nothing: every event readable and in
-        its stream's order, the event-id index and session membership as the log calls
-        for, and each result, history and scoring input equal to a replay of its streams.
-        Exit 0 when all hold, 1 when something does not (each problem named)."""
+        """Check the ledger against a replay of its log, writing nothing; exit 1 naming each problem.
+
+        In one snapshot: every event readable and in its stream's order, the event-id index and session membership as the log calls for, and each result, history and scoring input equal to a replay of its streams. Exit 0 when all hold, 1 when something does not (each problem named).
+        """  # one line: the help keeps a paragraph's line breaks
         from projections.verify import verify
 
         with ledger_at(db) as ledger:
