@@ -14,11 +14,13 @@ import typer
 from rich.console import Console
 
 from api.settings import DATABASE_URL_VAR
+from cli.display import shown
 from commands.bootstrap import open_ledger
 from ledger.events import INSTANT_TEXT, in_utc_range
 from storage import migrate as migrations
 from storage.errors import LedgerNotPrepared, StorageError, sqlite_busy, sqlite_corrupt
 from storage.urls import BUSY_TIMEOUT_VAR, ENV_VAR, resolve_url, sqlite_busy_timeout
+
 
 # Messages are never wrapped by the console: an error line stays one line in a log or a
 # pipe (`FILE:line N, field F: reason`, as the README shows it), where rich wrapped at 80.
@@ -55,10 +57,10 @@ def ledger_at(db: str | None, *, create: bool = False):
     try:
         ledger = open_ledger(db)
     except (LedgerNotPrepared, StorageError) as e:
-        err.print(f"[red]error:[/red] {e}")
+        err.print(f"[red]error:[/red] {shown(e)}")
         raise typer.Exit(2) from None
     except Exception as e:  # an unreachable server, a bad URL, another writer holding SQLite
-        err.print(f"[red]error:[/red] cannot open the ledger at {resolve_url(db).redacted()}: {e}{_busy_hint(e)}")
+        err.print(f"[red]error:[/red] cannot open the ledger at {resolve_url(db).redacted()}: {shown(e)}{_busy_hint(e)}")
         raise typer.Exit(2) from None
     if upgrading:  # the embedded ledger was upgraded on opening: say what `migrate` would
         warn_reused_ruling_ids(migrations.reused_ruling_ids(ledger.url))
@@ -68,7 +70,7 @@ def ledger_at(db: str | None, *, create: bool = False):
         yield ledger
     except Exception as e:
         if sqlite_corrupt(e):  # a traceback, and `export` left a file cut short that looked whole
-            err.print(f"[red]error:[/red] the ledger {resolve_url(db).redacted()} is damaged ({_cause_text(e)}): "
+            err.print(f"[red]error:[/red] the ledger {resolve_url(db).redacted()} is damaged ({shown(_cause_text(e))}): "
                       "restore it from a backup (README: Backups), then run `certledger verify`")
             raise typer.Exit(2) from None
         if not sqlite_busy(e):
@@ -95,7 +97,7 @@ def _sqlite_file_migrations(db: str | None) -> set[str] | None:
 
 def warn_reused_ruling_ids(reused: list[tuple[str, int]]) -> None:
     for ruling_id, count in reused:
-        err.print(f"[yellow]warning:[/yellow] ruling id {ruling_id} names {count} rulings, recorded before ruling "
+        err.print(f"[yellow]warning:[/yellow] ruling id {shown(ruling_id)} names {count} rulings, recorded before ruling "
                   "ids were unique: the first keeps it, and an export of this ledger will be refused at the "
                   "others when imported elsewhere")
 
@@ -136,7 +138,7 @@ def missing_ledger(db: str | None, done: set[str] | None) -> None:
     # commands do not read it, and naming it sent the reader to check the wrong setting.
     from_api = db is not None and os.environ.get(DATABASE_URL_VAR) == db
     settings = f"${DATABASE_URL_VAR}" if from_api else f"--db and ${ENV_VAR}"
-    err.print(f"[red]error:[/red] no ledger at {url.redacted()}: {problem} (create one with `certledger init "
+    err.print(f"[red]error:[/red] no ledger at {url.redacted()}: {shown(problem)} (create one with `certledger init "
               f"--db {url.redacted()}`, or check {settings})")
     raise typer.Exit(2)
 
@@ -194,5 +196,5 @@ def output_path(path: str | Path, option: str) -> Path:
         problem = "cannot be written"
     else:
         return target
-    err.print(f"[red]error:[/red] {option} {path}: {problem}")
+    err.print(f"[red]error:[/red] {shown(option)} {shown(path)}: {shown(problem)}")
     raise typer.Exit(2)

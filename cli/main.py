@@ -11,6 +11,7 @@ from typing import Annotated, Optional
 import typer
 
 from cli.common import REDERIVING_NOTE, DbOption, err, ledger_at, out, output_path, parse_instant, warn_reused_ruling_ids
+from cli.display import shown
 from commands.recording import BatchRejected
 from ledger.errors import DomainError
 from storage import migrate as migrations
@@ -32,7 +33,7 @@ def _migrated(db: str | None):
         if url.backend == "sqlite":
             sqlite_busy_timeout()  # a bad setting is said as one, not as a failed migration
     except Exception as e:
-        err.print(f"[red]error:[/red] {e}")
+        err.print(f"[red]error:[/red] {shown(e)}")
         raise typer.Exit(2) from None
     try:
         applied = migrations.migrate(url)
@@ -40,7 +41,7 @@ def _migrated(db: str | None):
         # applied it already, silently, on opening the ledger.
         reused = migrations.reused_ruling_ids(url)
     except Exception as e:
-        err.print(f"[red]error:[/red] migration of {url.redacted()} failed: {e}")
+        err.print(f"[red]error:[/red] migration of {url.redacted()} failed: {shown(e)}")
         raise typer.Exit(2) from None
     warn_reused_ruling_ids(reused)
     return url, applied
@@ -87,7 +88,7 @@ def import_(
 
     source = sys.stdin.buffer if file == "-" else None
     if source is None and not Path(file).is_file():
-        err.print(f"[red]error:[/red] {file} is a folder, not a file of facts" if Path(file).is_dir()
+        err.print(f"[red]error:[/red] {shown(file)} is a folder, not a file of facts" if Path(file).is_dir()
                   else f"[red]error:[/red] no such file: {file}")
         raise typer.Exit(2)
     with ledger_at(db, create=True) as ledger, (source or open(file, "rb")) as fh:
@@ -97,7 +98,7 @@ def import_(
             ledger.store.refresh_statistics(report.appended)  # a bulk load: the planner's view of it
         except BatchRejected as rejected:
             for e in rejected.errors:
-                err.print(f"{file}:{e}")
+                err.print(f"{shown(file)}:{shown(e)}")
             more = " (stopped after the first errors)" if rejected.truncated else ""
             err.print(f"[red]refused:[/red] {rejected.refused_lines} bad line(s){more}; nothing was appended")
             raise typer.Exit(1) from None
@@ -140,13 +141,13 @@ def export(
         first = next(events, None)
         if first is None and (certification or session):  # before any output is opened
             what = f"certification {certification}" if certification else f"session {session}"
-            err.print(f"[red]error:[/red] {what} is not in the ledger")
+            err.print(f"[red]error:[/red] {shown(what)} is not in the ledger")
             raise typer.Exit(1)
         events = chain([first] if first is not None else [], events)
         if output:
             with open(output, "wb") as fh:
                 n = write_lines(events, fh)
-            err.print(f"exported {n} event(s) to {output}")
+            err.print(f"exported {n} event(s) to {shown(output)}")
         else:
             write_lines(events, sys.stdout.buffer)
             sys.stdout.buffer.flush()
@@ -166,12 +167,12 @@ def simulate(
     try:
         began = parse_instant(start)  # the forms every other option takes
     except ValueError as e:
-        err.print(f"[red]error:[/red] --start: {e}")
+        err.print(f"[red]error:[/red] --start: {shown(e)}")
         raise typer.Exit(2) from None
     if output:
         output_path(output, "--output")
         n = write_simulation(output, candidates=candidates, seed=seed, start=began)
-        out.print(f"wrote {n} event(s) to {output}")
+        out.print(f"wrote {n} event(s) to {shown(output)}")
         return
     with ledger_at(db, create=True) as ledger:
         try:
@@ -179,10 +180,10 @@ def simulate(
                 report = append_simulation(ledger, candidates=candidates, seed=seed, start=began, progress=progress)
             ledger.store.refresh_statistics(report.appended)
         except SeedAlreadySimulated as taken:
-            err.print(f"[red]error:[/red] {taken}")
+            err.print(f"[red]error:[/red] {shown(taken)}")
             raise typer.Exit(1) from None
         except BatchRejected as rejected:
-            err.print(f"[red]the simulation was refused[/red] (a bug): {rejected}")
+            err.print(f"[red]the simulation was refused[/red] (a bug): {shown(rejected)}")
             raise typer.Exit(1) from None
     out.print(f"simulated {candidates} candidate(s): {report.appended} event(s) appended, {report.skipped} already there")
 
@@ -211,7 +212,7 @@ def main() -> None:  # pragma: no cover
     try:
         app()
     except DomainError as e:
-        err.print(f"[red]refused:[/red] {e.message}")
+        err.print(f"[red]refused:[/red] {shown(e.message)}")
         sys.exit(1)
 
 

@@ -13,9 +13,10 @@ from typing import Annotated, Any, Optional
 import orjson
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.text import Text
 
 from cli.common import DbOption, err, ledger_at, out, parse_instant, utc_text
+from cli.display import DataTable, shown
 from ledger.vocabulary import RESULT_STATUSES
 
 STATUSES = ("started", *RESULT_STATUSES)
@@ -37,7 +38,7 @@ def _as_of_or_exit(value: str | None) -> datetime | None:
     try:
         return parse_as_of(value)
     except ValueError as e:
-        err.print(f"[red]error:[/red] --as-of: {e}")
+        err.print(f"[red]error:[/red] --as-of: {shown(e)}")
         raise typer.Exit(2) from None
 
 
@@ -79,18 +80,22 @@ def _status_style(status: str) -> str:
     return {"validated": "green", "rejected": "red", "cancelled": "yellow", "error": "magenta"}.get(status, "dim")
 
 
-def _table(*columns: str, title: str | None = None) -> Table:
+def _status_cell(status: str) -> Text:
+    return Text(status, style=_status_style(status))
+
+
+def _table(*columns: str, title: str | None = None) -> DataTable:
     """Identifiers are folded, never cut: an auditor must be able to copy them."""
-    table = Table(title=title)
+    table = DataTable(title=title)
     for column in columns:
         table.add_column(column, overflow="fold")
     return table
 
 
-def _results_table(rows: list[dict]) -> Table:
+def _results_table(rows: list[dict]) -> DataTable:
     sessions = {(r["session_id"], r["centre_id"]) for r in rows}
     one_session = len(sessions) == 1
-    title = "session {}, centre {}".format(*next(iter(sessions))) if one_session else None
+    title = "session {}, centre {}".format(*map(shown, next(iter(sessions)))) if one_session else None
     columns = ["certification", "candidate", *([] if one_session else ["session"]), "status", "pix", "rate",
                "rule version", "published", "reasons"]
     table = _table(*columns, title=title)
@@ -98,7 +103,7 @@ def _results_table(rows: list[dict]) -> Table:
         status = r["status"]
         table.add_row(
             r["certification_id"], r["candidate_id"], *([] if one_session else [r["session_id"]]),
-            f"[{_status_style(status)}]{status}[/]",
+            _status_cell(status),
             "" if r["pix_score"] is None else str(r["pix_score"]),
             "" if r["reproducibility_rate"] is None else f"{r['reproducibility_rate']}%",
             r["rule_version"] or "", "yes" if r["published"] else "no", ", ".join(dict.fromkeys(r["reasons"])),
@@ -132,8 +137,8 @@ def print_audit(trail: dict, result: int | None = None) -> None:
     (or the one as of the trail's time)."""
     current = trail["current"]
     when = f" as of {trail['as_of']}" if trail["as_of"] else ""
-    show(f"[bold]certification {trail['certification_id']}[/bold]{when}: candidate {trail['candidate_id']}, "
-              f"session {trail['session_id']}, centre {trail['centre_id']}")
+    show(f"[bold]certification {shown(trail['certification_id'])}[/bold]{when}: candidate "
+         f"{shown(trail['candidate_id'])}, session {shown(trail['session_id'])}, centre {shown(trail['centre_id'])}")
     # "recorded at": when the ledger came to hold it (its commit), what --as-of compares.
     events = _table("pos", "recorded at", "recorded by", "type", "at", "what", title="events")
     for e in trail["events"]:
@@ -145,7 +150,7 @@ def print_audit(trail: dict, result: int | None = None) -> None:
     for h in trail["results"]:
         r = h["result"]
         results.add_row(str(h["seq"]), utc_text(_held_from(h)), str(h["position"]), h["cause"], h["detail"],
-                        f"[{_status_style(r['status'])}]{r['status']}[/]", "" if r["pix_score"] is None else str(r["pix_score"]),
+                        _status_cell(r["status"]), "" if r["pix_score"] is None else str(r["pix_score"]),
                         f"{r['reproducibility_rate']}%", r["rule_version"])
     show(results)
     if result is None:
@@ -153,24 +158,24 @@ def print_audit(trail: dict, result: int | None = None) -> None:
         _print_explanation(current, label)
         return
     chosen = next(h for h in trail["results"] if h["seq"] == result)
-    shown = {**chosen["result"], "explanation": chosen["explanation"], "published": None}
-    _print_explanation(shown, f"result #{result} ({chosen['cause']}: {chosen['detail']})")
+    picked = {**chosen["result"], "explanation": chosen["explanation"], "published": None}
+    _print_explanation(picked, f"result #{result} ({shown(chosen['cause'])}: {shown(chosen['detail'])})")
 
 
 def _print_explanation(current: dict, label: str) -> None:
     status = current["status"]
     published = {True: ", published", False: ", not published", None: ""}[current["published"]]
     show(f"[bold]{label}[/bold]: [{_status_style(status)}]{status}[/]"
-              + (f", {current['pix_score']} pix under {current['rule_version']}" if current["pix_score"] is not None else "")
+              + (f", {current['pix_score']} pix under {shown(current['rule_version'])}" if current["pix_score"] is not None else "")
               + published)
     ex = current.get("explanation")
     if not ex:
         show("no result yet: the certification is started (it is scored when completed or when its session is finalised)")
         return
     for because in ex["status_because"]:
-        show(f"  because {because}")
+        show(f"  because {shown(because)}")
     if current.get("error"):
-        show(f"  [magenta]error:[/magenta] {current['error']}")
+        show(f"  [magenta]error:[/magenta] {shown(current['error'])}")
     rate = ex["rate"]
     show(f"reproducibility rate: {rate['correct']}/{rate['answered']} → {rate['rate']}% "
               f"(rounding {rate['rounding']}, band {rate['band']}{', failed' if rate['failed'] else ''})")
@@ -207,7 +212,7 @@ def _print_explanation(current: dict, label: str) -> None:
                               fates.get(i["question_id"] or "", ""), i["because"])
         show(incidents)
     for note in ex.get("notes", ()):
-        show(f"note: {note}")
+        show(f"note: {shown(note)}")
 
 
 def register(app: typer.Typer) -> None:
@@ -232,7 +237,7 @@ def register(app: typer.Typer) -> None:
             err.print(f"[red]error:[/red] {' and '.join(f'--{name}' for name, _ in ids)}: give one of them")
             raise typer.Exit(2)
         if status is not None and status not in STATUSES:
-            err.print(f"[red]error:[/red] --status {status}: not a status (one of {', '.join(STATUSES)})")
+            err.print(f"[red]error:[/red] --status {shown(status)}: not a status (one of {', '.join(STATUSES)})")
             raise typer.Exit(2)
         filters = {"certification_id": certification, "session_id": session, "candidate_id": candidate,
                    "status": status}
@@ -250,7 +255,7 @@ def register(app: typer.Typer) -> None:
         if as_json:
             _dump(rows)
         elif unknown:
-            err.print(f"no results: {ids[0][0]} {ids[0][1]} is not in the ledger")
+            err.print(f"no results: {ids[0][0]} {shown(ids[0][1])} is not in the ledger")
         elif not rows:
             narrowed = any(v is not None for v in filters.values())
             err.print("no results" + (f" as of {moment.isoformat()}" if moment else "")
@@ -282,11 +287,11 @@ def register(app: typer.Typer) -> None:
             try:
                 trail = audit_trail(ledger.store, certification_id, as_of=moment)
             except CertificationNotFound as e:
-                err.print(f"[red]error:[/red] {e}")
+                err.print(f"[red]error:[/red] {shown(e)}")
                 raise typer.Exit(1) from None
         if result is not None and all(h["seq"] != result for h in trail["results"]):
             given = ", ".join(f"#{h['seq']}" for h in trail["results"]) or "none yet"
-            err.print(f"[red]error:[/red] --result {result}: {certification_id} has no result #{result} "
+            err.print(f"[red]error:[/red] --result {result}: {shown(certification_id)} has no result #{result} "
                       f"(its results{' then' if moment else ''}: {given})", soft_wrap=True)
             raise typer.Exit(2)
         if as_json:
@@ -315,7 +320,7 @@ def register(app: typer.Typer) -> None:
                 raise typer.Exit(130) from None
             ledger.store.refresh_statistics(report.processed)
         what = "resumed" if report.resumed else ("caught up" if resume else "rebuilt")
-        show(f"results {what}: {report.processed} event(s) processed, at log position {report.position}")
+        show(f"results {shown(what)}: {report.processed} event(s) processed, at log position {report.position}")
 
 
 def _rebuild_with_progress(store, resume: bool, rebuild):

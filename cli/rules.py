@@ -9,9 +9,9 @@ from typing import Annotated, Any
 import orjson
 import typer
 from rich import box
-from rich.table import Table
 
 from cli.common import DbOption, err, ledger_at, out
+from cli.display import DataTable, shown, visible
 
 rules_app = typer.Typer(help="Rule versions: list, show, JSON Schema, check a proposed document.", no_args_is_help=True)
 
@@ -55,7 +55,7 @@ def list_(db: DbOption = None, json: Annotated[bool, typer.Option("--json")] = F
 
     # The names and dates are what a reader looks up: never cut nor wrapped (at 80
     # columns they used to end in "…"); the reason wraps in the room that is left.
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table = DataTable(box=box.SIMPLE_HEAD, pad_edge=False)
     for header in ("version", "effective", "extends", "max", "recorded"):
         table.add_column(header, no_wrap=True)
     table.add_column("why", overflow="fold")  # squeezed, it wraps and folds: no letter is lost
@@ -73,7 +73,7 @@ def show(version: str, db: DbOption = None, raw: Annotated[bool, typer.Option("-
         timeline = _timeline(ledger)
     rules = timeline.get(version)
     if rules is None:
-        err.print(f"[red]error:[/red] no rule version {version!r} in the ledger; see `certledger rules list`")
+        err.print(f"[red]error:[/red] no rule version {shown(repr(version))} in the ledger; see `certledger rules list`")
         raise typer.Exit(1)
     _dump(timeline.raw(version) if raw else rules.model_dump(mode="json"))
 
@@ -95,13 +95,13 @@ def check(file: str, db: DbOption = None) -> None:
     try:
         doc = orjson.loads(path.read_bytes())
     except FileNotFoundError:
-        err.print(f"[red]error:[/red] no such file: {file}")
+        err.print(f"[red]error:[/red] no such file: {shown(file)}")
         raise typer.Exit(2) from None
     except OSError as e:  # a folder, a file this user may not read
-        err.print(f"[red]error:[/red] cannot read {file}: {e.strerror or e}")
+        err.print(f"[red]error:[/red] cannot read {shown(file)}: {shown(e.strerror or e)}")
         raise typer.Exit(2) from None
     except orjson.JSONDecodeError as e:
-        err.print(f"[red]invalid:[/red] {file} is not valid JSON: {e}")
+        err.print(f"[red]invalid:[/red] {shown(file)} is not valid JSON: {shown(e)}")
         raise typer.Exit(1) from None
     with ledger_at(db) as ledger:
         from projections.results import load_rules
@@ -114,7 +114,7 @@ def check(file: str, db: DbOption = None) -> None:
         # An event line (as the demo's jury_rule_change.json): judged whole, as recording
         # would judge it (the line's fields, the jury, the document and its agreement with
         # the event), then its document checked and warned of like a bare one.
-        err.print(f"{file}: a RuleVersionChanged event: judged as recording would, with the rule document it "
+        err.print(f"{shown(file)}: a RuleVersionChanged event: judged as recording would, with the rule document it "
                   "carries", soft_wrap=True, markup=False, highlight=False)
         doc, refusals, judged = _event_document(doc, state)
         problems += refusals
@@ -136,15 +136,15 @@ def check(file: str, db: DbOption = None) -> None:
         rules = None
     if problems:
         for p in problems:
-            err.print(f"{file}: {p}", soft_wrap=True, markup=False, highlight=False)
+            err.print(f"{visible(file)}: {visible(p)}", soft_wrap=True, markup=False, highlight=False)
         err.print(f"[red]invalid:[/red] {len(problems)} problem(s)")
         raise typer.Exit(1)
-    out.print(f"{file}: valid rule document {rules.version} (effective from {rules.effective_from.isoformat()})",
+    out.print(f"{shown(file)}: valid rule document {shown(rules.version)} (effective from {rules.effective_from.isoformat()})",
               soft_wrap=True, markup=False, highlight=False)
     from ledger.scoring.proposal_warnings import proposal_warnings
 
     for warning in proposal_warnings(rules, timeline):
-        err.print(f"{file}: warning: {warning}", soft_wrap=True, markup=False, highlight=False)
+        err.print(f"{visible(file)}: warning: {visible(warning)}", soft_wrap=True, markup=False, highlight=False)
 
 
 def _event_document(line: dict, state) -> tuple[Any, list[str], bool]:

@@ -9,10 +9,10 @@ from typing import Annotated, Optional
 
 import typer
 from rich import box
-from rich.table import Table
 
 from api.settings import DATABASE_URL_VAR
 from cli.common import DbOption, err, ledger_at, out, utc_text
+from cli.display import DataTable, shown
 
 
 class LogLevel(str, Enum):
@@ -47,7 +47,7 @@ def serve(
     try:
         settings = Settings.from_env(database_url=db)
     except Exception as e:
-        err.print(f"[red]error:[/red] invalid API settings: {e}")
+        err.print(f"[red]error:[/red] invalid API settings: {shown(e)}")
         raise typer.Exit(2) from None
     with ledger_at(settings.database_url):
         pass  # the ledger must be prepared (migrated) before serving: fail here, readably
@@ -110,7 +110,7 @@ def tokens_add(
         try:
             info, token = TokenStore(ledger.store).add(role, centre, label, member)
         except TokenError as e:
-            err.print(f"[red]error:[/red] {e}")
+            err.print(f"[red]error:[/red] {shown(e)}")
             raise typer.Exit(2) from None
         # Issued all the same (a new centre has no session yet), but said: a mistyped id
         # gave a token that answered every request with nothing, and no one knew why.
@@ -121,7 +121,7 @@ def tokens_add(
     where = f" for centre {info.centre_id}" if info.centre_id else ""
     where += f" for jury member {info.member_id}" if info.member_id else ""
     if unknown:
-        err.print(f"[yellow]note:[/yellow] no session of centre {info.centre_id} is in the ledger's results yet: "
+        err.print(f"[yellow]note:[/yellow] no session of centre {shown(info.centre_id)} is in the ledger's results yet: "
                   "this token sees nothing until one is (check the centre id)")
     err.print(f"token {info.token_id} ({info.role}{where}) issued; it is shown once, keep it now:")
     print(token)
@@ -137,7 +137,7 @@ def tokens_list(db: TokensDbOption = None) -> None:
     if not tokens:
         err.print("no tokens")
         return
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table = DataTable(box=box.SIMPLE_HEAD, pad_edge=False)
     rows = [(t.token_id, t.role, t.centre_id or t.member_id or "-", utc_text(t.created_at, to_the_second=True),
              f"revoked {utc_text(t.revoked_at, to_the_second=True)}" if t.revoked_at else "active", t.label)
             for t in tokens]
@@ -161,9 +161,9 @@ def tokens_revoke(token_id: Annotated[str, typer.Argument(help="The token's id (
     with ledger_at(_api_database(db)) as ledger:
         revoked = TokenStore(ledger.store).revoke(token_id)
     if not revoked:
-        err.print(f"[red]error:[/red] no active token {token_id}")
+        err.print(f"[red]error:[/red] no active token {shown(token_id)}")
         raise typer.Exit(1)
-    out.print(f"token {token_id} revoked")
+    out.print(f"token {shown(token_id)} revoked")
 
 
 def register(app: typer.Typer) -> None:

@@ -8,6 +8,7 @@ import orjson
 import typer
 
 from cli.common import DbOption, err, ledger_at, out
+from cli.display import shown, visible
 
 
 def register(app: typer.Typer) -> None:
@@ -35,13 +36,13 @@ def register(app: typer.Typer) -> None:
                          f"({behind:,} event(s) behind, not caught up: verify writes nothing)" if behind else ""))
             for check in report.checks:
                 mark = "[green]ok[/green]" if check.ok else f"[red]{check.count:,} problem(s)[/red]"
-                out.print(f"  {check.name}: {mark}: {check.summary}", soft_wrap=True)
+                out.print(f"  {check.name}: {mark}: {shown(check.summary)}", soft_wrap=True)
                 for problem in check.problems:
-                    out.print(f"    - {problem}", soft_wrap=True, markup=False)
+                    out.print(f"    - {visible(problem)}", soft_wrap=True, markup=False)
                 if check.count > len(check.problems):
                     out.print(f"    … and {check.count - len(check.problems):,} more")
                 for note in check.notes:
-                    out.print(f"    note: {note}", soft_wrap=True, markup=False)
+                    out.print(f"    note: {visible(note)}", soft_wrap=True, markup=False)
         if not report.ok:
             raise typer.Exit(1)
 

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cli.common import DbOption, err, ledger_at, out, output_path, parse_instant
+from cli.display import shown
 
 SHOWN_CHANGES = 20
 BAR_WIDTH = 40
@@ -34,12 +35,12 @@ def read_proposal(rules: str, known: Any) -> dict[str, Any] | str:
 def print_report(report: Any, out: Console) -> None:
     from projections.whatif_html import histogram_bins, period_of, title_of
 
-    out.print(f"[bold]{title_of(report)}[/bold]")
+    out.print(f"[bold]{shown(title_of(report))}[/bold]")
     under = ", ".join(f"{v} ({n})" for v, n in report.scored_under.items()) or "none"
-    out.print(f"{period_of(report)}; scored under: {under}")
+    out.print(f"{period_of(report)}; scored under: {shown(under)}")
     out.print(f"compared [bold]{report.compared}[/bold], changed [bold]{report.changed}[/bold]; nothing was written")
     for warning in report.warnings:  # as `rules check` says them, on the proposal
-        out.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
+        out.print(f"[yellow]warning:[/yellow] {shown(warning)}", highlight=False, soft_wrap=True)
     if not report.compared:
         out.print("no certification started in this period: nothing to compare")
         return
@@ -92,9 +93,9 @@ def _competences(report: Any) -> Table:
 def _changes(out: Console, report: Any) -> None:
     out.print(f"[italic]certifications that changed (first {min(SHOWN_CHANGES, report.changed)} of {report.changed})[/italic]")
     for c in report.changes[:SHOWN_CHANGES]:
-        out.print(f"  [bold]{c.certification_id}[/bold] (started {c.started_at:%Y-%m-%d})")
+        out.print(f"  [bold]{shown(c.certification_id)}[/bold] (started {c.started_at:%Y-%m-%d})")
         for line in c.explanation:
-            out.print(f"    {line}", highlight=False, soft_wrap=True)
+            out.print(f"    {shown(line)}", highlight=False, soft_wrap=True)
     if report.changed > SHOWN_CHANGES:
         out.print(f"  … and {report.changed - SHOWN_CHANGES} more: --json lists them all")
 
@@ -122,10 +123,10 @@ def register(app: typer.Typer) -> None:
             try:
                 period.append(parse_instant(value, end=end_of_day))
             except ValueError as e:
-                err.print(f"[red]error:[/red] {option}: {e}")  # (it said "--from/--to", not which)
+                err.print(f"[red]error:[/red] {shown(option)}: {shown(e)}")  # (it said "--from/--to", not which)
                 raise typer.Exit(2) from None
         if period[0] is not None and period[1] is not None and period[0] > period[1]:
-            err.print(f"[red]error:[/red] --from {start} is after --to {end}: the period is empty")
+            err.print(f"[red]error:[/red] --from {shown(start)} is after --to {shown(end)}: the period is empty")
             raise typer.Exit(2)
         if html is not None:
             output_path(html, "--html")
@@ -135,7 +136,7 @@ def register(app: typer.Typer) -> None:
             report = _compare_or_exit(ledger.store, rules, against, period, details)
         if html is not None:
             html.write_text(render_html(report), encoding="utf-8")
-            err.print(f"wrote {html}")
+            err.print(f"wrote {shown(html)}")
         if as_json:
             typer.echo(report.model_dump_json(indent=2))
         else:
@@ -152,7 +153,7 @@ def _compare_or_exit(store: Any, rules: str, against: str | None, period: tuple,
     try:
         proposal = read_proposal(rules, load_timeline(store))
     except (FileNotFoundError, ValueError) as e:
-        err.print(f"[red]error:[/red] {e}")
+        err.print(f"[red]error:[/red] {shown(e)}")
         raise typer.Exit(2) from None
     caught_up(store)
     try:
@@ -161,9 +162,9 @@ def _compare_or_exit(store: Any, rules: str, against: str | None, period: tuple,
         return fast_what_if(store, proposal, against=against, start=period[0], end=period[1], details=details)
     except RuleDocumentInvalid as invalid:
         for problem in invalid.problems:
-            err.print(f"{rules}: {problem.path or '(document)'}: {problem.message}", highlight=False, soft_wrap=True)
+            err.print(f"{shown(rules)}: {shown(problem.path or '(document)')}: {shown(problem.message)}", highlight=False, soft_wrap=True)
         err.print(f"[red]refused:[/red] the proposed rule document has {len(invalid.problems)} problem(s)")
         raise typer.Exit(1) from None
     except UnknownRuleVersion as e:
-        err.print(f"[red]error:[/red] {e}")
+        err.print(f"[red]error:[/red] {shown(e)}")
         raise typer.Exit(2) from None

@@ -107,6 +107,18 @@ def _trimmed_as_written(value: str, info: ValidationInfo) -> str:
     return value
 
 
+def _visible_as_written(value: str, info: ValidationInfo) -> str:
+    # An id is read back on terminals and in reports: a control character (ESC above all)
+    # in it recoloured, hid or overwrote an auditor's table, and an invisible one (a
+    # bidirectional override, a zero-width space) makes two ids that read the same.
+    # (isprintable: no "other" nor separator character but the space; a C-speed check.)
+    if as_written(info) and not value.isprintable():
+        hidden = next(c for c in value if not c.isprintable())
+        raise ValueError(f"no control, invisible or non-printing character (here U+{ord(hidden):04X}): an id is "
+                         "read back on terminals and in reports, and two ids that read the same must be one")
+    return value
+
+
 def _no_slash_as_written(value: str, info: ValidationInfo) -> str:
     # An id with "/" could be written but never read back: the API's paths hold it.
     if as_written(info) and "/" in value:
@@ -115,7 +127,7 @@ def _no_slash_as_written(value: str, info: ValidationInfo) -> str:
 
 
 NonEmpty = Annotated[str, Field(min_length=1, max_length=ID_MAX_LENGTH), AfterValidator(refuse_nul),
-                     AfterValidator(_trimmed_as_written)]
+                     AfterValidator(_trimmed_as_written), AfterValidator(_visible_as_written)]
 PathId = Annotated[NonEmpty, AfterValidator(_no_slash_as_written)]  # an id the API's paths name
 Text = Annotated[str, AfterValidator(refuse_nul)]  # free text: reasons, comments, descriptions
 # An instant as it is written (a line or a rule document being recorded, the API's query)

@@ -560,3 +560,48 @@ def test_a_jury_token_may_be_bound_to_one_member(tmp_path):
     assert "centre / member" in listed and "pix-2" in listed
     refused = _run("tokens", "add", "--role", "auditor", "--member", "pix-2", "--db", url, ok=False)
     assert refused.exit_code == 2 and "--member is for a jury token" in refused.output
+
+
+def test_text_from_the_ledger_is_shown_as_written_never_read_as_markup_or_terminal_codes(sqlite_url, example_path,
+                                                                                       tmp_path):
+    """A centre's report id `r[/bold]x` made `certledger audit` fail (rich read it as a
+    closing tag), a jury's reason did the same to `rules list` for good, and an ESC in a
+    description reached the auditor's terminal (colour, hidden text, a new window title)."""
+    lines = [orjson.loads(line) for line in example_path.read_text().splitlines()]
+    for line in lines:
+        if line.get("report_id") == "cert-0001-r0":
+            line["report_id"] = "r[/bold]x"
+        if line["type"] == "IncidentReported":
+            line["description"] = "desc \x1b]0;PWNED\x07 [bold]b"
+        if line["type"] == "RuleVersionChanged":
+            line["reason"] = "why [/red] \x1b[8mhidden"
+    hostile = tmp_path / "hostile.jsonl"
+    hostile.write_bytes(b"\n".join(orjson.dumps(line) for line in lines) + b"\n")
+    _run("import", str(hostile), "--db", sqlite_url)
+
+    audit = _run("audit", "cert-0001", "--db", sqlite_url).stdout
+    assert "r[/bold]x" in audit and "\\x1b]0;PWNED\\x07 [bold]b" in audit
+    listed = _run("rules", "list", "--db", sqlite_url).stdout
+    assert "\\x1b[8m" in listed.replace("\n", "").replace(" ", "")  # the reason folds in its column
+    session = _run("results", "--session", lines[0]["session_id"], "--db", sqlite_url).stdout
+    for text in (audit, listed, session):
+        assert "\x1b" not in text and "\x07" not in text
+
+    # A value quoted by an import's refusal is shown as written too.
+    refused = dict(lines[67], event_id="hostile-2", report_id="r9", code="[/red]x")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(orjson.dumps(refused) + b"\n")
+    rejected = _run("import", str(bad), "--db", sqlite_url, ok=False)
+    assert rejected.exit_code == 1 and "'[/red]x'" in rejected.output
+
+
+def test_an_id_with_a_control_or_invisible_character_is_refused_as_written(sqlite_url, example_path, tmp_path):
+    lines = [orjson.loads(line) for line in example_path.read_text().splitlines()]
+    for n, hidden in enumerate(("\x1b[31m", "\u202e", "\u200b", "\u00a0")):
+        served = dict(lines[2], event_id=f"hidden-{n}", question_id=f"q{hidden}1")
+        bad = tmp_path / f"bad{n}.jsonl"
+        bad.write_bytes(orjson.dumps(served) + b"\n")
+        rejected = _run("import", str(bad), "--db", sqlite_url, ok=False)
+        assert rejected.exit_code == 1
+        assert f"field question_id: no control, invisible or non-printing character (here U+{ord(hidden[0]):04X})" \
+            in rejected.output
