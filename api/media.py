@@ -1,8 +1,14 @@
-"""The media types `POST /events` reads: one list, for the route and its OpenAPI document."""
+"""The media types `POST /events` reads: one list, for the route and its OpenAPI document;
+and the decoding of a JSON body that the routes read themselves."""
 
 from __future__ import annotations
 
-from api.problems import ApiProblem
+from typing import Any
+
+import orjson
+
+from api.problems import ApiProblem, BadRequest
+from commands.interchange import first_non_utf8
 
 # JSON Lines has no registered media type: these are the names clients send for it.
 JSON_LINES_TYPES = ("application/x-ndjson", "application/jsonl", "application/x-jsonlines")
@@ -33,3 +39,16 @@ def is_json_array(content_type: str | None, content_encoding: str | None) -> boo
                                    f"or a JSON array ({', '.join(JSON_TYPES)})",
                                    field="Content-Type", extra={"accepted": list(ACCEPTED)})
     return media_type in JSON_TYPES
+
+
+def json_body(body: bytes) -> Any:
+    """A JSON body decoded; a 400 `invalid-json` saying whether it is not UTF-8 text (and
+    where) or not JSON."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as e:
+        bad = first_non_utf8(body)
+        if bad is not None:
+            raise BadRequest(f"the body is not UTF-8 text: byte 0x{body[bad]:02x} at offset {bad}",
+                             code="invalid-json") from None
+        raise BadRequest(f"the body is not valid JSON: {e}", code="invalid-json") from None

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from api.media import JSON_LINES_TYPES, JSON_TYPES
-from api.schemas import Problem
+from api.schemas import Problem, WhatIfRequest
 from api.settings import Settings
 from ledger.events import event_adapter
 from ledger.rules import rule_document_json_schema
@@ -191,11 +191,12 @@ def build_openapi(app: FastAPI, settings: Settings) -> dict[str, Any]:
     rule_doc = _hoist(rule_document_json_schema(), "RuleDocument", components)
     components["RuleDocumentProposal"] = rule_doc
     what_if = spec["paths"].get("/what-if", {}).get("post")
-    if what_if is not None:
-        body = what_if["requestBody"]["content"]["application/json"]["schema"]
-        ref = body.get("$ref", "").rsplit("/", 1)[-1]
-        proposal = components.get(ref, {}).get("properties", {}).get("proposal")
-        if proposal is not None:
-            proposal["anyOf"] = [{"$ref": "#/components/schemas/RuleDocumentProposal"}, {"type": "string"}]
+    if what_if is not None:  # its route reads the body itself, once the token is known
+        request = _hoist(WhatIfRequest.model_json_schema(), "WhatIfRequest", components)
+        request["properties"]["proposal"]["anyOf"] = [{"$ref": "#/components/schemas/RuleDocumentProposal"},
+                                                      {"type": "string"}]
+        components["WhatIfRequest"] = request
+        what_if["requestBody"] = {"required": True, "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/WhatIfRequest"}}}}
     app.openapi_schema = spec
     return spec

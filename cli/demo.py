@@ -108,7 +108,7 @@ def run_demo(db_path: Path, candidates: int, seed: int) -> dict:
             figures["example"] = (cert, then["pix_score"], now["pix_score"])
             out.print(f"{cert}: as the ledger knew it before the change: {then['status']} {then['pix_score']} pix "
                       f"({then['rule_version']}); now: {now['status']} {now['pix_score']} pix ({now['rule_version']})")
-            out.print(f"its history: " + ", ".join(h["cause"] for h in reader.history(cert)))
+            out.print("its history: " + ", ".join(h["cause"] for h in reader.history(cert)))
 
     out.print()
     out.print(Panel.fit(

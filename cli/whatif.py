@@ -4,7 +4,6 @@ their results; nothing is written to the ledger (see projections/whatif.py)."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Optional
 

@@ -11,14 +11,14 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import RuntimeDep, ScopeDep, Writer
-from api.media import is_json_array
+from api.media import is_json_array, json_body
 from api.openapi import doc
 from api.problems import (BadRequest, PayloadTooLarge, ResultsCatchingUp, ResultsCatchUpFailed, Unprocessable,
                           line_problems)
 from api.responses import OrjsonResponse
 from api.schemas import EventsAppended
 from api.scope import APPENDS, refuse
-from commands.interchange import first_non_utf8, json_lines, parse_line, without_bom
+from commands.interchange import json_lines, parse_line, without_bom
 from commands.recording import BatchRejected, LineError
 from ledger.events import LedgerEvent
 
@@ -38,14 +38,7 @@ def _parse(body: bytes, json_array: bool, limit: int) -> list[tuple[int, LedgerE
     if not body.strip():
         return []  # refused as an empty batch, not as JSON that does not parse
     if json_array:
-        try:
-            items = orjson.loads(body)
-        except orjson.JSONDecodeError as e:
-            bad = first_non_utf8(body)
-            if bad is not None:
-                raise BadRequest(f"the body is not UTF-8 text: byte 0x{body[bad]:02x} at offset {bad}",
-                                 code="invalid-json") from None
-            raise BadRequest(f"the body is not valid JSON: {e}", code="invalid-json") from None
+        items = json_body(body)
         if not isinstance(items, list):
             raise Unprocessable("a JSON body is an array of events", code="invalid-json")
         if len(items) > limit:

@@ -1,37 +1,90 @@
-"""What-if: a proposed rule version scored over a period, compared; nothing is written."""
+"""What-if: a proposed rule version scored over a period, compared; nothing is written.
+
+The body is read here, after the token's role is checked, and bounded by a limit of its
+own: declared as a model parameter, FastAPI read and parsed it on the event loop before
+any dependency ran, so anyone, without a token, could make the server parse 10 MiB of
+JSON per request while every other request waited (six such requests held `/health`
+for two seconds). A rule document is a few kilobytes."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
-from api.deps import JuryOrAuditor, LedgerDep, RuntimeDep
+from api.deps import JuryOrAuditor, LedgerDep, Runtime, RuntimeDep
+from api.media import UnsupportedMediaType, json_body
 from api.openapi import doc
-from api.problems import Unprocessable
+from api.problems import PayloadTooLarge, Unprocessable
 from api.responses import OrjsonResponse
 from api.schemas import WhatIfRequest
+from commands.bootstrap import Ledger
 from projections.vector_scoring import fast_what_if
 from projections.whatif import UnknownRuleVersion, WhatIfReport
 
 router = APIRouter(tags=["what-if"])
 
+WHAT_IF_MAX_BODY_BYTES = 1 << 20  # a rule document is a few KB; the built-in ones under 4 KB
+
+
+def _too_large() -> PayloadTooLarge:
+    return PayloadTooLarge(f"a what-if body is at most {WHAT_IF_MAX_BODY_BYTES} bytes (a rule document is a few KB)",
+                           extra={"limit": WHAT_IF_MAX_BODY_BYTES, "unit": "bytes"})
+
+
+async def _body(request: Request) -> bytes:
+    encoding = (request.headers.get("content-encoding") or "identity").strip().lower()
+    media_type = (request.headers.get("content-type") or "application/json").split(";")[0].strip().lower()
+    if encoding != "identity" or media_type != "application/json":
+        what = f"{encoding}-encoded" if encoding != "identity" else f"a {media_type} body"
+        raise UnsupportedMediaType(f"{what} is not read: send the request as JSON (application/json), unencoded",
+                                   field="Content-Encoding" if encoding != "identity" else "Content-Type",
+                                   extra={"accepted": ["application/json"]})
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > WHAT_IF_MAX_BODY_BYTES:
+        raise _too_large()
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > WHAT_IF_MAX_BODY_BYTES:
+            raise _too_large()
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _request(body: bytes) -> WhatIfRequest:
+    document = json_body(body)
+    try:
+        return WhatIfRequest.model_validate(document)
+    except ValidationError as e:  # answered as FastAPI answers a body model's errors
+        raise RequestValidationError([{**error, "loc": ("body", *error["loc"])} for error in e.errors()]) from None
+
+
+def _compare(runtime: Runtime, ledger: Ledger, asked: WhatIfRequest) -> OrjsonResponse:
+    runtime.fresh_results()  # the comparison is with the current results
+    try:
+        # Vectorised (identical to projections.whatif.what_if, tested); every change explained.
+        report = fast_what_if(ledger.store, asked.proposal, against=asked.against, start=asked.start, end=asked.end,
+                              details=None)
+    except UnknownRuleVersion as unknown:
+        field = "against" if unknown.name == asked.against else "proposal"
+        raise Unprocessable(str(unknown), field=field, code="unknown-rule-version") from None
+    return OrjsonResponse(report.model_dump(mode="json"))
+
 
 @router.post(
     "/what-if", response_model=WhatIfReport,
-    **doc("jury", "auditor", errors=(400, 401, 403, 413, 422, 503), what=(
+    **doc("jury", "auditor", errors=(400, 401, 403, 413, 415, 422, 503), what=(
         "Score the certifications started in the period [`start`, `end`] under a proposed rule "
         "document (which may `extend` a version of the ledger; it takes effect where the timeline "
         "would put it in force), or under a version already in the ledger, and compare with their "
         "current results (or with the `against` version): status transitions, score differences, "
         "competence level changes and each changed certification with the table rows that fired. "
-        "Writes nothing. An invalid document is 422 with every problem and its path.")),
+        "Writes nothing. An invalid document is 422 with every problem and its path. The body "
+        f"(JSON) is at most {WHAT_IF_MAX_BODY_BYTES} bytes (413 beyond), read once the token is known.")),
 )
-def post_what_if(body: WhatIfRequest, principal: JuryOrAuditor, runtime: RuntimeDep, ledger: LedgerDep):
-    runtime.fresh_results()  # the comparison is with the current results
-    try:
-        # Vectorised (identical to projections.whatif.what_if, tested); every change explained.
-        report = fast_what_if(ledger.store, body.proposal, against=body.against, start=body.start, end=body.end,
-                              details=None)
-    except UnknownRuleVersion as unknown:
-        field = "against" if unknown.name == body.against else "proposal"
-        raise Unprocessable(str(unknown), field=field, code="unknown-rule-version") from None
-    return OrjsonResponse(report.model_dump(mode="json"))
+async def post_what_if(request: Request, principal: JuryOrAuditor, runtime: RuntimeDep, ledger: LedgerDep):
+    body = await _body(request)
+    asked = await run_in_threadpool(_request, body)
+    return await run_in_threadpool(_compare, runtime, ledger, asked)

@@ -341,3 +341,28 @@ def test_a_json_array_body_that_is_not_json_or_not_utf8_is_a_bad_request(world):
     what_if = world.client.post("/what-if", content=b'{"proposal": "\xff"}', headers={**world.auth("jury"),
                                                                                       "content-type": "application/json"})
     assert what_if.status_code == 400 and what_if.json()["type"].endswith("/invalid-json"), what_if.text
+
+
+def test_a_what_if_body_is_read_only_once_the_token_is_known_and_within_its_own_limit(world):
+    """Declared as a model, the body was read and parsed before any dependency ran: anyone,
+    without a token, could have the server parse 10 MiB of JSON per request on its event
+    loop while every other request waited."""
+    from api.routes.whatif import WHAT_IF_MAX_BODY_BYTES
+
+    junk = b"{not json" + b" " * 1000
+    anonymous = world.client.post("/what-if", content=junk, headers={"content-type": "application/json"})
+    assert anonymous.status_code == 401, anonymous.text  # not 400: the body was never parsed
+    centre = world.client.post("/what-if", content=junk, headers={**world.auth("centre-A"),
+                                                                  "content-type": "application/json"})
+    assert centre.status_code == 403, centre.text
+    big = b'{"proposal": "' + b"x" * WHAT_IF_MAX_BODY_BYTES + b'"}'
+    too_large = world.client.post("/what-if", content=big, headers={**world.auth("jury"),
+                                                                     "content-type": "application/json"})
+    assert too_large.status_code == 413 and too_large.json()["limit"] == WHAT_IF_MAX_BODY_BYTES, too_large.text
+    # Chunked (no Content-Length): counted as it arrives, and still a 413 (it was a 400 invalid-json).
+    chunked = world.client.post("/what-if", content=iter([big[:1000], big[1000:]]),
+                                headers={**world.auth("jury"), "content-type": "application/json"})
+    assert chunked.status_code == 413, chunked.text
+    form = world.client.post("/what-if", content=b"proposal=x", headers={
+        **world.auth("jury"), "content-type": "application/x-www-form-urlencoded"})
+    assert form.status_code == 415 and form.json()["accepted"] == ["application/json"], form.text

@@ -246,4 +246,4 @@ def test_the_openapi_document_states_the_batch_limits_media_types_and_the_reader
         assert "type" in schemas[ref.rsplit("/", 1)[-1]]["required"], ref
     reader = next(row for row in spec["info"]["description"].splitlines() if row.startswith("| `reader`"))
     assert "anything else is 404" not in reader
-    assert all(word in reader for word in ("history", "audits", "rule versions", "`as_of` are 403"))
+    assert all(word in reader for word in ("history", "audits", "rule versions", "`as_of` and `stale` are 403"))
