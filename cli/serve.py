@@ -72,6 +72,10 @@ def _log_config(level: str) -> dict:
     from uvicorn.config import LOG_LEVELS, LOGGING_CONFIG
 
     config = copy.deepcopy(LOGGING_CONFIG)
+    # A token pasted into a URL was written whole by the access log (api.log_redaction).
+    config.setdefault("filters", {})["token_secrets_hidden"] = {"()": "api.log_redaction.TokenSecretsHidden"}
+    for handler in config["handlers"].values():
+        handler["filters"] = [*handler.get("filters", ()), "token_secrets_hidden"]
     for package in ("api", "commands", "projections", "storage"):
         # The number, not the name: uvicorn's "trace" is no level name to the logging module.
         config["loggers"][package] = {"handlers": ["default"], "level": LOG_LEVELS[level], "propagate": False}

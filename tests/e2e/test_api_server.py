@@ -83,6 +83,9 @@ def test_certledger_serve_answers_over_tcp_and_never_logs_a_token(pg_url, tmp_pa
         wrong = httpx.get(f"{base}/certifications/tcp-c1/result", headers={"Authorization": f"Bearer {centre}x"})
         assert wrong.status_code == 401
         assert "server" not in result.headers
+        # A token pasted into a URL is refused, and the access log keeps its id, not its secret.
+        pasted = httpx.get(f"{base}/sessions", params={"access_token": centre}, headers=auth)
+        assert pasted.status_code == 400 and centre not in pasted.text
     finally:
         server.terminate()
         server.wait(timeout=15)
@@ -92,7 +95,8 @@ def test_certledger_serve_answers_over_tcp_and_never_logs_a_token(pg_url, tmp_pa
     # end were logged at INFO, below what anything showed.
     assert "deriving the results in the background" in output and "the results are caught up" in output, output
     assert centre not in output and reader not in output
-    assert "Bearer" not in output and "clt_" not in output
+    assert "Bearer" not in output
+    assert f"access_token={centre[:16]}_***" in output, output  # clt_ and the id: whose it was, not its secret
 
 
 def test_a_ledger_that_cannot_be_reached_is_a_503_problem_not_a_crash(pg_server, pg_template):
