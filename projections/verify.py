@@ -39,7 +39,7 @@ from ledger.events import EVENT_TYPES, CertificationStarted, SessionOpened
 from ledger.recorded import RULING_KEY_PREFIX, UNINDEXED_DIGEST, digest_of, ruling_digest, ruling_key_of
 from ledger.streams import RULES_STREAM, certification_stream, session_stream, stream_of
 from projections.asof import by_recorded_ranges, known_at
-from projections.fold import ResultsFold, utc_iso
+from projections.fold import ResultsFold, started_result, utc_iso
 from projections.results import ResultsReader
 from projections.views import ResultsViews, as_text, read_snapshot
 from storage.store import COMMITS_TABLE, EventStore
@@ -294,8 +294,8 @@ def _check_results(views: ResultsViews, log: _Log, projected: int, tick: Progres
         _compare_session(views, fold, session_id, check)
         stored = {r["certification_id"]: r for r in reader.current(session_id=session_id)}
         feed = {r[0]: r[1:] for r in views.query(
-            "SELECT certification_id, position, changed, was_published, public_changed FROM certledger_results "
-            "WHERE session_id = %s", [session_id])}
+            "SELECT certification_id, position, changed, was_published, public_changed, status, pix_score, "
+            "rule_version, started_at, seq, updated_at FROM certledger_results WHERE session_id = %s", [session_id])}
         histories = _stored_histories(views, certs)
         facts = _stored_facts(views, certs)
         for cert in certs:
@@ -303,7 +303,8 @@ def _check_results(views: ResultsViews, log: _Log, projected: int, tick: Progres
             replayed.add(cert)
             _compare_certification(fold, cert, stored.get(cert), histories.get(cert, []), facts.get(cert), check)
             if cert in fold.certs and cert in feed:
-                _compare_feed(fold, cert, feed[cert], check)
+                _compare_feed(fold, cert, feed[cert][:4], check)
+                _compare_columns(fold, cert, feed[cert][4:], check)
         tick("results", done, len(sessions))
     # Rows no fact of the log calls for, in each table the API and what-if read.
     for table, key, what in (("certledger_results", "certification_id", "a result"),
@@ -339,6 +340,27 @@ def _compare_feed(fold: ResultsFold, cert: str, stored: tuple, check: Check) -> 
                       f"stored {(position, s_changed, bool(s_was), s_public)}, derived {derived}")
 
 
+def _compare_columns(fold: ResultsFold, cert: str, stored: tuple, check: Check) -> None:
+    """The columns a result row repeats from its result, for the filters (`--status`,
+    `status=`, the start-time bounds) and what-if to read without decoding it: a row
+    edited in them alone listed a validated result under `--status rejected`, and made
+    what-if fail on PostgreSQL, while its body, and so `verify`, said nothing wrong."""
+    state = fold.certs[cert]
+    outcome = state.outcome if state.outcome is not None else started_result(cert)
+    derived = {"status": outcome["status"], "pix_score": outcome["pix_score"],
+               "rule_version": outcome["rule_version"], "started_at": utc_iso(state.started_at), "seq": state.seq,
+               "updated_at": utc_iso(state.updated_at) if state.updated_at else ""}
+    status, pix_score, rule_version, started_at, seq, updated_at = stored
+    held = {"status": status, "pix_score": pix_score, "rule_version": rule_version,
+            "started_at": utc_iso(as_text(started_at)), "seq": seq,
+            "updated_at": utc_iso(as_text(updated_at)) if updated_at else ""}
+    differ = [k for k in derived if held[k] != derived[k]]
+    if differ:
+        check.problem(f"{cert}: its row's {', '.join(differ)} "
+                      f"({', '.join(f'stored {held[k]!r}, derived {derived[k]!r}' for k in differ)}) "
+                      "differ from the replay's")
+
+
 def _stored_histories(views: ResultsViews, certs: list[str]) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
     if not certs:
@@ -354,11 +376,12 @@ def _stored_histories(views: ResultsViews, certs: list[str]) -> dict[str, list[d
 
 
 def _stored_facts(views: ResultsViews, certs: list[str]) -> dict[str, Any]:
+    """Each scoring input, with its start (what-if selects a period's inputs by it)."""
     if not certs:
         return {}
     where, params = views.in_list("certification_id", certs)
-    return {cert: orjson.loads(facts) for cert, facts in views.query(
-        f"SELECT certification_id, facts FROM certledger_scoring_inputs WHERE {where}", params)}
+    return {cert: (orjson.loads(facts), utc_iso(as_text(started_at))) for cert, started_at, facts in views.query(
+        f"SELECT certification_id, started_at, facts FROM certledger_scoring_inputs WHERE {where}", params)}
 
 
 def _compare_session(views: ResultsViews, fold: ResultsFold, session_id: str, check: Check) -> None:
@@ -394,5 +417,8 @@ def _compare_certification(fold: ResultsFold, cert: str, stored: dict[str, Any] 
         first = next((i for i, (a, b) in enumerate(zip(history, replay)) if a != b), min(len(history), len(replay)))
         check.problem(f"{cert}: its history differs from the replay's from result #{first + 1} "
                       f"({len(history)} stored, {len(replay)} derived)")
-    if facts != state.facts:
+    if facts is None or facts[0] != state.facts:
         check.problem(f"{cert}: its scoring input (what what-if scores) differs from the replay's")
+    elif facts[1] != utc_iso(state.started_at):
+        check.problem(f"{cert}: its scoring input's start ({facts[1]}) differs from the replay's "
+                      f"({utc_iso(state.started_at)}): what-if selects a period's certifications by it")

@@ -205,3 +205,29 @@ def test_rows_of_every_read_model_and_the_feed_columns_are_verified_too(db_url, 
                         ("ghost-input", "a scoring input for a certification the log did not start")):
         assert f"{ghost}: {what}" in said, said
     assert len(problems["results"]) == 4
+
+
+def test_the_columns_a_result_row_repeats_from_its_result_are_verified_too(db_url, clock, example_path):
+    """A row edited in `status`, `pix_score`, `rule_version` or its start alone listed a
+    validated result under `--status rejected` and broke what-if on PostgreSQL, while
+    `verify` said ok: only the row's body was compared."""
+    with _ledger(db_url, clock, example_path):
+        pass
+    _tamper(
+        db_url,
+        "UPDATE certledger_results SET status = 'rejected', rule_version = 'zzz' WHERE certification_id = 'cert-0002'",
+        "UPDATE certledger_results SET pix_score = 1 WHERE certification_id = 'cert-0001'",
+        "UPDATE certledger_results SET started_at = (SELECT started_at FROM certledger_results "
+        "WHERE certification_id = 'cert-0001'), seq = seq + 1 WHERE certification_id = 'sim-5-s1-c1'",
+        "UPDATE certledger_scoring_inputs SET started_at = (SELECT started_at FROM certledger_scoring_inputs "
+        "WHERE certification_id = 'cert-0001') WHERE certification_id = 'sim-5-s1-c2'",
+    )
+    with open_ledger(db_url) as ledger:
+        problems = _problems(verify(ledger.store))
+    assert list(problems) == ["results"], problems
+    said = "\n".join(problems["results"])
+    assert "cert-0002: its row's status, rule_version (stored 'rejected', derived 'validated'" in said, said
+    assert "cert-0001: its row's pix_score (stored 1, derived" in said, said
+    assert "sim-5-s1-c1: its row's started_at, seq" in said, said
+    assert "sim-5-s1-c2: its scoring input's start" in said, said
+    assert len(problems["results"]) == 4
