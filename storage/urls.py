@@ -52,13 +52,21 @@ def resolve_url(explicit: str | None = None) -> DatabaseUrl:
     return parse_url(explicit or os.environ.get(ENV_VAR) or DEFAULT_URL)
 
 
+_ENCODE = ("a password (or user) holding '/', '#', '?', '@' or ':' must be percent-encoded in the URL: "
+           "%2F, %23, %3F, %40, %3A")
+
+
 def _shown(raw: str) -> str:
-    """A URL as an error may quote it: its password masked (it was printed whole)."""
-    try:
-        password = urlparse(raw).password
-    except ValueError:
-        password = None
-    return raw.replace(f":{password}@", ":***@", 1) if password else raw
+    """A URL as an error may quote it: its password masked (it was printed whole). Not
+    by parsing it: a password holding '/' or '#' is what makes a URL unparsable, and it
+    was then quoted whole. Whatever lies between the user's ':' and the last '@' is
+    masked, which may hide more than the password, never less."""
+    scheme, found, rest = raw.partition("://")
+    if not found or "@" not in rest:
+        return raw
+    userinfo, _, host = rest.rpartition("@")
+    user, colon, _password = userinfo.partition(":")
+    return f"{scheme}://{user}{':***' if colon else ''}@{host}"
 
 
 def parse_url(raw: str) -> DatabaseUrl:
@@ -73,21 +81,26 @@ def parse_url(raw: str) -> DatabaseUrl:
         return DatabaseUrl(backend="sqlite", raw=raw, path=path)
     if raw.startswith(("postgresql://", "postgres://")):
         u = urlparse(raw)
+        try:
+            port = u.port  # (parsed when asked for: "54x2", 99999, or a password's "/" cut short)
+        except ValueError:
+            raise UnsupportedDatabaseUrl(f"{_shown(raw)!r}: the port is not a number from 0 to 65535 ({_ENCODE})") \
+                from None
         if not u.path.strip("/"):
-            raise UnsupportedDatabaseUrl(f"{_shown(raw)!r}: a PostgreSQL URL needs a database name")
+            raise UnsupportedDatabaseUrl(f"{_shown(raw)!r}: a PostgreSQL URL needs a database name ({_ENCODE})")
         if u.query or u.fragment:
             # Only host, port, user, password and database are taken: "?sslmode=require"
             # was dropped without a word, and the connection made without TLS.
             raise UnsupportedDatabaseUrl(
                 f"{_shown(raw)!r}: the URL's parameters ({u.query or '#' + u.fragment}) are not read; set libpq's "
                 "environment variables instead (PGSSLMODE=require, PGSSLROOTCERT, PGCONNECT_TIMEOUT, …), which "
-                "every connection honours"
+                f"every connection honours ({_ENCODE})"
             )
         return DatabaseUrl(
             backend="postgresql",
             raw=raw,
             host=u.hostname or "127.0.0.1",
-            port=u.port or 5432,
+            port=port or 5432,
             user=unquote(u.username or os.environ.get("PGUSER", "postgres")),
             password=unquote(u.password or os.environ.get("PGPASSWORD", "")),
             dbname=unquote(u.path.strip("/")),

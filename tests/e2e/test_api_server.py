@@ -175,10 +175,18 @@ def test_a_database_url_is_never_quoted_with_its_password_nor_its_parameters_dro
     from storage.errors import UnsupportedDatabaseUrl
     from storage.urls import parse_url
 
-    for raw in ("postgresql://postgres:s3cretPW@127.0.0.1:5432", "mysql://a:s3cretPW@h/db", "sqlite://"):
+    for raw in ("postgresql://postgres:s3cretPW@127.0.0.1:5432", "mysql://a:s3cretPW@h/db", "sqlite://",
+                # A password holding "/" or "#" made the URL unparsable: a traceback quoting
+                # part of it ("Port could not be cast … 's3c'"), or the URL quoted whole.
+                "postgresql://postgres:s3c/retPW@127.0.0.1:5432/db", "postgresql://postgres:s3c#retPW@h:5432/db",
+                "postgresql://u:s3c@retPW@h:5432/db?x=1"):
         with pytest.raises(UnsupportedDatabaseUrl) as bad:
             parse_url(raw)
-        assert "s3cretPW" not in str(bad.value)
+        assert "s3c" not in str(bad.value) and "retPW" not in str(bad.value), bad.value
+        assert "must be percent-encoded" in str(bad.value) or not raw.startswith("postgresql")
+    with pytest.raises(UnsupportedDatabaseUrl, match="the port is not a number"):
+        parse_url("postgresql://postgres@127.0.0.1:54x2/db")
+    assert parse_url("postgresql://postgres:s3c%2FretPW@h:5432/db").password == "s3c/retPW"
     with pytest.raises(SettingsInvalid) as bad:
         Settings.from_env({"CERTLEDGER_API_DATABASE_URL": "postgresql://u:s3cretPW@h:5432"})
     assert "s3cretPW" not in str(bad.value) and "CERTLEDGER_API_DATABASE_URL: 'postgresql://u:***@h:5432'" in str(bad.value)
