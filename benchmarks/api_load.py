@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import httpx
+import httpx2 as httpx  # (the test extra: pip install -e ".[test]")
 import orjson
 import psycopg
 
