@@ -18,6 +18,7 @@ from rich.text import Text
 from cli.common import DbOption, err, ledger_at, out, parse_instant, utc_text
 from cli.display import DataTable, shown
 from ledger.vocabulary import RESULT_STATUSES
+from projections.fold import utc_iso
 
 STATUSES = ("started", *RESULT_STATUSES)
 
@@ -92,10 +93,12 @@ def _table(*columns: str, title: str | None = None) -> DataTable:
     return table
 
 
-def _results_table(rows: list[dict]) -> DataTable:
+def _results_table(rows: list[dict], as_of: datetime | None = None) -> DataTable:
     sessions = {(r["session_id"], r["centre_id"]) for r in rows}
     one_session = len(sessions) == 1
     title = "session {}, centre {}".format(*map(shown, next(iter(sessions)))) if one_session else None
+    if as_of is not None:  # (the same heading as a current answer's, it read as one)
+        title = ", ".join(filter(None, [title, f"as of {utc_text(as_of.isoformat())}"]))
     columns = ["certification", "candidate", *([] if one_session else ["session"]), "status", "pix", "rate",
                "rule version", "published", "reasons"]
     table = _table(*columns, title=title)
@@ -253,7 +256,9 @@ def register(app: typer.Typer) -> None:
             unknown = bool(ids) and not rows and not reader.current(
                 **{k: v for k, v in filters.items() if k != "status"}, limit=1) and not _has_stream(ledger.store, *ids[0])
         if as_json:
-            _dump(rows)
+            # Each says which moment it answers for, as the API's as-of answers do: a saved
+            # answer without it read as a current one.
+            _dump(rows if moment is None else [{**row, "as_of": utc_iso(moment)} for row in rows])
         elif unknown:
             err.print(f"no results: {ids[0][0]} {shown(ids[0][1])} is not in the ledger")
         elif not rows:
@@ -261,7 +266,7 @@ def register(app: typer.Typer) -> None:
             err.print("no results" + (f" as of {moment.isoformat()}" if moment else "")
                       + (" for these filters" if narrowed else ": the ledger holds no certification yet"))
         else:
-            show(_results_table(rows))
+            show(_results_table(rows, as_of=moment))
         if unknown:
             raise typer.Exit(1)
 

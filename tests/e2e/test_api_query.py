@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from cli.main import app as cli_app
 from commands.bootstrap import open_ledger
+from ledger.events import instant_of_text
 from projections.asof import results_as_of
 from projections.fold import utc_iso
 from tests.e2e.api_support import ok, world  # noqa: F401 (fixture)
@@ -100,7 +101,9 @@ def test_a_list_as_of_is_what_certledger_results_as_of_prints_then(world, path, 
     answers = []
     for moment in _moments(world):
         rows = _every_row(world, path, "auditor", as_of=moment)
-        assert rows == _cli_results(world, *option, "--as-of", moment), moment
+        printed = _cli_results(world, *option, "--as-of", moment)
+        assert all(row.pop("as_of") == utc_iso(instant_of_text(moment)) for row in printed)  # each says when
+        assert rows == printed, moment
         answers.append(rows)
     assert answers[0] == []  # nothing was recorded yet
     assert {r["published"] for r in answers[1] if r["session_id"] == "sA1"} == {False}

@@ -36,7 +36,11 @@ def test_results_as_of_a_time_before_anything_was_recorded_are_empty(db_url, exa
     _run("import", str(example_path), "--db", db_url)
     assert orjson.loads(_run("results", "--as-of", "2020-01-01", "--json", "--db", db_url).stdout) == []
     later = orjson.loads(_run("results", "--as-of", "2999-01-01T00:00:00Z", "--json", "--db", db_url).stdout)
+    # Each says which moment it answers for (a saved answer read as a current one), and the heading too.
+    assert {row.pop("as_of") for row in later} == {"2999-01-01T00:00:00.000000+00:00"}
     assert later == orjson.loads(_run("results", "--json", "--db", db_url).stdout)
+    heading = _run("results", "--session", later[0]["session_id"], "--as-of", "2999-01-01", "--db", db_url).stdout
+    assert "as of 2999-01-01T23:59:59.999999Z" in heading
     bad = _run("results", "--as-of", "yesterday", "--db", db_url, ok=False)
     assert bad.exit_code == 2
 
