@@ -11,7 +11,7 @@ import typer
 from rich import box
 
 from api.settings import DATABASE_URL_VAR
-from cli.common import DbOption, err, ledger_at, out, utc_text
+from cli.common import err, ledger_at, out, utc_text
 from cli.display import DataTable, shown
 
 
@@ -29,8 +29,16 @@ tokens_app = typer.Typer(help="Bearer tokens of the HTTP API (stored hashed; a t
                          no_args_is_help=True)
 
 
+# serve's own, and the tokens': which URL serve reads is what an operator checks tokens against.
+DbOptionServeFirst = Annotated[
+    Optional[str],
+    typer.Option("--db", help=f"Database URL (default: ${DATABASE_URL_VAR}, which `serve` reads first, else "
+                              "$CERTLEDGER_DATABASE_URL or sqlite:///certledger.db)"),
+]
+
+
 def serve(
-    db: DbOption = None,
+    db: DbOptionServeFirst = None,
     host: Annotated[str, typer.Option("--host", help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port")] = 8000,
     workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="uvicorn worker processes")] = 1,
@@ -54,7 +62,8 @@ def serve(
     # Workers build the app from the environment (uvicorn's factory), so the URL goes there:
     # under both names, as the API's own wins (a `--db` beside it was served the other one).
     os.environ[ENV_VAR] = os.environ[DATABASE_URL_VAR] = settings.database_url
-    err.print(f"serving certledger on http://{host}:{port} (OpenAPI: http://{host}:{port}/docs)")
+    docs = f" (OpenAPI: http://{host}:{port}/docs)" if settings.docs else " (its OpenAPI document is off: DOCS=false)"
+    err.print(f"serving certledger on http://{host}:{port}{docs}")
     uvicorn.run(
         "api.main:app_from_env", factory=True, host=host, port=port, workers=workers,
         log_level=log_level.value, access_log=access_log, server_header=False, proxy_headers=False,
@@ -82,11 +91,6 @@ def _log_config(level: str) -> dict:
     return config
 
 
-TokensDbOption = Annotated[
-    Optional[str],
-    typer.Option("--db", help=f"Database URL (default: ${DATABASE_URL_VAR}, which `serve` reads first, else "
-                              "$CERTLEDGER_DATABASE_URL or sqlite:///certledger.db)"),
-]
 
 
 def _api_database(db: str | None) -> str | None:
@@ -104,7 +108,7 @@ def tokens_add(
         "A jury token for one jury member: the lines it appends must name this member as the one who "
         "decided (a neutralisation's `by`) or among those who did (a ruling's or a rule version's `jury`)"))] = None,
     label: Annotated[str, typer.Option("--label", help="A note for `tokens list`")] = "",
-    db: TokensDbOption = None,
+    db: DbOptionServeFirst = None,
 ) -> None:
     """Issue a token and print it once: only its hash is stored."""
     from api.tokens import TokenError, TokenStore
@@ -132,7 +136,7 @@ def tokens_add(
 
 
 @tokens_app.command("list")
-def tokens_list(db: TokensDbOption = None) -> None:
+def tokens_list(db: DbOptionServeFirst = None) -> None:
     """List tokens (ids, roles, centres, dates: never secrets)."""
     from api.tokens import TokenStore
 
@@ -158,7 +162,7 @@ def tokens_list(db: TokensDbOption = None) -> None:
 
 @tokens_app.command("revoke")
 def tokens_revoke(token_id: Annotated[str, typer.Argument(help="The token's id (see `tokens list`)")],
-                  db: TokensDbOption = None) -> None:
+                  db: DbOptionServeFirst = None) -> None:
     """Revoke a token (the API refuses it within its token cache time, 5 s by default)."""
     from api.tokens import TokenStore
 

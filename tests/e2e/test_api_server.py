@@ -164,6 +164,11 @@ def test_serve_serves_the_ledger_its_db_option_names_whatever_the_environment_sa
     result = runner.invoke(app, ["serve", "--db", chosen])
     assert result.exit_code == 0, result.output
     assert served == [chosen]
+    assert "(OpenAPI: http://127.0.0.1:8000/docs)" in result.output
+    # With the document off, the banner no longer points at a 404.
+    monkeypatch.setenv("CERTLEDGER_API_DOCS", "false")
+    quiet = runner.invoke(app, ["serve", "--db", chosen])
+    assert quiet.exit_code == 0 and "/docs" not in quiet.output and "DOCS=false" in quiet.output, quiet.output
 
 
 def test_a_database_url_is_never_quoted_with_its_password_nor_its_parameters_dropped():
