@@ -359,7 +359,11 @@ class ResultsViews:
                 yield SQLiteCursor(raw.cursor())
                 raw.execute("COMMIT")
             except BaseException:
-                raw.execute("ROLLBACK")
+                # A Ctrl-C may land once COMMIT is done: nothing is left to roll back, and
+                # "cannot rollback - no transaction is active" replaced the interruption
+                # (a traceback where `rebuild` says how to resume).
+                if raw.in_transaction:
+                    raw.execute("ROLLBACK")
                 raise
 
     def write_rows(self, rows: PageRows, expected: int, new: int) -> None:

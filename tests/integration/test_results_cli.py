@@ -609,3 +609,37 @@ def test_an_id_with_a_control_or_invisible_character_is_refused_as_written(sqlit
         assert rejected.exit_code == 1
         assert f"field question_id: no control, invisible or non-printing character (here U+{ord(hidden[0]):04X})" \
             in rejected.output
+
+
+def test_an_interrupt_landing_once_a_page_has_committed_is_the_interrupt_not_a_rollback_error(sqlite_url):
+    """Ctrl-C during a SQLite rebuild, landing as COMMIT returned: ROLLBACK then failed
+    ("cannot rollback - no transaction is active"), and that traceback replaced the
+    interruption `rebuild` answers with how to resume."""
+    from commands.bootstrap import open_ledger
+    from projections.views import ResultsViews
+
+    class LateInterrupt:  # the connection, but Ctrl-C arrives right after COMMIT
+        def __init__(self, raw):
+            self.raw = raw
+
+        def execute(self, statement, *args):
+            done = self.raw.execute(statement, *args)
+            if statement == "COMMIT":
+                raise KeyboardInterrupt
+            return done
+
+        def __getattr__(self, name):
+            return getattr(self.raw, name)
+
+    with open_ledger(sqlite_url) as ledger:
+        views = ResultsViews(ledger.store)
+        with ledger.store.datastore.get_connection(commit=False) as conn:  # this thread's, reused
+            raw = conn._sqlite_conn
+        conn._sqlite_conn = LateInterrupt(raw)
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                with views.transaction() as curs:
+                    curs.execute(views.sql("DELETE FROM certledger_rebuilds WHERE projection = %s"), ["nothing"])
+        finally:
+            conn._sqlite_conn = raw
+        assert not raw.in_transaction
