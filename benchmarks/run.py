@@ -170,18 +170,24 @@ def run_whatif(scale: int, runs: int, timeout: float = 1200) -> dict[str, Any]:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scale", type=int, action="append", help="certifications (repeatable); default 10000")
     parser.add_argument("--only", default=",".join(PARTS), help=f"comma-separated parts: {', '.join(PARTS)}")
-    parser.add_argument("--json-out", default=None)
-    parser.add_argument("--markdown-out", default=None)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--no-profile", action="store_true")
-    parser.add_argument("--profile-events", type=int, default=200_000)
+    parser.add_argument("--json-out", default=None, help="write every figure as JSON to this file")
+    parser.add_argument("--markdown-out", default=None, help="write the README's table of figures to this file")
+    parser.add_argument("--runs", type=int, default=3, help="rebuilds timed per scale, the median kept (default 3)")
+    parser.add_argument("--no-profile", action="store_true", help="skip the rebuild's cProfile run")
+    parser.add_argument("--profile-events", type=int, default=200_000,
+                        help="events the profiled rebuild processes (default 200,000)")
     parser.add_argument("--no-verify", action="store_true", help="skip the population fast-path check")
-    parser.add_argument("--ingest-processes", type=int, default=2)
-    parser.add_argument("--ingest-threads", type=int, default=64)
-    parser.add_argument("--ingest-duration", type=float, default=60.0)
-    parser.add_argument("--ingest-warmup", type=float, default=10.0)
-    parser.add_argument("--ingest-events-per-command", type=int, default=1)
-    parser.add_argument("--ingest-modes", default="group,direct,raw,raw-group")
+    parser.add_argument("--ingest-processes", type=int, default=2, help="client processes of the ingest run (default 2)")
+    parser.add_argument("--ingest-threads", type=int, default=64, help="client threads per process (default 64)")
+    parser.add_argument("--ingest-duration", type=float, default=60.0,
+                        help="seconds measured per ingest mode (default 60)")
+    parser.add_argument("--ingest-warmup", type=float, default=10.0,
+                        help="seconds of warm-up before they are (default 10)")
+    parser.add_argument("--ingest-events-per-command", type=int, default=1,
+                        help="events each client command appends (default 1)")
+    parser.add_argument("--ingest-modes", default="group,direct,raw,raw-group",
+                        help="comma-separated: group (group commit), direct (a transaction per command), raw "
+                             "and raw-group (plain INSERTs, their baselines)")
 
 
 def from_arguments(args: argparse.Namespace) -> dict[str, Any]:

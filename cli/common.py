@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
@@ -26,6 +27,14 @@ from storage.urls import BUSY_TIMEOUT_VAR, ENV_VAR, resolve_url, sqlite_busy_tim
 # pipe (`FILE:line N, field F: reason`, as the README shows it), where rich wrapped at 80.
 err = Console(stderr=True, soft_wrap=True)
 out = Console()
+
+def show(renderable: Any) -> None:
+    """On a terminal, at its width; into a pipe or a file, wide enough not to fold."""
+    if out.is_terminal:
+        out.print(renderable)
+    else:
+        Console(file=sys.stdout, width=max(out.width, 200), highlight=False).print(renderable)
+
 
 DbOption = Annotated[
     Optional[str],

@@ -126,7 +126,7 @@ def register(app: typer.Typer) -> None:
     @app.command("demo")
     def demo_command(
         candidates: Annotated[int, typer.Option("--candidates", min=1, help="Simulated candidates")] = 400,
-        seed: Annotated[int, typer.Option("--seed")] = 2024,
+        seed: Annotated[int, typer.Option("--seed", help="The simulation's seed: the same seed, the same population")] = 2024,
         db_file: Annotated[str, typer.Option("--db-file", help="The SQLite file the demo (re)creates")] = DEMO_DB,
     ) -> None:
         """Run the main job end to end on the embedded SQLite ledger (recreates its own file)."""

@@ -12,10 +12,9 @@ from typing import Annotated, Any, Optional
 
 import orjson
 import typer
-from rich.console import Console
 from rich.text import Text
 
-from cli.common import DbOption, err, ledger_at, out, parse_instant, utc_text
+from cli.common import DbOption, err, ledger_at, parse_instant, show, utc_text
 from cli.display import DataTable, shown
 from ledger.vocabulary import RESULT_STATUSES
 from projections.fold import utc_iso
@@ -112,14 +111,6 @@ def _results_table(rows: list[dict], as_of: datetime | None = None) -> DataTable
             r["rule_version"] or "", "yes" if r["published"] else "no", ", ".join(dict.fromkeys(r["reasons"])),
         )
     return table
-
-
-def show(renderable: Any) -> None:
-    """On a terminal, at its width; into a pipe or a file, wide enough not to fold."""
-    if out.is_terminal:
-        out.print(renderable)
-    else:
-        Console(file=sys.stdout, width=max(out.width, 200), highlight=False).print(renderable)
 
 
 def _summary(line: dict) -> str:

@@ -27,7 +27,8 @@ def _dump(data) -> None:
 
 
 @rules_app.command("list")
-def list_(db: DbOption = None, json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def list_(db: DbOption = None,
+          json: Annotated[bool, typer.Option("--json", help="Print the timeline as JSON")] = False) -> None:
     """The versions in the ledger, in timeline order."""
     from ledger.rule_stream import RulesState
     from ledger.streams import RULES_STREAM
@@ -67,7 +68,8 @@ def list_(db: DbOption = None, json: Annotated[bool, typer.Option("--json")] = F
 
 
 @rules_app.command("show")
-def show(version: str, db: DbOption = None, raw: Annotated[bool, typer.Option("--raw", help="The document as written (with extends), not resolved")] = False) -> None:
+def show(version: Annotated[str, typer.Argument(help="A rule version of the ledger (see `rules list`)")],
+         db: DbOption = None, raw: Annotated[bool, typer.Option("--raw", help="The document as written (with extends), not resolved")] = False) -> None:
     """One version, resolved (every key, the parent's values filled in), as JSON."""
     with ledger_at(db) as ledger:
         timeline = _timeline(ledger)
@@ -87,7 +89,8 @@ def schema() -> None:
 
 
 @rules_app.command("check")
-def check(file: str, db: DbOption = None) -> None:
+def check(file: Annotated[str, typer.Argument(help="A rule document (JSON), or a RuleVersionChanged line")],
+          db: DbOption = None) -> None:
     """Validate a proposed rule document against the ledger's versions; list every problem with its path."""
     from ledger.rules import RuleDocumentInvalid, resolve_document
 

@@ -11,7 +11,7 @@ import typer
 from rich import box
 
 from api.settings import DATABASE_URL_VAR
-from cli.common import err, ledger_at, out, utc_text
+from cli.common import err, ledger_at, out, show, utc_text
 from cli.display import DataTable, shown
 
 
@@ -153,11 +153,12 @@ def tokens_list(db: DbOptionServeFirst = None) -> None:
     for n, header in enumerate(headers):
         # Never cut ("b8923ee…" was then refused by `revoke`): only the label folds.
         widest = max(len(header), *(len(row[n]) for row in rows))
-        table.add_column(header, no_wrap=header != "label", min_width=None if header == "label" else widest,
+        # (The label folds, but is never squeezed out: at 80 columns it was one letter wide.)
+        table.add_column(header, no_wrap=header != "label", min_width=12 if header == "label" else widest,
                          overflow="fold")
     for row in rows:
         table.add_row(*row)
-    out.print(table)
+    show(table)  # piped, wide enough for every column
 
 
 @tokens_app.command("revoke")

@@ -296,7 +296,9 @@ class IncidentReported(LedgerEvent):
 class SessionFinalised(LedgerEvent):
     type: Literal["SessionFinalised"] = "SessionFinalised"
     session_id: PathId
-    abort_reasons: dict[str, str] = Field(default_factory=dict)
+    # (The values listed in the schema too: a generated client sent others, refused as 422s.)
+    abort_reasons: dict[str, str] = Field(default_factory=dict, json_schema_extra={
+        "additionalProperties": {"type": "string", "enum": sorted(ABORT_REASONS)}})
     comment: Text = ""
 
     @field_validator("abort_reasons")

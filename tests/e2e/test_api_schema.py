@@ -109,7 +109,7 @@ def test_no_generated_request_breaks_the_server_or_the_document(case, served):
 def test_the_document_lists_the_values_a_line_may_be_written_with():
     """The answer statuses, incident codes, competences and jury decisions were plain
     strings in the document: a client generated from it sent values refused as 422s."""
-    from ledger.vocabulary import ANSWER_STATUSES, COMPETENCES, INCIDENT_CODES, JURY_DECISIONS
+    from ledger.vocabulary import ABORT_REASONS, ANSWER_STATUSES, COMPETENCES, INCIDENT_CODES, JURY_DECISIONS
 
     parts = DOCUMENT["components"]["schemas"]
     assert set(parts["AnswerRecorded"]["properties"]["status"]["enum"]) == ANSWER_STATUSES
@@ -119,3 +119,5 @@ def test_the_document_lists_the_values_a_line_may_be_written_with():
     profile = parts["CertificationStarted"]["properties"]["profile"]
     assert set(profile["propertyNames"]["enum"]) == set(COMPETENCES)
     assert parts["ProfileEntry"]["properties"]["pix"]["maximum"] == 64
+    reasons = parts["SessionFinalised"]["properties"]["abort_reasons"]["additionalProperties"]
+    assert set(reasons["enum"]) == ABORT_REASONS
