@@ -17,7 +17,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import Authenticator, require
-from api.problems import Forbidden, ResultsCatchingUp, ResultsCatchUpFailed
+from api.problems import ResultsCatchingUp, ResultsCatchUpFailed
+from api.routes.params import refuse_to_reader
 from api.scope import Scope
 from api.settings import Settings
 from api.tokens import Principal, Role
@@ -285,10 +286,9 @@ def get_results_or_stale(runtime: RuntimeDep, request: Request, principal: Princ
     read what was derived before it, said to be so."""
     if not stale:
         return runtime.fresh_results()
-    if principal.role == "reader":
-        # As `as_of`: a reader sees current published results only, and a stale view
-        # would still show a result unpublished (withdrawn) since its position.
-        raise Forbidden("the reader role sees current published results only", field="stale")
+    # As `as_of`: a stale view would still show a reader a result unpublished (withdrawn)
+    # since its position.
+    refuse_to_reader(principal, "stale")
     try:
         return runtime.fresh_results()
     except (ResultsCatchingUp, ResultsCatchUpFailed) as waiting:

@@ -20,18 +20,29 @@ class UnsupportedMediaType(ApiProblem):
     status, code = 415, "unsupported-media-type"
 
 
+def refuse_encoded(content_encoding: str | None) -> None:
+    """415 for a body that is content-encoded (gzip …): not decoded, since the body limit
+    counts the bytes received, and a small gzip body can inflate far beyond it."""
+    encoding = (content_encoding or "identity").strip().lower()
+    if encoding != "identity":
+        raise UnsupportedMediaType(f"the body is {encoding}-encoded; send it unencoded (identity)",
+                                   field="Content-Encoding", headers={"Accept-Encoding": "identity"},
+                                   extra={"accepted": ["identity"]})
+
+
+def is_json(content_type: str | None) -> bool:
+    """A JSON body's type: application/json or a JSON-based one (application/…+json), or
+    none named (a JSON route reads it as JSON, as FastAPI's body models did)."""
+    media_type = (content_type or "application/json").split(";")[0].strip().lower()
+    return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
+
+
 def is_json_array(content_type: str | None, content_encoding: str | None) -> bool:
     """True for a JSON array, False for JSON Lines; 415 for any other body, or none named.
 
     Read as JSON Lines, a form or a text body was refused line by line as "not valid JSON",
     which hid the real mistake."""
-    encoding = (content_encoding or "identity").strip().lower()
-    if encoding != "identity":
-        # Not decoded: the body limit counts the bytes received, and a small gzip body can
-        # inflate far beyond it.
-        raise UnsupportedMediaType(f"the body is {encoding}-encoded; send it unencoded (identity)",
-                                   field="Content-Encoding", headers={"Accept-Encoding": "identity"},
-                                   extra={"accepted": ["identity"]})
+    refuse_encoded(content_encoding)
     media_type = (content_type or "").split(";")[0].strip().lower()
     if media_type not in ACCEPTED:
         said = f"a {media_type} body" if media_type else "a body without a Content-Type"

@@ -31,13 +31,12 @@ _WHY = {
          "from an older backup): read the feed again from the start",
     413: "the body (or the batch's count of lines) is larger than the server accepts: the problem's `limit` and "
          "`unit` (`bytes` or `events`) say by how much",
-    415: "the body's Content-Type is not one the route reads, or is missing, or the body is content-encoded: "
-         "the problem's `accepted` lists what is read",
+    415: "the body's Content-Type is not one the route reads (`POST /events` also refuses a body without one), "
+         "or the body is content-encoded: the problem's `accepted` lists what is read",
     422: "the request (or a line of the batch) breaks a rule; nothing was appended",
     503: ("the ledger's storage cannot be reached (`storage-unavailable`, `ledger-not-prepared`), or the results "
           "are far behind the log and being derived in the background (`results-catching-up`, with its `lag`); "
-          "retry after `Retry-After` seconds, or read with `stale=true` the results as they stand meanwhile (not "
-          "for `reader`). (Should that background derivation fail, reads answer 500 "
+          "retry after `Retry-After` seconds (the result reads also take `stale=true`: see that parameter). (Should that background derivation fail, reads answer 500 "
           "`results-catch-up-failed` until one succeeds; it is tried again after `Retry-After`.)"),
 }
 ROLE_WORDS = {

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Literal
 
-from ledger.events import ID_MAX_LENGTH
+from pydantic import TypeAdapter, ValidationError
+
+from ledger.events import WRITTEN, NonEmpty, PathId
 from storage.store import EventStore
 
 Role = Literal["centre", "jury", "auditor", "reader"]
@@ -68,22 +69,22 @@ def new_token() -> tuple[str, str]:
     return token_id, f"{TOKEN_PREFIX}{token_id}_{secrets.token_urlsafe(32)}"
 
 
+# A centre is named in the API's paths (no "/"), a jury member only in facts.
+_IDS = {"--centre": TypeAdapter(PathId), "--member": TypeAdapter(NonEmpty)}
+
+
 def _check_name(option: str, name: str, what: str) -> None:
     """A centre token (or a jury member's) is scoped by exact equality with the centre
     (the member) the facts name, so a typing slip in it gives a token that does nothing.
-    Over 200 characters no fact can carry it (the ledger's bound on ids); blank, padded
-    or with control characters, facts could (their ids are checked for length and NUL
-    only, and stay readable as recorded), but no one is named so: refused as the slips
-    they are."""
+    Judged as a fact's id is when written (`NonEmpty`: at most 200 characters, not
+    blank, not padded, printable, no NUL): a name no fact can be written with is refused
+    as the slip it is."""
     if not name.strip():
         raise TokenError(f"{option} is blank: give the {what} as the facts name it")
-    if len(name) > ID_MAX_LENGTH:
-        raise TokenError(f"{option} is {len(name)} characters long; an id has at most {ID_MAX_LENGTH}")
-    control = next((c for c in name if unicodedata.category(c) == "Cc"), None)
-    if control is not None:
-        raise TokenError(f"{option} holds the control character U+{ord(control):04X}")
-    if name != name.strip():
-        raise TokenError(f"{option} {name!r} has leading or trailing spaces")
+    try:
+        _IDS[option].validate_python(name, context=WRITTEN)
+    except ValidationError as e:
+        raise TokenError(f"{option} {name!r}: {e.errors()[0]['msg'].removeprefix('Value error, ')}") from None
 
 
 class TokenStore:

@@ -69,7 +69,7 @@ def ledger_at(db: str | None, *, create: bool = False):
         err.print(f"[red]error:[/red] {shown(e)}")
         raise typer.Exit(2) from None
     except Exception as e:  # an unreachable server, a bad URL, another writer holding SQLite
-        err.print(f"[red]error:[/red] cannot open the ledger at {resolve_url(db).redacted()}: {shown(e)}{_busy_hint(e)}")
+        err.print(f"[red]error:[/red] cannot open the ledger at {shown(resolve_url(db).redacted())}: {shown(e)}{_busy_hint(e)}")
         raise typer.Exit(2) from None
     if upgrading:  # the embedded ledger was upgraded on opening: say what `migrate` would
         warn_reused_ruling_ids(migrations.reused_ruling_ids(ledger.url))
@@ -79,14 +79,14 @@ def ledger_at(db: str | None, *, create: bool = False):
         yield ledger
     except Exception as e:
         if sqlite_corrupt(e):  # a traceback, and `export` left a file cut short that looked whole
-            err.print(f"[red]error:[/red] the ledger {resolve_url(db).redacted()} is damaged ({shown(_cause_text(e))}): "
+            err.print(f"[red]error:[/red] the ledger {shown(resolve_url(db).redacted())} is damaged ({shown(_cause_text(e))}): "
                       "restore it from a backup (README: Backups), then run `certledger verify`")
             raise typer.Exit(2) from None
         if not sqlite_busy(e):
             raise
         # Any command that writes (the view included) waits for another writer: past the
         # busy timeout, one line and exit 2, as the README says, not a traceback.
-        err.print(f"[red]error:[/red] another writer holds the ledger {resolve_url(db).redacted()}{_busy_hint(e)}")
+        err.print(f"[red]error:[/red] another writer holds the ledger {shown(resolve_url(db).redacted())}{_busy_hint(e)}")
         raise typer.Exit(2) from None
     finally:
         ledger.close()
@@ -147,8 +147,8 @@ def missing_ledger(db: str | None, done: set[str] | None) -> None:
     # commands do not read it, and naming it sent the reader to check the wrong setting.
     from_api = db is not None and os.environ.get(DATABASE_URL_VAR) == db
     settings = f"${DATABASE_URL_VAR}" if from_api else f"--db and ${ENV_VAR}"
-    err.print(f"[red]error:[/red] no ledger at {url.redacted()}: {shown(problem)} (create one with `certledger init "
-              f"--db {url.redacted()}`, or check {settings})")
+    err.print(f"[red]error:[/red] no ledger at {shown(url.redacted())}: {shown(problem)} (create one with `certledger init "
+              f"--db {shown(url.redacted())}`, or check {settings})")
     raise typer.Exit(2)
 
 

@@ -9,21 +9,31 @@ cell, never read as markup), with control characters written as escapes."""
 
 from __future__ import annotations
 
-import re
+import unicodedata
 
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-# C0 and C1 controls (ESC, CSI …) but the line feed and the tab, and the bidirectional
-# overrides and isolates, which reorder what is displayed around them.
-_HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# Controls (C0 and C1: ESC, CSI …) but the line feed and the tab; format characters
+# (bidirectional overrides, which reorder what is displayed around them, zero-width
+# spaces, the byte-order mark); line and paragraph separators; and code points with no
+# character (private, surrogate, unassigned). Spaces stay as they are: French text holds
+# no-break spaces before its ":" and "?".
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Co", "Cs", "Cn"})
+
+
+def _shows(c: str) -> bool:
+    return c in "\n\t" or unicodedata.category(c) not in _HIDDEN_CATEGORIES
 
 
 def visible(value: object) -> str:
-    """`value` as text, each control character written as its escape (`\\x1b`, `\\u202e`)."""
+    """`value` as text, each control or invisible character written as its escape
+    (`\\x1b`, `\\u202e`)."""
     text = str(value)
-    return _HIDDEN.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text) if _HIDDEN.search(text) else text
+    if text.isprintable() or all(map(_shows, text)):  # (the first, at C speed, is the usual case)
+        return text
+    return "".join(c if _shows(c) else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 def shown(value: object) -> str:

@@ -41,7 +41,7 @@ def _migrated(db: str | None):
         # applied it already, silently, on opening the ledger.
         reused = migrations.reused_ruling_ids(url)
     except Exception as e:
-        err.print(f"[red]error:[/red] migration of {url.redacted()} failed: {shown(e)}")
+        err.print(f"[red]error:[/red] migration of {shown(url.redacted())} failed: {shown(e)}")
         raise typer.Exit(2) from None
     warn_reused_ruling_ids(reused)
     return url, applied
@@ -53,7 +53,7 @@ def init(db: DbOption = None) -> None:
     url, applied = _migrated(db)
     with ledger_at(db, create=True) as ledger:
         versions = len(ledger.store.read_stream("rules"))
-    out.print(f"ledger ready at {url.redacted()} ({len(applied)} migration(s) applied, {versions} rule versions)")
+    out.print(f"ledger ready at {shown(url.redacted())} ({len(applied)} migration(s) applied, {versions} rule versions)")
     _say_if_rederiving(applied)
 
 
@@ -89,7 +89,7 @@ def import_(
     source = sys.stdin.buffer if file == "-" else None
     if source is None and not Path(file).is_file():
         err.print(f"[red]error:[/red] {shown(file)} is a folder, not a file of facts" if Path(file).is_dir()
-                  else f"[red]error:[/red] no such file: {file}")
+                  else f"[red]error:[/red] no such file: {shown(file)}")
         raise typer.Exit(2)
     with ledger_at(db, create=True) as ledger, (source or open(file, "rb")) as fh:
         try:

@@ -126,8 +126,8 @@ def tokens_add(
             catch_up(ledger.store)  # (as reading commands do: sessions just imported count)
         unknown = info.centre_id is not None and not ResultsReader(ledger.store).sessions(
             centre_id=info.centre_id, limit=1)
-    where = f" for centre {info.centre_id}" if info.centre_id else ""
-    where += f" for jury member {info.member_id}" if info.member_id else ""
+    where = f" for centre {shown(info.centre_id)}" if info.centre_id else ""
+    where += f" for jury member {shown(info.member_id)}" if info.member_id else ""
     if unknown:
         err.print(f"[yellow]note:[/yellow] no session of centre {shown(info.centre_id)} is in the ledger's results yet: "
                   "this token sees nothing until one is (check the centre id)")

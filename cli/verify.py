@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
                       + (f"; the results at the projection's position {report.projection_position:,} "
                          f"({behind:,} event(s) behind, not caught up: verify writes nothing; the results of those events are "
                          "not verified: run `certledger rebuild --resume`, or any reading command, then verify again)"
-                         if behind else ""))
+                         if behind else ""), soft_wrap=True)
             for check in report.checks:
                 mark = "[green]ok[/green]" if check.ok else f"[red]{check.count:,} problem(s)[/red]"
                 out.print(f"  {check.name}: {mark}: {shown(check.summary)}", soft_wrap=True)

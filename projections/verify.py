@@ -34,8 +34,9 @@ from datetime import datetime, timezone
 from typing import Any
 
 import orjson
+from pydantic import ValidationError
 
-from ledger.events import EVENT_TYPES, CertificationStarted, SessionOpened
+from ledger.events import EVENT_TYPES, WRITTEN, CertificationStarted, SessionOpened
 from ledger.recorded import RULING_KEY_PREFIX, UNINDEXED_DIGEST, digest_of, ruling_digest, ruling_key_of
 from ledger.streams import RULES_STREAM, certification_stream, session_stream, stream_of
 from projections.asof import by_recorded_ranges, known_at
@@ -126,6 +127,7 @@ def _pages(views: ResultsViews, up_to: int) -> Iterator[list[tuple]]:
 def _check_log(views: ResultsViews, up_to: int, events: Check, ids: Check, members: Check, times: Check,
                tick: Progress) -> _Log:
     log = _Log()
+    refused: list[tuple[int, Any]] = []  # (position, first error) of facts refused as written now
     versions: dict[str, int] = {}
     rulings: set[str] = set()  # ruling keys met so far
     matched_ids, matched_members = [0], [0]  # stored rows that a fact calls for (counted in place)
@@ -149,6 +151,11 @@ def _check_log(views: ResultsViews, up_to: int, events: Check, ids: Check, membe
             except Exception as e:  # noqa: BLE001 - any unreadable event is a finding, not a crash
                 events.problem(f"{where}: not a readable fact: {type(e).__name__}: {str(e)[:200]}")
                 continue
+            if _may_break_a_rule_of_writing(raw):
+                try:
+                    EVENT_TYPES[line["type"]].model_validate(line, context=WRITTEN)
+                except ValidationError as e:
+                    refused.append((position, e.errors()[0]))
             if topic != f"certledger:{line['type']}@1":
                 events.problem(f"{where}: stored under topic {topic} but is a {line['type']}")
             if stream_of(event) != stream:
@@ -183,6 +190,13 @@ def _check_log(views: ResultsViews, up_to: int, events: Check, ids: Check, membe
     _check_extra_rows(views, members, "certledger_session_certifications", matched_members[0], "membership row(s)")
     members.summary = f"{members.checked:,} certification(s) listed in their session"
     _check_commits(views, up_to, times)
+    if refused:
+        position, error = refused[0]
+        field_name = ".".join(str(part) for part in error["loc"]) or "(the fact)"
+        events.notes.append(
+            f"{len(refused):,} fact(s) recorded before a rule of writing that refuses them now (the first at "
+            f"position {position}, {field_name}: {error['msg'].removeprefix('Value error, ')}): read and scored as "
+            "recorded, but an export of them is refused at import into another ledger")
     if legacy_steps:
         times.notes.append(
             f"{legacy_steps:,} recorded time(s) step back in log order among the events as-of answers know by "
@@ -193,6 +207,16 @@ def _check_log(views: ResultsViews, up_to: int, events: Check, ids: Check, membe
         times.summary += (f"; {steps_back - legacy_steps:,} recorded time(s) step back in log order (batches judged "
                           "in one order, committed in another: as-of answers go by the commits)")
     return log
+
+
+def _may_break_a_rule_of_writing(raw: bytes) -> bool:
+    """Whether a stored fact may break a rule that binds facts as written (ids neither
+    padded nor holding '/' nor a non-printing character) but not facts as read back: a
+    scan of its bytes, so that the few that may are judged again, not the whole log. The
+    log's JSON has no white space between its tokens: a string beginning or ending with
+    a space shows as `" ` or ` "`, and every control character as an escape."""
+    raw = bytes(raw)  # (a memoryview from some drivers)
+    return not raw.isascii() or b"\\" in raw or b"/" in raw or b'" ' in raw or b' "' in raw
 
 
 def _known_by_recorded_at(views: ResultsViews) -> Callable[[int], bool]:
@@ -352,13 +376,22 @@ def _compare_columns(fold: ResultsFold, cert: str, stored: tuple, check: Check) 
                "updated_at": utc_iso(state.updated_at) if state.updated_at else ""}
     status, pix_score, rule_version, started_at, seq, updated_at = stored
     held = {"status": status, "pix_score": pix_score, "rule_version": rule_version,
-            "started_at": utc_iso(as_text(started_at)), "seq": seq,
-            "updated_at": utc_iso(as_text(updated_at)) if updated_at else ""}
+            "started_at": _instant_text(started_at), "seq": seq,
+            "updated_at": _instant_text(updated_at) if updated_at else ""}
     differ = [k for k in derived if held[k] != derived[k]]
     if differ:
         check.problem(f"{cert}: its row's {', '.join(differ)} "
                       f"({', '.join(f'stored {held[k]!r}, derived {derived[k]!r}' for k in differ)}) "
                       "differ from the replay's")
+
+
+def _instant_text(value: Any) -> str:
+    """A stored instant as UTC text, or as stored when it is no instant (a damaged row:
+    it then differs from the replay's, and is named, where it stopped the check)."""
+    try:
+        return utc_iso(as_text(value))
+    except (TypeError, ValueError):
+        return repr(value)
 
 
 def _stored_histories(views: ResultsViews, certs: list[str]) -> dict[str, list[dict[str, Any]]]:
@@ -370,7 +403,7 @@ def _stored_histories(views: ResultsViews, certs: list[str]) -> dict[str, list[d
             "SELECT certification_id, seq, cause, detail, recorded_at, position, result "
             f"FROM certledger_result_history WHERE {where} ORDER BY certification_id, seq", params):
         out.setdefault(cert, []).append({"seq": seq, "cause": cause, "detail": detail,
-                                         "recorded_at": utc_iso(as_text(at)), "position": position,
+                                         "recorded_at": _instant_text(at), "position": position,
                                          "result": orjson.loads(result)})
     return out
 
@@ -380,7 +413,7 @@ def _stored_facts(views: ResultsViews, certs: list[str]) -> dict[str, Any]:
     if not certs:
         return {}
     where, params = views.in_list("certification_id", certs)
-    return {cert: (orjson.loads(facts), utc_iso(as_text(started_at))) for cert, started_at, facts in views.query(
+    return {cert: (orjson.loads(facts), _instant_text(started_at)) for cert, started_at, facts in views.query(
         f"SELECT certification_id, started_at, facts FROM certledger_scoring_inputs WHERE {where}", params)}
 
 

@@ -80,6 +80,11 @@ def parse_url(raw: str) -> DatabaseUrl:
             path = str(Path(path))
         return DatabaseUrl(backend="sqlite", raw=raw, path=path)
     if raw.startswith(("postgresql://", "postgres://")):
+        userinfo = raw.partition("://")[2].rpartition("@")[0]
+        if any(c in userinfo for c in "/?#"):
+            # Parsed as it stands, "u:2024/Paris!@h/db" is user "u" at host ... port 2024,
+            # and the rest of the password the database's name, quoted whole by every error.
+            raise UnsupportedDatabaseUrl(f"{_shown(raw)!r}: the user or password holds '/', '?' or '#' ({_ENCODE})")
         u = urlparse(raw)
         try:
             port = u.port  # (parsed when asked for: "54x2", 99999, or a password's "/" cut short)

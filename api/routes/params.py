@@ -33,11 +33,18 @@ StartedTo = Annotated[QueryInstant | None, Query(description="certifications sta
 StatusFilter = Annotated[ResultStatus | None, Query(description="only results of this status")]
 
 
+def refuse_to_reader(principal: Principal, field: str) -> None:
+    """The reader sees current published results only (403 naming `field`): not what a
+    result was before its publication (`as_of`), nor results that may be behind an
+    unpublication (`stale`)."""
+    if principal.role == "reader":
+        raise Forbidden("the reader role sees current published results only", field=field)
+
+
 def refuse_as_of_to_reader(principal: Principal, as_of: Instant | None) -> None:
-    """The reader sees current published results only: what a result was before its
-    publication is not its to see (403, on every route taking `as_of`)."""
-    if as_of is not None and principal.role == "reader":
-        raise Forbidden("the reader role sees current published results only", field="as_of")
+    """`refuse_to_reader`, on every route taking `as_of`."""
+    if as_of is not None:
+        refuse_to_reader(principal, "as_of")
 
 
 def as_of_echo(as_of: Instant | None) -> str | None:

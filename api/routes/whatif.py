@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import JuryOrAuditor, LedgerDep, Runtime, RuntimeDep
-from api.media import UnsupportedMediaType, json_body
+from api.media import UnsupportedMediaType, is_json, json_body, refuse_encoded
 from api.openapi import doc
 from api.problems import PayloadTooLarge, Unprocessable
 from api.responses import OrjsonResponse
@@ -34,13 +34,10 @@ def _too_large() -> PayloadTooLarge:
 
 
 async def _body(request: Request) -> bytes:
-    encoding = (request.headers.get("content-encoding") or "identity").strip().lower()
-    media_type = (request.headers.get("content-type") or "application/json").split(";")[0].strip().lower()
-    if encoding != "identity" or media_type != "application/json":
-        what = f"{encoding}-encoded" if encoding != "identity" else f"a {media_type} body"
-        raise UnsupportedMediaType(f"{what} is not read: send the request as JSON (application/json), unencoded",
-                                   field="Content-Encoding" if encoding != "identity" else "Content-Type",
-                                   extra={"accepted": ["application/json"]})
+    refuse_encoded(request.headers.get("content-encoding"))
+    if not is_json(request.headers.get("content-type")):
+        raise UnsupportedMediaType(f"a {request.headers['content-type']} body is not read: send the request as JSON "
+                                   "(application/json)", field="Content-Type", extra={"accepted": ["application/json"]})
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > WHAT_IF_MAX_BODY_BYTES:
         raise _too_large()

@@ -255,7 +255,8 @@ def test_tokens_are_issued_once_stored_hashed_listed_without_secrets_and_revoked
     # A centre no fact can carry would be a token that can do nothing: refused, unstored.
     with psycopg.connect(world.url) as conn:
         tokens_before = conn.execute("SELECT count(*) FROM certledger_api_tokens").fetchone()[0]
-    for centre, words in [("  ", "blank"), ("centre-A\n", "U+000A"), (" centre-A", "spaces"), ("c" * 201, "201")]:
+    for centre, words in [("  ", "blank"), ("centre-A\n", "white space"), ("centre\x1bA", "U+001B"),
+                          (" centre-A", "white space"), ("c" * 201, "at most 200 characters")]:
         refused = runner.invoke(cli, ["tokens", "add", "--role", "centre", "--centre", centre, "--db", world.url])
         assert refused.exit_code == 2 and words in " ".join(refused.output.split()), (centre, refused.output)
     with psycopg.connect(world.url) as conn:

@@ -56,5 +56,10 @@ def test_a_members_token_records_its_members_decisions_only(world):
 def test_only_a_jury_token_names_a_member():
     with pytest.raises(TokenError, match="--member is for a jury token"):
         TokenStore.add(TokenStore.__new__(TokenStore), "reader", member_id="pix-1")
-    with pytest.raises(TokenError, match="--member .* has leading or trailing spaces"):
+    with pytest.raises(TokenError, match="--member 'pix-1 ': no leading or trailing white space"):
         TokenStore.add(TokenStore.__new__(TokenStore), "jury", member_id="pix-1 ")
+    # Judged as the facts' ids are written: a name no fact could be written with.
+    with pytest.raises(TokenError, match=r"--member 'pix\\xa01': no control, invisible or non-printing character"):
+        TokenStore.add(TokenStore.__new__(TokenStore), "jury", member_id="pix\u00a01")
+    with pytest.raises(TokenError, match="--centre 'lyon/3': no '/'"):
+        TokenStore.add(TokenStore.__new__(TokenStore), "centre", centre_id="lyon/3")

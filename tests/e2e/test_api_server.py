@@ -192,7 +192,10 @@ def test_a_database_url_is_never_quoted_with_its_password_nor_its_parameters_dro
                 # A password holding "/" or "#" made the URL unparsable: a traceback quoting
                 # part of it ("Port could not be cast … 's3c'"), or the URL quoted whole.
                 "postgresql://postgres:s3c/retPW@127.0.0.1:5432/db", "postgresql://postgres:s3c#retPW@h:5432/db",
-                "postgresql://u:s3c@retPW@h:5432/db?x=1"):
+                "postgresql://u:s3c@retPW@h:5432/db?x=1",
+                # Digits before its "/" read as a port: the URL was accepted, the password
+                # then quoted whole as part of the host and database ("…@u:2024/…").
+                "postgresql://u:2024/s3cretPW@127.0.0.1:5432/db", "postgresql://u:5432/x?s3cretPW@h/db"):
         with pytest.raises(UnsupportedDatabaseUrl) as bad:
             parse_url(raw)
         assert "s3c" not in str(bad.value) and "retPW" not in str(bad.value), bad.value

@@ -231,3 +231,36 @@ def test_the_columns_a_result_row_repeats_from_its_result_are_verified_too(db_ur
     assert "sim-5-s1-c1: its row's started_at, seq" in said, said
     assert "sim-5-s1-c2: its scoring input's start" in said, said
     assert len(problems["results"]) == 4
+
+
+def test_a_start_that_is_no_instant_is_named_not_a_crash(sqlite_url, clock, example_path):
+    """(SQLite keeps instants as text: a damaged one stopped `verify` with a traceback.)"""
+    with _ledger(sqlite_url, clock, example_path):
+        pass
+    _tamper(sqlite_url, "UPDATE certledger_results SET started_at = '2024-06-12 garbage' "
+                        "WHERE certification_id = 'cert-0001'",
+            "UPDATE certledger_scoring_inputs SET started_at = 'garbage' WHERE certification_id = 'cert-0002'")
+    with open_ledger(sqlite_url) as ledger:
+        said = "\n".join(_problems(verify(ledger.store))["results"])
+    assert "cert-0001: its row's started_at (stored \"'2024-06-12 garbage'\"" in said, said
+    assert "cert-0002: its scoring input's start ('garbage')" in said, said
+
+
+def test_facts_a_newer_rule_of_writing_refuses_are_noted_for_an_export(sqlite_url, clock, example_path):
+    """Ids written before a rule that refuses them now (a no-break space pasted from a
+    spreadsheet) are read and scored as recorded, but their export is refused at import
+    elsewhere: nothing said so."""
+    with _ledger(sqlite_url, clock, example_path) as ledger:
+        clean = verify(ledger.store, results=False)
+    assert not next(c for c in clean.checks if c.name == "events").notes
+    _tamper(sqlite_url,
+            "UPDATE stored_events SET state = CAST(replace(CAST(state AS TEXT), 'centre-lyon-03', "
+            "'centre' || char(160) || 'lyon-03') AS BLOB) WHERE originator_id = 'session:session-2024-06-12-lyon' "
+            "AND originator_version = 1")
+    with open_ledger(sqlite_url) as ledger:
+        events = next(c for c in verify(ledger.store, results=False).checks if c.name == "events")
+    assert events.notes == [
+        "1 fact(s) recorded before a rule of writing that refuses them now (the first at position 9, centre_id: no "
+        "control, invisible or non-printing character (here U+00A0): an id is read back on terminals and in "
+        "reports, and two ids that read the same must be one): read and scored as recorded, but an export of them "
+        "is refused at import into another ledger"], events.notes
