@@ -30,7 +30,7 @@ def register(app: typer.Typer) -> None:
         if as_json:
             out.print_json(orjson.dumps(report.to_json()).decode())
         else:
-            behind = report.position - report.projection_position
+            behind = report.events_behind
             out.print(f"verified the ledger at log position {report.position:,}"
                       + (f"; the results at the projection's position {report.projection_position:,} "
                          f"({behind:,} event(s) behind, not caught up: verify writes nothing; the results of those events are "

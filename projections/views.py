@@ -403,6 +403,10 @@ class ResultsViews:
     def reset(self, target: int, started_at: str) -> None:
         """Empty the read model and its position, and record a rebuild in progress."""
         with self.transaction() as curs:
+            # Under the writers' lock, as every page write: emptied first, the tables were
+            # locked in the other order than a page's (position, then rows), and a rebuild
+            # started beside a server's catch-up deadlocked with it (PostgreSQL aborted one).
+            self._locked_position(curs)
             self._empty(curs)
             curs.execute(self.sql(f"DELETE FROM {self.tracking_table} WHERE application_name = %s"), [PROJECTION_NAME])
             curs.execute(self.sql("DELETE FROM certledger_rebuilds WHERE projection = %s"), [PROJECTION_NAME])

@@ -268,3 +268,27 @@ def test_a_writer_on_a_database_without_the_ledger_says_so(pg_empty_url):
             writer.settle()
     finally:
         writer.close(abort=True)
+
+
+def test_a_rebuild_empties_the_views_only_under_the_page_writers_lock(pg_url, clock):
+    """A rebuild's reset truncated the tables, then took the tracking row: the other order
+    than a page write (the lock and position, then the rows). Started beside a server's
+    catch-up, the two deadlocked and PostgreSQL aborted one. The reset now waits for the
+    page being written."""
+    import threading
+
+    import psycopg
+
+    from projections.views import _ADVISORY_LOCK
+
+    with open_ledger(pg_url, clock=clock) as ledger:
+        views = ResultsViews(ledger.store)
+        with psycopg.connect(pg_url) as writer:  # a page write in progress: it holds the lock
+            writer.execute("SELECT pg_advisory_xact_lock(%s)", [_ADVISORY_LOCK])
+            reset = threading.Thread(target=views.reset, args=(0, "2026-11-27T00:00:00+00:00"))
+            reset.start()
+            reset.join(0.5)
+            assert reset.is_alive()  # waiting for the page, not truncating under it
+            writer.commit()
+        reset.join(10)
+        assert not reset.is_alive() and views.rebuild_in_progress() is not None

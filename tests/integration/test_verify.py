@@ -264,3 +264,23 @@ def test_facts_a_newer_rule_of_writing_refuses_are_noted_for_an_export(sqlite_ur
         "control, invisible or non-printing character (here U+00A0): an id is read back on terminals and in "
         "reports, and two ids that read the same must be one): read and scored as recorded, but an export of them "
         "is refused at import into another ledger"], events.notes
+
+
+def test_ids_a_refused_write_left_unused_are_not_taken_for_an_older_releases_writes(pg_url, clock, example_path):
+    """A refused import (PostgreSQL hands its ids out, and its rollback leaves them unused)
+    made the next commit seal that empty range as known by recorded times, and `verify`
+    told the auditor that a release before 009 was writing beside this one."""
+    import io
+
+    from commands.recording import BatchRejected
+
+    with open_ledger(pg_url, clock=clock) as ledger:
+        body = example_path.read_bytes() + b'{"type": "NoSuchFact"}\n'
+        with pytest.raises(BatchRejected):
+            import_file(ledger, io.BytesIO(body))
+        with example_path.open("rb") as fh:
+            import_file(ledger, fh)
+        report = verify(ledger.store, results=False)
+    assert report.ok, _problems(report)
+    times = next(c for c in report.checks if c.name == "commit times")
+    assert not [note for note in times.notes if "kept no commit times" in note], times.notes
