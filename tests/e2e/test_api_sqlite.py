@@ -184,17 +184,22 @@ def test_only_sqlite_s_busy_error_is_the_storage_unavailable_another_is_a_bug():
 def test_the_change_feed_can_be_followed_past_an_id_of_long_characters(sqlite_url):
     """The feed's cursor was bounded at 600 characters: after a certification id of 200 CJK
     characters (810) or control characters (JSON-escaped: 1,610), the cursor the feed
-    handed out was refused as a 422, and a follower could not go past that row, ever."""
+    handed out was refused as a 422, and a follower could not go past that row, ever.
+    (Control characters are refused in ids written now, but a ledger recorded before
+    holds them: read back as recorded here.)"""
+    from commands.bootstrap import open_ledger
+    from ledger.events import load_event
+
     tokens = issue_tokens(sqlite_url)
     s = Scenario("s-long", start=T0)
-    longest = ["証" * 200, "\x01" * 200, "😀" * 200]
+    longest = ["証" * 200, "\x01" * 200, "😀" * 200, '\\"' * 100]
     lines = [s.open("centre-A"), *(s.start(c, candidate=f"cand-{n}") for n, c in enumerate(longest)), s.start("z")]
+    with open_ledger(sqlite_url) as ledger:
+        ledger.service.record([load_event(line["type"], line) for line in lines], by="an older release")
     with TestClient(create_app(settings_for(sqlite_url))) as client:
         def auth(who: str) -> dict[str, str]:
             return {"Authorization": f"Bearer {tokens[who]}"}
 
-        ok(client.post("/events", content=ndjson(lines), headers={**auth("centre-A"),
-                                                                   "Content-Type": "application/x-ndjson"}))
         followed, cursor = [], None
         for _ in range(len(lines)):
             page = ok(client.get("/results/changes", params={"limit": 1, **({"cursor": cursor} if cursor else {})},
