@@ -98,6 +98,13 @@ def test_rebuild_interrupted_then_resumed_gives_the_same_results(db_url, example
     monkeypatch.setattr(rebuild_module, "catch_up", real)
     assert "results resumed" in _run("rebuild", "--resume", "--db", db_url).stdout
     assert _run("results", "--json", "--db", db_url).stdout == before
+    # Interrupted again, then finished by a reading command's catch-up: a --resume after
+    # that has nothing left of the rebuild to resume, and does not say it resumed one.
+    monkeypatch.setattr(rebuild_module, "catch_up", interrupted)
+    assert _run("rebuild", "--db", db_url, ok=False).exit_code == 130
+    monkeypatch.setattr(rebuild_module, "catch_up", real)
+    assert _run("results", "--json", "--db", db_url).stdout == before
+    assert "results caught up: 0 event(s) processed" in _run("rebuild", "--resume", "--db", db_url).stdout
 
 
 def test_bad_options_and_unwritable_outputs_are_one_line_each_before_any_work(db_url, example_path, tmp_path):
