@@ -3,12 +3,18 @@
 A token belongs in the Authorization header, which no log line names; but one pasted into
 a URL (`?access_token=clt_…`, refused as an unknown parameter) was written whole by the
 access log, which records the path and the query. Whatever a line holds, a token's secret
-is replaced; its id (public: `tokens list` shows it) stays, to tell whose it was."""
+is replaced; its id (public: `tokens list` shows it) stays, to tell whose it was.
+
+The lines are redacted as formatted, whole (message, arguments of any kind, traceback):
+a filter on the record's parts missed a token inside a dict argument, an exception or a
+traceback, and could break a message whose `%s` followed a token's prefix."""
 
 from __future__ import annotations
 
 import logging
 import re
+
+from uvicorn.logging import AccessFormatter, DefaultFormatter
 
 from api.tokens import TOKEN_PREFIX
 
@@ -20,13 +26,15 @@ def redact(text: str) -> str:
     return _SECRET.sub(lambda m: f"{TOKEN_PREFIX}{m.group(1)}_{HIDDEN}", text) if TOKEN_PREFIX in text else text
 
 
-class TokenSecretsHidden(logging.Filter):
-    """A filter for any handler: the message and its arguments, each redacted in place (the
-    access log's formatter reads its five arguments by position)."""
+class RedactingFormatter(DefaultFormatter):
+    """uvicorn's default formatter (and the project's loggers'), its lines redacted."""
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.msg, str):
-            record.msg = redact(record.msg)
-        if isinstance(record.args, tuple):
-            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
-        return True
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+class RedactingAccessFormatter(AccessFormatter):
+    """uvicorn's access-log formatter, its lines redacted."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))

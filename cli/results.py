@@ -254,7 +254,7 @@ def register(app: typer.Typer) -> None:
             err.print(f"no results: {ids[0][0]} {shown(ids[0][1])} is not in the ledger")
         elif not rows:
             narrowed = any(v is not None for v in filters.values())
-            err.print("no results" + (f" as of {moment.isoformat()}" if moment else "")
+            err.print("no results" + (f" as of {utc_text(moment.isoformat())}" if moment else "")
                       + (" for these filters" if narrowed else ": the ledger holds no certification yet"))
         else:
             show(_results_table(rows, as_of=moment))

@@ -82,9 +82,11 @@ def _log_config(level: str) -> dict:
 
     config = copy.deepcopy(LOGGING_CONFIG)
     # A token pasted into a URL was written whole by the access log (api.log_redaction).
-    config.setdefault("filters", {})["token_secrets_hidden"] = {"()": "api.log_redaction.TokenSecretsHidden"}
-    for handler in config["handlers"].values():
-        handler["filters"] = [*handler.get("filters", ()), "token_secrets_hidden"]
+    config["formatters"]["default"]["()"] = "api.log_redaction.RedactingFormatter"
+    config["formatters"]["access"]["()"] = "api.log_redaction.RedactingAccessFormatter"
+    # Any other library's warnings through the same handler (and so redacted), not the
+    # logging module's last resort.
+    config["root"] = {"handlers": ["default"], "level": "WARNING"}
     for package in ("api", "commands", "projections", "storage"):
         # The number, not the name: uvicorn's "trace" is no level name to the logging module.
         config["loggers"][package] = {"handlers": ["default"], "level": LOG_LEVELS[level], "propagate": False}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import quote, unquote, urlparse
 
 from storage.errors import BusyTimeoutInvalid, UnsupportedDatabaseUrl
 
@@ -45,7 +45,9 @@ class DatabaseUrl:
     def redacted(self) -> str:
         if self.backend == "sqlite":
             return self.raw
-        return f"postgresql://{self.user}@{self.host}:{self.port}/{self.dbname}"
+        # Written back as a URL reads: `parse_url(redacted())` names the same database.
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"postgresql://{quote(self.user, safe='')}@{host}:{self.port}/{quote(self.dbname, safe='')}"
 
 
 def resolve_url(explicit: str | None = None) -> DatabaseUrl:
@@ -56,17 +58,30 @@ _ENCODE = ("a password (or user) holding '/', '#', '?', '@' or ':' must be perce
            "%2F, %23, %3F, %40, %3A")
 
 
+def _userinfo_end(rest: str) -> tuple[int, bool]:
+    """Where the user info of a URL's `rest` (what follows "://") ends: the index of its
+    '@' (-1: none), and whether it lies past the authority, that is the user or password
+    holds '/', '?' or '#'. An '@' before the first of those ends the user info; one after
+    it does too if a '/' follows it ("u:2024/Paris!@host/db"), else it is the database
+    name's ("host/db@x")."""
+    cut = min((i for i in map(rest.find, "/?#") if i >= 0), default=len(rest))
+    at = rest.rfind("@", 0, cut)
+    if at >= 0:
+        return at, False
+    at = rest.rfind("@")
+    return (at, True) if at > cut and "/" in rest[at:] else (-1, False)
+
+
 def _shown(raw: str) -> str:
     """A URL as an error may quote it: its password masked (it was printed whole). Not
     by parsing it: a password holding '/' or '#' is what makes a URL unparsable, and it
-    was then quoted whole. Whatever lies between the user's ':' and the last '@' is
-    masked, which may hide more than the password, never less."""
+    was then quoted whole."""
     scheme, found, rest = raw.partition("://")
-    if not found or "@" not in rest:
+    at, _ = _userinfo_end(rest) if found else (-1, False)
+    if at < 0:
         return raw
-    userinfo, _, host = rest.rpartition("@")
-    user, colon, _password = userinfo.partition(":")
-    return f"{scheme}://{user}{':***' if colon else ''}@{host}"
+    user, colon, _password = rest[:at].partition(":")
+    return f"{scheme}://{user}{':***' if colon else ''}{rest[at:]}"
 
 
 def parse_url(raw: str) -> DatabaseUrl:
@@ -80,8 +95,7 @@ def parse_url(raw: str) -> DatabaseUrl:
             path = str(Path(path))
         return DatabaseUrl(backend="sqlite", raw=raw, path=path)
     if raw.startswith(("postgresql://", "postgres://")):
-        userinfo = raw.partition("://")[2].rpartition("@")[0]
-        if any(c in userinfo for c in "/?#"):
+        if _userinfo_end(raw.partition("://")[2])[1]:
             # Parsed as it stands, "u:2024/Paris!@h/db" is user "u" at host ... port 2024,
             # and the rest of the password the database's name, quoted whole by every error.
             raise UnsupportedDatabaseUrl(f"{_shown(raw)!r}: the user or password holds '/', '?' or '#' ({_ENCODE})")

@@ -367,3 +367,11 @@ def test_a_what_if_body_is_read_only_once_the_token_is_known_and_within_its_own_
     form = world.client.post("/what-if", content=b"proposal=x", headers={
         **world.auth("jury"), "content-type": "application/x-www-form-urlencoded"})
     assert form.status_code == 415 and form.json()["accepted"] == ["application/json"], form.text
+    gzipped = world.client.post("/what-if", content=b"{}", headers={
+        **world.auth("jury"), "content-type": "application/json", "content-encoding": "gzip"})
+    assert gzipped.status_code == 415 and gzipped.headers["accept-encoding"] == "identity", gzipped.text
+    # A JSON-based type, or none, is read as JSON (as FastAPI's body model read it): here a 422 naming the field.
+    for content_type in ("application/vnd.certledger+json", None):
+        read = world.client.post("/what-if", content=b'{"proposal": "pix-v2-2024-05"}', headers={
+            **world.auth("jury"), **({"content-type": content_type} if content_type else {})})
+        assert read.status_code == 422 and read.json()["field"] == "start", read.text

@@ -203,6 +203,13 @@ def test_a_database_url_is_never_quoted_with_its_password_nor_its_parameters_dro
     with pytest.raises(UnsupportedDatabaseUrl, match="the port is not a number"):
         parse_url("postgresql://postgres@127.0.0.1:54x2/db")
     assert parse_url("postgresql://postgres:s3c%2FretPW@h:5432/db").password == "s3c/retPW"
+    # An "@" in the database's name is not a password's end; and what an error or a banner
+    # writes back (`redacted`) reads as the same database.
+    for raw, dbname in (("postgresql://postgres@127.0.0.1:5432/a@b", "a@b"), ("postgresql://h/db@x", "db@x"),
+                        ("postgresql://u@[::1]:5432/db", "db")):
+        url = parse_url(raw)
+        assert url.dbname == dbname
+        assert (parse_url(url.redacted()).dbname, parse_url(url.redacted()).host) == (dbname, url.host)
     with pytest.raises(SettingsInvalid) as bad:
         Settings.from_env({"CERTLEDGER_API_DATABASE_URL": "postgresql://u:s3cretPW@h:5432"})
     assert "s3cretPW" not in str(bad.value) and "CERTLEDGER_API_DATABASE_URL: 'postgresql://u:***@h:5432'" in str(bad.value)
@@ -254,3 +261,27 @@ def test_every_log_level_serve_takes_configures_the_projects_loggers(level):
     probe = logging.Logger("probe")
     probe.setLevel(config["level"])  # raises on a level the logging module does not know
     assert config["handlers"] == ["default"] and probe.level <= logging.CRITICAL
+
+
+def test_a_token_is_redacted_from_whatever_a_log_line_holds():
+    """Filtered by the record's parts, a token inside a dict argument, an exception or a
+    traceback went out whole, and a message whose `%s` followed a token's prefix broke."""
+    import io
+    import logging
+
+    from api.log_redaction import RedactingFormatter
+
+    token = "clt_0123456789ab_s3cRet-x"
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(RedactingFormatter("%(levelprefix)s %(message)s", use_colors=False))
+    probe = logging.Logger("probe")
+    probe.addHandler(handler)
+    probe.error("as a dict %(t)s", {"t": token})
+    probe.error("a message naming clt_0123456789ab_%s", "s3cRet")
+    try:
+        raise ValueError(f"bad {token}")
+    except ValueError:
+        probe.exception("in a traceback")
+    written = stream.getvalue()
+    assert "s3cRet" not in written and written.count("clt_0123456789ab_***") == 3, written

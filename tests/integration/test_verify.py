@@ -264,6 +264,22 @@ def test_facts_a_newer_rule_of_writing_refuses_are_noted_for_an_export(sqlite_ur
         "control, invisible or non-printing character (here U+00A0): an id is read back on terminals and in "
         "reports, and two ids that read the same must be one): read and scored as recorded, but an export of them "
         "is refused at import into another ledger"], events.notes
+    # Whatever rule of writing they break: a DEL (left as it is by the JSON), a string
+    # where a number is written, a rule document an import judges as written too.
+    _tamper(sqlite_url,
+            "UPDATE stored_events SET state = CAST(replace(CAST(state AS TEXT), 'centre' || char(160), "
+            "'centre' || char(127)) AS BLOB) WHERE originator_id = 'session:session-2024-06-12-lyon' "
+            "AND originator_version = 1",
+            "UPDATE stored_events SET state = CAST(replace(CAST(state AS TEXT), '\"question_number\":15', "
+            "'\"question_number\":\"15\"') AS BLOB) WHERE originator_id = 'certification:cert-0001' "
+            "AND CAST(state AS TEXT) LIKE '%IncidentReported%'",
+            "UPDATE stored_events SET state = CAST(replace(CAST(state AS TEXT), '\"max_reachable_level\":6', "
+            "'\"max_reachable_level\":\"6\"') AS BLOB) WHERE originator_id = 'rules' AND originator_version = 9")
+    with open_ledger(sqlite_url) as ledger:
+        events = next(c for c in verify(ledger.store, results=False).checks if c.name == "events")
+    assert len(events.notes) == 1 and events.notes[0].startswith(
+        "3 fact(s) recorded before a rule of writing that refuses them now (the first at position 9, centre_id: "
+        "no control, invisible or non-printing character (here U+007F)"), events.notes
 
 
 def test_ids_a_refused_write_left_unused_are_not_taken_for_an_older_releases_writes(pg_url, clock, example_path):
@@ -281,6 +297,9 @@ def test_ids_a_refused_write_left_unused_are_not_taken_for_an_older_releases_wri
         with example_path.open("rb") as fh:
             import_file(ledger, fh)
         report = verify(ledger.store, results=False)
+        held = len(list(ledger.store.iter_log()))
     assert report.ok, _problems(report)
+    # Behind by the events there are, not by positions (the refused import's ids count in those).
+    assert report.events_behind == held - report.projection_position < report.position - report.projection_position
     times = next(c for c in report.checks if c.name == "commit times")
     assert not [note for note in times.notes if "kept no commit times" in note], times.notes
