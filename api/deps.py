@@ -255,13 +255,13 @@ STALE_STATE = "certledger_results_stale"  # the request's state key: the mark `S
 
 class StaleResults(ResultsReader):
     """The results as they stand while they are being derived (`?stale=true`): a view of
-    the log up to `position` at least (its pages commit with their position, so it holds
-    the log's first `position` events exactly as a catch-up derived them), `behind`
-    events short of the log's end."""
+    the log up to its position at least (its pages commit with their position, so it
+    holds the log's first events exactly as a catch-up derived them), `behind` positions
+    short of the log's end when the read began."""
 
-    def __init__(self, store, position: int, behind: int):
+    def __init__(self, store, behind: int):
         super().__init__(store)
-        self.position_read, self.behind = position, behind
+        self.behind = behind
 
     def missing(self) -> ResultsCatchingUp:
         """What a lookup the view cannot answer yet is: not a 404 (the certification may be
@@ -273,7 +273,7 @@ StaleQuery = Annotated[bool, Query(description=(
     "While the results are being derived in the background (a read answers 503 "
     "`results-catching-up`), answer from the results as they stand instead: the answer then "
     "carries `Certledger-Results-Position` (the log position the results hold at least), "
-    "`Certledger-Results-Behind` (events recorded past it) and, when known, "
+    "`Certledger-Results-Behind` (how far the log's end lay past it, in positions) and, when known, "
     "`Certledger-Results-Committed-At`. Without those headers the answer is current. A lookup "
     "of what the results do not hold yet is still a 503. Not for `reader`: 403."))]
 
@@ -294,7 +294,7 @@ def get_results_or_stale(runtime: RuntimeDep, request: Request, principal: Princ
     except (ResultsCatchingUp, ResultsCatchUpFailed) as waiting:
         store = runtime.ledger.store
         position = ResultsReader(store).position()  # read before the rows: they hold at least it
-        results = StaleResults(store, position, int((waiting.extra or {}).get("lag", 0)))
+        results = StaleResults(store, int((waiting.extra or {}).get("lag", 0)))
         if "as_of" not in request.query_params:  # an as-of answer comes from the log, exact
             committed = commit_times(store, [position]).get(position) if position else None
             setattr(request.state, STALE_STATE, {

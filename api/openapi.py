@@ -36,8 +36,9 @@ _WHY = {
     422: "the request (or a line of the batch) breaks a rule; nothing was appended",
     503: ("the ledger's storage cannot be reached (`storage-unavailable`, `ledger-not-prepared`), or the results "
           "are far behind the log and being derived in the background (`results-catching-up`, with its `lag`); "
-          "retry after `Retry-After` seconds (the result reads also take `stale=true`: see that parameter). (Should that background derivation fail, reads answer 500 "
-          "`results-catch-up-failed` until one succeeds; it is tried again after `Retry-After`.)"),
+          "retry after `Retry-After` seconds (the result reads also take `stale=true`: see that parameter). "
+          "(Should that background derivation fail, reads answer 500 `results-catch-up-failed` until one "
+          "succeeds; it is tried again after `Retry-After`.)"),
 }
 ROLE_WORDS = {
     "centre": "centre (its own centre's sessions only)",
