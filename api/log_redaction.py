@@ -18,12 +18,13 @@ from uvicorn.logging import AccessFormatter, DefaultFormatter
 
 from api.tokens import TOKEN_PREFIX
 
-_SECRET = re.compile(re.escape(TOKEN_PREFIX) + r"([0-9a-fA-F]{1,12})_[A-Za-z0-9_%-]+")
+# "clt_<id>_<secret>", its underscores perhaps percent-encoded in a URL ("clt%5F…").
+_SECRET = re.compile(r"clt(?:_|%5[fF])([0-9a-fA-F]{1,12})(?:_|%5[fF])[A-Za-z0-9_%-]+")
 HIDDEN = "***"
 
 
 def redact(text: str) -> str:
-    return _SECRET.sub(lambda m: f"{TOKEN_PREFIX}{m.group(1)}_{HIDDEN}", text) if TOKEN_PREFIX in text else text
+    return _SECRET.sub(lambda m: f"{TOKEN_PREFIX}{m.group(1)}_{HIDDEN}", text) if "clt" in text else text
 
 
 class RedactingFormatter(DefaultFormatter):

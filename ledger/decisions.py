@@ -371,8 +371,16 @@ def rule_document_of(event: RuleVersionChanged) -> dict[str, Any]:
 
 
 def _check_rule_version_changed(event: RuleVersionChanged, ctx: Context) -> None:
+    judge_rule_version(event, ctx.rules)
+
+
+def judge_rule_version(event: RuleVersionChanged, rules: Any) -> None:
+    """What recording a rule version asks beyond its line's fields, against the rules
+    stream before it (`RulesState`): the full jury, a new version name, and its document,
+    judged as written. `verify` asks it again of the versions a ledger holds, whose
+    export an import would judge so."""
     _full_jury(event.jury, "a rule version")
-    if ctx.rules.get(event.version) is not None:
+    if rules.get(event.version) is not None:
         raise E.RuleVersionAlreadyExists(f"rule version {event.version} already exists", field="version")
     doc = rule_document_of(event)
     if doc["version"] != event.version:
@@ -380,7 +388,7 @@ def _check_rule_version_changed(event: RuleVersionChanged, ctx: Context) -> None
             f"the document names version {doc['version']!r} but the event {event.version!r}", field="rules.version"
         )
     try:
-        ctx.rules.validate(doc)
+        rules.validate(doc)
     except RuleDocumentInvalid as invalid:  # each problem with its path; the field is the first's
         first = invalid.problems[0].path if invalid.problems else ""
         raise E.RuleDocumentRefused(

@@ -37,8 +37,9 @@ import orjson
 from pydantic import ValidationError
 
 from ledger.events import EVENT_TYPES, CertificationStarted, RuleVersionChanged, SessionOpened, parse_event
-from ledger.rule_stream import RulesState
-from ledger.rules import RuleDocumentInvalid
+from ledger.decisions import judge_rule_version
+from ledger.errors import DomainError
+from ledger.rule_stream import GENESIS_REASON, RulesState
 from ledger.rules.problems import path_of
 from ledger.recorded import RULING_KEY_PREFIX, UNINDEXED_DIGEST, digest_of, ruling_digest, ruling_key_of
 from ledger.streams import RULES_STREAM, certification_stream, session_stream, stream_of
@@ -162,15 +163,19 @@ def _check_log(views: ResultsViews, up_to: int, events: Check, ids: Check, membe
                 events.problem(f"{where}: not a readable fact: {type(e).__name__}: {str(e)[:200]}")
                 continue
             if isinstance(event, RuleVersionChanged):
-                # Its document too, as recording judges it against the versions before it.
-                try:
-                    rules.validate(line["rules"])
-                except RuleDocumentInvalid as e:
-                    refused.append((position, str(e.problems[0]) if e.problems else str(e)))
+                # Judged as recording judges it against the versions before it (its jury, its
+                # name, its document); not the built-in ones, which `init` records itself
+                # and an import of an export finds already there.
+                if event.reason != GENESIS_REASON:
+                    try:
+                        judge_rule_version(event, rules)
+                    except DomainError as e:
+                        refused.append((position, f"{e.field or '(the fact)'}: {e.message}"))
                 try:
                     rules.apply(event)
-                except Exception:  # noqa: BLE001 - the results check says what it breaks
-                    pass
+                except Exception as e:  # noqa: BLE001 - a finding, not a crash
+                    events.problem(f"{where}: rule version {event.version} no longer resolves against the ones "
+                                   f"before it ({type(e).__name__}: {str(e)[:200]}): every replay past it fails")
             if topic != f"certledger:{line['type']}@1":
                 events.problem(f"{where}: stored under topic {topic} but is a {line['type']}")
             if stream_of(event) != stream:
@@ -208,9 +213,10 @@ def _check_log(views: ResultsViews, up_to: int, events: Check, ids: Check, membe
     if refused:
         position, problem = refused[0]
         events.notes.append(
-            f"{len(refused):,} fact(s) recorded before a rule of writing that refuses them now (the first at "
-            f"position {position}, {problem}): read and scored as recorded, but an export of them is refused at "
-            "import into another ledger")
+            f"{len(refused):,} fact(s) recorded before a rule that refuses them now (the first at position "
+            f"{position}, {problem}): read and scored as recorded, but an export of them is refused at import into "
+            "another ledger (judged: each line's fields, and each rule version's jury, name and document; not the "
+            "other checks an import makes against the ledger's state)")
     if legacy_steps:
         times.notes.append(
             f"{legacy_steps:,} recorded time(s) step back in log order among the events as-of answers know by "

@@ -79,7 +79,11 @@ def _shown(raw: str) -> str:
     scheme, found, rest = raw.partition("://")
     at, _ = _userinfo_end(rest) if found else (-1, False)
     if at < 0:
-        return raw
+        # No '@' that surely ends a user info ("u:se/cret@h" has no "/" after it): from
+        # the first ':' to the last '@', which may hide more than a password, never less.
+        at = rest.rfind("@")
+        if at < 0 or ":" not in rest[:at]:
+            return raw
     user, colon, _password = rest[:at].partition(":")
     return f"{scheme}://{user}{':***' if colon else ''}{rest[at:]}"
 

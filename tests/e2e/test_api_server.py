@@ -195,7 +195,10 @@ def test_a_database_url_is_never_quoted_with_its_password_nor_its_parameters_dro
                 "postgresql://u:s3c@retPW@h:5432/db?x=1",
                 # Digits before its "/" read as a port: the URL was accepted, the password
                 # then quoted whole as part of the host and database ("…@u:2024/…").
-                "postgresql://u:2024/s3cretPW@127.0.0.1:5432/db", "postgresql://u:5432/x?s3cretPW@h/db"):
+                "postgresql://u:2024/s3cretPW@127.0.0.1:5432/db", "postgresql://u:5432/x?s3cretPW@h/db",
+                # and with nothing after the "@" that tells a host from a database's name
+                "postgresql://u:s3c/retPW@h", "postgresql://u:s3c?retPW@h:5432", "postgresql://u:s3c#retPW@h",
+                "postgresql://u:s3c/retPW@h/d@x"):
         with pytest.raises(UnsupportedDatabaseUrl) as bad:
             parse_url(raw)
         assert "s3c" not in str(bad.value) and "retPW" not in str(bad.value), bad.value
@@ -279,9 +282,10 @@ def test_a_token_is_redacted_from_whatever_a_log_line_holds():
     probe.addHandler(handler)
     probe.error("as a dict %(t)s", {"t": token})
     probe.error("a message naming clt_0123456789ab_%s", "s3cRet")
+    probe.error("GET /sessions?access_token=clt%5F0123456789ab%5Fs3cRet-x")  # percent-encoded in a URL
     try:
         raise ValueError(f"bad {token}")
     except ValueError:
         probe.exception("in a traceback")
     written = stream.getvalue()
-    assert "s3cRet" not in written and written.count("clt_0123456789ab_***") == 3, written
+    assert "s3cRet" not in written and written.count("clt_0123456789ab_***") == 4, written

@@ -260,10 +260,11 @@ def test_facts_a_newer_rule_of_writing_refuses_are_noted_for_an_export(sqlite_ur
     with open_ledger(sqlite_url) as ledger:
         events = next(c for c in verify(ledger.store, results=False).checks if c.name == "events")
     assert events.notes == [
-        "1 fact(s) recorded before a rule of writing that refuses them now (the first at position 9, centre_id: no "
+        "1 fact(s) recorded before a rule that refuses them now (the first at position 9, centre_id: no "
         "control, invisible or non-printing character (here U+00A0): an id is read back on terminals and in "
         "reports, and two ids that read the same must be one): read and scored as recorded, but an export of them "
-        "is refused at import into another ledger"], events.notes
+        "is refused at import into another ledger (judged: each line's fields, and each rule version's jury, name "
+        "and document; not the other checks an import makes against the ledger's state)"], events.notes
     # Whatever rule of writing they break: a DEL (left as it is by the JSON), a string
     # where a number is written, a rule document an import judges as written too.
     _tamper(sqlite_url,
@@ -278,7 +279,7 @@ def test_facts_a_newer_rule_of_writing_refuses_are_noted_for_an_export(sqlite_ur
     with open_ledger(sqlite_url) as ledger:
         events = next(c for c in verify(ledger.store, results=False).checks if c.name == "events")
     assert len(events.notes) == 1 and events.notes[0].startswith(
-        "3 fact(s) recorded before a rule of writing that refuses them now (the first at position 9, centre_id: "
+        "3 fact(s) recorded before a rule that refuses them now (the first at position 9, centre_id: "
         "no control, invisible or non-printing character (here U+007F)"), events.notes
 
 
@@ -303,3 +304,37 @@ def test_ids_a_refused_write_left_unused_are_not_taken_for_an_older_releases_wri
     assert report.events_behind == held - report.projection_position < report.position - report.projection_position
     times = next(c for c in report.checks if c.name == "commit times")
     assert not [note for note in times.notes if "kept no commit times" in note], times.notes
+
+
+def _rule_version(version: str, rules: dict, jury: list[str] = ("pix-1", "pix-2", "ext-1", "ext-2")) -> dict:
+    return {"type": "RuleVersionChanged", "event_id": f"rv-{version}", "version": version,
+            "effective_from": "2030-01-01T00:00:00Z", "rules": rules, "reason": "test", "at": "2026-01-01T00:00:00Z",
+            "jury": [{"member_id": m, "external": m.startswith("ext")} for m in jury]}
+
+
+def test_rule_versions_are_judged_as_recording_judges_them(sqlite_url, clock, example_path):
+    """Judged by their bare document, a version written with `extends` alone (its version
+    and date taken from the event, as recording takes them) was noted as refused by an
+    import, which takes it; and a version that no longer resolved, or named a version
+    already there, passed while every replay past it failed."""
+    with _ledger(sqlite_url, clock, example_path) as ledger:
+        ledger.service.record(events([_rule_version("cap-4", {"extends": "pix-v2-2024-05", "max_reachable_level": 4})]),
+                              by="test")
+        clean = verify(ledger.store, results=False)
+    assert clean.ok and not next(c for c in clean.checks if c.name == "events").notes, _problems(clean)
+    position = clean.position
+    _tamper(sqlite_url,
+            # (the same version again; and a jury of one, which recording refuses now)
+            "INSERT INTO stored_events SELECT originator_id, originator_version + 1, topic, CAST(replace(replace("
+            "CAST(state AS TEXT), 'rv-cap-4', 'rv-cap-4-again'), '\"member_id\":\"pix-2\"', "
+            "'\"member_id\":\"pix-1\"') AS BLOB) FROM stored_events WHERE originator_id = 'rules' "
+            "AND originator_version = (SELECT MAX(originator_version) FROM stored_events WHERE originator_id = 'rules')")
+    with open_ledger(sqlite_url) as ledger:
+        report = verify(ledger.store, results=False)
+    events_check = next(c for c in report.checks if c.name == "events")
+    assert [p for p in events_check.problems if "no longer resolves" in p] == [
+        f"position {position + 1} (rules v12): rule version cap-4 no longer resolves against the ones before it "
+        "(RuleDocumentInvalid: invalid rule document: version: version 'cap-4' already exists): every replay past "
+        "it fails"], events_check.problems
+    assert events_check.notes[0].startswith("1 fact(s) recorded before a rule that refuses them now (the first at "
+                                            f"position {position + 1}, jury: "), events_check.notes
