@@ -87,7 +87,8 @@ def _log_config(level: str) -> dict:
     # Any other library's warnings through the same handler (and so redacted), not the
     # logging module's last resort.
     config["root"] = {"handlers": ["default"], "level": "WARNING"}
-    for package in ("api", "commands", "projections", "storage"):
+    # (Some modules log under "certledger.…": they stayed at WARNING whatever the level.)
+    for package in ("api", "commands", "projections", "storage", "certledger"):
         # The number, not the name: uvicorn's "trace" is no level name to the logging module.
         config["loggers"][package] = {"handlers": ["default"], "level": LOG_LEVELS[level], "propagate": False}
     return config

@@ -260,6 +260,7 @@ def test_every_log_level_serve_takes_configures_the_projects_loggers(level):
     from cli.serve import LogLevel, _log_config
 
     assert level in {member.value for member in LogLevel}
+    assert _log_config(level)["loggers"]["certledger"] == _log_config(level)["loggers"]["api"]  # (certledger.api …)
     config = _log_config(level)["loggers"]["api"]
     probe = logging.Logger("probe")
     probe.setLevel(config["level"])  # raises on a level the logging module does not know
