@@ -153,12 +153,12 @@ def check(file: Annotated[str, typer.Argument(help="A rule document (JSON), or a
 def _event_document(line: dict, state) -> tuple[Any, list[str], bool]:
     """(the document a RuleVersionChanged line carries, the refusals recording would give
     it: none if it would record it, whether those refusals already judged the document),
-    judged by recording's own code (the line parsed, then decisions.check against the
-    ledger's `rules` stream state). A refused document gives each of its problems, one
+    judged by recording's own code (the line parsed, then decisions.judge_rule_version
+    against the ledger's `rules` stream state). A refused document gives each of its problems, one
     per line, as for a bare document."""
     from commands.interchange import parse_line
     from commands.recording import LineError
-    from ledger.decisions import Context, check, rule_document_of
+    from ledger.decisions import judge_rule_version, rule_document_of
     from ledger.errors import DomainError
     from ledger.rules import RuleDocumentInvalid
 
@@ -175,7 +175,7 @@ def _event_document(line: dict, state) -> tuple[Any, list[str], bool]:
                     doc.setdefault(key, line[key])
         return doc, [f"{event.field or '(line)'}: {event.detail}"], judged
     try:
-        check(event, Context(stream=state, rules=state))
+        judge_rule_version(event, state)  # (what `decisions.check` asks of it, against the rules stream)
     except DomainError as refused:
         if isinstance(refused.__cause__, RuleDocumentInvalid):
             return rule_document_of(event), [f"rules.{p.path}: {p.message}" for p in refused.__cause__.problems], True
