@@ -140,13 +140,19 @@ def fold_facts(events) -> list[tuple[str, datetime, dict[str, Any]]]:
                 decision["reason"] = e.reason
             if e.event_id is not None:
                 decision["event_id"] = e.event_id
-            f.setdefault("jury_decisions", {})[e.question_id] = decision
+            decisions = f.setdefault("jury_decisions", {})
+            before = decisions.get(e.question_id)
+            if before is not None:  # as the projection's fold keeps it: one level
+                decision["overrides"] = {k: v for k, v in before.items() if k != "overrides"}
+            decisions[e.question_id] = decision
         elif kind is JuryRuling:
             ref: dict[str, Any] = {"ruling_id": e.ruling_id, "at": e.at}
             if e.comment:
                 ref["comment"] = e.comment
             if e.resolution is not None:
                 ref["resolution"] = e.resolution
+            if e.jury:  # as the projection's fold keeps it: the members' ids
+                ref["jury"] = [member.member_id for member in e.jury]
             d = e.decision
             if d in ("reject_for_fraud", "unreject"):
                 if d == "reject_for_fraud":
