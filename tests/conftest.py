@@ -73,6 +73,13 @@ def _throwaway_cluster() -> tuple[str, callable]:
     return f"postgresql://postgres@127.0.0.1:{port}/postgres", stop
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `runs_long` first: in two workers (scripts/test.sh), the one that takes
+    minutes then starts at once and the other worker runs the rest beside it, instead of
+    it starting halfway and the suite waiting for it at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("runs_long") is None)  # stable: order kept otherwise
+
+
 @pytest.fixture(scope="session")
 def pg_server():
     """URL of a maintenance database on a server where tests may create databases."""

@@ -129,6 +129,7 @@ def _check_what_if_equals_publishing_and_rebuilding(url: str, population: int, c
 
 
 @pytest.mark.postgres
+@pytest.mark.runs_long
 def test_what_if_gives_the_counts_of_publishing_the_proposal_and_rebuilding_on_postgresql(pg_url, clock):
     _check_what_if_equals_publishing_and_rebuilding(pg_url, PG_POPULATION, clock)
 
