@@ -15,5 +15,5 @@ fi
 # Two workers (pytest-xdist), each test given to whichever is free: the what-if acceptance
 # test alone takes 2.5 to 6 minutes (10,000 certifications, appended through the import
 # path), and the rest of the suite runs beside it. Serial, the suite took 15 min on a slow
-# 2-core host; in two workers 8 min 49 s. Pass -n 0 to run it in one process.
+# 2-core host; in two workers 8 min 30 s. Pass -n 0 to run it in one process.
 exec .venv/bin/python -m pytest -q -n 2 --dist worksteal "$@"
