@@ -15,7 +15,7 @@ import orjson
 from pydantic import ValidationError
 
 from commands.recording import LineError, opened_by
-from ledger.events import EVENT_TYPES, LedgerEvent, parse_event
+from ledger.events import EVENT_TYPES, LedgerEvent, line_problems, parse_event
 
 
 def without_bom(raw: bytes | str) -> bytes | str:
@@ -85,16 +85,7 @@ def parse_line(number: int, raw: bytes | str) -> LedgerEvent | LineError:
 
 
 def _first_problem(number: int, kind: str, error: ValidationError) -> LineError:
-    problems = []
-    for err in error.errors():
-        loc = [str(p) for p in err["loc"]]
-        if loc and loc[0] == kind:
-            loc = loc[1:]  # the discriminator's branch name is not a field
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = f"unknown field for {kind}"
-        # A check across fields (a model validator) has no location: it may name its field.
-        problems.append((".".join(loc) or (err.get("ctx") or {}).get("field"), msg))
+    problems = line_problems(kind, error)
     field, message = problems[0]
     if len(problems) > 1:
         message += "; " + "; ".join(f"{f or '(line)'}: {m}" for f, m in problems[1:])

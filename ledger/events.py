@@ -24,6 +24,7 @@ from pydantic import (
     ConfigDict,
     Field,
     TypeAdapter,
+    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -445,6 +446,24 @@ def parse_event(data: dict[str, Any] | bytes | str) -> LedgerEvent:
     (`load_event`), so facts a looser version accepted stay readable."""
     text = data if isinstance(data, (bytes, str)) else orjson.dumps(data)
     return event_adapter.validate_json(text, strict=True, context=WRITTEN)
+
+
+def line_problems(kind: str, error: ValidationError) -> list[tuple[str | None, str]]:
+    """`parse_event`'s refusal of a line of type `kind`, as (field, message) pairs: the
+    field dotted ("jury.0.member_id"; None for a check across fields that names none),
+    the message without pydantic's "Value error, " prefix. An import and `verify` name a
+    refused fact the same way."""
+    problems = []
+    for err in error.errors():
+        loc = [str(p) for p in err["loc"]]
+        if loc and loc[0] == kind:
+            loc = loc[1:]  # the discriminator's branch name is not a field
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = f"unknown field for {kind}"
+        # A check across fields (a model validator) has no location: it may name its field.
+        problems.append((".".join(loc) or (err.get("ctx") or {}).get("field"), msg))
+    return problems
 
 
 def load_event(type_name: str, body: dict[str, Any]) -> LedgerEvent:

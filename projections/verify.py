@@ -36,11 +36,17 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from ledger.events import EVENT_TYPES, CertificationStarted, RuleVersionChanged, SessionOpened, parse_event
+from ledger.events import (
+    EVENT_TYPES,
+    CertificationStarted,
+    RuleVersionChanged,
+    SessionOpened,
+    line_problems,
+    parse_event,
+)
 from ledger.decisions import judge_rule_version
 from ledger.errors import DomainError
 from ledger.rule_stream import GENESIS_REASON, RulesState
-from ledger.rules.problems import path_of
 from ledger.recorded import RULING_KEY_PREFIX, UNINDEXED_DIGEST, digest_of, ruling_digest, ruling_key_of
 from ledger.streams import RULES_STREAM, certification_stream, session_stream, stream_of
 from projections.asof import by_recorded_ranges, known_at
@@ -230,9 +236,8 @@ def _check_log(views: ResultsViews, up_to: int, events: Check, ids: Check, membe
 
 
 def _first_error(kind: str, error: ValidationError) -> str:
-    first = error.errors()[0]
-    loc = first["loc"][1:] if first["loc"][:1] == (kind,) else first["loc"]  # (the union's branch: no field)
-    return f"{path_of(loc) or '(the fact)'}: {first['msg'].removeprefix('Value error, ')}"
+    field, message = line_problems(kind, error)[0]  # as an import names it
+    return f"{field or '(the fact)'}: {message}"
 
 
 def _known_by_recorded_at(views: ResultsViews) -> Callable[[int], bool]:
