@@ -56,11 +56,12 @@ class RulingRef(_Fact):
     at: datetime
     comment: str = ""
     resolution: str | None = None
-    jury: tuple[str, ...] = ()  # the members who took it: who decided is part of every explanation
+    jury: tuple[str, ...] = ()  # the members who took it: in the explanation's `jury` record
 
     def named(self) -> str:
-        """"jury ruling R (pix-1, pix-2, ext-1, ext-2)", as the explanations say it."""
-        return f"jury ruling {self.ruling_id}" + (f" ({', '.join(self.jury)})" if self.jury else "")
+        """"jury ruling R", as the explanations' prose says it: who took it and their words
+        are in the explanation's `jury` record, which a reader does not see."""
+        return f"jury ruling {self.ruling_id}"
 
 
 class CertificationFacts(_Fact):

@@ -27,8 +27,8 @@ def resolve_incidents(facts: CertificationFacts, rules: RuleSet, states: list[Qu
         if ruling is not None:
             # The ruling's resolution is the jury's words, not an effect: said so, since
             # "resolution: neutralise" beside a question still counted read as a contradiction.
-            jury = (f"resolved by {ruling.named()}: {ruling.resolution or ruling.comment} (a ruling records the "
-                    "resolution; only the jury's neutralisation or de-neutralisation of the question changes its scoring)")
+            jury = (f"resolved by {ruling.named()} (a ruling records the resolution; only the jury's "
+                    "neutralisation or de-neutralisation of the question changes its scoring)")
             if outcome in ("left_to_jury", "awaiting_finalisation"):
                 outcome, because = "resolved_by_jury", jury
             else:

@@ -9,6 +9,7 @@ from ledger.events import ProfileEntry
 from ledger.rules import RuleSet
 from ledger.scoring.facts import CertificationFacts
 from ledger.scoring.incidents import resolve_incidents
+from ledger.scoring.jury_record import jury_record
 from ledger.scoring.marks import competence_mark, rate_of, trust_of
 from ledger.scoring.question_state import (
     QuestionState,
@@ -16,6 +17,7 @@ from ledger.scoring.question_state import (
     apply_jury,
     apply_weights,
     initial_states,
+    jury_words,
 )
 from ledger.scoring.result import IncidentExplanation, RateExplanation, Result
 from ledger.scoring.status import decide
@@ -55,8 +57,8 @@ def _overridden_by_the_jury(incidents: list[IncidentExplanation], facts: Certifi
         state = fates.get(incident.question_id or "")
         if decision is not None and state is not None and incident.outcome in ("neutralised", "remarked"):
             word = "neutralised" if decision.neutralised else "de-neutralised"
-            incident = incident.model_copy(update={"because": f"{incident.because}; then {word} by jury member "
-                                                              f"{decision.by}, whose word is last: {_fate(state)}"})
+            incident = incident.model_copy(update={"because": f"{incident.because}; then {word} by "
+                                                              f"{jury_words(decision)}, whose word is last: {_fate(state)}"})
         out.append(incident)
     return out
 
@@ -117,6 +119,6 @@ def pix_v2_data(facts: CertificationFacts, rules: RuleSet) -> dict[str, Any]:
             session_finalised=facts.session_finalised, abort_reason=facts.abort_reason,
             rate=rate, trust=trust, competences=explained,
             questions=tuple(_question_explanation(s) for s in states), incidents=tuple(incidents),
-            status_because=because, notes=_unserved_jury_notes(facts, states),
+            status_because=because, notes=_unserved_jury_notes(facts, states), jury=jury_record(facts),
         ),
     )

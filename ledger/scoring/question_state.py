@@ -81,10 +81,9 @@ def apply_weights(states: list[QuestionState], rules: RuleSet) -> None:
             state.weight = qrocm.weight if state.weighted else 1
 
 
-def _jury_words(decision: JuryQuestionDecision) -> str:
-    event = f" ({decision.event_id})" if decision.event_id else ""
-    reason = f": {decision.reason}" if decision.reason else ""
-    return f"jury member {decision.by}{event}{reason}"
+def jury_words(decision: JuryQuestionDecision) -> str:
+    """"the jury (E)": the member and the reason are in the explanation's `jury` record."""
+    return "the jury" + (f" ({decision.event_id})" if decision.event_id else "")
 
 
 def apply_jury(states: list[QuestionState], decisions: Mapping[str, JuryQuestionDecision], abort_reason: str | None) -> None:
@@ -94,12 +93,12 @@ def apply_jury(states: list[QuestionState], decisions: Mapping[str, JuryQuestion
         if decision is None:
             continue
         if state.ignored:
-            state.because.append(f"jury decision by {_jury_words(decision)} has no effect: question ignored")
+            state.because.append(f"decision by {jury_words(decision)} has no effect: question ignored")
         elif decision.neutralised:
             state.neutralised_by = "jury"
             earlier = decision.overrides
-            after = f"; after the de-neutralisation by {_jury_words(earlier)}" if earlier is not None else ""
-            state.because.append(f"neutralised by {_jury_words(decision)}{after}")
+            after = f"; after the de-neutralisation by {jury_words(earlier)}" if earlier is not None else ""
+            state.because.append(f"neutralised by {jury_words(decision)}{after}")
         else:
             _deneutralise(state, decision, abort_reason)
 
@@ -109,10 +108,10 @@ def _deneutralise(state: QuestionState, decision: JuryQuestionDecision, abort_re
     state.neutralised_by = None
     earlier = decision.overrides
     if earlier is not None and earlier.neutralised:
-        lifted = f"; it withdraws the neutralisation by {_jury_words(earlier)}"
+        lifted = f"; it withdraws the neutralisation by {jury_words(earlier)}"
     else:
         lifted = "" if was else " (it was not neutralised)"
-    state.because.append(f"de-neutralised by {_jury_words(decision)}{lifted}")
+    state.because.append(f"de-neutralised by {jury_words(decision)}{lifted}")
     if state.counted_as is None and abort_reason is not None:
         # Never answered, and not skipped automatically (the abort neutralised it): §3.1
         # counts as answered only a question with an answer or skipped automatically, so it

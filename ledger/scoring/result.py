@@ -90,6 +90,23 @@ class IncidentExplanation(_Frozen):
     because: str
 
 
+class JuryDecision(_Frozen):
+    """Who took a jury decision the result takes into account, and their own words.
+
+    The explanation's prose names a decision by its ruling id or its event id and never
+    the members nor their words: this record holds those, so that the API can withhold
+    them from a role that must not see them (a `reader`) without rewording anything."""
+
+    decision: Literal["cancel", "reject", "resolve_incident", "neutralise", "deneutralise"]
+    ruling_id: str | None = None  # a ruling's id; None for a question's neutralisation
+    event_id: str | None = None  # a neutralisation's event id, if its line gave one
+    question_id: str | None = None  # what a neutralisation decided on
+    report_id: str | None = None  # what a ruling resolving an incident report resolved
+    jury: tuple[str, ...]  # the members who decided (a neutralisation: the one)
+    words: str  # a ruling's comment, a neutralisation's reason ("" when none was given)
+    resolution: str | None = None  # a ruling resolving an incident report: its resolution
+
+
 class Explanation(_Frozen):
     algorithm: str
     rule_version: str
@@ -103,6 +120,7 @@ class Explanation(_Frozen):
     incidents: tuple[IncidentExplanation, ...]
     status_because: tuple[str, ...]
     notes: tuple[str, ...] = ()
+    jury: tuple[JuryDecision, ...] = ()  # who decided what the prose names, in their words
 
 
 class Result(_Frozen):

@@ -23,10 +23,10 @@ def _jury_conditions(facts: CertificationFacts) -> tuple[list[Condition], list[C
     cancelled, rejected = [], []
     if facts.cancelled:
         ruling = facts.cancelled
-        cancelled.append(Condition("cancelled", "CANCELLED_BY_JURY", f"cancelled by {ruling.named()}: {ruling.comment}"))
+        cancelled.append(Condition("cancelled", "CANCELLED_BY_JURY", f"cancelled by {ruling.named()}"))
     if facts.rejected_for_fraud:
         ruling = facts.rejected_for_fraud
-        rejected.append(Condition("rejected", "FRAUD", f"rejected for fraud by {ruling.named()}: {ruling.comment}"))
+        rejected.append(Condition("rejected", "FRAUD", f"rejected for fraud by {ruling.named()}"))
     return cancelled, rejected
 
 

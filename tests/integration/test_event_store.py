@@ -407,12 +407,12 @@ def _tracking(url: str) -> str:
 def _as_before(db_url: str, migration: str, projection_name: str) -> None:
     """The tracking and migrations tables as the version before `migration` left them:
     this version's position under that version's projection name (the older names'
-    positions, parked by 008 and 010, gone) and `migration` not applied."""
+    positions, parked by 008, 010 and 013, gone) and `migration` not applied."""
     from projections.views import PROJECTION_NAME
 
     tracking = _tracking(db_url)
-    _run_sql(db_url, f"DELETE FROM {tracking} WHERE application_name IN "
-                     "('certledger_results', 'certledger_results@2', 'certledger_results@3')")  # (parked by 008, 010)
+    _run_sql(db_url, f"DELETE FROM {tracking} WHERE application_name IN ('certledger_results', "
+                     "'certledger_results@2', 'certledger_results@3', 'certledger_results@4')")  # (parked by 008, 010, 013)
     _run_sql(db_url, f"UPDATE {tracking} SET application_name = ? WHERE application_name = ?",
              (projection_name, PROJECTION_NAME))
     _run_sql(db_url, "DELETE FROM certledger_migrations WHERE name = ?", (migration,))
@@ -605,6 +605,51 @@ def test_migration_010_derives_again_a_deneutralised_question_nobody_answered(db
         assert catch_up(ledger.store) == end
     assert [_fetch(db_url, sql) for sql in every] == derived
     for older in ("certledger_results@3", "certledger_results@2", "certledger_results"):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(views_module, "PROJECTION_NAME", older)
+            with open_ledger(db_url, clock=clock) as ledger:
+                assert views_module.ResultsViews(ledger.store).position() > ledger.store.max_position()
+                assert ResultsProjection(ledger.store).catch_up() == 0
+    assert [_fetch(db_url, sql) for sql in every] == derived
+
+
+def test_migration_013_derives_again_explanations_whose_prose_named_the_jury(db_url, example_path, clock):
+    """Explanations said "rejected for fraud by jury ruling R (pix-1, pix-2, ext-1, ext-2):
+    <comment>" and "neutralised by jury member pix-1: <reason>", so every role that read a
+    result read the members and their words. Rows derived so are dropped by 013 and
+    derived again: the prose names the decision, the explanation's `jury` records who took
+    it and what they wrote; an older process still running (@4) finds itself caught up."""
+    import projections.views as views_module
+    from projections.results import ResultsProjection, catch_up
+    from projections.views import ResultsViews
+
+    every = ("SELECT certification_id, status, seq, result FROM certledger_results ORDER BY certification_id",
+             "SELECT certification_id, seq, cause, result FROM certledger_result_history ORDER BY certification_id, seq")
+    with open_ledger(db_url, clock=clock) as ledger:
+        with example_path.open("rb") as fh:
+            import_file(ledger, fh)
+        end = catch_up(ledger.store)
+    derived = [_fetch(db_url, sql) for sql in every]
+    results = {row[0]: orjson.loads(row[3])["explanation"] for row in derived[0]}
+    fraud, neutralised = results["cert-0001"], results["cert-0002"]
+    assert fraud["status_because"][0] == "rejected for fraud by jury ruling ruling-2024-114"
+    assert {k: fraud["jury"][0][k] for k in ("decision", "ruling_id", "jury", "words")} == {
+        "decision": "reject", "ruling_id": "ruling-2024-114", "jury": ["pix-1", "pix-2", "ext-1", "ext-2"],
+        "words": "fraud established by the report pv-77"}
+    q2 = next(q for q in neutralised["questions"] if q["question_id"] == "cert-0002-q2")
+    assert q2["because"] == ["neutralised by the jury (neut-0002-q2)"]
+    assert [(d["event_id"], d["jury"], d["words"]) for d in neutralised["jury"]] == [
+        ("neut-0002-q2", ["pix-1"], "answer lost by the platform (jury review)")]
+    # As the version before derived them (the members in the prose), under its name.
+    _run_sql(db_url, "UPDATE certledger_results SET status = 'cancelled'")
+    _as_before(db_url, "013_results_jury_record.sql", "certledger_results@4")
+    assert migrations.migrate(parse_url(db_url)) == ["013_results_jury_record.sql"]
+    assert [_fetch(db_url, sql) for sql in every] == [[], []]  # dropped, the log untouched
+    with open_ledger(db_url, clock=clock) as ledger:
+        assert ResultsViews(ledger.store).position() == 0
+        assert catch_up(ledger.store) == end
+    assert [_fetch(db_url, sql) for sql in every] == derived
+    for older in ("certledger_results@4", "certledger_results@3", "certledger_results@2", "certledger_results"):
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(views_module, "PROJECTION_NAME", older)
             with open_ledger(db_url, clock=clock) as ledger:

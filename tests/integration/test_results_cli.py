@@ -403,7 +403,8 @@ def test_migrate_init_and_any_upgrading_command_say_when_the_results_are_derived
     def as_before_007() -> None:  # (the rows are this version's: only the projection's name is the old one's)
         with sqlite3.connect(path) as conn:
             conn.execute("DELETE FROM tracking WHERE application_name IN ('certledger_results', "
-                         "'certledger_results@2', 'certledger_results@3')")  # (parked by 008 and 010)
+                         "'certledger_results@2', 'certledger_results@3', "
+                         "'certledger_results@4')")  # (parked by 008, 010 and 013)
             conn.execute("UPDATE tracking SET application_name = 'certledger_results' "
                          "WHERE application_name LIKE 'certledger_results@%'")
             conn.execute("DELETE FROM certledger_migrations WHERE name = '007_results_derived_again.sql'")

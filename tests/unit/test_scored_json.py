@@ -28,15 +28,18 @@ def population() -> dict[str, CertificationFacts]:
 @pytest.mark.parametrize("version", [r.version for r in WITH_VARIANTS.versions()])
 def test_every_rule_version_gives_the_reference_bytes(population, version):
     rules = WITH_VARIANTS.get(version)
-    statuses = set()
+    statuses, decisions = set(), set()
     for cid, facts in population.items():
         outcome, text = scored_json(facts, rules)
         expected_outcome, expected_text = _reference(facts, rules)
         assert text == expected_text, cid
         assert outcome == expected_outcome, cid
         statuses.add(outcome["status"])
-    # The population reaches every status, errors included, under each version.
+        decisions.update(d["decision"] for d in orjson.loads(text)["explanation"]["jury"])
+    # The population reaches every status, errors included, and every kind of jury
+    # decision in the explanation's record, under each version.
     assert statuses == {"validated", "rejected", "cancelled", "error"}
+    assert decisions == {"cancel", "reject", "resolve_incident", "neutralise", "deneutralise"}
 
 
 @BOUNDED

@@ -51,10 +51,12 @@ def test_cert_0001_is_rejected_for_fraud_with_its_pix_computed() -> None:
         "1.1": (3, 27), "1.3": (3, 27), "2.1": (4, 36), "3.1": (-1, 0), "4.2": (3, 30), "5.1": (1, 9)}
     assert result.explanation.incidents[0].outcome == "neutralised"
     assert result.rule_version == "jury-2024-09-cap-6"
-    # Who decided is said with what was decided (the members were only in the event).
-    assert result.explanation.status_because[0] == (
-        "rejected for fraud by jury ruling ruling-2024-114 (pix-1, pix-2, ext-1, ext-2): "
-        "fraud established by the report pv-77")
+    # The prose names the ruling; who took it, and their words, are in the jury record
+    # beside it (the members were only in the event).
+    assert result.explanation.status_because[0] == "rejected for fraud by jury ruling ruling-2024-114"
+    fraud = next(d for d in result.explanation.jury if d.ruling_id == "ruling-2024-114")
+    assert (fraud.decision, fraud.jury, fraud.words) == (
+        "reject", ("pix-1", "pix-2", "ext-1", "ext-2"), "fraud established by the report pv-77")
 
 
 def test_cert_0002_ended_for_a_technical_reason_is_validated() -> None:

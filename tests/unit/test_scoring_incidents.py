@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from ledger.scoring import IncidentExplanation, QuestionExplanation, Result
-from tests.unit.test_scoring_support import FILLER_COMPETENCES, Certification
+from tests.unit.test_scoring_support import FILLER_COMPETENCES, JURY, Certification
 
 LATEST = "pix-v2-2024-05"
 
@@ -144,10 +144,19 @@ def test_reports_wait_for_the_session_to_be_finalised() -> None:
 
 
 def test_a_report_left_to_the_jury_is_resolved_by_a_jury_ruling() -> None:
-    incident, question = _first(_reported("C7", "ko", PLAIN, ruling="no impact on the answers").score(LATEST))
+    result = _reported("C7", "ko", PLAIN, ruling="no impact on the answers").score(LATEST)
+    incident, question = _first(result)
     assert incident.outcome == "resolved_by_jury"
-    assert ": no impact on the answers (a ruling records the resolution;" in incident.because
+    assert incident.because.startswith("resolved by jury ruling ruling-")
+    assert "(a ruling records the resolution;" in incident.because
     assert question.fate == "counted"  # the jury acts on questions by neutralising them
+    # The jury's words are in the record, with who took the ruling, not in the prose.
+    assert "no impact" not in incident.because
+    [ruling] = result.explanation.jury
+    assert (ruling.decision, ruling.report_id, ruling.resolution, ruling.words, ruling.jury) == (
+        "resolve_incident", incident.report_id, "no impact on the answers", "resolve_incident by the jury",
+        tuple(m.member_id for m in JURY))
+    assert incident.because.startswith(f"resolved by jury ruling {ruling.ruling_id} ")
 
 
 def test_a_resolution_saying_neutralise_says_it_neutralises_nothing_by_itself() -> None:
@@ -168,10 +177,13 @@ def test_a_jury_deneutralisation_overrides_an_automatic_neutralisation() -> None
     explanation = cert.score(LATEST).explanation
     question, incident = explanation.questions[0], explanation.incidents[0]
     assert (question.fate, question.counted_as) == ("counted", "ko")
-    assert question.because[-1] == "de-neutralised by jury member ext-1: the site was up"
+    assert question.because[-1] == "de-neutralised by the jury"
     # The report says what resolving it did, and that the jury's word came after.
     assert incident.outcome == "neutralised"
-    assert incident.because.endswith("; then de-neutralised by jury member ext-1, whose word is last: counted")
+    assert incident.because.endswith("; then de-neutralised by the jury, whose word is last: counted")
+    # Who decided, and why, is the jury record's.
+    assert [(d.decision, d.question_id, d.jury, d.words, d.event_id) for d in explanation.jury] == [
+        ("deneutralise", "cert-1-q1", ("ext-1",), "the site was up", None)]
 
 
 def test_a_deneutralisation_names_the_jury_neutralisation_it_withdraws() -> None:
@@ -179,17 +191,25 @@ def test_a_deneutralisation_names_the_jury_neutralisation_it_withdraws() -> None
     cert = _reported("C7", "ko", PLAIN)  # a report left to the jury: nothing automatic
     cert.neutralise("cert-1-q1", by="pix-1", reason="image missing")
     cert.deneutralise("cert-1-q1", by="ext-1", reason="the image was there")
-    question = cert.score(LATEST).explanation.questions[0]
+    explanation = cert.score(LATEST).explanation
+    question = explanation.questions[0]
     assert question.fate == "counted"
     said = question.because[-1]
-    assert said.startswith("de-neutralised by jury member ext-1: the image was there; it withdraws the "
-                           "neutralisation by jury member pix-1 (neut-") and said.endswith("): image missing"), said
+    assert said.startswith("de-neutralised by the jury; it withdraws the neutralisation by the jury (neut-"), said
+    # The record holds both decisions, the withdrawn one first, each with who and why.
+    first, last = explanation.jury
+    assert said.endswith(f"({first.event_id})")
+    assert [(d.decision, d.jury, d.words) for d in (first, last)] == [
+        ("neutralise", ("pix-1",), "image missing"), ("deneutralise", ("ext-1",), "the image was there")]
     cert.neutralise("cert-1-q1", by="pix-2", reason="on second thoughts")
-    again = cert.score(LATEST).explanation.questions[0]
-    assert again.fate == "neutralised"
-    said = again.because[-1]
-    assert said.startswith("neutralised by jury member pix-2 (neut-") and said.endswith(
-        "): on second thoughts; after the de-neutralisation by jury member ext-1: the image was there"), said
+    again = cert.score(LATEST).explanation
+    assert again.questions[0].fate == "neutralised"
+    said = again.questions[0].because[-1]
+    assert said.startswith("neutralised by the jury (neut-") and said.endswith(
+        "); after the de-neutralisation by the jury"), said
+    assert [(d.decision, d.jury, d.words) for d in again.jury] == [
+        ("deneutralise", ("ext-1",), "the image was there"), ("neutralise", ("pix-2",), "on second thoughts")]
+    assert said.startswith(f"neutralised by the jury ({again.jury[1].event_id})")
     alone = _reported("C7", "ko", PLAIN)
     alone.deneutralise("cert-1-q1", by="ext-1", reason="nothing to lift")
     assert alone.score(LATEST).explanation.questions[0].because[-1].endswith("(it was not neutralised)")
