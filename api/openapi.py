@@ -62,14 +62,15 @@ token is 401; a role a route does not admit, or another centre's session, is 403
 | `centre` | its own sessions' results; rule versions | its own sessions' facts: SessionOpened, CertificationStarted, QuestionServed, AnswerRecorded, CertificationCompleted, IncidentReported, FraudReported, SessionFinalised |
 | `jury` | everything, audits, what-if | jury facts: QuestionNeutralised, QuestionDeneutralised, JuryRuling, RuleVersionChanged, ResultsPublished, ResultsUnpublished |
 | `auditor` | everything, audits, what-if | nothing |
-| `reader` | current results of published sessions only (and those sessions' list): a result, a session's, a candidate's (an unpublished or unknown one is 404, as if unknown), and the change feed (a result unpublished since is `withdrawn`, without its body); history, audits, rule versions, what-if, `as_of` and `stale` are 403 | nothing |
+| `reader` | current results of published sessions only, without their explanation's `jury` record (and those sessions' list): a result, a session's, a candidate's (an unpublished or unknown one is 404, as if unknown), and the change feed (a result unpublished since is `withdrawn`, without its body); history, audits, rule versions, what-if, `as_of` and `stale` are 403 | nothing |
 
 **Results** have the shape of `certledger results --json`. `published: false` marks a
 result whose session is not published; `status: "started"` a certification not scored
-yet; `explanation.session_finalised: false` a provisional result. A result's body is
-the same for every role that may read it: its explanation says who decided, so it names
-jury members by their ids, and a ruling's comment (a `reader` sees them on published
-results).
+yet; `explanation.session_finalised: false` a provisional result. An explanation's
+prose names each jury decision (a ruling by its id, a neutralisation by its event id);
+its `jury` record says who took each one (the members' ids) and in what words (a
+ruling's comment, a neutralisation's reason). A `reader`'s results come without that
+record; the other roles' bodies hold it.
 
 **Lists** are pages: `data`, and `next_cursor` to pass as `cursor` (null on the last
 page); `limit` bounds the page size.

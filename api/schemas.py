@@ -50,7 +50,9 @@ class ResultPublic(_Open):
     rule_version: str | None
     competences: dict[str, CompetenceMarkPublic]
     explanation: dict[str, Any] | None = Field(default=None, description=(
-        "how the result was derived; null while started; absent from the change feed asked `explanations=false`"))
+        "how the result was derived; null while started; absent from the change feed asked `explanations=false`. "
+        "Its `jury` record (who took each jury decision its prose names, and their words) is withheld from "
+        "`reader`"))
     as_of: str | None = Field(default=None, description="in an answer asked `as_of`: that recorded time (UTC); "
                                                         "absent from a current result")
 

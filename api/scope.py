@@ -13,6 +13,8 @@ Appending (`POST /events`), decided line by line before anything is recorded:
 Reading results: `jury` and `auditor` see every result; `centre` those of its own
 centre's sessions (another centre's is 403); `reader` only results of published
 sessions, and nothing else exists for it (an unpublished result is 404, as if unknown).
+A reader's results come without their explanation's `jury` record (`shown`): who took
+the jury's decisions, and what they wrote, is not for a system reading published results.
 """
 
 from __future__ import annotations
@@ -180,6 +182,16 @@ class Scope:
         if principal.role == "centre":
             return row.get("centre_id") == principal.centre_id
         return True
+
+    @staticmethod
+    def shown(principal: Principal, row: dict[str, Any]) -> dict[str, Any]:
+        """The result row as the principal sees it: a reader's without the explanation's
+        `jury` record (the members who took each decision the prose names, and their
+        words), which the prose never repeats."""
+        explanation = row.get("explanation")
+        if principal.role == "reader" and isinstance(explanation, dict) and "jury" in explanation:
+            row = {**row, "explanation": {k: v for k, v in explanation.items() if k != "jury"}}
+        return row
 
     @classmethod
     def row_filter(cls, principal: Principal) -> Callable[[dict[str, Any]], bool] | None:

@@ -205,6 +205,15 @@ def _print_explanation(current: dict, label: str) -> None:
             incidents.add_row(i["report_id"], i["code"], str(i["question_number"] or ""), i["outcome"],
                               fates.get(i["question_id"] or "", ""), i["because"])
         show(incidents)
+    if ex.get("jury"):
+        # Who took each decision the prose names, and their words: the prose names the
+        # ruling or the neutralisation only (a reader of the API is not shown this part).
+        jury = _table("decision", "ruling / event", "on", "jury", "words", title="jury decisions")
+        for d in ex["jury"]:
+            on = d["question_id"] or (f"report {d['report_id']}" if d["report_id"] else "the certification")
+            words = d["words"] + (f" (resolution: {d['resolution']})" if d.get("resolution") else "")
+            jury.add_row(d["decision"], d["ruling_id"] or d["event_id"] or "", on, ", ".join(d["jury"]), words)
+        show(jury)
     for note in ex.get("notes", ()):
         show(f"note: {shown(note)}")
 

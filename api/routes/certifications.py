@@ -40,7 +40,7 @@ def current_result(certification_id: Id, principal: Reader, results: ResultsOrSt
     refuse_as_of_to_reader(principal, as_of)
     row = _visible_row(results, scope, principal, certification_id)
     if as_of is None:
-        return OrjsonResponse(row)
+        return OrjsonResponse(scope.shown(principal, row))
     past = results_as_of(ledger.store, as_of, certification_id=certification_id)
     if not past:
         raise NotFound(f"certification {certification_id} was not yet recorded at {as_of.isoformat()}",

@@ -20,6 +20,7 @@ from api.pagination import CHANGE_CURSOR_MAX_LENGTH, LimitQuery, decode_cursor, 
 from api.problems import ApiProblem
 from api.responses import OrjsonResponse
 from api.schemas import ChangesPage
+from api.scope import Scope
 from api.tokens import Principal
 from projections.views import DERIVATION
 
@@ -99,7 +100,8 @@ def _change(row: dict, principal: Principal, explanations: bool) -> dict:
         row.pop("explanation", None)
     hidden = withdrawn and principal.role == "reader"  # a reader sees published results only
     return {"changed": changed, "certification_id": row["certification_id"], "session_id": row["session_id"],
-            "published": row["published"], "withdrawn": withdrawn, "result": None if hidden else row}
+            "published": row["published"], "withdrawn": withdrawn,
+            "result": None if hidden else Scope.shown(principal, row)}
 
 
 @router.get(

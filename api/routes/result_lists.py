@@ -27,4 +27,5 @@ def results_list(ledger: Ledger, results: ResultsReader, scope: Scope, principal
     else:
         fetch = listed(results_as_of(ledger.store, as_of, **filters))
     page = results_page(fetch, cursor, size, scope.row_filter(principal))
+    page["data"] = [scope.shown(principal, row) for row in page["data"]]
     return {**page, "as_of": as_of_echo(as_of)}
