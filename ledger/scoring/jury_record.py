@@ -13,15 +13,18 @@ from ledger.scoring.result import JuryDecision
 
 
 def jury_record(facts: CertificationFacts) -> tuple[JuryDecision, ...]:
-    """The jury's decisions the explanation names, in its order: the standing
-    cancellation and fraud rejection (the status), the rulings on the reports (the
-    incidents), then each question's decisions in the order served (the one a decision
-    withdraws before it), and last those on questions never served (the notes)."""
+    """Every jury decision bearing on the result (a `comment` ruling bears on none), in
+    the explanation's order: the cancellation and the fraud rejection (the status), the
+    rulings on its reports (the incidents), then each question's last decision in the
+    order served, preceded by the one it withdraws (the questions), and last those on
+    questions never served (the notes). The prose names every one that took effect and
+    the one each withdrew; those that could take none (on an ignored question, on a
+    question never served) are recorded too, since they were taken."""
     record = []
     if facts.cancelled:
         record.append(_ruling("cancel", facts.cancelled))
     if facts.rejected_for_fraud:
-        record.append(_ruling("reject", facts.rejected_for_fraud))
+        record.append(_ruling("reject_for_fraud", facts.rejected_for_fraud))
     for report in facts.incidents:
         ruling = facts.incident_rulings.get(report.report_id)
         if ruling is not None:

@@ -91,13 +91,14 @@ class IncidentExplanation(_Frozen):
 
 
 class JuryDecision(_Frozen):
-    """Who took a jury decision the result takes into account, and their own words.
+    """Who took a jury decision bearing on the result, and their own words.
 
     The explanation's prose names a decision by its ruling id or its event id and never
     the members nor their words: this record holds those, so that the API can withhold
     them from a role that must not see them (a `reader`) without rewording anything."""
 
-    decision: Literal["cancel", "reject", "resolve_incident", "neutralise", "deneutralise"]
+    # A ruling's own decision, or what a question's jury event did.
+    decision: Literal["cancel", "reject_for_fraud", "resolve_incident", "neutralise", "deneutralise"]
     ruling_id: str | None = None  # a ruling's id; None for a question's neutralisation
     event_id: str | None = None  # a neutralisation's event id, if its line gave one
     question_id: str | None = None  # what a neutralisation decided on

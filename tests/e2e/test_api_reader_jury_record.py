@@ -84,7 +84,7 @@ def test_the_other_roles_read_who_decided_and_in_what_words(world, who):
         record = body["explanation"]["jury"]
         if where.endswith("j1"):
             assert [(d["decision"], tuple(d["jury"]), d["words"]) for d in record] == [
-                ("reject", MEMBERS, COMMENT)], where
+                ("reject_for_fraud", MEMBERS, COMMENT)], where
             assert body["explanation"]["status_because"][0] == f"rejected for fraud by jury ruling {record[0]['ruling_id']}"
         else:
             assert [(d["decision"], d["event_id"], d["question_id"], d["jury"], d["words"]) for d in record] == [

@@ -634,7 +634,7 @@ def test_migration_013_derives_again_explanations_whose_prose_named_the_jury(db_
     fraud, neutralised = results["cert-0001"], results["cert-0002"]
     assert fraud["status_because"][0] == "rejected for fraud by jury ruling ruling-2024-114"
     assert {k: fraud["jury"][0][k] for k in ("decision", "ruling_id", "jury", "words")} == {
-        "decision": "reject", "ruling_id": "ruling-2024-114", "jury": ["pix-1", "pix-2", "ext-1", "ext-2"],
+        "decision": "reject_for_fraud", "ruling_id": "ruling-2024-114", "jury": ["pix-1", "pix-2", "ext-1", "ext-2"],
         "words": "fraud established by the report pv-77"}
     q2 = next(q for q in neutralised["questions"] if q["question_id"] == "cert-0002-q2")
     assert q2["because"] == ["neutralised by the jury (neut-0002-q2)"]

@@ -56,7 +56,7 @@ def test_cert_0001_is_rejected_for_fraud_with_its_pix_computed() -> None:
     assert result.explanation.status_because[0] == "rejected for fraud by jury ruling ruling-2024-114"
     fraud = next(d for d in result.explanation.jury if d.ruling_id == "ruling-2024-114")
     assert (fraud.decision, fraud.jury, fraud.words) == (
-        "reject", ("pix-1", "pix-2", "ext-1", "ext-2"), "fraud established by the report pv-77")
+        "reject_for_fraud", ("pix-1", "pix-2", "ext-1", "ext-2"), "fraud established by the report pv-77")
 
 
 def test_cert_0002_ended_for_a_technical_reason_is_validated() -> None:
