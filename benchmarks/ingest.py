@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import gc
 import multiprocessing as mp
 import os
 import threading
@@ -95,6 +96,24 @@ class ProcessResult:
     prepared_s: float = 0.0
     cpu_s: float = 0.0  # CPU time of the process (all its threads) while the clients ran
     wall_s: float = 0.0
+    full_gcs: list[float] = field(default_factory=list)  # each full (generation 2) collection's seconds
+
+
+class _FullCollections:
+    """Times each full garbage collection while the clients run: one stops every thread
+    of the process (the committer's too) for as long as it walks the live objects."""
+
+    def __init__(self) -> None:
+        self.seconds: list[float] = []
+        self._began = 0.0
+
+    def __call__(self, phase: str, info: dict) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            self._began = time.perf_counter()
+        else:
+            self.seconds.append(time.perf_counter() - self._began)
 
 
 # --------------------------------------------------------------------------- clients
@@ -199,12 +218,15 @@ def _process_main(index: int, url: str, settings: Settings, ready, start_at, res
             errors.update(local_err)
 
     threads = [threading.Thread(target=client, args=(seed,)) for seed in seeds]
+    full_gcs = _FullCollections()
+    gc.callbacks.append(full_gcs)
     cpu0, wall0 = time.process_time(), time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     cpu_s, wall_s = time.process_time() - cpu0, time.perf_counter() - wall0
+    gc.callbacks.remove(full_gcs)
     stats = {}
     if raw_committer is not None:
         raw_committer.close()
@@ -214,7 +236,7 @@ def _process_main(index: int, url: str, settings: Settings, ready, start_at, res
         stats = dict(vars(committer.stats))
     ledger.close()
     results.put(ProcessResult(index, starts.tobytes(), latencies.tobytes(), sizes.tobytes(), dict(errors),
-                              exhausted[0], stats, prepared, cpu_s, wall_s))
+                              exhausted[0], stats, prepared, cpu_s, wall_s, full_gcs.seconds))
 
 
 def _raw_sender(store, commands: list[list[tuple]]):
@@ -363,6 +385,10 @@ def _summarise(settings: Settings, t0: float, outs: list[ProcessResult], stored:
         "errors": dict(errors), "exhausted_clients": sum(o.exhausted for o in outs),
         "events_stored": stored, "prepare_s": max(o.prepared_s for o in outs),
         "client_process_cpu": [round(o.cpu_s / o.wall_s, 2) if o.wall_s else None for o in outs],
+        # Warm-up included: the collections are per process, not per measured command.
+        "full_gcs": sum(len(o.full_gcs) for o in outs),
+        "full_gc_s": sum(sum(o.full_gcs) for o in outs),
+        "full_gc_max_ms": max((max(o.full_gcs) for o in outs if o.full_gcs), default=0.0) * 1000,
     }
     if committer:
         summary["committer"] = dict(committer)
@@ -383,6 +409,9 @@ def describe(s: dict[str, Any]) -> str:
                  f"µs/event: read {per_event['read_s']:.0f}, judge {per_event['judge_s']:.0f}, "
                  f"write+commit {per_event['write_s']:.0f}")
     text += f"; client processes busy {s['client_process_cpu']} of a core"
+    if s.get("full_gcs"):
+        text += (f"; {s['full_gcs']} full garbage collections (all processes, warm-up included), "
+                 f"{s['full_gc_s']:.2f} s, the longest {s['full_gc_max_ms']:.0f} ms")
     if s["errors"]:
         text += f"; ERRORS {s['errors']}"
     if s["exhausted_clients"]:
