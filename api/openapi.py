@@ -54,7 +54,8 @@ and the door through which centres and the jury append facts.
 **Authentication.** Every route but `/health` and the documentation needs
 `Authorization: Bearer <token>`; tokens are issued by the operator with
 `certledger tokens add --role R [--centre C | --member M]` and stored hashed (a jury
-token bound to member M appends only lines naming M as who decided, or among them). A missing or unknown
+token bound to member M appends only lines naming M, alone, as who decided: a decision of
+several members is recorded with an unbound jury token, the secretariat's). A missing or unknown
 token is 401; a role a route does not admit, or another centre's session, is 403.
 
 | role | reads | appends (`POST /events`) |

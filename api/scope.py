@@ -203,16 +203,24 @@ class Scope:
 
 
 def _member_problem(member: str, event: LedgerEvent) -> tuple[str, str] | None:
-    """A jury member's token records that member's decisions only: the one who decided a
-    neutralisation, or one of those who took a ruling or a rule version (a publication
-    names no one). What an explanation says of who decided is then the ledger's word."""
+    """A jury member's token speaks for that member alone: it records a neutralisation
+    that member decided, or a ruling that member took alone (a publication names no
+    one). A decision of several members (a ruling or a rule version naming others, as
+    every ban, fraud rejection, cancellation and rule version must) is the secretariat's
+    to record, with an unbound jury token: one member's token vouching for the others
+    would make the ledger say they decided what none of them confirmed. What the jury
+    record of an explanation says of who decided is then the ledger's word."""
     if isinstance(event, (QuestionNeutralised, QuestionDeneutralised)):
         if event.by != member:
             return "by", f"a token of jury member {member} may not record a decision by {event.by}"
     elif isinstance(event, (JuryRuling, RuleVersionChanged)):
-        if member not in {m.member_id for m in event.jury}:
+        named = [m.member_id for m in event.jury]
+        if named != [member]:
             what = "a ruling" if isinstance(event, JuryRuling) else "a rule version"
-            return "jury", f"a token of jury member {member} may record only {what} {member} took part in"
+            others = ", ".join(m for m in named if m != member) or "no one"
+            return "jury", (f"a token of jury member {member} records only what {member} decided alone, not {what} "
+                            f"naming {others}: a decision of several members is recorded by the jury's "
+                            "secretariat, with a jury token bound to no member")
     return None
 
 

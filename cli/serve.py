@@ -108,8 +108,9 @@ def tokens_add(
     role: Annotated[str, typer.Option("--role", help="centre, jury, auditor or reader")],
     centre: Annotated[Optional[str], typer.Option("--centre", help="The centre of a centre token")] = None,
     member: Annotated[Optional[str], typer.Option("--member", help=(
-        "A jury token for one jury member: the lines it appends must name this member as the one who "
-        "decided (a neutralisation's `by`) or among those who did (a ruling's or a rule version's `jury`)"))] = None,
+        "A jury token for one jury member: the lines it appends must name this member, alone, as the one "
+        "who decided (a neutralisation's `by`, a ruling's `jury`); a decision of several members (a ban, a "
+        "fraud rejection, a cancellation, a rule version) is recorded with a jury token bound to no member"))] = None,
     label: Annotated[str, typer.Option("--label", help="A note for `tokens list`")] = "",
     db: DbOptionServeFirst = None,
 ) -> None:

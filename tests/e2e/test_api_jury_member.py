@@ -1,6 +1,6 @@
 """A jury token bound to one member (`tokens add --role jury --member M`): what it appends
-names that member as the one who decided, or among those who did; an unbound jury token
-records any member's decisions, as before (TestClient, PostgreSQL)."""
+names that member, alone, as the one who decided; an unbound jury token (the jury's
+secretariat) records any member's decisions, and those of several (TestClient, PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -44,13 +44,40 @@ def test_a_members_token_records_its_members_decisions_only(world):
     refused = _post(world, pix1, [ruling])
     assert refused.status_code == 403 and refused.json()["errors"][0]["field"] == "jury", refused.text
     mine = {**theirs, "by": "pix-1", "event_id": "member-3"}
-    assert _post(world, pix1, [mine, {**ruling, "jury": JURY, "event_id": "member-4"}]).status_code == 200
+    alone = [m for m in JURY if m["member_id"] == "pix-1"]
+    assert _post(world, pix1, [mine, {**ruling, "jury": alone, "event_id": "member-4"}]).status_code == 200
     with open_ledger(world.url) as ledger:
         recorders = {rec.event.event_id: rec.recorded_by for rec in ledger.store.iter_log()}
     assert recorders["member-3"].startswith("api:jury:pix-1:")  # the audit's "recorded by" names the member
     # An unbound jury token records any member's decision, as before.
     assert world.post_events("jury", [{**theirs, "event_id": "member-5", "by": "pix-2",
                                        "question_id": "b1-1.1-1"}]).status_code == 200
+
+
+def test_a_members_token_does_not_vouch_for_the_rest_of_the_jury(world):
+    """A token of pix-1 recorded a fraud rejection naming the whole jury: the ledger then
+    said four members decided what only pix-1's token vouched for. A decision of several
+    members is the secretariat's to record (an unbound jury token)."""
+    pix1 = _member_token(world, "pix-1")
+    s = Scenario("sB1", start=T0 + timedelta(hours=9))
+    fraud = {**s.line("JuryRuling", ruling_id="member-fraud", decision="reject_for_fraud", certification_id="b1",
+                      comment="c", jury=JURY), "event_id": "member-6"}
+    version = {**s.line("RuleVersionChanged", version="member-version", effective_from="2030-01-01T00:00:00Z",
+                        rules={"extends": "pix-v2-2024-05", "max_reachable_level": 6}, jury=JURY),
+               "event_id": "member-7"}
+    refused = _post(world, pix1, [fraud, version])
+    assert refused.status_code == 403, refused.text
+    errors = refused.json()["errors"]
+    assert [(e["line"], e["field"], e["code"]) for e in errors] == [(1, "jury", "forbidden"), (2, "jury", "forbidden")]
+    assert errors[0]["detail"] == (
+        "a token of jury member pix-1 records only what pix-1 decided alone, not a ruling naming pix-2, ext-1, "
+        "ext-2: a decision of several members is recorded by the jury's secretariat, with a jury token bound "
+        "to no member")
+    assert "not a rule version naming pix-2, ext-1, ext-2" in errors[1]["detail"]
+    with open_ledger(world.url) as ledger:
+        assert not {"member-6", "member-7"} & {rec.event.event_id for rec in ledger.store.iter_log()}
+    # The secretariat records it, and the audit says who recorded it.
+    assert world.post_events("jury", [fraud]).status_code == 200
 
 
 def test_only_a_jury_token_names_a_member():
