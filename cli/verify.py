@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Optional
 
 import orjson
 import typer
@@ -17,6 +17,10 @@ def register(app: typer.Typer) -> None:
         log_only: Annotated[bool, typer.Option("--log-only", help="Check the log and its indexes only, "
                                                                    "not the results (faster)")] = False,
         as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+        expect_chain: Annotated[Optional[str], typer.Option(
+            "--expect-chain", metavar="POSITION:DIGEST",
+            help="A link of the hash chain kept from an earlier verify (its 'head'): the chain must still have "
+                 "it, else the log up to it was rewritten")] = None,
         db: DbOption = None,
     ) -> None:
         """Check the ledger against a replay of its log, writing nothing; exit 1 naming each problem.
@@ -25,8 +29,10 @@ def register(app: typer.Typer) -> None:
         """  # one line: the help keeps a paragraph's line breaks
         from projections.verify import verify
 
+        kept = _kept_link(expect_chain) if expect_chain is not None else None
         with ledger_at(db) as ledger:
-            report = _with_progress(lambda tick: verify(ledger.store, results=not log_only, progress=tick))
+            report = _with_progress(lambda tick: verify(ledger.store, results=not log_only, progress=tick,
+                                                        expect_chain=kept))
         if as_json:
             out.print_json(orjson.dumps(report.to_json()).decode())
         else:
@@ -45,8 +51,21 @@ def register(app: typer.Typer) -> None:
                     out.print(f"    … and {check.count - len(check.problems):,} more")
                 for note in check.notes:
                     out.print(f"    note: {visible(note)}", soft_wrap=True, markup=False)
+            chained = next((c.ok for c in report.checks if c.name == "hash chain"), False)
+            if report.chain_head is not None and chained:
+                out.print(f"  keep the chain's head to check this log later: --expect-chain "
+                          f"{report.chain_head[0]}:{report.chain_head[1]}", soft_wrap=True, markup=False)
         if not report.ok:
             raise typer.Exit(1)
+
+
+def _kept_link(text: str) -> tuple[int, str]:
+    position, _, digest = text.partition(":")
+    if not (position.isascii() and position.isdigit() and len(digest) == 64
+            and all(c in "0123456789abcdefABCDEF" for c in digest)):
+        raise typer.BadParameter(f"{text!r} is not POSITION:DIGEST (a position, a colon, 64 hexadecimal digits), as "
+                                 "verify prints the chain's head", param_hint="--expect-chain")
+    return int(position), digest.lower()
 
 
 def _with_progress(run):

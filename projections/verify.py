@@ -16,6 +16,11 @@
   events from before the commit rows, which as-of answers still go by: within such a
   step one holds a later event without an earlier one. (Later steps back, of batches
   judged in one order and committed in another, are counted, harmless.);
+* **hash chain**: each commit row's link (`storage.chain`, migration 014) is the digest
+  of the events it covers chained to the link before it, recomputed from the events as
+  they are stored: an event changed, removed or inserted after its commit breaks its
+  link (and a superuser who rewrote the links too is caught by a link an auditor kept:
+  `expect_chain`). The head (the last link) is reported for the auditor to keep;
 * **results**: each certification's current result (explanation included), its
   history of results and its scoring input, and each session's row, equal what a
   replay of its streams derives up to the projection's position: what `audit` and the
@@ -53,6 +58,7 @@ from projections.asof import by_recorded_ranges, known_at
 from projections.fold import ResultsFold, started_result, utc_iso
 from projections.results import ResultsReader
 from projections.views import ResultsViews, as_text, read_snapshot
+from storage.chain import CHAIN_TABLE, step
 from storage.store import COMMITS_TABLE, EventStore
 
 MAX_LISTED = 20  # problems listed by each check; the others are counted
@@ -89,14 +95,16 @@ class VerifyReport:
     projection_position: int
     checks: list[Check]
     events_behind: int = 0  # events past the projection's position (positions overstate it: unused ids)
+    chain_head: tuple[int, str] | None = None  # the last link: (its position, its digest in hex)
 
     @property
     def ok(self) -> bool:
         return all(c.ok for c in self.checks)
 
     def to_json(self) -> dict[str, Any]:
+        head = None if self.chain_head is None else {"position": self.chain_head[0], "digest": self.chain_head[1]}
         return {"ok": self.ok, "position": self.position, "projection_position": self.projection_position,
-                "events_behind": self.events_behind, "checks": [c.to_json() for c in self.checks]}
+                "events_behind": self.events_behind, "chain_head": head, "checks": [c.to_json() for c in self.checks]}
 
 
 @dataclass
@@ -106,18 +114,102 @@ class _Log:
     sessions: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
 
 
-def verify(store: EventStore, *, results: bool = True, progress: Progress | None = None) -> VerifyReport:
+def verify(store: EventStore, *, results: bool = True, progress: Progress | None = None,
+           expect_chain: tuple[int, str] | None = None) -> VerifyReport:
+    """`expect_chain`: (position, hex digest) of a link kept from an earlier verify: the
+    chain must still have it there."""
     views = ResultsViews(store)
     tick = progress or (lambda phase, done, total: None)
     with read_snapshot(store):
         position = _max_position(views)
         projected = views.position()
         checks = [Check("events"), Check("event ids"), Check("session membership"), Check("commit times")]
-        log = _check_log(views, position, *checks, tick)
+        chain = _ChainWalk(views, position, Check("hash chain"))
+        log = _check_log(views, position, *checks, tick, chain=chain)
+        chain.finish(expect_chain)
+        checks.append(chain.check)
         if results:
             checks.append(_check_results(views, log, projected, tick))
         behind = views.events_after(projected) if projected < position else 0
-    return VerifyReport(position, projected, checks, behind)
+    return VerifyReport(position, projected, checks, behind, chain.head)
+
+
+class _ChainWalk:
+    """Recomputes the log's hash chain (`storage.chain`) as the log pass reads the events,
+    comparing each link as its last event is read."""
+
+    def __init__(self, views: ResultsViews, up_to: int, check: Check):
+        self.views, self.check, self.up_to = views, check, up_to
+        rows = views.query(f"SELECT last_position, digest FROM {CHAIN_TABLE} WHERE last_position <= %s "
+                           "ORDER BY last_position", [up_to])
+        self.links = [(int(p), bytes(d)) for p, d in rows]
+        self.anchor = self.links[0][0] if self.links else None
+        self.acc = self.links[0][1] if self.links else b""
+        self.next = 1  # the next link to compare
+        self.compared = 0
+
+    @property
+    def head(self) -> tuple[int, str] | None:
+        return (self.links[-1][0], self.links[-1][1].hex()) if self.links else None
+
+    def feed(self, position: int, stream: str, version: int, topic: str | None, state: bytes) -> None:
+        if self.anchor is None or position <= self.anchor:
+            return
+        self._close(before=position)
+        self.acc = step(self.acc, position, stream, version, topic, state)
+        if self.next < len(self.links) and self.links[self.next][0] == position:
+            self._compare()
+
+    def _close(self, before: int) -> None:
+        """Links whose last position no event holds any more (an event removed there)."""
+        while self.next < len(self.links) and self.links[self.next][0] < before:
+            self._compare()
+
+    def _compare(self) -> None:
+        position, stored = self.links[self.next]
+        first = self.links[self.next - 1][0] + 1
+        self.check.checked += 1
+        if self.acc != stored:
+            self.check.problem(f"the hash chain breaks at the commit of positions {first} to {position}: the events "
+                               "stored there are not those its link was taken of (changed, removed or inserted after "
+                               "they were committed)")
+            self.acc = stored  # each later link is judged on its own events
+        self.next += 1
+
+    def finish(self, expect: tuple[int, str] | None) -> None:
+        check = self.check
+        if self.anchor is None:
+            check.problem(f"no hash chain: {CHAIN_TABLE} holds no link, not even migration 014's anchor")
+            return
+        self._close(before=self.links[-1][0] + 1)
+        if self.links[0][1]:
+            check.problem(f"the chain's anchor at position {self.anchor} is not migration 014's (an empty digest)")
+        commits = {int(r[0]) for r in self.views.query(
+            f"SELECT last_position FROM {COMMITS_TABLE} WHERE last_position > %s AND last_position <= %s",
+            [self.anchor, self.links[-1][0] if len(self.links) > 1 else self.anchor])}
+        # (A commit row past the log's end is the commit times' finding, not the chain's.)
+        later = self.views.query(f"SELECT MIN(last_position) FROM {COMMITS_TABLE} WHERE last_position > %s "
+                                 "AND last_position <= %s", [self.links[-1][0], self.up_to])[0][0]
+        linked = {p for p, _ in self.links[1:]}
+        for position in sorted(commits - linked)[:MAX_LISTED]:
+            check.problem(f"the commit ending at position {position} has no link in the hash chain")
+        for position in sorted(linked - commits)[:MAX_LISTED]:
+            check.problem(f"the hash chain links position {position}, where no commit ends")
+        if later is not None:
+            check.problem(f"the commits after position {self.links[-1][0]} (from {int(later)}) have no link in the "
+                          "hash chain")
+        if expect is not None:
+            kept = dict(self.links).get(expect[0])
+            if kept is None:
+                check.problem(f"the link kept at position {expect[0]} is not in the hash chain")
+            elif kept.hex() != expect[1].lower():
+                check.problem(f"the link at position {expect[0]} is {kept.hex()}, not {expect[1].lower()} as kept: "
+                              "the log up to there is not the one that link was taken of")
+        head = self.head
+        check.summary = (f"{check.checked:,} commit(s) linked from position {self.anchor:,} (migration 014's anchor; "
+                         f"the events before it are not chained); head {head[0]}:{head[1]}")
+        if expect is not None and check.ok:
+            check.summary += f"; the kept link {expect[0]}:{expect[1].lower()} holds"
 
 
 def _max_position(views: ResultsViews) -> int:
@@ -137,7 +229,7 @@ def _pages(views: ResultsViews, up_to: int) -> Iterator[list[tuple]]:
 
 
 def _check_log(views: ResultsViews, up_to: int, events: Check, ids: Check, members: Check, times: Check,
-               tick: Progress) -> _Log:
+               tick: Progress, *, chain: _ChainWalk) -> _Log:
     log = _Log()
     refused: list[tuple[int, str]] = []  # (position, first problem) of facts an import refuses now
     rules = RulesState()
@@ -153,6 +245,7 @@ def _check_log(views: ResultsViews, up_to: int, events: Check, ids: Check, membe
         page_starts: dict[str, tuple[str, int]] = {}  # certification -> (session, position)
         for position, stream, version, topic, raw in rows:
             events.checked += 1
+            chain.feed(position, stream, version, topic, raw)
             where = f"position {position} ({stream} v{version})"
             try:
                 state = orjson.loads(raw)

@@ -28,6 +28,7 @@ from psycopg.rows import tuple_row
 from ledger.events import CertificationStarted
 from ledger.recorded import Recorded, digest_of, ruling_digest, ruling_key_of
 from storage import migrate as migrations
+from storage.chain import chain_up_sqlite
 from storage.codec import decode_state, from_stored, to_stored
 from storage.errors import (
     EventIdAlreadyRecorded,
@@ -76,7 +77,7 @@ _SEAL_PG = (f"INSERT INTO {COMMITS_TABLE} (last_position, committed_at, by_recor
             f"(SELECT MAX(committed_at) FROM {COMMITS_TABLE})) AS at) s, "
             f"(SELECT COALESCE(MAX(last_position), 0) AS covered FROM {COMMITS_TABLE}) c, "
             "LATERAL (VALUES (t.top - %s, true), (t.top, false)) AS r(p, gap) "
-            "WHERE NOT r.gap OR r.p > c.covered")
+            "WHERE NOT r.gap OR r.p > c.covered ORDER BY r.p")  # (in order: the chain links each as inserted)
 _SEAL_SQLITE = (f"INSERT INTO {COMMITS_TABLE} (last_position, committed_at, by_recorded_at) "
                 "SELECT r.p, s.at, r.gap FROM "
                 f"(SELECT (SELECT MAX(rowid) FROM {SQLITE_EVENTS_TABLE}) - ? AS p, 1 AS gap "
@@ -409,6 +410,12 @@ class _SQLiteWriter(_Writer):
     def _seal(self) -> tuple[str, list]:
         moment = self.stamp or (self.store.clock or _utc_now)()  # (SQLite's lock is held from BEGIN)
         return _SEAL_SQLITE, [self.count, commit_text(moment), commit_text(self.recorded or moment)]
+
+    def seal(self) -> None:
+        linked = self.sealed
+        super().seal()
+        if self.sealed and not linked:
+            chain_up_sqlite(self.conn, SQLITE_EVENTS_TABLE)  # (PostgreSQL's trigger does it there)
 
     def _execute(self, sql: str, params: list) -> None:
         self.conn.execute(sql, params)

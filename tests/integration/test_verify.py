@@ -58,7 +58,8 @@ def test_a_whole_ledger_verifies_and_every_check_looked_at_something(db_url, clo
         certifications = len({r for (r,) in ledger.store._rows("SELECT certification_id FROM certledger_results", [])})
     assert report.ok, _problems(report)
     checks = {c.name: c for c in report.checks}
-    assert list(checks) == ["events", "event ids", "session membership", "commit times", "results"]
+    assert list(checks) == ["events", "event ids", "session membership", "commit times", "hash chain", "results"]
+    assert checks["hash chain"].checked == checks["commit times"].checked  # a ledger created with 014: all linked
     assert checks["commit times"].checked > 3 and not checks["commit times"].notes
     assert checks["events"].checked == report.position
     assert checks["session membership"].checked == certifications == checks["results"].checked > 30
@@ -67,7 +68,7 @@ def test_a_whole_ledger_verifies_and_every_check_looked_at_something(db_url, clo
     said = runner.invoke(app, ["verify", "--db", db_url])
     assert said.exit_code == 0 and "results: ok" in said.output, said.output
     assert [c.name for c in verify_log_only(db_url).checks] == ["events", "event ids", "session membership",
-                                                               "commit times"]
+                                                               "commit times", "hash chain"]
 
 
 def verify_log_only(db_url):
@@ -103,7 +104,7 @@ def test_a_read_model_written_behind_the_projection_is_named_row_by_row(db_url, 
     cli = runner.invoke(app, ["verify", "--db", db_url])
     assert cli.exit_code == 1 and "5 problem(s)" in cli.output and "ghost" in cli.output, cli.output
     as_json = orjson.loads(runner.invoke(app, ["verify", "--json", "--db", db_url]).stdout)
-    assert as_json["ok"] is False and [c["problems"] for c in as_json["checks"]] == [0, 0, 0, 0, 5]
+    assert as_json["ok"] is False and [c["problems"] for c in as_json["checks"]] == [0, 0, 0, 0, 0, 5]
 
 
 def _swapped_status(db_url: str) -> str:
@@ -135,7 +136,9 @@ def test_a_log_changed_past_its_triggers_is_named_by_position(db_url, clock, exa
     with open_ledger(db_url) as ledger:
         report = verify(ledger.store, results=False)
     problems = _problems(report)
-    assert set(problems) == {"events", "event ids", "session membership"}, problems
+    assert set(problems) == {"events", "event ids", "session membership", "hash chain"}, problems
+    # Both changed events' commits: the rewritten answer's and the removed one's (one import: one commit).
+    assert len(problems["hash chain"]) == 1 and problems["hash chain"][0].startswith("the hash chain breaks at the commit")
     assert problems["events"] == [next(p for p in problems["events"] if "certification:sim-5-s1-c4 v6" in p)]
     assert problems["events"][0].endswith("follows version 4 of its stream")
     assert "sim-5-s1-c3-q2-answer" in problems["event ids"][0] and "another content's digest" in problems["event ids"][0]

@@ -1,0 +1,169 @@
+"""The log's hash chain (migration 014, `storage.chain`): each commit row is linked by a
+digest of its events chained to the link before; `verify` recomputes it. The event
+tables refused changes, but a superuser who dropped a trigger could change an event, and
+nothing showed it (on both backends: PostgreSQL links by trigger, SQLite as it seals)."""
+
+from __future__ import annotations
+
+import io
+
+import orjson
+import pytest
+
+from commands.bootstrap import open_ledger
+from commands.import_events import import_file
+from projections.verify import verify
+from storage import migrate as migrations
+from storage.chain import step
+from storage.urls import parse_url
+from tests.builders import Scenario, events
+from tests.integration.test_event_store import _fetch, _run_sql
+
+
+def _events_table(url: str) -> tuple[str, str]:
+    return ("stored_events", "rowid") if parse_url(url).backend == "sqlite" else ("certledger_events", "notification_id")
+
+
+def _links(url: str) -> list[tuple[int, bytes]]:
+    return [(int(p), bytes(d)) for p, d in _fetch(url, "SELECT last_position, digest FROM certledger_chain "
+                                                       "ORDER BY last_position")]
+
+
+def _recomputed(url: str) -> list[tuple[int, bytes]]:
+    """The chain as the definition says, from the events as stored, at the commit rows."""
+    table, key = _events_table(url)
+    rows = _fetch(url, f"SELECT {key}, originator_id, originator_version, topic, state FROM {table} ORDER BY {key}")
+    anchor = _links(url)[0]
+    ends = [int(p) for (p,) in _fetch(url, "SELECT last_position FROM certledger_commits WHERE last_position > ? "
+                                           "ORDER BY last_position", (anchor[0],))]
+    out, acc = [anchor], anchor[1]
+    for end in ends:
+        for row in rows:
+            if out[-1][0] < row[0] <= end:
+                acc = step(acc, *row)
+        out.append((end, acc))
+    return out
+
+
+def _write_some(url: str, clock) -> Scenario:
+    s = Scenario("s-chain")
+    with open_ledger(url, clock=clock) as ledger:
+        import_file(ledger, io.BytesIO(b"\n".join(orjson.dumps(line) for line in [s.open(), *s.full_test("c1")])))
+        ledger.service.record(events(s.full_test("c2")), by="test")  # a command: one commit
+        ledger.service.record(events([s.finalise()]), by="test")
+    return s
+
+
+def test_each_commit_is_linked_as_the_definition_says(db_url, clock):
+    _write_some(db_url, clock)
+    links = _links(db_url)
+    assert links[0] == (0, b"")  # the anchor of a ledger created with 014: nothing before it
+    assert len(links) == 1 + len(_fetch(db_url, "SELECT last_position FROM certledger_commits"))
+    assert links == _recomputed(db_url)  # the trigger (PostgreSQL), the writer (SQLite): the same definition
+    with open_ledger(db_url, clock=clock) as ledger:
+        report = verify(ledger.store, results=False)
+    chain = next(c for c in report.checks if c.name == "hash chain")
+    assert chain.ok and chain.checked == len(links) - 1
+    assert report.chain_head == (links[-1][0], links[-1][1].hex())
+
+
+def _tamper(url: str, position: int) -> None:
+    """What a superuser can do: change a committed event past the append-only triggers."""
+    table, key = _events_table(url)
+    if parse_url(url).backend == "sqlite":
+        _run_sql(url, "DROP TRIGGER stored_events_no_update")
+    else:
+        _run_sql(url, "ALTER TABLE certledger_events DISABLE TRIGGER USER")
+    state = bytes(_fetch(url, f"SELECT state FROM {table} WHERE {key} = ?", (position,))[0][0])
+    assert b'"ok"' in state
+    _run_sql(url, f"UPDATE {table} SET state = ? WHERE {key} = ?", (state.replace(b'"ok"', b'"ko"'), position))
+
+
+def test_an_event_changed_after_its_commit_breaks_its_link_and_no_other(db_url, clock):
+    _write_some(db_url, clock)
+    table, key = _events_table(db_url)
+    links = _links(db_url)
+    # An answer of c2, recorded by its own command (a commit of its own).
+    answer = max(int(p) for (p,) in _fetch(db_url, f"SELECT {key} FROM {table} WHERE originator_id = ? AND topic = ?",
+                                           ("certification:c2", "certledger:AnswerRecorded@1")))
+    with open_ledger(db_url, clock=clock) as ledger:
+        assert verify(ledger.store, results=False).ok
+    _tamper(db_url, answer)
+    with open_ledger(db_url, clock=clock) as ledger:
+        report = verify(ledger.store, results=False)
+    by_name = {c.name: c for c in report.checks}
+    assert by_name["events"].ok  # a valid fact still: only the chain tells
+    chain = by_name["hash chain"]
+    first, last = next((links[i - 1][0] + 1, p) for i, (p, _) in enumerate(links) if i and p >= answer)
+    assert chain.problems == [f"the hash chain breaks at the commit of positions {first} to {last}: the events "
+                              "stored there are not those its link was taken of (changed, removed or inserted after "
+                              "they were committed)"]
+    assert not report.ok
+
+
+def test_a_chain_rewritten_with_its_events_is_caught_by_a_kept_head(db_url, clock):
+    """Whoever can change an event can recompute every link after it: the chain then holds
+    together, and only a link kept outside the database (the head `verify` printed)
+    shows the log is not the one it was taken of."""
+    _write_some(db_url, clock)
+    with open_ledger(db_url, clock=clock) as ledger:
+        kept = verify(ledger.store, results=False).chain_head
+    table, key = _events_table(db_url)
+    first = int(_fetch(db_url, f"SELECT MIN({key}) FROM {table} WHERE topic = ?", ("certledger:AnswerRecorded@1",))[0][0])
+    _tamper(db_url, first)
+    if parse_url(db_url).backend == "sqlite":
+        _run_sql(db_url, "DROP TRIGGER chain_no_delete")
+    else:
+        _run_sql(db_url, "ALTER TABLE certledger_chain DISABLE TRIGGER USER")
+    _run_sql(db_url, "DELETE FROM certledger_chain WHERE last_position > 0")
+    for position, digest in _recomputed(db_url)[1:]:
+        _run_sql(db_url, "INSERT INTO certledger_chain (last_position, digest) VALUES (?, ?)", (position, digest))
+    with open_ledger(db_url, clock=clock) as ledger:
+        rewritten = verify(ledger.store, results=False)
+        # (The event-id index notices this event, which carries an id; one without would pass.)
+        assert next(c for c in rewritten.checks if c.name == "hash chain").ok
+        assert rewritten.chain_head[0] == kept[0] and rewritten.chain_head[1] != kept[1]
+        caught = verify(ledger.store, results=False, expect_chain=kept)
+    chain = next(c for c in caught.checks if c.name == "hash chain")
+    assert chain.checked and chain.problems == [f"the link at position {kept[0]} is {rewritten.chain_head[1]}, not {kept[1]} as kept: "
+                              "the log up to there is not the one that link was taken of"]
+    with open_ledger(db_url, clock=clock) as ledger:
+        missing = verify(ledger.store, results=False, expect_chain=(kept[0] + 1, kept[1]))
+    assert next(c for c in missing.checks if c.name == "hash chain").problems == [
+        f"the link kept at position {kept[0] + 1} is not in the hash chain"]
+
+
+def test_migration_014_anchors_the_chain_at_the_end_of_the_log_it_finds(db_url, clock):
+    """A ledger from before 014 is not hashed on upgrade (a long log would hold it): the
+    chain starts at its end, and verify says from where."""
+    _write_some(db_url, clock)
+    table, key = _events_table(db_url)
+    end = int(_fetch(db_url, f"SELECT MAX({key}) FROM {table}")[0][0])
+    # As before 014: no chain.
+    if parse_url(db_url).backend == "sqlite":
+        _run_sql(db_url, "DROP TABLE certledger_chain")
+    else:
+        _run_sql(db_url, "DROP TABLE certledger_chain; DROP TRIGGER certledger_commits_chain ON certledger_commits; "
+                         "DROP FUNCTION certledger_chain_commit()")
+    _run_sql(db_url, "DELETE FROM certledger_migrations WHERE name = ?", ("014_commit_chain.sql",))
+    assert migrations.migrate(parse_url(db_url)) == ["014_commit_chain.sql"]
+    assert _links(db_url) == [(end, b"")]
+    with open_ledger(db_url, clock=clock) as ledger:
+        later = Scenario("s-chain-later")
+        ledger.service.record(events([later.open(), *later.full_test("c3")[:4]]), by="test")
+        report = verify(ledger.store, results=False)
+    links = _links(db_url)
+    assert len(links) == 2 and links == _recomputed(db_url)
+    chain = next(c for c in report.checks if c.name == "hash chain")
+    assert chain.ok and chain.summary.startswith(f"1 commit(s) linked from position {end:,} (migration 014's anchor")
+
+
+@pytest.mark.parametrize("kept", ["12", "12:abc", "x:" + "0" * 64])
+def test_a_kept_link_is_read_as_verify_prints_it(kept):
+    import typer
+
+    from cli.verify import _kept_link
+
+    with pytest.raises(typer.BadParameter, match="is not POSITION:DIGEST"):
+        _kept_link(kept)
+    assert _kept_link("12:" + "AB" * 32) == (12, "ab" * 32)
