@@ -167,3 +167,23 @@ def test_a_kept_link_is_read_as_verify_prints_it(kept):
     with pytest.raises(typer.BadParameter, match="is not POSITION:DIGEST"):
         _kept_link(kept)
     assert _kept_link("12:" + "AB" * 32) == (12, "ab" * 32)
+
+
+def test_an_event_added_after_the_last_commit_is_noted_as_in_no_link(db_url, clock):
+    """Appended past the triggers with no commit row, as a release before 009 wrote: no
+    link covers it, and verify says so rather than passing it in silence."""
+    _write_some(db_url, clock)
+    table, key = _events_table(db_url)
+    last = _fetch(db_url, f"SELECT {key}, originator_id, originator_version, topic, state FROM {table} "
+                          f"ORDER BY {key} DESC LIMIT 1")[0]
+    stream = "certification:c9"
+    if parse_url(db_url).backend == "sqlite":
+        _run_sql(db_url, f"INSERT INTO {table} VALUES (?, ?, ?, ?)", (stream, 1, last[3], bytes(last[4])))
+    else:
+        _run_sql(db_url, f"INSERT INTO {table} (originator_id, originator_version, topic, state) VALUES (?, ?, ?, ?)",
+                 (stream, 1, last[3], bytes(last[4])))
+    with open_ledger(db_url, clock=clock) as ledger:
+        report = verify(ledger.store, results=False)
+    chain = next(c for c in report.checks if c.name == "hash chain")
+    assert chain.notes == [f"1 event(s) after the last link (position {last[0]}) are in no link of the chain: "
+                           "nothing shows they were written by the ledger"]
