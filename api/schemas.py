@@ -221,6 +221,15 @@ class EventsAppended(BaseModel):
     position: int = Field(description="the ledger's last position after the append")
 
 
+class ChainHeadPublic(BaseModel):
+    position: int = Field(description="the last link's position: every event up to it is chained")
+    digest: str = Field(description="the link, 64 hexadecimal digits (SHA-256)")
+    anchor: int = Field(description="where the chain starts (migration 014): the events up to it are not covered")
+    committed_at: str | None = Field(description="when the commit the link closes committed (UTC); null for the "
+                                                 "anchor of a ledger created empty")
+    expect_chain: str = Field(description="the same head as `certledger verify --expect-chain` takes it")
+
+
 class Health(BaseModel):
     status: Literal["ok"]
     backend: Literal["sqlite", "postgresql"]

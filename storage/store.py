@@ -28,7 +28,7 @@ from psycopg.rows import tuple_row
 from ledger.events import CertificationStarted
 from ledger.recorded import Recorded, digest_of, ruling_digest, ruling_key_of
 from storage import migrate as migrations
-from storage.chain import chain_up_sqlite
+from storage.chain import CHAIN_TABLE, chain_up_sqlite
 from storage.codec import decode_state, from_stored, to_stored
 from storage.errors import (
     EventIdAlreadyRecorded,
@@ -85,6 +85,14 @@ _SEAL_SQLITE = (f"INSERT INTO {COMMITS_TABLE} (last_position, committed_at, by_r
                 f"(SELECT MAX(?, ?, COALESCE((SELECT MAX(committed_at) FROM {COMMITS_TABLE}), '')) AS at) s "
                 f"WHERE r.gap = 0 OR r.p > COALESCE((SELECT MAX(last_position) FROM {COMMITS_TABLE}), 0) "
                 "ORDER BY r.p")
+
+
+@dataclass(frozen=True, slots=True)
+class ChainHead:
+    position: int  # the last link's: the commit it closes ends there
+    digest: str  # hex
+    anchor: int  # where the chain starts (migration 014): the events up to it are not covered
+    committed_at: str | None  # that commit's time, RFC 3339 UTC
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +220,21 @@ class EventStore(_Reads):
 
     def max_position(self) -> int:
         return self.recorder.max_notification_id() or 0
+
+    def chain_head(self) -> ChainHead | None:
+        """The hash chain's last link as stored (`storage.chain`), for whoever keeps heads
+        to check the log against later (`verify --expect-chain`); None before 014."""
+        mark = "?" if self.backend == "sqlite" else "%s"
+        rows = self._rows(f"SELECT MIN(last_position), MAX(last_position) FROM {CHAIN_TABLE}", [])
+        if not rows or rows[0][1] is None:
+            return None
+        anchor, last = int(rows[0][0]), int(rows[0][1])
+        digest = self._rows(f"SELECT digest FROM {CHAIN_TABLE} WHERE last_position = {mark}", [last])[0][0]
+        at = self._rows(f"SELECT committed_at FROM {COMMITS_TABLE} WHERE last_position = {mark}", [last])
+        when = at[0][0] if at else None  # (the anchor of a ledger created empty closes no commit)
+        if isinstance(when, datetime):
+            when = commit_text(when)  # PostgreSQL's timestamptz; SQLite keeps the text
+        return ChainHead(last, bytes(digest).hex(), anchor, when)
 
     def refresh_statistics(self, changed: int) -> bool:
         """After a bulk write of `changed` rows (an import, a catch-up that derived

@@ -40,6 +40,7 @@ MATRIX = {
     ("GET", "/rule-versions", None): (200, 200, 200, 200, 403),
     ("GET", "/rule-versions/pix-v2-2024-05", None): (200, 200, 200, 200, 403),
     ("POST", "/what-if", "what-if"): (403, 403, 200, 200, 403),
+    ("GET", "/chain/head", None): (200, 200, 200, 200, 403),
     ("GET", "/health", None): (200, 200, 200, 200, 200),
 }
 

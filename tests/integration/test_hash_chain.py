@@ -187,3 +187,28 @@ def test_an_event_added_after_the_last_commit_is_noted_as_in_no_link(db_url, clo
     chain = next(c for c in report.checks if c.name == "hash chain")
     assert chain.notes == [f"1 event(s) after the last link (position {last[0]}) are in no link of the chain: "
                            "nothing shows they were written by the ledger"]
+
+
+def test_the_api_gives_the_head_verify_prints(db_url, clock):
+    """An auditor's system keeps heads from the API as it goes; `verify --expect-chain`
+    takes them as given."""
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+    from api.tokens import TokenStore
+    from tests.e2e.api_support import settings_for
+
+    _write_some(db_url, clock)
+    with open_ledger(db_url, clock=clock) as ledger:
+        token = TokenStore(ledger.store).add("auditor")[1]
+        reader = TokenStore(ledger.store).add("reader")[1]
+        head = verify(ledger.store, results=False).chain_head
+    committed = _fetch(db_url, "SELECT MAX(committed_at) FROM certledger_commits")[0][0]
+    with TestClient(create_app(settings_for(db_url), clock=clock)) as client:
+        got = client.get("/chain/head", headers={"Authorization": f"Bearer {token}"})
+        assert client.get("/chain/head", headers={"Authorization": f"Bearer {reader}"}).status_code == 403
+    assert got.status_code == 200, got.text
+    body = got.json()
+    assert (body["position"], body["digest"], body["anchor"]) == (head[0], head[1], 0)
+    assert body["expect_chain"] == f"{head[0]}:{head[1]}"
+    assert body["committed_at"].startswith(str(committed)[:19].replace(" ", "T"))

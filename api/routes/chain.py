@@ -1,0 +1,31 @@
+"""The head of the log's hash chain, for whoever keeps heads to check the log later."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.deps import LedgerDep, NotReader
+from api.openapi import doc
+from api.problems import NotFound
+from api.responses import OrjsonResponse
+from api.schemas import ChainHeadPublic
+
+router = APIRouter(tags=["ledger"])
+
+
+@router.get(
+    "/chain/head", response_model=ChainHeadPublic,
+    **doc("centre", "jury", "auditor", errors=(401, 403, 404), what=(
+        "The last link of the log's hash chain (migration 014): the digest of every event up to "
+        "`position`, chained from `anchor`. Keep heads outside the ledger (an auditor's system, a "
+        "centre's records); `certledger verify --expect-chain POSITION:DIGEST` later fails if the "
+        "log up to a kept head is not the same. This is the head as stored: `verify` recomputes it "
+        "from the events.")),
+)
+def chain_head(principal: NotReader, ledger: LedgerDep):
+    head = ledger.store.chain_head()
+    if head is None:
+        raise NotFound("this ledger has no hash chain (migration 014 not applied)", code="no-hash-chain")
+    return OrjsonResponse({"position": head.position, "digest": head.digest, "anchor": head.anchor,
+                           "committed_at": head.committed_at,
+                           "expect_chain": f"{head.position}:{head.digest}"})
