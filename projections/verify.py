@@ -136,16 +136,22 @@ def verify(store: EventStore, *, results: bool = True, progress: Progress | None
 
 class _ChainWalk:
     """Recomputes the log's hash chain (`storage.chain`) as the log pass reads the events,
-    comparing each link as its last event is read."""
+    comparing each link as its last event is read.
+
+    Two digests are carried: `acc`, the chain of the events alone from the anchor, and
+    `local`, the chain from the stored link before. A link both disagree with breaks
+    there; if the next link agrees with `acc` but not with `local`, it was the link that
+    was changed (or added), not its events, and the finding says so."""
 
     def __init__(self, views: ResultsViews, up_to: int, check: Check):
         self.views, self.check, self.up_to = views, check, up_to
-        rows = views.query(f"SELECT last_position, digest FROM {CHAIN_TABLE} WHERE last_position <= %s "
-                           "ORDER BY last_position", [up_to])
+        # Every link, past the log's end too: the links of events removed from its end.
+        rows = views.query(f"SELECT last_position, digest FROM {CHAIN_TABLE} ORDER BY last_position", [])
         self.links = [(int(p), bytes(d)) for p, d in rows]
         self.anchor = self.links[0][0] if self.links else None
-        self.acc = self.links[0][1] if self.links else b""
+        self.acc = self.local = self.links[0][1] if self.links else b""
         self.next = 1  # the next link to compare
+        self.broken: int | None = None  # the index of the link the last finding named
         self.unlinked = 0  # events read after the last link
 
     @property
@@ -157,6 +163,7 @@ class _ChainWalk:
             return
         self._close(before=position)
         self.acc = step(self.acc, position, stream, version, topic, state)
+        self.local = step(self.local, position, stream, version, topic, state)
         if self.next < len(self.links) and self.links[self.next][0] == position:
             self._compare()
         elif position > self.links[-1][0]:
@@ -171,11 +178,18 @@ class _ChainWalk:
         position, stored = self.links[self.next]
         first = self.links[self.next - 1][0] + 1
         self.check.checked += 1
-        if self.acc != stored:
+        if (self.local != stored and self.acc == stored and self.broken == self.next - 1
+                and self.check.count == len(self.check.problems)):  # (the finding is the last one listed)
+            # The events agree with this link from the anchor: the link before was the one changed.
+            before, _ = self.links[self.next - 1]
+            self.check.problems[-1:] = [f"the hash chain's link at position {before} is not the one its commit wrote "
+                                        "(changed or added): the events around it agree with the links after it"]
+        elif self.local != stored:
             self.check.problem(f"the hash chain breaks at the commit of positions {first} to {position}: the events "
                                "stored there are not those its link was taken of (changed, removed or inserted after "
                                "they were committed)")
-            self.acc = stored  # each later link is judged on its own events
+            self.broken = self.next
+        self.local = stored  # each later link is judged on its own events
         self.next += 1
 
     def finish(self, expect: tuple[int, str] | None) -> None:
@@ -183,16 +197,16 @@ class _ChainWalk:
         if self.anchor is None:
             check.problem(f"no hash chain: {CHAIN_TABLE} holds no link, not even migration 014's anchor")
             return
-        self._close(before=self.links[-1][0] + 1)
+        self._close(before=self.links[-1][0] + 1)  # (those past the log's end: their events are gone)
         if self.links[0][1]:
             check.problem(f"the chain's anchor at position {self.anchor} is not migration 014's (an empty digest)")
         commits = {int(r[0]) for r in self.views.query(
             f"SELECT last_position FROM {COMMITS_TABLE} WHERE last_position > %s AND last_position <= %s",
-            [self.anchor, self.links[-1][0] if len(self.links) > 1 else self.anchor])}
+            [self.anchor, min(self.links[-1][0], self.up_to) if len(self.links) > 1 else self.anchor])}
+        linked = {p for p, _ in self.links[1:] if p <= self.up_to}  # (past the end: the commit times' finding)
         # (A commit row past the log's end is the commit times' finding, not the chain's.)
         later = self.views.query(f"SELECT MIN(last_position) FROM {COMMITS_TABLE} WHERE last_position > %s "
                                  "AND last_position <= %s", [self.links[-1][0], self.up_to])[0][0]
-        linked = {p for p, _ in self.links[1:]}
         for position in sorted(commits - linked)[:MAX_LISTED]:
             check.problem(f"the commit ending at position {position} has no link in the hash chain")
         for position in sorted(linked - commits)[:MAX_LISTED]:

@@ -3,13 +3,18 @@
 -- event was changed after it was committed. Each commit row now gets a link: a digest of
 -- every event it covers, in log order, chained to the link before it (storage/chain.py
 -- says how, and computes the same in Python):
---   step(acc, e) = sha256(acc || sha256(position␟stream␟version␟topic␟ || state))
+--   step(acc, e) = sha256(acc || sha256(position US stream US version US topic US || state))
+-- (US: the unit separator, chr(31).)
 -- The link is written by a trigger, in the writing transaction, from the events as
 -- stored. The chain starts here: an anchor (an empty digest) at the end of the log this
 -- migration finds, whose events it does not cover (hashing a long log here would hold
 -- the upgrade for as long). `certledger verify` recomputes every link and prints the
 -- head; an auditor who keeps the head can check later that the log up to it is the same
 -- (`verify --expect-chain POS:HEX`), even against one who rewrote events and links.
+-- The writers' lock first: a writer of the release before, its events and commit row
+-- written but not committed, would otherwise commit after the anchor was read and before
+-- the trigger exists, leaving its commit with no link for good.
+LOCK TABLE certledger_events IN EXCLUSIVE MODE;
 CREATE TABLE certledger_chain (
     last_position bigint PRIMARY KEY,
     digest bytea NOT NULL

@@ -212,3 +212,47 @@ def test_the_api_gives_the_head_verify_prints(db_url, clock):
     assert (body["position"], body["digest"], body["anchor"]) == (head[0], head[1], 0)
     assert body["expect_chain"] == f"{head[0]}:{head[1]}"
     assert body["committed_at"].startswith(str(committed)[:19].replace(" ", "T"))
+
+
+def _without_guards(url: str) -> None:
+    if parse_url(url).backend == "sqlite":
+        for trigger in ("stored_events_no_delete", "chain_no_update"):
+            _run_sql(url, f"DROP TRIGGER {trigger}")
+    else:
+        _run_sql(url, "ALTER TABLE certledger_events DISABLE TRIGGER USER")
+        _run_sql(url, "ALTER TABLE certledger_chain DISABLE TRIGGER USER")
+
+
+def test_a_link_changed_is_named_as_the_link_not_its_events(db_url, clock):
+    """From a review: a changed link was reported as two breaks, each blaming events that
+    were intact."""
+    _write_some(db_url, clock)
+    links = _links(db_url)
+    _without_guards(db_url)
+    _run_sql(db_url, "UPDATE certledger_chain SET digest = ? WHERE last_position = ?", (b"\x00" * 32, links[1][0]))
+    with open_ledger(db_url, clock=clock) as ledger:
+        chain = next(c for c in verify(ledger.store, results=False).checks if c.name == "hash chain")
+    assert chain.problems == [f"the hash chain's link at position {links[1][0]} is not the one its commit wrote "
+                              "(changed or added): the events around it agree with the links after it"]
+
+
+def test_the_last_event_removed_is_named_and_no_head_is_offered(db_url, clock, tmp_path):
+    """From a review: with the log's last event deleted, the links past the new end were
+    not read, the chain said ok, and verify offered the tampered log's head to keep."""
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    _write_some(db_url, clock)
+    table, key = _events_table(db_url)
+    links = _links(db_url)
+    _without_guards(db_url)
+    _run_sql(db_url, f"DELETE FROM {table} WHERE {key} = ?", (links[-1][0],))
+    with open_ledger(db_url, clock=clock) as ledger:
+        report = verify(ledger.store, results=False)
+    chain = next(c for c in report.checks if c.name == "hash chain")
+    assert chain.problems == [f"the hash chain breaks at the commit of positions {links[-2][0] + 1} to {links[-1][0]}: "
+                              "the events stored there are not those its link was taken of (changed, removed or "
+                              "inserted after they were committed)"]
+    said = CliRunner().invoke(app, ["verify", "--log-only", "--db", db_url])
+    assert said.exit_code == 1 and "keep the chain's head" not in said.output, said.output
