@@ -8,7 +8,7 @@ its commit breaks every link from its own on (`certledger verify` recomputes the
 
 On PostgreSQL a trigger on `certledger_commits` writes each link (migration 014), in
 the same transaction, from the events as stored; on SQLite the writer does, with
-`chain_up`, as it seals. The chain starts at the anchor migration 014 wrote at the end
+`chain_up_sqlite`, as it seals. The chain starts at the anchor migration 014 wrote at the end
 of the log it found (an empty digest): events before it are not covered. A database
 superuser can rewrite the events and the links together; what an auditor keeps of a
 link (`verify` prints the head) is what shows that: `verify --expect-chain POS:HEX`.

@@ -30,7 +30,8 @@ def jury_record(facts: CertificationFacts) -> tuple[JuryDecision, ...]:
         if ruling is not None:
             record.append(_ruling("resolve_incident", ruling, report.report_id))
     served = [q.question_id for q in facts.questions]
-    unserved = [q for q in facts.jury_decisions if q not in set(served)]
+    seen = set(served)
+    unserved = [q for q in facts.jury_decisions if q not in seen]
     for question_id in served + unserved:
         decision = facts.jury_decisions.get(question_id)
         if decision is None:
