@@ -136,7 +136,9 @@ def verify(store: EventStore, *, results: bool = True, progress: Progress | None
 
 class _ChainWalk:
     """Recomputes the log's hash chain (`storage.chain`) as the log pass reads the events,
-    comparing each link as its last event is read.
+    comparing each link as its last event is read. The links are read by pages beside
+    the events (a national ledger has millions of commits); what is compared as sets,
+    commit rows against links, is asked of the database.
 
     Two digests are carried: `acc`, the chain of the events alone from the anchor, and
     `local`, the chain from the stored link before. A link both disagree with breaks
@@ -145,18 +147,36 @@ class _ChainWalk:
 
     def __init__(self, views: ResultsViews, up_to: int, check: Check):
         self.views, self.check, self.up_to = views, check, up_to
-        # Every link, past the log's end too: the links of events removed from its end.
-        rows = views.query(f"SELECT last_position, digest FROM {CHAIN_TABLE} ORDER BY last_position", [])
-        self.links = [(int(p), bytes(d)) for p, d in rows]
-        self.anchor = self.links[0][0] if self.links else None
-        self.acc = self.local = self.links[0][1] if self.links else b""
-        self.next = 1  # the next link to compare
-        self.broken: int | None = None  # the index of the link the last finding named
+        first, last = views.query(f"SELECT MIN(last_position), MAX(last_position) FROM {CHAIN_TABLE}", [])[0]
+        self.anchor = None if first is None else int(first)
+        self.last = None if last is None else int(last)  # past the log's end too: links of events removed there
+        self._page: list[tuple[int, bytes]] = []
+        self._read_after = -1
+        self.previous = self.upcoming = None  # (position, digest): the link compared last, the next one
+        self.acc = self.local = b""
+        if self.anchor is not None:
+            self.previous = self._take()
+            self.acc = self.local = self.previous[1]
+            self.upcoming = self._take()
+        self.broken: int | None = None  # the position of the link the last finding named
         self.unlinked = 0  # events read after the last link
+
+    def _take(self) -> tuple[int, bytes] | None:
+        if not self._page:
+            rows = self.views.query(f"SELECT last_position, digest FROM {CHAIN_TABLE} WHERE last_position > %s "
+                                    f"ORDER BY last_position LIMIT {PAGE}", [self._read_after])
+            self._page = [(int(p), bytes(d)) for p, d in reversed(rows)]
+            if not self._page:
+                return None
+            self._read_after = self._page[0][0]
+        return self._page.pop()
 
     @property
     def head(self) -> tuple[int, str] | None:
-        return (self.links[-1][0], self.links[-1][1].hex()) if self.links else None
+        if self.last is None:
+            return None
+        digest = self.views.query(f"SELECT digest FROM {CHAIN_TABLE} WHERE last_position = %s", [self.last])[0][0]
+        return self.last, bytes(digest).hex()
 
     def feed(self, position: int, stream: str, version: int, topic: str | None, state: bytes) -> None:
         if self.anchor is None or position <= self.anchor:
@@ -164,68 +184,80 @@ class _ChainWalk:
         self._close(before=position)
         self.acc = step(self.acc, position, stream, version, topic, state)
         self.local = step(self.local, position, stream, version, topic, state)
-        if self.next < len(self.links) and self.links[self.next][0] == position:
+        if self.upcoming is not None and self.upcoming[0] == position:
             self._compare()
-        elif position > self.links[-1][0]:
+        elif self.upcoming is None:
             self.unlinked += 1
 
     def _close(self, before: int) -> None:
         """Links whose last position no event holds any more (an event removed there)."""
-        while self.next < len(self.links) and self.links[self.next][0] < before:
+        while self.upcoming is not None and self.upcoming[0] < before:
             self._compare()
 
     def _compare(self) -> None:
-        position, stored = self.links[self.next]
-        first = self.links[self.next - 1][0] + 1
+        position, stored = self.upcoming
+        first = self.previous[0] + 1
         self.check.checked += 1
-        if (self.local != stored and self.acc == stored and self.broken == self.next - 1
+        if (self.local != stored and self.acc == stored and self.broken == self.previous[0]
                 and self.check.count == len(self.check.problems)):  # (the finding is the last one listed)
             # The events agree with this link from the anchor: the link before was the one changed.
-            before, _ = self.links[self.next - 1]
-            self.check.problems[-1:] = [f"the hash chain's link at position {before} is not the one its commit wrote "
-                                        "(changed or added): the events around it agree with the links after it"]
+            self.check.problems[-1:] = [f"the hash chain's link at position {self.previous[0]} is not the one its "
+                                        "commit wrote (changed or added): the events around it agree with the links "
+                                        "after it"]
         elif self.local != stored:
             self.check.problem(f"the hash chain breaks at the commit of positions {first} to {position}: the events "
                                "stored there are not those its link was taken of (changed, removed or inserted after "
                                "they were committed)")
-            self.broken = self.next
+            self.broken = position
         self.local = stored  # each later link is judged on its own events
-        self.next += 1
+        self.previous, self.upcoming = self.upcoming, self._take()
+
+    def _positions(self, sql: str, params: list) -> tuple[int, list[int]]:
+        """(how many, the first MAX_LISTED) of a query's positions."""
+        count = int(self.views.query(f"SELECT COUNT(*) FROM ({sql}) q", params)[0][0])
+        listed = [int(r[0]) for r in self.views.query(f"{sql} ORDER BY 1 LIMIT {MAX_LISTED}", params)] if count else []
+        return count, listed
 
     def finish(self, expect: tuple[int, str] | None) -> None:
         check = self.check
         if self.anchor is None:
             check.problem(f"no hash chain: {CHAIN_TABLE} holds no link, not even migration 014's anchor")
             return
-        self._close(before=self.links[-1][0] + 1)  # (those past the log's end: their events are gone)
-        if self.links[0][1]:
+        self._close(before=self.last + 1)  # (those past the log's end: their events are gone)
+        anchor_digest = self.views.query(f"SELECT digest FROM {CHAIN_TABLE} WHERE last_position = %s", [self.anchor])
+        if bytes(anchor_digest[0][0]):
             check.problem(f"the chain's anchor at position {self.anchor} is not migration 014's (an empty digest)")
-        commits = {int(r[0]) for r in self.views.query(
-            f"SELECT last_position FROM {COMMITS_TABLE} WHERE last_position > %s AND last_position <= %s",
-            [self.anchor, min(self.links[-1][0], self.up_to) if len(self.links) > 1 else self.anchor])}
-        linked = {p for p, _ in self.links[1:] if p <= self.up_to}  # (past the end: the commit times' finding)
-        # (A commit row past the log's end is the commit times' finding, not the chain's.)
-        later = self.views.query(f"SELECT MIN(last_position) FROM {COMMITS_TABLE} WHERE last_position > %s "
-                                 "AND last_position <= %s", [self.links[-1][0], self.up_to])[0][0]
-        for position in sorted(commits - linked)[:MAX_LISTED]:
+        # Commit rows and links, within the log (a commit row past its end is the commit times' finding).
+        end = min(self.last, self.up_to)
+        count, listed = self._positions(
+            f"SELECT c.last_position FROM {COMMITS_TABLE} c WHERE c.last_position > %s AND c.last_position <= %s "
+            f"AND NOT EXISTS (SELECT 1 FROM {CHAIN_TABLE} l WHERE l.last_position = c.last_position)", [self.anchor, end])
+        for position in listed:
             check.problem(f"the commit ending at position {position} has no link in the hash chain")
-        for position in sorted(linked - commits)[:MAX_LISTED]:
+        check.count += count - len(listed)
+        count, listed = self._positions(
+            f"SELECT l.last_position FROM {CHAIN_TABLE} l WHERE l.last_position > %s AND l.last_position <= %s "
+            f"AND NOT EXISTS (SELECT 1 FROM {COMMITS_TABLE} c WHERE c.last_position = l.last_position)",
+            [self.anchor, self.up_to])
+        for position in listed:
             check.problem(f"the hash chain links position {position}, where no commit ends")
+        check.count += count - len(listed)
+        later = self.views.query(f"SELECT MIN(last_position) FROM {COMMITS_TABLE} WHERE last_position > %s "
+                                 "AND last_position <= %s", [self.last, self.up_to])[0][0]
         if later is not None:
-            check.problem(f"the commits after position {self.links[-1][0]} (from {int(later)}) have no link in the "
-                          "hash chain")
+            check.problem(f"the commits after position {self.last} (from {int(later)}) have no link in the hash chain")
         elif self.unlinked:
             # In no commit row either (the commit times' note): a release before 009 writes so; nothing in
             # the log can tell such events from ones added past the triggers.
-            check.notes.append(f"{self.unlinked:,} event(s) after the last link (position {self.links[-1][0]}) are "
+            check.notes.append(f"{self.unlinked:,} event(s) after the last link (position {self.last}) are "
                                "in no link of the chain: nothing shows they were written by the ledger")
         if expect is not None:
-            kept = dict(self.links).get(expect[0])
-            if kept is None:
+            kept = self.views.query(f"SELECT digest FROM {CHAIN_TABLE} WHERE last_position = %s", [expect[0]])
+            if not kept:
                 check.problem(f"the link kept at position {expect[0]} is not in the hash chain")
-            elif kept.hex() != expect[1].lower():
-                check.problem(f"the link at position {expect[0]} is {kept.hex()}, not {expect[1].lower()} as kept: "
-                              "the log up to there is not the one that link was taken of")
+            elif bytes(kept[0][0]).hex() != expect[1].lower():
+                check.problem(f"the link at position {expect[0]} is {bytes(kept[0][0]).hex()}, not {expect[1].lower()} "
+                              "as kept: the log up to there is not the one that link was taken of")
         head = self.head
         check.summary = (f"{check.checked:,} commit(s) linked from position {self.anchor:,} (migration 014's anchor; "
                          f"the events before it are not chained); head {head[0]}:{head[1]}")

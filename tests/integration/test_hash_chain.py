@@ -256,3 +256,26 @@ def test_the_last_event_removed_is_named_and_no_head_is_offered(db_url, clock, t
                               "inserted after they were committed)"]
     said = CliRunner().invoke(app, ["verify", "--log-only", "--db", db_url])
     assert said.exit_code == 1 and "keep the chain's head" not in said.output, said.output
+
+
+def test_the_links_are_read_by_pages_beside_the_events(db_url, clock, monkeypatch):
+    """verify reads the links in pages, as it reads the events: pages of two of each give
+    the same findings as one page."""
+    import projections.verify as verify_module
+
+    _write_some(db_url, clock)
+    with open_ledger(db_url, clock=clock) as ledger:
+        whole = verify(ledger.store, results=False)
+        monkeypatch.setattr(verify_module, "PAGE", 2)
+        paged = verify(ledger.store, results=False)
+    assert [c.to_json() for c in paged.checks] == [c.to_json() for c in whole.checks]
+    assert paged.chain_head == whole.chain_head and len(_links(db_url)) > 2
+    table, key = _events_table(db_url)
+    answer = max(int(p) for (p,) in _fetch(db_url, f"SELECT {key} FROM {table} WHERE topic = ?",
+                                           ("certledger:AnswerRecorded@1",)))
+    _tamper(db_url, answer)  # in a commit past the first page of links
+    end = min(p for p, _ in _links(db_url) if p >= answer)
+    with open_ledger(db_url, clock=clock) as ledger:
+        monkeypatch.setattr(verify_module, "PAGE", 2)
+        chain = next(c for c in verify(ledger.store, results=False).checks if c.name == "hash chain")
+    assert len(chain.problems) == 1 and f"to {end}:" in chain.problems[0], chain.problems
