@@ -182,8 +182,10 @@ class _ChainWalk:
         if self.anchor is None or position <= self.anchor:
             return
         self._close(before=position)
-        self.acc = step(self.acc, position, stream, version, topic, state)
-        self.local = step(self.local, position, stream, version, topic, state)
+        after = step(self.acc, position, stream, version, topic, state)
+        # (The two are one until a link disagrees: one step, not two, on a whole chain.)
+        self.local = after if self.local == self.acc else step(self.local, position, stream, version, topic, state)
+        self.acc = after
         if self.upcoming is not None and self.upcoming[0] == position:
             self._compare()
         elif self.upcoming is None:
