@@ -27,10 +27,10 @@ class RebuildReport:
 def rebuild(store: EventStore, *, progress: Progress | None = None, resume: bool = False,
             page_size: int | None = None) -> RebuildReport:
     views = ResultsViews(store)
-    marker = views.rebuild_in_progress()
+    marker = views.rebuild_in_progress() if resume else None  # (a fresh rebuild replaces any marker)
     # (Not "resumed" when a catch-up since, a reading command's or the server's, has
     # taken the interrupted rebuild past its target: only its marker was left.)
-    resumed = resume and marker is not None and views.position() < marker[1]
+    resumed = marker is not None and views.position() < marker[1]
     if not resume:
         views.reset(store.max_position(), datetime.now(timezone.utc).isoformat())
     kwargs = {} if page_size is None else {"page_size": page_size}
