@@ -217,7 +217,8 @@ def _member_problem(member: str, event: LedgerEvent) -> tuple[str, str] | None:
         named = [m.member_id for m in event.jury]
         if named != [member]:
             what = "a ruling" if isinstance(event, JuryRuling) else "a rule version"
-            others = ", ".join(m for m in named if m != member) or "no one"
+            others = ", ".join(dict.fromkeys(m for m in named if m != member)) or (
+                f"{member} {len(named)} times" if named else "no one")
             return "jury", (f"a token of jury member {member} records only what {member} decided alone, not {what} "
                             f"naming {others}: a decision of several members is recorded by the jury's "
                             "secretariat, with a jury token bound to no member")

@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Check the ledger against a replay of its log, writing nothing; exit 1 naming each problem.
 
-        In one snapshot: every event readable and in its stream's order, the event-id index and session membership as the log calls for, and each result, history and scoring input equal to a replay of its streams. Exit 0 when all hold, 1 when something does not (each problem named).
+        In one snapshot: every event readable and in its stream's order, the event-id index and session membership as the log calls for, the commit times, the log's hash chain recomputed from the events (and a kept head with --expect-chain), and each result, history and scoring input equal to a replay of its streams. Exit 0 when all hold, 1 when something does not (each problem named); when all hold, the chain's head to keep.
         """  # one line: the help keeps a paragraph's line breaks
         from projections.verify import verify
 

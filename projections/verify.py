@@ -140,10 +140,12 @@ class _ChainWalk:
     the events (a national ledger has millions of commits); what is compared as sets,
     commit rows against links, is asked of the database.
 
-    Two digests are carried: `acc`, the chain of the events alone from the anchor, and
-    `local`, the chain from the stored link before. A link both disagree with breaks
-    there; if the next link agrees with `acc` but not with `local`, it was the link that
-    was changed (or added), not its events, and the finding says so."""
+    Two digests are carried: `local`, the chain from the stored link before, and
+    `trusted`, the chain from the last link found consistent. A link that agrees with
+    neither is held as pending: if a later link agrees with `trusted`, the events between
+    are intact and each pending link was changed itself; if a later link agrees with
+    its own predecessor only, the events of the first pending commit were changed. A
+    pending link that no later one tells about (the head) is named as either."""
 
     def __init__(self, views: ResultsViews, up_to: int, check: Check):
         self.views, self.check, self.up_to = views, check, up_to
@@ -153,12 +155,15 @@ class _ChainWalk:
         self._page: list[tuple[int, bytes]] = []
         self._read_after = -1
         self.previous = self.upcoming = None  # (position, digest): the link compared last, the next one
-        self.acc = self.local = b""
+        self.local = self.trusted = b""
+        self.pending: list[tuple[int, int]] = []  # (first, last position) of links agreeing with neither
         if self.anchor is not None:
             self.previous = self._take()
-            self.acc = self.local = self.previous[1]
             self.upcoming = self._take()
-        self.broken: int | None = None  # the position of the link the last finding named
+            # `trusted` from the empty digest migration 014's anchor holds, `local` from what the first
+            # link holds: a changed anchor leaves the links after it agreeing with the first, a deleted
+            # one (the first link then taken for it) with the second (judged in `finish`).
+            self.local = self.previous[1]
         self.unlinked = 0  # events read after the last link
 
     def _take(self) -> tuple[int, bytes] | None:
@@ -173,19 +178,22 @@ class _ChainWalk:
 
     @property
     def head(self) -> tuple[int, str] | None:
-        if self.last is None:
+        """The last link, once a commit is linked past the anchor (an anchor alone vouches
+        for nothing to keep)."""
+        if self.last is None or self.last == self.anchor:
             return None
         digest = self.views.query(f"SELECT digest FROM {CHAIN_TABLE} WHERE last_position = %s", [self.last])[0][0]
         return self.last, bytes(digest).hex()
 
-    def feed(self, position: int, stream: str, version: int, topic: str | None, state: bytes) -> None:
+    def feed(self, position: int, stream: str, version: int, topic: str | None, state) -> None:
         if self.anchor is None or position <= self.anchor:
             return
         self._close(before=position)
-        after = step(self.acc, position, stream, version, topic, state)
-        # (The two are one until a link disagrees: one step, not two, on a whole chain.)
-        self.local = after if self.local == self.acc else step(self.local, position, stream, version, topic, state)
-        self.acc = after
+        after = step(self.local, position, stream, version, topic, state)
+        # (The two are one while every link agrees: one step, not two, on a whole chain.)
+        self.trusted = after if self.trusted == self.local else step(self.trusted, position, stream, version,
+                                                                     topic, state)
+        self.local = after
         if self.upcoming is not None and self.upcoming[0] == position:
             self._compare()
         elif self.upcoming is None:
@@ -200,19 +208,29 @@ class _ChainWalk:
         position, stored = self.upcoming
         first = self.previous[0] + 1
         self.check.checked += 1
-        if (self.local != stored and self.acc == stored and self.broken == self.previous[0]
-                and self.check.count == len(self.check.problems)):  # (the finding is the last one listed)
-            # The events agree with this link from the anchor: the link before was the one changed.
-            self.check.problems[-1:] = [f"the hash chain's link at position {self.previous[0]} is not the one its "
-                                        "commit wrote (changed or added): the events around it agree with the links "
-                                        "after it"]
-        elif self.local != stored:
-            self.check.problem(f"the hash chain breaks at the commit of positions {first} to {position}: the events "
-                               "stored there are not those its link was taken of (changed, removed or inserted after "
-                               "they were committed)")
-            self.broken = position
-        self.local = stored  # each later link is judged on its own events
+        if self.trusted == stored:
+            for _, changed in self.pending:  # the events agree with this link: those links were changed
+                self.check.problem(f"the hash chain's link at position {changed} is not the one its commit wrote "
+                                   "(changed or added): the events agree with the links around it")
+            self.pending = []
+        elif self.local == stored:
+            self._events_changed()
+            self.trusted = stored  # a base again: later links are judged from it
+        else:
+            self.pending.append((first, position))
+        self.local = stored
         self.previous, self.upcoming = self.upcoming, self._take()
+
+    def _events_changed(self) -> None:
+        if self.pending:
+            first, last = self.pending[0]
+            self.check.problem(f"the hash chain breaks at the commit of positions {first} to {last}: the events stored "
+                               "there are not those its link was taken of (changed, removed or inserted after they "
+                               "were committed)")
+            for _, changed in self.pending[1:]:
+                self.check.problem(f"the hash chain's link at position {changed} does not follow from the one before "
+                                   "it either (its events or itself changed)")
+            self.pending = []
 
     def _positions(self, sql: str, params: list) -> tuple[int, list[int]]:
         """(how many, the first MAX_LISTED) of a query's positions."""
@@ -226,9 +244,18 @@ class _ChainWalk:
             check.problem(f"no hash chain: {CHAIN_TABLE} holds no link, not even migration 014's anchor")
             return
         self._close(before=self.last + 1)  # (those past the log's end: their events are gone)
+        if self.pending:
+            first, last = self.pending[-1]
+            if len(self.pending) > 1:
+                self._events_changed_before_last()
+            check.problem(f"the hash chain's last link checked, at position {last} (positions {first} to {last}), "
+                          "agrees neither with its events nor with the links before it: its events or the link "
+                          "itself changed (no later link tells which)")
         anchor_digest = self.views.query(f"SELECT digest FROM {CHAIN_TABLE} WHERE last_position = %s", [self.anchor])
         if bytes(anchor_digest[0][0]):
-            check.problem(f"the chain's anchor at position {self.anchor} is not migration 014's (an empty digest)")
+            check.problem(f"the hash chain's first link, at position {self.anchor}, holds a digest where migration "
+                          "014's anchor holds an empty one: the anchor was changed, or deleted (then the events up "
+                          "to that link are not checked)")
         # Commit rows and links, within the log (a commit row past its end is the commit times' finding).
         end = min(self.last, self.up_to)
         count, listed = self._positions(
@@ -258,13 +285,25 @@ class _ChainWalk:
             if not kept:
                 check.problem(f"the link kept at position {expect[0]} is not in the hash chain")
             elif bytes(kept[0][0]).hex() != expect[1].lower():
-                check.problem(f"the link at position {expect[0]} is {bytes(kept[0][0]).hex()}, not {expect[1].lower()} "
-                              "as kept: the log up to there is not the one that link was taken of")
+                check.problem(f"the link at position {expect[0]} is {bytes(kept[0][0]).hex() or '(empty)'}, not "
+                              f"{expect[1].lower()} as kept: the log up to there is not the one that link was taken of")
+        start = "the log's start" if self.anchor == 0 else (
+            f"position {self.anchor:,} (migration 014's anchor; the events up to it are not chained)")
+        check.summary = f"{check.checked:,} commit(s) linked from {start}"
         head = self.head
-        check.summary = (f"{check.checked:,} commit(s) linked from position {self.anchor:,} (migration 014's anchor; "
-                         f"the events before it are not chained); head {head[0]}:{head[1]}")
-        if expect is not None and check.ok:
-            check.summary += f"; the kept link {expect[0]}:{expect[1].lower()} holds"
+        if head is None:
+            check.summary += "; no commit linked yet: no head to keep"
+        elif check.ok:
+            check.summary += f"; head {head[0]}:{head[1]}"
+            if expect is not None:
+                check.summary += f"; the kept link {expect[0]}:{expect[1].lower()} holds"
+
+    def _events_changed_before_last(self) -> None:
+        """Pending links before the last one: the first named for its events (the links
+        after it did not come back to agree)."""
+        last = self.pending.pop()
+        self._events_changed()
+        self.pending = [last]
 
 
 def _max_position(views: ResultsViews) -> int:

@@ -23,10 +23,13 @@ CHAIN_TABLE = "certledger_chain"
 _SEPARATOR = "\x1f"
 
 
-def step(acc: bytes, position: int, stream: str, version: int, topic: str | None, state: bytes | None) -> bytes:
-    """The chain after one more event (as migration 014's trigger computes it)."""
+def step(acc: bytes, position: int, stream: str, version: int, topic: str | None,
+         state: bytes | memoryview | str | None) -> bytes:
+    """The chain after one more event (as migration 014's trigger computes it). A state
+    SQLite holds as TEXT (written past the triggers) is hashed as its UTF-8 bytes."""
     head = f"{position}{_SEPARATOR}{stream}{_SEPARATOR}{version}{_SEPARATOR}{topic or ''}{_SEPARATOR}"
-    event = hashlib.sha256(head.encode() + bytes(state or b"")).digest()
+    body = state.encode() if isinstance(state, str) else bytes(state or b"")
+    event = hashlib.sha256(head.encode() + body).digest()
     return hashlib.sha256(acc + event).digest()
 
 

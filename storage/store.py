@@ -223,10 +223,11 @@ class EventStore(_Reads):
 
     def chain_head(self) -> ChainHead | None:
         """The hash chain's last link as stored (`storage.chain`), for whoever keeps heads
-        to check the log against later (`verify --expect-chain`); None before 014."""
+        to check the log against later (`verify --expect-chain`); None before 014, and
+        while no commit is linked past the anchor (which vouches for nothing to keep)."""
         mark = "?" if self.backend == "sqlite" else "%s"
         rows = self._rows(f"SELECT MIN(last_position), MAX(last_position) FROM {CHAIN_TABLE}", [])
-        if not rows or rows[0][1] is None:
+        if not rows or rows[0][1] is None or rows[0][0] == rows[0][1]:
             return None
         anchor, last = int(rows[0][0]), int(rows[0][1])
         digest = self._rows(f"SELECT digest FROM {CHAIN_TABLE} WHERE last_position = {mark}", [last])[0][0]

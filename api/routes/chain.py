@@ -25,7 +25,8 @@ router = APIRouter(tags=["ledger"])
 def chain_head(principal: NotReader, ledger: LedgerDep):
     head = ledger.store.chain_head()
     if head is None:
-        raise NotFound("this ledger has no hash chain (migration 014 not applied)", code="no-hash-chain")
+        raise NotFound("no commit is linked in this ledger's hash chain yet (none since migration 014), or the "
+                       "ledger has none (014 not applied): no head to keep", code="no-chain-head")
     return OrjsonResponse({"position": head.position, "digest": head.digest, "anchor": head.anchor,
                            "committed_at": head.committed_at,
                            "expect_chain": f"{head.position}:{head.digest}"})

@@ -71,7 +71,7 @@ def _tamper(url: str, position: int) -> None:
     """What a superuser can do: change a committed event past the append-only triggers."""
     table, key = _events_table(url)
     if parse_url(url).backend == "sqlite":
-        _run_sql(url, "DROP TRIGGER stored_events_no_update")
+        _run_sql(url, "DROP TRIGGER IF EXISTS stored_events_no_update")
     else:
         _run_sql(url, "ALTER TABLE certledger_events DISABLE TRIGGER USER")
     state = bytes(_fetch(url, f"SELECT state FROM {table} WHERE {key} = ?", (position,))[0][0])
@@ -149,6 +149,12 @@ def test_migration_014_anchors_the_chain_at_the_end_of_the_log_it_finds(db_url, 
     assert migrations.migrate(parse_url(db_url)) == ["014_commit_chain.sql"]
     assert _links(db_url) == [(end, b"")]
     with open_ledger(db_url, clock=clock) as ledger:
+        # From a review: the anchor alone was offered as a head, "84:", which --expect-chain refuses.
+        anchored = verify(ledger.store, results=False)
+        assert ledger.store.chain_head() is None and anchored.chain_head is None
+        assert next(c for c in anchored.checks if c.name == "hash chain").summary.endswith(
+            "; no commit linked yet: no head to keep")
+    with open_ledger(db_url, clock=clock) as ledger:
         later = Scenario("s-chain-later")
         ledger.service.record(events([later.open(), *later.full_test("c3")[:4]]), by="test")
         report = verify(ledger.store, results=False)
@@ -156,6 +162,8 @@ def test_migration_014_anchors_the_chain_at_the_end_of_the_log_it_finds(db_url, 
     assert len(links) == 2 and links == _recomputed(db_url)
     chain = next(c for c in report.checks if c.name == "hash chain")
     assert chain.ok and chain.summary.startswith(f"1 commit(s) linked from position {end:,} (migration 014's anchor")
+    with open_ledger(db_url, clock=clock) as ledger:
+        assert ledger.store.chain_head().position == links[-1][0]
 
 
 @pytest.mark.parametrize("kept", ["12", "12:abc", "x:" + "0" * 64])
@@ -217,7 +225,7 @@ def test_the_api_gives_the_head_verify_prints(db_url, clock):
 def _without_guards(url: str) -> None:
     if parse_url(url).backend == "sqlite":
         for trigger in ("stored_events_no_delete", "chain_no_update"):
-            _run_sql(url, f"DROP TRIGGER {trigger}")
+            _run_sql(url, f"DROP TRIGGER IF EXISTS {trigger}")
     else:
         _run_sql(url, "ALTER TABLE certledger_events DISABLE TRIGGER USER")
         _run_sql(url, "ALTER TABLE certledger_chain DISABLE TRIGGER USER")
@@ -233,7 +241,7 @@ def test_a_link_changed_is_named_as_the_link_not_its_events(db_url, clock):
     with open_ledger(db_url, clock=clock) as ledger:
         chain = next(c for c in verify(ledger.store, results=False).checks if c.name == "hash chain")
     assert chain.problems == [f"the hash chain's link at position {links[1][0]} is not the one its commit wrote "
-                              "(changed or added): the events around it agree with the links after it"]
+                              "(changed or added): the events agree with the links around it"]
 
 
 def test_the_last_event_removed_is_named_and_no_head_is_offered(db_url, clock, tmp_path):
@@ -251,9 +259,10 @@ def test_the_last_event_removed_is_named_and_no_head_is_offered(db_url, clock, t
     with open_ledger(db_url, clock=clock) as ledger:
         report = verify(ledger.store, results=False)
     chain = next(c for c in report.checks if c.name == "hash chain")
-    assert chain.problems == [f"the hash chain breaks at the commit of positions {links[-2][0] + 1} to {links[-1][0]}: "
-                              "the events stored there are not those its link was taken of (changed, removed or "
-                              "inserted after they were committed)"]
+    # The last link has no later one to tell whether its events or itself changed: both are said.
+    assert chain.problems == [f"the hash chain's last link checked, at position {links[-1][0]} (positions "
+                              f"{links[-2][0] + 1} to {links[-1][0]}), agrees neither with its events nor with the "
+                              "links before it: its events or the link itself changed (no later link tells which)"]
     said = CliRunner().invoke(app, ["verify", "--log-only", "--db", db_url])
     assert said.exit_code == 1 and "keep the chain's head" not in said.output, said.output
 
@@ -279,3 +288,69 @@ def test_the_links_are_read_by_pages_beside_the_events(db_url, clock, monkeypatc
         monkeypatch.setattr(verify_module, "PAGE", 2)
         chain = next(c for c in verify(ledger.store, results=False).checks if c.name == "hash chain")
     assert len(chain.problems) == 1 and f"to {end}:" in chain.problems[0], chain.problems
+
+
+def _ledger_of_links(url: str, clock, commits: int = 8) -> list[tuple[int, bytes]]:
+    """A log of `commits` commits of a few events each, after `_write_some`'s."""
+    _write_some(url, clock)
+    with open_ledger(url, clock=clock) as ledger:
+        for n in range(commits):
+            more = Scenario(f"s-more-{n}")
+            ledger.service.record(events([more.open(), *more.full_test(f"m{n}")[:3]]), by="test")
+    return _links(url)
+
+
+@pytest.mark.parametrize("changed", [(3,), (3, 4), (3, 6), (0,)], ids=["one", "two in a row", "two apart", "anchor"])
+def test_changed_links_are_named_as_links_and_no_commit_is_accused(db_url, clock, changed):
+    """From a review: two links changed in a row, a link changed after an event, or the
+    anchor changed, were reported as commits whose events changed, and they were intact."""
+    links = _ledger_of_links(db_url, clock)
+    _without_guards(db_url)
+    for index in changed:
+        _run_sql(db_url, "UPDATE certledger_chain SET digest = ? WHERE last_position = ?", (b"\x01" * 32, links[index][0]))
+    with open_ledger(db_url, clock=clock) as ledger:
+        chain = next(c for c in verify(ledger.store, results=False).checks if c.name == "hash chain")
+    if changed == (0,):
+        assert chain.problems == [f"the hash chain's first link, at position {links[0][0]}, holds a digest where "
+                                  "migration 014's anchor holds an empty one: the anchor was changed, or deleted "
+                                  "(then the events up to that link are not checked)"]
+    else:
+        assert chain.problems == [f"the hash chain's link at position {links[i][0]} is not the one its commit wrote "
+                                  "(changed or added): the events agree with the links around it" for i in changed]
+    assert not any("breaks at the commit" in p for p in chain.problems)
+
+
+def test_an_event_then_a_later_link_changed_are_each_named(db_url, clock):
+    links = _ledger_of_links(db_url, clock)
+    table, key = _events_table(db_url)
+    answer = max(int(p) for (p,) in _fetch(db_url, f"SELECT {key} FROM {table} WHERE topic = ? AND {key} <= ?",
+                                           ("certledger:AnswerRecorded@1", links[4][0])))
+    owner = min(i for i, (p, _) in enumerate(links) if p >= answer)
+    _tamper(db_url, answer)
+    _without_guards(db_url)
+    _run_sql(db_url, "UPDATE certledger_chain SET digest = ? WHERE last_position = ?", (b"\x01" * 32, links[7][0]))
+    with open_ledger(db_url, clock=clock) as ledger:
+        chain = next(c for c in verify(ledger.store, results=False).checks if c.name == "hash chain")
+    assert chain.problems == [
+        f"the hash chain breaks at the commit of positions {links[owner - 1][0] + 1} to {links[owner][0]}: the events "
+        "stored there are not those its link was taken of (changed, removed or inserted after they were committed)",
+        f"the hash chain's link at position {links[7][0]} is not the one its commit wrote (changed or added): the "
+        "events agree with the links around it"]
+
+
+def test_a_state_stored_as_text_is_a_finding_not_a_crash(sqlite_url, clock):
+    """From a review: a SQLite state rewritten as TEXT past the triggers made verify end in
+    a TypeError, with no finding."""
+    _write_some(sqlite_url, clock)
+    links = _links(sqlite_url)
+    _run_sql(sqlite_url, "DROP TRIGGER stored_events_no_update")
+    # The same content as TEXT hashes as it did: nothing changed.
+    _run_sql(sqlite_url, "UPDATE stored_events SET state = CAST(state AS TEXT) WHERE rowid = ?", (links[1][0],))
+    with open_ledger(sqlite_url, clock=clock) as ledger:
+        assert next(c for c in verify(ledger.store, results=False).checks if c.name == "hash chain").ok
+    _run_sql(sqlite_url, "UPDATE stored_events SET state = replace(CAST(state AS TEXT), '\"event\":', '\"event\": ') "
+                         "WHERE rowid = ?", (links[1][0],))
+    with open_ledger(sqlite_url, clock=clock) as ledger:
+        report = verify(ledger.store, results=False)
+    chain = next(c for c in report.checks if c.name == "hash chain")
+    assert len(chain.problems) == 1 and f"at the commit of positions 1 to {links[1][0]}:" in chain.problems[0]
