@@ -90,3 +90,15 @@ def test_only_a_jury_token_names_a_member():
         TokenStore.add(TokenStore.__new__(TokenStore), "jury", member_id="pix\u00a01")
     with pytest.raises(TokenError, match="--centre 'lyon/3': no '/'"):
         TokenStore.add(TokenStore.__new__(TokenStore), "centre", centre_id="lyon/3")
+
+
+def test_a_ruling_naming_the_member_twice_is_said_so():
+    """From a review: it read 'not a ruling naming no one'."""
+    from api.scope import _member_problem
+    from tests.builders import events
+
+    s = Scenario("sB1", start=T0)
+    twice = [m for m in JURY if m["member_id"] == "pix-1"] * 2
+    [ruling] = events([s.line("JuryRuling", ruling_id="twice", decision="comment", comment="c", jury=twice)])
+    field, detail = _member_problem("pix-1", ruling)
+    assert field == "jury" and "not a ruling naming pix-1 2 times:" in detail
