@@ -224,9 +224,10 @@ class _ChainWalk:
     def _events_changed(self) -> None:
         if self.pending:
             first, last = self.pending[0]
-            self.check.problem(f"the hash chain breaks at the commit of positions {first} to {last}: the events stored "
-                               "there are not those its link was taken of (changed, removed or inserted after they "
-                               "were committed)")
+            self.check.problem(f"the hash chain breaks at the commit of positions {first} to {last}: its link does not "
+                               "follow from the link before it and the events stored there, which were changed, "
+                               "removed or inserted after they were committed (or, if the links before were rewritten "
+                               "to match, events before them were)")
             for _, changed in self.pending[1:]:
                 self.check.problem(f"the hash chain's link at position {changed} does not follow from the one before "
                                    "it either (its events or itself changed)")

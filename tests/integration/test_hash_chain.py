@@ -95,9 +95,10 @@ def test_an_event_changed_after_its_commit_breaks_its_link_and_no_other(db_url, 
     assert by_name["events"].ok  # a valid fact still: only the chain tells
     chain = by_name["hash chain"]
     first, last = next((links[i - 1][0] + 1, p) for i, (p, _) in enumerate(links) if i and p >= answer)
-    assert chain.problems == [f"the hash chain breaks at the commit of positions {first} to {last}: the events "
-                              "stored there are not those its link was taken of (changed, removed or inserted after "
-                              "they were committed)"]
+    assert chain.problems == [f"the hash chain breaks at the commit of positions {first} to {last}: its link does "
+                              "not follow from the link before it and the events stored there, which were changed, "
+                              "removed or inserted after they were committed (or, if the links before were rewritten "
+                              "to match, events before them were)"]
     assert not report.ok
 
 
@@ -332,8 +333,10 @@ def test_an_event_then_a_later_link_changed_are_each_named(db_url, clock):
     with open_ledger(db_url, clock=clock) as ledger:
         chain = next(c for c in verify(ledger.store, results=False).checks if c.name == "hash chain")
     assert chain.problems == [
-        f"the hash chain breaks at the commit of positions {links[owner - 1][0] + 1} to {links[owner][0]}: the events "
-        "stored there are not those its link was taken of (changed, removed or inserted after they were committed)",
+        f"the hash chain breaks at the commit of positions {links[owner - 1][0] + 1} to {links[owner][0]}: its link "
+        "does not follow from the link before it and the events stored there, which were changed, removed or "
+        "inserted after they were committed (or, if the links before were rewritten to match, events before them "
+        "were)",
         f"the hash chain's link at position {links[7][0]} is not the one its commit wrote (changed or added): the "
         "events agree with the links around it"]
 
@@ -354,3 +357,23 @@ def test_a_state_stored_as_text_is_a_finding_not_a_crash(sqlite_url, clock):
         report = verify(ledger.store, results=False)
     chain = next(c for c in report.checks if c.name == "hash chain")
     assert len(chain.problems) == 1 and f"at the commit of positions 1 to {links[1][0]}:" in chain.problems[0]
+
+
+def test_an_event_changed_with_its_link_rewritten_still_breaks_the_next(db_url, clock):
+    """Whoever changes an event and rewrites its commit's link to match, but not the links
+    after, breaks the next link: the finding names it and says the links before may be
+    what was rewritten."""
+    links = _ledger_of_links(db_url, clock)
+    table, key = _events_table(db_url)
+    answer = max(int(p) for (p,) in _fetch(db_url, f"SELECT {key} FROM {table} WHERE topic = ? AND {key} <= ?",
+                                           ("certledger:AnswerRecorded@1", links[4][0])))
+    owner = min(i for i, (p, _) in enumerate(links) if p >= answer)
+    _tamper(db_url, answer)
+    _without_guards(db_url)
+    forged = dict(_recomputed(db_url))[links[owner][0]]
+    _run_sql(db_url, "UPDATE certledger_chain SET digest = ? WHERE last_position = ?", (forged, links[owner][0]))
+    with open_ledger(db_url, clock=clock) as ledger:
+        chain = next(c for c in verify(ledger.store, results=False).checks if c.name == "hash chain")
+    assert len(chain.problems) == 1 and chain.problems[0].startswith(
+        f"the hash chain breaks at the commit of positions {links[owner][0] + 1} to {links[owner + 1][0]}: ")
+    assert chain.problems[0].endswith("(or, if the links before were rewritten to match, events before them were)")
