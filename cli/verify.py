@@ -9,6 +9,7 @@ import typer
 
 from cli.common import DbOption, err, ledger_at, out
 from cli.display import shown, visible
+from storage.chain import kept_form
 
 
 def register(app: typer.Typer) -> None:
@@ -53,7 +54,7 @@ def register(app: typer.Typer) -> None:
                     out.print(f"    note: {visible(note)}", soft_wrap=True, markup=False)
             if report.chain_head is not None and report.ok:  # (a head of a log that fails is not one to keep)
                 out.print(f"  keep the chain's head to check this log later: --expect-chain "
-                          f"{report.chain_head[0]}:{report.chain_head[1]}", soft_wrap=True, markup=False)
+                          f"{kept_form(*report.chain_head)}", soft_wrap=True, markup=False)
         if not report.ok:
             raise typer.Exit(1)
 

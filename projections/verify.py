@@ -58,7 +58,7 @@ from projections.asof import by_recorded_ranges, known_at
 from projections.fold import ResultsFold, started_result, utc_iso
 from projections.results import ResultsReader
 from projections.views import ResultsViews, as_text, read_snapshot
-from storage.chain import CHAIN_TABLE, step
+from storage.chain import CHAIN_TABLE, kept_form, step
 from storage.store import COMMITS_TABLE, EventStore
 
 MAX_LISTED = 20  # problems listed by each check; the others are counted
@@ -164,7 +164,9 @@ class _ChainWalk:
             # link holds: a changed anchor leaves the links after it agreeing with the first, a deleted
             # one (the first link then taken for it) with the second (judged in `finish`).
             self.local = self.previous[1]
+        self.anchor_digest = self.local
         self.unlinked = 0  # events read after the last link
+        self.head: tuple[int, str] | None = None  # the last link, once `finish` has judged the chain
 
     def _take(self) -> tuple[int, bytes] | None:
         if not self._page:
@@ -176,8 +178,7 @@ class _ChainWalk:
             self._read_after = self._page[0][0]
         return self._page.pop()
 
-    @property
-    def head(self) -> tuple[int, str] | None:
+    def _head(self) -> tuple[int, str] | None:
         """The last link, once a commit is linked past the anchor (an anchor alone vouches
         for nothing to keep)."""
         if self.last is None or self.last == self.anchor:
@@ -246,14 +247,12 @@ class _ChainWalk:
             return
         self._close(before=self.last + 1)  # (those past the log's end: their events are gone)
         if self.pending:
-            first, last = self.pending[-1]
-            if len(self.pending) > 1:
-                self._events_changed_before_last()
+            first, last = self.pending.pop()
+            self._events_changed()  # those before it: the links after them never came back to agree
             check.problem(f"the hash chain's last link checked, at position {last} (positions {first} to {last}), "
                           "agrees neither with its events nor with the links before it: its events or the link "
                           "itself changed (no later link tells which)")
-        anchor_digest = self.views.query(f"SELECT digest FROM {CHAIN_TABLE} WHERE last_position = %s", [self.anchor])
-        if bytes(anchor_digest[0][0]):
+        if self.anchor_digest:
             check.problem(f"the hash chain's first link, at position {self.anchor}, holds a digest where migration "
                           "014's anchor holds an empty one: the anchor was changed, or deleted (then the events up "
                           "to that link are not checked)")
@@ -291,20 +290,13 @@ class _ChainWalk:
         start = "the log's start" if self.anchor == 0 else (
             f"position {self.anchor:,} (migration 014's anchor; the events up to it are not chained)")
         check.summary = f"{check.checked:,} commit(s) linked from {start}"
-        head = self.head
+        head = self.head = self._head()
         if head is None:
             check.summary += "; no commit linked yet: no head to keep"
         elif check.ok:
-            check.summary += f"; head {head[0]}:{head[1]}"
+            check.summary += f"; head {kept_form(*head)}"
             if expect is not None:
-                check.summary += f"; the kept link {expect[0]}:{expect[1].lower()} holds"
-
-    def _events_changed_before_last(self) -> None:
-        """Pending links before the last one: the first named for its events (the links
-        after it did not come back to agree)."""
-        last = self.pending.pop()
-        self._events_changed()
-        self.pending = [last]
+                check.summary += f"; the kept link {kept_form(expect[0], expect[1].lower())} holds"
 
 
 def _max_position(views: ResultsViews) -> int:

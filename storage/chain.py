@@ -33,6 +33,11 @@ def step(acc: bytes, position: int, stream: str, version: int, topic: str | None
     return hashlib.sha256(acc + event).digest()
 
 
+def kept_form(position: int, digest_hex: str) -> str:
+    """A link as an auditor keeps it and `verify --expect-chain` takes it back."""
+    return f"{position}:{digest_hex}"
+
+
 def chain_up_sqlite(conn: sqlite3.Connection, events_table: str) -> None:
     """Write the links of the commit rows not linked yet (this transaction's, and a row
     covering an older release's writes before it), in order: SQLite's share of what

@@ -225,17 +225,15 @@ class EventStore(_Reads):
         """The hash chain's last link as stored (`storage.chain`), for whoever keeps heads
         to check the log against later (`verify --expect-chain`); None before 014, and
         while no commit is linked past the anchor (which vouches for nothing to keep)."""
-        mark = "?" if self.backend == "sqlite" else "%s"
-        rows = self._rows(f"SELECT MIN(last_position), MAX(last_position) FROM {CHAIN_TABLE}", [])
-        if not rows or rows[0][1] is None or rows[0][0] == rows[0][1]:
+        rows = self._rows(f"SELECT l.last_position, l.digest, (SELECT MIN(last_position) FROM {CHAIN_TABLE}), "
+                          f"c.committed_at FROM {CHAIN_TABLE} l LEFT JOIN {COMMITS_TABLE} c "
+                          "ON c.last_position = l.last_position ORDER BY l.last_position DESC LIMIT 1", [])
+        if not rows or rows[0][0] == rows[0][2]:
             return None
-        anchor, last = int(rows[0][0]), int(rows[0][1])
-        digest = self._rows(f"SELECT digest FROM {CHAIN_TABLE} WHERE last_position = {mark}", [last])[0][0]
-        at = self._rows(f"SELECT committed_at FROM {COMMITS_TABLE} WHERE last_position = {mark}", [last])
-        when = at[0][0] if at else None  # (the anchor of a ledger created empty closes no commit)
+        last, digest, anchor, when = rows[0]
         if isinstance(when, datetime):
             when = commit_text(when)  # PostgreSQL's timestamptz; SQLite keeps the text
-        return ChainHead(last, bytes(digest).hex(), anchor, when)
+        return ChainHead(int(last), bytes(digest).hex(), int(anchor), when)
 
     def refresh_statistics(self, changed: int) -> bool:
         """After a bulk write of `changed` rows (an import, a catch-up that derived

@@ -9,6 +9,7 @@ from api.openapi import doc
 from api.problems import NotFound
 from api.responses import OrjsonResponse
 from api.schemas import ChainHeadPublic
+from storage.chain import kept_form
 
 router = APIRouter(tags=["ledger"])
 
@@ -29,4 +30,4 @@ def chain_head(principal: NotReader, ledger: LedgerDep):
                        "ledger has none (014 not applied): no head to keep", code="no-chain-head")
     return OrjsonResponse({"position": head.position, "digest": head.digest, "anchor": head.anchor,
                            "committed_at": head.committed_at,
-                           "expect_chain": f"{head.position}:{head.digest}"})
+                           "expect_chain": kept_form(head.position, head.digest)})
