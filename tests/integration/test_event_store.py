@@ -573,9 +573,7 @@ def test_migration_010_derives_again_a_deneutralised_question_nobody_answered(db
     was counted as skipped (answered, wrong): rows derived so are dropped by 010 and
     derived again, the question now unanswered (outside the rate); an older process
     still running (@3) finds itself caught up."""
-    import projections.views as views_module
-    from projections.results import ResultsProjection, catch_up
-    from projections.views import ResultsViews
+    from projections.results import catch_up
 
     s = Scenario("s-010")
     opened, test = s.open(), s.full_test("c1")
@@ -596,21 +594,8 @@ def test_migration_010_derives_again_a_deneutralised_question_nobody_answered(db
     answered = result["explanation"]["rate"]["answered"]
     assert answered == len(answers) - 2
     # As the version before derived it (the question counted as a skip), under its name.
-    _run_sql(db_url, "UPDATE certledger_results SET status = 'cancelled'")
-    _as_before(db_url, "010_results_unanswered_deneutralised.sql", "certledger_results@3")
-    assert migrations.migrate(parse_url(db_url)) == ["010_results_unanswered_deneutralised.sql"]
-    assert [_fetch(db_url, sql) for sql in every] == [[], []]  # dropped, the log untouched
-    with open_ledger(db_url, clock=clock) as ledger:
-        assert ResultsViews(ledger.store).position() == 0
-        assert catch_up(ledger.store) == end
-    assert [_fetch(db_url, sql) for sql in every] == derived
-    for older in ("certledger_results@3", "certledger_results@2", "certledger_results"):
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(views_module, "PROJECTION_NAME", older)
-            with open_ledger(db_url, clock=clock) as ledger:
-                assert views_module.ResultsViews(ledger.store).position() > ledger.store.max_position()
-                assert ResultsProjection(ledger.store).catch_up() == 0
-    assert [_fetch(db_url, sql) for sql in every] == derived
+    _derived_again_after(db_url, clock, "010_results_unanswered_deneutralised.sql", every, end, derived,
+                         ("certledger_results@3", "certledger_results@2", "certledger_results"))
 
 
 def test_migration_013_derives_again_explanations_whose_prose_named_the_jury(db_url, example_path, clock):
@@ -619,17 +604,9 @@ def test_migration_013_derives_again_explanations_whose_prose_named_the_jury(db_
     result read the members and their words. Rows derived so are dropped by 013 and
     derived again: the prose names the decision, the explanation's `jury` records who took
     it and what they wrote; an older process still running (@4) finds itself caught up."""
-    import projections.views as views_module
-    from projections.results import ResultsProjection, catch_up
-    from projections.views import ResultsViews
-
     every = ("SELECT certification_id, status, seq, result FROM certledger_results ORDER BY certification_id",
              "SELECT certification_id, seq, cause, result FROM certledger_result_history ORDER BY certification_id, seq")
-    with open_ledger(db_url, clock=clock) as ledger:
-        with example_path.open("rb") as fh:
-            import_file(ledger, fh)
-        end = catch_up(ledger.store)
-    derived = [_fetch(db_url, sql) for sql in every]
+    end, derived = _example_derived(db_url, example_path, clock, every)
     results = {row[0]: orjson.loads(row[3])["explanation"] for row in derived[0]}
     fraud, neutralised = results["cert-0001"], results["cert-0002"]
     assert fraud["status_because"][0] == "rejected for fraud by jury ruling ruling-2024-114"
@@ -641,17 +618,30 @@ def test_migration_013_derives_again_explanations_whose_prose_named_the_jury(db_
     assert [(d["event_id"], d["jury"], d["words"]) for d in neutralised["jury"]] == [
         ("neut-0002-q2", ["pix-1"], "answer lost by the platform (jury review)")]
     # As the version before derived them (the members in the prose), under its name.
+    _derived_again_after(db_url, clock, "013_results_jury_record.sql", every, end, derived,
+                         ("certledger_results@4", "certledger_results@3", "certledger_results@2", "certledger_results"))
+
+
+def _derived_again_after(db_url: str, clock, migration: str, every: tuple[str, ...], end: int,
+                         derived: list[list[tuple]], older: tuple[str, ...]) -> None:
+    """`migration`, a re-deriving one, applied to the ledger as the version before left it
+    (its rows marked as that version's, its position under `older[0]`): the view dropped,
+    the log untouched; derived again the same from position 0; and each older name's
+    position parked past the log, so a process of that version writes nothing."""
+    import projections.views as views_module
+    from projections.results import ResultsProjection, catch_up
+
     _run_sql(db_url, "UPDATE certledger_results SET status = 'cancelled'")
-    _as_before(db_url, "013_results_jury_record.sql", "certledger_results@4")
-    assert migrations.migrate(parse_url(db_url)) == ["013_results_jury_record.sql"]
+    _as_before(db_url, migration, older[0])
+    assert migrations.migrate(parse_url(db_url)) == [migration]
     assert [_fetch(db_url, sql) for sql in every] == [[], []]  # dropped, the log untouched
     with open_ledger(db_url, clock=clock) as ledger:
-        assert ResultsViews(ledger.store).position() == 0
+        assert views_module.ResultsViews(ledger.store).position() == 0
         assert catch_up(ledger.store) == end
     assert [_fetch(db_url, sql) for sql in every] == derived
-    for older in ("certledger_results@4", "certledger_results@3", "certledger_results@2", "certledger_results"):
+    for name in older:
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(views_module, "PROJECTION_NAME", older)
+            patch.setattr(views_module, "PROJECTION_NAME", name)
             with open_ledger(db_url, clock=clock) as ledger:
                 assert views_module.ResultsViews(ledger.store).position() > ledger.store.max_position()
                 assert ResultsProjection(ledger.store).catch_up() == 0

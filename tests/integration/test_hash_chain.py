@@ -45,6 +45,21 @@ def _recomputed(url: str) -> list[tuple[int, bytes]]:
     return out
 
 
+def _chain(report):
+    """The report's hash-chain check."""
+    return next(c for c in report.checks if c.name == "hash chain")
+
+
+def _tamper_an_answer_up_to(url: str, links: list[tuple[int, bytes]], index: int) -> int:
+    """Change the last answer at or before `links[index]`; the index of the link whose
+    commit holds it."""
+    table, key = _events_table(url)
+    answer = max(int(p) for (p,) in _fetch(url, f"SELECT {key} FROM {table} WHERE topic = ? AND {key} <= ?",
+                                           ("certledger:AnswerRecorded@1", links[index][0])))
+    _tamper(url, answer)
+    return min(i for i, (p, _) in enumerate(links) if p >= answer)
+
+
 def _write_some(url: str, clock) -> Scenario:
     s = Scenario("s-chain")
     with open_ledger(url, clock=clock) as ledger:
@@ -62,7 +77,7 @@ def test_each_commit_is_linked_as_the_definition_says(db_url, clock):
     assert links == _recomputed(db_url)  # the trigger (PostgreSQL), the writer (SQLite): the same definition
     with open_ledger(db_url, clock=clock) as ledger:
         report = verify(ledger.store, results=False)
-    chain = next(c for c in report.checks if c.name == "hash chain")
+    chain = _chain(report)
     assert chain.ok and chain.checked == len(links) - 1
     assert report.chain_head == (links[-1][0], links[-1][1].hex())
 
@@ -122,15 +137,15 @@ def test_a_chain_rewritten_with_its_events_is_caught_by_a_kept_head(db_url, cloc
     with open_ledger(db_url, clock=clock) as ledger:
         rewritten = verify(ledger.store, results=False)
         # (The event-id index notices this event, which carries an id; one without would pass.)
-        assert next(c for c in rewritten.checks if c.name == "hash chain").ok
+        assert _chain(rewritten).ok
         assert rewritten.chain_head[0] == kept[0] and rewritten.chain_head[1] != kept[1]
         caught = verify(ledger.store, results=False, expect_chain=kept)
-    chain = next(c for c in caught.checks if c.name == "hash chain")
+    chain = _chain(caught)
     assert chain.checked and chain.problems == [f"the link at position {kept[0]} is {rewritten.chain_head[1]}, not {kept[1]} as kept: "
                               "the log up to there is not the one that link was taken of"]
     with open_ledger(db_url, clock=clock) as ledger:
         missing = verify(ledger.store, results=False, expect_chain=(kept[0] + 1, kept[1]))
-    assert next(c for c in missing.checks if c.name == "hash chain").problems == [
+    assert _chain(missing).problems == [
         f"the link kept at position {kept[0] + 1} is not in the hash chain"]
 
 
@@ -153,7 +168,7 @@ def test_migration_014_anchors_the_chain_at_the_end_of_the_log_it_finds(db_url, 
         # From a review: the anchor alone was offered as a head, "84:", which --expect-chain refuses.
         anchored = verify(ledger.store, results=False)
         assert ledger.store.chain_head() is None and anchored.chain_head is None
-        assert next(c for c in anchored.checks if c.name == "hash chain").summary.endswith(
+        assert _chain(anchored).summary.endswith(
             "; no commit linked yet: no head to keep")
     with open_ledger(db_url, clock=clock) as ledger:
         later = Scenario("s-chain-later")
@@ -161,7 +176,7 @@ def test_migration_014_anchors_the_chain_at_the_end_of_the_log_it_finds(db_url, 
         report = verify(ledger.store, results=False)
     links = _links(db_url)
     assert len(links) == 2 and links == _recomputed(db_url)
-    chain = next(c for c in report.checks if c.name == "hash chain")
+    chain = _chain(report)
     assert chain.ok and chain.summary.startswith(f"1 commit(s) linked from position {end:,} (migration 014's anchor")
     with open_ledger(db_url, clock=clock) as ledger:
         assert ledger.store.chain_head().position == links[-1][0]
@@ -193,7 +208,7 @@ def test_an_event_added_after_the_last_commit_is_noted_as_in_no_link(db_url, clo
                  (stream, 1, last[3], bytes(last[4])))
     with open_ledger(db_url, clock=clock) as ledger:
         report = verify(ledger.store, results=False)
-    chain = next(c for c in report.checks if c.name == "hash chain")
+    chain = _chain(report)
     assert chain.notes == [f"1 event(s) after the last link (position {last[0]}) are in no link of the chain: "
                            "nothing shows they were written by the ledger"]
 
@@ -240,7 +255,7 @@ def test_a_link_changed_is_named_as_the_link_not_its_events(db_url, clock):
     _without_guards(db_url)
     _run_sql(db_url, "UPDATE certledger_chain SET digest = ? WHERE last_position = ?", (b"\x00" * 32, links[1][0]))
     with open_ledger(db_url, clock=clock) as ledger:
-        chain = next(c for c in verify(ledger.store, results=False).checks if c.name == "hash chain")
+        chain = _chain(verify(ledger.store, results=False))
     assert chain.problems == [f"the hash chain's link at position {links[1][0]} is not the one its commit wrote "
                               "(changed or added): the events agree with the links around it"]
 
@@ -259,7 +274,7 @@ def test_the_last_event_removed_is_named_and_no_head_is_offered(db_url, clock, t
     _run_sql(db_url, f"DELETE FROM {table} WHERE {key} = ?", (links[-1][0],))
     with open_ledger(db_url, clock=clock) as ledger:
         report = verify(ledger.store, results=False)
-    chain = next(c for c in report.checks if c.name == "hash chain")
+    chain = _chain(report)
     # The last link has no later one to tell whether its events or itself changed: both are said.
     assert chain.problems == [f"the hash chain's last link checked, at position {links[-1][0]} (positions "
                               f"{links[-2][0] + 1} to {links[-1][0]}), agrees neither with its events nor with the "
@@ -287,7 +302,7 @@ def test_the_links_are_read_by_pages_beside_the_events(db_url, clock, monkeypatc
     end = min(p for p, _ in _links(db_url) if p >= answer)
     with open_ledger(db_url, clock=clock) as ledger:
         monkeypatch.setattr(verify_module, "PAGE", 2)
-        chain = next(c for c in verify(ledger.store, results=False).checks if c.name == "hash chain")
+        chain = _chain(verify(ledger.store, results=False))
     assert len(chain.problems) == 1 and f"to {end}:" in chain.problems[0], chain.problems
 
 
@@ -310,7 +325,7 @@ def test_changed_links_are_named_as_links_and_no_commit_is_accused(db_url, clock
     for index in changed:
         _run_sql(db_url, "UPDATE certledger_chain SET digest = ? WHERE last_position = ?", (b"\x01" * 32, links[index][0]))
     with open_ledger(db_url, clock=clock) as ledger:
-        chain = next(c for c in verify(ledger.store, results=False).checks if c.name == "hash chain")
+        chain = _chain(verify(ledger.store, results=False))
     if changed == (0,):
         assert chain.problems == [f"the hash chain's first link, at position {links[0][0]}, holds a digest where "
                                   "migration 014's anchor holds an empty one: the anchor was changed, or deleted "
@@ -323,15 +338,11 @@ def test_changed_links_are_named_as_links_and_no_commit_is_accused(db_url, clock
 
 def test_an_event_then_a_later_link_changed_are_each_named(db_url, clock):
     links = _ledger_of_links(db_url, clock)
-    table, key = _events_table(db_url)
-    answer = max(int(p) for (p,) in _fetch(db_url, f"SELECT {key} FROM {table} WHERE topic = ? AND {key} <= ?",
-                                           ("certledger:AnswerRecorded@1", links[4][0])))
-    owner = min(i for i, (p, _) in enumerate(links) if p >= answer)
-    _tamper(db_url, answer)
+    owner = _tamper_an_answer_up_to(db_url, links, 4)
     _without_guards(db_url)
     _run_sql(db_url, "UPDATE certledger_chain SET digest = ? WHERE last_position = ?", (b"\x01" * 32, links[7][0]))
     with open_ledger(db_url, clock=clock) as ledger:
-        chain = next(c for c in verify(ledger.store, results=False).checks if c.name == "hash chain")
+        chain = _chain(verify(ledger.store, results=False))
     assert chain.problems == [
         f"the hash chain breaks at the commit of positions {links[owner - 1][0] + 1} to {links[owner][0]}: its link "
         "does not follow from the link before it and the events stored there, which were changed, removed or "
@@ -350,12 +361,12 @@ def test_a_state_stored_as_text_is_a_finding_not_a_crash(sqlite_url, clock):
     # The same content as TEXT hashes as it did: nothing changed.
     _run_sql(sqlite_url, "UPDATE stored_events SET state = CAST(state AS TEXT) WHERE rowid = ?", (links[1][0],))
     with open_ledger(sqlite_url, clock=clock) as ledger:
-        assert next(c for c in verify(ledger.store, results=False).checks if c.name == "hash chain").ok
+        assert _chain(verify(ledger.store, results=False)).ok
     _run_sql(sqlite_url, "UPDATE stored_events SET state = replace(CAST(state AS TEXT), '\"event\":', '\"event\": ') "
                          "WHERE rowid = ?", (links[1][0],))
     with open_ledger(sqlite_url, clock=clock) as ledger:
         report = verify(ledger.store, results=False)
-    chain = next(c for c in report.checks if c.name == "hash chain")
+    chain = _chain(report)
     assert len(chain.problems) == 1 and f"at the commit of positions 1 to {links[1][0]}:" in chain.problems[0]
 
 
@@ -364,16 +375,12 @@ def test_an_event_changed_with_its_link_rewritten_still_breaks_the_next(db_url, 
     after, breaks the next link: the finding names it and says the links before may be
     what was rewritten."""
     links = _ledger_of_links(db_url, clock)
-    table, key = _events_table(db_url)
-    answer = max(int(p) for (p,) in _fetch(db_url, f"SELECT {key} FROM {table} WHERE topic = ? AND {key} <= ?",
-                                           ("certledger:AnswerRecorded@1", links[4][0])))
-    owner = min(i for i, (p, _) in enumerate(links) if p >= answer)
-    _tamper(db_url, answer)
+    owner = _tamper_an_answer_up_to(db_url, links, 4)
     _without_guards(db_url)
     forged = dict(_recomputed(db_url))[links[owner][0]]
     _run_sql(db_url, "UPDATE certledger_chain SET digest = ? WHERE last_position = ?", (forged, links[owner][0]))
     with open_ledger(db_url, clock=clock) as ledger:
-        chain = next(c for c in verify(ledger.store, results=False).checks if c.name == "hash chain")
+        chain = _chain(verify(ledger.store, results=False))
     assert len(chain.problems) == 1 and chain.problems[0].startswith(
         f"the hash chain breaks at the commit of positions {links[owner][0] + 1} to {links[owner + 1][0]}: ")
     assert chain.problems[0].endswith("(or, if the links before were rewritten to match, events before them were)")
