@@ -22,27 +22,43 @@ def register(app: typer.Typer) -> None:
             "--expect-chain", metavar="POSITION:DIGEST",
             help="A link of the hash chain kept from an earlier verify (its 'head'): the chain must still have "
                  "it, else the log up to it was rewritten")] = None,
+        since: Annotated[Optional[str], typer.Option(
+            "--since", metavar="POSITION:DIGEST",
+            help="Check only the hash chain after a head kept from an earlier verify: that link is still there "
+                 "and every commit since follows from it and its events. Reads only the events after it; the "
+                 "events before it and the read models are left to a full verify")] = None,
         db: DbOption = None,
     ) -> None:
         """Check the ledger against a replay of its log, writing nothing; exit 1 naming each problem.
 
-        In one snapshot: every event readable and in its stream's order, the event-id index and session membership as the log calls for, the commit times, the log's hash chain recomputed from the events (and a kept head with --expect-chain), and each result, history and scoring input equal to a replay of its streams. Exit 0 when all hold, 1 when something does not (each problem named); when all hold, the chain's head to keep.
+        In one snapshot: every event readable and in its stream's order, the event-id index and session membership as the log calls for, the commit times, the log's hash chain recomputed from the events (and a kept head with --expect-chain), and each result, history and scoring input equal to a replay of its streams. Exit 0 when all hold, 1 when something does not (each problem named); when all hold, the chain's head to keep. With --since POSITION:DIGEST, only the chain after that kept head, reading only the events after it.
         """  # one line: the help keeps a paragraph's line breaks
-        from projections.verify import verify
+        from projections.verify import verify, verify_since
 
+        if since is not None and (expect_chain is not None or log_only):
+            raise typer.BadParameter("--since checks the chain alone, from the link it names: give it without "
+                                     "--expect-chain and --log-only", param_hint="--since")
         kept = _kept_link(expect_chain) if expect_chain is not None else None
+        start = _kept_link(since, "--since") if since is not None else None
         with ledger_at(db) as ledger:
-            report = _with_progress(lambda tick: verify(ledger.store, results=not log_only, progress=tick,
-                                                        expect_chain=kept))
+            if start is not None:
+                report = _with_progress(lambda tick: verify_since(ledger.store, start, progress=tick))
+            else:
+                report = _with_progress(lambda tick: verify(ledger.store, results=not log_only, progress=tick,
+                                                            expect_chain=kept))
         if as_json:
             out.print_json(orjson.dumps(report.to_json()).decode())
         else:
             behind = report.events_behind
-            out.print(f"verified the ledger at log position {report.position:,}"
-                      + (f"; the results at the projection's position {report.projection_position:,} "
-                         f"({behind:,} event(s) behind, not caught up: verify writes nothing; the results of those events are "
-                         "not verified: run `certledger rebuild --resume`, or any reading command, then verify again)"
-                         if behind else ""), soft_wrap=True)
+            if report.since is not None:
+                out.print(f"verified the hash chain from position {report.since:,} to log position "
+                          f"{report.position:,}, and nothing else (a full verify checks the rest)", soft_wrap=True)
+            else:
+                out.print(f"verified the ledger at log position {report.position:,}"
+                          + (f"; the results at the projection's position {report.projection_position:,} "
+                             f"({behind:,} event(s) behind, not caught up: verify writes nothing; the results of those "
+                             "events are not verified: run `certledger rebuild --resume`, or any reading command, "
+                             "then verify again)" if behind else ""), soft_wrap=True)
             for check in report.checks:
                 mark = "[green]ok[/green]" if check.ok else f"[red]{check.count:,} problem(s)[/red]"
                 out.print(f"  {check.name}: {mark}: {shown(check.summary)}", soft_wrap=True)
@@ -59,12 +75,12 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(1)
 
 
-def _kept_link(text: str) -> tuple[int, str]:
+def _kept_link(text: str, option: str = "--expect-chain") -> tuple[int, str]:
     position, _, digest = text.partition(":")
     if not (position.isascii() and position.isdigit() and len(digest) == 64
             and all(c in "0123456789abcdefABCDEF" for c in digest)):
         raise typer.BadParameter(f"{text!r} is not POSITION:DIGEST (a position, a colon, 64 hexadecimal digits), as "
-                                 "verify prints the chain's head", param_hint="--expect-chain")
+                                 "verify prints the chain's head", param_hint=option)
     return int(position), digest.lower()
 
 

@@ -29,6 +29,10 @@
 
 Nothing is written: the projection is verified at its own position, however far behind
 the log it is.
+
+`verify_since(store, kept)` checks the hash chain alone after a link kept from an
+earlier verify, reading only the events after it: the check an auditor repeats daily,
+at the cost of what was appended since.
 """
 
 from __future__ import annotations
@@ -96,6 +100,7 @@ class VerifyReport:
     checks: list[Check]
     events_behind: int = 0  # events past the projection's position (positions overstate it: unused ids)
     chain_head: tuple[int, str] | None = None  # the last link: (its position, its digest in hex)
+    since: int | None = None  # `verify_since`: the kept link's position, the chain only checked after it
 
     @property
     def ok(self) -> bool:
@@ -104,7 +109,8 @@ class VerifyReport:
     def to_json(self) -> dict[str, Any]:
         head = None if self.chain_head is None else {"position": self.chain_head[0], "digest": self.chain_head[1]}
         return {"ok": self.ok, "position": self.position, "projection_position": self.projection_position,
-                "events_behind": self.events_behind, "chain_head": head, "checks": [c.to_json() for c in self.checks]}
+                "events_behind": self.events_behind, "chain_head": head, "since": self.since,
+                "checks": [c.to_json() for c in self.checks]}
 
 
 @dataclass
@@ -147,8 +153,10 @@ class _ChainWalk:
     its own predecessor only, the events of the first pending commit were changed. A
     pending link that no later one tells about (the head) is named as either."""
 
-    def __init__(self, views: ResultsViews, up_to: int, check: Check):
-        self.views, self.check, self.up_to = views, check, up_to
+    def __init__(self, views: ResultsViews, up_to: int, check: Check, since: tuple[int, str] | None = None):
+        """`since`: a link kept from an earlier verify, (position, hex digest): the walk
+        starts there, from the digest kept, and reads no event before it."""
+        self.views, self.check, self.up_to, self.since = views, check, up_to, since
         first, last = views.query(f"SELECT MIN(last_position), MAX(last_position) FROM {CHAIN_TABLE}", [])[0]
         self.anchor = None if first is None else int(first)
         self.last = None if last is None else int(last)  # past the log's end too: links of events removed there
@@ -157,6 +165,11 @@ class _ChainWalk:
         self.previous = self.upcoming = None  # (position, digest): the link compared last, the next one
         self.local = self.trusted = b""
         self.pending: list[tuple[int, int]] = []  # (first, last position) of links agreeing with neither
+        self.unlinked = 0  # events read after the last link
+        self.head: tuple[int, str] | None = None  # the last link, once `finish` has judged the chain
+        if since is not None and self.anchor is not None:
+            self._start_at(*since)
+            return
         if self.anchor is not None:
             self.previous = self._take()
             self.upcoming = self._take()
@@ -165,8 +178,26 @@ class _ChainWalk:
             # one (the first link then taken for it) with the second (judged in `finish`).
             self.local = self.previous[1]
         self.anchor_digest = self.local
-        self.unlinked = 0  # events read after the last link
-        self.head: tuple[int, str] | None = None  # the last link, once `finish` has judged the chain
+
+    def _start_at(self, position: int, digest_hex: str) -> None:
+        """Walk from a kept link, as from an anchor: what the chain holds there must be
+        what was kept; the links after it are judged from it."""
+        stored = self.views.query(f"SELECT digest FROM {CHAIN_TABLE} WHERE last_position = %s", [position])
+        self.anchor, self.anchor_digest, self._read_after = position, b"", position
+        if not stored:
+            self.check.problem(f"the link kept at position {position} is not in the hash chain: the log up to there "
+                               "was rewritten, or the link was kept of another ledger")
+            self.anchor = None  # nothing to walk from
+            return
+        kept, found = bytes.fromhex(digest_hex), bytes(stored[0][0])
+        if found != kept:
+            self.check.problem(f"the link at position {position} is {found.hex() or '(empty)'}, not {digest_hex} as "
+                               "kept: the link was changed, or the log up to there rewritten with its links")
+        self.previous = (position, found)
+        self.upcoming = self._take()
+        # The links after are judged from both (see the class): following from the one kept,
+        # the link alone was changed; from the one stored, the log before was rewritten.
+        self.local, self.trusted = found, kept
 
     def _take(self) -> tuple[int, bytes] | None:
         if not self._page:
@@ -243,8 +274,9 @@ class _ChainWalk:
     def finish(self, expect: tuple[int, str] | None) -> None:
         check = self.check
         if self.anchor is None:
-            check.problem(f"no hash chain: {CHAIN_TABLE} holds no link, not even migration 014's anchor")
-            return
+            if self.since is None or self.last is None:
+                check.problem(f"no hash chain: {CHAIN_TABLE} holds no link, not even migration 014's anchor")
+            return  # (else the kept link is not there: named, and nothing to walk from)
         self._close(before=self.last + 1)  # (those past the log's end: their events are gone)
         if self.pending:
             first, last = self.pending.pop()
@@ -287,11 +319,19 @@ class _ChainWalk:
             elif bytes(kept[0][0]).hex() != expect[1].lower():
                 check.problem(f"the link at position {expect[0]} is {bytes(kept[0][0]).hex() or '(empty)'}, not "
                               f"{expect[1].lower()} as kept: the log up to there is not the one that link was taken of")
-        start = "the log's start" if self.anchor == 0 else (
-            f"position {self.anchor:,} (migration 014's anchor; the events up to it are not chained)")
+        if self.since is not None:
+            start = (f"the kept link at position {self.anchor:,} (the events up to it not read again: a full "
+                     "verify checks them)")
+        elif self.anchor == 0:
+            start = "the log's start"
+        else:
+            start = f"position {self.anchor:,} (migration 014's anchor; the events up to it are not chained)"
         check.summary = f"{check.checked:,} commit(s) linked from {start}"
         head = self.head = self._head()
-        if head is None:
+        if head is None and self.since is not None:
+            head = self.head = (self.anchor, self.previous[1].hex())
+            check.summary += "; no commit since it: the head is the link kept"
+        elif head is None:
             check.summary += "; no commit linked yet: no head to keep"
         elif check.ok:
             check.summary += f"; head {kept_form(*head)}"
@@ -299,17 +339,37 @@ class _ChainWalk:
                 check.summary += f"; the kept link {kept_form(expect[0], expect[1].lower())} holds"
 
 
+def verify_since(store: EventStore, kept: tuple[int, str], *, progress: Progress | None = None) -> VerifyReport:
+    """The hash chain after a link kept from an earlier verify: that link is still there,
+    and every commit after it follows from it and from its events. Reads only the events
+    after it, so a daily check costs what the day appended; what it cannot see (an event
+    before the link changed, the read models) a full `verify` does."""
+    views = ResultsViews(store)
+    tick = progress or (lambda phase, done, total: None)
+    with read_snapshot(store):
+        position = _max_position(views)
+        chain = _ChainWalk(views, position, Check("hash chain"), since=kept)
+        if chain.anchor is not None:
+            for rows in _pages(views, position, after=kept[0]):
+                for row in rows:
+                    chain.feed(*row)
+                tick("log", rows[-1][0] - kept[0], position - kept[0])
+        chain.finish(None)
+        projected = views.position()
+    return VerifyReport(position, projected, [chain.check], 0, chain.head, since=kept[0])
+
+
 def _max_position(views: ResultsViews) -> int:
     """The log's end in the snapshot (`EventStore.max_position` reads outside it)."""
     return int(views.query(f"SELECT COALESCE(MAX({views.log_key}), 0) FROM {views.log_table}")[0][0])
 
 
-def _pages(views: ResultsViews, up_to: int) -> Iterator[list[tuple]]:
-    """(position, stream, version, topic, state) of every event, in log order, by pages."""
+def _pages(views: ResultsViews, up_to: int, after: int = 0) -> Iterator[list[tuple]]:
+    """(position, stream, version, topic, state) of every event after `after`, in log
+    order, by pages."""
     key = views.log_key
     text = (f"SELECT {key}, originator_id, originator_version, topic, state FROM {views.log_table} "
             f"WHERE {key} > %s AND {key} <= %s ORDER BY {key} LIMIT %s")
-    after = 0
     while rows := views.query(text, [after, up_to, PAGE]):
         yield rows
         after = rows[-1][0]

@@ -1,0 +1,134 @@
+"""`verify --since POSITION:DIGEST`: the hash chain after a head kept from an earlier
+verify, reading only the events after it. A full verify of a national ledger reads every
+event; an auditor who keeps each day's head checks the next day's appends alone."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+import projections.verify as verify_module
+from cli.main import app
+from commands.bootstrap import open_ledger
+from projections.verify import verify, verify_since
+from storage.chain import kept_form, step
+from tests.integration.test_event_store import _fetch, _run_sql
+from tests.integration.test_hash_chain import (
+    _chain,
+    _events_table,
+    _ledger_of_links,
+    _tamper_an_answer_up_to,
+    _without_guards,
+)
+
+KEPT = 4  # the index of the link kept, among `_ledger_of_links`'s
+
+
+def _kept(links) -> tuple[int, str]:
+    return links[KEPT][0], links[KEPT][1].hex()
+
+
+def test_since_a_kept_head_reads_only_the_events_after_it(db_url, clock, monkeypatch):
+    links = _ledger_of_links(db_url, clock)
+    table, key = _events_table(db_url)
+    after = int(_fetch(db_url, f"SELECT COUNT(*) FROM {table} WHERE {key} > ?", (links[KEPT][0],))[0][0])
+    hashed = []
+    step = verify_module.step
+    monkeypatch.setattr(verify_module, "step", lambda *a: hashed.append(a[1]) or step(*a))
+    with open_ledger(db_url, clock=clock) as ledger:
+        report = verify_since(ledger.store, _kept(links))
+        monkeypatch.setattr(verify_module, "step", step)
+        full = verify(ledger.store, results=False)
+    assert report.ok and report.since == links[KEPT][0]
+    assert len(hashed) == after and min(hashed) == links[KEPT][0] + 1  # each event after the kept link, once
+    assert _chain(report).checked == len(links) - 1 - KEPT
+    assert report.chain_head == full.chain_head == (links[-1][0], links[-1][1].hex())
+    assert [c.name for c in report.checks] == ["hash chain"]
+    assert _chain(report).summary.startswith(f"{len(links) - 1 - KEPT} commit(s) linked from the kept link at "
+                                             f"position {links[KEPT][0]:,}")
+
+
+def test_since_names_a_change_after_the_kept_link_as_a_full_verify_does(db_url, clock):
+    links = _ledger_of_links(db_url, clock)
+    _tamper_an_answer_up_to(db_url, links, 6)
+    with open_ledger(db_url, clock=clock) as ledger:
+        since = _chain(verify_since(ledger.store, _kept(links)))
+        full = _chain(verify(ledger.store, results=False))
+    assert not since.ok and since.problems == full.problems and len(since.problems) == 1
+
+
+def test_since_does_not_read_before_the_kept_link(db_url, clock):
+    """The boundary, stated: an event changed before the kept link (its link left as it
+    was) is not read, so only a full verify finds it."""
+    links = _ledger_of_links(db_url, clock)
+    _tamper_an_answer_up_to(db_url, links, 2)
+    with open_ledger(db_url, clock=clock) as ledger:
+        assert verify_since(ledger.store, _kept(links)).ok
+        assert not _chain(verify(ledger.store, results=False)).ok
+
+
+@pytest.mark.parametrize("links_after", ["as they were", "rewritten to follow"])
+def test_since_a_kept_link_rewritten_or_missing_is_named(db_url, clock, links_after):
+    """The kept link changed alone (the links after still follow from the one kept), or
+    the log rewritten with every link from there on (they follow from the one stored):
+    either way one finding, and no commit after it accused."""
+    links = _ledger_of_links(db_url, clock)
+    _without_guards(db_url)
+    forged = b"\x01" * 32
+    _run_sql(db_url, "UPDATE certledger_chain SET digest = ? WHERE last_position = ?", (forged, links[KEPT][0]))
+    if links_after == "rewritten to follow":
+        acc, ends = forged, [p for p, _ in links[KEPT + 1:]]
+        table, key = _events_table(db_url)
+        rows = _fetch(db_url, f"SELECT {key}, originator_id, originator_version, topic, state FROM {table} "
+                              f"WHERE {key} > ? ORDER BY {key}", (links[KEPT][0],))
+        for end in ends:
+            for row in [r for r in rows if r[0] <= end]:
+                acc = step(acc, *row)
+            rows = [r for r in rows if r[0] > end]
+            _run_sql(db_url, "UPDATE certledger_chain SET digest = ? WHERE last_position = ?", (acc, end))
+    with open_ledger(db_url, clock=clock) as ledger:
+        rewritten = verify_since(ledger.store, _kept(links))
+        missing = verify_since(ledger.store, (links[KEPT][0] + 1, links[KEPT][1].hex()))
+    assert _chain(rewritten).problems == [
+        f"the link at position {links[KEPT][0]} is {'01' * 32}, not {links[KEPT][1].hex()} as kept: the link was "
+        "changed, or the log up to there rewritten with its links"]
+    assert _chain(missing).problems == [
+        f"the link kept at position {links[KEPT][0] + 1} is not in the hash chain: the log up to there was "
+        "rewritten, or the link was kept of another ledger"]
+    assert not rewritten.ok and not missing.ok
+
+
+def test_since_the_head_itself_finds_nothing_new_and_offers_it_again(db_url, clock):
+    links = _ledger_of_links(db_url, clock)
+    head = (links[-1][0], links[-1][1].hex())
+    with open_ledger(db_url, clock=clock) as ledger:
+        report = verify_since(ledger.store, head)
+    assert report.ok and report.chain_head == head and _chain(report).checked == 0
+    assert _chain(report).summary.endswith("; no commit since it: the head is the link kept")
+
+
+def test_since_the_cli_offers_the_new_head_and_refuses_mixed_options(db_url, clock):
+    links = _ledger_of_links(db_url, clock)
+    kept = kept_form(*_kept(links))
+    said = CliRunner().invoke(app, ["verify", "--since", kept, "--db", db_url])
+    assert said.exit_code == 0, said.output
+    assert f"verified the hash chain from position {links[KEPT][0]:,}" in said.output
+    assert f"--expect-chain {kept_form(links[-1][0], links[-1][1].hex())}" in said.output
+    as_json = CliRunner().invoke(app, ["verify", "--since", kept, "--json", "--db", db_url])
+    assert '"since"' in as_json.output and as_json.exit_code == 0
+    for extra in (["--expect-chain", kept], ["--log-only"]):
+        mixed = CliRunner().invoke(app, ["verify", "--since", kept, *extra, "--db", db_url])
+        assert mixed.exit_code == 2 and "--since checks the chain alone" in mixed.output, mixed.output
+    bad = CliRunner().invoke(app, ["verify", "--since", "12", "--db", db_url])
+    assert bad.exit_code == 2 and "is not POSITION:DIGEST" in bad.output
+
+
+@pytest.mark.parametrize("page", [2])
+def test_since_reads_links_by_pages(db_url, clock, monkeypatch, page):
+    links = _ledger_of_links(db_url, clock)
+    _tamper_an_answer_up_to(db_url, links, 7)
+    with open_ledger(db_url, clock=clock) as ledger:
+        whole = _chain(verify_since(ledger.store, _kept(links)))
+        monkeypatch.setattr(verify_module, "PAGE", page)
+        paged = _chain(verify_since(ledger.store, _kept(links)))
+    assert paged.to_json() == whole.to_json() and len(whole.problems) == 1
