@@ -44,13 +44,15 @@ def run_demo(db_path: Path, candidates: int, seed: int) -> dict:
     import io
 
     from cli.results import _results_table, caught_up, print_audit
-    from cli.whatif import print_report
+    from cli.verify import print_report
+    from cli.whatif import print_report as print_whatif
     from commands.import_events import import_file
     from commands.simulate import append_simulation
     from ledger.events import parse_event
     from projections.asof import results_as_of
     from projections.audit import audit_trail
     from projections.results import ResultsReader
+    from projections.verify import verify, verify_since
     from projections.whatif import what_if
 
     _fresh(db_path)
@@ -81,13 +83,18 @@ def run_demo(db_path: Path, candidates: int, seed: int) -> dict:
 
         _step("5. An auditor reads cert-0002: every event, every result, the explanation")
         print_audit(audit_trail(ledger.store, "cert-0002"))
+        out.print()
+        out.print("and checks the whole ledger: the log against its hash chain, every result against a replay")
+        checked = verify(ledger.store)
+        figures["verified"] = checked.ok
+        print_report(checked)
 
         _step("6. The jury proposes a retroactive change (max level 6 from 2024-06-01): what-if first")
         line = orjson.loads(_data("jury_rule_change.json"))
         proposal = line["rules"]
         before = what_if(ledger.store, proposal)
         figures["what_if_changed"] = before.changed
-        print_report(before, out)
+        print_whatif(before, out)
 
         _step("7. The jury records it; the affected certifications are rescored")
         known_before = datetime.now(timezone.utc)
@@ -110,6 +117,11 @@ def run_demo(db_path: Path, candidates: int, seed: int) -> dict:
                       f"({then['rule_version']}); now: {now['status']} {now['pix_score']} pix ({now['rule_version']})")
             out.print("its history: " + ", ".join(h["cause"] for h in reader.history(cert)))
 
+        _step("8. The auditor's next check: only what was appended since the head kept")
+        since = verify_since(ledger.store, checked.chain_head)
+        figures["verified_since"] = (since.ok, _chain_check(since).checked)
+        print_report(since)
+
     out.print()
     out.print(Panel.fit(
         f"The ledger is {db_path}. Try:\n"
@@ -120,6 +132,10 @@ def run_demo(db_path: Path, candidates: int, seed: int) -> dict:
         title="next",
     ))
     return figures
+
+
+def _chain_check(report):
+    return next(c for c in report.checks if c.name == "hash chain")
 
 
 def register(app: typer.Typer) -> None:

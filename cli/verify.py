@@ -49,30 +49,36 @@ def register(app: typer.Typer) -> None:
         if as_json:
             out.print_json(orjson.dumps(report.to_json()).decode())
         else:
-            behind = report.events_behind
-            if report.since is not None:
-                out.print(f"verified the hash chain from position {report.since:,} to log position "
-                          f"{report.position:,}, and nothing else (a full verify checks the rest)", soft_wrap=True)
-            else:
-                out.print(f"verified the ledger at log position {report.position:,}"
-                          + (f"; the results at the projection's position {report.projection_position:,} "
-                             f"({behind:,} event(s) behind, not caught up: verify writes nothing; the results of those "
-                             "events are not verified: run `certledger rebuild --resume`, or any reading command, "
-                             "then verify again)" if behind else ""), soft_wrap=True)
-            for check in report.checks:
-                mark = "[green]ok[/green]" if check.ok else f"[red]{check.count:,} problem(s)[/red]"
-                out.print(f"  {check.name}: {mark}: {shown(check.summary)}", soft_wrap=True)
-                for problem in check.problems:
-                    out.print(f"    - {visible(problem)}", soft_wrap=True, markup=False)
-                if check.count > len(check.problems):
-                    out.print(f"    … and {check.count - len(check.problems):,} more")
-                for note in check.notes:
-                    out.print(f"    note: {visible(note)}", soft_wrap=True, markup=False)
-            if report.chain_head is not None and report.ok:  # (a head of a log that fails is not one to keep)
-                out.print(f"  keep the chain's head to check this log later: --expect-chain "
-                          f"{kept_form(*report.chain_head)}", soft_wrap=True, markup=False)
+            print_report(report)
         if not report.ok:
             raise typer.Exit(1)
+
+
+def print_report(report) -> None:
+    """A verify report as the command prints it (the demo shows it too)."""
+    behind = report.events_behind
+    if report.since is not None:
+        out.print(f"verified the hash chain from position {report.since:,} to log position "
+                  f"{report.position:,}, and nothing else (a full verify checks the rest)", soft_wrap=True)
+    else:
+        out.print(f"verified the ledger at log position {report.position:,}"
+                  + (f"; the results at the projection's position {report.projection_position:,} "
+                     f"({behind:,} event(s) behind, not caught up: verify writes nothing; the results of those "
+                     "events are not verified: run `certledger rebuild --resume`, or any reading command, "
+                     "then verify again)" if behind else ""), soft_wrap=True)
+    for check in report.checks:
+        mark = "[green]ok[/green]" if check.ok else f"[red]{check.count:,} problem(s)[/red]"
+        out.print(f"  {check.name}: {mark}: {shown(check.summary)}", soft_wrap=True)
+        for problem in check.problems:
+            out.print(f"    - {visible(problem)}", soft_wrap=True, markup=False)
+        if check.count > len(check.problems):
+            out.print(f"    … and {check.count - len(check.problems):,} more")
+        for note in check.notes:
+            out.print(f"    note: {visible(note)}", soft_wrap=True, markup=False)
+    if report.chain_head is not None and report.ok:  # (a head of a log that fails is not one to keep)
+        head = kept_form(*report.chain_head)
+        out.print(f"  keep the chain's head to check this log later: --expect-chain {head} (the log up to it "
+                  f"unchanged), or --since {head} (what is appended after it)", soft_wrap=True, markup=False)
 
 
 def _kept_link(text: str, option: str = "--expect-chain") -> tuple[int, str]:

@@ -21,6 +21,8 @@ def test_the_demo_tells_a_consistent_story(tmp_path, monkeypatch):
     assert figures["rescored"] >= figures["what_if_changed"] > 0
     cert, before, after = figures["example"]
     assert after < before, f"{cert}: capping at level 6 can only lower pix"
+    # The auditor's full verify holds, and the check since its head covers the rule change's commit.
+    assert figures["verified"] is True and figures["verified_since"] == (True, 1)
 
 
 def test_the_demo_command_exits_cleanly(tmp_path):
@@ -30,3 +32,4 @@ def test_the_demo_command_exits_cleanly(tmp_path):
                           timeout=300)
     assert done.returncode == 0, done.stderr
     assert "rescored under jury-2024-09-cap-6" in done.stdout
+    assert "verified the hash chain from position" in done.stdout and "--since" in done.stdout
