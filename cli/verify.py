@@ -83,8 +83,8 @@ def print_report(report) -> None:
 
 def _kept_link(text: str, option: str = "--expect-chain") -> tuple[int, str]:
     position, _, digest = text.partition(":")
-    if not (position.isascii() and position.isdigit() and len(digest) == 64
-            and all(c in "0123456789abcdefABCDEF" for c in digest)):
+    if not (position.isascii() and position.isdigit() and len(position) <= 19 and int(position) < 2**63
+            and len(digest) == 64 and all(c in "0123456789abcdefABCDEF" for c in digest)):
         raise typer.BadParameter(f"{text!r} is not POSITION:DIGEST (a position, a colon, 64 hexadecimal digits), as "
                                  "verify prints the chain's head", param_hint=option)
     return int(position), digest.lower()

@@ -167,6 +167,7 @@ class _ChainWalk:
         self.pending: list[tuple[int, int]] = []  # (first, last position) of links agreeing with neither
         self.unlinked = 0  # events read after the last link
         self.head: tuple[int, str] | None = None  # the last link, once `finish` has judged the chain
+        self.kept_base: bytes | None = None  # `since`'s digest when the stored one differs, to the first link
         if since is not None and self.anchor is not None:
             self._start_at(*since)
             return
@@ -192,12 +193,21 @@ class _ChainWalk:
         kept, found = bytes.fromhex(digest_hex), bytes(stored[0][0])
         if found != kept:
             self.check.problem(f"the link at position {position} is {found.hex() or '(empty)'}, not {digest_hex} as "
-                               "kept: the link was changed, or the log up to there rewritten with its links")
+                               "kept: the link was changed, or the log up to there rewritten with its links (or the "
+                               "link was kept of another ledger)")
+            # Which the next link follows tells: the one kept (that link alone was changed) or
+            # the one stored (rewritten with the log before it). The walk goes on from the
+            # stored one, as a full verify's would; the kept one is carried to the first link.
+            self.kept_base = kept
         self.previous = (position, found)
         self.upcoming = self._take()
-        # The links after are judged from both (see the class): following from the one kept,
-        # the link alone was changed; from the one stored, the log before was rewritten.
-        self.local, self.trusted = found, kept
+        self.local = self.trusted = found
+        if position > self.up_to:
+            self.check.problem(f"the link kept at position {position} is past the log's last event ({self.up_to}): "
+                               "events were removed from the log's end")
+        if not self.views.query(f"SELECT 1 FROM {COMMITS_TABLE} WHERE last_position = %s", [position]):
+            self.check.problem(f"the link kept at position {position} ends no commit: links written past the "
+                               "ledger are not a start to check from")
 
     def _take(self) -> tuple[int, bytes] | None:
         if not self._page:
@@ -221,6 +231,8 @@ class _ChainWalk:
         if self.anchor is None or position <= self.anchor:
             return
         self._close(before=position)
+        if self.kept_base is not None:
+            self.kept_base = step(self.kept_base, position, stream, version, topic, state)
         after = step(self.local, position, stream, version, topic, state)
         # (The two are one while every link agrees: one step, not two, on a whole chain.)
         self.trusted = after if self.trusted == self.local else step(self.trusted, position, stream, version,
@@ -240,6 +252,10 @@ class _ChainWalk:
         position, stored = self.upcoming
         first = self.previous[0] + 1
         self.check.checked += 1
+        if self.kept_base is not None:
+            if self.kept_base == stored:  # the link kept was changed alone: the chain goes on from it
+                self.trusted = self.local = stored
+            self.kept_base = None
         if self.trusted == stored:
             for _, changed in self.pending:  # the events agree with this link: those links were changed
                 self.check.problem(f"the hash chain's link at position {changed} is not the one its commit wrote "
@@ -276,6 +292,8 @@ class _ChainWalk:
         if self.anchor is None:
             if self.since is None or self.last is None:
                 check.problem(f"no hash chain: {CHAIN_TABLE} holds no link, not even migration 014's anchor")
+            else:
+                check.summary = "nothing checked: the kept link is not in the chain to start from"
             return  # (else the kept link is not there: named, and nothing to walk from)
         self._close(before=self.last + 1)  # (those past the log's end: their events are gone)
         if self.pending:
@@ -296,13 +314,18 @@ class _ChainWalk:
         for position in listed:
             check.problem(f"the commit ending at position {position} has no link in the hash chain")
         check.count += count - len(listed)
-        count, listed = self._positions(
-            f"SELECT l.last_position FROM {CHAIN_TABLE} l WHERE l.last_position > %s AND l.last_position <= %s "
+        count, listed = self._positions(  # (past the log's end too: a link there is a start a later check trusts)
+            f"SELECT l.last_position FROM {CHAIN_TABLE} l WHERE l.last_position > %s "
             f"AND NOT EXISTS (SELECT 1 FROM {COMMITS_TABLE} c WHERE c.last_position = l.last_position)",
-            [self.anchor, self.up_to])
+            [self.anchor])
         for position in listed:
             check.problem(f"the hash chain links position {position}, where no commit ends")
         check.count += count - len(listed)
+        if self.since is not None:  # (a full verify's commit times check says it)
+            covered = self.views.query(f"SELECT MAX(last_position) FROM {COMMITS_TABLE}", [])[0][0]
+            if covered is not None and int(covered) > self.up_to:
+                check.problem(f"a commit row names position {int(covered)}, past the log's last ({self.up_to}): "
+                              "events were removed from the log's end")
         later = self.views.query(f"SELECT MIN(last_position) FROM {COMMITS_TABLE} WHERE last_position > %s "
                                  "AND last_position <= %s", [self.last, self.up_to])[0][0]
         if later is not None:
@@ -330,7 +353,7 @@ class _ChainWalk:
         head = self.head = self._head()
         if head is None and self.since is not None:
             head = self.head = (self.anchor, self.previous[1].hex())
-            check.summary += "; no commit since it: the head is the link kept"
+            check.summary += "; no commit since it" + ("; the head is the link kept" if check.ok else "")
         elif head is None:
             check.summary += "; no commit linked yet: no head to keep"
         elif check.ok:
@@ -356,7 +379,8 @@ def verify_since(store: EventStore, kept: tuple[int, str], *, progress: Progress
                 tick("log", rows[-1][0] - kept[0], position - kept[0])
         chain.finish(None)
         projected = views.position()
-    return VerifyReport(position, projected, [chain.check], 0, chain.head, since=kept[0])
+        behind = views.events_after(projected) if projected < position else 0
+    return VerifyReport(position, projected, [chain.check], behind, chain.head, since=kept[0])
 
 
 def _max_position(views: ResultsViews) -> int:

@@ -91,7 +91,7 @@ def test_since_a_kept_link_rewritten_or_missing_is_named(db_url, clock, links_af
         missing = verify_since(ledger.store, (links[KEPT][0] + 1, links[KEPT][1].hex()))
     assert _chain(rewritten).problems == [
         f"the link at position {links[KEPT][0]} is {'01' * 32}, not {links[KEPT][1].hex()} as kept: the link was "
-        "changed, or the log up to there rewritten with its links"]
+        "changed, or the log up to there rewritten with its links (or the link was kept of another ledger)"]
     assert _chain(missing).problems == [
         f"the link kept at position {links[KEPT][0] + 1} is not in the hash chain: the log up to there was "
         "rewritten, or the link was kept of another ledger"]
@@ -104,7 +104,7 @@ def test_since_the_head_itself_finds_nothing_new_and_offers_it_again(db_url, clo
     with open_ledger(db_url, clock=clock) as ledger:
         report = verify_since(ledger.store, head)
     assert report.ok and report.chain_head == head and _chain(report).checked == 0
-    assert _chain(report).summary.endswith("; no commit since it: the head is the link kept")
+    assert _chain(report).summary.endswith("; no commit since it; the head is the link kept")
 
 
 def test_since_the_cli_offers_the_new_head_and_refuses_mixed_options(db_url, clock):
@@ -132,3 +132,63 @@ def test_since_reads_links_by_pages(db_url, clock, monkeypatch, page):
         monkeypatch.setattr(verify_module, "PAGE", page)
         paged = _chain(verify_since(ledger.store, _kept(links)))
     assert paged.to_json() == whole.to_json() and len(whole.problems) == 1
+
+
+def test_since_a_rewritten_start_then_a_changed_link_accuses_no_commit(db_url, clock):
+    """From a review: with the kept link differing from the stored one (the log before it
+    rewritten with every link) and a later link changed, the intact commits after were
+    accused. The walk goes on from the stored link, as a full verify's does."""
+    links = _ledger_of_links(db_url, clock)
+    _without_guards(db_url)
+    _run_sql(db_url, "UPDATE certledger_chain SET digest = ? WHERE last_position = ?", (b"\x02" * 32, links[KEPT + 1][0]))
+    with open_ledger(db_url, clock=clock) as ledger:
+        report = verify_since(ledger.store, (links[KEPT][0], "ab" * 32))
+    assert _chain(report).problems == [
+        f"the link at position {links[KEPT][0]} is {links[KEPT][1].hex()}, not {'ab' * 32} as kept: the link was "
+        "changed, or the log up to there rewritten with its links (or the link was kept of another ledger)",
+        f"the hash chain's link at position {links[KEPT + 1][0]} is not the one its commit wrote (changed or "
+        "added): the events agree with the links around it"]
+
+
+def test_a_link_past_the_log_end_is_no_start_to_trust(db_url, clock):
+    """From a review: a link added past the log's end, copying the head's digest, passed a
+    full verify, which offered it as the head; the next commits chain from it, and a
+    `--since` from it said ok over events in no link. A full verify names it now, and
+    `--since` refuses a start that ends no commit."""
+    links = _ledger_of_links(db_url, clock)
+    _without_guards(db_url)
+    past = links[-1][0] + 20
+    _run_sql(db_url, "INSERT INTO certledger_chain (last_position, digest) VALUES (?, ?)", (past, links[-1][1]))
+    with open_ledger(db_url, clock=clock) as ledger:
+        full = verify(ledger.store, results=False)
+        since = verify_since(ledger.store, (past, links[-1][1].hex()))
+    assert f"the hash chain links position {past}, where no commit ends" in _chain(full).problems
+    assert not full.ok and not since.ok
+    assert f"the link kept at position {past} ends no commit: links written past the ledger are not a start to " \
+           "check from" in _chain(since).problems
+    assert f"the link kept at position {past} is past the log's last event ({links[-1][0]}): events were removed " \
+           "from the log's end" in _chain(since).problems
+
+
+def test_since_names_events_removed_from_the_log_end(db_url, clock):
+    """From a review: the log's last events deleted with their link but not their commit
+    row, or the log cut below the kept head: `--since` said ok."""
+    links = _ledger_of_links(db_url, clock)
+    table, key = _events_table(db_url)
+    _without_guards(db_url)
+    if db_url.startswith("sqlite"):
+        _run_sql(db_url, "DROP TRIGGER chain_no_delete")
+    _run_sql(db_url, f"DELETE FROM {table} WHERE {key} > ?", (links[-2][0],))
+    _run_sql(db_url, "DELETE FROM certledger_chain WHERE last_position = ?", (links[-1][0],))
+    with open_ledger(db_url, clock=clock) as ledger:
+        tail_cut = verify_since(ledger.store, _kept(links))
+        head_cut = verify_since(ledger.store, (links[-1][0], links[-1][1].hex()))
+    assert f"a commit row names position {links[-1][0]}, past the log's last ({links[-2][0]}): events were " \
+           "removed from the log's end" in _chain(tail_cut).problems
+    assert not tail_cut.ok and not head_cut.ok
+
+
+@pytest.mark.parametrize("position", ["9223372036854775808", "9" * 4301])
+def test_a_kept_position_too_large_is_a_usage_error(db_url, position):
+    said = CliRunner().invoke(app, ["verify", "--since", f"{position}:{'a' * 64}", "--db", db_url])
+    assert said.exit_code == 2 and "is not POSITION:DIGEST" in said.output, said.output
