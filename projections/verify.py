@@ -155,7 +155,7 @@ class _ChainWalk:
 
     def __init__(self, views: ResultsViews, up_to: int, check: Check, since: tuple[int, str] | None = None):
         """`since`: a link kept from an earlier verify, (position, hex digest): the walk
-        starts there, from the digest kept, and reads no event before it."""
+        starts at that link and reads no event before it (see `_start_at`)."""
         self.views, self.check, self.up_to, self.since = views, check, up_to, since
         first, last = views.query(f"SELECT MIN(last_position), MAX(last_position) FROM {CHAIN_TABLE}", [])[0]
         self.anchor = None if first is None else int(first)
@@ -182,7 +182,8 @@ class _ChainWalk:
 
     def _start_at(self, position: int, digest_hex: str) -> None:
         """Walk from a kept link, as from an anchor: what the chain holds there must be
-        what was kept; the links after it are judged from it."""
+        what was kept, end a commit, and lie within the log; the links after it are
+        judged from the one stored there."""
         stored = self.views.query(f"SELECT digest FROM {CHAIN_TABLE} WHERE last_position = %s", [position])
         self.anchor, self.anchor_digest, self._read_after = position, b"", position
         if not stored:
