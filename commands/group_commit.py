@@ -62,13 +62,14 @@ from storage.store import PG_EVENTS_TABLE, EventStore
 MAX_GROUP_EVENTS = 2000  # events judged and written in one transaction, at most
 
 # The group's one read: the event ids already recorded (kind 0) and the events appended
-# to its streams since the versions the committer knows (kind 1).
+# to its streams since the versions the committer knows (kind 1). Arrays in binary (%b):
+# psycopg's text form quotes each element in Python (see storage.store's writer).
 _READ_GROUP = (
     "SELECT 0 AS kind, event_id AS a, NULL::bigint AS b, digest AS c, NULL::bytea AS d "
-    "FROM certledger_event_ids WHERE event_id = ANY(%s) "
+    "FROM certledger_event_ids WHERE event_id = ANY(%b::text[]) "
     "UNION ALL "
     "SELECT 1, e.originator_id, e.originator_version, e.topic, e.state "
-    "FROM unnest(%s::text[], %s::bigint[]) AS s(stream, after) "
+    "FROM unnest(%b::text[], %b::bigint[]) AS s(stream, after) "
     f"JOIN {PG_EVENTS_TABLE} e ON e.originator_id = s.stream AND e.originator_version > s.after"
 )
 
