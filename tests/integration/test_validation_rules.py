@@ -472,3 +472,30 @@ def test_a_finalisation_cannot_miss_a_certification_started_by_another_writer_me
     # Judged again, as the service does after a conflict: c2 needs its abort reason.
     refused(ledger, [s.finalise()], E.AbortReasonMissing.code, field="abort_reasons")
     accepted(ledger, [s.finalise({"c2": "candidate"})])
+
+
+def test_a_stream_read_and_not_written_that_moved_refuses_the_whole_write(ledger):
+    """A start reads its session's stream without writing it: if the session was
+    finalised meanwhile, the write is refused whole, naming that stream."""
+    from commands.recording import StateCache, _UnitOfWork
+    from storage.errors import StreamVersionConflict
+
+    s = Scenario()
+    accepted(ledger, [s.open(), *s.full_test("c1")])
+    starting = _UnitOfWork(ledger.store, StateCache(), ledger.service.clock(), "writer-1")
+    ledger.service._judge_all(starting, events([s.start("c2")]), first_line=1)
+    assert "session:s1" in starting.read_only_versions()
+    accepted(ledger, [s.finalise()])  # another writer, meanwhile
+    before = ledger.store.max_position()
+    with pytest.raises(StreamVersionConflict, match="moved meanwhile: .*session:s1"):
+        with ledger.store.writer() as w:
+            w.write(starting.records, expect=starting.read_only_versions(), last=True)
+    assert ledger.store.max_position() == before
+    # Unmoved, the same write goes through.
+    fresh = _UnitOfWork(ledger.store, StateCache(), ledger.service.clock(), "writer-1")
+    t = Scenario("s2")
+    accepted(ledger, [t.open()])
+    ledger.service._judge_all(fresh, events([t.start("d1")]), first_line=1)
+    with ledger.store.writer() as w:
+        w.write(fresh.records, expect=fresh.read_only_versions(), last=True)
+    assert ledger.store.max_position() > before
