@@ -107,7 +107,10 @@ class VerifyReport:
         return all(c.ok for c in self.checks)
 
     def to_json(self) -> dict[str, Any]:
-        head = None if self.chain_head is None else {"position": self.chain_head[0], "digest": self.chain_head[1]}
+        # Only a head of a log that passes is one to keep: a script reading the JSON must
+        # not take the head of a failing log for one (the text offers it on the same terms).
+        head = None if self.chain_head is None or not self.ok else {"position": self.chain_head[0],
+                                                                     "digest": self.chain_head[1]}
         return {"ok": self.ok, "position": self.position, "projection_position": self.projection_position,
                 "events_behind": self.events_behind, "chain_head": head, "since": self.since,
                 "checks": [c.to_json() for c in self.checks]}

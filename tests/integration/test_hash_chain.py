@@ -281,6 +281,11 @@ def test_the_last_event_removed_is_named_and_no_head_is_offered(db_url, clock, t
                               "links before it: its events or the link itself changed (no later link tells which)"]
     said = CliRunner().invoke(app, ["verify", "--log-only", "--db", db_url])
     assert said.exit_code == 1 and "keep the chain's head" not in said.output, said.output
+    # Nor does the JSON give it, for a script to keep (from a review).
+    as_json = CliRunner().invoke(app, ["verify", "--log-only", "--json", "--db", db_url])
+    assert as_json.exit_code == 1 and orjson.loads(as_json.output)["chain_head"] is None
+    assert orjson.loads(CliRunner().invoke(app, ["verify", "--since", f"{links[-2][0]}:{links[-2][1].hex()}",
+                                                 "--json", "--db", db_url]).output)["chain_head"] is None
 
 
 def test_the_links_are_read_by_pages_beside_the_events(db_url, clock, monkeypatch):
