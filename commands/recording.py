@@ -352,6 +352,11 @@ class LedgerService:
             return self.committer.record(events, by=by, guard=guard)
         for attempt in range(MAX_RETRIES):
             uow = _UnitOfWork(self.store, self.cache, self.clock(), by, guard)
+            # The ids are read before the streams, in reads of their own: a copy of this
+            # batch committed by another writer in between showed its session opened and
+            # its id unknown, and was refused (a 422 where a re-sent batch is skipped). A
+            # refusal judged while the log moved is judged again on fresh reads.
+            began_at = self.store.max_position()
             try:
                 report = self._judge_all(uow, events, first_line=1)
                 if uow.records:  # (a batch already recorded whole writes nothing, and checks nothing)
@@ -363,6 +368,10 @@ class LedgerService:
                 # Someone else wrote meanwhile: re-read and re-validate everything.
                 self.cache.forget(uow.touched)
                 if attempt == MAX_RETRIES - 1:
+                    raise
+            except BatchRejected:
+                self.cache.forget(uow.touched)
+                if attempt == MAX_RETRIES - 1 or self.store.max_position() == began_at:
                     raise
             except BaseException:
                 self.cache.forget(uow.touched)
