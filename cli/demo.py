@@ -81,7 +81,7 @@ def run_demo(db_path: Path, candidates: int, seed: int) -> dict:
         out.print("all certifications: " + ", ".join(f"{n} {s}" for s, n in statuses.most_common()))
         out.print(_results_table(reader.current(session_id=EXAMPLE_SESSION)))
 
-        _step("5. An auditor reads cert-0002: every event, every result, the explanation")
+        _step("5. An auditor reads cert-0002 (every event, every result, the explanation), then verifies the ledger")
         print_audit(audit_trail(ledger.store, "cert-0002"))
         out.print()
         out.print("and checks the whole ledger: the log against its hash chain, every result against a replay")
@@ -121,6 +121,8 @@ def run_demo(db_path: Path, candidates: int, seed: int) -> dict:
         since = verify_since(ledger.store, checked.chain_head)
         figures["verified_since"] = (since.ok, _chain_check(since).checked)
         print_report(since)
+        out.print("(the rule change is one event; the results it rescored are read models, which a full verify "
+                  "checks against a replay)")
 
     out.print()
     out.print(Panel.fit(
@@ -128,6 +130,7 @@ def run_demo(db_path: Path, candidates: int, seed: int) -> dict:
         f"  certledger results --session {EXAMPLE_SESSION} --db sqlite:///{db_path}\n"
         f"  certledger audit cert-0001 --db sqlite:///{db_path}\n"
         f"  certledger what-if --rules pix-v2-2021-08 --against pix-v2-2024-05 --db sqlite:///{db_path}\n"
+        f"  certledger verify --db sqlite:///{db_path}   (add --since POSITION:DIGEST, a head it printed)\n"
         f"  certledger serve --db sqlite:///{db_path}   (then open http://127.0.0.1:8000/docs)",
         title="next",
     ))

@@ -61,11 +61,12 @@ def print_report(report) -> None:
         out.print(f"verified the hash chain from position {report.since:,} to log position "
                   f"{report.position:,}, and nothing else (a full verify checks the rest)", soft_wrap=True)
     else:
+        results = any(c.name == "results" for c in report.checks)  # (not with --log-only)
         out.print(f"verified the ledger at log position {report.position:,}"
                   + (f"; the results at the projection's position {report.projection_position:,} "
                      f"({behind:,} event(s) behind, not caught up: verify writes nothing; the results of those "
                      "events are not verified: run `certledger rebuild --resume`, or any reading command, "
-                     "then verify again)" if behind else ""), soft_wrap=True)
+                     "then verify again)" if behind and results else ""), soft_wrap=True)
     for check in report.checks:
         mark = "[green]ok[/green]" if check.ok else f"[red]{check.count:,} problem(s)[/red]"
         out.print(f"  {check.name}: {mark}: {shown(check.summary)}", soft_wrap=True)

@@ -171,6 +171,7 @@ class _ChainWalk:
         self.unlinked = 0  # events read after the last link
         self.head: tuple[int, str] | None = None  # the last link, once `finish` has judged the chain
         self.kept_base: bytes | None = None  # `since`'s digest when the stored one differs, to the first link
+        self._differs = (0, "")  # (index, opening) of that finding, told more once the first link is read
         if since is not None and self.anchor is not None:
             self._start_at(*since)
             return
@@ -196,9 +197,10 @@ class _ChainWalk:
             return
         kept, found = bytes.fromhex(digest_hex), bytes(stored[0][0])
         if found != kept:
-            self.check.problem(f"the link at position {position} is {found.hex() or '(empty)'}, not {digest_hex} as "
-                               "kept: the link was changed, or the log up to there rewritten with its links (or the "
-                               "link was kept of another ledger)")
+            self._differs = (len(self.check.problems),
+                             f"the link at position {position} is {found.hex() or '(empty)'}, not {digest_hex} as kept")
+            self.check.problem(f"{self._differs[1]}: the link was changed, or the log up to there rewritten with its "
+                               "links (or the link was kept of another ledger)")
             # Which the next link follows tells: the one kept (that link alone was changed) or
             # the one stored (rewritten with the log before it). The walk goes on from the
             # stored one, as a full verify's would; the kept one is carried to the first link.
@@ -257,8 +259,15 @@ class _ChainWalk:
         first = self.previous[0] + 1
         self.check.checked += 1
         if self.kept_base is not None:
+            index, differs = self._differs
             if self.kept_base == stored:  # the link kept was changed alone: the chain goes on from it
                 self.trusted = self.local = stored
+                self.check.problems[index] = f"{differs}, and the next link follows the one kept: that link alone " \
+                                             "was changed"
+            elif self.local == stored:
+                self.check.problems[index] = f"{differs}, and the links after follow the one stored: the log up to " \
+                                             "there was rewritten with its links (or the link was kept of another " \
+                                             "ledger)"
             self.kept_base = None
         if self.trusted == stored:
             for _, changed in self.pending:  # the events agree with this link: those links were changed
