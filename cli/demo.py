@@ -81,7 +81,7 @@ def run_demo(db_path: Path, candidates: int, seed: int) -> dict:
         out.print("all certifications: " + ", ".join(f"{n} {s}" for s, n in statuses.most_common()))
         out.print(_results_table(reader.current(session_id=EXAMPLE_SESSION)))
 
-        _step("5. An auditor reads cert-0002 (every event, every result, the explanation), then verifies the ledger")
+        _step("5. An auditor reads cert-0002 (events, results, why), then verifies it all")
         print_audit(audit_trail(ledger.store, "cert-0002"))
         out.print()
         out.print("and checks the whole ledger: the log against its hash chain, every result against a replay")
@@ -89,7 +89,7 @@ def run_demo(db_path: Path, candidates: int, seed: int) -> dict:
         figures["verified"] = checked.ok
         print_report(checked)
 
-        _step("6. The jury proposes a retroactive change (max level 6 from 2024-06-01): what-if first")
+        _step("6. The jury proposes max level 6 from 2024-06-01, retroactively: what-if first")
         line = orjson.loads(_data("jury_rule_change.json"))
         proposal = line["rules"]
         before = what_if(ledger.store, proposal)
