@@ -118,6 +118,8 @@ def run_demo(db_path: Path, candidates: int, seed: int) -> dict:
             out.print("its history: " + ", ".join(h["cause"] for h in reader.history(cert)))
 
         _step("8. The auditor's next check: only what was appended since the head kept")
+        if not checked.ok or checked.chain_head is None:  # (a head of a failing log is not one to start from)
+            raise RuntimeError("the ledger failed its verify in step 5: no head to check from")
         since = verify_since(ledger.store, checked.chain_head)
         figures["verified_since"] = (since.ok, _chain_check(since).checked)
         print_report(since)

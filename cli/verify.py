@@ -58,7 +58,7 @@ def print_report(report) -> None:
     """A verify report as the command prints it (the demo shows it too)."""
     behind = report.events_behind
     if report.since is not None:
-        out.print(f"verified the hash chain from position {report.since:,} to log position "
+        out.print(f"checked the hash chain after the kept link at position {report.since:,}, the log ending at "
                   f"{report.position:,}, and nothing else (a full verify checks the rest)", soft_wrap=True)
     else:
         results = any(c.name == "results" for c in report.checks)  # (not with --log-only)

@@ -4,7 +4,8 @@ A batch is all or nothing: every fact is checked against the ledger as it would 
 the batch's earlier facts applied (an overlay of stream states); if any fact is refused,
 nothing is written and every refusal is reported with its line and field. The write is
 one transaction; if another writer appended to one of the batch's streams meanwhile,
-the batch is re-read and re-validated, then retried.
+the batch is re-read and re-validated, then retried. A refusal judged while another
+writer committed is judged once more on fresh reads (its ids and streams are read apart).
 
 Facts carrying an `event_id` already in the ledger with the same content are skipped (a
 re-import appends nothing new); the same id with other content is refused.
@@ -350,12 +351,14 @@ class LedgerService:
     def record(self, events: Sequence[LedgerEvent], *, by: str, guard: Guard | None = None) -> RecordReport:
         if self.committer is not None:
             return self.committer.record(events, by=by, guard=guard)
+        rejudged = False
         for attempt in range(MAX_RETRIES):
             uow = _UnitOfWork(self.store, self.cache, self.clock(), by, guard)
             # The ids are read before the streams, in reads of their own: a copy of this
             # batch committed by another writer in between showed its session opened and
             # its id unknown, and was refused (a 422 where a re-sent batch is skipped). A
-            # refusal judged while the log moved is judged again on fresh reads.
+            # refusal judged while the log moved is judged again, once, on fresh reads
+            # (once: on a busy log a genuine refusal would be judged again and again).
             began_at = self.store.max_position()
             try:
                 report = self._judge_all(uow, events, first_line=1)
@@ -371,8 +374,9 @@ class LedgerService:
                     raise
             except BatchRejected:
                 self.cache.forget(uow.touched)
-                if attempt == MAX_RETRIES - 1 or self.store.max_position() == began_at:
+                if rejudged or attempt == MAX_RETRIES - 1 or self.store.max_position() == began_at:
                     raise
+                rejudged = True
             except BaseException:
                 self.cache.forget(uow.touched)
                 raise

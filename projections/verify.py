@@ -212,8 +212,12 @@ class _ChainWalk:
             self.check.problem(f"the link kept at position {position} is past the log's last event ({self.up_to}): "
                                "events were removed from the log's end")
         if not self.views.query(f"SELECT 1 FROM {COMMITS_TABLE} WHERE last_position = %s", [position]):
-            self.check.problem(f"the link kept at position {position} ends no commit: links written past the "
-                               "ledger are not a start to check from")
+            first = self.views.query(f"SELECT MIN(last_position) FROM {CHAIN_TABLE}", [])[0][0]
+            self.check.problem(
+                f"the link kept at position {position} is migration 014's anchor, which no verify offers as a head: "
+                "keep a head verify printed" if first is not None and int(first) == position else
+                f"the link kept at position {position} ends no commit: links written past the ledger are not a "
+                "start to check from")
 
     def _take(self) -> tuple[int, bytes] | None:
         if not self._page:
@@ -259,16 +263,21 @@ class _ChainWalk:
         first = self.previous[0] + 1
         self.check.checked += 1
         if self.kept_base is not None:
+            # Carried until a link agrees with the chain from the one kept or from the one stored.
             index, differs = self._differs
-            if self.kept_base == stored:  # the link kept was changed alone: the chain goes on from it
+            if self.kept_base == stored:  # the chain from the kept link holds: the links since were changed
                 self.trusted = self.local = stored
-                self.check.problems[index] = f"{differs}, and the next link follows the one kept: that link alone " \
-                                             "was changed"
-            elif self.local == stored:
-                self.check.problems[index] = f"{differs}, and the links after follow the one stored: the log up to " \
-                                             "there was rewritten with its links (or the link was kept of another " \
-                                             "ledger)"
-            self.kept_base = None
+                self.check.problems[index] = (
+                    f"{differs}, and the next link follows the one kept: that link alone was changed"
+                    if not self.pending else
+                    f"{differs}, and a later link follows the one kept: it was changed, as were the links named below")
+                self.kept_base = None
+            elif self.trusted == stored:
+                if not self.pending:  # (the first link: with links between, which base held is not told)
+                    self.check.problems[index] = (f"{differs}, and the links after follow the one stored: the log "
+                                                  "up to there was rewritten with its links (or the link was kept of "
+                                                  "another ledger)")
+                self.kept_base = None
         if self.trusted == stored:
             for _, changed in self.pending:  # the events agree with this link: those links were changed
                 self.check.problem(f"the hash chain's link at position {changed} is not the one its commit wrote "
@@ -319,7 +328,8 @@ class _ChainWalk:
             check.problem(f"the hash chain's first link, at position {self.anchor}, holds a digest where migration "
                           "014's anchor holds an empty one: the anchor was changed, or deleted (then the events up "
                           "to that link are not checked)")
-        # Commit rows and links, within the log (a commit row past its end is the commit times' finding).
+        # Commit rows without a link, within the log (a commit row past its end is the commit times' finding,
+        # or `since`'s below), and links without a commit row, wherever they lie.
         end = min(self.last, self.up_to)
         count, listed = self._positions(
             f"SELECT c.last_position FROM {COMMITS_TABLE} c WHERE c.last_position > %s AND c.last_position <= %s "
@@ -377,9 +387,11 @@ class _ChainWalk:
 
 def verify_since(store: EventStore, kept: tuple[int, str], *, progress: Progress | None = None) -> VerifyReport:
     """The hash chain after a link kept from an earlier verify: that link is still there,
-    and every commit after it follows from it and from its events. Reads only the events
-    after it, so a daily check costs what the day appended; what it cannot see (an event
-    before the link changed, the read models) a full `verify` does."""
+    and every commit after it follows from it and from its events (from the link stored
+    there, should it differ from the one kept: that is a finding, and the walk tells
+    which held). Reads only the events after it, so a daily check costs what the day
+    appended; what it cannot see (an event before the link changed, the read models) a
+    full `verify` does."""
     views = ResultsViews(store)
     tick = progress or (lambda phase, done, total: None)
     with read_snapshot(store):

@@ -32,4 +32,4 @@ def test_the_demo_command_exits_cleanly(tmp_path):
                           timeout=300)
     assert done.returncode == 0, done.stderr
     assert "rescored under jury-2024-09-cap-6" in done.stdout
-    assert "verified the hash chain from position" in done.stdout and "--since" in done.stdout
+    assert "checked the hash chain after the kept link" in done.stdout and "--since" in done.stdout

@@ -4,6 +4,7 @@ event; an auditor who keeps each day's head checks the next day's appends alone.
 
 from __future__ import annotations
 
+import orjson
 import pytest
 from typer.testing import CliRunner
 
@@ -114,10 +115,12 @@ def test_since_the_cli_offers_the_new_head_and_refuses_mixed_options(db_url, clo
     kept = kept_form(*_kept(links))
     said = CliRunner().invoke(app, ["verify", "--since", kept, "--db", db_url])
     assert said.exit_code == 0, said.output
-    assert f"verified the hash chain from position {links[KEPT][0]:,}" in said.output
+    assert f"checked the hash chain after the kept link at position {links[KEPT][0]:,}" in said.output
     assert f"--expect-chain {kept_form(links[-1][0], links[-1][1].hex())}" in said.output
     as_json = CliRunner().invoke(app, ["verify", "--since", kept, "--json", "--db", db_url])
-    assert '"since"' in as_json.output and as_json.exit_code == 0
+    told = orjson.loads(as_json.output)
+    assert as_json.exit_code == 0 and told["since"] == links[KEPT][0] and told["ok"] is True
+    assert told["chain_head"] == {"position": links[-1][0], "digest": links[-1][1].hex()}
     for extra in (["--expect-chain", kept], ["--log-only"]):
         mixed = CliRunner().invoke(app, ["verify", "--since", kept, *extra, "--db", db_url])
         assert mixed.exit_code == 2 and "--since checks the chain alone" in mixed.output, mixed.output
@@ -125,7 +128,7 @@ def test_since_the_cli_offers_the_new_head_and_refuses_mixed_options(db_url, clo
     assert bad.exit_code == 2 and "is not POSITION:DIGEST" in bad.output
 
 
-@pytest.mark.parametrize("page", [2])
+@pytest.mark.parametrize("page", [1, 2])
 def test_since_reads_links_by_pages(db_url, clock, monkeypatch, page):
     links = _ledger_of_links(db_url, clock)
     _tamper_an_answer_up_to(db_url, links, 7)
@@ -184,10 +187,56 @@ def test_since_names_events_removed_from_the_log_end(db_url, clock):
     _run_sql(db_url, "DELETE FROM certledger_chain WHERE last_position = ?", (links[-1][0],))
     with open_ledger(db_url, clock=clock) as ledger:
         tail_cut = verify_since(ledger.store, _kept(links))
-        head_cut = verify_since(ledger.store, (links[-1][0], links[-1][1].hex()))
-    assert f"a commit row names position {links[-1][0]}, past the log's last ({links[-2][0]}): events were " \
-           "removed from the log's end" in _chain(tail_cut).problems
-    assert not tail_cut.ok and not head_cut.ok
+    assert _chain(tail_cut).problems == [
+        f"a commit row names position {links[-1][0]}, past the log's last ({links[-2][0]}): events were removed "
+        "from the log's end"]
+
+
+def test_since_names_a_log_cut_below_the_kept_head(db_url, clock):
+    """The log's events cut below the kept head, its link and commit row left: the
+    kept head lies past the log's end."""
+    links = _ledger_of_links(db_url, clock)
+    table, key = _events_table(db_url)
+    _without_guards(db_url)
+    _run_sql(db_url, f"DELETE FROM {table} WHERE {key} > ?", (links[-2][0],))
+    with open_ledger(db_url, clock=clock) as ledger:
+        cut = verify_since(ledger.store, (links[-1][0], links[-1][1].hex()))
+    assert _chain(cut).problems == [
+        f"the link kept at position {links[-1][0]} is past the log's last event ({links[-2][0]}): events were "
+        "removed from the log's end",
+        f"a commit row names position {links[-1][0]}, past the log's last ({links[-2][0]}): events were removed "
+        "from the log's end"]
+    assert not cut.ok
+
+
+def test_since_the_anchor_is_no_head_to_start_from(db_url, clock):
+    links = _ledger_of_links(db_url, clock)
+    with open_ledger(db_url, clock=clock) as ledger:
+        report = verify_since(ledger.store, (links[0][0], "00" * 32))
+    assert f"the link kept at position {links[0][0]} is migration 014's anchor, which no verify offers as a head: " \
+           "keep a head verify printed" in _chain(report).problems
+
+
+@pytest.mark.parametrize("also", [(KEPT + 1,), (KEPT + 1, KEPT + 2)], ids=["the next", "the next two"])
+def test_since_a_kept_link_changed_with_links_after_it_names_the_links(db_url, clock, also):
+    """From a review: the kept link and the next one changed (the events intact) were
+    reported as a commit whose events changed. The chain from the kept digest is carried
+    until a link agrees with it: the links between were changed, as a full verify says."""
+    links = _ledger_of_links(db_url, clock)
+    _without_guards(db_url)
+    for index in (KEPT, *also):
+        _run_sql(db_url, "UPDATE certledger_chain SET digest = ? WHERE last_position = ?",
+                 (bytes([index]) * 32, links[index][0]))
+    with open_ledger(db_url, clock=clock) as ledger:
+        since = _chain(verify_since(ledger.store, _kept(links)))
+        full = _chain(verify(ledger.store, results=False))
+    changed = [p for p in full.problems if "is not the one its commit wrote" in p]
+    assert len(changed) == 1 + len(also)  # the kept link and those after it, as links
+    assert since.problems == [
+        f"the link at position {links[KEPT][0]} is {bytes([KEPT]).hex() * 32}, not {links[KEPT][1].hex()} as kept, "
+        "and a later link follows the one kept: it was changed, as were the links named below",
+        *changed[1:]]
+    assert not any("breaks at the commit" in p for p in since.problems)
 
 
 @pytest.mark.parametrize("position", ["9223372036854775808", "9" * 4301])

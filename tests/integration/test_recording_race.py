@@ -54,6 +54,29 @@ def test_a_refusal_that_holds_on_fresh_reads_is_still_refused(db_url, clock, mon
         s = Scenario("s1")
         ledger.service.record(events([s.open()]), by="test")
         calls = _intruding(monkeypatch, other, events([Scenario("s2").open()]))  # the log moves, unrelated
+        before = ledger.store.max_position()
+        with pytest.raises(BatchRejected) as refused:
+            ledger.service.record(events([{**s.open(), "event_id": "another-id"}]), by="test")
+        assert ledger.store.max_position() == before + 1  # the other writer's session only
+    assert [e.code for e in refused.value.errors] == ["session-already-opened"]
+    assert len(calls) == 3
+
+
+def test_a_refusal_on_a_log_that_keeps_moving_is_judged_again_once(db_url, clock, monkeypatch):
+    """From a review: on a busy log a genuine refusal was judged up to MAX_RETRIES times,
+    each time reading its streams again."""
+    with open_ledger(db_url, clock=clock) as ledger, open_ledger(db_url, clock=clock) as other:
+        s = Scenario("s1")
+        ledger.service.record(events([s.open()]), by="test")
+        real, calls = _UnitOfWork.prefetch_ids, []
+
+        def busy(self, evs):  # another writer commits during every judging
+            calls.append(1)
+            if len(calls) % 2:
+                other.service.record(events([Scenario(f"busy-{len(calls)}").open()]), by="other")
+            return real(self, evs)
+
+        monkeypatch.setattr(_UnitOfWork, "prefetch_ids", busy)
         with pytest.raises(BatchRejected):
             ledger.service.record(events([{**s.open(), "event_id": "another-id"}]), by="test")
-    assert len(calls) == 3
+    assert len(calls) == 4  # two judgings of its own, each with the other writer's between
