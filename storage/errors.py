@@ -23,6 +23,12 @@ class LedgerNewerThanRelease(StorageError):
     break what the newer release derives from them, so this release refuses it whole."""
 
 
+class DatabaseNotUtf8(StorageError):
+    """A new ledger asked of a PostgreSQL database not encoded in UTF-8: facts carry any
+    Unicode text, and such a database refused other characters only once a fact held
+    one (a raw encoding error in the middle of an import or a request)."""
+
+
 class StreamVersionConflict(StorageError):
     """Another writer appended to a stream since it was read: re-read, re-validate, retry."""
 

@@ -13,7 +13,7 @@ from importlib import resources
 
 import psycopg
 
-from storage.errors import LedgerNewerThanRelease
+from storage.errors import DatabaseNotUtf8, LedgerNewerThanRelease
 from storage.urls import DatabaseUrl, sqlite_busy_timeout
 
 MIGRATIONS_TABLE = "certledger_migrations"
@@ -107,6 +107,14 @@ def _migrate_postgresql(url: DatabaseUrl) -> list[str]:
     with pg_connect(url) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (_ADVISORY_LOCK,))
         try:
+            # A new ledger only: one created before this check keeps working, in what its
+            # encoding holds. Checked before anything is created, so nothing is left behind.
+            if conn.execute("SELECT to_regclass(%s)", (MIGRATIONS_TABLE,)).fetchone()[0] is None:
+                encoding = conn.execute("SHOW server_encoding").fetchone()[0]
+                if encoding != "UTF8":
+                    raise DatabaseNotUtf8(
+                        f"the database {url.redacted()} is encoded {encoding}: a ledger needs UTF-8, for facts "
+                        f"carry any Unicode text; create it with `createdb -E UTF8 -T template0 {url.dbname}`")
             conn.execute(
                 f"CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} "
                 "(name text PRIMARY KEY, applied_at timestamptz NOT NULL)"

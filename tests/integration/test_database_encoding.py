@@ -1,0 +1,40 @@
+"""A PostgreSQL ledger is created only in a UTF-8 database: facts carry any Unicode text,
+and a LATIN1 database refused other characters only once a fact held one, with a raw
+encoding error in the middle of an import (a new user's walkthrough found it)."""
+
+from __future__ import annotations
+
+import uuid
+
+import psycopg
+from typer.testing import CliRunner
+
+from cli.main import app
+from storage import migrate as migrations
+from storage.urls import parse_url
+from tests.conftest import _with_db
+
+
+def test_a_new_ledger_in_a_latin1_database_is_refused_before_anything_is_created(pg_server):
+    name = f"certledger_e_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE \"{name}\" ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0")
+    url = _with_db(pg_server, name)
+    try:
+        said = CliRunner().invoke(app, ["init", "--db", url])
+        assert said.exit_code == 2, said.output
+        text = " ".join(said.output.split())
+        assert "is encoded LATIN1: a ledger needs UTF-8" in text and "createdb -E UTF8 -T template0" in text
+        with psycopg.connect(url) as conn:  # nothing left behind, not even the migrations' table
+            assert conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").fetchone()[0] == 0
+        # A ledger created before this check (its migrations recorded) keeps opening.
+        first, sql = migrations.available("postgresql")[0]
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("CREATE TABLE certledger_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL)")
+            conn.execute(sql)
+            conn.execute("INSERT INTO certledger_migrations VALUES (%s, now())", (first,))
+        applied = migrations.migrate(parse_url(url))  # the rest applied, no refusal
+        assert applied and first not in applied
+    finally:
+        with psycopg.connect(pg_server, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
