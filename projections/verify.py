@@ -170,8 +170,8 @@ class _ChainWalk:
         self.pending: list[tuple[int, int]] = []  # (first, last position) of links agreeing with neither
         self.unlinked = 0  # events read after the last link
         self.head: tuple[int, str] | None = None  # the last link, once `finish` has judged the chain
-        self.kept_base: bytes | None = None  # `since`'s digest when the stored one differs, to the first link
-        self._differs = (0, "")  # (index, opening) of that finding, told more once the first link is read
+        self.kept_base: bytes | None = None  # `since`'s digest when the stored one differs, until a link tells
+        self._differs = (0, "")  # (index, opening) of that finding, told more once a link tells which held
         if since is not None and self.anchor is not None:
             self._start_at(*since)
             return
@@ -203,7 +203,8 @@ class _ChainWalk:
                                "links (or the link was kept of another ledger)")
             # Which the next link follows tells: the one kept (that link alone was changed) or
             # the one stored (rewritten with the log before it). The walk goes on from the
-            # stored one, as a full verify's would; the kept one is carried to the first link.
+            # stored one, as a full verify's would; the kept one is carried until a link agrees
+            # with one or the other.
             self.kept_base = kept
         self.previous = (position, found)
         self.upcoming = self._take()
