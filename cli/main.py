@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from contextlib import contextmanager
 from itertools import chain
@@ -209,6 +210,13 @@ _mount_subcommands()
 
 
 def main() -> None:  # pragma: no cover
+    if sys.argv[1:2] != ["serve"] and hasattr(signal, "SIGPIPE"):
+        # A reader that stops early (`certledger verify | head -1`, `export | grep -q`) ends
+        # this process as it ends any Unix tool: by SIGPIPE, exit 141 in a shell. Click
+        # turned the broken pipe into exit 1, which `verify` uses for "problems found",
+        # and a script with pipefail took a sound ledger for a tampered one. (Not for
+        # `serve`: a client gone mid-response must not end the server.)
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     try:
         app()
     except DomainError as e:
