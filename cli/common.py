@@ -23,17 +23,32 @@ from storage.errors import LedgerNotPrepared, StorageError, sqlite_busy, sqlite_
 from storage.urls import BUSY_TIMEOUT_VAR, ENV_VAR, resolve_url, sqlite_busy_timeout
 
 
+# A reader that stops early (`certledger verify | head -1`): the command ends with what a
+# shell reports of any tool ended by SIGPIPE. Rich and typer answered it with exit 1,
+# which `verify` uses for "problems found": a script with pipefail took a sound ledger
+# for a tampered one. (Not SIGPIPE itself: a worker's pipe broken must stay an error
+# that names the worker.)
+STDOUT_CLOSED = 141  # 128 + SIGPIPE
+
+
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # (the exit's own flush goes nowhere)
+        raise SystemExit(STDOUT_CLOSED)
+
+
 # Messages are never wrapped by the console: an error line stays one line in a log or a
 # pipe (`FILE:line N, field F: reason`, as the README shows it), where rich wrapped at 80.
-err = Console(stderr=True, soft_wrap=True)
-out = Console()
+err = _Console(stderr=True, soft_wrap=True)
+out = _Console()
 
 def show(renderable: Any) -> None:
     """On a terminal, at its width; into a pipe or a file, wide enough not to fold."""
     if out.is_terminal:
         out.print(renderable)
     else:
-        Console(file=sys.stdout, width=max(out.width, 200), highlight=False).print(renderable)
+        _Console(file=sys.stdout, width=max(out.width, 200), highlight=False).print(renderable)
 
 
 DbOption = Annotated[

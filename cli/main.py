@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import sys
 from contextlib import contextmanager
 from itertools import chain
@@ -11,7 +10,17 @@ from typing import Annotated, Optional
 
 import typer
 
-from cli.common import REDERIVING_NOTE, DbOption, err, ledger_at, out, output_path, parse_instant, warn_reused_ruling_ids
+from cli.common import (
+    REDERIVING_NOTE,
+    STDOUT_CLOSED,
+    DbOption,
+    err,
+    ledger_at,
+    out,
+    output_path,
+    parse_instant,
+    warn_reused_ruling_ids,
+)
 from cli.display import shown
 from commands.recording import BatchRejected
 from ledger.errors import DomainError
@@ -210,15 +219,14 @@ _mount_subcommands()
 
 
 def main() -> None:  # pragma: no cover
-    if sys.argv[1:2] != ["serve"] and hasattr(signal, "SIGPIPE"):
-        # A reader that stops early (`certledger verify | head -1`, `export | grep -q`) ends
-        # this process as it ends any Unix tool: by SIGPIPE, exit 141 in a shell. Click
-        # turned the broken pipe into exit 1, which `verify` uses for "problems found",
-        # and a script with pipefail took a sound ledger for a tampered one. (Not for
-        # `serve`: a client gone mid-response must not end the server.)
-        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     try:
         app()
+    except SystemExit as e:
+        # Stdout closed by its reader during a binary write (`export | head`): typer, as
+        # click, exits 1, wrapping stdout so only then. (Rich's writes: cli.common's console.)
+        if e.code == 1 and type(sys.stdout).__name__ == "PacifyFlushWrapper":  # (typer's copy of click's)
+            sys.exit(STDOUT_CLOSED)
+        raise
     except DomainError as e:
         err.print(f"[red]refused:[/red] {shown(e.message)}")
         sys.exit(1)

@@ -1,32 +1,51 @@
-"""A reader that stops early ends the CLI as it ends any Unix tool, by SIGPIPE: click
-made it exit 1, which `verify` uses for "problems found", and a script with pipefail
-took a sound ledger for a tampered one (a reviewer's finding)."""
+"""A reader that stops early (`certledger verify | head -1`) ends the CLI with 141, as a
+shell reports any tool ended by SIGPIPE: rich and typer made it exit 1, which `verify`
+uses for "problems found", and a script with pipefail took a sound ledger for a tampered
+one (a reviewer's finding)."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
 
 ROOT = Path(__file__).resolve().parents[2]
+CLI = [sys.executable, "-c", "from cli.main import main; main()"]
 
 
-def test_a_reader_that_stops_early_ends_the_cli_by_sigpipe_not_exit_1(tmp_path):
+@pytest.fixture
+def ledger_db(tmp_path) -> str:
     db = f"sqlite:///{tmp_path / 'l.db'}"
-    assert CliRunner().invoke(app, ["simulate", "--candidates", "60", "--db", db]).exit_code == 0
-    # An export far larger than a pipe's buffer: the writer is still writing when the
-    # reader goes.
-    proc = subprocess.Popen([sys.executable, "-c", "from cli.main import main; main()", "export", "--db", db],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert proc.stdout.readline().startswith(b"{")
-    proc.stdout.close()
-    proc.wait(timeout=60)
-    stderr = proc.stderr.read()
-    proc.stderr.close()
-    assert proc.returncode == -signal.SIGPIPE, (proc.returncode, stderr)
-    assert b"Traceback" not in stderr
+    assert CliRunner().invoke(app, ["simulate", "--candidates", "30", "--db", db]).exit_code == 0
+    return db
+
+
+def _into_a_closed_pipe(args: list[str]) -> subprocess.CompletedProcess:
+    """Run the CLI with its stdout a pipe whose reader is already gone: its first write
+    breaks, whatever the timing."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        return subprocess.run(CLI + args, cwd=ROOT, stdout=write, stderr=subprocess.PIPE, timeout=120)
+    finally:
+        os.close(write)
+
+
+@pytest.mark.parametrize("command", [["verify"], ["verify", "--log-only", "--json"], ["export"], ["results"]],
+                         ids=["verify (rich)", "verify --json (rich)", "export (binary)", "results (a table)"])
+def test_a_reader_gone_ends_the_cli_with_141_not_exit_1(ledger_db, command):
+    done = _into_a_closed_pipe([*command, "--db", ledger_db])
+    assert done.returncode == 128 + signal.SIGPIPE, (done.returncode, done.stderr)
+    assert b"Traceback" not in done.stderr
+
+
+def test_the_same_ledger_read_to_the_end_is_sound(ledger_db):
+    whole = subprocess.run(CLI + ["verify", "--db", ledger_db], cwd=ROOT, capture_output=True, timeout=120)
+    assert whole.returncode == 0, whole.stderr
