@@ -162,6 +162,7 @@ class _ChainWalk:
         self.views, self.check, self.up_to, self.since = views, check, up_to, since
         first, last = views.query(f"SELECT MIN(last_position), MAX(last_position) FROM {CHAIN_TABLE}", [])[0]
         self.anchor = None if first is None else int(first)
+        self.first_link = self.anchor  # (`since` moves `anchor` to the kept link)
         self.last = None if last is None else int(last)  # past the log's end too: links of events removed there
         self._page: list[tuple[int, bytes]] = []
         self._read_after = -1
@@ -213,10 +214,9 @@ class _ChainWalk:
             self.check.problem(f"the link kept at position {position} is past the log's last event ({self.up_to}): "
                                "events were removed from the log's end")
         if not self.views.query(f"SELECT 1 FROM {COMMITS_TABLE} WHERE last_position = %s", [position]):
-            first = self.views.query(f"SELECT MIN(last_position) FROM {CHAIN_TABLE}", [])[0][0]
             self.check.problem(
                 f"the link kept at position {position} is migration 014's anchor, which no verify offers as a head: "
-                "keep a head verify printed" if first is not None and int(first) == position else
+                "keep a head verify printed" if self.first_link == position else
                 f"the link kept at position {position} ends no commit: links written past the ledger are not a "
                 "start to check from")
 
