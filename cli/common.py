@@ -3,6 +3,7 @@ opening the ledger with storage problems turned into one readable line."""
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import sys
@@ -24,18 +25,19 @@ from storage.urls import BUSY_TIMEOUT_VAR, ENV_VAR, resolve_url, sqlite_busy_tim
 
 
 # A reader that stops early (`certledger verify | head -1`): the command ends with what a
-# shell reports of any tool ended by SIGPIPE. Rich and typer answered it with exit 1,
-# which `verify` uses for "problems found": a script with pipefail took a sound ledger
-# for a tampered one. (Not SIGPIPE itself: a worker's pipe broken must stay an error
-# that names the worker.)
+# shell reports of any tool ended by SIGPIPE (`cli.main.main`). Rich and typer answered
+# it with exit 1, which `verify` uses for "problems found": a script with pipefail took
+# a sound ledger for a tampered one. (Not SIGPIPE itself: a worker's pipe broken must
+# stay an error that names the worker.)
 STDOUT_CLOSED = 141  # 128 + SIGPIPE
 
 
 class _Console(Console):
     def on_broken_pipe(self) -> None:
+        """Not rich's own exit 1: the broken pipe goes on to typer, which answers every
+        one the same way (the binary writes' too), and `main` maps that answer."""
         self.quiet = True
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # (the exit's own flush goes nowhere)
-        raise SystemExit(STDOUT_CLOSED)
+        raise BrokenPipeError(errno.EPIPE, "the output's reader is gone")
 
 
 # Messages are never wrapped by the console: an error line stays one line in a log or a

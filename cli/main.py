@@ -222,8 +222,9 @@ def main() -> None:  # pragma: no cover
     try:
         app()
     except SystemExit as e:
-        # Stdout closed by its reader during a binary write (`export | head`): typer, as
-        # click, exits 1, wrapping stdout so only then. (Rich's writes: cli.common's console.)
+        # Output closed by its reader (`verify | head -1`, `export | grep -q`): typer, as
+        # click, exits 1, wrapping stdout so only then (cli.common's console hands rich's
+        # broken pipes on to it): exit as a shell reports a tool ended by SIGPIPE.
         if e.code == 1 and type(sys.stdout).__name__ == "PacifyFlushWrapper":  # (typer's copy of click's)
             sys.exit(STDOUT_CLOSED)
         raise
