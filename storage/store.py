@@ -70,14 +70,9 @@ def commit_text(moment: datetime) -> str:
 # covers them first, so as-of answers know them by their recorded_at as before, not from
 # this commit. (Under the lock no one else inserts: this transaction's positions are the
 # `count` up to its last.)
-_SEAL_PG = (f"INSERT INTO {COMMITS_TABLE} (last_position, committed_at, by_recorded_at) "
-            "SELECT r.p, s.at, r.gap FROM "
-            f"(SELECT MAX(notification_id) AS top FROM {PG_EVENTS_TABLE}) t, "
-            "(SELECT GREATEST({stamp}, %s::timestamptz, "
-            f"(SELECT MAX(committed_at) FROM {COMMITS_TABLE})) AS at) s, "
-            f"(SELECT COALESCE(MAX(last_position), 0) AS covered FROM {COMMITS_TABLE}) c, "
-            "LATERAL (VALUES (t.top - %s, true), (t.top, false)) AS r(p, gap) "
-            "WHERE NOT r.gap OR r.p > c.covered ORDER BY r.p")  # (in order: the chain links each as inserted)
+# On PostgreSQL the statement is `certledger_seal` (migration 015), whose plans use the
+# indexes however small the tables were when the connection first planned them.
+_SEAL_PG = "SELECT certledger_seal(%s::timestamptz, %s::timestamptz, %s::bigint)"
 _SEAL_SQLITE = (f"INSERT INTO {COMMITS_TABLE} (last_position, committed_at, by_recorded_at) "
                 "SELECT r.p, s.at, r.gap FROM "
                 f"(SELECT (SELECT MAX(rowid) FROM {SQLITE_EVENTS_TABLE}) - ? AS p, 1 AS gap "
@@ -480,9 +475,7 @@ class _PostgresWriter(_Writer):
 
     def _seal(self) -> tuple[str, list]:
         moment = self.stamp or (self.store.clock() if self.store.clock is not None else None)
-        if moment is None:
-            return _SEAL_PG.format(stamp="clock_timestamp()"), [self.recorded, self.count]
-        return _SEAL_PG.format(stamp="%s::timestamptz"), [moment, self.recorded or moment, self.count]
+        return _SEAL_PG, [moment, self.recorded, self.count]  # no moment: the server's clock
 
     def _execute(self, sql: str, params: list) -> None:
         self.curs.execute(sql, params)
