@@ -269,9 +269,8 @@ class GroupCommitter:
                 uow = self._judge(live, outcomes)
                 began = time.perf_counter()
                 if uow.records:
-                    with self.store.writer() as writer:
-                        # and the streams judged against, unwritten, must not have moved
-                        writer.write(uow.records, expect=uow.read_only_versions(), last=True)
+                    # and the streams judged against, unwritten, must not have moved
+                    self.store.append(uow.records, expect=uow.read_only_versions())
                 self.stats.write_s += time.perf_counter() - began
             except (StreamVersionConflict, EventIdAlreadyRecorded) as conflict:
                 self.cache.forget(uow.touched if uow is not None else ())

@@ -73,6 +73,12 @@ def commit_text(moment: datetime) -> str:
 # On PostgreSQL the statement is `certledger_seal` (migration 015), whose plans use the
 # indexes however small the tables were when the connection first planned them.
 _SEAL_PG = "SELECT certledger_seal(%s::timestamptz, %s::timestamptz, %s::bigint)"
+# A transaction of its own on PostgreSQL: lock, inserts, commit row, check (migration 016).
+# Arrays in binary (%b), as the writer sends them (see `_PostgresWriter._write_statements`).
+_APPEND_PG = ("SELECT certledger_append(%s::timestamptz, %s::timestamptz, "
+              "%b::text[], %b::text[], %b::text[], %b::bigint[], %b::text[], %b::text[], "
+              "%b::text[], %b::bigint[], %b::text[], %b::bytea[], %b::text[], %b::bigint[])")
+_MOVED = "streams read by this batch moved meanwhile"  # how migration 016 and `_verify` say it
 _SEAL_SQLITE = (f"INSERT INTO {COMMITS_TABLE} (last_position, committed_at, by_recorded_at) "
                 "SELECT r.p, s.at, r.gap FROM "
                 f"(SELECT (SELECT MAX(rowid) FROM {SQLITE_EVENTS_TABLE}) - ? AS p, 1 AS gap "
@@ -260,12 +266,39 @@ class EventStore(_Reads):
             return [tuple(r.values()) for r in curs.fetchall()]
 
     # ----------------------------------------------------------------- writes
-    def append(self, records: Sequence[Recorded], *, committed_at: datetime | None = None) -> None:
-        """One transaction; `committed_at` stamps its commit instead of the clock (the
-        built-in rule versions: held since their own dates, as their `recorded_at` says)."""
+    def append(self, records: Sequence[Recorded], *, expect: dict[str, int] | None = None,
+               committed_at: datetime | None = None) -> None:
+        """One transaction that writes `records` and nothing else, then checks that the
+        streams of `expect` (judged against, not written) have not moved, as
+        `_Writer.expect` does. `committed_at` stamps its commit instead of the clock (the
+        built-in rule versions: held since their own dates, as their `recorded_at` says).
+        On PostgreSQL it is one statement (migration 016), whose transaction takes the
+        write lock once the server has every row: the lock is never held while the
+        server waits for this process, whose thread may be waiting for the GIL."""
+        if self.backend == "postgresql" and records:
+            return self._append_at_once(records, expect or {}, committed_at)
         with self.writer() as w:
             w.stamp = committed_at
-            w.write(records, last=True)
+            w.write(records, expect=expect, last=True)
+
+    def _append_at_once(self, records: Sequence[Recorded], expect: dict[str, int],
+                        committed_at: datetime | None) -> None:
+        ids, links, columns = _encoded(records)
+        moment = committed_at or (self.clock() if self.clock is not None else None)
+        keys = sorted(expect)
+        params = [moment, max(r.recorded_at for r in records), *_arrays(ids, 4), *_arrays(links, 2), *columns,
+                  keys, [expect[k] for k in keys]]
+        with self.datastore.get_connection() as conn:
+            assert conn.autocommit  # the statement is its own transaction (the library's pool sets it)
+            try:
+                conn.execute(_APPEND_PG, params)
+            except psycopg.errors.UniqueViolation as e:
+                raise _classify(e) from e
+            except psycopg.errors.SerializationFailure as e:
+                message = e.diag.message_primary or str(e)
+                if message.startswith(_MOVED):
+                    raise StreamVersionConflict(message) from e
+                raise
 
     @contextmanager
     def writer(self, *, lock: bool = False) -> Iterator[_Writer]:
@@ -315,8 +348,31 @@ def _index_rows(records: Sequence[Recorded], lines: list[dict]) -> tuple[list[tu
     return ids, links
 
 
-def _classify(message: str) -> StorageError:
-    if "event_ids" in message:
+def _encoded(records: Sequence[Recorded]) -> tuple[list[tuple], list[tuple], list[list]]:
+    """The rows of the event-id index and of the session membership, and the events'
+    columns (stream, version, topic, state), as the PostgreSQL writes send them."""
+    lines = [r.event.to_line() for r in records]
+    ids, links = _index_rows(records, lines)
+    stored = [to_stored(r, line) for r, line in zip(records, lines)]
+    columns = [
+        [s.originator_id for s in stored], [s.originator_version for s in stored],
+        [s.topic for s in stored], [s.state for s in stored],
+    ]
+    return ids, links, columns
+
+
+def _arrays(rows: list[tuple], width: int) -> list[list]:
+    """Rows as one list per column (`width` empty lists when there are none)."""
+    return [list(c) for c in zip(*rows)] if rows else [[] for _ in range(width)]
+
+
+def _classify(error: psycopg.errors.UniqueViolation | sqlite3.IntegrityError) -> StorageError:
+    """A unique index refused a row: an event id's (the id index) or a stream version's.
+    On PostgreSQL told by the index's name: the message's context may quote a statement
+    (migration 016's function) that names either table."""
+    message = str(error)
+    constraint = error.diag.constraint_name if isinstance(error, psycopg.Error) else None
+    if "event_ids" in (constraint or message):
         return EventIdAlreadyRecorded(message)
     return StreamVersionConflict(message)
 
@@ -337,7 +393,7 @@ def _verify(versions: dict[str, int], rows: list[tuple]) -> None:
     now = {r[0]: r[1] for r in rows}
     moved = sorted(s for s, v in versions.items() if now.get(s, 0) != v)
     if moved:
-        raise StreamVersionConflict(f"streams read by this batch moved meanwhile: {', '.join(moved)}")
+        raise StreamVersionConflict(f"{_MOVED}: {', '.join(moved)}")
 
 
 class _Writer(_Reads):
@@ -451,7 +507,7 @@ class _SQLiteWriter(_Writer):
                 [(s.originator_id, s.originator_version, s.topic, s.state) for s in stored],
             )
         except sqlite3.IntegrityError as e:
-            raise _classify(str(e)) from e
+            raise _classify(e) from e
         self.expect(expect or {})
 
 
@@ -485,13 +541,7 @@ class _PostgresWriter(_Writer):
         if not records:
             return self.expect(expect or {})
         self._note(records)
-        lines = [r.event.to_line() for r in records]
-        ids, links = _index_rows(records, lines)
-        stored = [to_stored(r, line) for r, line in zip(records, lines)]
-        columns = [
-            [s.originator_id for s in stored], [s.originator_version for s in stored],
-            [s.topic for s in stored], [s.state for s in stored],
-        ]
+        ids, links, columns = _encoded(records)
         try:
             # Pipelined: the lock's three statements, the inserts and the version check go
             # out together and are answered at once. Each round trip is paid while the
@@ -508,7 +558,7 @@ class _PostgresWriter(_Writer):
                         check.execute(*self._expect_query(expect))
                         _verify(expect, check.fetchall())  # (the one wait)
         except psycopg.errors.UniqueViolation as e:
-            raise _classify(str(e)) from e
+            raise _classify(e) from e
 
     def _write_statements(self, ids: list[tuple], links: list[tuple], columns: list[list]) -> None:
         # Every array goes in binary (%b): psycopg's text form quotes each element with

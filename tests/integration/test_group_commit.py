@@ -14,6 +14,7 @@ from commands.group_commit import GroupCommitter, enable_group_commit
 from commands.recording import BatchRejected
 from commands.simulation import simulate_events
 from ledger.errors import DomainError
+from storage.errors import EventIdAlreadyRecorded, StreamVersionConflict
 from tests.builders import JURY, Scenario, events
 from tests.conftest import throwaway_database
 
@@ -84,15 +85,15 @@ def test_a_stream_written_by_another_process_meanwhile_is_read_again_and_the_gro
         committer = enable_group_commit(ledger.service)
         ledger.service.record(events([s.open(), s.start("c1")]), by="test")  # the committer caches c1
         intruder = events([s.serve("c1", "q1")])
-        real_writer, calls = ledger.store.writer, []
+        real_append, calls = ledger.store.append, []
 
-        def writer_after_an_intrusion(**kwargs):
+        def append_after_an_intrusion(records, **kwargs):
             if not calls:  # between the committer's read and its write, another writer appends
                 other.service.record(intruder, by="other")
             calls.append(1)
-            return real_writer(**kwargs)
+            return real_append(records, **kwargs)
 
-        monkeypatch.setattr(ledger.store, "writer", writer_after_an_intrusion)
+        monkeypatch.setattr(ledger.store, "append", append_after_an_intrusion)
         report = ledger.service.record(events([s.serve("c1", "q2")]), by="test")
         assert report.appended == 1 and committer.stats.retries == 1
         with pytest.raises(DomainError):  # judged again against the stream as it now is
@@ -100,6 +101,94 @@ def test_a_stream_written_by_another_process_meanwhile_is_read_again_and_the_gro
         committer.close()
         cert = _by_stream(_stored(ledger))["certification:c1"]
         assert [(v, line.get("question_id")) for v, line in cert] == [(1, None), (2, "q1"), (3, "q2")]
+
+
+def test_a_stream_judged_against_and_moved_before_the_write_is_caught_by_the_write(pg_url, monkeypatch):
+    """The committer writes in one statement (migration 016) that checks, under the write
+    lock, the streams its commands were judged against without writing them: here the
+    session's, finalised by another process between the committer's read and its write.
+    Nothing of the group is written; judged again, the serve is refused."""
+    with open_ledger(pg_url) as ledger, open_ledger(pg_url) as other:
+        s = Scenario("s1")
+        committer = enable_group_commit(ledger.service)
+        ledger.service.record(events([s.open(), s.start("c1")]), by="test")  # the committer caches s1, c1
+        finalised, moved = [], []
+        real_append = ledger.store.append
+
+        def append_after_a_finalisation(records, **kwargs):
+            if not finalised:
+                other.service.record(events([s.finalise({"c1": "candidate"})]), by="other")
+                finalised.append(1)
+            try:
+                return real_append(records, **kwargs)
+            except StreamVersionConflict as conflict:
+                moved.append(str(conflict))
+                raise
+
+        monkeypatch.setattr(ledger.store, "append", append_after_a_finalisation)
+        with pytest.raises(BatchRejected, match="finalised"):
+            ledger.service.record(events([s.serve("c1", "q1")]), by="test")
+        committer.close()
+        assert moved == ["streams read by this batch moved meanwhile: session:s1"]
+        assert committer.stats.retries == 1
+        assert "certification:c1" in _by_stream(_stored(ledger))
+        assert [v for v, _ in _by_stream(_stored(ledger))["certification:c1"]] == [1]
+
+
+def test_a_session_that_gained_a_certification_before_a_finalisation_was_written_is_judged_again(pg_url, monkeypatch):
+    """The one-statement write checks memberships too: a finalisation judged on the
+    session's one certification, while another process starts a second, is not
+    written as judged; judged again, it is refused (dated before the new start)."""
+    with open_ledger(pg_url) as ledger, open_ledger(pg_url) as other:
+        s = Scenario("s1")
+        committer = enable_group_commit(ledger.service)
+        ledger.service.record(events([s.open(), *s.full_test("c1")]), by="test")
+        started, moved = [], []
+        real_append = ledger.store.append
+
+        def append_after_a_start(records, **kwargs):
+            if not started:
+                other.service.record(events([s.start("c2")]), by="other")
+                started.append(1)
+            try:
+                return real_append(records, **kwargs)
+            except StreamVersionConflict as conflict:
+                moved.append(str(conflict))
+                raise
+
+        monkeypatch.setattr(ledger.store, "append", append_after_a_start)
+        with pytest.raises(BatchRejected, match="before the last certification of session s1 started"):
+            ledger.service.record(events([s.finalise()]), by="test")
+        committer.close()
+        assert moved == ["streams read by this batch moved meanwhile: members:s1"]
+        assert "SessionFinalised" not in {line["type"] for _, _, line in _stored(ledger)}
+
+
+def test_an_event_id_recorded_by_another_process_before_the_write_is_skipped_when_judged_again(pg_url, monkeypatch):
+    """The one-statement write refuses an event id another writer recorded meanwhile
+    (the id index), as the id it is: the group is judged again and the line skipped."""
+    with open_ledger(pg_url) as ledger, open_ledger(pg_url) as other:
+        s = Scenario("s1")
+        committer = enable_group_commit(ledger.service)
+        ledger.service.record(events([s.open(), s.start("c1")]), by="test")
+        line, refused = s.serve("c1", "q1"), []
+        real_append = ledger.store.append
+
+        def append_after_the_same_line(records, **kwargs):
+            if not refused:
+                other.service.record(events([line]), by="other")
+            try:
+                return real_append(records, **kwargs)
+            except EventIdAlreadyRecorded as conflict:
+                refused.append(conflict)
+                raise
+
+        monkeypatch.setattr(ledger.store, "append", append_after_the_same_line)
+        report = ledger.service.record(events([line]), by="test")
+        committer.close()
+        assert len(refused) == 1 and "certledger_event_ids_pkey" in str(refused[0])
+        assert (report.appended, report.skipped, committer.stats.retries) == (0, 1, 1)
+        assert [v for v, _ in _by_stream(_stored(ledger))["certification:c1"]] == [1, 2]
 
 
 def test_the_same_event_id_twice_in_one_group_is_recorded_once(pg_url):
@@ -277,16 +366,12 @@ def test_a_group_whose_write_fails_for_another_reason_is_answered_once(pg_url, m
         ledger.service.record(events([s.open(), s.start("c1"), s.start("c2")]), by="test")
         attempts = []
 
-        class Unreachable:
-            def __enter__(self):
-                attempts.append(1)
-                raise ConnectionError("the server went away")
-
-            def __exit__(self, *exc):
-                return False
+        def unreachable(records, **kwargs):
+            attempts.append(1)
+            raise ConnectionError("the server went away")
 
         with _paused(ledger) as committer:
-            monkeypatch.setattr(ledger.store, "writer", lambda **kw: Unreachable())
+            monkeypatch.setattr(ledger.store, "append", unreachable)
             futures = [committer.submit(events([s.serve(c, f"{c}-q1")]), by="t") for c in ("c1", "c2")]
         for future in futures:
             with pytest.raises(ConnectionError):
