@@ -103,6 +103,25 @@ def test_a_stream_written_by_another_process_meanwhile_is_read_again_and_the_gro
         assert [(v, line.get("question_id")) for v, line in cert] == [(1, None), (2, "q1"), (3, "q2")]
 
 
+def _write_after(ledger, monkeypatch, intrude, refusal: type[Exception]) -> list[Exception]:
+    """Make `intrude()` (another process's write) run between the committer's read and its
+    first write, and collect what that write is refused with."""
+    real_append, refused, intruded = ledger.store.append, [], []
+
+    def append_after_an_intrusion(records, **kwargs):
+        if not intruded:
+            intrude()
+            intruded.append(1)
+        try:
+            return real_append(records, **kwargs)
+        except refusal as error:
+            refused.append(error)
+            raise
+
+    monkeypatch.setattr(ledger.store, "append", append_after_an_intrusion)
+    return refused
+
+
 def test_a_stream_judged_against_and_moved_before_the_write_is_caught_by_the_write(pg_url, monkeypatch):
     """The committer writes in one statement (migration 016) that checks, under the write
     lock, the streams its commands were judged against without writing them: here the
@@ -112,26 +131,13 @@ def test_a_stream_judged_against_and_moved_before_the_write_is_caught_by_the_wri
         s = Scenario("s1")
         committer = enable_group_commit(ledger.service)
         ledger.service.record(events([s.open(), s.start("c1")]), by="test")  # the committer caches s1, c1
-        finalised, moved = [], []
-        real_append = ledger.store.append
-
-        def append_after_a_finalisation(records, **kwargs):
-            if not finalised:
-                other.service.record(events([s.finalise({"c1": "candidate"})]), by="other")
-                finalised.append(1)
-            try:
-                return real_append(records, **kwargs)
-            except StreamVersionConflict as conflict:
-                moved.append(str(conflict))
-                raise
-
-        monkeypatch.setattr(ledger.store, "append", append_after_a_finalisation)
+        moved = _write_after(ledger, monkeypatch, lambda: other.service.record(
+            events([s.finalise({"c1": "candidate"})]), by="other"), StreamVersionConflict)
         with pytest.raises(BatchRejected, match="finalised"):
             ledger.service.record(events([s.serve("c1", "q1")]), by="test")
         committer.close()
-        assert moved == ["streams read by this batch moved meanwhile: session:s1"]
+        assert [str(e) for e in moved] == ["streams read by this batch moved meanwhile: session:s1"]
         assert committer.stats.retries == 1
-        assert "certification:c1" in _by_stream(_stored(ledger))
         assert [v for v, _ in _by_stream(_stored(ledger))["certification:c1"]] == [1]
 
 
@@ -143,24 +149,12 @@ def test_a_session_that_gained_a_certification_before_a_finalisation_was_written
         s = Scenario("s1")
         committer = enable_group_commit(ledger.service)
         ledger.service.record(events([s.open(), *s.full_test("c1")]), by="test")
-        started, moved = [], []
-        real_append = ledger.store.append
-
-        def append_after_a_start(records, **kwargs):
-            if not started:
-                other.service.record(events([s.start("c2")]), by="other")
-                started.append(1)
-            try:
-                return real_append(records, **kwargs)
-            except StreamVersionConflict as conflict:
-                moved.append(str(conflict))
-                raise
-
-        monkeypatch.setattr(ledger.store, "append", append_after_a_start)
+        moved = _write_after(ledger, monkeypatch, lambda: other.service.record(
+            events([s.start("c2")]), by="other"), StreamVersionConflict)
         with pytest.raises(BatchRejected, match="before the last certification of session s1 started"):
             ledger.service.record(events([s.finalise()]), by="test")
         committer.close()
-        assert moved == ["streams read by this batch moved meanwhile: members:s1"]
+        assert [str(e) for e in moved] == ["streams read by this batch moved meanwhile: members:s1"]
         assert "SessionFinalised" not in {line["type"] for _, _, line in _stored(ledger)}
 
 
@@ -171,19 +165,9 @@ def test_an_event_id_recorded_by_another_process_before_the_write_is_skipped_whe
         s = Scenario("s1")
         committer = enable_group_commit(ledger.service)
         ledger.service.record(events([s.open(), s.start("c1")]), by="test")
-        line, refused = s.serve("c1", "q1"), []
-        real_append = ledger.store.append
-
-        def append_after_the_same_line(records, **kwargs):
-            if not refused:
-                other.service.record(events([line]), by="other")
-            try:
-                return real_append(records, **kwargs)
-            except EventIdAlreadyRecorded as conflict:
-                refused.append(conflict)
-                raise
-
-        monkeypatch.setattr(ledger.store, "append", append_after_the_same_line)
+        line = s.serve("c1", "q1")
+        refused = _write_after(ledger, monkeypatch, lambda: other.service.record(events([line]), by="other"),
+                               EventIdAlreadyRecorded)
         report = ledger.service.record(events([line]), by="test")
         committer.close()
         assert len(refused) == 1 and "certledger_event_ids_pkey" in str(refused[0])
