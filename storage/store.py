@@ -284,10 +284,9 @@ class EventStore(_Reads):
     def _append_at_once(self, records: Sequence[Recorded], expect: dict[str, int],
                         committed_at: datetime | None) -> None:
         ids, links, columns = _encoded(records)
-        moment = committed_at or (self.clock() if self.clock is not None else None)
         keys = sorted(expect)
-        params = [moment, max(r.recorded_at for r in records), *_arrays(ids, 4), *_arrays(links, 2), *columns,
-                  keys, [expect[k] for k in keys]]
+        params = [_pg_stamp(self, committed_at), max(r.recorded_at for r in records),
+                  *_arrays(ids, 4), *_arrays(links, 2), *columns, keys, [expect[k] for k in keys]]
         with self.datastore.get_connection() as conn:
             assert conn.autocommit  # the statement is its own transaction (the library's pool sets it)
             try:
@@ -350,7 +349,7 @@ def _index_rows(records: Sequence[Recorded], lines: list[dict]) -> tuple[list[tu
 
 def _encoded(records: Sequence[Recorded]) -> tuple[list[tuple], list[tuple], list[list]]:
     """The rows of the event-id index and of the session membership, and the events'
-    columns (stream, version, topic, state), as the PostgreSQL writes send them."""
+    columns (stream, version, topic, state): what every write of `records` inserts."""
     lines = [r.event.to_line() for r in records]
     ids, links = _index_rows(records, lines)
     stored = [to_stored(r, line) for r, line in zip(records, lines)]
@@ -359,6 +358,12 @@ def _encoded(records: Sequence[Recorded]) -> tuple[list[tuple], list[tuple], lis
         [s.topic for s in stored], [s.state for s in stored],
     ]
     return ids, links, columns
+
+
+def _pg_stamp(store: EventStore, fixed: datetime | None) -> datetime | None:
+    """A PostgreSQL commit's instant: `fixed`, else the store's own clock (a test's), else
+    None: the server's, as it runs the commit row under the lock."""
+    return fixed or (store.clock() if store.clock is not None else None)
 
 
 def _arrays(rows: list[tuple], width: int) -> list[list]:
@@ -496,16 +501,11 @@ class _SQLiteWriter(_Writer):
     def write(self, records: Sequence[Recorded], expect: dict[str, int] | None = None, *,
               last: bool = False) -> None:
         self._note(records)
-        lines = [r.event.to_line() for r in records]
-        ids, links = _index_rows(records, lines)
-        stored = [to_stored(r, line) for r, line in zip(records, lines)]
+        ids, links, columns = _encoded(records)
         try:
             self.conn.executemany("INSERT INTO certledger_event_ids VALUES (?,?,?,?)", ids)
             self.conn.executemany("INSERT INTO certledger_session_certifications VALUES (?,?)", links)
-            self.conn.executemany(
-                f"INSERT INTO {SQLITE_EVENTS_TABLE} VALUES (?,?,?,?)",
-                [(s.originator_id, s.originator_version, s.topic, s.state) for s in stored],
-            )
+            self.conn.executemany(f"INSERT INTO {SQLITE_EVENTS_TABLE} VALUES (?,?,?,?)", zip(*columns))
         except sqlite3.IntegrityError as e:
             raise _classify(e) from e
         self.expect(expect or {})
@@ -530,8 +530,7 @@ class _PostgresWriter(_Writer):
             self.locked = True
 
     def _seal(self) -> tuple[str, list]:
-        moment = self.stamp or (self.store.clock() if self.store.clock is not None else None)
-        return _SEAL_PG, [moment, self.recorded, self.count]  # no moment: the server's clock
+        return _SEAL_PG, [_pg_stamp(self.store, self.stamp), self.recorded, self.count]
 
     def _execute(self, sql: str, params: list) -> None:
         self.curs.execute(sql, params)
@@ -569,12 +568,12 @@ class _PostgresWriter(_Writer):
         if ids:
             self.curs.execute(
                 "INSERT INTO certledger_event_ids SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], %b::bigint[])",
-                [list(c) for c in zip(*ids)],
+                _arrays(ids, 4),
             )
         if links:
             self.curs.execute(
                 "INSERT INTO certledger_session_certifications SELECT * FROM unnest(%b::text[], %b::text[])",
-                [list(c) for c in zip(*links)],
+                _arrays(links, 2),
             )
         # Plain typed arrays, not the library's composite type: psycopg adapts a
         # composite array as escaped text, costly while the table lock is held.
