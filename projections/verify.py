@@ -139,8 +139,7 @@ def verify(store: EventStore, *, results: bool = True, progress: Progress | None
         checks.append(chain.check)
         if results:
             checks.append(_check_results(views, log, projected, tick))
-        behind = views.events_after(projected) if projected < position else 0
-    return VerifyReport(position, projected, checks, behind, chain.head)
+        return _report(views, position, projected, checks, chain.head)
 
 
 class _ChainWalk:
@@ -348,8 +347,7 @@ class _ChainWalk:
         if self.since is not None:  # (a full verify's commit times check says it)
             covered = self.views.query(f"SELECT MAX(last_position) FROM {COMMITS_TABLE}", [])[0][0]
             if covered is not None and int(covered) > self.up_to:
-                check.problem(f"a commit row names position {int(covered)}, past the log's last ({self.up_to}): "
-                              "events were removed from the log's end")
+                check.problem(_commit_row_past_end(int(covered), self.up_to))
         later = self.views.query(f"SELECT MIN(last_position) FROM {COMMITS_TABLE} WHERE last_position > %s "
                                  "AND last_position <= %s", [self.last, self.up_to])[0][0]
         if later is not None:
@@ -404,9 +402,15 @@ def verify_since(store: EventStore, kept: tuple[int, str], *, progress: Progress
                     chain.feed(*row)
                 tick("log", rows[-1][0] - kept[0], position - kept[0])
         chain.finish(None)
-        projected = views.position()
-        behind = views.events_after(projected) if projected < position else 0
-    return VerifyReport(position, projected, [chain.check], behind, chain.head, since=kept[0])
+        return _report(views, position, views.position(), [chain.check], chain.head, since=kept[0])
+
+
+def _report(views: ResultsViews, position: int, projected: int, checks: list[Check], head,
+            since: int | None = None) -> VerifyReport:
+    """The report, with the events the projection has yet to take in (read in the same
+    snapshot as the checks)."""
+    behind = views.events_after(projected) if projected < position else 0
+    return VerifyReport(position, projected, checks, behind, head, since=since)
 
 
 def _max_position(views: ResultsViews) -> int:
@@ -556,12 +560,19 @@ def _check_commits(views: ResultsViews, up_to: int, check: Check) -> None:
                                "their recorded times")
     covered = max((r[0] for r in rows), default=0)
     if covered > up_to:
-        check.problem(f"a commit row names position {covered}, past the log's last ({up_to})")
+        check.problem(_commit_row_past_end(covered, up_to))
     check.summary = f"{check.checked:,} commit(s), each stamped at or after the one before it"
     if covered < up_to:
         check.notes.append(f"the events after position {covered} (to {up_to}) are in no commit row (written by a "
                            "release that kept no commit times, one before migration 009, left running): as-of "
                            "answers know them by their recorded times")
+
+
+def _commit_row_past_end(covered: int, up_to: int) -> str:
+    """A commit row beyond the log's last event: either the events it sealed were taken
+    from the log's end, or the row was written without them. The log cannot tell which."""
+    return (f"a commit row names position {covered}, past the log's last ({up_to}): "
+            "events were removed from the log's end, or the row was added without them")
 
 
 def _check_page_ids(views: ResultsViews, expected: dict[str, tuple[str, str, int, int]], check: Check,
