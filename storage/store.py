@@ -23,7 +23,6 @@ import psycopg
 from eventsourcing.persistence import PersistenceError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
-from psycopg.rows import tuple_row
 
 from ledger.events import CertificationStarted
 from ledger.recorded import Recorded, digest_of, ruling_digest, ruling_key_of
@@ -78,7 +77,11 @@ _SEAL_PG = "SELECT certledger_seal(%s::timestamptz, %s::timestamptz, %s::bigint)
 _APPEND_PG = ("SELECT certledger_append(%s::timestamptz, %s::timestamptz, "
               "%b::text[], %b::text[], %b::text[], %b::bigint[], %b::text[], %b::text[], "
               "%b::text[], %b::bigint[], %b::text[], %b::bytea[], %b::text[], %b::bigint[])")
-_MOVED = "streams read by this batch moved meanwhile"  # how migration 016 and `_verify` say it
+# The check of what a write was judged against but does not write (migration 017): every
+# PostgreSQL writer's, `certledger_append` included. It raises serialization_failure
+# with the message below; SQLite's writer says the same from `_verify`.
+_EXPECT_PG = "SELECT certledger_expect(%b::text[], %b::bigint[])"
+_MOVED = "streams read by this batch moved meanwhile"
 _SEAL_SQLITE = (f"INSERT INTO {COMMITS_TABLE} (last_position, committed_at, by_recorded_at) "
                 "SELECT r.p, s.at, r.gap FROM "
                 f"(SELECT (SELECT MAX(rowid) FROM {SQLITE_EVENTS_TABLE}) - ? AS p, 1 AS gap "
@@ -284,20 +287,12 @@ class EventStore(_Reads):
     def _append_at_once(self, records: Sequence[Recorded], expect: dict[str, int],
                         committed_at: datetime | None) -> None:
         ids, links, columns = _encoded(records)
-        keys = sorted(expect)
         params = [_pg_stamp(self, committed_at), max(r.recorded_at for r in records),
-                  *_arrays(ids, 4), *_arrays(links, 2), *columns, keys, [expect[k] for k in keys]]
+                  *_arrays(ids, 4), *_arrays(links, 2), *columns, *_expect_arrays(expect)]
         with self.datastore.get_connection() as conn:
             assert conn.autocommit  # the statement is its own transaction (the library's pool sets it)
-            try:
+            with _refusals():
                 conn.execute(_APPEND_PG, params)
-            except psycopg.errors.UniqueViolation as e:
-                raise _classify(e) from e
-            except psycopg.errors.SerializationFailure as e:
-                message = e.diag.message_primary or str(e)
-                if message.startswith(_MOVED):
-                    raise StreamVersionConflict(message) from e
-                raise
 
     @contextmanager
     def writer(self, *, lock: bool = False) -> Iterator[_Writer]:
@@ -394,11 +389,33 @@ def members_key(session_id: str) -> str:
 
 
 def _verify(versions: dict[str, int], rows: list[tuple]) -> None:
-    """`rows`: (stream, its latest version) as stored now; each must be as judged."""
+    """SQLite's check: `rows` are (stream, its latest version) as stored now; each must
+    be as judged. (PostgreSQL's is migration 017's `certledger_expect`.)"""
     now = {r[0]: r[1] for r in rows}
     moved = sorted(s for s, v in versions.items() if now.get(s, 0) != v)
     if moved:
         raise StreamVersionConflict(f"{_MOVED}: {', '.join(moved)}")
+
+
+def _expect_arrays(versions: dict[str, int]) -> list[list]:
+    """`certledger_expect`'s two arrays: the keys and the versions (or counts) expected."""
+    keys = sorted(versions)
+    return [keys, [versions[k] for k in keys]]
+
+
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """A PostgreSQL write's refusals as the store's errors: a unique key taken, or a
+    stream judged against that moved (`certledger_expect`)."""
+    try:
+        yield
+    except psycopg.errors.UniqueViolation as e:
+        raise _classify(e) from e
+    except psycopg.errors.SerializationFailure as e:
+        message = e.diag.message_primary or str(e)
+        if message.startswith(_MOVED):
+            raise StreamVersionConflict(message) from e
+        raise
 
 
 class _Writer(_Reads):
@@ -443,24 +460,10 @@ class _Writer(_Reads):
         if not versions:
             return
         self.lock()
-        _verify(versions, self._rows(*self._expect_query(versions)))
+        self._check_expected(versions)
 
-    def _expect_query(self, versions: dict[str, int]) -> tuple[str, list[str]]:
-        """(stream, latest version) of the expected streams, and (members_key(session),
-        how many certifications it has) of the expected memberships."""
-        table = SQLITE_EVENTS_TABLE if self.backend == "sqlite" else PG_EVENTS_TABLE
-        streams = [k for k in versions if not k.startswith(MEMBERS_PREFIX)]
-        sessions = [k[len(MEMBERS_PREFIX):] for k in versions if k.startswith(MEMBERS_PREFIX)]
-        parts, params = [], []
-        if streams:
-            parts.append(f"SELECT originator_id, MAX(originator_version) FROM {table} "
-                         f"WHERE originator_id IN ({', '.join([self._mark()] * len(streams))}) GROUP BY originator_id")
-            params += streams
-        if sessions:
-            parts.append(f"SELECT {self._mark()} || session_id, COUNT(*) FROM certledger_session_certifications "
-                         f"WHERE session_id IN ({', '.join([self._mark()] * len(sessions))}) GROUP BY session_id")
-            params += [MEMBERS_PREFIX, *sessions]
-        return " UNION ALL ".join(parts), params
+    def _check_expected(self, versions: dict[str, int]) -> None:
+        raise NotImplementedError  # pragma: no cover - interface
 
     def read_stream(self, stream: str, after: int = 0) -> list[Recorded]:
         table = SQLITE_EVENTS_TABLE if self.backend == "sqlite" else PG_EVENTS_TABLE
@@ -488,6 +491,22 @@ class _SQLiteWriter(_Writer):
     def _seal(self) -> tuple[str, list]:
         moment = self.stamp or (self.store.clock or _utc_now)()  # (SQLite's lock is held from BEGIN)
         return _SEAL_SQLITE, [self.count, commit_text(moment), commit_text(self.recorded or moment)]
+
+    def _check_expected(self, versions: dict[str, int]) -> None:
+        # (stream, latest version) of the expected streams, and (members_key(session), how
+        # many certifications it has) of the expected memberships.
+        streams = [k for k in versions if not k.startswith(MEMBERS_PREFIX)]
+        sessions = [k[len(MEMBERS_PREFIX):] for k in versions if k.startswith(MEMBERS_PREFIX)]
+        parts, params = [], []
+        if streams:
+            parts.append(f"SELECT originator_id, MAX(originator_version) FROM {SQLITE_EVENTS_TABLE} "
+                         f"WHERE originator_id IN ({', '.join('?' * len(streams))}) GROUP BY originator_id")
+            params += streams
+        if sessions:
+            parts.append("SELECT ? || session_id, COUNT(*) FROM certledger_session_certifications "
+                         f"WHERE session_id IN ({', '.join('?' * len(sessions))}) GROUP BY session_id")
+            params += [MEMBERS_PREFIX, *sessions]
+        _verify(versions, self._rows(" UNION ALL ".join(parts), params))
 
     def seal(self) -> None:
         linked = self.sealed
@@ -535,29 +554,26 @@ class _PostgresWriter(_Writer):
     def _execute(self, sql: str, params: list) -> None:
         self.curs.execute(sql, params)
 
+    def _check_expected(self, versions: dict[str, int]) -> None:
+        with _refusals():
+            self._execute(_EXPECT_PG, _expect_arrays(versions))
+
     def write(self, records: Sequence[Recorded], expect: dict[str, int] | None = None, *,
               last: bool = False) -> None:
         if not records:
             return self.expect(expect or {})
         self._note(records)
         ids, links, columns = _encoded(records)
-        try:
-            # Pipelined: the lock's three statements, the inserts and the version check go
-            # out together and are answered at once. Each round trip is paid while the
-            # table lock is held (every other writer waits), and in a process whose other
-            # threads hold the GIL each one can cost milliseconds to resume.
-            conn = self.curs.connection
-            with conn.pipeline():
-                self._write_statements(ids, links, columns)
-                if last:  # the commit row goes out with the inserts: no round trip of its own
-                    self.seal()
-                if expect:
-                    # Its own cursor: in a pipeline, a cursor's results are its last statement's.
-                    with conn.cursor(row_factory=tuple_row) as check:
-                        check.execute(*self._expect_query(expect))
-                        _verify(expect, check.fetchall())  # (the one wait)
-        except psycopg.errors.UniqueViolation as e:
-            raise _classify(e) from e
+        # Pipelined: the lock's three statements, the inserts and the version check go
+        # out together and are answered at once. Each round trip is paid while the
+        # table lock is held (every other writer waits), and in a process whose other
+        # threads hold the GIL each one can cost milliseconds to resume.
+        with _refusals(), self.curs.connection.pipeline():
+            self._write_statements(ids, links, columns)
+            if last:  # the commit row goes out with the inserts: no round trip of its own
+                self.seal()
+            if expect:
+                self._check_expected(expect)  # (its refusal arrives as the pipeline ends)
 
     def _write_statements(self, ids: list[tuple], links: list[tuple], columns: list[list]) -> None:
         # Every array goes in binary (%b): psycopg's text form quotes each element with

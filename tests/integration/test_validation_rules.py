@@ -499,3 +499,38 @@ def test_a_stream_read_and_not_written_that_moved_refuses_the_whole_write(ledger
     with ledger.store.writer() as w:
         w.write(fresh.records, expect=fresh.read_only_versions(), last=True)
     assert ledger.store.max_position() > before
+
+
+def test_both_backends_check_what_a_write_was_judged_against_alike(ledger):
+    """PostgreSQL checks on the server (`certledger_expect`), SQLite in Python: the same
+    keys refused, in the same words, whether the write appends events or none."""
+    from storage.errors import StreamVersionConflict
+    from storage.store import members_key
+
+    s = Scenario()
+    accepted(ledger, [s.open(), *s.full_test("c1")])
+    session_version = len(ledger.store.read_stream("session:s1"))
+    as_stored = {"session:s1": session_version, members_key("s1"): 1, "session:none": 0, members_key("none"): 0}
+    with ledger.store.writer() as w:
+        w.write([], expect=as_stored)  # nothing moved: no refusal
+    before = ledger.store.max_position()
+    moved = {**as_stored, "session:s1": session_version + 1, members_key("s1"): 2, "session:none": 3}
+    with pytest.raises(StreamVersionConflict) as refused_alone:
+        with ledger.store.writer() as w:
+            w.write([], expect=moved)
+    t = Scenario("s2")
+    starting = _judged(ledger, [t.open()])
+    with pytest.raises(StreamVersionConflict) as refused_with_events:
+        with ledger.store.writer() as w:
+            w.write(starting.records, expect=moved, last=True)
+    expected = "streams read by this batch moved meanwhile: members:s1, session:none, session:s1"
+    assert str(refused_alone.value) == str(refused_with_events.value) == expected
+    assert ledger.store.max_position() == before  # nothing of the refused write is kept
+
+
+def _judged(ledger, lines):
+    from commands.recording import StateCache, _UnitOfWork
+
+    uow = _UnitOfWork(ledger.store, StateCache(), ledger.service.clock(), "writer-1")
+    ledger.service._judge_all(uow, events(lines), first_line=1)
+    return uow
