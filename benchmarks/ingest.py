@@ -419,6 +419,9 @@ def describe(s: dict[str, Any]) -> str:
         text += (f"; {s['mean_group_events']:.1f} events per transaction, {c.get('retries', 0)} retries; committer "
                  f"µs/event: read {per_event['read_s']:.0f}, judge {per_event['judge_s']:.0f}, "
                  f"write+commit {per_event['write_s']:.0f}")
+        if "unread" in c:  # (group commit: groups judged on the committer's own states, unread)
+            text += (f"; {c['unread']:,} of {c['groups']:,} groups judged unread, "
+                     f"{c.get('unread_missed', 0):,} judged again on reads")
     text += f"; client processes busy {s['client_process_cpu']} of a core"
     if s.get("frozen_objects"):
         text += f"; {s['frozen_objects']:,} objects of the prepared work frozen out of the collections"

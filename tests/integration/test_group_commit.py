@@ -362,3 +362,82 @@ def test_a_group_whose_write_fails_for_another_reason_is_answered_once(pg_url, m
                 future.result()
         committer.close()
         assert len(attempts) == 1 and committer.stats.isolated == 0
+
+
+def _reads(ledger, monkeypatch) -> list[set[str]]:
+    """The streams of each read the committer makes before judging a group."""
+    committer, reads = ledger.service.committer, []
+    real_catch_up = committer.cache.catch_up
+
+    def counted(store, streams, event_ids):
+        reads.append(set(streams))
+        return real_catch_up(store, streams, event_ids)
+
+    monkeypatch.setattr(committer.cache, "catch_up", counted)
+    return reads
+
+
+def test_a_group_on_streams_the_committer_holds_is_judged_without_a_read(pg_url, monkeypatch):
+    """The committer's own writes keep its states current: a group naming only streams
+    it holds is judged on them, and the write's checks stand in for the read."""
+    with open_ledger(pg_url) as ledger:
+        s = Scenario("s1")
+        committer = enable_group_commit(ledger.service)
+        ledger.service.record(events([s.open(), s.start("c1")]), by="test")  # read, then held
+        reads = _reads(ledger, monkeypatch)
+        assert ledger.service.record(events([s.serve("c1", "q1"), s.answer("c1", "q1")]), by="test").appended == 2
+        assert ledger.service.record(events([s.start("c2")]), by="test").appended == 1  # a new stream: read
+        committer.close()
+        assert len(reads) == 1 and "certification:c2" in reads[0]
+        assert (committer.stats.unread, committer.stats.unread_missed, committer.stats.retries) == (1, 0, 0)
+        assert [line["type"] for _, line in _by_stream(_stored(ledger))["certification:c1"]] == [
+            "CertificationStarted", "QuestionServed", "AnswerRecorded"]
+
+
+def test_a_batch_sent_again_is_skipped_not_refused_when_judged_unread(pg_url, monkeypatch):
+    """Event ids are not read for a group judged unread: a batch already recorded looks
+    refused there (its session already opened). The group is judged again, read, and
+    the batch is skipped, as `record` answers a re-sent batch."""
+    with open_ledger(pg_url) as ledger:
+        s = Scenario("s1")
+        committer = enable_group_commit(ledger.service)
+        batch = events([s.open(), s.start("c1"), s.serve("c1", "q1")])
+        assert ledger.service.record(batch, by="test").appended == 3
+        reads = _reads(ledger, monkeypatch)
+        again = ledger.service.record(batch, by="test")
+        committer.close()
+        assert (again.appended, again.skipped) == (0, 3)
+        assert len(reads) == 1  # the attempt judged unread, then the one judged again
+        assert (committer.stats.unread_missed, committer.stats.refused) == (1, 0)
+
+
+def test_a_stream_another_process_moved_before_a_group_judged_unread_is_judged_again(pg_url):
+    """The committer's state of a session is stale (another process finalised it): the
+    serve judged on it is caught by the write's check, judged again on a fresh read and
+    refused, and nothing of it is written."""
+    with open_ledger(pg_url) as ledger, open_ledger(pg_url) as other:
+        s = Scenario("s1")
+        committer = enable_group_commit(ledger.service)
+        ledger.service.record(events([s.open(), s.start("c1")]), by="test")
+        other.service.record(events([s.finalise({"c1": "candidate"})]), by="other")
+        with pytest.raises(BatchRejected, match="finalised"):
+            ledger.service.record(events([s.serve("c1", "q1")]), by="test")
+        committer.close()
+        assert (committer.stats.unread_missed, committer.stats.retries) == (1, 1)
+        assert [v for v, _ in _by_stream(_stored(ledger))["certification:c1"]] == [1]
+
+
+def test_a_stream_another_process_appended_to_is_written_at_its_next_version(pg_url):
+    """Written on a stale state, the group's event would take a version another process
+    took: the id index and the stream's key refuse it, and judged again on a fresh read
+    it follows the other's event."""
+    with open_ledger(pg_url) as ledger, open_ledger(pg_url) as other:
+        s = Scenario("s1")
+        committer = enable_group_commit(ledger.service)
+        ledger.service.record(events([s.open(), s.start("c1")]), by="test")
+        other.service.record(events([s.serve("c1", "q1")]), by="other")
+        assert ledger.service.record(events([s.serve("c1", "q2")]), by="test").appended == 1
+        committer.close()
+        cert = _by_stream(_stored(ledger))["certification:c1"]
+        assert [(v, line.get("question_id")) for v, line in cert] == [(1, None), (2, "q1"), (3, "q2")]
+        assert committer.stats.unread_missed == 1
