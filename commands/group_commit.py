@@ -145,11 +145,21 @@ class _GroupCache(StateCache):
         return self._states.get(stream)
 
     def load(self, store: EventStore, stream: str):
-        if stream in self.fresh:
-            return self._states[stream]
+        state = self._states.get(stream) if stream in self.fresh else None
+        if state is not None:
+            self._states.move_to_end(stream)
+            return state
+        # Not caught up, or dropped since: loading a stream the group did not name drops
+        # the least recently used state, which may be one it named. Read it again.
         state = super().load(store, stream)
         self.fresh.add(stream)
         return state
+
+    def keep(self, streams: Iterable[str]) -> None:
+        """Make `streams` the most recently used: the group about to be judged needs them."""
+        for stream in streams:
+            if stream in self._states:
+                self._states.move_to_end(stream)
 
     def forget(self, streams: Iterable[str]) -> None:
         streams = list(streams)
@@ -179,6 +189,7 @@ class _GroupCache(StateCache):
             stored = StoredEvent(originator_id=stream, originator_version=version, topic=topic, state=state)
             states[stream].apply(from_stored(stored).event)
         self._states.update(states)
+        self.keep(names)
         self.fresh.update(names)
         return known
 
@@ -368,6 +379,7 @@ class GroupCommitter:
         named = _streams_named(events, self.cache)
         self._judged_unread = unread and self.cache.holds(named)
         if self._judged_unread:
+            self.cache.keep(named)
             self.cache.fresh.update(named)
             known: dict[str, str] = {}  # event ids taken as new: the id index refuses a recorded one
         else:
@@ -384,7 +396,12 @@ class GroupCommitter:
             except Exception as error:
                 if not isinstance(error, BatchRejected):
                     raise _JudgeFailed(command, error, uow.touched) from error
-                uow.rollback_to(mark)
+                try:
+                    uow.rollback_to(mark)
+                except Exception as failure:
+                    # It reads the store. Failed, the unit's states are forgotten with it:
+                    # they may hold records of commands judged before, never written.
+                    raise _JudgeFailed(command, failure, uow.touched) from failure
                 outcomes[id(command)] = error
                 continue
             report.streams = {r.stream for r in uow.records[mark[0]:]}

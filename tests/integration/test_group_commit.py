@@ -441,3 +441,64 @@ def test_a_stream_another_process_appended_to_is_written_at_its_next_version(pg_
         cert = _by_stream(_stored(ledger))["certification:c1"]
         assert [(v, line.get("question_id")) for v, line in cert] == [(1, None), (2, "q1"), (3, "q2")]
         assert committer.stats.unread_missed == 1
+
+
+def test_a_stream_dropped_from_the_committers_states_while_a_group_is_judged_is_read_again(pg_url):
+    """Loading a stream the group did not name (a finalised session's certifications)
+    drops the least recently used state, which was one the group named: the command
+    using it is judged on a fresh read, not answered with a KeyError."""
+    with open_ledger(pg_url) as ledger, open_ledger(pg_url) as other:
+        s, t = Scenario("s1"), Scenario("s2")
+        warm = enable_group_commit(ledger.service)
+        ledger.service.record(events([t.open(), t.start("d1")]), by="test")
+        ledger.service.record(events([s.open(), s.start("c1")]), by="test")
+        other.service.record(events([s.start("c2"), s.start("c3")]), by="other")  # not in the states
+        warm.close()
+        cache = warm.cache
+        for oldest in ("certification:d1", "session:s2"):  # held longest, used least recently
+            cache._states.move_to_end(oldest, last=False)
+        cache.max_size = len(cache._states)  # full: each load drops one
+        for read_first in (True, False):  # a group read first, and one judged unread
+            with _paused(ledger) as committer:
+                committer.cache = cache
+                if read_first:
+                    committer.submit(events([Scenario("s3").open()]), by="test")  # a stream not held
+                finalised = committer.submit(events([s.finalise({c: "candidate" for c in ("c1", "c2", "c3")})]),
+                                             by="test")
+                served = committer.submit(events([t.serve("d1", f"q{int(read_first)}")]), by="test")
+            if read_first:
+                assert finalised.result().appended == 1
+            assert served.result().appended == 1
+            committer.close()
+            cache = committer.cache
+        assert [v for v, _ in _by_stream(_stored(ledger))["certification:d1"]] == [1, 2, 3]
+
+
+def test_a_refusal_whose_undoing_fails_leaves_no_state_ahead_of_the_log(pg_url, monkeypatch):
+    """Undoing a refused command re-reads its streams. If that read fails, the refused
+    command is answered with the failure, and the states the group's earlier commands
+    changed are forgotten with it, not kept with events never written (the next
+    command on the stream would be written past a gap in its versions)."""
+    with open_ledger(pg_url) as ledger:
+        s = Scenario("s1")
+        ledger.service.record(events([s.open(), s.start("c1")]), by="test")
+        real_read, failed = ledger.store.read_stream, []
+
+        def read_failing_once(stream, *args, **kwargs):
+            if stream == "certification:c1" and not failed:
+                failed.append(1)
+                raise ConnectionError("the server went away")
+            return real_read(stream, *args, **kwargs)
+
+        with _paused(ledger) as committer:
+            first = committer.submit(events([s.serve("c1", "q1")]), by="test")
+            # Its first line is judged, its second refused: undoing the first re-reads c1.
+            refused = committer.submit(events([s.serve("c1", "q2"), s.answer("c1", "never-served")]), by="test")
+            monkeypatch.setattr(ledger.store, "read_stream", read_failing_once)
+        with pytest.raises(ConnectionError):
+            refused.result()
+        assert first.result().appended == 1  # judged again without it, and written
+        assert failed and ledger.service.record(events([s.serve("c1", "q2")]), by="test").appended == 1
+        committer.close()
+        cert = _by_stream(_stored(ledger))["certification:c1"]
+        assert [(v, line.get("question_id")) for v, line in cert] == [(1, None), (2, "q1"), (3, "q2")]
