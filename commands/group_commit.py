@@ -68,7 +68,7 @@ from commands.recording import (
 from ledger.events import CertificationStarted, LedgerEvent
 from ledger.streams import RULES_STREAM, candidate_stream, session_stream, stream_of
 from storage.codec import from_stored
-from storage.errors import EventIdAlreadyRecorded, StreamVersionConflict
+from storage.errors import WriteConflict
 from storage.store import PG_EVENTS_TABLE, EventStore
 
 MAX_GROUP_EVENTS = 2000  # events judged and written in one transaction, at most
@@ -338,11 +338,11 @@ class GroupCommitter:
                 if self._judged_unread and isinstance(error, _UNREAD_MISSES):
                     self.unread.note(missed=True)
                     self.stats.unread_missed += 1
-                    if isinstance(error, (StreamVersionConflict, EventIdAlreadyRecorded)):
+                    if isinstance(error, WriteConflict):
                         self.stats.retries += 1  # a write retried (the limit counts read attempts only)
                     unread = False  # judged again on fresh reads
                     continue
-                if isinstance(error, (StreamVersionConflict, EventIdAlreadyRecorded)):
+                if isinstance(error, WriteConflict):
                     attempt += 1
                     self.stats.retries += 1
                     if attempt < self.max_retries:
@@ -428,7 +428,7 @@ class _JudgeFailed(Exception):
 
 # What makes a group judged unread be judged again, read: a refusal or a fault that a
 # state not read may explain, or the write's checks of what was not read.
-_UNREAD_MISSES = (_RefusedUnread, _JudgeFailed, StreamVersionConflict, EventIdAlreadyRecorded)
+_UNREAD_MISSES = (_RefusedUnread, _JudgeFailed, WriteConflict)
 
 
 def enable_group_commit(service: LedgerService, **options) -> GroupCommitter:

@@ -42,7 +42,7 @@ from ledger.streams import (
     session_stream,
     stream_of,
 )
-from storage.errors import EventIdAlreadyRecorded, StreamVersionConflict
+from storage.errors import WriteConflict
 from storage.store import EventStore, members_key
 
 Clock = Callable[[], datetime]
@@ -367,7 +367,7 @@ class LedgerService:
                         # e.g. an answer judged against a session another writer just finalised
                         w.write(uow.records, expect=uow.read_only_versions(), last=True)
                 return report
-            except (StreamVersionConflict, EventIdAlreadyRecorded):
+            except WriteConflict:
                 # Someone else wrote meanwhile: re-read and re-validate everything.
                 self.cache.forget(uow.touched)
                 if attempt == MAX_RETRIES - 1:
@@ -466,7 +466,7 @@ class LedgerService:
             # Held since the built-in versions' own dates (their recorded_at), not since
             # the ledger was made: as of any time after them, a ledger has its rules.
             self.store.append(records, committed_at=max(r.recorded_at for r in records))
-        except (StreamVersionConflict, EventIdAlreadyRecorded):
+        except WriteConflict:
             return 0  # another process wrote the genesis first
         return len(records)
 

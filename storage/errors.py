@@ -29,11 +29,16 @@ class DatabaseNotUtf8(StorageError):
     one (a raw encoding error in the middle of an import or a request)."""
 
 
-class StreamVersionConflict(StorageError):
+class WriteConflict(StorageError):
+    """The write lost to another writer's: what it was judged on is to be read again,
+    judged again and written again."""
+
+
+class StreamVersionConflict(WriteConflict):
     """Another writer appended to a stream since it was read: re-read, re-validate, retry."""
 
 
-class EventIdAlreadyRecorded(StorageError):
+class EventIdAlreadyRecorded(WriteConflict):
     """An event_id is already in the ledger (a concurrent import of the same line)."""
 
 
