@@ -28,7 +28,6 @@ from ledger.events import (
     LedgerEvent,
     ResultsPublished,
     ResultsUnpublished,
-    RuleVersionChanged,
     SessionFinalised,
     SessionOpened,
 )
