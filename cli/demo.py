@@ -8,7 +8,9 @@ rescored, their earlier results kept in their history.
 
 from __future__ import annotations
 
+import sqlite3
 from collections import Counter
+from contextlib import closing
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
@@ -20,6 +22,7 @@ from rich.panel import Panel
 from rich.rule import Rule
 
 from cli.common import err, ledger_at, out
+from ledger.rule_stream import GENESIS_RECORDER
 
 DEMO_DB = "certledger-demo.db"
 EXAMPLE_SESSION = "session-2024-06-12-lyon"
@@ -34,9 +37,47 @@ def _data(name: str) -> bytes:
     return resources.files("cli").joinpath("demo_data", name).read_bytes()
 
 
+# Who records a demo ledger's events: the demo itself, its simulation and the built-in
+# rule versions. A file holding any other recorder's event is not the demo's to replace.
+DEMO_RECORDERS = ("demo:%", "simulate:%", GENESIS_RECORDER)
+
+
+class NotTheDemosLedger(Exception):
+    """`--db-file` names a file the demo did not make: it is left as it is."""
+
+
 def _fresh(path: Path) -> None:
+    """Remove the demo's earlier ledger, and only that: `--db-file` pointed at a real
+    ledger, or at any other file, must not lose it to a demo run."""
+    if path.exists():
+        problem = _not_a_demo_ledger(path)
+        if problem is not None:
+            raise NotTheDemosLedger(f"{path} {problem}; the demo replaces only a ledger it made itself: "
+                                    "name another --db-file, or move that file away")
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def _not_a_demo_ledger(path: Path) -> str | None:
+    """Why the file at `path` is not a ledger the demo made (None if it is one)."""
+    if not path.is_file():
+        return "is not a file"
+    try:
+        # Read-only: looking must not change it (nor create a journal beside it).
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
+            if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'stored_events'").fetchone() is None:
+                return "is not a certledger ledger"
+            by = "json_extract(CAST(state AS TEXT), '$.recorded_by')"
+            others = db.execute(
+                f"SELECT {by}, COUNT(*) FROM stored_events WHERE NOT ({by} LIKE ? OR {by} LIKE ? OR {by} = ?) "
+                f"GROUP BY 1 ORDER BY 2 DESC", DEMO_RECORDERS).fetchall()
+    except sqlite3.Error:
+        return "is not a certledger ledger"
+    if others:
+        count = sum(n for _, n in others)
+        named = ", ".join(f"{who!r}" for who, _ in others[:3]) + (", …" if len(others) > 3 else "")
+        return f"holds {count} event(s) recorded by others than the demo ({named})"
+    return None
 
 
 def run_demo(db_path: Path, candidates: int, seed: int) -> dict:
@@ -155,6 +196,9 @@ def register(app: typer.Typer) -> None:
             run_demo(Path(db_file), candidates, seed)
         except typer.Exit:
             raise
+        except NotTheDemosLedger as refused:
+            err.print(f"[red]the demo did not run:[/red] {refused}")
+            raise typer.Exit(2) from None
         except Exception as e:  # the demo must say what broke, not dump a trace
             err.print(f"[red]the demo failed:[/red] {type(e).__name__}: {e}")
             raise typer.Exit(1) from None

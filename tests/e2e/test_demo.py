@@ -33,3 +33,60 @@ def test_the_demo_command_exits_cleanly(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "rescored under jury-2024-09-cap-6" in done.stdout
     assert "checked the hash chain after the kept link" in done.stdout and "--since" in done.stdout
+
+
+
+def test_the_demo_replaces_its_own_ledger_and_nothing_else(tmp_path, monkeypatch, example_path):
+    """`--db-file` naming a real ledger, or any other file, must not cost it its contents:
+    the demo runs again over a ledger it made, and refuses every other file untouched."""
+    import re
+    import sqlite3
+
+    import pytest
+
+    from cli.common import ledger_at
+    from cli.demo import NotTheDemosLedger, run_demo
+    from commands.import_events import import_file
+
+    monkeypatch.chdir(tmp_path)
+    own = tmp_path / "demo.db"
+    run_demo(own, candidates=6, seed=1)
+    assert run_demo(own, candidates=6, seed=1)["statuses"]  # its own ledger: replaced, and the story runs
+
+    real = tmp_path / "real.db"
+    with ledger_at(f"sqlite:///{real}", create=True) as ledger, example_path.open("rb") as lines:
+        imported = import_file(ledger, lines, by="cli:import").appended
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a ledger")
+    other_app = tmp_path / "app.db"
+    with sqlite3.connect(other_app) as db:
+        db.execute("CREATE TABLE people (name TEXT)")
+    mixed = tmp_path / "mixed.db"  # made by the demo, then written to by an import
+    run_demo(mixed, candidates=6, seed=1)
+    with ledger_at(f"sqlite:///{mixed}") as ledger, example_path.open("rb") as lines:
+        assert import_file(ledger, lines, by="cli:import").appended == 0  # the demo holds the example already
+        ledger.service.record(ledger_events_of_a_new_session(), by="cli:import")
+
+    for path, why in [(real, f"holds {imported} event(s) recorded by others than the demo ('cli:import')"),
+                      (notes, "is not a certledger ledger"), (other_app, "is not a certledger ledger"),
+                      (mixed, "holds 1 event(s) recorded by others than the demo ('cli:import')"),
+                      (tmp_path, "is not a file")]:
+        before = path.read_bytes() if path.is_file() else None
+        with pytest.raises(NotTheDemosLedger, match="^" + re.escape(f"{path} {why};")):
+            run_demo(path, candidates=6, seed=1)
+        assert (path.read_bytes() if path.is_file() else None) == before
+    with ledger_at(f"sqlite:///{real}") as ledger:
+        assert ledger.store.max_position() > imported  # the built-in rules and the imported session, all kept
+
+    env = {**os.environ, "COLUMNS": "200"}
+    done = subprocess.run([sys.executable, "-m", "cli.main", "demo", "--db-file", str(notes)], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "is not a certledger ledger" in done.stderr and "Traceback" not in done.stderr
+    assert notes.read_text() == "not a ledger"
+
+
+def ledger_events_of_a_new_session():
+    from ledger.events import parse_event
+
+    return [parse_event({"type": "SessionOpened", "session_id": "session-not-the-demos", "centre_id": "centre-x",
+                         "at": "2024-06-12T08:00:00+02:00"})]
