@@ -12,6 +12,7 @@ from rich import box
 
 from cli.common import DbOption, err, ledger_at, out
 from cli.display import DataTable, shown, visible
+from ledger.unique_keys import dotted, repeated_key_message, repeated_keys
 
 rules_app = typer.Typer(help="Rule versions: list, show, JSON Schema, check a proposed document.", no_args_is_help=True)
 
@@ -96,7 +97,8 @@ def check(file: Annotated[str, typer.Argument(help="A rule document (JSON), or a
 
     path = Path(file)
     try:
-        doc = orjson.loads(path.read_bytes())
+        text = path.read_bytes()
+        doc = orjson.loads(text)
     except FileNotFoundError:
         err.print(f"[red]error:[/red] no such file: {shown(file)}")
         raise typer.Exit(2) from None
@@ -106,6 +108,11 @@ def check(file: Annotated[str, typer.Argument(help="A rule document (JSON), or a
     except orjson.JSONDecodeError as e:
         err.print(f"[red]invalid:[/red] {shown(file)} is not valid JSON: {shown(e)}")
         raise typer.Exit(1) from None
+    repeated = repeated_keys(text, doc)
+    if repeated:
+        for where in repeated:
+            err.print(f"[red]invalid:[/red] {shown(file)}: {shown(dotted(where))}: {shown(repeated_key_message(where))}")
+        raise typer.Exit(1)
     with ledger_at(db) as ledger:
         from projections.results import load_rules
 

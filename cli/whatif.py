@@ -13,6 +13,7 @@ from rich.table import Table
 
 from cli.common import DbOption, err, ledger_at, out, output_path, parse_instant
 from cli.display import shown
+from ledger.unique_keys import dotted, repeated_key_message, repeated_keys
 
 SHOWN_CHANGES = 20
 BAR_WIDTH = 40
@@ -23,9 +24,14 @@ def read_proposal(rules: str, known: Any) -> dict[str, Any] | str:
     path = Path(rules)
     if path.is_file():
         try:
-            return json.loads(path.read_text(encoding="utf-8"))
+            text = path.read_text(encoding="utf-8")
+            document = json.loads(text)
         except ValueError as e:
             raise ValueError(f"--rules {rules}: not a JSON document ({e})") from None
+        repeated = repeated_keys(text, document)
+        if repeated:
+            raise ValueError(f"--rules {rules}: {dotted(repeated[0])}: {repeated_key_message(repeated[0])}")
+        return document
     if rules in known:
         return rules
     raise FileNotFoundError(f"--rules {rules}: no such file, and no rule version of that name in the ledger")

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from commands.recording import LineError, opened_by
 from ledger.events import EVENT_TYPES, LedgerEvent, line_problems, parse_event
+from ledger.unique_keys import Path, dotted, repeated_key_message, repeated_keys
 
 
 def without_bom(raw: bytes | str) -> bytes | str:
@@ -72,6 +73,9 @@ def parse_line(number: int, raw: bytes | str) -> LedgerEvent | LineError:
     if not isinstance(data, dict):
         return LineError(number, None, "a line must be one JSON object", "invalid-json")
     kind = data.get("type")
+    repeated = repeated_keys(raw, data)
+    if repeated:  # before the type: `"type"` itself may be the key written twice
+        return repeated_key_error(number, repeated[0], data)
     if not isinstance(kind, str) or kind not in EVENT_TYPES:
         known = ", ".join(sorted(EVENT_TYPES))
         if data.get("type") is None:  # not "the unknown event type None"
@@ -82,6 +86,15 @@ def parse_line(number: int, raw: bytes | str) -> LedgerEvent | LineError:
     except ValidationError as e:
         # later lines about what it would have opened are counted on it (Refusals)
         return replace(_first_problem(number, kind, e), opens=opened_by(kind, data), kind=kind)
+
+
+def repeated_key_error(number: int, path: Path, data: dict) -> LineError:
+    """The refusal of a line that writes a key twice in one object (`ledger.unique_keys`):
+    refused as a whole, whatever either value would have made of it."""
+    error = LineError(number, dotted(path), repeated_key_message(path), "repeated-key")
+    kind = data.get("type")
+    known = isinstance(kind, str) and kind in EVENT_TYPES
+    return replace(error, opens=opened_by(kind, data), kind=kind) if known else error
 
 
 def _first_problem(number: int, kind: str, error: ValidationError) -> LineError:

@@ -18,9 +18,10 @@ from api.problems import (BadRequest, PayloadTooLarge, ResultsCatchingUp, Result
 from api.responses import OrjsonResponse
 from api.schemas import EventsAppended
 from api.scope import APPENDS, refuse
-from commands.interchange import json_lines, parse_line, without_bom
+from commands.interchange import json_lines, parse_line, repeated_key_error, without_bom
 from commands.recording import BatchRejected, LineError
 from ledger.events import LedgerEvent
+from ledger.unique_keys import Path, repeated_keys
 
 router = APIRouter(tags=["events"])
 log = logging.getLogger("certledger.api")
@@ -43,7 +44,12 @@ def _parse(body: bytes, json_array: bool, limit: int) -> list[tuple[int, LedgerE
             raise Unprocessable("a JSON body is an array of events", code="invalid-json")
         if len(items) > limit:
             raise _too_many(limit)
-        return [(i, parse_line(i, orjson.dumps(item))) for i, item in enumerate(items, start=1)]
+        # Decoded, an item has lost the second of a key written twice: found in the text.
+        repeated: dict[int, Path] = {}
+        for path in repeated_keys(body, items):
+            repeated.setdefault(int(path[0]), path[1:])
+        return [(i, repeated_key_error(i, repeated[i - 1], item) if i - 1 in repeated and isinstance(item, dict)
+                 else parse_line(i, orjson.dumps(item))) for i, item in enumerate(items, start=1)]
     numbered = []
     for number, line in json_lines(body):
         if len(numbered) == limit:

@@ -20,6 +20,7 @@ from api.problems import PayloadTooLarge, Unprocessable
 from api.responses import OrjsonResponse
 from api.schemas import WhatIfRequest
 from commands.bootstrap import Ledger
+from ledger.unique_keys import dotted, repeated_key_message, repeated_keys
 from projections.vector_scoring import fast_what_if
 from projections.whatif import UnknownRuleVersion, WhatIfReport
 
@@ -52,6 +53,9 @@ async def _body(request: Request) -> bytes:
 
 def _request(body: bytes) -> WhatIfRequest:
     document = json_body(body)
+    repeated = repeated_keys(body, document)
+    if repeated:  # a proposal must say one thing: decoded, one of the two values is gone
+        raise Unprocessable(repeated_key_message(repeated[0]), field=dotted(repeated[0]), code="repeated-key")
     try:
         return WhatIfRequest.model_validate(document)
     except ValidationError as e:  # answered as FastAPI answers a body model's errors

@@ -375,3 +375,30 @@ def test_a_what_if_body_is_read_only_once_the_token_is_known_and_within_its_own_
         read = world.client.post("/what-if", content=b'{"proposal": "pix-v2-2024-05"}', headers={
             **world.auth("jury"), **({"content-type": content_type} if content_type else {})})
         assert read.status_code == 422 and read.json()["field"] == "start", read.text
+
+
+def test_a_key_written_twice_is_refused_in_lines_arrays_and_what_if_bodies(world):
+    """Decoded, an object keeps one of the two values: the API recorded `"session_id": "a",
+    "session_id": "b"` as session b. In lines, in a JSON array's items and in a what-if
+    proposal alike, the key is named and nothing is recorded."""
+    position = world.position()
+    s = Scenario("twice-1", start=T0)
+    opened, started = s.open("centre-A"), s.start("t1")
+    twice = orjson.dumps(opened)[:-1] + b',"centre_id":"centre-B"}'
+    lines = twice + b"\n" + ndjson([started])
+    as_lines = world.client.post("/events", content=lines,
+                                 headers={**world.auth("centre-A"), "Content-Type": "application/x-ndjson"})
+    as_array = world.client.post("/events", content=b"[" + twice + b"," + orjson.dumps(started) + b"]",
+                                 headers={**world.auth("centre-A"), "Content-Type": "application/json"})
+    for response in (as_lines, as_array):
+        problem = _refused_without_a_trace(world, response, 422, position)
+        assert (problem["line"], problem["field"], problem["errors"][0]["code"]) == (1, "centre_id", "repeated-key")
+        assert "'centre_id' is written twice" in problem["detail"]
+    # The same lines with each key once are recorded, as lines and as an array.
+    assert ok(world.post_events("centre-A", [opened, started]))["appended"] == 2
+    proposal = (b'{"proposal": {"version": "p", "extends": "pix-v2-2024-05", "effective_from": '
+                b'"2024-09-01T00:00:00Z", "max_reachable_level": 9, "max_reachable_level": 6}}')
+    what_if = world.client.post("/what-if", content=proposal,
+                                headers={**world.auth("jury"), "content-type": "application/json"})
+    assert what_if.status_code == 422, what_if.text
+    assert (what_if.json()["code"], what_if.json()["field"]) == ("repeated-key", "proposal.max_reachable_level")

@@ -266,3 +266,23 @@ def test_what_if_on_a_proposal_says_what_rules_check_warns_of(sqlite_url, tmp_pa
     html = tmp_path / "w.html"
     assert _run("what-if", "--rules", str(path), "--html", str(html), "--db", sqlite_url).exit_code == 0
     assert 'id="warnings"' in html.read_text() and "4/3/0" in html.read_text()
+
+
+def test_a_rule_document_writing_a_key_twice_is_refused_by_check_and_what_if(sqlite_url, tmp_path):
+    """`{"max_reachable_level": 9, "max_reachable_level": 6}` passed `rules check` as 6:
+    whoever reads the same file with another decoder reads 9."""
+    assert _run("init", "--db", sqlite_url).exit_code == 0
+    body = (b'{"version": "twice", "extends": "pix-v2-2024-05", "effective_from": "2024-09-01T00:00:00Z",\n'
+            b' "max_reachable_level": 9, "reproducibility_rate": {"fail_below": 40, "fail_below": 50},\n'
+            b' "max_reachable_level": 6}')
+    path = tmp_path / "twice.json"
+    path.write_bytes(body)
+    checked = _run("rules", "check", str(path), "--db", sqlite_url)
+    assert checked.exit_code == 1
+    assert "reproducibility_rate.fail_below: the key 'fail_below' is written twice" in checked.output
+    assert "max_reachable_level: the key 'max_reachable_level' is written twice" in checked.output
+    what_if = _run("what-if", "--rules", str(path), "--db", sqlite_url)
+    assert what_if.exit_code != 0 and "the key 'fail_below' is written twice" in what_if.output
+    # Written once each, the same document passes.
+    path.write_bytes(body.replace(b'"fail_below": 40, ', b"").replace(b'"max_reachable_level": 9, ', b""))
+    assert _run("rules", "check", str(path), "--db", sqlite_url).exit_code == 0

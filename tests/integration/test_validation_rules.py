@@ -534,3 +534,37 @@ def _judged(ledger, lines):
     uow = _UnitOfWork(ledger.store, StateCache(), ledger.service.clock(), "writer-1")
     ledger.service._judge_all(uow, events(lines), first_line=1)
     return uow
+
+
+def test_a_key_written_twice_in_one_object_refuses_its_line(ledger):
+    """`{"session_id": "a", "session_id": "b"}` was recorded as session b: a reader that
+    keeps the first value would read another fact from the same file."""
+    from commands.interchange import parse_line, parse_lines
+    from commands.recording import LineError
+
+    s = Scenario()
+    opened = orjson.dumps(s.open())
+    twice = opened[:-1] + b',"session_id":"another"}'
+    problem = parse_line(4, twice)
+    assert isinstance(problem, LineError) and (problem.line, problem.field, problem.code) == (
+        4, "session_id", "repeated-key")
+    assert "'session_id' is written twice" in problem.message
+    # Nested: a jury member written with two ids; spaced out as a person writes it.
+    ruling = s.line("JuryRuling", ruling_id="r1", decision="cancel", certification_id="c1", jury=JURY)
+    text = orjson.dumps(ruling, option=orjson.OPT_INDENT_2).replace(
+        b'"member_id": ', b'"member_id": "someone-else",\n      "member_id": ', 1)
+    problem = parse_line(1, text)
+    assert (problem.field, problem.code) == ("jury.0.member_id", "repeated-key") and "(in jury.0)" in problem.message
+    # The same lines with each key once are facts; a repeated name across objects is no repeat.
+    assert not isinstance(parse_line(1, orjson.dumps(ruling)), LineError)
+    assert not isinstance(parse_line(1, orjson.dumps(ruling, option=orjson.OPT_INDENT_2)), LineError)
+    start = orjson.dumps(s.start("c1"))
+    assert start.count(b'"pix"') > 1 and not isinstance(parse_line(1, start), LineError)
+    # In a batch: refused whole, the lines about the refused session counted on it.
+    before = ledger.store.max_position()
+    centre_twice = opened[:-1] + b',"centre_id":"another-centre"}'
+    with pytest.raises(BatchRejected) as refused:
+        ledger.service.record_stream(parse_lines([centre_twice, start]), by="test")
+    [error] = refused.value.errors
+    assert (error.line, error.field, error.code, error.followers) == (1, "centre_id", "repeated-key", 1)
+    assert ledger.store.max_position() == before
