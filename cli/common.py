@@ -150,7 +150,7 @@ def missing_ledger(db: str | None, done: set[str] | None) -> None:
         url = resolve_url(db)
     except Exception:
         return  # opening it says what is wrong with the URL
-    if url.backend != "sqlite" or url.path == ":memory:":
+    if url.backend != "sqlite":
         return
     if not Path(url.path).exists():
         problem = f"the file {url.path} does not exist"

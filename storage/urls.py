@@ -95,9 +95,17 @@ def parse_url(raw: str) -> DatabaseUrl:
             path = path[1:]  # sqlite:///rel.db is relative, sqlite:////abs.db absolute
         if not path:
             raise UnsupportedDatabaseUrl(f"{_shown(raw)!r}: a SQLite URL needs a file path, e.g. sqlite:///certledger.db")
-        if path != ":memory:":
-            path = str(Path(path))
-        return DatabaseUrl(backend="sqlite", raw=raw, path=path)
+        if path == ":memory:":
+            # Each connection would open a ledger of its own, gone when it closes: a
+            # command migrated one, then read another, "not prepared for certledger".
+            raise UnsupportedDatabaseUrl(f"{_shown(raw)!r}: a ledger is a file; name one, e.g. sqlite:///certledger.db")
+        if "?" in path or "#" in path:
+            # "sqlite:///x.db?mode=ro" created a file named "x.db?mode=ro": nothing after
+            # the path is read, so nothing there is taken as part of it either.
+            raise UnsupportedDatabaseUrl(
+                f"{_shown(raw)!r}: a SQLite URL is a file path alone; its parameters ('?…', '#…') are not read "
+                "(and a file name holding '?' or '#' is not taken: rename it)")
+        return DatabaseUrl(backend="sqlite", raw=raw, path=str(Path(path)))
     if raw.startswith(("postgresql://", "postgres://")):
         if _userinfo_end(raw.partition("://")[2])[1]:
             # Parsed as it stands, "u:2024/Paris!@h/db" is user "u" at host ... port 2024,

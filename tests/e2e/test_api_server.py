@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -219,6 +220,13 @@ def test_a_database_url_is_never_quoted_with_its_password_nor_its_parameters_dro
     assert "Value error" not in str(bad.value)
     with pytest.raises(UnsupportedDatabaseUrl, match=r"\(sslmode=require\) are not read; set libpq's environment"):
         parse_url("postgresql://u@h:5432/db?sslmode=require")
+    # "sqlite:///x.db?mode=ro" made a file named "x.db?mode=ro"; ":memory:" a ledger per
+    # connection, so a command migrated one and read another ("not prepared").
+    for raw, said in (("sqlite:///x.db?mode=ro", "its parameters ('?…', '#…') are not read"),
+                      ("sqlite:///x.db#frag", "its parameters"), ("sqlite:///:memory:", "a ledger is a file")):
+        with pytest.raises(UnsupportedDatabaseUrl, match=re.escape(said)):
+            parse_url(raw)
+    assert parse_url("sqlite:////tmp/a b/x.db").path == "/tmp/a b/x.db"
 
 
 @pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
