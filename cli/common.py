@@ -18,7 +18,7 @@ from rich.console import Console
 from api.settings import DATABASE_URL_VAR
 from cli.display import shown
 from commands.bootstrap import open_ledger
-from ledger.events import INSTANT_TEXT, in_utc_range
+from ledger.events import INSTANT_TEXT, in_utc_range, offset_problem
 from storage import migrate as migrations
 from storage.errors import LedgerNotPrepared, StorageError, sqlite_busy, sqlite_corrupt
 from storage.urls import BUSY_TIMEOUT_VAR, ENV_VAR, resolve_url, sqlite_busy_timeout
@@ -198,8 +198,11 @@ def parse_instant(value: str | None, *, end: bool = False) -> datetime | None:
             raise ValueError(f"{value!r}: {e}") from None
         moment = datetime.combine(day, time.min, tzinfo=timezone.utc)
         return moment + timedelta(days=1, microseconds=-1) if end else moment
-    if not INSTANT_TEXT.fullmatch(value):
+    form = INSTANT_TEXT.fullmatch(value)
+    if not form:
         raise ValueError(f"{value!r} is not {INSTANT_FORMS}")
+    if (problem := offset_problem(form["offset"])) is not None:
+        raise ValueError(f"{value!r}: {problem}")
     try:
         instant = datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
     except ValueError as e:  # 2024-02-30, 25:00:00

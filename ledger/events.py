@@ -139,6 +139,16 @@ Text = Annotated[str, AfterValidator(refuse_nul)]  # free text: reasons, comment
 INSTANT_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?P<offset>[Zz]|[+-]\d{2}:\d{2})?")
 INSTANT_EXPECTED = ("an RFC 3339 instant with its offset is expected, e.g. 2024-06-12T08:00:00Z (seconds "
                     "required, at most six decimals)")
+# RFC 3339's offsets: hours 00 to 23, minutes 00 to 59. Python reads "+12:75" as +13:15,
+# and words "+25:00" in its own terms (timedelta reprs): both are said here instead.
+_OFFSET = re.compile(r"[+-](?:[01]\d|2[0-3]):[0-5]\d")
+
+
+def offset_problem(offset: str | None) -> str | None:
+    """Why an instant's written offset is none (None if it is one, or is Z or absent)."""
+    if offset is None or offset in "Zz" or _OFFSET.fullmatch(offset):
+        return None
+    return f"the offset {offset} is not one: an offset's hours run from 00 to 23, its minutes from 00 to 59"
 
 
 def instant_of_text(value: str) -> datetime:
@@ -147,6 +157,8 @@ def instant_of_text(value: str) -> datetime:
     form = INSTANT_TEXT.fullmatch(value)
     if form is None or form["offset"] is None:
         raise ValueError(INSTANT_EXPECTED)
+    if (problem := offset_problem(form["offset"])) is not None:
+        raise ValueError(f"{INSTANT_EXPECTED}: {problem}")
     try:
         return datetime.fromisoformat(value.upper())
     except ValueError as e:  # 2024-02-30, 25:00:00

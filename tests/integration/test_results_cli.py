@@ -43,6 +43,11 @@ def test_results_as_of_a_time_before_anything_was_recorded_are_empty(db_url, exa
     assert "as of 2999-01-01T23:59:59.999999Z" in heading
     bad = _run("results", "--as-of", "yesterday", "--db", db_url, ok=False)
     assert bad.exit_code == 2
+    # An offset out of RFC 3339's range is named, not worded in Python's timedelta terms.
+    for offset in ("+25:00", "+12:75"):
+        bad = _run("results", "--as-of", f"2024-06-12T08:00:00{offset}", "--db", db_url, ok=False)
+        assert bad.exit_code == 2 and f"the offset {offset} is not one" in bad.output, bad.output
+        assert "timedelta" not in bad.output
 
 
 def test_an_audit_reads_on_a_terminal_and_as_json(db_url, example_path):

@@ -430,6 +430,9 @@ def test_a_line_is_judged_as_its_json_is_written_and_a_missing_field_is_named():
         ({**s.open(), "at": "2024-06-12_08:00:00Z"}, "at"),
         ({**s.open(), "at": "2024-06-12T08:00Z"}, "at"),
         ({**s.open(), "at": "2024-06-12T08:00:00.1234567Z"}, "at"),
+        # Python read "+12:75" as +13:15; RFC 3339's offset minutes run to 59, its hours to 23.
+        ({**s.open(), "at": "2024-06-12T08:00:00+12:75"}, "at"),
+        ({**s.open(), "at": "2024-06-12T08:00:00+24:00"}, "at"),
         # Ids written but never read back: "/" in an id the API's paths name; "s1 " beside "s1".
         ({**s.open(), "session_id": "sess/slash"}, "session_id"),
         ({**s.start("c1"), "certification_id": " c1"}, "certification_id"),
@@ -442,7 +445,8 @@ def test_a_line_is_judged_as_its_json_is_written_and_a_missing_field_is_named():
             assert "an RFC 3339 instant with its offset is expected" in problem.message, problem
     # A stored line is read back as it was accepted, whatever form an earlier version took.
     assert load_event("SessionOpened", {**s.open(), "at": "2024-06-12T08:00Z"}).at.minute == 0
-    for fine in ("2024-06-12T08:00:00Z", "2024-06-12t08:00:00z", "2024-06-12 10:00:00+02:00", "2024-06-12T08:00:00.5Z"):
+    for fine in ("2024-06-12T08:00:00Z", "2024-06-12t08:00:00z", "2024-06-12 10:00:00+02:00", "2024-06-12T08:00:00.5Z",
+                 "2024-06-12T08:00:00-23:59", "2024-06-12T08:00:00+14:00"):
         assert not isinstance(parse_line(1, orjson.dumps({**s.open(), "at": fine})), LineError), fine
     assert not isinstance(parse_line(1, orjson.dumps({**s.serve("c1", "q/1 a")})), LineError)  # not a path's id
     assert load_event("SessionOpened", {**s.open(), "session_id": "old/ id "}).session_id == "old/ id "
