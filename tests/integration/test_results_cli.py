@@ -659,3 +659,17 @@ def test_an_interrupt_landing_once_a_page_has_committed_is_the_interrupt_not_a_r
         finally:
             conn._sqlite_conn = raw
         assert not raw.in_transaction
+
+
+def test_a_flag_is_shown_in_help_as_taking_no_value():
+    """typer 0.29 printed `--json <bool>`, which reads as `--json true`; pinned below it."""
+    import os
+
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    shown = CliRunner().invoke(app, ["results", "--help"], env={**os.environ, "COLUMNS": "200"}).output
+    flag = next(line for line in shown.splitlines() if "--json" in line)
+    assert "<bool>" not in flag and "BOOLEAN" not in flag, flag
+    assert "Print JSON instead of a table" in flag
