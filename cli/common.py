@@ -6,8 +6,9 @@ from __future__ import annotations
 import errno
 import os
 import re
+import sqlite3
 import sys
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -152,21 +153,34 @@ def missing_ledger(db: str | None, done: set[str] | None) -> None:
         return  # opening it says what is wrong with the URL
     if url.backend != "sqlite":
         return
+    foreign: list[str] = []
     if not Path(url.path).exists():
         problem = f"the file {url.path} does not exist"
     elif done is not None and not done:
         # An empty file, or another application's database: a reader used to add the
         # ledger's tables to it, a half-made ledger without its rule versions.
         problem = f"the file {url.path} is not a certledger ledger (it holds none of its tables)"
+        foreign = _foreign_tables(url.path)
+        if foreign:  # not a place for `init` either (storage.migrate.refuse_foreign)
+            problem = (f"the file {url.path} is another application's database (tables {', '.join(foreign[:5])}"
+                       f"{', …' if len(foreign) > 5 else ''}), not a ledger")
     else:
         return
     # The API's variable only where it is what named this path (`serve`, `tokens`): other
     # commands do not read it, and naming it sent the reader to check the wrong setting.
     from_api = db is not None and os.environ.get(DATABASE_URL_VAR) == db
     settings = f"${DATABASE_URL_VAR}" if from_api else f"--db and ${ENV_VAR}"
-    err.print(f"[red]error:[/red] no ledger at {shown(url.redacted())}: {shown(problem)} (create one with `certledger init "
-              f"--db {shown(url.redacted())}`, or check {settings})")
+    create = "" if foreign else f"create one with `certledger init --db {shown(url.redacted())}`, or "
+    err.print(f"[red]error:[/red] no ledger at {shown(url.redacted())}: {shown(problem)} ({create}check {settings})")
     raise typer.Exit(2)
+
+
+def _foreign_tables(path: str) -> list[str]:
+    try:
+        with closing(sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)) as conn:
+            return migrations.foreign_tables(conn)
+    except sqlite3.Error:
+        return []
 
 
 def utc_text(value: str, *, to_the_second: bool = False) -> str:

@@ -25,6 +25,7 @@ from cli.display import shown
 from commands.recording import BatchRejected
 from ledger.errors import DomainError
 from storage import migrate as migrations
+from storage.errors import ForeignDatabase
 from storage.urls import resolve_url, sqlite_busy_timeout
 
 app = typer.Typer(
@@ -50,6 +51,9 @@ def _migrated(db: str | None):
         # Every time, not only when 006 is applied now: on SQLite any command may have
         # applied it already, silently, on opening the ledger.
         reused = migrations.reused_ruling_ids(url)
+    except ForeignDatabase as e:  # nothing was tried: the file is not one to migrate
+        err.print(f"[red]error:[/red] {shown(e)}")
+        raise typer.Exit(2) from None
     except Exception as e:
         err.print(f"[red]error:[/red] migration of {shown(url.redacted())} failed: {shown(e)}")
         raise typer.Exit(2) from None

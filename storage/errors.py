@@ -23,6 +23,12 @@ class LedgerNewerThanRelease(StorageError):
     break what the newer release derives from them, so this release refuses it whole."""
 
 
+class ForeignDatabase(StorageError):
+    """A SQLite file holding another application's tables and no ledger: `init` used to
+    add the ledger's fourteen tables beside them, mixing two applications in one file
+    (and their backups, their deletions)."""
+
+
 class DatabaseNotUtf8(StorageError):
     """A new ledger asked of a PostgreSQL database not encoded in UTF-8: facts carry any
     Unicode text, and such a database refused other characters only once a fact held

@@ -13,7 +13,7 @@ from importlib import resources
 
 import psycopg
 
-from storage.errors import DatabaseNotUtf8, LedgerNewerThanRelease
+from storage.errors import DatabaseNotUtf8, ForeignDatabase, LedgerNewerThanRelease
 from storage.urls import DatabaseUrl, sqlite_busy_timeout
 
 MIGRATIONS_TABLE = "certledger_migrations"
@@ -140,6 +140,7 @@ def _migrate_sqlite(url: DatabaseUrl) -> list[str]:
     conn = sqlite3.connect(url.path, isolation_level=None, timeout=sqlite_busy_timeout())
     try:
         conn.execute("BEGIN IMMEDIATE")  # one migrator at a time
+        refuse_foreign(url, conn)
         conn.execute(
             f"CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
         )
@@ -160,6 +161,22 @@ def _migrate_sqlite(url: DatabaseUrl) -> list[str]:
     finally:
         conn.close()
     return done
+
+
+def foreign_tables(conn: sqlite3.Connection) -> list[str]:
+    """The tables of a SQLite file that holds no ledger (none when it holds one, or is
+    empty). A file with the event log but no migrations record is a ledger all the same."""
+    tables = [r[0] for r in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite!_%' ESCAPE '!' ORDER BY name")]
+    return [] if MIGRATIONS_TABLE in tables or "stored_events" in tables else tables
+
+
+def refuse_foreign(url: DatabaseUrl, conn: sqlite3.Connection) -> None:
+    foreign = foreign_tables(conn)
+    if foreign:
+        named = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise ForeignDatabase(f"the file {url.path} is another application's database (tables {named}): "
+                              "a ledger keeps a SQLite file of its own; name a new file")
 
 
 def _split_sqlite(sql: str) -> list[str]:

@@ -327,19 +327,27 @@ def test_a_command_that_writes_while_another_writer_holds_sqlite_says_so_in_one_
         holder.close()
 
 
-def test_a_sqlite_file_that_is_no_ledger_is_not_made_one_by_a_reader(tmp_path):
+def test_a_sqlite_file_that_is_no_ledger_is_not_made_one_by_a_reader(tmp_path, example_path):
     import sqlite3
 
     other = tmp_path / "other.db"
     with sqlite3.connect(other) as conn:
         conn.execute("CREATE TABLE foo (x)")
     (tmp_path / "empty.db").touch()
-    for path in (other, tmp_path / "empty.db"):
+    for path, said in ((other, "is another application's database (tables foo), not a ledger"),
+                       (tmp_path / "empty.db", "is not a certledger ledger")):
         refused = _run("results", "--db", f"sqlite:///{path}", ok=False)
-        assert refused.exit_code == 2 and "is not a certledger ledger" in " ".join(refused.output.split())
+        assert refused.exit_code == 2 and said in " ".join(refused.output.split())
+    assert "certledger init" not in " ".join(_run("results", "--db", f"sqlite:///{other}", ok=False).output.split())
+    # Nor by a writer: `init` added the ledger's tables beside another application's.
+    for args in (["init"], ["migrate"], ["import", str(example_path)]):
+        refused = _run(*args, "--db", f"sqlite:///{other}", ok=False)
+        said = " ".join(refused.output.split())
+        assert refused.exit_code == 2 and "another application's database (tables foo)" in said, (args, said)
     with sqlite3.connect(other) as conn:
         assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")] == ["foo"]
     assert (tmp_path / "empty.db").stat().st_size == 0
+    assert _run("init", "--db", f"sqlite:///{tmp_path / 'empty.db'}").exit_code == 0  # an empty file is a new ledger
 
 
 def test_an_error_line_is_one_line_in_a_file_whatever_its_length(tmp_path):
