@@ -194,6 +194,10 @@ def install(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException):
         code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, f"http-{exc.status_code}")
         detail = str(exc.detail)
+        if exc.status_code == 404 and detail == "Not Found":  # the router's: no route has this path
+            # Not `not-found`, which says an id names nothing this token may see: a client
+            # with a mistyped path took its certification for unknown.
+            code, detail = "no-such-route", f"no route answers {request.method} {_path(request)} (the routes: /openapi.json)"
         if exc.status_code == 400 and detail == "There was an error parsing the body":  # FastAPI's, for a JSON body
             code, detail = "invalid-json", "the body could not be read as JSON: it is not UTF-8 text, or not JSON"
         return problem(exc.status_code, code, detail, instance=_path(request),

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from api.pagination import Fetch, listed, results_page
+from api.problems import Unprocessable
 from api.routes.params import as_of_echo
 from api.scope import Scope
 from api.tokens import Principal
@@ -20,6 +21,11 @@ def results_list(ledger: Ledger, results: ResultsReader, scope: Scope, principal
     current ones, or with `as_of` those the ledger knew at that recorded time, computed
     by `projections.asof` as `certledger results --as-of` does. Same filters, order and
     cursor either way."""
+    began, ended = filters.get("started_from"), filters.get("started_to")
+    if began is not None and ended is not None and began > ended:
+        # An empty page would read as "none started then"; the what-if refuses it alike.
+        raise Unprocessable(f"the period ends ({ended.isoformat()}) before it starts ({began.isoformat()})",
+                            field="started_to", code="invalid-request")
     fetch: Fetch
     if as_of is None:
         def fetch(after: str | None, n: int) -> list[dict]:

@@ -20,6 +20,7 @@ from api.problems import PayloadTooLarge, Unprocessable
 from api.responses import OrjsonResponse
 from api.schemas import WhatIfRequest
 from commands.bootstrap import Ledger
+from ledger.events import WRITTEN
 from ledger.unique_keys import dotted, repeated_key_message, repeated_keys
 from projections.vector_scoring import fast_what_if
 from projections.whatif import UnknownRuleVersion, WhatIfReport
@@ -57,7 +58,9 @@ def _request(body: bytes) -> WhatIfRequest:
     if repeated:  # a proposal must say one thing: decoded, one of the two values is gone
         raise Unprocessable(repeated_key_message(repeated[0]), field=dotted(repeated[0]), code="repeated-key")
     try:
-        return WhatIfRequest.model_validate(document)
+        # Judged as written, as every instant the API takes: "1700000000" or 0 was read as
+        # a Unix time, "2024-01-01T00:00Z" without its seconds, nanoseconds cut.
+        return WhatIfRequest.model_validate(document, strict=True, context=WRITTEN)
     except ValidationError as e:  # answered as FastAPI answers a body model's errors
         raise RequestValidationError([{**error, "loc": ("body", *error["loc"])} for error in e.errors()]) from None
 

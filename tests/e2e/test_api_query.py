@@ -194,3 +194,23 @@ def test_a_query_instant_is_rfc_3339_with_its_offset_and_no_other_form(world):
     for right in ("2100-01-01T05:41:00Z", "2100-01-01t05:41:00z", "2100-01-01T06:41:00.5+01:00"):
         answer = ok(world.get("/certifications/a1/result", "jury", as_of=right))
         assert answer["status"] == current["status"] and answer["as_of"].startswith("2100-01-01T05:41:00"), right
+    # A '+' left unencoded in the URL arrives as a space: said so, with the fix. And an
+    # offset out of range is named, not worded in Python's timedelta terms.
+    unencoded = world.client.get("/certifications/a1/result?as_of=2100-01-01T06:41:00+01:00",
+                                 headers=world.auth("jury"))
+    assert unencoded.status_code == 422 and "write it %2B" in unencoded.json()["detail"], unencoded.text
+    for offset in ("+24:00", "+01:60"):
+        refused = world.get("/certifications/a1/result", "jury", as_of=f"2100-01-01T05:41:00{offset}")
+        detail = refused.json()["detail"]
+        assert refused.status_code == 422 and f"the offset {offset} is not one" in detail and "timedelta" not in detail
+
+
+def test_a_period_that_ends_before_it_starts_is_refused_not_answered_empty(world):
+    """`started_from` after `started_to` answered 200 with no data, as if no certification
+    had started then; `POST /what-if` refuses the same period."""
+    for path in ("/sessions/sA1/results", "/candidates/cand-x/certifications"):
+        refused = world.get(path, "jury", started_from="2024-03-02T00:00:00Z", started_to="2024-03-01T00:00:00Z")
+        assert refused.status_code == 422 and refused.json()["field"] == "started_to", refused.text
+        assert "ends (2024-03-01T00:00:00+00:00) before it starts" in refused.json()["detail"]
+        same = world.get(path, "jury", started_from="2024-03-01T00:00:00Z", started_to="2024-03-01T00:00:00Z")
+        assert same.status_code == 200, same.text  # one instant is a period

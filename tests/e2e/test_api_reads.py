@@ -130,7 +130,13 @@ def test_unknown_things_are_not_found(world):
         response = world.get(path, "jury")
         assert response.status_code == 404, path
         assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["code"] != "no-such-route", path
     assert ok(world.get("/candidates/nope/certifications", "jury"))["data"] == []
+    # A path no route answers is told apart from an id that names nothing.
+    for path in ("/nope", "/certification/a1/result", "/certifications/a1/resuls"):
+        response = world.get(path, "jury")
+        assert response.status_code == 404 and response.json()["code"] == "no-such-route", (path, response.text)
+        assert f"no route answers GET {path}" in response.json()["detail"]
 
 
 def test_a_nul_character_in_a_path_or_query_is_a_bad_request(world):
@@ -204,6 +210,13 @@ def test_what_if_reports_the_changes_and_writes_nothing(world):
     ({"proposal": "pix-v2-2024-05", "start": "2024-07-01T00:00:00Z", "end": "2024-06-01T00:00:00Z"}, "end"),
     ({"proposal": "pix-v2\u00002024-05", "start": "2024-06-01T00:00:00Z", "end": "2024-07-01T00:00:00Z"},
      "proposal"),
+    # The period's instants as every instant the API takes: not a Unix time, seconds and
+    # the offset required, no more than six decimals (each was read as some moment).
+    ({"proposal": "pix-v2-2024-05", "start": "1700000000", "end": "2026-01-01T00:00:00Z"}, "start"),
+    ({"proposal": "pix-v2-2024-05", "start": 0, "end": "2026-01-01T00:00:00Z"}, "start"),
+    ({"proposal": "pix-v2-2024-05", "start": "2024-01-01T00:00Z", "end": "2026-01-01T00:00:00Z"}, "start"),
+    ({"proposal": "pix-v2-2024-05", "start": "2024-01-01T00:00:00Z", "end": "2026-01-01T00:00:00.1234567Z"}, "end"),
+    ({"proposal": "pix-v2-2024-05", "start": "2024-01-01T00:00:00", "end": "2026-01-01T00:00:00Z"}, "start"),
 ])
 def test_a_bad_what_if_is_a_problem_naming_the_field(world, body, field):
     response = world.client.post("/what-if", json=body, headers=world.auth("jury"))
