@@ -22,7 +22,7 @@ class NulGuard:
             where = "path" if "\x00" in path else "query" if b"%00" in query or b"\x00" in query else None
             if where is not None:
                 response = problem(400, NUL_CODE, f"the {where} holds the NUL character (U+0000), which no id or "
-                                   "parameter may contain", field=where)
+                                   "parameter may contain", field=where, instance=path.replace("\x00", "%00"))
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)

@@ -35,8 +35,13 @@ def problem_type(code: str) -> str:
     return PROBLEM_BASE + code
 
 
+# Words a title writes as they are written in prose ("Invalid JSON", not "Invalid json").
+_AS_WRITTEN = {"json": "JSON", "nul": "NUL", "utf": "UTF"}
+
+
 def title_of(code: str) -> str:
-    return code.replace("-", " ").capitalize()
+    title = " ".join(_AS_WRITTEN.get(word, word) for word in code.lower().split("-"))
+    return title[:1].upper() + title[1:]
 
 
 class ApiProblem(Exception):
@@ -185,7 +190,9 @@ def install(app: FastAPI) -> None:
             reason = (broken.get("ctx") or {}).get("error", "")
             return problem(400, "invalid-json", f"the body is not valid JSON: {reason} at byte {broken['loc'][-1]}",
                            instance=_path(request))
-        errors = [{"field": _field_of(e.get("loc", ())), "detail": e.get("msg", "invalid")} for e in exc.errors()]
+        # pydantic prefixes a validator's own words with "Value error, ": the reader's not ours.
+        errors = [{"field": _field_of(e.get("loc", ())), "detail": e.get("msg", "invalid").removeprefix("Value error, "),
+                   "code": "invalid-request", "type": problem_type("invalid-request")} for e in exc.errors()]
         first = errors[0] if errors else {"field": None, "detail": "invalid request"}
         return problem(422, "invalid-request", f"{first['field'] or 'request'}: {first['detail']}",
                        field=first["field"], errors=errors, instance=_path(request))
@@ -204,7 +211,14 @@ def install(app: FastAPI) -> None:
                        headers=getattr(exc, "headers", None))
 
     async def _storage(request: Request, exc: Exception):
-        log.error("storage error on %s %s: %s", request.method, _path(request), type(exc).__name__)
+        # The driver's own first line ("database is locked", "connection refused"): the
+        # type alone left an operator to guess. (No statement, no parameters: not in it.)
+        cause = exc
+        while cause.__cause__ is not None:
+            cause = cause.__cause__
+        said = (str(cause).strip().splitlines() or [""])[0][:300]
+        log.error("storage error on %s %s: %s%s", request.method, _path(request), type(exc).__name__,
+                  f" ({said})" if said else "")
         # (A missing table comes wrapped as the library's OperationalError on SQLite.)
         prepared = not (isinstance(exc, LedgerNotPrepared) or schema_missing(exc))
         code = "storage-unavailable" if prepared else "ledger-not-prepared"

@@ -147,6 +147,24 @@ def test_a_nul_character_in_a_path_or_query_is_a_bad_request(world):
         assert response.status_code == 400, (path, response.text)
         assert response.headers["content-type"] == "application/problem+json"
         assert response.json()["type"].endswith("/nul-character")
+        assert response.json()["title"] == "NUL character"
+        assert response.json()["instance"] == path.split("?")[0], response.text  # its NUL written %00
+
+
+def test_every_problem_body_has_one_shape(world):
+    """A review found `invalid-request`'s errors[] without the code and type every other
+    problem's items carry, pydantic's "Value error, " before our own words, and titles
+    such as "Invalid json"."""
+    refused = world.client.get("/sessions/sA1/results?limit=abc&started_to=2024-01-01", headers=world.auth("jury"))
+    body = refused.json()
+    assert refused.status_code == 422 and body["code"] == "invalid-request" and body["instance"] == "/sessions/sA1/results"
+    assert {e["field"] for e in body["errors"]} == {"limit", "started_to"}
+    for item in body["errors"]:
+        assert set(item) == {"field", "detail", "code", "type"} and item["type"].endswith("/invalid-request"), item
+        assert not item["detail"].startswith("Value error"), item
+    bad_json = world.client.post("/what-if", content=b"{not json", headers={**world.auth("jury"),
+                                                                            "content-type": "application/json"})
+    assert bad_json.json()["title"] == "Invalid JSON"
 
 
 @pytest.mark.parametrize("path", [

@@ -137,7 +137,7 @@ def test_the_api_finishes_a_rebuild_another_process_left_half_done(sqlite_url):
         assert ok(client.get("/health"))["lag"] == 0
 
 
-def test_a_write_waiting_out_another_writers_lock_is_a_503_and_readers_do_not_wait(sqlite_url, monkeypatch):
+def test_a_write_waiting_out_another_writers_lock_is_a_503_and_readers_do_not_wait(sqlite_url, monkeypatch, caplog):
     """SQLite has one writer at a time. A POST while another process held the lock (a long
     import) was a 500 with a traceback; and every command opening the ledger took the
     write lock just to see there was nothing to migrate, so readers waited too."""
@@ -160,6 +160,8 @@ def test_a_write_waiting_out_another_writers_lock_is_a_503_and_readers_do_not_wa
                                  headers={"Authorization": f"Bearer {tokens['centre-A']}"})
             assert posted.status_code == 503 and posted.headers["Retry-After"], posted.text
             assert posted.json()["code"] == "storage-unavailable"
+            # The log says what the driver said, not only its error's type.
+            assert "storage error on POST /events" in caplog.text and "database is locked" in caplog.text
         finally:
             holder.execute("ROLLBACK")
             holder.close()
