@@ -7,7 +7,7 @@ runner), so results are there right after `certledger import`.
 from __future__ import annotations
 
 import sys
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Annotated, Any, Optional
 
 import orjson
@@ -36,10 +36,16 @@ def parse_as_of(value: str | None) -> datetime | None:
 
 def _as_of_or_exit(value: str | None) -> datetime | None:
     try:
-        return parse_as_of(value)
+        moment = parse_as_of(value)
     except ValueError as e:
         err.print(f"[red]error:[/red] --as-of: {shown(e)}")
         raise typer.Exit(2) from None
+    if moment is not None and moment > datetime.now(timezone.utc):
+        # Answered as the ledger stands now; filed as "the ledger at T", it could be wrong
+        # by whatever is recorded before T comes.
+        err.print(f"[yellow]note:[/yellow] --as-of {utc_text(moment.isoformat())} is later than now: the answer is "
+                  "the ledger as it stands, and what is recorded until then can still change it")
+    return moment
 
 
 def _dump(data: Any) -> None:
@@ -108,9 +114,16 @@ def _results_table(rows: list[dict], as_of: datetime | None = None) -> DataTable
             _status_cell(status),
             "" if r["pix_score"] is None else str(r["pix_score"]),
             "" if r["reproducibility_rate"] is None else f"{r['reproducibility_rate']}%",
-            r["rule_version"] or "", "yes" if r["published"] else "no", ", ".join(dict.fromkeys(r["reasons"])),
+            r["rule_version"] or "", "yes" if r["published"] else "no", _reasons_cell(r["reasons"]),
         )
     return table
+
+
+def _reasons_cell(reasons: list[str]) -> str:
+    """The reason that decided the status first, the others that also held after it, so
+    a cancellation does not read as decided by a rejection's reason (§3.7's order)."""
+    first, *also = dict.fromkeys(reasons) if reasons else [""]
+    return f"{first} (also held: {', '.join(also)})" if also else first
 
 
 def _summary(line: dict) -> str:

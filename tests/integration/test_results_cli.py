@@ -39,8 +39,11 @@ def test_results_as_of_a_time_before_anything_was_recorded_are_empty(db_url, exa
     # Each says which moment it answers for (a saved answer read as a current one), and the heading too.
     assert {row.pop("as_of") for row in later} == {"2999-01-01T00:00:00.000000+00:00"}
     assert later == orjson.loads(_run("results", "--json", "--db", db_url).stdout)
-    heading = _run("results", "--session", later[0]["session_id"], "--as-of", "2999-01-01", "--db", db_url).stdout
-    assert "as of 2999-01-01T23:59:59.999999Z" in heading
+    heading = _run("results", "--session", later[0]["session_id"], "--as-of", "2999-01-01", "--db", db_url)
+    assert "as of 2999-01-01T23:59:59.999999Z" in heading.stdout
+    # A moment still to come is answered as the ledger stands, and said to be so.
+    assert "is later than now" in heading.stderr and "can still change" in heading.stderr
+    assert "later than now" not in _run("results", "--as-of", "2020-01-01", "--db", db_url).stderr
     bad = _run("results", "--as-of", "yesterday", "--db", db_url, ok=False)
     assert bad.exit_code == 2
     # An offset out of RFC 3339's range is named, not worded in Python's timedelta terms.
@@ -681,3 +684,13 @@ def test_a_flag_is_shown_in_help_as_taking_no_value():
     flag = next(line for line in shown.splitlines() if "--json" in line)
     assert "<bool>" not in flag and "BOOLEAN" not in flag, flag
     assert "Print JSON instead of a table" in flag
+
+
+def test_the_reasons_column_names_the_deciding_reason_first_and_the_others_as_also_held():
+    """A cancellation listed "LACK_OF_ANSWERS_FOR_TECHNICAL_REASON,
+    INSUFFICIENT_CORRECT_ANSWERS": a reader took the rejection's reason for the cause."""
+    from cli.results import _reasons_cell
+
+    assert _reasons_cell(["LACK_OF_ANSWERS_FOR_TECHNICAL_REASON", "INSUFFICIENT_CORRECT_ANSWERS"]) == (
+        "LACK_OF_ANSWERS_FOR_TECHNICAL_REASON (also held: INSUFFICIENT_CORRECT_ANSWERS)")
+    assert _reasons_cell(["FRAUD", "FRAUD"]) == "FRAUD" and _reasons_cell([]) == ""
