@@ -22,7 +22,7 @@ from storage.store import EventStore
 Role = Literal["centre", "jury", "auditor", "reader"]
 ROLES: tuple[Role, ...] = ("centre", "jury", "auditor", "reader")
 TOKEN_PREFIX = "clt_"
-_TABLE = "certledger_api_tokens"
+TOKENS_TABLE = "certledger_api_tokens"
 
 
 @dataclass(frozen=True)
@@ -118,7 +118,7 @@ class TokenStore:
         token_id, token = new_token()
         now = datetime.now(timezone.utc).isoformat()
         self._run(
-            f"INSERT INTO {_TABLE} (token_id, secret_sha256, role, centre_id, label, created_at, member_id) "
+            f"INSERT INTO {TOKENS_TABLE} (token_id, secret_sha256, role, centre_id, label, created_at, member_id) "
             "VALUES ({}, {}, {}, {}, {}, {}, {})",
             [token_id, digest(token), role, centre_id, label, now, member_id],
             commit=True,
@@ -130,7 +130,7 @@ class TokenStore:
         if not token.startswith(TOKEN_PREFIX):
             return None
         rows = self._run(
-            f"SELECT token_id, role, centre_id, member_id FROM {_TABLE} WHERE secret_sha256 = {{}} "
+            f"SELECT token_id, role, centre_id, member_id FROM {TOKENS_TABLE} WHERE secret_sha256 = {{}} "
             "AND revoked_at IS NULL",
             [digest(token)],
         )
@@ -138,7 +138,7 @@ class TokenStore:
 
     def list(self) -> list[TokenInfo]:
         rows = self._run(
-            f"SELECT token_id, role, centre_id, label, created_at, revoked_at, member_id FROM {_TABLE} "
+            f"SELECT token_id, role, centre_id, label, created_at, revoked_at, member_id FROM {TOKENS_TABLE} "
             "ORDER BY created_at, token_id",
             [],
         )
@@ -149,9 +149,9 @@ class TokenStore:
         """Revoke a token; False if no such token is active."""
         now = datetime.now(timezone.utc).isoformat()
         active = self._run(
-            f"SELECT token_id FROM {_TABLE} WHERE token_id = {{}} AND revoked_at IS NULL", [token_id]
+            f"SELECT token_id FROM {TOKENS_TABLE} WHERE token_id = {{}} AND revoked_at IS NULL", [token_id]
         )
         if not active:
             return False
-        self._run(f"UPDATE {_TABLE} SET revoked_at = {{}} WHERE token_id = {{}}", [now, token_id], commit=True)
+        self._run(f"UPDATE {TOKENS_TABLE} SET revoked_at = {{}} WHERE token_id = {{}}", [now, token_id], commit=True)
         return True

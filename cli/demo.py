@@ -22,7 +22,11 @@ from rich.panel import Panel
 from rich.rule import Rule
 
 from cli.common import err, ledger_at, out
+from api.tokens import TOKENS_TABLE
 from ledger.rule_stream import GENESIS_RECORDER
+from storage.migrate import MIGRATIONS_TABLE
+from storage.errors import UnsupportedDatabaseUrl
+from storage.urls import parse_url
 
 DEMO_DB = "certledger-demo.db"
 EXAMPLE_SESSION = "session-2024-06-12-lyon"
@@ -37,9 +41,10 @@ def _data(name: str) -> bytes:
     return resources.files("cli").joinpath("demo_data", name).read_bytes()
 
 
-# Who records a demo ledger's events: the demo itself, its simulation and the built-in
-# rule versions. A file holding any other recorder's event is not the demo's to replace.
-DEMO_RECORDERS = ("demo:%", "simulate:%", GENESIS_RECORDER)
+# Who records a demo ledger's events: the demo itself (its simulation included, as
+# `demo:simulate:…`) and the built-in rule versions. A file holding any other recorder's
+# event is not the demo's to replace, nor one that has issued API tokens.
+DEMO_RECORDERS = ("demo:%", GENESIS_RECORDER)
 
 
 class NotTheDemosLedger(Exception):
@@ -65,18 +70,22 @@ def _not_a_demo_ledger(path: Path) -> str | None:
     try:
         # Read-only: looking must not change it (nor create a journal beside it).
         with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
-            if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'stored_events'").fetchone() is None:
-                return "is not a certledger ledger"
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if not {"stored_events", MIGRATIONS_TABLE, TOKENS_TABLE} <= tables:
+                return "is not a certledger ledger"  # (`stored_events` alone: any eventsourcing application's)
             by = "json_extract(CAST(state AS TEXT), '$.recorded_by')"
             others = db.execute(
-                f"SELECT {by}, COUNT(*) FROM stored_events WHERE NOT ({by} LIKE ? OR {by} LIKE ? OR {by} = ?) "
+                f"SELECT {by}, COUNT(*) FROM stored_events WHERE {by} IS NULL OR NOT ({by} LIKE ? OR {by} = ?) "
                 f"GROUP BY 1 ORDER BY 2 DESC", DEMO_RECORDERS).fetchall()
+            tokens = db.execute(f"SELECT COUNT(*) FROM {TOKENS_TABLE}").fetchone()[0]
     except sqlite3.Error:
         return "is not a certledger ledger"
     if others:
         count = sum(n for _, n in others)
         named = ", ".join(f"{who!r}" for who, _ in others[:3]) + (", …" if len(others) > 3 else "")
         return f"holds {count} event(s) recorded by others than the demo ({named})"
+    if tokens:
+        return f"holds {tokens} API token(s), which the demo never issues"
     return None
 
 
@@ -96,6 +105,7 @@ def run_demo(db_path: Path, candidates: int, seed: int) -> dict:
     from projections.verify import verify, verify_since
     from projections.whatif import what_if
 
+    parse_url(f"sqlite:///{db_path}")  # a path no ledger can have is refused before anything is removed
     _fresh(db_path)
     figures: dict = {}
     with ledger_at(f"sqlite:///{db_path}", create=True) as ledger:
@@ -110,7 +120,7 @@ def run_demo(db_path: Path, candidates: int, seed: int) -> dict:
 
         _step(f"3. {candidates} simulated candidates (seed {seed})")
         start = datetime(2024, 5, 27, 8, 0, tzinfo=timezone.utc)
-        sim = append_simulation(ledger, candidates=candidates, seed=seed, start=start)
+        sim = append_simulation(ledger, candidates=candidates, seed=seed, start=start, by=f"demo:simulate:seed={seed}")
         out.print(f"appended {sim.appended} events, every one validated like an import")
 
         _step("4. Results, derived from the events under the rules in force")
@@ -196,7 +206,7 @@ def register(app: typer.Typer) -> None:
             run_demo(Path(db_file), candidates, seed)
         except typer.Exit:
             raise
-        except NotTheDemosLedger as refused:
+        except (NotTheDemosLedger, UnsupportedDatabaseUrl) as refused:
             err.print(f"[red]the demo did not run:[/red] {refused}")
             raise typer.Exit(2) from None
         except Exception as e:  # the demo must say what broke, not dump a trace

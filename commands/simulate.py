@@ -21,12 +21,14 @@ class SeedAlreadySimulated(Exception):
     seed names the same sessions and certifications, so the two cannot both be there."""
 
 
-def append_simulation(ledger: Ledger, *, candidates: int, seed: int, start: datetime, progress=None) -> RecordReport:
+def append_simulation(ledger: Ledger, *, candidates: int, seed: int, start: datetime, progress=None,
+                      by: str | None = None) -> RecordReport:
+    """`by`: who records it (`simulate:seed=N` by default; the demo names itself)."""
     from commands.simulation import simulate_events, simulated_session_id
 
     numbered = enumerate(simulate_events(candidates, seed, start), start=1)
     try:
-        return ledger.service.record_stream(numbered, by=f"simulate:seed={seed}", progress=progress)
+        return ledger.service.record_stream(numbered, by=by or f"simulate:seed={seed}", progress=progress)
     except BatchRejected as rejected:
         if ledger.store.read_stream(session_stream(simulated_session_id(seed, 1))):
             raise SeedAlreadySimulated(

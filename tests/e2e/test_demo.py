@@ -67,12 +67,31 @@ def test_the_demo_replaces_its_own_ledger_and_nothing_else(tmp_path, monkeypatch
         assert import_file(ledger, lines, by="cli:import").appended == 0  # the demo holds the example already
         ledger.service.record(ledger_events_of_a_new_session(), by="cli:import")
 
+    tokens_only = tmp_path / "tokens.db"  # a new ledger: its only events are the built-in rules
+    from api.tokens import TokenStore
+
+    with ledger_at(f"sqlite:///{tokens_only}", create=True) as ledger:
+        TokenStore(ledger.store).add("centre", centre_id="c1")
+    simulated = tmp_path / "simulated.db"  # what `certledger simulate` recorded, not the demo
+    with ledger_at(f"sqlite:///{simulated}", create=True) as ledger:
+        from datetime import datetime, timezone
+
+        from commands.simulate import append_simulation
+
+        append_simulation(ledger, candidates=2, seed=3, start=datetime(2024, 5, 27, tzinfo=timezone.utc))
+    library_app = tmp_path / "orders.db"  # another eventsourcing application: its own stored_events
+    with sqlite3.connect(library_app) as db:
+        db.execute("CREATE TABLE stored_events (originator_id TEXT, originator_version INTEGER, topic TEXT, state BLOB)")
+        db.execute("INSERT INTO stored_events VALUES ('o1', 1, 'shop:OrderPlaced', '{\"amount\": 1200}')")
+        db.execute("CREATE TABLE orders (id TEXT)")
     for path, why in [(real, f"holds {imported} event(s) recorded by others than the demo ('cli:import')"),
                       (notes, "is not a certledger ledger"), (other_app, "is not a certledger ledger"),
                       (mixed, "holds 1 event(s) recorded by others than the demo ('cli:import')"),
-                      (tmp_path, "is not a file")]:
+                      (tmp_path, "is not a file"), (tokens_only, "holds 1 API token(s), which the demo never issues"),
+                      (simulated, "recorded by others than the demo ('simulate:seed=3')"),
+                      (library_app, "is not a certledger ledger")]:
         before = path.read_bytes() if path.is_file() else None
-        with pytest.raises(NotTheDemosLedger, match="^" + re.escape(f"{path} {why};")):
+        with pytest.raises(NotTheDemosLedger, match=re.escape(f"{why};")):
             run_demo(path, candidates=6, seed=1)
         assert (path.read_bytes() if path.is_file() else None) == before
     with ledger_at(f"sqlite:///{real}") as ledger:
@@ -83,6 +102,14 @@ def test_the_demo_replaces_its_own_ledger_and_nothing_else(tmp_path, monkeypatch
                           env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "is not a certledger ledger" in done.stderr and "Traceback" not in done.stderr
     assert notes.read_text() == "not a ledger"
+    # A file name no SQLite URL can carry is refused before the demo's own file is removed.
+    hashed = tmp_path / "a#b.db"
+    hashed.write_bytes(own.read_bytes())  # a demo ledger, renamed
+    before = hashed.read_bytes()
+    done = subprocess.run([sys.executable, "-m", "cli.main", "demo", "--db-file", str(hashed)], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "are not read" in " ".join(done.stderr.split()), done.stderr
+    assert hashed.read_bytes() == before
 
 
 def ledger_events_of_a_new_session():
