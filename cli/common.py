@@ -162,8 +162,8 @@ def missing_ledger(db: str | None, done: set[str] | None) -> None:
         problem = f"the file {url.path} is not a certledger ledger (it holds none of its tables)"
         foreign = _foreign_tables(url.path)
         if foreign:  # not a place for `init` either (storage.migrate.refuse_foreign)
-            problem = (f"the file {url.path} is another application's database (tables {', '.join(foreign[:5])}"
-                       f"{', …' if len(foreign) > 5 else ''}), not a ledger")
+            problem = (f"the file {url.path} is another application's database "
+                       f"(tables {migrations.named_tables(foreign)}), not a ledger")
     else:
         return
     # The API's variable only where it is what named this path (`serve`, `tokens`): other

@@ -165,18 +165,22 @@ def _migrate_sqlite(url: DatabaseUrl) -> list[str]:
 
 def foreign_tables(conn: sqlite3.Connection) -> list[str]:
     """The tables of a SQLite file that holds no ledger (none when it holds one, or is
-    empty). A file with the event log but no migrations record is a ledger all the same."""
+    empty). Every ledger has recorded its migrations since the first release; a
+    `stored_events` table alone is any eventsourcing application's."""
     tables = [r[0] for r in conn.execute(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite!_%' ESCAPE '!' ORDER BY name")]
-    return [] if MIGRATIONS_TABLE in tables or "stored_events" in tables else tables
+    return [] if MIGRATIONS_TABLE in tables else tables
 
 
 def refuse_foreign(url: DatabaseUrl, conn: sqlite3.Connection) -> None:
     foreign = foreign_tables(conn)
     if foreign:
-        named = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
-        raise ForeignDatabase(f"the file {url.path} is another application's database (tables {named}): "
-                              "a ledger keeps a SQLite file of its own; name a new file")
+        raise ForeignDatabase(f"the file {url.path} is another application's database (tables "
+                              f"{named_tables(foreign)}): a ledger keeps a SQLite file of its own; name a new file")
+
+
+def named_tables(tables: list[str]) -> str:
+    return ", ".join(tables[:5]) + (f" and {len(tables) - 5} more" if len(tables) > 5 else "")
 
 
 def _split_sqlite(sql: str) -> list[str]:
