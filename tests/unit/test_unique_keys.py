@@ -86,3 +86,17 @@ def test_every_repeat_is_found_and_nothing_else(value):
     expected = _expected(value)
     assert repeated_keys(text) == expected
     assert repeated_keys(text, orjson.loads(text)) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(_JSON)
+def test_text_spaced_as_python_writes_it_is_judged_alike(value):
+    """The fast step also takes `json.dumps`'s spacing (", " and ": "): strings holding
+    those, and repeats, still go to the exact steps."""
+    compact = _write(value)
+    spaced = compact.replace('":', '": ').replace(",", ", ")  # (inside strings too: another text, still valid)
+    try:
+        decoded = orjson.loads(spaced)
+    except orjson.JSONDecodeError:
+        return
+    assert repeated_keys(spaced.encode(), decoded) == repeated_keys(spaced.encode())
