@@ -95,10 +95,15 @@ def parse_url(raw: str) -> DatabaseUrl:
             path = path[1:]  # sqlite:///rel.db is relative, sqlite:////abs.db absolute
         if not path:
             raise UnsupportedDatabaseUrl(f"{_shown(raw)!r}: a SQLite URL needs a file path, e.g. sqlite:///certledger.db")
-        if path == ":memory:":
+        if str(Path(path)) == ":memory:":
             # Each connection would open a ledger of its own, gone when it closes: a
             # command migrated one, then read another, "not prepared for certledger".
             raise UnsupportedDatabaseUrl(f"{_shown(raw)!r}: a ledger is a file; name one, e.g. sqlite:///certledger.db")
+        if path.startswith("file:"):
+            # The library opens the path as SQLite's own URI: "file:x.db" made x.db, which
+            # every check here then looked for as "file:x.db"; "file::memory:", as above.
+            raise UnsupportedDatabaseUrl(f"{_shown(raw)!r}: a SQLite URL names a file by its path, not by SQLite's "
+                                         "'file:' URI; write sqlite:///x.db")
         if "?" in path or "#" in path:
             # "sqlite:///x.db?mode=ro" created a file named "x.db?mode=ro": nothing after
             # the path is read, so nothing there is taken as part of it either.

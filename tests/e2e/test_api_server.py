@@ -223,7 +223,9 @@ def test_a_database_url_is_never_quoted_with_its_password_nor_its_parameters_dro
     # "sqlite:///x.db?mode=ro" made a file named "x.db?mode=ro"; ":memory:" a ledger per
     # connection, so a command migrated one and read another ("not prepared").
     for raw, said in (("sqlite:///x.db?mode=ro", "its parameters ('?…', '#…') are not read"),
-                      ("sqlite:///x.db#frag", "its parameters"), ("sqlite:///:memory:", "a ledger is a file")):
+                      ("sqlite:///x.db#frag", "its parameters"), ("sqlite:///:memory:", "a ledger is a file"),
+                      ("sqlite:///./:memory:", "a ledger is a file"), ("sqlite:///file:x.db", "not by SQLite's 'file:' URI"),
+                      ("sqlite:///file::memory:", "not by SQLite's 'file:' URI")):
         with pytest.raises(UnsupportedDatabaseUrl, match=re.escape(said)):
             parse_url(raw)
     assert parse_url("sqlite:////tmp/a b/x.db").path == "/tmp/a b/x.db"
