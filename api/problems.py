@@ -212,10 +212,12 @@ def install(app: FastAPI) -> None:
 
     async def _storage(request: Request, exc: Exception):
         # The driver's own first line ("database is locked", "connection refused"): the
-        # type alone left an operator to guess. (No statement, no parameters: not in it.)
-        cause = exc
-        while cause.__cause__ is not None:
+        # type alone left an operator to guess. It may quote a value the database could
+        # not take; a connection's error names its host, port and user, not its password.
+        cause, seen = exc, {id(exc)}
+        while cause.__cause__ is not None and id(cause.__cause__) not in seen:
             cause = cause.__cause__
+            seen.add(id(cause))
         said = (str(cause).strip().splitlines() or [""])[0][:300]
         log.error("storage error on %s %s: %s%s", request.method, _path(request), type(exc).__name__,
                   f" ({said})" if said else "")

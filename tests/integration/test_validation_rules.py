@@ -443,6 +443,8 @@ def test_a_line_is_judged_as_its_json_is_written_and_a_missing_field_is_named():
         assert isinstance(problem, LineError) and (problem.line, problem.field) == (7, field), (line, problem)
         if field == "at":
             assert "an RFC 3339 instant with its offset is expected" in problem.message, problem
+        if line.get("at", "").endswith(("+12:75", "+24:00")):  # named, not in Python's timedelta terms
+            assert f"the offset {line['at'][-6:]} is not one" in problem.message and "timedelta" not in problem.message
     # A stored line is read back as it was accepted, whatever form an earlier version took.
     assert load_event("SessionOpened", {**s.open(), "at": "2024-06-12T08:00Z"}).at.minute == 0
     for fine in ("2024-06-12T08:00:00Z", "2024-06-12t08:00:00z", "2024-06-12 10:00:00+02:00", "2024-06-12T08:00:00.5Z",
