@@ -153,6 +153,15 @@ class AuditResult(HistoryEntryPublic):
     )
 
 
+class AuditRuleVersion(_Open):
+    version: str
+    effective_from: str = Field(description="in force for certifications started from then, until the next version's")
+    position: int | None = Field(description="where the log recorded it: a result before it was scored without it")
+    algorithm: str
+    questions_per_competence: int
+    qrocm_dep: dict[str, Any] = Field(description="a QROCM-dep's format, weight and `partially` credit")
+
+
 class AuditTrail(_Open):
     """Every event of the certification and its session (and each rule version that
     rescored it), every result it was given with why, and the current result."""
@@ -165,6 +174,8 @@ class AuditTrail(_Open):
     events: list[AuditEvent]
     results: list[AuditResult] = Field(description="every result it was given, each explained, oldest first")
     current: ResultPublic
+    rule_versions: list[AuditRuleVersion] = Field(
+        description="the rule timeline as of the trail's time, in order: why a result's version was in force")
 
 
 class RuleVersionSummary(BaseModel):

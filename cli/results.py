@@ -160,16 +160,52 @@ def print_audit(trail: dict, result: int | None = None) -> None:
                         _status_cell(r["status"]), "" if r["pix_score"] is None else str(r["pix_score"]),
                         f"{r['reproducibility_rate']}%", r["rule_version"])
     show(results)
+    started = next((e["at"] for e in trail["events"] if e["type"] == "CertificationStarted"), None)
+    rules = trail.get("rule_versions", [])
     if result is None:
         label = f"result as of {utc_text(trail['as_of'])}" if trail["as_of"] else "current result"
-        _print_explanation(current, label)
+        _print_explanation(current, label, rules, started)
         return
     chosen = next(h for h in trail["results"] if h["seq"] == result)
     picked = {**chosen["result"], "explanation": chosen["explanation"], "published": None}
-    _print_explanation(picked, f"result #{result} ({shown(chosen['cause'])}: {shown(chosen['detail'])})")
+    known_then = [r for r in rules if r.get("position") is None or r["position"] <= chosen["position"]]
+    _print_explanation(picked, f"result #{result} ({shown(chosen['cause'])}: {shown(chosen['detail'])})",
+                       known_then, started)
 
 
-def _print_explanation(current: dict, label: str) -> None:
+def _in_force_line(version: str, rules: list[dict], started: str | None) -> str | None:
+    """Why `version` scored the certification: the span of start times it is in force
+    for, in the timeline the trail knew, beside the certification's own start."""
+    index = next((i for i, r in enumerate(rules) if r["version"] == version), None)
+    if index is None or started is None:
+        return None
+    since = rules[index]["effective_from"]
+    later = rules[index + 1] if index + 1 < len(rules) else None
+    if later is None:
+        span = " on"
+    elif later["effective_from"] == since:  # a tie: the later recorded wins from then on
+        span = f", since replaced by {later['version']} (the same effective_from, recorded later)"
+    else:
+        span = f" until {utc_text(later['effective_from'])} ({later['version']} from then)"
+    return (f"rule version {version}: in force for certifications started from {utc_text(since)}{span}; "
+            f"this one started {utc_text(started)}")
+
+
+def _qrocm_line(ex: dict, rules: list[dict]) -> str | None:
+    """A QROCM-dep's weight and `partially` credit, which its competence's N and C count
+    by, when the certification has one (the competence's row names only the counts)."""
+    version = next((r for r in rules if r["version"] == ex["rule_version"]), None)
+    if version is None:
+        return None
+    qrocm = version["qrocm_dep"]
+    if not any(q["format"] == qrocm["format"] for q in ex["questions"]):
+        return None
+    return (f"{qrocm['format']}: weight {qrocm['weight']} in a competence of fewer than "
+            f"{version['questions_per_competence']} questions (else 1), where a `partially` answer adds "
+            f"{qrocm['partially_credit']} to C (rule version {ex['rule_version']}); C is capped at 3")
+
+
+def _print_explanation(current: dict, label: str, rules: list[dict] | None = None, started: str | None = None) -> None:
     status = current["status"]
     published = {True: ", published", False: ", not published", None: ""}[current["published"]]
     show(f"[bold]{label}[/bold]: [{_status_style(status)}]{status}[/]"
@@ -179,8 +215,12 @@ def _print_explanation(current: dict, label: str) -> None:
     if not ex:
         show("no result yet: the certification is started (it is scored when completed or when its session is finalised)")
         return
-    for because in ex["status_because"]:
-        show(f"  because {shown(because)}")
+    for rank, because in enumerate(ex["status_because"]):
+        # The first decided the status (§3.7's order); the others held too, lower in it.
+        show(f"  because {shown(because)}" if rank == 0 else f"  also held, lower in the order: {shown(because)}")
+    in_force = _in_force_line(ex["rule_version"], rules or [], started)
+    if in_force:
+        show(in_force)
     if current.get("error"):
         show(f"  [magenta]error:[/magenta] {shown(current['error'])}")
     rate = ex["rate"]
@@ -190,6 +230,8 @@ def _print_explanation(current: dict, label: str) -> None:
         t = ex["trust"]
         show(f"trust: {t['answered']} answered of {t['served']} served, {t['required']} required "
                   f"(ratio {t['ratio']}): {'trusted' if t['trusted'] else 'NOT trusted'}")
+    else:
+        show(f"trust: version {shown(ex['rule_version'])} has no trust rule (§3.5): none is checked")
     # An unscorable certification certifies no competence (its result has no marks): the
     # table still shows what each competence's counts and row say, but no level or pix
     # that would read as certified.
@@ -201,12 +243,15 @@ def _print_explanation(current: dict, label: str) -> None:
         comps.add_row(code, str(c["estimated_level"]), str(c["profile_pix"]), str(c["N"]), str(c["C"]), str(c["Z"]),
                       c["outcome"] or "", level, pix, c["because"])
     show(comps)
-    questions = _table("#", "question", "competence", "format", "answer", "counted as", "fate", "because",
+    qrocm = _qrocm_line(ex, rules or [])
+    if qrocm:
+        show(qrocm)
+    questions = _table("#", "question", "competence", "format", "weight", "answer", "counted as", "fate", "because",
                       title="questions")
     for q in ex["questions"]:
         fate = q["fate"] + (f" ({q['neutralised_by']})" if q.get("neutralised_by") else "")
-        questions.add_row(str(q["number"]), q["question_id"], q["competence"], q["format"], q["answer"] or "",
-                          q["counted_as"] or "", fate, "; ".join(q["because"]))
+        questions.add_row(str(q["number"]), q["question_id"], q["competence"], q["format"], str(q["weight"]),
+                          q["answer"] or "", q["counted_as"] or "", fate, "; ".join(q["because"]))
     show(questions)
     if ex["incidents"]:
         # "question now": the report's outcome is what resolving it did; the jury's later

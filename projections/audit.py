@@ -118,4 +118,20 @@ def audit_trail(store: EventStore, certification_id: str, as_of: datetime | None
         "events": events,
         "results": results,
         "current": current_result,
+        "rule_versions": rule_versions(entries),  # (as of the trail's time: its entries are those known then)
     }
+
+
+def rule_versions(entries: list[Entry]) -> list[dict[str, Any]]:
+    """The rule timeline the trail's entries hold (as of its time), in order: what an
+    auditor checks a result's version against (in force for certifications started from
+    its `effective_from` until the next version's), and the parameters the explanation's
+    counts take from it without naming them (a QROCM-dep's weight and `partially` credit)."""
+    rules = [e for e in entries if e[1] == RULES_STREAM]
+    timeline = fold_entries(rules, None).timeline
+    # Where each was recorded: a superseded result was scored on the timeline of its time.
+    position = {state["event"].get("version"): p for p, _, state in rules}
+    return [{"version": r.version, "effective_from": utc_iso(r.effective_from), "position": position.get(r.version),
+             "algorithm": r.algorithm, "questions_per_competence": r.questions_per_competence,
+             "qrocm_dep": r.qrocm_dep.model_dump(mode="json")}
+            for r in timeline.versions()]

@@ -64,6 +64,54 @@ def test_an_audit_reads_on_a_terminal_and_as_json(db_url, example_path):
     assert _run("audit", "nope", "--db", db_url, ok=False).exit_code == 1
 
 
+def test_an_audit_says_why_its_rule_version_was_in_force_and_what_a_qrocm_dep_weighs(db_url, example_path, tmp_path):
+    """An auditor could not tell from the audit why a version scored a certification (its
+    span of start times), nor a QROCM-dep's weight and `partially` credit, which its
+    competence's N and C count by; nor that a second status reason ranked lower."""
+    import os
+
+    _run("import", str(example_path), "--db", db_url)
+    trail = orjson.loads(_run("audit", "cert-0002", "--json", "--db", db_url).stdout)
+    versions = {r["version"]: r for r in trail["rule_versions"]}
+    assert versions["jury-2024-09-cap-6"]["effective_from"].startswith("2024-06-01T00:00:00")
+    assert versions["pix-v2-2024-05"]["qrocm_dep"] == {"format": "QROCM-dep", "weight": 2, "partially_credit": 0}
+    wide = {**os.environ, "COLUMNS": "250"}
+    text = runner.invoke(app, ["audit", "cert-0002", "--db", db_url], env=wide).stdout
+    assert ("rule version jury-2024-09-cap-6: in force for certifications started from 2024-06-01T00:00:00Z on; "
+            "this one started 2024-06-12T08:06:22Z") in text
+    # Result #1 was scored before the jury's version was recorded: the timeline of its time.
+    first = runner.invoke(app, ["audit", "cert-0002", "--result", "1", "--db", db_url], env=wide).stdout
+    assert "rule version pix-v2-2024-05: in force for certifications started from 2024-05-14T22:00:00Z on" in first
+    assert "┃ weight ┃" in text
+    from cli.results import _in_force_line, _qrocm_line
+
+    rules = trail["rule_versions"]
+    ex = {"rule_version": "pix-v2-2021-04", "questions": [{"format": "QROCM-dep"}]}
+    assert _qrocm_line(ex, rules) == ("QROCM-dep: weight 2 in a competence of fewer than 3 questions (else 1), where a "
+                                      "`partially` answer adds 1 to C (rule version pix-v2-2021-04); C is capped at 3")
+    assert _qrocm_line({**ex, "questions": [{"format": "QCM"}]}, rules) is None
+    tie = [*rules, {**versions["jury-2024-09-cap-6"], "version": "again"}]
+    assert "since replaced by again (the same effective_from, recorded later)" in _in_force_line(
+        "jury-2024-09-cap-6", tie, "2024-06-12T08:06:22Z")
+    # A technical abort with few answers: the first reason decided, the others are said as lower.
+    from tests.builders import PROFILE, Scenario
+
+    s = Scenario("abort-1")
+    lines = [s.open(), s.start("t1")]
+    for n, competence in enumerate(q for q in PROFILE for _ in range(3)):
+        lines.append(s.serve("t1", f"t1-q{n}", competence))
+        if n < 6:
+            lines.append(s.answer("t1", f"t1-q{n}", "ok" if n < 2 else "ko"))
+    lines.append(s.finalise({"t1": "technical"}))
+    scenario = tmp_path / "abort.jsonl"
+    scenario.write_bytes(b"\n".join(orjson.dumps(line) for line in lines) + b"\n")
+    _run("import", str(scenario), "--db", db_url)
+    reasons = orjson.loads(_run("results", "--certification", "t1", "--json", "--db", db_url).stdout)[0]["reasons"]
+    assert len(reasons) >= 2, reasons
+    aborted = runner.invoke(app, ["audit", "t1", "--db", db_url], env=wide).stdout
+    assert aborted.count("  because ") == 1 and aborted.count("also held, lower in the order: ") == len(reasons) - 1
+
+
 def test_the_audit_table_shows_instants_in_utc_whole_so_they_compare_and_paste(db_url, example_path, tmp_path):
     """The table cut instants at 19 characters: a fact written 13:30:01+05:30 read as
     5 h after one at 08:00:03Z, and a recorded time pasted into --as-of lost its
