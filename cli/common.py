@@ -61,7 +61,7 @@ DbOption = Annotated[
 
 
 REDERIVING_NOTE = ("note: the results read model was dropped to be derived again from the log (this version "
-                   "derives differently; see migrations 007, 008, 010 and 013): the next reading command does it; `certledger rebuild "
+                   "derives differently; see migrations 007, 008, 010, 013 and 018): the next reading command does it; `certledger rebuild "
                    "--resume` does it now, with progress; change-feed followers are told (409 results-derived-again) to read the "
                    "feed again from the start")
 

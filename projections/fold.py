@@ -582,9 +582,9 @@ def _ruling(fold: ResultsFold, line: dict, recorded_at: str, position: int) -> N
     decision = line["decision"]
     facts = cert.facts
     if decision in ("reject_for_fraud", "unreject"):
-        _set_or_drop(facts, "rejected_for_fraud", ref if decision == "reject_for_fraud" else None)
+        _stand_or_lift(facts, "rejected_for_fraud", "unrejected", ref, lifts=decision == "unreject")
     elif decision in ("cancel", "uncancel"):
-        _set_or_drop(facts, "cancelled", ref if decision == "cancel" else None)
+        _stand_or_lift(facts, "cancelled", "uncancelled", ref, lifts=decision == "uncancel")
     elif decision == "resolve_incident" and line.get("report_id"):
         facts.setdefault("incident_rulings", {})[line["report_id"]] = ref
     elif decision == "comment":
@@ -601,6 +601,18 @@ def _set_or_drop(facts: dict, key: str, value: Any) -> None:
         facts.pop(key, None)
     else:
         facts[key] = value
+
+
+def _stand_or_lift(facts: dict, standing: str, lifted: str, ref: dict, *, lifts: bool) -> None:
+    """As ledger.scoring.fold keeps them: a reject or cancel stands (dropping an earlier
+    lifting); an unreject or uncancel lifts the standing one, which it keeps."""
+    before = facts.get(standing)
+    if lifts:
+        _set_or_drop(facts, standing, None)
+        _set_or_drop(facts, lifted, {**ref, "withdraws": before} if before is not None else None)
+    else:
+        _set_or_drop(facts, standing, ref)
+        _set_or_drop(facts, lifted, None)
 
 
 def _rule_version(fold: ResultsFold, line: dict, recorded_at: str, position: int) -> None:

@@ -64,6 +64,14 @@ class RulingRef(_Fact):
         return f"jury ruling {self.ruling_id}"
 
 
+class Withdrawal(RulingRef):
+    """A ruling that lifted a standing one (an `unreject`, an `uncancel`), with the ruling
+    it lifted: who reinstated a certification, and what they withdrew, stay on its facts
+    for its explanation, as a question's de-neutralisation keeps the neutralisation."""
+
+    withdraws: RulingRef
+
+
 class CertificationFacts(_Fact):
     certification_id: str
     session_id: str | None = None
@@ -82,6 +90,10 @@ class CertificationFacts(_Fact):
     jury_decisions: dict[str, JuryQuestionDecision] = {}  # question id -> last decision
     rejected_for_fraud: RulingRef | None = None  # the standing reject ruling, if any
     cancelled: RulingRef | None = None  # the standing cancel ruling, if any
+    # The standing unreject / uncancel, if the last such ruling lifted one (a later reject
+    # or cancel stands instead, and drops it).
+    unrejected: Withdrawal | None = None
+    uncancelled: Withdrawal | None = None
     incident_rulings: dict[str, RulingRef] = {}  # report id -> last resolve_incident
     comments: tuple[RulingRef, ...] = ()
 

@@ -23,6 +23,7 @@ from ledger.scoring.facts import (
     ReportedIncident,
     RulingRef,
     ServedQuestion,
+    Withdrawal,
 )
 
 _QUESTION_FIELDS = tuple(ServedQuestion.model_fields)
@@ -49,7 +50,7 @@ class FactsFold:
         for name in fold.maps:
             fold.maps[name] = dict(getattr(facts, name))
         for name in ("session_id", "candidate_id", "started_at", "completed", "session_finalised",
-                     "abort_reason", "rejected_for_fraud", "cancelled"):
+                     "abort_reason", "rejected_for_fraud", "cancelled", "unrejected", "uncancelled"):
             fold.state[name] = getattr(facts, name)
         fold.state["served_ids"] = {q.question_id for q in facts.questions}
         return fold
@@ -134,14 +135,26 @@ def _jury_question(fold: FactsFold, e: QuestionNeutralised | QuestionDeneutralis
     )
 
 
+def _stand_or_lift(fold: FactsFold, standing: str, lifted: str, ref: RulingRef, *, lifts: bool) -> None:
+    """A reject or cancel stands (and drops an earlier lifting); an unreject or uncancel
+    lifts the standing one and keeps it, to be named."""
+    before = fold.state.get(standing)
+    if lifts:
+        fold.state[standing] = None
+        fold.state[lifted] = Withdrawal(**ref.model_dump(), withdraws=before) if before is not None else None
+    else:
+        fold.state[standing] = ref
+        fold.state[lifted] = None
+
+
 def _ruling(fold: FactsFold, e: JuryRuling) -> None:
     ref = RulingRef(ruling_id=e.ruling_id, at=e.at, comment=e.comment, resolution=e.resolution,
                     jury=tuple(member.member_id for member in e.jury))
     decision = e.decision
     if decision in ("reject_for_fraud", "unreject"):
-        fold.state["rejected_for_fraud"] = ref if decision == "reject_for_fraud" else None
+        _stand_or_lift(fold, "rejected_for_fraud", "unrejected", ref, lifts=decision == "unreject")
     elif decision in ("cancel", "uncancel"):
-        fold.state["cancelled"] = ref if decision == "cancel" else None
+        _stand_or_lift(fold, "cancelled", "uncancelled", ref, lifts=decision == "uncancel")
     elif decision == "resolve_incident" and e.report_id:
         fold.maps["incident_rulings"][e.report_id] = ref
     elif decision == "comment":

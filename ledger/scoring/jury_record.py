@@ -14,7 +14,8 @@ from ledger.scoring.result import JuryDecision
 
 def jury_record(facts: CertificationFacts) -> tuple[JuryDecision, ...]:
     """Every jury decision bearing on the result (a `comment` ruling bears on none), in
-    the explanation's order: the cancellation and the fraud rejection (the status), the
+    the explanation's order: the cancellation and the fraud rejection (the status), or
+    the one lifted then the ruling that lifted it (the notes), the
     rulings on its reports (the incidents), then each question's last decision in the
     order served, preceded by the one it withdraws (the questions), and last those on
     questions never served (the notes). The prose names every one that took effect and
@@ -23,8 +24,12 @@ def jury_record(facts: CertificationFacts) -> tuple[JuryDecision, ...]:
     record = []
     if facts.cancelled:
         record.append(_ruling("cancel", facts.cancelled))
+    elif facts.uncancelled:  # the cancellation lifted, then the ruling that lifted it
+        record += [_ruling("cancel", facts.uncancelled.withdraws), _ruling("uncancel", facts.uncancelled)]
     if facts.rejected_for_fraud:
         record.append(_ruling("reject_for_fraud", facts.rejected_for_fraud))
+    elif facts.unrejected:
+        record += [_ruling("reject_for_fraud", facts.unrejected.withdraws), _ruling("unreject", facts.unrejected)]
     for report in facts.incidents:
         ruling = facts.incident_rulings.get(report.report_id)
         if ruling is not None:

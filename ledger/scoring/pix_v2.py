@@ -63,10 +63,15 @@ def _overridden_by_the_jury(incidents: list[IncidentExplanation], facts: Certifi
     return out
 
 
-def _unserved_jury_notes(facts: CertificationFacts, states: list[QuestionState]) -> tuple[str, ...]:
+def _notes(facts: CertificationFacts, states: list[QuestionState]) -> tuple[str, ...]:
+    """What the jury lifted (it bears on the status, which no longer says it), then its
+    decisions on questions never served."""
+    lifted = [f"the {what} by {lifting.withdraws.named()} was lifted by {lifting.named()}"
+              for what, lifting in (("cancellation", facts.uncancelled), ("rejection for fraud", facts.unrejected))
+              if lifting is not None]
     served = {s.question.question_id for s in states}
-    return tuple(f"jury decision on question {qid}, never served: no effect"
-                 for qid in facts.jury_decisions if qid not in served)
+    return (*lifted, *(f"jury decision on question {qid}, never served: no effect"
+                       for qid in facts.jury_decisions if qid not in served))
 
 
 def _competences(certifiable: Mapping[str, ProfileEntry], states: list[QuestionState], rules: RuleSet,
@@ -119,6 +124,6 @@ def pix_v2_data(facts: CertificationFacts, rules: RuleSet) -> dict[str, Any]:
             session_finalised=facts.session_finalised, abort_reason=facts.abort_reason,
             rate=rate, trust=trust, competences=explained,
             questions=tuple(_question_explanation(s) for s in states), incidents=tuple(incidents),
-            status_because=because, notes=_unserved_jury_notes(facts, states), jury=jury_record(facts),
+            status_because=because, notes=_notes(facts, states), jury=jury_record(facts),
         ),
     )

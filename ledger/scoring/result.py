@@ -98,7 +98,8 @@ class JuryDecision(_Frozen):
     them from a role that must not see them (a `reader`) without rewording anything."""
 
     # A ruling's own decision, or what a question's jury event did.
-    decision: Literal["cancel", "reject_for_fraud", "resolve_incident", "neutralise", "deneutralise"]
+    decision: Literal["cancel", "uncancel", "reject_for_fraud", "unreject", "resolve_incident", "neutralise",
+                      "deneutralise"]
     ruling_id: str | None = None  # a ruling's id; None for a question's neutralisation
     event_id: str | None = None  # a neutralisation's event id, if its line gave one
     question_id: str | None = None  # what a neutralisation decided on

@@ -407,12 +407,13 @@ def _tracking(url: str) -> str:
 def _as_before(db_url: str, migration: str, projection_name: str) -> None:
     """The tracking and migrations tables as the version before `migration` left them:
     this version's position under that version's projection name (the older names'
-    positions, parked by 008, 010 and 013, gone) and `migration` not applied."""
+    positions, parked by 008, 010, 013 and 018, gone) and `migration` not applied."""
     from projections.views import PROJECTION_NAME
 
     tracking = _tracking(db_url)
     _run_sql(db_url, f"DELETE FROM {tracking} WHERE application_name IN ('certledger_results', "
-                     "'certledger_results@2', 'certledger_results@3', 'certledger_results@4')")  # (parked by 008, 010, 013)
+                     "'certledger_results@2', 'certledger_results@3', 'certledger_results@4', "
+                     "'certledger_results@5')")  # (parked by 008, 010, 013, 018)
     _run_sql(db_url, f"UPDATE {tracking} SET application_name = ? WHERE application_name = ?",
              (projection_name, PROJECTION_NAME))
     _run_sql(db_url, "DELETE FROM certledger_migrations WHERE name = ?", (migration,))
@@ -620,6 +621,42 @@ def test_migration_013_derives_again_explanations_whose_prose_named_the_jury(db_
     # As the version before derived them (the members in the prose), under its name.
     _derived_again_after(db_url, clock, "013_results_jury_record.sql", every, end, derived,
                          ("certledger_results@4", "certledger_results@3", "certledger_results@2", "certledger_results"))
+
+
+def test_migration_018_derives_again_results_a_lifted_ruling_left_no_trace_on(db_url, clock):
+    """An unreject or uncancel dropped the ruling it lifted from the facts: a reinstated
+    certification's explanation said nothing of its rejection nor of who reinstated it
+    (a reviewing auditor's finding). Its facts now keep both, its notes name them, its
+    `jury` record holds who took each; rows derived before are derived again by 018."""
+    from projections.results import catch_up
+
+    s = Scenario("s-lift")
+    lines = [s.open(), *s.full_test("c1"), *s.full_test("c2"), s.finalise(),
+             s.ruling("reject_for_fraud", certification_id="c1", comment="copied answers"),
+             s.ruling("unreject", certification_id="c1", comment="appeal upheld"),
+             s.ruling("cancel", certification_id="c2", comment="room flooded"),
+             s.ruling("uncancel", certification_id="c2", comment="the room was fine"),
+             s.ruling("cancel", certification_id="c2", comment="on second thoughts")]
+    with open_ledger(db_url, clock=clock) as ledger:
+        import_file(ledger, io.BytesIO(b"".join(orjson.dumps(line) + b"\n" for line in lines)))
+        catch_up(ledger.store)
+        end = ledger.store.max_position()
+    every = ("SELECT certification_id, status, seq, result FROM certledger_results ORDER BY certification_id",
+             "SELECT certification_id, seq, cause, result FROM certledger_result_history ORDER BY certification_id, seq")
+    derived = [_fetch(db_url, sql) for sql in every]
+    results = {row[0]: (row[1], orjson.loads(row[3])["explanation"]) for row in derived[0]}
+    (status, lifted), (status_2, recancelled) = results["c1"], results["c2"]
+    reject_id, unreject_id = lines[-5]["ruling_id"], lines[-4]["ruling_id"]
+    assert status == "validated"
+    assert lifted["notes"] == [f"the rejection for fraud by jury ruling {reject_id} was lifted by jury ruling {unreject_id}"]
+    assert [(d["decision"], d["ruling_id"], d["words"]) for d in lifted["jury"]] == [
+        ("reject_for_fraud", reject_id, "copied answers"), ("unreject", unreject_id, "appeal upheld")]
+    # A cancellation standing again after an uncancel: the standing one alone, as before.
+    assert status_2 == "cancelled" and recancelled["notes"] == []
+    assert [(d["decision"], d["words"]) for d in recancelled["jury"]] == [("cancel", "on second thoughts")]
+    _derived_again_after(db_url, clock, "018_results_lifted_rulings.sql", every, end, derived,
+                         ("certledger_results@5", "certledger_results@4", "certledger_results@3",
+                          "certledger_results@2", "certledger_results"))
 
 
 def _derived_again_after(db_url: str, clock, migration: str, every: tuple[str, ...], end: int,

@@ -468,7 +468,7 @@ def test_migrate_init_and_any_upgrading_command_say_when_the_results_are_derived
         with sqlite3.connect(path) as conn:
             conn.execute("DELETE FROM tracking WHERE application_name IN ('certledger_results', "
                          "'certledger_results@2', 'certledger_results@3', "
-                         "'certledger_results@4')")  # (parked by 008, 010 and 013)
+                         "'certledger_results@4', 'certledger_results@5')")  # (parked by 008, 010, 013, 018)
             conn.execute("UPDATE tracking SET application_name = 'certledger_results' "
                          "WHERE application_name LIKE 'certledger_results@%'")
             conn.execute("DELETE FROM certledger_migrations WHERE name = '007_results_derived_again.sql'")

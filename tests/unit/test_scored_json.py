@@ -39,7 +39,8 @@ def test_every_rule_version_gives_the_reference_bytes(population, version):
     # The population reaches every status, errors included, and every kind of jury
     # decision in the explanation's record, under each version.
     assert statuses == {"validated", "rejected", "cancelled", "error"}
-    assert decisions == {"cancel", "reject_for_fraud", "resolve_incident", "neutralise", "deneutralise"}
+    assert decisions == {"cancel", "uncancel", "reject_for_fraud", "unreject", "resolve_incident", "neutralise",
+                         "deneutralise"}
 
 
 @BOUNDED
