@@ -22,7 +22,7 @@ from api.responses import ProblemResponse
 from commands.recording import BatchRejected, LineError, refused_lines
 from ledger.errors import DomainError
 from ledger.rules import RuleDocumentInvalid
-from storage.errors import UNAVAILABLE, LedgerNotPrepared, schema_missing, sqlite_busy
+from storage.errors import UNAVAILABLE, LedgerNotPrepared, first_line, schema_missing, sqlite_busy
 
 PROBLEM_BASE = "https://certledger.dev/problems/"
 log = logging.getLogger("certledger.api")
@@ -214,11 +214,7 @@ def install(app: FastAPI) -> None:
         # The driver's own first line ("database is locked", "connection refused"): the
         # type alone left an operator to guess. It may quote a value the database could
         # not take; a connection's error names its host, port and user, not its password.
-        cause, seen = exc, {id(exc)}
-        while cause.__cause__ is not None and id(cause.__cause__) not in seen:
-            cause = cause.__cause__
-            seen.add(id(cause))
-        said = (str(cause).strip().splitlines() or [""])[0][:300]
+        said = first_line(exc)[:300]
         log.error("storage error on %s %s: %s%s", request.method, _path(request), type(exc).__name__,
                   f" ({said})" if said else "")
         # (A missing table comes wrapped as the library's OperationalError on SQLite.)

@@ -21,7 +21,7 @@ from cli.display import shown
 from commands.bootstrap import open_ledger
 from ledger.events import INSTANT_TEXT, in_utc_range, offset_problem
 from storage import migrate as migrations
-from storage.errors import LedgerNotPrepared, StorageError, sqlite_busy, sqlite_corrupt
+from storage.errors import LedgerNotPrepared, StorageError, root_cause, sqlite_busy, sqlite_corrupt
 from storage.urls import BUSY_TIMEOUT_VAR, ENV_VAR, resolve_url, sqlite_busy_timeout
 
 
@@ -131,9 +131,7 @@ def warn_reused_ruling_ids(reused: list[tuple[str, int]]) -> None:
 
 def _cause_text(error: BaseException) -> str:
     """The driver's own words (the library's wrapper repeats them)."""
-    while error.__cause__ is not None:
-        error = error.__cause__
-    return str(error)
+    return str(root_cause(error))
 
 
 def _busy_hint(error: BaseException) -> str:

@@ -25,7 +25,7 @@ from cli.display import shown
 from commands.recording import BatchRejected
 from ledger.errors import DomainError
 from storage import migrate as migrations
-from storage.errors import ForeignDatabase
+from storage.errors import UNAVAILABLE, ForeignDatabase, first_line
 from storage.urls import resolve_url, sqlite_busy_timeout
 
 app = typer.Typer(
@@ -222,7 +222,7 @@ def _mount_subcommands() -> None:
 _mount_subcommands()
 
 
-def main() -> None:  # pragma: no cover
+def main() -> None:
     try:
         app()
     except SystemExit as e:
@@ -235,6 +235,18 @@ def main() -> None:  # pragma: no cover
     except DomainError as e:
         err.print(f"[red]refused:[/red] {shown(e.message)}")
         sys.exit(1)
+    except UNAVAILABLE as e:
+        # The database failed under a running command (a connection ended, a server gone
+        # read-only): a traceback and exit 1, which is `verify`'s "problems found" and
+        # `import`'s "refused"; it is neither: one line and exit 2, as when opening fails.
+        err.print(f"[red]error:[/red] the ledger's storage failed: {shown(first_line(e))}")
+        sys.exit(2)
+    except OSError as e:
+        # The output could not be written (a full disk: ENOSPC): the same, not a traceback.
+        where = f" {e.filename}" if getattr(e, "filename", None) else ""
+        err.print(f"[red]error:[/red] cannot write{shown(where)}: {shown(e.strerror or e)}")
+        sys.exit(2)
+
 
 
 if __name__ == "__main__":  # pragma: no cover

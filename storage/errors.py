@@ -103,3 +103,19 @@ def _chain(error: BaseException | None) -> Iterator[BaseException]:
         seen.add(id(error))
         yield error
         error = error.__cause__ or error.__context__
+
+
+def root_cause(error: BaseException) -> BaseException:
+    """The driver's own error under the library's wrappers, which repeat or hide its words
+    (a chain that loops back ends where it would)."""
+    seen = {id(error)}
+    while error.__cause__ is not None and id(error.__cause__) not in seen:
+        error = error.__cause__
+        seen.add(id(error))
+    return error
+
+
+def first_line(error: BaseException) -> str:
+    """What an operator is told of a storage error: the driver's first line."""
+    return (str(root_cause(error)).strip().splitlines() or [type(error).__name__])[0]
+

@@ -742,3 +742,39 @@ def test_the_reasons_column_names_the_deciding_reason_first_and_the_others_as_al
     assert _reasons_cell(["LACK_OF_ANSWERS_FOR_TECHNICAL_REASON", "INSUFFICIENT_CORRECT_ANSWERS"]) == (
         "LACK_OF_ANSWERS_FOR_TECHNICAL_REASON (also held: INSUFFICIENT_CORRECT_ANSWERS)")
     assert _reasons_cell(["FRAUD", "FRAUD"]) == "FRAUD" and _reasons_cell([]) == ""
+
+
+def test_a_storage_or_output_failure_mid_command_is_one_line_and_exit_2(tmp_path, example_path, monkeypatch, capsys):
+    """A connection ended under `verify`, or a full disk under its output, was a traceback
+    and exit 1, which is `verify`'s "problems found": an alarm on it could not tell
+    tampering from an outage."""
+    import os
+    import subprocess
+    import sys
+
+    import pytest
+    from eventsourcing.persistence import OperationalError
+
+    import cli.main as cli_main
+
+    url = f"sqlite:///{tmp_path / 'l.db'}"
+    _run("import", str(example_path), "--db", url)
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "cli.main", "verify", "--json", "--db", url], stdout=full,
+                              stderr=subprocess.PIPE, text=True, env={**os.environ, "COLUMNS": "200"}, timeout=120)
+    assert done.returncode == 2 and "cannot write: No space left on device" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+
+    def gone() -> None:
+        try:
+            raise ConnectionError("terminating connection due to administrator command\nmore")
+        except ConnectionError as cause:
+            raise OperationalError("wrapped") from cause
+
+    monkeypatch.setattr(cli_main, "app", gone)
+    with pytest.raises(SystemExit) as ended:
+        cli_main.main()
+    assert ended.value.code == 2
+    said = " ".join(capsys.readouterr().err.split())
+    assert "the ledger's storage failed: terminating connection due to administrator command" in said
+    assert "more" not in said
