@@ -175,6 +175,10 @@ class EventStore(_Reads):
                 dbname=url.dbname, host=url.host, port=url.port, user=url.user,
                 password=url.password, pool_size=pool_size, max_overflow=8,
                 originator_id_type="text", connect_timeout=10,
+                # A pooled connection is checked as it is taken: after a server restart
+                # every idle one was dead, and the requests given them failed (503) until
+                # each had been tried once. One empty round trip per checkout.
+                pre_ping=True,
             )
             self.recorder = PostgresApplicationRecorder(self.datastore, events_table_name=PG_EVENTS_TABLE)
 
