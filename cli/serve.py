@@ -136,7 +136,14 @@ def tokens_add(
         err.print(f"[yellow]note:[/yellow] no session of centre {shown(info.centre_id)} is in the ledger's results yet: "
                   "this token sees nothing until one is (check the centre id)")
     err.print(f"token {info.token_id} ({info.role}{where}) issued; it is shown once, keep it now:")
-    print(token)
+    try:
+        print(token, flush=True)
+    except OSError as unwritten:  # (a full disk, a closed pipe): no one holds it, so none may use it
+        with ledger_at(_api_database(db)) as ledger:
+            TokenStore(ledger.store).revoke(info.token_id)
+        err.print(f"[red]error:[/red] the token could not be written ({shown(unwritten.strerror or unwritten)}): "
+                  f"token {info.token_id} is revoked; issue another")
+        raise typer.Exit(2) from None
 
 
 @tokens_app.command("list")
