@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+from urllib.parse import unquote
 
 from uvicorn.logging import AccessFormatter, DefaultFormatter
 
@@ -24,7 +25,15 @@ HIDDEN = "***"
 
 
 def redact(text: str) -> str:
-    return _SECRET.sub(lambda m: f"{TOKEN_PREFIX}{m.group(1)}_{HIDDEN}", text) if "clt" in text else text
+    if "clt" in text:
+        text = _SECRET.sub(lambda m: f"{TOKEN_PREFIX}{m.group(1)}_{HIDDEN}", text)
+    if "%" in text:
+        # A token percent-encoded whole ("%63%6C%74%5F…") matched no pattern of its own
+        # characters: such a line is logged decoded, its token's secret hidden.
+        decoded = unquote(text)
+        if "clt" in decoded and _SECRET.search(decoded):
+            return _SECRET.sub(lambda m: f"{TOKEN_PREFIX}{m.group(1)}_{HIDDEN}", decoded)
+    return text
 
 
 class RedactingFormatter(DefaultFormatter):

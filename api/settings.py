@@ -80,7 +80,8 @@ class Settings(BaseModel):
             values["database_url"], where["database_url"] = env[ENV_VAR], ENV_VAR
         # (CERTLEDGER_API_DATABASE_URL too, read after CERTLEDGER_DATABASE_URL as before.)
         known = {PREFIX + name.upper(): name for name in cls.model_fields}
-        unknown = sorted(key for key in env if key.startswith(PREFIX) and key not in known)
+        # In any case: `certledger_api_pool_size` is as plainly meant, and as ignored.
+        unknown = sorted(key for key in env if key.upper().startswith(PREFIX) and key not in known)
         if unknown:
             # A misspelt setting silently ignored is a setting silently not applied.
             raise SettingsInvalid(f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")

@@ -149,6 +149,9 @@ def test_a_setting_is_named_as_written_and_a_misspelt_one_stops_the_server():
     with pytest.raises(SettingsInvalid) as misspelt:
         Settings.from_env({"CERTLEDGER_API_DEFAULT_PAGE_SIZ": "20"})
     assert "CERTLEDGER_API_DEFAULT_PAGE_SIZ" in str(misspelt.value) and "CERTLEDGER_API_DEFAULT_PAGE_SIZE" in str(misspelt.value)
+    with pytest.raises(SettingsInvalid) as lower:  # (it was ignored: the pool kept its size)
+        Settings.from_env({"certledger_api_pool_size": "abc"})
+    assert "unknown setting(s) certledger_api_pool_size" in str(lower.value)
     with pytest.raises(SettingsInvalid, match="the command line: 'foo://x' is not a database URL"):
         Settings.from_env({}, database_url="foo://x")
 
@@ -294,9 +297,12 @@ def test_a_token_is_redacted_from_whatever_a_log_line_holds():
     probe.error("as a dict %(t)s", {"t": token})
     probe.error("a message naming clt_0123456789ab_%s", "s3cRet")
     probe.error("GET /sessions?access_token=clt%5F0123456789ab%5Fs3cRet-x")  # percent-encoded in a URL
+    encoded_whole = "".join(f"%{ord(c):02X}" for c in token)  # (every character of it)
+    probe.error(f"GET /sessions?token={encoded_whole} HTTP/1.1")
     try:
         raise ValueError(f"bad {token}")
     except ValueError:
         probe.exception("in a traceback")
     written = stream.getvalue()
-    assert "s3cRet" not in written and written.count("clt_0123456789ab_***") == 4, written
+    assert "s3cRet" not in written and written.count("clt_0123456789ab_***") == 5, written
+    assert "%73%33%63%52%65%74" not in written  # ("s3cRet" encoded)
