@@ -306,3 +306,33 @@ def test_a_token_is_redacted_from_whatever_a_log_line_holds():
     written = stream.getvalue()
     assert "s3cRet" not in written and written.count("clt_0123456789ab_***") == 5, written
     assert "%73%33%63%52%65%74" not in written  # ("s3cRet" encoded)
+
+
+def test_after_the_database_drops_every_connection_one_request_fails_not_one_per_pooled_connection(pg_server,
+                                                                                                   pg_template):
+    """A PostgreSQL restart leaves every idle pooled connection dead: each request handed
+    one failed in turn (503), 13 of 35 in a review's run, until each had been tried. The
+    first failure now has the pool test its idle connections and replace the dead."""
+    import psycopg
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+    from storage.urls import parse_url
+    from tests.e2e.api_support import issue_tokens, make_database, settings_for
+
+    url, drop = make_database(pg_server, pg_template)
+    try:
+        tokens = issue_tokens(url)
+        jury = {"Authorization": f"Bearer {tokens['jury']}"}
+        with TestClient(create_app(settings_for(url, pool_size=6))) as client:
+            for _ in range(12):  # every pooled connection used once
+                assert client.get("/sessions", headers=jury).status_code == 200
+            target = parse_url(url)
+            with psycopg.connect(pg_server, autocommit=True) as admin:  # (its maintenance database)
+                ended = admin.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                      "WHERE datname = %s AND pid <> pg_backend_pid()", (target.dbname,)).fetchone()[0]
+            assert ended >= 2, ended
+            statuses = [client.get("/sessions", headers=jury).status_code for _ in range(12)]
+            assert statuses.count(503) <= 1 and statuses[-1] == 200, statuses
+    finally:
+        drop()
