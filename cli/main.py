@@ -116,6 +116,10 @@ def import_(
             more = " (stopped after the first errors)" if rejected.truncated else ""
             err.print(f"[red]refused:[/red] {rejected.refused_lines} bad line(s){more}; nothing was appended")
             raise typer.Exit(1) from None
+        except KeyboardInterrupt:  # (the transaction rolls back as the ledger closes)
+            err.print("[yellow]interrupted:[/yellow] nothing was appended (an import is one transaction); "
+                      "run it again to import the file")
+            raise typer.Exit(130) from None
     out.print(f"imported {report.appended} event(s), {report.skipped} already recorded")
 
 

@@ -778,3 +778,30 @@ def test_a_storage_or_output_failure_mid_command_is_one_line_and_exit_2(tmp_path
     said = " ".join(capsys.readouterr().err.split())
     assert "the ledger's storage failed: terminating connection due to administrator command" in said
     assert "more" not in said
+
+
+def test_an_import_interrupted_says_nothing_was_appended(tmp_path, example_path):
+    """Ctrl-C on `import` exited 130 without a word: was anything appended?"""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from commands.bootstrap import open_ledger
+
+    url = f"sqlite:///{tmp_path / 'i.db'}"
+    _run("init", "--db", url)
+    with open_ledger(url) as ledger:
+        before = ledger.store.max_position()
+    importing = subprocess.Popen([sys.executable, "-m", "cli.main", "import", "-", "--db", url], stdin=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, stdout=subprocess.PIPE, env={**os.environ, "COLUMNS": "200"})
+    importing.stdin.write(example_path.read_bytes())  # read and judged while more is awaited
+    importing.stdin.flush()
+    time.sleep(2)
+    importing.send_signal(signal.SIGINT)
+    _, said = importing.communicate(timeout=60)
+    assert importing.returncode == 130, said
+    assert b"interrupted: nothing was appended (an import is one transaction)" in said and b"Traceback" not in said
+    with open_ledger(url) as ledger:
+        assert ledger.store.max_position() == before
