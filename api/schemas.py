@@ -163,8 +163,8 @@ class AuditRuleVersion(_Open):
 
 
 class AuditTrail(_Open):
-    """Every event of the certification and its session (and each rule version that
-    rescored it), every result it was given with why, and the current result."""
+    """Every event of the certification, its session and its candidate (a ban), each rule
+    version that rescored it, every result it was given with why, and the current result."""
 
     certification_id: str
     session_id: str

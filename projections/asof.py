@@ -24,7 +24,7 @@ from typing import Any
 
 import orjson
 
-from ledger.streams import RULES_STREAM, certification_stream, session_stream
+from ledger.streams import RULES_STREAM, candidate_stream, certification_stream, session_stream
 from projections.fold import ResultsFold, utc_iso
 from projections.views import ResultsViews
 from storage.store import COMMITS_TABLE, EventStore, commit_text
@@ -125,13 +125,18 @@ def whole_log(store: EventStore, page: int = 5000) -> Iterator[Entry]:
 
 
 def streams_for(store: EventStore, certification_id: str | None = None, session_id: str | None = None,
-                candidate_id: str | None = None) -> list[str] | None:
-    """The streams holding everything the filtered results depend on; None: all of them."""
+                candidate_id: str | None = None, *, with_candidate: bool = False) -> list[str] | None:
+    """The streams holding everything the filtered results depend on; None: all of them.
+    `with_candidate`: a certification's candidate's stream too (the jury's bans of them),
+    which no result depends on but an audit of a fraud shows."""
     views = ResultsViews(store)
     if certification_id is not None:
         rows = views.stream_entries([certification_stream(certification_id)])
-        sessions = {s["event"]["session_id"] for _, _, s in rows if s["event"]["type"] == "CertificationStarted"}
-        return [certification_stream(certification_id), *map(session_stream, sorted(sessions)), RULES_STREAM]
+        starts = [s["event"] for _, _, s in rows if s["event"]["type"] == "CertificationStarted"]
+        sessions = {start["session_id"] for start in starts}
+        candidates = sorted({start["candidate_id"] for start in starts}) if with_candidate else []
+        return [certification_stream(certification_id), *map(session_stream, sorted(sessions)),
+                *map(candidate_stream, candidates), RULES_STREAM]
     if session_id is not None:
         certs = store.certifications_of_session(session_id)
         return [session_stream(session_id), *map(certification_stream, certs), RULES_STREAM]

@@ -3,8 +3,8 @@
     audit_trail(store, "cert-1")            # as the ledger stands (the projection's record)
     audit_trail(store, "cert-1", as_of=T)   # as the ledger knew it at recorded time T
 
-The trail holds every event of the certification and of its session, plus each rule
-version that rescored it, with when the ledger recorded it and who caused it; every
+The trail holds every event of the certification and of its session, and its
+candidate's (the jury's bans of them), plus each rule version that rescored it, with when the ledger recorded it and who caused it; every
 result it was given, with why (cause, detail, the event's position and recorded time);
 and the current (or as-of) result with its explanation. Without `as_of` the results are
 the projection's own record (caught up first); with it they are recomputed from the
@@ -77,7 +77,7 @@ def _explained(recorded: list[dict[str, Any]], replayed: list[dict[str, Any]]) -
 
 def audit_trail(store: EventStore, certification_id: str, as_of: datetime | None = None) -> dict[str, Any]:
     views = ResultsViews(store)
-    streams = streams_for(store, certification_id=certification_id)
+    streams = streams_for(store, certification_id=certification_id, with_candidate=True)
     if as_of is None:
         catch_up(store)
         reader = ResultsReader(store)

@@ -58,6 +58,9 @@ def test_an_audit_reads_on_a_terminal_and_as_json(db_url, example_path):
     trail = orjson.loads(_run("audit", "cert-0001", "--json", "--db", db_url).stdout)
     assert trail["certification_id"] == "cert-0001"
     assert trail["events"][0]["type"] == "SessionOpened" and trail["results"]
+    # The candidate's ban, on the candidate's stream, is part of a fraud's trail.
+    bans = [e for e in trail["events"] if e["type"] == "JuryRuling" and e["event"]["decision"] == "ban_candidate"]
+    assert [(e["stream"], e["event"]["candidate_id"]) for e in bans] == [("candidate:cand-cert-0001", "cand-cert-0001")]
     assert all({"position", "recorded_at", "recorded_by", "type", "event"} <= set(e) for e in trail["events"])
     text = _run("audit", "cert-0001", "--db", db_url).stdout
     assert "current result" in text and "competences" in text and trail["results"][-1]["cause"] in text
