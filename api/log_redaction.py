@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from uvicorn.logging import AccessFormatter, DefaultFormatter
 
@@ -29,10 +29,13 @@ def redact(text: str) -> str:
         text = _SECRET.sub(lambda m: f"{TOKEN_PREFIX}{m.group(1)}_{HIDDEN}", text)
     if "%" in text:
         # A token percent-encoded whole ("%63%6C%74%5F…") matched no pattern of its own
-        # characters: such a line is logged decoded, its token's secret hidden.
+        # characters: such a line is logged decoded, its token's secret hidden, and what
+        # decoding made unprintable (a CR LF forging a log line, an escape sequence)
+        # encoded again.
         decoded = unquote(text)
         if "clt" in decoded and _SECRET.search(decoded):
-            return _SECRET.sub(lambda m: f"{TOKEN_PREFIX}{m.group(1)}_{HIDDEN}", decoded)
+            hidden = _SECRET.sub(lambda m: f"{TOKEN_PREFIX}{m.group(1)}_{HIDDEN}", decoded)
+            return "".join(c if c.isprintable() else quote(c, safe="") for c in hidden)
     return text
 
 

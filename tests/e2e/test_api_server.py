@@ -298,7 +298,7 @@ def test_a_token_is_redacted_from_whatever_a_log_line_holds():
     probe.error("a message naming clt_0123456789ab_%s", "s3cRet")
     probe.error("GET /sessions?access_token=clt%5F0123456789ab%5Fs3cRet-x")  # percent-encoded in a URL
     encoded_whole = "".join(f"%{ord(c):02X}" for c in token)  # (every character of it)
-    probe.error(f"GET /sessions?token={encoded_whole} HTTP/1.1")
+    probe.error(f"GET /sessions?token={encoded_whole}&x=%0D%0A127.0.0.1 - %22DELETE /tokens%22 200%1B[2J HTTP/1.1")
     try:
         raise ValueError(f"bad {token}")
     except ValueError:
@@ -306,6 +306,9 @@ def test_a_token_is_redacted_from_whatever_a_log_line_holds():
     written = stream.getvalue()
     assert "s3cRet" not in written and written.count("clt_0123456789ab_***") == 5, written
     assert "%73%33%63%52%65%74" not in written  # ("s3cRet" encoded)
+    # Decoded to hide the token, the line forges no other: CR, LF and ESC stay encoded.
+    forged = next(line for line in written.splitlines() if "?token=clt_" in line)
+    assert "\x1b" not in written and "&x=%0D%0A127.0.0.1" in forged and "%1B[2J" in forged, written
 
 
 def test_after_the_database_drops_every_connection_one_request_fails_not_one_per_pooled_connection(pg_server,
