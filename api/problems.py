@@ -16,7 +16,6 @@ import psycopg
 from eventsourcing import persistence
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.responses import ProblemResponse
@@ -219,11 +218,8 @@ def install(app: FastAPI) -> None:
         log.error("storage error on %s %s: %s%s", request.method, _path(request), type(exc).__name__,
                   f" ({said})" if said else "")
         runtime = getattr(request.app.state, "runtime", None)
-        if runtime is not None:  # a restarted server left every pooled connection dead: replace them now
-            try:
-                await run_in_threadpool(runtime.ledger.store.drop_dead_connections)
-            except Exception as unchecked:  # (the server still down: the next error tries again)
-                log.warning("the connection pool could not be checked: %s", first_line(unchecked))
+        if runtime is not None:  # a restarted server left every pooled connection dead: replace them
+            runtime.ledger.store.drop_dead_connections()  # (in the background)
         # (A missing table comes wrapped as the library's OperationalError on SQLite.)
         prepared = not (isinstance(exc, LedgerNotPrepared) or schema_missing(exc))
         code = "storage-unavailable" if prepared else "ledger-not-prepared"
