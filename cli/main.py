@@ -108,18 +108,19 @@ def import_(
     with ledger_at(db, create=True) as ledger, (source or open(file, "rb")) as fh:
         try:
             with counting(f"importing {file}") as progress:
-                report = import_file(ledger, fh, progress=progress)
-            ledger.store.refresh_statistics(report.appended)  # a bulk load: the planner's view of it
+                try:
+                    report = import_file(ledger, fh, progress=progress)
+                except KeyboardInterrupt:  # (during the import only: its transaction rolls back)
+                    err.print("[yellow]interrupted:[/yellow] nothing was appended (an import is one transaction); "
+                              "run it again to import the file")
+                    raise typer.Exit(130) from None
         except BatchRejected as rejected:
             for e in rejected.errors:
                 err.print(f"{shown(file)}:{shown(e)}")
             more = " (stopped after the first errors)" if rejected.truncated else ""
             err.print(f"[red]refused:[/red] {rejected.refused_lines} bad line(s){more}; nothing was appended")
             raise typer.Exit(1) from None
-        except KeyboardInterrupt:  # (the transaction rolls back as the ledger closes)
-            err.print("[yellow]interrupted:[/yellow] nothing was appended (an import is one transaction); "
-                      "run it again to import the file")
-            raise typer.Exit(130) from None
+        ledger.store.refresh_statistics(report.appended)  # a bulk load: the planner's view of it
     out.print(f"imported {report.appended} event(s), {report.skipped} already recorded")
 
 
@@ -246,9 +247,10 @@ def main() -> None:
         err.print(f"[red]error:[/red] the ledger's storage failed: {shown(first_line(e))}")
         sys.exit(2)
     except OSError as e:
-        # The output could not be written (a full disk: ENOSPC): the same, not a traceback.
-        where = f" {e.filename}" if getattr(e, "filename", None) else ""
-        err.print(f"[red]error:[/red] cannot write{shown(where)}: {shown(e.strerror or e)}")
+        # A file that could not be read or written (the output on a full disk: ENOSPC):
+        # the same, not a traceback. Without a file name, it is the output.
+        what = f"{e.filename}" if getattr(e, "filename", None) else "cannot write the output"
+        err.print(f"[red]error:[/red] {shown(what)}: {shown(e.strerror or e)}")
         sys.exit(2)
 
 

@@ -184,10 +184,10 @@ def _in_force_line(version: str, rules: list[dict], started: str | None) -> str 
     if later is None:
         span = " on"
     elif later["effective_from"] == since:  # a tie: the later recorded wins from then on
-        span = f", since replaced by {later['version']} (the same effective_from, recorded later)"
+        span = f", since replaced by {shown(later['version'])} (the same effective_from, recorded later)"
     else:
-        span = f" until {utc_text(later['effective_from'])} ({later['version']} from then)"
-    return (f"rule version {version}: in force for certifications started from {utc_text(since)}{span}; "
+        span = f" until {utc_text(later['effective_from'])} ({shown(later['version'])} from then)"
+    return (f"rule version {shown(version)}: in force for certifications started from {utc_text(since)}{span}; "
             f"this one started {utc_text(started)}")
 
 
@@ -200,9 +200,10 @@ def _qrocm_line(ex: dict, rules: list[dict]) -> str | None:
     qrocm = version["qrocm_dep"]
     if not any(q["format"] == qrocm["format"] for q in ex["questions"]):
         return None
-    return (f"{qrocm['format']}: weight {qrocm['weight']} in a competence of fewer than "
-            f"{version['questions_per_competence']} questions (else 1), where a `partially` answer adds "
-            f"{qrocm['partially_credit']} to C (rule version {ex['rule_version']}); C is capped at 3")
+    per = version["questions_per_competence"]
+    return (f"{shown(qrocm['format'])}: weight {qrocm['weight']} in a competence of fewer than {per} questions "
+            f"(else 1), where a `partially` answer adds {qrocm['partially_credit']} to C (rule version "
+            f"{shown(ex['rule_version'])}); C is capped at {per}")
 
 
 def _print_explanation(current: dict, label: str, rules: list[dict] | None = None, started: str | None = None) -> None:

@@ -93,6 +93,10 @@ def test_an_audit_says_why_its_rule_version_was_in_force_and_what_a_qrocm_dep_we
     assert _qrocm_line(ex, rules) == ("QROCM-dep: weight 2 in a competence of fewer than 3 questions (else 1), where a "
                                       "`partially` answer adds 1 to C (rule version pix-v2-2021-04); C is capped at 3")
     assert _qrocm_line({**ex, "questions": [{"format": "QCM"}]}, rules) is None
+    four = [{**r, "questions_per_competence": 4} for r in rules]  # C is capped at the version's count
+    assert "fewer than 4 questions" in _qrocm_line(ex, four) and _qrocm_line(ex, four).endswith("C is capped at 4")
+    marked = [{**versions["pix-v2-2024-05"], "version": "cap[bold]6"}]  # a name is shown, never read as markup
+    assert "rule version cap\\[bold]6:" in _in_force_line("cap[bold]6", marked, "2024-06-12T08:06:22Z")
     tie = [*rules, {**versions["jury-2024-09-cap-6"], "version": "again"}]
     assert "since replaced by again (the same effective_from, recorded later)" in _in_force_line(
         "jury-2024-09-cap-6", tie, "2024-06-12T08:06:22Z")
@@ -765,7 +769,7 @@ def test_a_storage_or_output_failure_mid_command_is_one_line_and_exit_2(tmp_path
     with open("/dev/full", "w") as full:
         done = subprocess.run([sys.executable, "-m", "cli.main", "verify", "--json", "--db", url], stdout=full,
                               stderr=subprocess.PIPE, text=True, env={**os.environ, "COLUMNS": "200"}, timeout=120)
-    assert done.returncode == 2 and "cannot write: No space left on device" in done.stderr, done.stderr
+    assert done.returncode == 2 and "cannot write the output: No space left on device" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
 
     def gone() -> None:
