@@ -42,9 +42,10 @@ def _data(name: str) -> bytes:
 
 
 # Who records a demo ledger's events: the demo itself (its simulation included, as
-# `demo:simulate:…`) and the built-in rule versions. A file holding any other recorder's
-# event is not the demo's to replace, nor one that has issued API tokens.
-DEMO_RECORDERS = ("demo:%", GENESIS_RECORDER)
+# `demo:simulate:…`; before, as `simulate:…`, which a ledger the demo made is allowed
+# beside its own events) and the built-in rule versions. A file holding any other
+# recorder's event is not the demo's to replace, nor one that has issued API tokens.
+DEMO_RECORDERS = ("demo:%", "simulate:%", GENESIS_RECORDER)
 
 
 class NotTheDemosLedger(Exception):
@@ -75,8 +76,13 @@ def _not_a_demo_ledger(path: Path) -> str | None:
                 return "is not a certledger ledger"  # (`stored_events` alone: any eventsourcing application's)
             by = "json_extract(CAST(state AS TEXT), '$.recorded_by')"
             others = db.execute(
-                f"SELECT {by}, COUNT(*) FROM stored_events WHERE {by} IS NULL OR NOT ({by} LIKE ? OR {by} = ?) "
+                f"SELECT {by}, COUNT(*) FROM stored_events "
+                f"WHERE {by} IS NULL OR NOT ({by} LIKE ? OR {by} LIKE ? OR {by} = ?) "
                 f"GROUP BY 1 ORDER BY 2 DESC", DEMO_RECORDERS).fetchall()
+            simulated = db.execute(f"SELECT {by} FROM stored_events WHERE {by} LIKE ? LIMIT 1",
+                                   (DEMO_RECORDERS[1],)).fetchone()
+            the_demos = db.execute(f"SELECT 1 FROM stored_events WHERE {by} LIKE ? LIMIT 1",
+                                   (DEMO_RECORDERS[0],)).fetchone()
             tokens = db.execute(f"SELECT COUNT(*) FROM {TOKENS_TABLE}").fetchone()[0]
     except sqlite3.Error:
         return "is not a certledger ledger"
@@ -84,6 +90,8 @@ def _not_a_demo_ledger(path: Path) -> str | None:
         count = sum(n for _, n in others)
         named = ", ".join(f"{who!r}" for who, _ in others[:3]) + (", …" if len(others) > 3 else "")
         return f"holds {count} event(s) recorded by others than the demo ({named})"
+    if simulated and not the_demos:  # `certledger simulate`'s, in a ledger the demo never wrote to
+        return f"holds a simulation recorded by {simulated[0]!r}, not by the demo"
     if tokens:
         return f"holds {tokens} API token(s), which the demo never issues"
     return None

@@ -44,14 +44,22 @@ def test_the_demo_replaces_its_own_ledger_and_nothing_else(tmp_path, monkeypatch
 
     import pytest
 
+    from datetime import datetime, timezone
+
     from cli.common import ledger_at
     from cli.demo import NotTheDemosLedger, run_demo
     from commands.import_events import import_file
+    from commands.simulate import append_simulation
 
     monkeypatch.chdir(tmp_path)
     own = tmp_path / "demo.db"
     run_demo(own, candidates=6, seed=1)
     assert run_demo(own, candidates=6, seed=1)["statuses"]  # its own ledger: replaced, and the story runs
+    older = tmp_path / "older.db"  # the demo's before its simulation recorded as `demo:simulate:…`
+    with ledger_at(f"sqlite:///{older}", create=True) as ledger, example_path.open("rb") as lines:
+        import_file(ledger, lines, by="demo:centre-lyon-03")
+        append_simulation(ledger, candidates=2, seed=2024, start=datetime(2024, 5, 27, tzinfo=timezone.utc))
+    assert run_demo(older, candidates=6, seed=1)["statuses"]
 
     real = tmp_path / "real.db"
     with ledger_at(f"sqlite:///{real}", create=True) as ledger, example_path.open("rb") as lines:
@@ -74,10 +82,6 @@ def test_the_demo_replaces_its_own_ledger_and_nothing_else(tmp_path, monkeypatch
         TokenStore(ledger.store).add("centre", centre_id="c1")
     simulated = tmp_path / "simulated.db"  # what `certledger simulate` recorded, not the demo
     with ledger_at(f"sqlite:///{simulated}", create=True) as ledger:
-        from datetime import datetime, timezone
-
-        from commands.simulate import append_simulation
-
         append_simulation(ledger, candidates=2, seed=3, start=datetime(2024, 5, 27, tzinfo=timezone.utc))
     library_app = tmp_path / "orders.db"  # another eventsourcing application: its own stored_events
     with sqlite3.connect(library_app) as db:
@@ -88,7 +92,7 @@ def test_the_demo_replaces_its_own_ledger_and_nothing_else(tmp_path, monkeypatch
                       (notes, "is not a certledger ledger"), (other_app, "is not a certledger ledger"),
                       (mixed, "holds 1 event(s) recorded by others than the demo ('cli:import')"),
                       (tmp_path, "is not a file"), (tokens_only, "holds 1 API token(s), which the demo never issues"),
-                      (simulated, "recorded by others than the demo ('simulate:seed=3')"),
+                      (simulated, "holds a simulation recorded by 'simulate:seed=3', not by the demo"),
                       (library_app, "is not a certledger ledger")]:
         before = path.read_bytes() if path.is_file() else None
         with pytest.raises(NotTheDemosLedger, match=re.escape(f"{why};")):
