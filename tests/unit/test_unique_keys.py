@@ -100,3 +100,20 @@ def test_text_spaced_as_python_writes_it_is_judged_alike(value):
     except orjson.JSONDecodeError:
         return
     assert repeated_keys(spaced.encode(), decoded) == repeated_keys(spaced.encode())
+
+
+def test_compact_and_python_spaced_texts_take_the_fast_step(monkeypatch):
+    """The decoders' steps are for other texts: orjson's and json.dumps's own forms are
+    judged by one dump and a comparison (about 1 µs a line on the import path)."""
+    import ledger.unique_keys as unique_keys
+
+    line = {"type": "AnswerRecorded", "certification_id": "c1", "question_id": "q1", "status": "ok",
+            "nested": {"a": [1, {"b": "x, y"}]}}
+
+    def not_here(*args, **kwargs):
+        raise AssertionError("the slower step was taken")
+
+    monkeypatch.setattr(unique_keys.json, "loads", not_here)
+    monkeypatch.setattr(unique_keys, "_walk", not_here)
+    for text in (orjson.dumps(line), json.dumps({k: v for k, v in line.items() if k != "nested"}).encode()):
+        assert repeated_keys(text, orjson.loads(text)) == []
