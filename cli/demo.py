@@ -21,11 +21,11 @@ import typer
 from rich.panel import Panel
 from rich.rule import Rule
 
-from cli.common import err, ledger_at, out
 from api.tokens import TOKENS_TABLE
+from cli.common import err, ledger_at, out
 from ledger.rule_stream import GENESIS_RECORDER
-from storage.migrate import MIGRATIONS_TABLE
 from storage.errors import UnsupportedDatabaseUrl
+from storage.migrate import MIGRATIONS_TABLE
 from storage.urls import parse_url
 
 DEMO_DB = "certledger-demo.db"

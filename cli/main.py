@@ -8,7 +8,9 @@ from itertools import chain
 from pathlib import Path
 from typing import Annotated, Optional
 
+import psycopg
 import typer
+from eventsourcing import persistence
 
 from cli.common import (
     REDERIVING_NOTE,
@@ -240,7 +242,7 @@ def main() -> None:
     except DomainError as e:
         err.print(f"[red]refused:[/red] {shown(e.message)}")
         sys.exit(1)
-    except UNAVAILABLE as e:
+    except (*UNAVAILABLE, persistence.InternalError, psycopg.InternalError) as e:  # (a server gone read-only)
         # The database failed under a running command (a connection ended, a server gone
         # read-only): a traceback and exit 1, which is `verify`'s "problems found" and
         # `import`'s "refused"; it is neither: one line and exit 2, as when opening fails.
