@@ -219,11 +219,11 @@ def _print_explanation(current: dict, label: str, rules: list[dict] | None = Non
     for rank, because in enumerate(ex["status_because"]):
         # The first decided the status (§3.7's order); the others held too, lower in it.
         show(f"  because {shown(because)}" if rank == 0 else f"  also held, lower in the order: {shown(because)}")
+    if current.get("error"):
+        show(f"  [magenta]error:[/magenta] {shown(current['error'])}")
     in_force = _in_force_line(ex["rule_version"], rules or [], started)
     if in_force:
         show(in_force)
-    if current.get("error"):
-        show(f"  [magenta]error:[/magenta] {shown(current['error'])}")
     rate = ex["rate"]
     show(f"reproducibility rate: {rate['correct']}/{rate['answered']} → {rate['rate']}% "
               f"(rounding {rate['rounding']}, band {rate['band']}{', failed' if rate['failed'] else ''})")
