@@ -243,7 +243,7 @@ class _UnitOfWork:
         return "it is already recorded"
 
     def context(self, event: LedgerEvent, stream: str) -> Context:
-        ctx = Context(stream=self.state(stream), rules=self.state(RULES_STREAM))
+        ctx = Context(stream=self.state(stream), rules=self.state(RULES_STREAM), recorded_at=self.now)
         session_id = getattr(event, "session_id", None)
         if isinstance(event, (SessionOpened, SessionFinalised, ResultsPublished, ResultsUnpublished)):
             ctx.session = ctx.stream

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from ledger import errors as E
@@ -51,10 +51,22 @@ class Context:
     candidate: CandidateState | None = None
     certification: CertificationState | None = None
     session_certifications: Mapping[str, CertificationState] = field(default_factory=dict)
+    recorded_at: datetime | None = None  # when the ledger records the fact (its clock, passed in)
+
+
+# How far after its recording a fact may be dated: the centres' and the jury's clocks
+# are not the ledger's, and a fact reported at once may be stamped a little ahead. A day
+# covers any clock or time-zone slip; beyond, the date is a typo (2204 for 2024) that the
+# immutable log would keep for good, and every as-of answer and rule choice would read.
+MAX_DATED_AHEAD = timedelta(days=1)
 
 
 def check(event: LedgerEvent, ctx: Context) -> None:
     """Raise the DomainError of the first rule the fact breaks."""
+    if ctx.recorded_at is not None and event.at > ctx.recorded_at + MAX_DATED_AHEAD:
+        raise E.FactDatedAhead(
+            f"{event.type} is dated {event.at.isoformat()}, more than a day after the ledger records it "
+            f"({ctx.recorded_at.isoformat()}): a fact is what has happened", field="at")
     _CHECKS[type(event)](event, ctx)
 
 

@@ -72,6 +72,10 @@ DeprecatedIncidentCode = _error(
 )
 ReportIdAlreadyUsed = _error("ReportIdAlreadyUsed", "report-id-already-used", "A report id is used once per certification.")
 UnknownReport = _error("UnknownReport", "unknown-report", "The ruling names a report the certification does not have.")
+FactDatedAhead = _error(
+    "FactDatedAhead", "fact-dated-ahead",
+    "A fact is not dated more than a day after the ledger records it: what has not happened yet is no fact.",
+)
 FactDatedOutOfOrder = _error(
     "FactDatedOutOfOrder", "fact-dated-out-of-order",
     "A fact is not dated before what it follows: a start before its session opened, a certification's fact "

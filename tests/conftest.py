@@ -163,7 +163,10 @@ class ManualClock:
     """The ledger's recording clock, moved by hand."""
 
     def __init__(self, start: datetime | None = None):
-        self.now = start or datetime(2024, 6, 12, 8, 0, tzinfo=timezone.utc)
+        # After the fixtures' facts (the example's last is its rule change of 2024-09-02):
+        # a ledger records a fact once it has happened, and refuses one dated more than a
+        # day ahead of its clock (ledger.decisions.MAX_DATED_AHEAD).
+        self.now = start or datetime(2025, 1, 6, 8, 0, tzinfo=timezone.utc)
 
     def __call__(self) -> datetime:
         return self.now

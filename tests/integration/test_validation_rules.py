@@ -98,12 +98,15 @@ def test_a_certification_needs_five_certifiable_competences(ledger):
     assert "4 certifiable" in err.message and "at least 5" in err.message
 
 
-def test_a_banned_candidate_cannot_start_until_the_ban_ends(ledger):
+def test_a_banned_candidate_cannot_start_until_the_ban_ends(ledger, clock):
+    from datetime import datetime, timezone
+
     s = Scenario()
     until = "2025-06-12T00:00:00+00:00"
     accepted(ledger, [s.open(), s.ruling("ban_candidate", candidate_id="cand-x", until=until)])
     refused(ledger, [s.start("c1", candidate="cand-x")], E.CandidateBanned.code, field="candidate_id")
-    later = Scenario("s2", start=__import__("datetime").datetime(2025, 7, 1, tzinfo=__import__("datetime").timezone.utc))
+    clock.now = datetime(2025, 7, 2, tzinfo=timezone.utc)  # (recorded once it happened)
+    later = Scenario("s2", start=datetime(2025, 7, 1, tzinfo=timezone.utc))
     accepted(ledger, [later.open(), later.start("c2", candidate="cand-x")])
 
 
@@ -574,3 +577,20 @@ def test_a_key_written_twice_in_one_object_refuses_its_line(ledger):
     [error] = refused.value.errors
     assert (error.line, error.field, error.code, error.followers) == (1, "centre_id", "repeated-key", 1)
     assert ledger.store.max_position() == before
+
+
+def test_a_fact_dated_more_than_a_day_after_its_recording_is_refused(ledger, clock):
+    """`2204` typed for `2024` was recorded for good: a session opened two centuries
+    ahead, its results published today. A fact is what has happened; a day covers the
+    centres' and the jury's clocks, and a time zone written wrong."""
+    from datetime import timedelta
+
+    ahead = Scenario("ahead", start=clock.now + timedelta(days=1, seconds=-5))  # its first line: 1 day + 5 s ahead
+    err = refused(ledger, [ahead.open()], E.FactDatedAhead.code, field="at", line=1)
+    assert "more than a day after the ledger records it" in err.message
+    typo = Scenario("typo", start=clock.now.replace(year=2204))
+    refused(ledger, [typo.open()], E.FactDatedAhead.code, field="at")
+    within = Scenario("within", start=clock.now + timedelta(hours=23))  # a clock ahead, a zone written wrong
+    accepted(ledger, [within.open(), within.start("w1")])
+    clock.advance(days=2)  # recorded once it has happened, the same date is a fact
+    accepted(ledger, [ahead.open()])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import datetime, timezone
 
 import orjson
 import pytest
@@ -325,6 +326,7 @@ def test_rule_versions_are_judged_as_recording_judges_them(sqlite_url, clock, ex
     import, which takes it; and a version that no longer resolved, or named a version
     already there, passed while every replay past it failed."""
     with _ledger(sqlite_url, clock, example_path) as ledger:
+        clock.now = datetime(2026, 1, 2, tzinfo=timezone.utc)  # (the version's decision is dated 2026-01-01)
         ledger.service.record(events([_rule_version("cap-4", {"extends": "pix-v2-2024-05", "max_reachable_level": 4})]),
                               by="test")
         clean = verify(ledger.store, results=False)
