@@ -2,8 +2,9 @@
 
     python benchmarks/population.py --scale 10000 [--force] [--verify]
 
-`certledger_bench_<scale>` holds `simulate_events(scale, seed=1, 2024-01-08)` (the
-population `certledger simulate --candidates <scale>` appends). Building it through
+`certledger_bench_<scale>` holds `simulate_events(scale, seed=1, 2024-01-08, days=sim_days(scale))`
+(the population `certledger simulate --candidates <scale>` appends, with `--days 550`
+beyond 10,000). Building it through
 `certledger import` runs at a few thousand events/s (a query per new stream to catch
 its state up, the library's text-composite insert), so 100,000 certifications would take
 most of an hour. The fast path used here keeps everything that makes the rows correct and
@@ -33,7 +34,7 @@ from dataclasses import dataclass
 
 import support  # noqa: F401  (puts the repository on sys.path)
 import psycopg
-from support import DB_PREFIX, SIM_SEED, SIM_START, bar, connect, console, db_exists, db_url, drop_db, fresh_db
+from support import DB_PREFIX, SIM_SEED, SIM_START, sim_days, bar, connect, console, db_exists, db_url, drop_db, fresh_db
 
 BUILT_WITH = ("simulator → ledger validation in memory (commands.recording._UnitOfWork.judge) → "
               "COPY BINARY, one transaction under the events table lock")
@@ -158,7 +159,8 @@ def ensure_population(scale: int, *, force: bool = False, show_bar: bool = True)
     started = time.perf_counter()
     with (bar() if show_bar else _nobar()) as progress:
         task = progress.add_task(f"building {name}", total=scale * EVENTS_PER_CERTIFICATION)
-        events = fill_by_copy(url, simulate_events(scale, SIM_SEED, SIM_START), by=f"simulate:seed={SIM_SEED}",
+        events = fill_by_copy(url, simulate_events(scale, SIM_SEED, SIM_START, days=sim_days(scale)),
+                              by=f"simulate:seed={SIM_SEED}",
                               advance=lambda n: progress.advance(task, n))
     seconds = time.perf_counter() - started
     with connect(url, autocommit=True) as conn:

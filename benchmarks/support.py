@@ -42,6 +42,14 @@ DB_PREFIX = "certledger_bench_"  # the only databases these scripts create or dr
 SIM_SEED = 1
 SIM_START = datetime(2024, 1, 8, 8, tzinfo=timezone.utc)
 
+
+def sim_days(scale: int) -> int | None:
+    """The calendar a population's sessions spread over: the simulator's own (1.25 sessions
+    a weekday: 10,000 candidates over about 1.5 years) up to 10,000, and the same 550 days,
+    denser, beyond. A ledger refuses facts dated more than a day after it records them,
+    and 100,000 candidates at the simulator's pace would run to 2039."""
+    return None if scale <= 10_000 else 550
+
 console = Console(stderr=True, width=160)
 
 

@@ -25,7 +25,7 @@ from cli.common import (
 )
 from cli.display import shown
 from commands.recording import BatchRejected
-from ledger.errors import DomainError
+from ledger.errors import DomainError, FactDatedAhead
 from storage import migrate as migrations
 from storage.errors import UNAVAILABLE, ForeignDatabase, first_line
 from storage.urls import resolve_url, sqlite_busy_timeout
@@ -179,6 +179,9 @@ def simulate(
     candidates: Annotated[int, typer.Option("--candidates", min=1, help="How many candidates (one certification each)")] = 100,
     seed: Annotated[int, typer.Option("--seed", help="Same seed, same population")] = 1,
     start: Annotated[str, typer.Option("--start", help="Date of the first session (RFC 3339)")] = "2024-01-08T08:00:00+00:00",
+    days: Annotated[Optional[int], typer.Option("--days", min=1, help=(
+        "Spread the sessions over about this many calendar days (default: 1.25 sessions per weekday, so 10,000 "
+        "candidates span about 1.5 years): a ledger refuses facts dated more than a day after it records them"))] = None,
     output: Annotated[Optional[str], typer.Option("--output", "-o", help="Write JSON Lines here instead of appending")] = None,
     db: DbOption = None,
 ) -> None:
@@ -192,18 +195,25 @@ def simulate(
         raise typer.Exit(2) from None
     if output:
         output_path(output, "--output")
-        n = write_simulation(output, candidates=candidates, seed=seed, start=began)
+        n = write_simulation(output, candidates=candidates, seed=seed, start=began, days=days)
         out.print(f"wrote {n} event(s) to {shown(output)}")
         return
     with ledger_at(db, create=True) as ledger:
         try:
             with counting(f"simulating {candidates} candidates") as progress:
-                report = append_simulation(ledger, candidates=candidates, seed=seed, start=began, progress=progress)
+                report = append_simulation(ledger, candidates=candidates, seed=seed, start=began, progress=progress,
+                                           days=days)
             ledger.store.refresh_statistics(report.appended)
         except SeedAlreadySimulated as taken:
             err.print(f"[red]error:[/red] {shown(taken)}")
             raise typer.Exit(1) from None
         except BatchRejected as rejected:
+            if any(e.code == FactDatedAhead.code for e in rejected.errors):
+                # Not a bug: the calendar of so many candidates runs past today.
+                first = next(e for e in rejected.errors if e.code == FactDatedAhead.code)
+                err.print(f"[red]the simulation was refused:[/red] its calendar runs past today ({shown(first)}); "
+                          "nothing was appended: give an earlier --start, or fewer --days")
+                raise typer.Exit(1) from None
             err.print(f"[red]the simulation was refused[/red] (a bug): {shown(rejected)}")
             raise typer.Exit(1) from None
     out.print(f"simulated {candidates} candidate(s): {report.appended} event(s) appended, {report.skipped} already there")

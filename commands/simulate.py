@@ -22,11 +22,12 @@ class SeedAlreadySimulated(Exception):
 
 
 def append_simulation(ledger: Ledger, *, candidates: int, seed: int, start: datetime, progress=None,
-                      by: str | None = None) -> RecordReport:
-    """`by`: who records it (`simulate:seed=N` by default; the demo names itself)."""
+                      by: str | None = None, days: int | None = None) -> RecordReport:
+    """`by`: who records it (`simulate:seed=N` by default; the demo names itself); `days`:
+    the calendar days the sessions spread over (`commands.simulation`)."""
     from commands.simulation import simulate_events, simulated_session_id
 
-    numbered = enumerate(simulate_events(candidates, seed, start), start=1)
+    numbered = enumerate(simulate_events(candidates, seed, start, days=days), start=1)
     try:
         return ledger.service.record_stream(numbered, by=by or f"simulate:seed={seed}", progress=progress)
     except BatchRejected as rejected:
@@ -39,12 +40,12 @@ def append_simulation(ledger: Ledger, *, candidates: int, seed: int, start: date
         raise
 
 
-def write_simulation(path: str, *, candidates: int, seed: int, start: datetime) -> int:
+def write_simulation(path: str, *, candidates: int, seed: int, start: datetime, days: int | None = None) -> int:
     from commands.simulation import simulate_events
 
     n = 0
     with open(path, "wb") as fh:
-        for event in simulate_events(candidates, seed, start):
+        for event in simulate_events(candidates, seed, start, days=days):
             fh.write(orjson.dumps(event.to_line()) + b"\n")
             n += 1
     return n

@@ -812,3 +812,21 @@ def test_an_import_interrupted_says_nothing_was_appended(tmp_path, example_path)
     assert b"interrupted: nothing was appended (an import is one transaction)" in said and b"Traceback" not in said
     with open_ledger(url) as ledger:
         assert ledger.store.max_position() == before
+
+
+def test_a_simulation_whose_calendar_runs_past_today_is_refused_and_days_spreads_it(tmp_path):
+    """Facts dated more than a day ahead of their recording are refused: a population
+    whose sessions run past today is refused whole, with the way out (`--days`)."""
+    from datetime import datetime, timedelta, timezone
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    _run("init", "--db", url)
+    recent = (datetime.now(timezone.utc) - timedelta(days=30)).strftime("%Y-%m-%dT08:00:00Z")
+    refused = _run("simulate", "--candidates", "400", "--seed", "9", "--start", recent, "--db", url, ok=False)
+    said = " ".join(refused.output.split())
+    assert refused.exit_code == 1 and "its calendar runs past today" in said and "--days" in said, said
+    assert "more than a day after the ledger records it" in said  # (the first such line, quoted)
+    assert _run("results", "--json", "--db", url).stdout.strip() == "[]"  # nothing appended
+    earlier = (datetime.now(timezone.utc) - timedelta(days=400)).strftime("%Y-%m-%dT08:00:00Z")
+    done = _run("simulate", "--candidates", "400", "--seed", "9", "--start", earlier, "--days", "60", "--db", url)
+    assert "simulated 400 candidate(s)" in " ".join(done.output.split())
