@@ -212,7 +212,7 @@ def simulate(
                 # Not a bug: the calendar of so many candidates runs past today.
                 first = next(e for e in rejected.errors if e.code == FactDatedAhead.code)
                 err.print(f"[red]the simulation was refused:[/red] its calendar runs past today ({shown(first)}); "
-                          "nothing was appended: give an earlier --start, or fewer --days")
+                          "nothing was appended: give --days (fewer days end sooner) or an earlier --start")
                 raise typer.Exit(1) from None
             err.print(f"[red]the simulation was refused[/red] (a bug): {shown(rejected)}")
             raise typer.Exit(1) from None
