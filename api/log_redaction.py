@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from urllib.parse import quote, unquote
 
 from uvicorn.logging import AccessFormatter, DefaultFormatter
@@ -40,14 +41,19 @@ def redact(text: str) -> str:
 
 
 class RedactingFormatter(DefaultFormatter):
-    """uvicorn's default formatter (and the project's loggers'), its lines redacted."""
+    """uvicorn's default formatter (and the project's loggers'), its lines redacted; its
+    times, when the format has them, in UTC."""
+
+    converter = time.gmtime
 
     def format(self, record: logging.LogRecord) -> str:
         return redact(super().format(record))
 
 
 class RedactingAccessFormatter(AccessFormatter):
-    """uvicorn's access-log formatter, its lines redacted."""
+    """uvicorn's access-log formatter, its lines redacted; its times in UTC."""
+
+    converter = time.gmtime
 
     def format(self, record: logging.LogRecord) -> str:
         return redact(super().format(record))

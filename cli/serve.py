@@ -62,6 +62,7 @@ def serve(
     # Workers build the app from the environment (uvicorn's factory), so the URL goes there:
     # under both names, as the API's own wins (a `--db` beside it was served the other one).
     os.environ[ENV_VAR] = os.environ[DATABASE_URL_VAR] = settings.database_url
+    refuse_taken_port(host, port)
     docs = f" (OpenAPI: http://{host}:{port}/docs)" if settings.docs else " (its OpenAPI document is off: DOCS=false)"
     err.print(f"serving certledger on http://{host}:{port}{docs}")
     uvicorn.run(
@@ -69,6 +70,22 @@ def serve(
         log_level=log_level.value, access_log=access_log, server_header=False, proxy_headers=False,
         log_config=_log_config(log_level.value),
     )
+
+
+def refuse_taken_port(host: str, port: int) -> None:
+    """One line and exit 2 when the address cannot be listened on (another server has the
+    port): uvicorn printed nothing of it after "serving certledger on …", then exited 3."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, kind, proto, _, address = infos[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            probe.bind(address)
+    except OSError as e:
+        err.print(f"[red]error:[/red] cannot listen on {shown(host)}:{port}: {shown(e.strerror or e)}")
+        raise typer.Exit(2) from None
 
 
 def _log_config(level: str) -> dict:
@@ -84,6 +101,11 @@ def _log_config(level: str) -> dict:
     # A token pasted into a URL was written whole by the access log (api.log_redaction).
     config["formatters"]["default"]["()"] = "api.log_redaction.RedactingFormatter"
     config["formatters"]["access"]["()"] = "api.log_redaction.RedactingAccessFormatter"
+    # Each line says when, in UTC (the formatters' converter): an operator could not place
+    # a 503 or a catch-up's end against anything else.
+    for formatter in ("default", "access"):
+        config["formatters"][formatter]["fmt"] = "%(asctime)s " + config["formatters"][formatter]["fmt"]
+        config["formatters"][formatter]["datefmt"] = "%Y-%m-%dT%H:%M:%SZ"
     # Any other library's warnings through the same handler (and so redacted), not the
     # logging module's last resort.
     config["root"] = {"handlers": ["default"], "level": "WARNING"}

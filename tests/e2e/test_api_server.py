@@ -339,3 +339,41 @@ def test_after_the_database_drops_every_connection_one_request_fails_not_one_per
             assert statuses.count(503) <= 1 and statuses[-1] == 200, statuses
     finally:
         drop()
+
+
+def test_serve_on_a_taken_port_says_so_and_exits_2(tmp_path):
+    """uvicorn printed nothing of a taken port after "serving certledger on …", and
+    exited 3, a code the README does not give."""
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    assert CliRunner().invoke(app, ["init", "--db", url]).exit_code == 0
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = CliRunner().invoke(app, ["serve", "--db", url, "--port", str(port)])
+    said = " ".join(done.output.split())
+    assert done.exit_code == 2 and f"cannot listen on 127.0.0.1:{port}: Address already in use" in said, said
+    assert "serving certledger" not in said
+
+
+def test_the_servers_log_lines_say_when_in_utc():
+    """uvicorn's default lines had no time: an operator could not place a 503."""
+    import logging
+    import re as _re
+
+    from api.log_redaction import RedactingAccessFormatter, RedactingFormatter
+    from cli.serve import _log_config
+
+    config = _log_config("info")["formatters"]  # (built as dictConfig would: not applied, the tests' logging kept)
+    for kind, cls in (("default", RedactingFormatter), ("access", RedactingAccessFormatter)):
+        assert config[kind]["()"].endswith(cls.__name__)
+        formatter = cls(config[kind]["fmt"], datefmt=config[kind]["datefmt"], use_colors=False)
+        args = ("127.0.0.1:1", "GET", "/health", "1.1", 200) if kind == "access" else None
+        record = logging.LogRecord("uvicorn", logging.INFO, __file__, 1,
+                                   '%s - "%s %s HTTP/%s" %d' if args else "ready", args, None)
+        record.created = 0.0  # 1970-01-01T00:00:00Z, whatever the machine's zone
+        assert _re.match(r"1970-01-01T00:00:00Z INFO: +", formatter.format(record)), formatter.format(record)
