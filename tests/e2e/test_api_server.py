@@ -377,3 +377,29 @@ def test_the_servers_log_lines_say_when_in_utc():
                                    '%s - "%s %s HTTP/%s" %d' if args else "ready", args, None)
         record.created = 0.0  # 1970-01-01T00:00:00Z, whatever the machine's zone
         assert _re.match(r"1970-01-01T00:00:00Z INFO: +", formatter.format(record)), formatter.format(record)
+
+
+def test_after_a_storage_error_the_log_says_why_the_database_cannot_be_reached(pg_server, pg_template, caplog):
+    """With the database dropped under a running server, the log said only the pool's
+    "couldn't get a connection after 10.00 sec"; the check after the error connects on its
+    own and logs the server's reason."""
+    import threading
+
+    import psycopg
+
+    from commands.bootstrap import open_ledger
+    from storage.urls import parse_url
+    from tests.e2e.api_support import make_database
+
+    url, drop = make_database(pg_server, pg_template)
+    caplog.set_level("WARNING", logger="storage.store")
+    try:
+        with open_ledger(url) as ledger:
+            with psycopg.connect(pg_server, autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE "{parse_url(url).dbname}" WITH (FORCE)')
+            ledger.store.drop_dead_connections()
+            for thread in [t for t in threading.enumerate() if t.name == "certledger-pool-check"]:
+                thread.join(timeout=60)
+    finally:
+        drop()
+    assert "the database cannot be reached" in caplog.text and "does not exist" in caplog.text, caplog.text
