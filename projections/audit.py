@@ -18,6 +18,8 @@ from typing import Any
 
 import orjson
 
+from ledger.events import load_event
+from ledger.rule_stream import RulesState
 from ledger.streams import RULES_STREAM
 from projections.asof import Entry, KnownAt, commit_times, fold_entries, known_at, recorded_by, streams_for
 from projections.fold import utc_iso
@@ -128,7 +130,7 @@ def rule_versions(entries: list[Entry]) -> list[dict[str, Any]]:
     its `effective_from` until the next version's), and the parameters the explanation's
     counts take from it without naming them (a QROCM-dep's weight and `partially` credit)."""
     rules = [e for e in entries if e[1] == RULES_STREAM]
-    timeline = fold_entries(rules, None).timeline
+    timeline = RulesState.folded(load_event(state["event"]["type"], state["event"]) for _, _, state in rules).timeline
     # Where each was recorded: a superseded result was scored on the timeline of its time.
     position = {state["event"].get("version"): p for p, _, state in rules}
     return [{"version": r.version, "effective_from": utc_iso(r.effective_from), "position": position.get(r.version),
