@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 
 from fastapi import Path, Query
@@ -11,21 +10,24 @@ from pydantic import BeforeValidator
 from api.problems import Forbidden
 from api.schemas import ResultStatus
 from api.tokens import Principal
-from ledger.events import INSTANT_EXPECTED, Instant, instant_of_text  # an aware instant within the years 1-9999 in UTC
+from ledger.events import INSTANT_EXPECTED, INSTANT_TEXT, Instant, instant_of_text  # an aware instant within the years 1-9999 in UTC
 from projections.fold import utc_iso
 
 Id = Annotated[str, Path(min_length=1, max_length=200)]
 
 
-# "…T00:00:00+01:00" typed into a URL: a query reads its `+` as a space.
-_PLUS_AS_SPACE = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)? \d{2}:\d{2}")
+def _plus_as_space(value: str) -> bool:
+    """"…T00:00:00+01:00" typed into a URL: a query reads its `+` as a space, and the
+    instant is the one form taken with its last space a `+` again."""
+    head, space, offset = value.rpartition(" ")
+    return bool(space) and INSTANT_TEXT.fullmatch(f"{head}+{offset}") is not None
 
 
 def _rfc3339(value: object) -> object:
     """A query's instant as RFC 3339 writes it, offset included: pydantic also took
     "2026-11-27T05:41Z" (no seconds) and said "a valid datetime or date" of a date, which
     it refuses. (`+` is written %2B in a query.)"""
-    if isinstance(value, str) and _PLUS_AS_SPACE.fullmatch(value):
+    if isinstance(value, str) and _plus_as_space(value):
         raise ValueError(f"{INSTANT_EXPECTED}: a space stands where the offset's sign is expected, as a '+' left "
                          "unencoded in a URL's query reads; write it %2B (…T08:00:00%2B01:00)")
     return instant_of_text(value) if isinstance(value, str) else value
