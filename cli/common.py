@@ -8,7 +8,7 @@ import os
 import re
 import sqlite3
 import sys
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -175,7 +175,7 @@ def missing_ledger(db: str | None, done: set[str] | None) -> None:
 
 def _foreign_tables(path: str) -> list[str]:
     try:
-        with closing(sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)) as conn:
+        with migrations.read_only_sqlite(path) as conn:
             return migrations.foreign_tables(conn)
     except sqlite3.Error:
         return []

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
-from contextlib import closing
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
@@ -25,7 +24,7 @@ from api.tokens import TOKENS_TABLE
 from cli.common import err, ledger_at, out
 from ledger.rule_stream import GENESIS_RECORDER
 from storage.errors import UnsupportedDatabaseUrl
-from storage.migrate import MIGRATIONS_TABLE
+from storage.migrate import MIGRATIONS_TABLE, read_only_sqlite
 from storage.urls import parse_url
 
 DEMO_DB = "certledger-demo.db"
@@ -69,8 +68,7 @@ def _not_a_demo_ledger(path: Path) -> str | None:
     if not path.is_file():
         return "is not a file"
     try:
-        # Read-only: looking must not change it (nor create a journal beside it).
-        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
+        with read_only_sqlite(path) as db:  # looking must not change it
             tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             if not {"stored_events", MIGRATIONS_TABLE, TOKENS_TABLE} <= tables:
                 return "is not a certledger ledger"  # (`stored_events` alone: any eventsourcing application's)

@@ -8,8 +8,11 @@ nothing. Each file runs in its own transaction.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from datetime import datetime, timezone
 from importlib import resources
+from pathlib import Path
 
 import psycopg
 
@@ -162,6 +165,14 @@ def _migrate_sqlite(url: DatabaseUrl) -> list[str]:
     finally:
         conn.close()
     return done
+
+
+@contextmanager
+def read_only_sqlite(path: str | Path) -> Iterator[sqlite3.Connection]:
+    """A SQLite file opened to look at it only: nothing written, no journal made beside it
+    (what a file that may be another application's, or a demo's, is judged with)."""
+    with closing(sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)) as conn:
+        yield conn
 
 
 def foreign_tables(conn: sqlite3.Connection) -> list[str]:
