@@ -204,16 +204,13 @@ class EventStore(_Reads):
                 return
             self._checking, self._checked_at = True, now
 
-        url = self.url
-
         def check() -> None:
             try:
                 pool.check()
                 # The pool's own error says only that it waited ("couldn't get a connection
                 # after 10 s"): a connection of its own says why (a database dropped, a
                 # password changed, the server down), for the operator's log.
-                with psycopg.connect(host=url.host, port=url.port, user=url.user, password=url.password,
-                                     dbname=url.dbname, connect_timeout=5):
+                with migrations.pg_connect(self.url, connect_timeout=5):
                     pass
             except Exception as failed:  # (the server still down: the next error tries again)
                 log.warning("the database cannot be reached: %s", first_line(failed))
