@@ -25,9 +25,13 @@ _SECRET = re.compile(r"clt(?:_|%5[fF])([0-9a-fA-F]{1,12})(?:_|%5[fF])[A-Za-z0-9_
 HIDDEN = "***"
 
 
+def _hidden(match: re.Match) -> str:
+    return f"{TOKEN_PREFIX}{match.group(1)}_{HIDDEN}"  # its id stays: public, it tells whose it was
+
+
 def redact(text: str) -> str:
     if "clt" in text:
-        text = _SECRET.sub(lambda m: f"{TOKEN_PREFIX}{m.group(1)}_{HIDDEN}", text)
+        text = _SECRET.sub(_hidden, text)
     if "%" in text:
         # A token percent-encoded whole ("%63%6C%74%5F…") matched no pattern of its own
         # characters: such a line is logged decoded, its token's secret hidden, and what
@@ -35,7 +39,7 @@ def redact(text: str) -> str:
         # encoded again.
         decoded = unquote(text)
         if "clt" in decoded and _SECRET.search(decoded):
-            hidden = _SECRET.sub(lambda m: f"{TOKEN_PREFIX}{m.group(1)}_{HIDDEN}", decoded)
+            hidden = _SECRET.sub(_hidden, decoded)
             return "".join(c if c.isprintable() else quote(c, safe="") for c in hidden)
     return text
 
