@@ -34,6 +34,7 @@ tables, in blocks that stay in the CPU caches.
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -78,17 +79,27 @@ CONDITIONS = (
 
 class Interner:
     """Values (reason tuples, error texts, version names) as small integers, shared by
-    every column set of the process so that ids compare across sides."""
+    every column set of the process so that ids compare across sides.
+
+    Shared by threads too: the server runs what-ifs in its thread pool. Unlocked, two
+    requests interning new values at once could give two values one id (a change hidden
+    in a comparison, or a wrong text shown) or one value two ids (a change invented)."""
 
     def __init__(self, first: Any) -> None:
         self.values: list[Any] = [first]
         self.ids: dict[Any, int] = {first: 0}
+        self.lock = threading.Lock()
 
     def id(self, value: Any) -> int:
-        found = self.ids.get(value)
+        found = self.ids.get(value)  # (a value once interned keeps its id: read unlocked)
         if found is None:
-            found = self.ids[value] = len(self.values)
-            self.values.append(value)
+            with self.lock:
+                found = self.ids.get(value)
+                if found is None:
+                    # The value before its id: a reader unlocked finds an id only once
+                    # `values` holds what it names.
+                    self.values.append(value)
+                    found = self.ids[value] = len(self.values) - 1
         return found
 
 

@@ -609,3 +609,36 @@ def test_any_order_and_any_function_of_the_start(edge_rows):
         for j, i in enumerate(shuffled.tolist()):
             if not inputs.anomaly[i]:
                 assert scored.side(j, mixed) == reference.side(i, inputs)
+
+
+def test_values_interned_by_threads_at_once_keep_one_id_each_naming_them():
+    # What-ifs run in the server's thread pool and intern new texts at once. Each look-up
+    # here gives the other threads their turn, so they meet between looking a value up
+    # and interning it.
+    import threading
+    import time
+
+    from projections.vector_scoring import Interner
+
+    class Yielding(dict):
+        def get(self, key, default=None):
+            found = super().get(key, default)
+            time.sleep(0)  # between the look-up and what the caller does with it
+            return found
+
+    interner = Interner(None)
+    interner.ids = Yielding(interner.ids)
+    values = [f"error text {n}" for n in range(300)]
+    seen: list[dict[str, int]] = []
+
+    def intern_all() -> None:
+        seen.append({value: interner.id(value) for value in values})
+
+    threads = [threading.Thread(target=intern_all) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(interner.values) == len(values) + 1  # each value once, beside the first
+    assert all(ids == seen[0] for ids in seen)  # every thread was given the same ids
+    assert all(interner.values[i] == value for value, i in seen[0].items())
