@@ -117,7 +117,9 @@ def _sqlite_file_migrations(db: str | None) -> set[str] | None:
         url = resolve_url(db)
         if url.backend != "sqlite" or not Path(url.path).is_file():
             return None
-        return migrations.applied(url)
+        # Read-only: the file may be another application's, judged before it is touched.
+        with migrations.read_only_sqlite(url.path) as conn:
+            return migrations.applied_in_sqlite(conn)
     except Exception:
         return None
 

@@ -50,13 +50,8 @@ def refuse_newer(url: DatabaseUrl, done: set[str]) -> None:
 
 def applied(url: DatabaseUrl) -> set[str]:
     if url.backend == "sqlite":
-        with sqlite3.connect(url.path, timeout=sqlite_busy_timeout()) as conn:
-            exists = conn.execute(
-                "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (MIGRATIONS_TABLE,)
-            ).fetchone()
-            if not exists:
-                return set()
-            return {r[0] for r in conn.execute(f"SELECT name FROM {MIGRATIONS_TABLE}")}
+        with closing(sqlite3.connect(url.path, timeout=sqlite_busy_timeout())) as conn:
+            return applied_in_sqlite(conn)
     with pg_connect(url) as conn:
         exists = conn.execute("SELECT to_regclass(%s)", (MIGRATIONS_TABLE,)).fetchone()[0]
         if not exists:
@@ -87,7 +82,7 @@ def reused_ruling_ids(url: DatabaseUrl) -> list[tuple[str, int]]:
     if url.backend == "sqlite":
         sql = ("SELECT json_extract(CAST(state AS TEXT), '$.event.ruling_id') AS r, COUNT(*) FROM stored_events "
                "WHERE topic = 'certledger:JuryRuling@1' GROUP BY r HAVING COUNT(*) > 1 ORDER BY r")
-        with sqlite3.connect(url.path, timeout=sqlite_busy_timeout()) as conn:
+        with closing(sqlite3.connect(url.path, timeout=sqlite_busy_timeout())) as conn:
             return [(r[0], r[1]) for r in conn.execute(sql)]
     sql = ("SELECT convert_from(state, 'UTF8')::jsonb #>> '{event,ruling_id}' AS r, COUNT(*) FROM certledger_events "
            "WHERE topic = 'certledger:JuryRuling@1' GROUP BY r HAVING COUNT(*) > 1 ORDER BY r")
@@ -173,6 +168,14 @@ def read_only_sqlite(path: str | Path) -> Iterator[sqlite3.Connection]:
     (what a file that may be another application's, or a demo's, is judged with)."""
     with closing(sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)) as conn:
         yield conn
+
+
+def applied_in_sqlite(conn: sqlite3.Connection) -> set[str]:
+    """The migrations a SQLite file records (none: no ledger, or an empty file)."""
+    exists = conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (MIGRATIONS_TABLE,)).fetchone()
+    if not exists:
+        return set()
+    return {r[0] for r in conn.execute(f"SELECT name FROM {MIGRATIONS_TABLE}")}
 
 
 def foreign_tables(conn: sqlite3.Connection) -> list[str]:
