@@ -10,7 +10,7 @@ from typing import Any, Callable, Mapping
 
 from ledger.rules.level_table import LevelRow
 from ledger.rules.problems import RuleProblem
-from ledger.vocabulary import ALL_INCIDENT_CODES, is_in_challenge
+from ledger.vocabulary import ALL_INCIDENT_CODES, PIX_PER_LEVEL, is_in_challenge
 
 Sections = Mapping[str, Any]
 
@@ -108,12 +108,30 @@ CHECKS: tuple[tuple[tuple[str, ...], Callable[[Sections], list[RuleProblem]]], .
 )
 
 
-def semantic_problems(sections: Sections) -> list[RuleProblem]:
+def _the_frameworks_pix_per_level(s: Sections) -> list[RuleProblem]:
+    if s["pix_per_level"] == PIX_PER_LEVEL:
+        return []
+    return [RuleProblem("pix_per_level", f"must be {PIX_PER_LEVEL}: the framework's scale (a profile's level is "
+                        f"its pix / {PIX_PER_LEVEL}), which a rule version cannot change")]
+
+
+# Rules for a document written now (checked, proposed or recorded), not for one the
+# ledger already holds, which is read as it was recorded. Before these, a version could
+# set `pix_per_level` to anything from 1 to 100: a downgrade took that many pix off and
+# the cap was level × it (70 at level 7, above the framework's 64), while a profile's
+# level stayed its pix / 8.
+WRITING_CHECKS: tuple[tuple[tuple[str, ...], Callable[[Sections], list[RuleProblem]]], ...] = (
+    (("pix_per_level",), _the_frameworks_pix_per_level),
+)
+
+
+def semantic_problems(sections: Sections, *, written: bool = False) -> list[RuleProblem]:
     """`sections`: the top-level values that passed type validation; a level table may
-    hold None for a row that did not (its other rows are still checked)."""
+    hold None for a row that did not (its other rows are still checked). `written`: the
+    document is being written, and the writing checks apply too."""
     return [
         problem
-        for needs, check in CHECKS
+        for needs, check in CHECKS + (WRITING_CHECKS if written else ())
         if all(name in sections for name in needs)
         for problem in check(sections)
     ]

@@ -16,11 +16,11 @@ from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Fiel
 from ledger.events import as_written, instant_as_written
 from ledger.rules.incident_policy import IncidentRule
 from ledger.rules.level_table import Band, LevelRow, index_rows
+from ledger.vocabulary import FRAMEWORK_LEVELS
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 
 ALGORITHMS = ("pix-v2",)
-FRAMEWORK_LEVELS = 8
 COMPETENCE_COUNT = 16
 
 
@@ -112,7 +112,10 @@ class RuleDocument(_Section):
     max_reachable_level: int = Field(
         ge=1, le=FRAMEWORK_LEVELS, description="the cap on a certified level (and on pix: level x pix_per_level)"
     )
-    pix_per_level: int = Field(ge=1, le=100, description="pix per level: a downgrade takes this many off")
+    pix_per_level: int = Field(
+        ge=1, le=100,
+        description="the framework's pix per level, 8 (a version written now cannot change it): a downgrade takes "
+                    "this many off")
     min_certifiable_competences: int = Field(
         ge=1, le=COMPETENCE_COUNT, description="fewer certifiable competences: the certification cannot be scored"
     )

@@ -132,11 +132,11 @@ def _validated(merged: Mapping[str, Any], written: bool) -> RuleDocument:
 
 def _document_problems(merged: Mapping[str, Any], written: bool = False) -> list[RuleProblem]:
     try:
-        return semantic_problems(dict(_validated(merged, written)))
+        return semantic_problems(dict(_validated(merged, written)), written=written)
     except ValidationError as error:
         errors = error.errors()
         broken = {str(e["loc"][0]) for e in errors if e["loc"]}
-        return problems_from_pydantic(errors) + semantic_problems(_valid_sections(merged, broken))
+        return problems_from_pydantic(errors) + semantic_problems(_valid_sections(merged, broken), written=written)
 
 
 def _on_the_written_side(problems: list[RuleProblem], raw: Mapping[str, Any]) -> list[RuleProblem]:

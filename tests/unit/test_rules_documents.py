@@ -290,3 +290,13 @@ def test_a_broken_incident_policy_is_judged_for_its_code_in_the_same_pass() -> N
     assert problems["automatic_resolution.E99"] == "unknown incident code 'E99'"
     assert problems["automatic_resolution.C7.when"] == "missing key"
     assert problems["automatic_resolution.C7"].startswith("C7 names no question")
+
+
+def test_a_written_version_cannot_change_the_framework_s_pix_per_level() -> None:
+    # A profile's level is its pix / 8 whatever the version: 10 took 10 pix off a
+    # downgrade and capped level 7 at 70 pix, above the framework's 64.
+    for other in (7, 10):
+        assert _written_problems(_variant(pix_per_level=other))["pix_per_level"].startswith("must be 8")
+    assert resolve_document(_variant(pix_per_level=8), KNOWN, written=True).pix_per_level == 8
+    # A version the ledger already holds is read as it was recorded.
+    assert resolve_document(_variant(pix_per_level=10), KNOWN).pix_per_level == 10
