@@ -356,6 +356,16 @@ class JuryMember(BaseModel):
     external: bool
 
 
+# The fields each decision takes beside its id, jury and comment ("*": all of them).
+RULING_FIELDS: dict[str, tuple[str, ...]] = {
+    "*": ("certification_id", "candidate_id", "until", "report_id", "resolution"),
+    **{decision: ("certification_id",) for decision in ("reject_for_fraud", "unreject", "cancel", "uncancel")},
+    "resolve_incident": ("certification_id", "report_id", "resolution"),
+    "ban_candidate": ("candidate_id", "until"),
+    "comment": ("certification_id",),  # (none: a general comment, kept in the jury's stream)
+}
+
+
 class JuryRuling(LedgerEvent):
     type: Literal["JuryRuling"] = "JuryRuling"
     ruling_id: NonEmpty
@@ -378,7 +388,17 @@ class JuryRuling(LedgerEvent):
         return decision
 
     @model_validator(mode="after")
-    def _decision_needs(self) -> JuryRuling:
+    def _decision_needs(self, info: ValidationInfo) -> JuryRuling:
+        if as_written(info):
+            # A field the decision does not take was accepted and ignored: a fraud
+            # rejection carrying `until` banned no one, and said nothing of it.
+            takes = RULING_FIELDS[self.decision]
+            unused = [f for f in RULING_FIELDS["*"] if f not in takes and getattr(self, f) is not None]
+            if unused:
+                raise PydanticCustomError(
+                    "decision_takes", "a {decision} ruling does not take {unused} (it takes {takes})",
+                    {"decision": self.decision, "unused": ", ".join(unused),
+                     "takes": ", ".join(takes), "field": unused[0]})
         missing: list[str] = []
         if self.decision in CERTIFICATION_DECISIONS and not self.certification_id:
             missing.append("certification_id")

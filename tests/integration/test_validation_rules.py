@@ -461,6 +461,37 @@ def test_a_line_is_judged_as_its_json_is_written_and_a_missing_field_is_named():
         assert (untyped.field, untyped.code) == ("type", "missing-type") and "type is missing" in untyped.message
 
 
+def test_a_ruling_is_refused_a_field_its_decision_does_not_take():
+    """A fraud rejection carrying `until` was recorded and banned no one, silently; a ban
+    naming a certification, or a comment a candidate, kept the name nowhere."""
+    from commands.interchange import parse_line
+    from commands.recording import LineError
+
+    s = Scenario()
+    cases = [
+        (s.line("JuryRuling", ruling_id="r1", decision="reject_for_fraud", certification_id="c1", jury=JURY,
+                until="2025-06-21T00:00:00+02:00"), "until", "it takes certification_id"),
+        (s.line("JuryRuling", ruling_id="r2", decision="ban_candidate", candidate_id="k", jury=JURY,
+                until="2025-06-21T00:00:00Z", certification_id="c1", report_id="x"),
+         "certification_id", "it takes candidate_id, until"),
+        (s.line("JuryRuling", ruling_id="r3", decision="comment", candidate_id="k", jury=JURY),
+         "candidate_id", "it takes certification_id"),
+        (s.line("JuryRuling", ruling_id="r4", decision="cancel", certification_id="c1", jury=JURY,
+                resolution="neutralised"), "resolution", "it takes certification_id"),
+    ]
+    for line, field, takes in cases:
+        problem = parse_line(4, orjson.dumps(line))
+        assert isinstance(problem, LineError) and (problem.line, problem.field) == (4, field), (line, problem)
+        assert f"ruling does not take {field}" in problem.message and takes in problem.message, problem
+    fine = [s.line("JuryRuling", ruling_id="r5", decision="resolve_incident", certification_id="c1", jury=JURY,
+                   report_id="i1", resolution="neutralised"),
+            s.line("JuryRuling", ruling_id="r6", decision="comment", jury=JURY)]
+    for line in fine:
+        assert not isinstance(parse_line(1, orjson.dumps(line)), LineError), line
+    # A stored ruling is read back as it was accepted.
+    assert load_event("JuryRuling", cases[0][0]).until is not None
+
+
 def test_a_finalisation_cannot_miss_a_certification_started_by_another_writer_meanwhile(ledger):
     """A start writes the certification's stream, not the session's: a finalisation judged
     before it and written after it finalised the session without it, leaving a
