@@ -303,6 +303,11 @@ class IncidentReported(LedgerEvent):
         code = info.data.get("code")
         if number is None and code and is_in_challenge(code):
             raise ValueError(f"incident code {code} is in-challenge and needs a question_number")
+        if number is not None and code and not is_in_challenge(code) and as_written(info):
+            # Accepted and never read: no rule looks at a C-code's question, so a number
+            # there (a report filed under the wrong code?) was kept without a word.
+            raise ValueError(f"incident code {code} is not in-challenge and takes no question_number "
+                             "(only the E codes, in-challenge incidents, name a question)")
         return number
 
 

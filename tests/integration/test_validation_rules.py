@@ -175,6 +175,20 @@ def test_an_in_challenge_report_needs_a_question_number():
         events([s.incident("c1", "r1", "E1")])
 
 
+def test_a_report_outside_the_challenge_names_no_question():
+    """A C7 report with question 3 was accepted, its number read by no rule."""
+    from commands.interchange import parse_line
+    from commands.recording import LineError
+
+    s = Scenario()
+    problem = parse_line(2, orjson.dumps({**s.incident("c1", "r1", "C7"), "question_number": 3}))
+    assert isinstance(problem, LineError) and problem.field == "question_number", problem
+    assert "C7 is not in-challenge and takes no question_number" in problem.message
+    assert not isinstance(parse_line(2, orjson.dumps(s.incident("c1", "r1", "C7"))), LineError)
+    # A stored report is read back as it was accepted.
+    assert load_event("IncidentReported", {**s.incident("c1", "r1", "C7"), "question_number": 3}).question_number == 3
+
+
 def test_finalisation_needs_an_abort_reason_for_each_certification_not_completed(ledger):
     s = Scenario()
     accepted(ledger, [s.open(), *s.full_test("done"), s.start("left"), s.start("cut")])
