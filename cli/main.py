@@ -123,6 +123,12 @@ def import_(
             err.print(f"[red]refused:[/red] {rejected.refused_lines} bad line(s){more}; nothing was appended")
             raise typer.Exit(1) from None
         ledger.store.refresh_statistics(report.appended)  # a bulk load: the planner's view of it
+    if report.appended == report.skipped == 0:
+        # As the API refuses an empty batch: "imported 0" and exit 0 let a broken export
+        # pipeline (an empty file, a query that found nothing) pass unnoticed.
+        err.print(f"[red]refused:[/red] {shown(file)} holds no event (an empty file, or blank lines only); "
+                  "nothing was appended")
+        raise typer.Exit(1)
     out.print(f"imported {report.appended} event(s), {report.skipped} already recorded")
 
 

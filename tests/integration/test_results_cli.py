@@ -787,6 +787,22 @@ def test_a_storage_or_output_failure_mid_command_is_one_line_and_exit_2(tmp_path
     assert "more" not in said
 
 
+def test_an_import_of_a_file_holding_no_event_is_refused(tmp_path, example_path):
+    """An empty file exited 0 with "imported 0 event(s)", where the API refuses an empty
+    batch: a broken export pipeline passed unnoticed."""
+    url = f"sqlite:///{tmp_path / 'e.db'}"
+    _run("init", "--db", url)
+    for name, text in (("empty.jsonl", b""), ("blank.jsonl", b"\n  \n\n")):
+        (tmp_path / name).write_bytes(text)
+        refused = _run("import", str(tmp_path / name), "--db", url, ok=False)
+        said = " ".join(refused.output.split())
+        assert refused.exit_code == 1 and f"{name} holds no event" in said, said
+    # A file whose every event is recorded already is no empty file: nothing new, said so.
+    _run("import", str(example_path), "--db", url)
+    again = _run("import", str(example_path), "--db", url).stdout
+    assert "imported 0 event(s), 76 already recorded" in again
+
+
 def test_an_import_interrupted_says_nothing_was_appended(tmp_path, example_path):
     """Ctrl-C on `import` exited 130 without a word: was anything appended?"""
     import os
