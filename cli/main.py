@@ -23,7 +23,7 @@ from cli.common import (
     parse_instant,
     warn_reused_ruling_ids,
 )
-from cli.display import shown
+from cli.display import shown, visible
 from commands.recording import BatchRejected
 from ledger.errors import DomainError, FactDatedAhead
 from storage import migrate as migrations
@@ -108,6 +108,7 @@ def import_(
                   else f"[red]error:[/red] no such file: {shown(file)}")
         raise typer.Exit(2)
     with ledger_at(db, create=True) as ledger, (source or open(file, "rb")) as fh:
+        versions_before = _rule_versions(ledger)
         try:
             with counting(f"importing {file}") as progress:
                 try:
@@ -123,6 +124,7 @@ def import_(
             err.print(f"[red]refused:[/red] {rejected.refused_lines} bad line(s){more}; nothing was appended")
             raise typer.Exit(1) from None
         ledger.store.refresh_statistics(report.appended)  # a bulk load: the planner's view of it
+        warnings = _new_rule_version_warnings(ledger, versions_before) if report.appended else []
     if report.appended == report.skipped == 0:
         # As the API refuses an empty batch: "imported 0" and exit 0 let a broken export
         # pipeline (an empty file, a query that found nothing) pass unnoticed.
@@ -130,6 +132,28 @@ def import_(
                   "nothing was appended")
         raise typer.Exit(1)
     out.print(f"imported {report.appended} event(s), {report.skipped} already recorded")
+    for version, warning in warnings:
+        err.print(f"{visible(file)}: warning: rule version {visible(version)}: {visible(warning)}",
+                  soft_wrap=True, markup=False, highlight=False)
+
+
+def _rule_versions(ledger) -> set[str]:
+    from projections.results import load_rules
+
+    return {v.version for v in load_rules(ledger.store).timeline.versions()}
+
+
+def _new_rule_version_warnings(ledger, before: set[str]) -> list[tuple[str, str]]:
+    """What `rules check` would have warned of each rule version the import recorded, as
+    (version, warning): a version that takes over from another at the same instant, counts
+    its level table cannot score. Recorded all the same (they are warnings), but no
+    longer in silence."""
+    from ledger.scoring.proposal_warnings import proposal_warnings
+    from projections.results import load_rules
+
+    timeline = load_rules(ledger.store).timeline
+    return [(rules.version, warning) for rules in timeline.versions() if rules.version not in before
+            for warning in proposal_warnings(rules, timeline)]
 
 
 @contextmanager

@@ -803,6 +803,28 @@ def test_an_import_of_a_file_holding_no_event_is_refused(tmp_path, example_path)
     assert "imported 0 event(s), 76 already recorded" in again
 
 
+def test_an_import_warns_of_a_rule_version_as_rules_check_would(tmp_path, example_path):
+    """A version taking over from pix-v2-2024-05 at its own instant, with counts its
+    level table cannot score, was imported with "imported 1 event(s)" alone, where
+    `rules check` warns of both."""
+    from tests.builders import JURY
+
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    _run("import", str(example_path), "--db", url)
+    at = "2024-05-15T00:00:00+02:00"  # pix-v2-2024-05's
+    line = {"type": "RuleVersionChanged", "version": "jury-y", "effective_from": at, "jury": JURY,
+            "rules": {"version": "jury-y", "effective_from": at, "extends": "pix-v2-2023-12",
+                      "questions_per_competence": 4}, "at": "2024-09-02T10:00:00Z"}
+    (tmp_path / "v.jsonl").write_bytes(orjson.dumps(line))
+    said = " ".join(_run("import", str(tmp_path / "v.jsonl"), "--db", url).output.split())
+    assert "imported 1 event(s)" in said
+    assert "warning: rule version jury-y: effective_from 2024-05-15T00:00:00+02:00 is that of pix-v2-2024-05" in said
+    assert "warning: rule version jury-y: level_table has no row for N/C/Z" in said
+    # A version with nothing to warn of (the example's cap at 6) is imported in silence.
+    quiet = " ".join(_run("import", str(example_path), "--db", f"sqlite:///{tmp_path / 'x.db'}").output.split())
+    assert "warning" not in quiet
+
+
 def test_an_import_interrupted_says_nothing_was_appended(tmp_path, example_path):
     """Ctrl-C on `import` exited 130 without a word: was anything appended?"""
     import os
