@@ -64,6 +64,9 @@ class CertificationState:
     started_at: datetime | None = None
     completed: bool = False
     questions: dict[str, str] = field(default_factory=dict)  # question id → competence
+    served_at: dict[str, datetime] = field(default_factory=dict)  # question id → when it was served
+    # The latest date of its test: its start, questions served, answers, completion.
+    tested_until: datetime | None = None
     order: list[str] = field(default_factory=list)  # question ids in the order served
     per_competence: dict[str, int] = field(default_factory=dict)
     answered: set[str] = field(default_factory=set)
@@ -79,12 +82,16 @@ class CertificationState:
 
     def apply(self, event: LedgerEvent) -> None:
         self.version += 1
+        if isinstance(event, (CertificationStarted, QuestionServed, AnswerRecorded, CertificationCompleted)):
+            if self.tested_until is None or event.at > self.tested_until:
+                self.tested_until = event.at
         if isinstance(event, CertificationStarted):
             self.certification_id = event.certification_id
             self.session_id, self.candidate_id = event.session_id, event.candidate_id
             self.started_at = event.at
         elif isinstance(event, QuestionServed):
             self.questions[event.question_id] = event.competence
+            self.served_at[event.question_id] = event.at
             self.order.append(event.question_id)
             self.per_competence[event.competence] = self.per_competence.get(event.competence, 0) + 1
         elif isinstance(event, AnswerRecorded):

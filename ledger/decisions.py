@@ -207,6 +207,12 @@ def _check_answer_recorded(event: AnswerRecorded, ctx: Context) -> None:
         raise E.CertificationAlreadyCompleted(
             f"certification {cert.certification_id} is completed: no answer can be recorded", field="type"
         )
+    served_at = cert.served_at.get(event.question_id)
+    if served_at is not None and event.at < served_at:
+        raise E.FactDatedOutOfOrder(
+            f"the answer is dated {event.at.isoformat()}, before question {event.question_id} was served "
+            f"({served_at.isoformat()})", field="at",
+        )
 
 
 def _check_certification_completed(event: CertificationCompleted, ctx: Context) -> None:
@@ -214,6 +220,13 @@ def _check_certification_completed(event: CertificationCompleted, ctx: Context) 
     if cert.completed:
         raise E.CertificationAlreadyCompleted(
             f"certification {cert.certification_id} is already completed", field="type"
+        )
+    # A completion closes the test: dated before a question served or an answer, the
+    # as-of and the audit showed the test going on after it was over.
+    if cert.tested_until is not None and event.at < cert.tested_until:
+        raise E.FactDatedOutOfOrder(
+            f"the completion is dated {event.at.isoformat()}, before the last question or answer of "
+            f"{cert.certification_id} ({cert.tested_until.isoformat()})", field="at",
         )
 
 
@@ -247,14 +260,16 @@ def _check_session_finalised(event: SessionFinalised, ctx: Context) -> None:
         raise E.NoCertificationStarted(
             f"session {event.session_id} has no started certification: it cannot be finalised", field="session_id"
         )
-    # A session is finalised after its certifications started (so after it opened): a
+    # A session is finalised after its certifications' tests (so after it opened): a
     # finalisation dated before was accepted, and an as-of or an audit then showed the
-    # session finalised before anything happened in it.
-    last = max((c.started_at for c in certs.values() if c.started_at is not None), default=session.opened_at)
+    # session finalised before anything happened in it, or answers after it. (Reports
+    # may be dated later: a fraud is often written up after the session.)
+    last = max((c.tested_until for c in certs.values() if c.tested_until is not None), default=session.opened_at)
     if last is not None and event.at < last:
         raise E.FactDatedOutOfOrder(
-            f"the finalisation is dated {event.at.isoformat()}, before the last certification of session "
-            f"{event.session_id} started ({last.isoformat()})", field="at",
+            f"the finalisation is dated {event.at.isoformat()}, before the last fact of the tests of session "
+            f"{event.session_id} (a start, a question served, an answer or a completion, {last.isoformat()})",
+            field="at",
         )
     for cert_id in event.abort_reasons:
         if cert_id not in certs:

@@ -377,7 +377,9 @@ def test_a_ruling_on_a_status_needs_the_full_jury_and_any_ruling_names_its_membe
 
 def test_a_fact_is_not_dated_before_what_it_follows(ledger):
     """A start dated before its session opened chose an older rule version (and could
-    slip under a ban); a certification's fact dated before its start is as impossible.
+    slip under a ban); a certification's fact dated before its start is as impossible,
+    as is an answer before its question, or a completion or a finalisation before the
+    test's last question or answer.
     (A finalisation may be dated before other facts recorded ahead of it: the example
     session's fraud report was written up after the session it was reported in; not
     before a certification of it started.)"""
@@ -390,12 +392,25 @@ def test_a_fact_is_not_dated_before_what_it_follows(ledger):
     refused(ledger, [{**s.answer("c1", "q1"), "at": opened["at"]}], E.FactDatedOutOfOrder.code, field="at")
     refused(ledger, [{**s.line("QuestionNeutralised", certification_id="c1", question_id="q1", by="pix-1"),
                       "at": opened["at"]}], E.FactDatedOutOfOrder.code, field="at")
-    accepted(ledger, [{**s.answer("c1", "q1"), "at": start["at"]}])  # the same instant is no earlier
-    # A finalisation is no earlier than its certifications' starts (one dated 2020 of a
-    # session opened in 2024 was accepted), a publication no earlier than the finalisation.
+    # An answer is no earlier than its question's serving (the same instant is no earlier).
+    served = s.serve("c1", "q1")["at"]
+    err = refused(ledger, [{**s.answer("c1", "q1"), "at": start["at"]}], E.FactDatedOutOfOrder.code, field="at")
+    assert "before question q1 was served" in err.message
+    answer = {**s.answer("c1", "q1"), "at": served}
+    accepted(ledger, [answer, s.serve("c1", "q2")])
+    late = s.answer("c1", "q2")["at"]
+    accepted(ledger, [{**s.answer("c1", "q2"), "at": late}])
+    # A completion is no earlier than the test's last question served or answer.
+    err = refused(ledger, [{**s.complete("c1"), "at": served}], E.FactDatedOutOfOrder.code, field="at")
+    assert "before the last question or answer of c1" in err.message
+    # A finalisation is no earlier than its certifications' tests (one dated 2020 of a
+    # session opened in 2024 was accepted; one before the answers too), a publication no
+    # earlier than the finalisation.
     refused(ledger, [{**s.finalise({"c1": "candidate"}), "at": opened["at"]}], E.FactDatedOutOfOrder.code,
             field="at")
-    final = {**s.finalise({"c1": "candidate"}), "at": start["at"]}
+    refused(ledger, [{**s.finalise({"c1": "candidate"}), "at": start["at"]}], E.FactDatedOutOfOrder.code,
+            field="at")
+    final = {**s.finalise({"c1": "candidate"}), "at": late}
     accepted(ledger, [final])
     refused(ledger, [{**s.publish(), "at": opened["at"]}], E.FactDatedOutOfOrder.code, field="at")
     accepted(ledger, [{**s.publish(), "at": final["at"]}])
