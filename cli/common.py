@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
+import orjson
 import typer
 from rich.console import Console
 
@@ -45,6 +46,17 @@ class _Console(Console):
 # pipe (`FILE:line N, field F: reason`, as the README shows it), where rich wrapped at 80.
 err = _Console(stderr=True, soft_wrap=True)
 out = _Console()
+
+def dump_json(data: Any) -> None:
+    """`data` as indented JSON on stdout, whole or not at all. A buffered write into a
+    pipe whose reader left returns the bytes it got out and says nothing of the rest
+    (`results --json | head -1` exited 0, its output cut short): the next write raises
+    the broken pipe, which `main` answers with 141."""
+    rest = memoryview(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
+    while rest:
+        rest = rest[sys.stdout.buffer.write(rest):]
+    sys.stdout.buffer.flush()
+
 
 def show(renderable: Any) -> None:
     """On a terminal, at its width; into a pipe or a file, wide enough not to fold."""

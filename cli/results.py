@@ -6,15 +6,13 @@ runner), so results are there right after `certledger import`.
 
 from __future__ import annotations
 
-import sys
 from datetime import datetime, timezone
 from typing import Annotated, Any, Optional
 
-import orjson
 import typer
 from rich.text import Text
 
-from cli.common import DbOption, err, ledger_at, parse_instant, show, utc_text
+from cli.common import DbOption, dump_json, err, ledger_at, parse_instant, show, utc_text
 from cli.display import DataTable, shown
 from ledger.vocabulary import RESULT_STATUSES
 from projections.fold import utc_iso
@@ -47,10 +45,6 @@ def _as_of_or_exit(value: str | None) -> datetime | None:
                   "the ledger as it stands, and what is recorded until then can still change it")
     return moment
 
-
-def _dump(data: Any) -> None:
-    sys.stdout.buffer.write(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
-    sys.stdout.buffer.flush()
 
 
 def caught_up(store) -> int:
@@ -317,7 +311,7 @@ def register(app: typer.Typer) -> None:
         if as_json:
             # Each says which moment it answers for, as the API's as-of answers do: a saved
             # answer without it read as a current one.
-            _dump(rows if moment is None else [{**row, "as_of": utc_iso(moment)} for row in rows])
+            dump_json(rows if moment is None else [{**row, "as_of": utc_iso(moment)} for row in rows])
         elif unknown:
             err.print(f"no results: {ids[0][0]} {shown(ids[0][1])} is not in the ledger")
         elif not rows:
@@ -359,7 +353,7 @@ def register(app: typer.Typer) -> None:
                       f"(its results{' then' if moment else ''}: {given})", soft_wrap=True)
             raise typer.Exit(2)
         if as_json:
-            _dump(trail)
+            dump_json(trail)
         else:
             print_audit(trail, result)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,7 +9,7 @@ import orjson
 import typer
 from rich import box
 
-from cli.common import DbOption, err, ledger_at, out
+from cli.common import DbOption, dump_json, err, ledger_at, out
 from cli.display import DataTable, shown, visible
 from ledger.unique_keys import dotted, repeated_key_message, repeated_keys
 
@@ -22,9 +21,6 @@ def _timeline(ledger):
 
     return load_timeline(ledger.store)
 
-
-def _dump(data) -> None:
-    sys.stdout.buffer.write(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
 
 
 @rules_app.command("list")
@@ -51,7 +47,7 @@ def list_(db: DbOption = None,
         for r in timeline.versions()
     ]
     if json:
-        _dump(rows)
+        dump_json(rows)
         return
     from ledger.rule_stream import GENESIS_REASON
 
@@ -78,7 +74,7 @@ def show(version: Annotated[str, typer.Argument(help="A rule version of the ledg
     if rules is None:
         err.print(f"[red]error:[/red] no rule version {shown(repr(version))} in the ledger; see `certledger rules list`")
         raise typer.Exit(1)
-    _dump(timeline.raw(version) if raw else rules.model_dump(mode="json"))
+    dump_json(timeline.raw(version) if raw else rules.model_dump(mode="json"))
 
 
 @rules_app.command("schema")
@@ -86,7 +82,7 @@ def schema() -> None:
     """The JSON Schema of a rule document (the form a jury writes, `extends` allowed)."""
     from ledger.rules import rule_document_json_schema
 
-    _dump(rule_document_json_schema())
+    dump_json(rule_document_json_schema())
 
 
 @rules_app.command("check")

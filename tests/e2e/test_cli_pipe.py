@@ -49,3 +49,15 @@ def test_a_reader_gone_ends_the_cli_with_141_not_exit_1(ledger_db, command):
 def test_the_same_ledger_read_to_the_end_is_sound(ledger_db):
     whole = subprocess.run(CLI + ["verify", "--db", ledger_db], cwd=ROOT, capture_output=True, timeout=120)
     assert whole.returncode == 0, whole.stderr
+
+
+def test_a_reader_that_leaves_after_the_first_line_ends_the_cli_with_141(ledger_db):
+    """`results --json | head -1` exited 0: the JSON is one write larger than the pipe,
+    whose partial count Python's buffered write returned without a word."""
+    reading = subprocess.Popen(CLI + ["results", "--json", "--db", ledger_db], cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    assert reading.stdout.readline() == b"[\n"
+    reading.stdout.close()  # as `head -1` does, with the rest unread
+    said = reading.stderr.read()
+    assert reading.wait(timeout=120) == 128 + signal.SIGPIPE, said
+    assert b"Traceback" not in said
