@@ -204,11 +204,18 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 404 and detail == "Not Found":  # the router's: no route has this path
             # Not `not-found`, which says an id names nothing this token may see: a client
             # with a mistyped path took its certification for unknown.
-            code, detail = "no-such-route", f"no route answers {request.method} {_path(request)} (the routes: /openapi.json)"
+            code, detail = "no-such-route", f"no route answers {request.method} {_path(request)} ({_the_routes(request)})"
         if exc.status_code == 400 and detail == "There was an error parsing the body":  # FastAPI's, for a JSON body
             code, detail = "invalid-json", "the body could not be read as JSON: it is not UTF-8 text, or not JSON"
         return problem(exc.status_code, code, detail, instance=_path(request),
                        headers=getattr(exc, "headers", None))
+
+    def _the_routes(request: Request) -> str:
+        # With the documents turned off (CERTLEDGER_API_DOCS=false), /openapi.json is a
+        # 404 too: pointing there sent a client from one 404 to another.
+        if request.app.openapi_url:
+            return f"the routes: {request.app.openapi_url}"
+        return "the routes: " + ", ".join(sorted(request.app.openapi()["paths"]))  # (built once, then kept)
 
     async def _storage(request: Request, exc: Exception):
         # The driver's own first line ("database is locked", "connection refused"): the

@@ -403,3 +403,24 @@ def test_after_a_storage_error_the_log_says_why_the_database_cannot_be_reached(p
     finally:
         drop()
     assert "the database cannot be reached" in caplog.text and "does not exist" in caplog.text, caplog.text
+
+
+def test_an_unknown_route_names_the_routes_where_the_documents_are_turned_off(tmp_path):
+    """With CERTLEDGER_API_DOCS=false, every unknown path pointed at /openapi.json, itself
+    a 404 there."""
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+    from tests.e2e.api_support import settings_for
+
+    url = f"sqlite:///{tmp_path / 'd.db'}"
+    open_ledger(url).close()
+    for docs in (True, False):
+        with TestClient(create_app(settings_for(url, docs=docs))) as client:
+            detail = client.get("/nope").json()["detail"]
+            if docs:
+                assert detail.endswith("(the routes: /openapi.json)"), detail
+            else:
+                assert client.get("/openapi.json").status_code == 404
+                assert "/openapi.json" not in detail and "/certifications/{certification_id}/result" in detail, detail
+                assert "/health" in detail and "/events" in detail, detail
