@@ -15,7 +15,7 @@ from typing import Annotated, Any, Optional
 
 import orjson
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 
 from api.settings import DATABASE_URL_VAR
 from cli.display import shown
@@ -32,9 +32,35 @@ from storage.urls import BUSY_TIMEOUT_VAR, ENV_VAR, resolve_url, sqlite_busy_tim
 # a sound ledger for a tampered one. (Not SIGPIPE itself: a worker's pipe broken must
 # stay an error that names the worker.)
 STDOUT_CLOSED = 141  # 128 + SIGPIPE
+PIPE_WIDTH = 200  # columns of the output into a pipe or a file
 
 
 class _Console(Console):
+    @property
+    def size(self) -> ConsoleDimensions:
+        """Into a pipe or a file, wide enough not to fold: rich took 80 columns there (or
+        the terminal's beside it, or $COLUMNS as it was when the console was made), and
+        split ids, commands to paste and table cells across lines (`rules list > f`,
+        the demo's "next" box)."""
+        size = Console.size.fget(self)
+        if not self.is_terminal and getattr(self, "_width_set", None) is None:
+            return ConsoleDimensions(max(size.width, PIPE_WIDTH), size.height)
+        return size
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        self._width_set = new_size[0]
+        Console.size.fset(self, new_size)
+
+    @property
+    def width(self) -> int:
+        return self.size.width
+
+    @width.setter
+    def width(self, width: int) -> None:
+        self._width_set = width  # a width set on purpose (a test's 80-column terminal) is kept
+        Console.width.fset(self, width)
+
     def on_broken_pipe(self) -> None:
         """Not rich's own exit 1: the broken pipe goes on to typer, which answers every
         one the same way (the binary writes' too), and `main` maps that answer."""
@@ -60,10 +86,7 @@ def dump_json(data: Any) -> None:
 
 def show(renderable: Any) -> None:
     """On a terminal, at its width; into a pipe or a file, wide enough not to fold."""
-    if out.is_terminal:
-        out.print(renderable)
-    else:
-        _Console(file=sys.stdout, width=max(out.width, 200), highlight=False).print(renderable)
+    out.print(renderable, highlight=False)
 
 
 DbOption = Annotated[

@@ -286,3 +286,18 @@ def test_a_rule_document_writing_a_key_twice_is_refused_by_check_and_what_if(sql
     # Written once each, the same document passes.
     path.write_bytes(body.replace(b'"fail_below": 40, ', b"").replace(b'"max_reachable_level": 9, ', b""))
     assert _run("rules", "check", str(path), "--db", sqlite_url).exit_code == 0
+
+
+def test_rules_list_into_a_file_folds_no_row(sqlite_url, tmp_path):
+    """`rules list > f` split the why column ("built-in (pix-rul" / "es.md" / "§6)"):
+    rich took 80 columns outside a terminal."""
+    import os
+    import subprocess
+    import sys
+
+    assert _run("init", "--db", sqlite_url).exit_code == 0
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    listed = subprocess.run([sys.executable, "-m", "cli.main", "rules", "list", "--db", sqlite_url],
+                            capture_output=True, text=True, env=env, timeout=120)
+    rows = [line for line in listed.stdout.splitlines() if line.strip().startswith("pix-v2-")]
+    assert len(rows) == 8 and all(row.rstrip().endswith("built-in (pix-rules.md §6)") for row in rows), listed.stdout
