@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 import support  # noqa: F401  (puts the repository on sys.path)
-from support import DB_PREFIX, REPO, SIM_SEED, SIM_START, Figure, NullBar, bar, connect, console, drop_db, \
+from support import DB_PREFIX, REPO, SIM_SEED, SIM_START, sim_days, Figure, NullBar, bar, connect, console, drop_db, \
     fresh_db, median, show
 
 DB_NAME = f"{DB_PREFIX}import"
@@ -40,10 +40,13 @@ def bench_dir() -> Path:
 def simulated_file(scale: int) -> tuple[Path, int]:
     from commands.simulate import write_simulation
 
-    path = bench_dir() / f"simulated-{scale}-seed{SIM_SEED}.jsonl"
+    # The population's calendar (`sim_days`): beyond 10,000 candidates, the simulator's
+    # own pace runs past today, and the import would be refused (fact-dated-ahead).
+    days = sim_days(scale)
+    path = bench_dir() / (f"simulated-{scale}-seed{SIM_SEED}" + (f"-days{days}" if days else "") + ".jsonl")
     if not path.exists():
         tmp = path.with_suffix(".tmp")
-        write_simulation(str(tmp), candidates=scale, seed=SIM_SEED, start=SIM_START)
+        write_simulation(str(tmp), candidates=scale, seed=SIM_SEED, start=SIM_START, days=days)
         tmp.rename(path)
     with path.open("rb") as fh:
         lines = sum(1 for _ in fh)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from itertools import chain
 from pathlib import Path
 from typing import Annotated, Optional
@@ -25,6 +26,7 @@ from cli.common import (
 )
 from cli.display import shown, visible
 from commands.recording import BatchRejected
+from ledger.decisions import MAX_DATED_AHEAD
 from ledger.errors import DomainError, FactDatedAhead
 from storage import migrate as migrations
 from storage.errors import UNAVAILABLE, ForeignDatabase, first_line
@@ -225,8 +227,15 @@ def simulate(
         raise typer.Exit(2) from None
     if output:
         output_path(output, "--output")
-        n = write_simulation(output, candidates=candidates, seed=seed, start=began, days=days)
-        out.print(f"wrote {n} event(s) to {shown(output)}")
+        written = write_simulation(output, candidates=candidates, seed=seed, start=began, days=days)
+        out.print(f"wrote {written.events} event(s) to {shown(output)}")
+        ahead = datetime.now(timezone.utc) + MAX_DATED_AHEAD
+        if written.last_dated is not None and written.last_dated > ahead:
+            # Written all the same (a file for later), but said now, not at its import.
+            err.print(f"[yellow]warning:[/yellow] its calendar runs past today (its last fact is dated "
+                      f"{written.last_dated.isoformat()}): a ledger refuses facts dated more than a day after it "
+                      "records them, so importing it now would be refused; give --days (fewer days end sooner) or an "
+                      "earlier --start")
         return
     with ledger_at(db, create=True) as ledger:
         try:
@@ -241,7 +250,8 @@ def simulate(
             if any(e.code == FactDatedAhead.code for e in rejected.errors):
                 # Not a bug: the calendar of so many candidates runs past today.
                 first = next(e for e in rejected.errors if e.code == FactDatedAhead.code)
-                err.print(f"[red]the simulation was refused:[/red] its calendar runs past today ({shown(first)}); "
+                # (Its message, not its line: the simulation is no file.)
+                err.print(f"[red]the simulation was refused:[/red] its calendar runs past today ({shown(first.message)}); "
                           "nothing was appended: give --days (fewer days end sooner) or an earlier --start")
                 raise typer.Exit(1) from None
             err.print(f"[red]the simulation was refused[/red] (a bug): {shown(rejected)}")

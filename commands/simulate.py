@@ -7,6 +7,7 @@ the ledger would refuse.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import orjson
@@ -40,12 +41,21 @@ def append_simulation(ledger: Ledger, *, candidates: int, seed: int, start: date
         raise
 
 
-def write_simulation(path: str, *, candidates: int, seed: int, start: datetime, days: int | None = None) -> int:
+@dataclass(frozen=True)
+class SimulationWritten:
+    events: int
+    last_dated: datetime | None  # the latest date of its facts (None: no event)
+
+
+def write_simulation(path: str, *, candidates: int, seed: int, start: datetime,
+                     days: int | None = None) -> SimulationWritten:
     from commands.simulation import simulate_events
 
-    n = 0
+    n, last = 0, None
     with open(path, "wb") as fh:
         for event in simulate_events(candidates, seed, start, days=days):
             fh.write(orjson.dumps(event.to_line()) + b"\n")
             n += 1
-    return n
+            if last is None or event.at > last:
+                last = event.at
+    return SimulationWritten(n, last)

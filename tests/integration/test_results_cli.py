@@ -864,7 +864,14 @@ def test_a_simulation_whose_calendar_runs_past_today_is_refused_and_days_spreads
     said = " ".join(refused.output.split())
     assert refused.exit_code == 1 and "its calendar runs past today" in said and "--days" in said, said
     assert "more than a day after the ledger records it" in said  # (the first such line, quoted)
+    assert "line " not in said  # (the simulation is no file: its refusal named a line of none)
     assert _run("results", "--json", "--db", url).stdout.strip() == "[]"  # nothing appended
+    # Written to a file, it is written, and said to be refused at its import now.
+    written = _run("simulate", "--candidates", "400", "--seed", "9", "--start", recent, "-o",
+                   str(tmp_path / "later.jsonl"))
+    said = " ".join(written.output.split())
+    assert "wrote" in said and "warning: its calendar runs past today" in said and "--days" in said, said
+    assert "warning" not in " ".join(_run("simulate", "--candidates", "40", "-o", str(tmp_path / "now.jsonl")).output.split())
     earlier = (datetime.now(timezone.utc) - timedelta(days=400)).strftime("%Y-%m-%dT08:00:00Z")
     done = _run("simulate", "--candidates", "400", "--seed", "9", "--start", earlier, "--days", "60", "--db", url)
     assert "simulated 400 candidate(s)" in " ".join(done.output.split())
