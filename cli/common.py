@@ -112,6 +112,8 @@ def ledger_at(db: str | None, *, create: bool = False):
     done = _sqlite_file_migrations(db)  # read once, for both checks below
     if not create:
         missing_ledger(db, done)
+    else:
+        missing_folder(db)
     # Any command upgrades an existing embedded ledger on opening it: what `migrate` would
     # say of it is said here.
     upgrading = bool(done) and migrations.RULING_INDEX_MIGRATION not in done
@@ -143,6 +145,19 @@ def ledger_at(db: str | None, *, create: bool = False):
         raise typer.Exit(2) from None
     finally:
         ledger.close()
+
+
+def missing_folder(db: str | None) -> None:
+    """A new embedded ledger in a folder that does not exist: said as such, where SQLite's
+    "unable to open database file" came out of the first migration."""
+    try:
+        url = resolve_url(db)
+    except Exception:
+        return  # (opening it says what is wrong with the URL)
+    if url.backend == "sqlite" and not Path(url.path).parent.is_dir():
+        err.print(f"[red]error:[/red] no ledger can be made at {shown(url.redacted())}: its folder "
+                  f"{shown(Path(url.path).parent)} does not exist")
+        raise typer.Exit(2)
 
 
 def _sqlite_file_migrations(db: str | None) -> set[str] | None:

@@ -21,7 +21,8 @@ from rich.panel import Panel
 from rich.rule import Rule
 
 from api.tokens import TOKENS_TABLE
-from cli.common import err, ledger_at, out
+from cli.common import err, ledger_at, out, output_path
+from cli.display import shown
 from ledger.rule_stream import GENESIS_RECORDER
 from storage.errors import UnsupportedDatabaseUrl
 from storage.migrate import MIGRATIONS_TABLE, read_only_sqlite
@@ -208,6 +209,11 @@ def register(app: typer.Typer) -> None:
         db_file: Annotated[str, typer.Option("--db-file", help="The SQLite file the demo (re)creates")] = DEMO_DB,
     ) -> None:
         """Run the main job end to end on the embedded SQLite ledger (recreates its own file)."""
+        if "://" in db_file:  # (read as a path, sqlite:///x.db was "sqlite:/x.db" under the working folder)
+            err.print(f"[red]error:[/red] --db-file takes a file's path, not a database URL: {shown(db_file)}"
+                      + (f" (the file: {shown(db_file[len('sqlite:///'):])})" if db_file.startswith("sqlite:///") else ""))
+            raise typer.Exit(2)
+        output_path(db_file, "--db-file")  # a folder that does not exist is said as such
         try:
             run_demo(Path(db_file), candidates, seed)
         except typer.Exit:

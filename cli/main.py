@@ -19,6 +19,7 @@ from cli.common import (
     DbOption,
     err,
     ledger_at,
+    missing_folder,
     out,
     output_path,
     parse_instant,
@@ -50,6 +51,7 @@ def _migrated(db: str | None):
     except Exception as e:
         err.print(f"[red]error:[/red] {shown(e)}")
         raise typer.Exit(2) from None
+    missing_folder(db)
     try:
         applied = migrations.migrate(url)
         # Every time, not only when 006 is applied now: on SQLite any command may have

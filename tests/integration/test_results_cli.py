@@ -875,3 +875,19 @@ def test_a_simulation_whose_calendar_runs_past_today_is_refused_and_days_spreads
     earlier = (datetime.now(timezone.utc) - timedelta(days=400)).strftime("%Y-%m-%dT08:00:00Z")
     done = _run("simulate", "--candidates", "400", "--seed", "9", "--start", earlier, "--days", "60", "--db", url)
     assert "simulated 400 candidate(s)" in " ".join(done.output.split())
+
+
+def test_a_ledger_file_in_a_folder_that_does_not_exist_or_a_url_for_a_path_is_said_as_such(tmp_path):
+    """`init --db sqlite:///nodir/x.db` failed as "migration … failed: unable to open
+    database file"; `demo --db-file sqlite:///x.db` looked for a folder "sqlite:"."""
+    url = f"sqlite:///{tmp_path / 'nodir' / 'x.db'}"
+    for command in (["init"], ["migrate"], ["import", "-"], ["simulate", "--candidates", "5"]):
+        refused = runner.invoke(app, [*command, "--db", url], input="")
+        said = " ".join(refused.output.split())
+        assert refused.exit_code == 2 and f"its folder {tmp_path / 'nodir'} does not exist" in said, (command, said)
+    assert not (tmp_path / "nodir").exists()
+    for db_file, said_of_it in ((f"sqlite:///{tmp_path / 'x.db'}", "takes a file's path, not a database URL"),
+                                (str(tmp_path / "nodir" / "x.db"), "does not exist")):
+        refused = runner.invoke(app, ["demo", "--db-file", db_file])
+        assert refused.exit_code == 2 and said_of_it in " ".join(refused.output.split()), refused.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
