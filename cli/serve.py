@@ -152,12 +152,13 @@ def tokens_add(
             catch_up(ledger.store)  # (as reading commands do: sessions just imported count)
         unknown = info.centre_id is not None and not ResultsReader(ledger.store).sessions(
             centre_id=info.centre_id, limit=1)
-    where = f" for centre {shown(info.centre_id)}" if info.centre_id else ""
-    where += f" for jury member {shown(info.member_id)}" if info.member_id else ""
+    # ("centre for centre X" read twice the same word.)
+    what = info.role + (f" {shown(info.centre_id)}" if info.centre_id else "")
+    what += f", member {shown(info.member_id)}" if info.member_id else ""
     if unknown:
         err.print(f"[yellow]note:[/yellow] no session of centre {shown(info.centre_id)} is in the ledger's results yet: "
                   "this token sees nothing until one is (check the centre id)")
-    err.print(f"token {info.token_id} ({info.role}{where}) issued; it is shown once, keep it now:")
+    err.print(f"token {info.token_id} ({what}) issued; it is shown once, keep it now:")
     try:
         print(token, flush=True)
     except OSError as unwritten:  # (a full disk, a closed pipe): no one holds it, so none may use it

@@ -113,7 +113,8 @@ def _migrate_postgresql(url: DatabaseUrl) -> list[str]:
                 if encoding != "UTF8":
                     raise DatabaseNotUtf8(
                         f"the database {url.redacted()} is encoded {encoding}: a ledger needs UTF-8, for facts "
-                        f"carry any Unicode text; create it with `createdb -E UTF8 -T template0 {url.dbname}`")
+                        f"carry any Unicode text; give it one made in UTF-8, under a new name (`createdb -E UTF8 -T "
+                        f"template0 NAME`), or under this one once it is dropped, if it holds nothing else")
             conn.execute(
                 f"CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} "
                 "(name text PRIMARY KEY, applied_at timestamptz NOT NULL)"

@@ -24,7 +24,7 @@ def test_a_new_ledger_in_a_latin1_database_is_refused_before_anything_is_created
         said = CliRunner().invoke(app, ["init", "--db", url])
         assert said.exit_code == 2, said.output
         text = " ".join(said.output.split())
-        assert "is encoded LATIN1: a ledger needs UTF-8" in text and "createdb -E UTF8 -T template0" in text
+        assert "is encoded LATIN1: a ledger needs UTF-8" in text and "createdb -E UTF8 -T template0 NAME" in text and "once it is dropped" in text
         with psycopg.connect(url) as conn:  # nothing left behind, not even the migrations' table
             assert conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").fetchone()[0] == 0
         # A ledger created before this check (its migrations recorded) keeps opening.

@@ -641,7 +641,9 @@ def test_a_jury_token_may_be_bound_to_one_member(tmp_path):
     url = f"sqlite:///{tmp_path / 'members.db'}"
     _run("init", "--db", url)
     issued = _run("tokens", "add", "--role", "jury", "--member", "pix-2", "--db", url)
-    assert "(jury for jury member pix-2) issued" in " ".join(issued.stderr.split())
+    assert "(jury, member pix-2) issued" in " ".join(issued.stderr.split())
+    centre = _run("tokens", "add", "--role", "centre", "--centre", "centre-x", "--db", url)
+    assert "(centre centre-x) issued" in " ".join(centre.stderr.split())  # (was "centre for centre centre-x")
     listed = _run("tokens", "list", "--db", url).stdout
     assert "centre / member" in listed and "pix-2" in listed
     refused = _run("tokens", "add", "--role", "auditor", "--member", "pix-2", "--db", url, ok=False)
