@@ -61,3 +61,17 @@ def test_a_reader_that_leaves_after_the_first_line_ends_the_cli_with_141(ledger_
     said = reading.stderr.read()
     assert reading.wait(timeout=120) == 128 + signal.SIGPIPE, said
     assert b"Traceback" not in said
+
+
+def test_ctrl_c_while_the_command_loads_is_one_line_and_exit_130(tmp_path):
+    """Interrupted while it imported its libraries, `rebuild` died by the signal with a
+    traceback and no word of what was done."""
+    import time
+
+    reading = subprocess.Popen([sys.executable, "-c", "from cli.entry import main; main()", "results", "--db",
+                                f"sqlite:///{tmp_path / 'none.db'}"], cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    time.sleep(0.25)  # (the interpreter is up; its imports take most of a second)
+    reading.send_signal(signal.SIGINT)
+    _, said = reading.communicate(timeout=60)
+    assert reading.returncode == 130 and b"Traceback" not in said, said
