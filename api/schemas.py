@@ -246,7 +246,9 @@ class Health(BaseModel):
     backend: Literal["sqlite", "postgresql"]
     position: int = Field(description="the last position of the event log")
     projection_position: int
-    lag: int = Field(description="events recorded but not yet in the results projection")
+    lag: int = Field(description=(
+        "how far the results projection is behind the log, in log positions: an upper bound on the events not "
+        "yet in it (a refused or rolled-back write on PostgreSQL takes positions it leaves empty), exact at 0"))
     catching_up: bool = Field(description="the projection is being caught up in the background, by this process or "
                                           "(with several workers) another: reads answer 503 `results-catching-up` "
                                           "meanwhile")

@@ -378,7 +378,12 @@ def register(app: typer.Typer) -> None:
                 raise typer.Exit(130) from None
             ledger.store.refresh_statistics(report.processed)
         what = "resumed" if report.resumed else ("caught up" if resume else "rebuilt")
-        show(f"results {shown(what)}: {report.processed} event(s) processed, at log position {report.position}")
+        # "0 event(s) processed" read as nothing rebuilt when a server's catch-up had
+        # followed the reset and derived the results itself: this command's share is said as such.
+        also = " (another process, such as a running server, derived the rest meanwhile)" \
+            if not resume and report.processed == 0 and report.position > 0 else ""
+        show(f"results {shown(what)} (log position {report.position}): {report.processed} event(s) processed by "
+             f"this command{also}")
 
 
 def _rebuild_with_progress(store, resume: bool, rebuild):

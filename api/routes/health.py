@@ -20,7 +20,8 @@ router = APIRouter(tags=["health"])
     "/health", response_model=Health,
     **doc(errors=(503,), public=True, what=(
         "`ok` when the event store answers, with the log's last position, the results "
-        "projection's lag in events and whether it is catching up in the background; 503 (a "
+        "projection's lag in log positions (an upper bound on the events it has not yet taken in, exact at 0) "
+        "and whether it is catching up in the background; 503 (a "
         "problem) when the store cannot be reached.")),
 )
 def health(ledger: LedgerDep, runtime: RuntimeDep):
