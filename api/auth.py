@@ -63,9 +63,3 @@ def require(principal: Principal, *roles: Role) -> Principal:
     if principal.role not in roles:
         raise Forbidden(f"the {principal.role} role may not do this (allowed: {', '.join(roles)})")
     return principal
-
-
-def require_centre_of(principal: Principal, centre_id: str | None, what: str) -> None:
-    """A centre principal may only touch its own centre's sessions."""
-    if principal.role == "centre" and centre_id != principal.centre_id:
-        raise Forbidden(f"{what} belongs to another centre", field=None)

@@ -44,9 +44,9 @@ import random
 import statistics
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -283,7 +283,7 @@ class Population:
         path = BENCH_DIR / f"compact-chunk-{name}.npz"
         if path.exists():
             return CompactInputs.load(path), np.load(BENCH_DIR / f"offsets-{name}.npy")
-        offsets, rows = [], []
+        offsets = []
 
         def lines():
             offset = 0

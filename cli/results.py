@@ -7,7 +7,7 @@ runner), so results are there right after `certledger import`.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Annotated, Any, Optional
+from typing import Annotated, Optional
 
 import typer
 from rich.text import Text

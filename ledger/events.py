@@ -52,7 +52,6 @@ from ledger.vocabulary import (
 _COMPETENCE_NAMES = sorted(COMPETENCES)
 
 
-
 def refuse_nul(text: str) -> str:
     # PostgreSQL's text and jsonb cannot hold U+0000: a line carrying one was stored,
     # then broke every read model it reached. Refused where it enters.
@@ -508,11 +507,3 @@ def load_event(type_name: str, body: dict[str, Any]) -> LedgerEvent:
     appended, and deprecated vocabulary must stay readable."""
     cls = EVENT_TYPES[type_name]
     return cls.model_validate(body)
-
-
-def certification_of(event: LedgerEvent) -> str | None:
-    return getattr(event, "certification_id", None)
-
-
-def occurred_at(event: LedgerEvent) -> datetime:
-    return event.at

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -116,7 +116,6 @@ class CompactInputs:
     i_status: np.ndarray
     formats: list[str]
     incident_codes: list[str]
-    _index: dict[str, int] | None = field(default=None, repr=False)
 
     ARRAYS = ("started_us", "anomaly", "abort", "cancelled", "fraud", "n_certifiable", "n_served", "g_off",
               "g_comp", "g_level", "g_pix", "g_cert", "q_off", "q_key", "i_cert", "i_q", "i_code", "i_feat",
@@ -125,11 +124,6 @@ class CompactInputs:
     @property
     def n(self) -> int:
         return len(self.cert_ids)
-
-    def index_of(self, certification_id: str) -> int:
-        if self._index is None:
-            self._index = {c: i for i, c in enumerate(self.cert_ids)}
-        return self._index[certification_id]
 
     def started_at(self, i: int) -> datetime:
         return from_us(self.started_us[i])

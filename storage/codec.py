@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 from eventsourcing.persistence import StoredEvent, Transcoder
 
-from ledger.events import EVENT_TYPES, LedgerEvent
+from ledger.events import EVENT_TYPES
 from ledger.recorded import Recorded
 
 TOPIC_PREFIX = "certledger:"
@@ -34,10 +34,6 @@ transcoder = OrjsonTranscoder()
 
 def topic_for(type_name: str) -> str:
     return f"{TOPIC_PREFIX}{type_name}{TOPIC_SUFFIX}"
-
-
-def type_of_topic(topic: str) -> str:
-    return topic[len(TOPIC_PREFIX): -len(TOPIC_SUFFIX)]
 
 
 def to_stored(rec: Recorded, line: dict | None = None) -> StoredEvent:
@@ -67,7 +63,3 @@ def from_stored(stored: StoredEvent, position: int | None = None) -> Recorded:
         recorded_by=state["recorded_by"],
         position=position,
     )
-
-
-def event_from_line(line: dict) -> LedgerEvent:
-    return EVENT_TYPES[line["type"]].model_validate(line)
