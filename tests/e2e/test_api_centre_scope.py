@@ -37,7 +37,7 @@ def test_a_finalisation_or_a_publication_dated_before_what_it_follows_is_refused
     response = world.post_events("centre-A", [{**a2.finalise({"a8": "technical"}), "event_id": "early-final"}])
     assert response.status_code == 422, response.text
     assert (response.json()["code"], response.json()["field"]) == ("fact-dated-out-of-order", "at")
-    assert "before the last certification of session sA2 started" in response.json()["detail"]
+    assert "before the last fact of the tests of session sA2" in response.json()["detail"]
     b1 = Scenario("sB1", start=T0 - timedelta(days=1))
     response = world.post_events("jury", [{**b1.publish(), "event_id": "early-publication"}])
     assert response.status_code == 422, response.text

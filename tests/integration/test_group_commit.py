@@ -151,7 +151,7 @@ def test_a_session_that_gained_a_certification_before_a_finalisation_was_written
         ledger.service.record(events([s.open(), *s.full_test("c1")]), by="test")
         moved = _write_after(ledger, monkeypatch, lambda: other.service.record(
             events([s.start("c2")]), by="other"), StreamVersionConflict)
-        with pytest.raises(BatchRejected, match="before the last certification of session s1 started"):
+        with pytest.raises(BatchRejected, match="before the last fact of the tests of session s1"):
             ledger.service.record(events([s.finalise()]), by="test")
         committer.close()
         assert [str(e) for e in moved] == ["streams read by this batch moved meanwhile: members:s1"]
