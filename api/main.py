@@ -36,7 +36,7 @@ def open_runtime(settings: Settings, clock: Clock = utc_now) -> Runtime:
     return Runtime(
         settings=settings,
         ledger=ledger,
-        auth=Authenticator(TokenStore(ledger.store), ttl=settings.token_cache_seconds),
+        auth=Authenticator(TokenStore(ledger.store, clock=clock), ttl=settings.token_cache_seconds),
         scope=Scope(ledger.store),
         committer=committer,
     )

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Literal
 
 from pydantic import TypeAdapter, ValidationError
 
+from commands.bootstrap import utc_now
 from ledger.events import WRITTEN, NonEmpty, PathId
 from storage.store import EventStore
 
@@ -88,8 +90,9 @@ def _check_name(option: str, name: str, what: str) -> None:
 
 
 class TokenStore:
-    def __init__(self, store: EventStore):
+    def __init__(self, store: EventStore, *, clock: Callable[[], datetime] = utc_now):
         self.store = store
+        self.clock = clock  # when a token is issued or revoked: the server's clock, passed in
         self._mark = "?" if store.backend == "sqlite" else "%s"
 
     def _run(self, sql: str, params: list[Any], *, commit: bool = False) -> list[tuple]:
@@ -116,7 +119,7 @@ class TokenStore:
         if "\x00" in label:
             raise TokenError("the label holds the NUL character (U+0000), which the ledger cannot store")
         token_id, token = new_token()
-        now = datetime.now(timezone.utc).isoformat()
+        now = self.clock().astimezone(timezone.utc).isoformat()
         self._run(
             f"INSERT INTO {TOKENS_TABLE} (token_id, secret_sha256, role, centre_id, label, created_at, member_id) "
             "VALUES ({}, {}, {}, {}, {}, {}, {})",
@@ -147,7 +150,7 @@ class TokenStore:
 
     def revoke(self, token_id: str) -> bool:
         """Revoke a token; False if no such token is active."""
-        now = datetime.now(timezone.utc).isoformat()
+        now = self.clock().astimezone(timezone.utc).isoformat()
         active = self._run(
             f"SELECT token_id FROM {TOKENS_TABLE} WHERE token_id = {{}} AND revoked_at IS NULL", [token_id]
         )

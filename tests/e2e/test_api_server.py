@@ -424,3 +424,16 @@ def test_an_unknown_route_names_the_routes_where_the_documents_are_turned_off(tm
                 assert client.get("/openapi.json").status_code == 404
                 assert "/openapi.json" not in detail and "/certifications/{certification_id}/result" in detail, detail
                 assert "/health" in detail and "/events" in detail, detail
+
+
+def test_a_token_is_issued_and_revoked_at_the_time_its_clock_says(tmp_path, clock):
+    """The tokens' table took the wall clock where everything else the server records
+    takes the clock it is given."""
+    url = f"sqlite:///{tmp_path / 't.db'}"
+    with open_ledger(url) as ledger:
+        tokens = TokenStore(ledger.store, clock=clock)
+        info, _ = tokens.add("auditor")
+        assert info.created_at == "2025-01-06T08:00:00+00:00"
+        clock.advance(hours=2)
+        assert tokens.revoke(info.token_id)
+        assert [t.revoked_at for t in tokens.list()] == ["2025-01-06T10:00:00+00:00"]
