@@ -19,12 +19,12 @@ the jury's decisions, and what they wrote, is not for a system reading published
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from api.problems import Forbidden, NotFound, problem_type
 from api.tokens import Principal
+from commands.lookups import FactLookups
 from commands.recording import MAX_REPORTED_ERRORS
 from ledger.aggregates import SessionState
 from ledger.errors import OutOfScope
@@ -37,9 +37,6 @@ from ledger.events import (
     RuleVersionChanged,
     SessionOpened,
 )
-from ledger.streams import certification_stream, session_stream
-from storage.codec import decode_state
-from storage.store import EventStore
 
 CENTRE_FACTS = frozenset({
     "SessionOpened", "CertificationStarted", "QuestionServed", "AnswerRecorded", "CertificationCompleted",
@@ -50,49 +47,11 @@ JURY_FACTS = frozenset({
     "ResultsPublished", "ResultsUnpublished",
 })
 APPENDS = {"centre": CENTRE_FACTS, "jury": JURY_FACTS}
-_CACHE_LIMIT = 200_000
 
 
-class Scope:
-    """Lookups of the facts that never change once recorded (a session's centre, a
-    certification's session), cached; and the checks built on them."""
-
-    def __init__(self, store: EventStore):
-        self.store = store
-        self._centres: dict[str, str] = {}
-        self._sessions: dict[str, str] = {}
-        self._lock = threading.Lock()
-
-    # ---------------------------------------------------------------- lookups
-    def session(self, session_id: str) -> SessionState:
-        state = SessionState()
-        for rec in self.store.read_stream(session_stream(session_id)):
-            state.apply(rec.event)
-        return state
-
-    def centre_of_session(self, session_id: str) -> str | None:
-        centre = self._centres.get(session_id)
-        if centre is None:
-            centre = self.session(session_id).centre_id
-            if centre is not None:
-                self._remember(self._centres, session_id, centre)
-        return centre
-
-    def session_of_certification(self, certification_id: str) -> str | None:
-        session = self._sessions.get(certification_id)
-        if session is None:
-            first = self.store.recorder.select_events(certification_stream(certification_id), limit=1)
-            if first:
-                session = decode_state(first[0].state)["event"].get("session_id")
-                if session is not None:
-                    self._remember(self._sessions, certification_id, session)
-        return session
-
-    def _remember(self, cache: dict[str, str], key: str, value: str) -> None:
-        with self._lock:
-            if len(cache) >= _CACHE_LIMIT:
-                cache.clear()
-            cache[key] = value
+class Scope(FactLookups):
+    """The checks of what a principal may append and see, on the ledger's facts looked up
+    by id (`commands.lookups`)."""
 
     # ---------------------------------------------------------------- appending
     def refusals(self, principal: Principal, events: Sequence[LedgerEvent]) -> list[dict[str, Any]]:

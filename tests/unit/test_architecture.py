@@ -66,3 +66,19 @@ def test_the_ledger_core_never_reads_the_clock():
         text = path.read_text(encoding="utf-8")
         for call in ("datetime.now(", "datetime.utcnow(", "time.time(", "date.today("):
             assert call not in text, f"{path.relative_to(ROOT)} calls {call}: pass time in instead"
+
+
+# The API reaches storage only for what is its own to adapt: the storage's failures
+# mapped to problems, the database URL of its settings, the chain head's form, and its
+# tokens' table. The ledger's facts it reads through `commands` (commands.lookups).
+API_STORAGE = {"storage.errors": None, "storage.urls": None, "storage.chain": None, "storage.store": {"api/tokens.py"}}
+
+
+def test_the_api_reads_the_ledger_s_facts_through_the_commands_not_the_store():
+    for path in _sources("api"):
+        where = str(path.relative_to(ROOT))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").split(".")[0] == "storage":
+                assert node.module in API_STORAGE, f"{where} imports {node.module}"
+                holders = API_STORAGE[node.module]
+                assert holders is None or where in holders, f"{where} imports {node.module}"
