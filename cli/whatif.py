@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cli.common import DbOption, err, ledger_at, out, output_path, parse_instant
+from cli.common import DbOption, dump_json, err, ledger_at, out, output_path, parse_instant
 from cli.display import shown
 from ledger.unique_keys import dotted, repeated_key_message, repeated_keys
 
@@ -143,7 +143,7 @@ def register(app: typer.Typer) -> None:
             html.write_text(render_html(report), encoding="utf-8")
             err.print(f"wrote {shown(html)}")
         if as_json:
-            typer.echo(report.model_dump_json(indent=2))
+            dump_json(report.model_dump(mode="json"))  # (whole, or 141: see dump_json)
         else:
             print_report(report, out)
 
