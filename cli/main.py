@@ -111,6 +111,8 @@ def import_(
         err.print(f"[red]error:[/red] {shown(file)} is a folder, not a file of facts" if Path(file).is_dir()
                   else f"[red]error:[/red] no such file: {shown(file)}")
         raise typer.Exit(2)
+    if source is None and _holds_no_line(Path(file)):  # (before a new ledger is made for nothing)
+        _refuse_empty(file)
     with ledger_at(db, create=True) as ledger, (source or open(file, "rb")) as fh:
         versions_before = _rule_versions(ledger)
         try:
@@ -129,16 +131,25 @@ def import_(
             raise typer.Exit(1) from None
         ledger.store.refresh_statistics(report.appended)  # a bulk load: the planner's view of it
         warnings = _new_rule_version_warnings(ledger, versions_before) if report.appended else []
-    if report.appended == report.skipped == 0:
-        # As the API refuses an empty batch: "imported 0" and exit 0 let a broken export
-        # pipeline (an empty file, a query that found nothing) pass unnoticed.
-        err.print(f"[red]refused:[/red] {shown(file)} holds no event (an empty file, or blank lines only); "
-                  "nothing was appended")
-        raise typer.Exit(1)
+    if report.appended == report.skipped == 0:  # (standard input, read only now)
+        _refuse_empty(file)
     out.print(f"imported {report.appended} event(s), {report.skipped} already recorded")
     for version, warning in warnings:
         err.print(f"{visible(file)}: warning: rule version {visible(version)}: {visible(warning)}",
                   soft_wrap=True, markup=False, highlight=False)
+
+
+def _holds_no_line(path: Path) -> bool:
+    with path.open("rb") as fh:
+        return not any(line.strip() for line in fh)
+
+
+def _refuse_empty(file: str) -> None:
+    # As the API refuses an empty batch: "imported 0" and exit 0 let a broken export
+    # pipeline (an empty file, a query that found nothing) pass unnoticed.
+    what = "standard input" if file == "-" else shown(file)
+    err.print(f"[red]refused:[/red] {what} holds no event (empty, or blank lines only); nothing was appended")
+    raise typer.Exit(1)
 
 
 def _rule_versions(ledger) -> set[str]:
@@ -149,15 +160,22 @@ def _rule_versions(ledger) -> set[str]:
 
 def _new_rule_version_warnings(ledger, before: set[str]) -> list[tuple[str, str]]:
     """What `rules check` would have warned of each rule version the import recorded, as
-    (version, warning): a version that takes over from another at the same instant, counts
-    its level table cannot score. Recorded all the same (they are warnings), but no
-    longer in silence."""
+    (version, warning), each judged among the versions as they stood once it was
+    recorded (a later one of the same file is none of its business): a version that
+    takes over from another at the same instant, counts its level table cannot score.
+    Recorded all the same (they are warnings), but no longer in silence."""
+    from ledger.events import RuleVersionChanged
+    from ledger.rule_stream import RulesState
     from ledger.scoring.proposal_warnings import proposal_warnings
-    from projections.results import load_rules
+    from ledger.streams import RULES_STREAM
 
-    timeline = load_rules(ledger.store).timeline
-    return [(rules.version, warning) for rules in timeline.versions() if rules.version not in before
-            for warning in proposal_warnings(rules, timeline)]
+    state, found = RulesState(), []
+    for rec in ledger.store.read_streams_in_log_order([RULES_STREAM]):
+        state.apply(rec.event)
+        if isinstance(rec.event, RuleVersionChanged) and rec.event.version not in before:
+            rules = state.timeline.get(rec.event.version)
+            found += [(rules.version, warning) for warning in proposal_warnings(rules, state.timeline)]
+    return found
 
 
 @contextmanager

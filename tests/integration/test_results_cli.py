@@ -808,6 +808,12 @@ def test_an_import_of_a_file_holding_no_event_is_refused(tmp_path, example_path)
         refused = _run("import", str(tmp_path / name), "--db", url, ok=False)
         said = " ".join(refused.output.split())
         assert refused.exit_code == 1 and f"{name} holds no event" in said, said
+    # Refused before a ledger is made for it; standard input is named as such.
+    assert _run("import", str(tmp_path / "empty.jsonl"), "--db", f"sqlite:///{tmp_path / 'new.db'}",
+                ok=False).exit_code == 1
+    assert not (tmp_path / "new.db").exists()
+    piped = runner.invoke(app, ["import", "-", "--db", url], input="\n")
+    assert piped.exit_code == 1 and "standard input holds no event" in " ".join(piped.output.split()), piped.output
     # A file whose every event is recorded already is no empty file: nothing new, said so.
     _run("import", str(example_path), "--db", url)
     again = _run("import", str(example_path), "--db", url).stdout
@@ -831,6 +837,16 @@ def test_an_import_warns_of_a_rule_version_as_rules_check_would(tmp_path, exampl
     assert "imported 1 event(s)" in said
     assert "warning: rule version jury-y: effective_from 2024-05-15T00:00:00+02:00 is that of pix-v2-2024-05" in said
     assert "warning: rule version jury-y: level_table has no row for N/C/Z" in said
+    # Two versions of one file, each judged among the versions as they stood once it was
+    # recorded: the first takes over from jury-y, and nothing said of it names the second.
+    twins = [{**line, "version": name, "rules": {**line["rules"], "version": name, "extends": "pix-v2-2024-05"}}
+             for name in ("jury-a", "jury-b")]
+    (tmp_path / "ab.jsonl").write_bytes(b"\n".join(orjson.dumps(t) for t in twins))
+    said = _run("import", str(tmp_path / "ab.jsonl"), "--db", url).output
+    of_a = [w for w in said.splitlines() if "rule version jury-a:" in w]
+    of_b = [w for w in said.splitlines() if "rule version jury-b:" in w]
+    assert of_a and all("jury-b" not in w for w in of_a) and any("that of jury-y" in w for w in of_a), said
+    assert any("that of jury-a" in w for w in of_b), said
     # A version with nothing to warn of (the example's cap at 6) is imported in silence.
     quiet = " ".join(_run("import", str(example_path), "--db", f"sqlite:///{tmp_path / 'x.db'}").output.split())
     assert "warning" not in quiet
