@@ -264,11 +264,14 @@ def _check_session_finalised(event: SessionFinalised, ctx: Context) -> None:
     # finalisation dated before was accepted, and an as-of or an audit then showed the
     # session finalised before anything happened in it, or answers after it. (Reports
     # may be dated later: a fraud is often written up after the session.)
-    last = max((c.tested_until for c in certs.values() if c.tested_until is not None), default=session.opened_at)
+    tested = [(c.tested_until, cid) for cid, c in certs.items() if c.tested_until is not None]
+    last, latest = max(tested) if tested else (session.opened_at, None)
     if last is not None and event.at < last:
         raise E.FactDatedOutOfOrder(
             f"the finalisation is dated {event.at.isoformat()}, before the last fact of the tests of session "
-            f"{event.session_id} (a start, a question served, an answer or a completion, {last.isoformat()})",
+            f"{event.session_id}: "
+            + (f"certification {latest}'s start, question served, answer or completion of {last.isoformat()}"
+               if latest is not None else f"its opening ({last.isoformat()})"),
             field="at",
         )
     for cert_id in event.abort_reasons:

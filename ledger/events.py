@@ -400,8 +400,8 @@ class JuryRuling(LedgerEvent):
             unused = [f for f in RULING_FIELDS["*"] if f not in takes and getattr(self, f) is not None]
             if unused:
                 raise PydanticCustomError(
-                    "decision_takes", "a {decision} ruling does not take {unused} (it takes {takes})",
-                    {"decision": self.decision, "unused": ", ".join(unused),
+                    "decision_takes", "{article} {decision} ruling does not take {unused} (it takes {takes})",
+                    {"article": "an" if self.decision[0] in "aeiou" else "a", "decision": self.decision, "unused": ", ".join(unused),
                      "takes": ", ".join(takes), "field": unused[0]})
         missing: list[str] = []
         if self.decision in CERTIFICATION_DECISIONS and not self.certification_id:

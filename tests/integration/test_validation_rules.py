@@ -362,7 +362,7 @@ def test_an_instant_outside_utc_years_is_refused():
 
 @pytest.mark.parametrize("decision", ["reject_for_fraud", "cancel"])
 def test_a_ruling_on_a_status_needs_the_full_jury_and_any_ruling_names_its_members(ledger, decision):
-    """§5: the jury (2 Pix and 2 external members) decides fraud and cancellation; a
+    """§5: the jury (2 Pix and 2 external members, the reference's opening) decides fraud and cancellation; a
     ruling with no jury at all was accepted and rejected a certification."""
     s = Scenario()
     accepted(ledger, [s.open(), *s.full_test("c1"), s.incident("c1", "r1", "C7"), s.finalise()])
@@ -380,9 +380,9 @@ def test_a_fact_is_not_dated_before_what_it_follows(ledger):
     slip under a ban); a certification's fact dated before its start is as impossible,
     as is an answer before its question, or a completion or a finalisation before the
     test's last question or answer.
-    (A finalisation may be dated before other facts recorded ahead of it: the example
+    (A finalisation may be dated before reports recorded ahead of it: the example
     session's fraud report was written up after the session it was reported in; not
-    before a certification of it started.)"""
+    before the last start, question, answer or completion of its certifications.)"""
     s = Scenario()
     opened = s.open()
     accepted(ledger, [opened])
@@ -507,6 +507,8 @@ def test_a_ruling_is_refused_a_field_its_decision_does_not_take():
          "candidate_id", "it takes certification_id"),
         (s.line("JuryRuling", ruling_id="r4", decision="cancel", certification_id="c1", jury=JURY,
                 resolution="neutralised"), "resolution", "it takes certification_id"),
+        (s.line("JuryRuling", ruling_id="r7", decision="unreject", certification_id="c1", jury=JURY,
+                until="2025-06-21T00:00:00Z"), "until", "an unreject ruling"),
     ]
     for line, field, takes in cases:
         problem = parse_line(4, orjson.dumps(line))
