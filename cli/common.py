@@ -36,6 +36,10 @@ PIPE_WIDTH = 200  # columns of the output into a pipe or a file
 
 
 class _Console(Console):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._width_set = kwargs.get("width")
+
     @property
     def size(self) -> ConsoleDimensions:
         """Into a pipe or a file, wide enough not to fold: rich took 80 columns there (or
@@ -43,7 +47,7 @@ class _Console(Console):
         split ids, commands to paste and table cells across lines (`rules list > f`,
         the demo's "next" box)."""
         size = Console.size.fget(self)
-        if not self.is_terminal and getattr(self, "_width_set", None) is None:
+        if not self.is_terminal and self._width_set is None:
             return ConsoleDimensions(max(size.width, PIPE_WIDTH), size.height)
         return size
 
@@ -154,10 +158,17 @@ def missing_folder(db: str | None) -> None:
         url = resolve_url(db)
     except Exception:
         return  # (opening it says what is wrong with the URL)
-    if url.backend == "sqlite" and not Path(url.path).parent.is_dir():
+    folder = absent_folder(url.path) if url.backend == "sqlite" else None
+    if folder is not None:
         err.print(f"[red]error:[/red] no ledger can be made at {shown(url.redacted())}: its folder "
-                  f"{shown(Path(url.path).parent)} does not exist")
+                  f"{shown(folder)} does not exist")
         raise typer.Exit(2)
+
+
+def absent_folder(path: str | Path) -> Path | None:
+    """The folder a file would be made in, if it does not exist."""
+    folder = Path(path).parent if str(Path(path).parent) else Path(".")
+    return None if folder.is_dir() else folder
 
 
 def _sqlite_file_migrations(db: str | None) -> set[str] | None:
@@ -283,7 +294,7 @@ def output_path(path: str | Path, option: str) -> Path:
     folder = target.parent if str(target.parent) else Path(".")
     if target.is_dir():
         problem = "is a folder"
-    elif not folder.is_dir():
+    elif absent_folder(target) is not None:
         problem = f"its folder {folder} does not exist"
     elif not os.access(folder, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
         problem = "cannot be written"

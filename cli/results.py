@@ -46,7 +46,6 @@ def _as_of_or_exit(value: str | None) -> datetime | None:
     return moment
 
 
-
 def caught_up(store) -> int:
     """Catch the projection up, with a progress bar when it has a lot to do on a terminal.
 

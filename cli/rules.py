@@ -22,7 +22,6 @@ def _timeline(ledger):
     return load_timeline(ledger.store)
 
 
-
 @rules_app.command("list")
 def list_(db: DbOption = None,
           json: Annotated[bool, typer.Option("--json", help="Print the timeline as JSON")] = False) -> None:
