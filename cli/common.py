@@ -77,6 +77,7 @@ class _Console(Console):
 err = _Console(stderr=True, soft_wrap=True)
 out = _Console()
 
+
 def dump_json(data: Any) -> None:
     """`data` as indented JSON on stdout, whole or not at all. A buffered write into a
     pipe whose reader left returns the bytes it got out and says nothing of the rest
