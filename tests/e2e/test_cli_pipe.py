@@ -75,10 +75,13 @@ def test_ctrl_c_while_the_command_loads_is_one_line_and_exit_130(tmp_path):
     traceback and no word of what was done."""
     import time
 
-    reading = subprocess.Popen([sys.executable, "-c", "from cli.entry import main; main()", "results", "--db",
-                                f"sqlite:///{tmp_path / 'none.db'}"], cwd=ROOT, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    time.sleep(0.25)  # (the interpreter is up; its imports take most of a second)
+    # An import waiting on its standard input: wherever the interrupt lands (the libraries
+    # loading, which take most of a second on a slow host, or the import), it is answered.
+    reading = subprocess.Popen([sys.executable, "-c", "from cli.entry import main; main()", "import", "-", "--db",
+                                f"sqlite:///{tmp_path / 'l.db'}"], cwd=ROOT, stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    time.sleep(0.25)  # (the interpreter is up)
     reading.send_signal(signal.SIGINT)
     _, said = reading.communicate(timeout=60)
     assert reading.returncode == 130 and b"Traceback" not in said, said
