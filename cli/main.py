@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import sys
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -296,7 +297,24 @@ def _mount_subcommands() -> None:
         module.register(app)
 
 
+def _reflow(text: str) -> str:
+    """A docstring's paragraphs each on one line: typer keeps the source's line breaks
+    inside a paragraph, so at 80 columns the help broke mid-sentence ("inserted" /
+    "into" / "the rule timeline")."""
+    return "\n\n".join(" ".join(p.split()) for p in inspect.cleandoc(text).split("\n\n"))
+
+
+def _reflow_help(typer_app: typer.Typer) -> None:
+    for info in typer_app.registered_commands:
+        text = info.help or (info.callback.__doc__ if info.callback else None)
+        if text:
+            info.help = _reflow(text)
+    for group in typer_app.registered_groups:
+        _reflow_help(group.typer_instance)
+
+
 _mount_subcommands()
+_reflow_help(app)
 
 
 def main() -> None:

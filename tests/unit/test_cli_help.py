@@ -1,0 +1,34 @@
+"""Every command's help, as the CLI gives it to typer: a paragraph is one line, which the
+terminal's width then wraps. Typer kept the docstrings' own line breaks, so at 80
+columns `what-if --help` broke mid-sentence ("(inserted" / "into" / "the rule timeline")."""
+
+from __future__ import annotations
+
+import os
+
+from typer.testing import CliRunner
+
+from cli.main import app
+
+
+def _commands(typer_app, prefix=()):
+    for info in typer_app.registered_commands:
+        yield (*prefix, info.name or info.callback.__name__), info
+    for group in typer_app.registered_groups:
+        yield from _commands(group.typer_instance, (*prefix, group.name))
+
+
+def test_every_paragraph_of_every_command_s_help_is_one_line():
+    helps = {name: info.help for name, info in _commands(app)}
+    assert len(helps) > 15 and all(helps.values()), helps
+    for name, text in helps.items():
+        for paragraph in text.split("\n\n"):
+            assert "\n" not in paragraph and paragraph == paragraph.strip(), (name, paragraph)
+
+
+def test_what_if_help_at_80_columns_wraps_its_sentence_whole():
+    shown = CliRunner().invoke(app, ["what-if", "--help"], env={**os.environ, "COLUMNS": "80"}).output
+    lines = [line.strip() for line in shown.splitlines()]
+    prose = " ".join(lines[lines.index(next(l for l in lines if l.startswith("Scores the period"))):][:3])
+    assert "(inserted into the rule timeline at its effective_from) and compares with the current results" in prose
+    assert all(len(line) > 40 for line in lines[lines.index(next(l for l in lines if l.startswith("Scores"))):][:2])
