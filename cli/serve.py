@@ -42,7 +42,7 @@ def serve(
     host: Annotated[str, typer.Option("--host", help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port")] = 8000,
     workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="uvicorn worker processes")] = 1,
-    log_level: Annotated[LogLevel, typer.Option("--log-level", help="uvicorn log level")] = LogLevel.info,
+    log_level: Annotated[LogLevel, typer.Option("--log-level", metavar="LEVEL", help="uvicorn log level: critical, error, warning, info, debug or trace")] = LogLevel.info,
     access_log: Annotated[bool, typer.Option("--access-log/--no-access-log",
                                              help="Log each request's method, path and status (never headers)")] = True,
 ) -> None:
