@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from itertools import chain
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import psycopg
 import typer
@@ -33,6 +33,9 @@ from ledger.errors import DomainError, FactDatedAhead
 from storage import migrate as migrations
 from storage.errors import UNAVAILABLE, ForeignDatabase, first_line
 from storage.urls import resolve_url, sqlite_busy_timeout
+
+if TYPE_CHECKING:
+    from ledger.rule_stream import RulesState
 
 app = typer.Typer(
     help="certledger: an event-sourced ledger for the Pix certification.",
@@ -106,6 +109,7 @@ def import_(
 ) -> None:
     """Import facts: every line is validated; on any bad line nothing is appended."""
     from commands.import_events import import_file
+    from projections.results import load_rules
 
     source = sys.stdin.buffer if file == "-" else None
     if source is None and not Path(file).is_file():
@@ -115,7 +119,7 @@ def import_(
     if source is None and _holds_no_line(Path(file)):  # (before a new ledger is made for nothing)
         _refuse_empty(file)
     with ledger_at(db, create=True) as ledger, (source or open(file, "rb")) as fh:
-        versions_before = _rule_versions(ledger)
+        rules_before = load_rules(ledger.store)  # (the rule versions it records are warned of against it)
         try:
             with counting(f"importing {file}") as progress:
                 try:
@@ -131,7 +135,7 @@ def import_(
             err.print(f"[red]refused:[/red] {rejected.refused_lines} bad line(s){more}; nothing was appended")
             raise typer.Exit(1) from None
         ledger.store.refresh_statistics(report.appended)  # a bulk load: the planner's view of it
-        warnings = _new_rule_version_warnings(ledger, versions_before) if report.appended else []
+        warnings = _new_rule_version_warnings(ledger, rules_before) if report.appended else []
     if report.appended == report.skipped == 0:  # (standard input, read only now)
         _refuse_empty(file)
     out.print(f"imported {report.appended} event(s), {report.skipped} already recorded")
@@ -153,27 +157,21 @@ def _refuse_empty(file: str) -> None:
     raise typer.Exit(1)
 
 
-def _rule_versions(ledger) -> set[str]:
-    from projections.results import load_rules
-
-    return {v.version for v in load_rules(ledger.store).timeline.versions()}
-
-
-def _new_rule_version_warnings(ledger, before: set[str]) -> list[tuple[str, str]]:
+def _new_rule_version_warnings(ledger, state: RulesState) -> list[tuple[str, str]]:
     """What `rules check` would have warned of each rule version the import recorded, as
-    (version, warning), each judged among the versions as they stood once it was
-    recorded (a later one of the same file is none of its business): a version that
-    takes over from another at the same instant, counts its level table cannot score.
-    Recorded all the same (they are warnings), but no longer in silence."""
+    (version, warning): the rules stream's events after `state` (the stream as the import
+    found it) applied to it one by one, each version judged among the versions as they
+    stood once it was recorded (a later one of the same file is none of its business): a
+    version that takes over from another at the same instant, counts its level table
+    cannot score. Recorded all the same (they are warnings), but no longer in silence."""
     from ledger.events import RuleVersionChanged
-    from ledger.rule_stream import RulesState
     from ledger.scoring.proposal_warnings import proposal_warnings
     from ledger.streams import RULES_STREAM
 
-    state, found = RulesState(), []
-    for rec in ledger.store.read_streams_in_log_order([RULES_STREAM]):
+    found = []
+    for rec in ledger.store.read_stream(RULES_STREAM, after=state.version):
         state.apply(rec.event)
-        if isinstance(rec.event, RuleVersionChanged) and rec.event.version not in before:
+        if isinstance(rec.event, RuleVersionChanged):
             rules = state.timeline.get(rec.event.version)
             found += [(rules.version, warning) for warning in proposal_warnings(rules, state.timeline)]
     return found

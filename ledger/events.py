@@ -401,8 +401,8 @@ class JuryRuling(LedgerEvent):
             if unused:
                 raise PydanticCustomError(
                     "decision_takes", "{article} {decision} ruling does not take {unused} (it takes {takes})",
-                    {"article": "an" if self.decision[0] in "aeiou" else "a", "decision": self.decision, "unused": ", ".join(unused),
-                     "takes": ", ".join(takes), "field": unused[0]})
+                    {"article": "an" if self.decision[0] in "aeiou" else "a", "decision": self.decision,
+                     "unused": ", ".join(unused), "takes": ", ".join(takes), "field": unused[0]})
         missing: list[str] = []
         if self.decision in CERTIFICATION_DECISIONS and not self.certification_id:
             missing.append("certification_id")
