@@ -107,6 +107,28 @@ def _centre_fact(event: LedgerEvent, ctx: Context) -> CertificationState:
     return _certification(ctx, event)
 
 
+def _jury_fact(event: LedgerEvent, ctx: Context) -> CertificationState:
+    """A jury's fact about a certification: the jury processes a finalised session
+    (pix-rules.md §5: created → finalised → processed by the jury), so its decisions
+    follow the finalisation, in the ledger and in time. Before, a neutralisation or a
+    rejection could be written while the test went on, and an as-of or an audit showed
+    the jury ruling on a test not yet over. Judged on writing only: facts already stored
+    are read as they were."""
+    cert = _certification(ctx, event)
+    session = ctx.session
+    if session is not None and not session.finalised:
+        raise E.SessionNotFinalised(
+            f"session {cert.session_id} is not finalised: the jury decides on certification "
+            f"{cert.certification_id} once its session is", field="certification_id",
+        )
+    if session is not None and session.finalised_at is not None and event.at < session.finalised_at:
+        raise E.FactDatedOutOfOrder(
+            f"{event.type} is dated {event.at.isoformat()}, before session {cert.session_id} was finalised "
+            f"({session.finalised_at.isoformat()})", field="at",
+        )
+    return cert
+
+
 def _rules_at(ctx: Context, moment: datetime):
     """The rule set in force at a certification's start: its parameters bind the test."""
     rules = ctx.rules.in_force(moment)
@@ -297,7 +319,7 @@ def _check_session_finalised(event: SessionFinalised, ctx: Context) -> None:
 
 
 def _check_neutralised(event: QuestionNeutralised, ctx: Context) -> None:
-    cert = _certification(ctx, event)
+    cert = _jury_fact(event, ctx)
     _served(cert, event.question_id)
     if event.question_id in cert.neutralised:
         raise E.QuestionAlreadyNeutralised(
@@ -313,7 +335,7 @@ def _check_deneutralised(event: QuestionDeneutralised, ctx: Context) -> None:
     # is derived, by the rule version in force, which a later version can change: the
     # ledger cannot refuse on it. The result's explanation says when there was nothing to
     # lift. Only a repetition of the jury's own last word is refused.
-    cert = _certification(ctx, event)
+    cert = _jury_fact(event, ctx)
     _served(cert, event.question_id)
     if event.question_id in cert.deneutralised:
         raise E.QuestionAlreadyDeneutralised(
@@ -353,7 +375,7 @@ def _check_jury_ruling(event: JuryRuling, ctx: Context) -> None:
         return
     if not event.certification_id:
         return  # a general comment
-    cert = _certification(ctx, event)
+    cert = _jury_fact(event, ctx)
     decision = event.decision
     if decision == "reject_for_fraud":
         if cert.rejected_for_fraud:

@@ -110,7 +110,8 @@ RuleVersionAlreadyExists = _error(
     "RuleVersionAlreadyExists", "rule-version-already-exists", "A rule version name is used once."
 )
 SessionNotFinalised = _error(
-    "SessionNotFinalised", "session-not-finalised", "Results are published only after finalisation."
+    "SessionNotFinalised", "session-not-finalised",
+    "Results are published, and the jury decides on a certification, only once its session is finalised."
 )
 ResultsAlreadyPublished = _error(
     "ResultsAlreadyPublished", "results-already-published", "The session's results are already published."

@@ -236,6 +236,38 @@ def test_after_finalisation_only_jury_decisions_and_publication_are_accepted(led
     ])
 
 
+def test_the_jury_decides_on_a_certification_once_its_session_is_finalised(ledger):
+    """§5: created → finalised by the centre → processed by the jury. A neutralisation or
+    a ruling on a certification whose test may still go on was recorded, and an as-of or
+    an audit showed the jury deciding before the session was over; one dated before the
+    finalisation it follows is as impossible. A ban and a general comment name no
+    certification, and are judged as before."""
+    s = Scenario()
+    test = [s.open(), s.start("c1"), s.serve("c1", "q1"), s.answer("c1", "q1"), s.incident("c1", "r1", "C7")]
+    answered = test[3]
+    accepted(ledger, test)
+    jury_lines = [
+        s.line("QuestionNeutralised", certification_id="c1", question_id="q1", by="pix-1", reason="jury"),
+        s.line("QuestionDeneutralised", certification_id="c1", question_id="q1", by="pix-1"),
+        s.ruling("reject_for_fraud", certification_id="c1"),
+        s.ruling("cancel", certification_id="c1"),
+        s.ruling("resolve_incident", certification_id="c1", report_id="r1", jury=[JURY[0]], resolution="no effect"),
+        s.ruling("comment", certification_id="c1", jury=[JURY[0]], comment="seen"),
+    ]
+    for line in jury_lines:
+        err = refused(ledger, [line], E.SessionNotFinalised.code, field="certification_id")
+        assert "session s1 is not finalised" in err.message and "c1" in err.message
+    accepted(ledger, [s.ruling("comment", jury=[JURY[0]], comment="a general comment"),
+                      s.ruling("ban_candidate", candidate_id="cand-c1", until="2099-01-01T00:00:00+00:00")])
+    final = s.finalise({"c1": "technical"})
+    accepted(ledger, [final])
+    for line in jury_lines:
+        err = refused(ledger, [{**line, "at": answered["at"]}], E.FactDatedOutOfOrder.code, field="at")
+        assert "before session s1 was finalised" in err.message
+    # The finalisation's own instant is no earlier.
+    accepted(ledger, [{**line, "at": final["at"]} for line in jury_lines])
+
+
 def test_fraud_rejection_of_a_published_result_needs_unpublishing_first(ledger):
     s = Scenario()
     accepted(ledger, [s.open(), *s.full_test("c1"), s.finalise(), s.publish()])
