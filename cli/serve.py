@@ -38,7 +38,9 @@ DbOptionServeFirst = Annotated[
 
 
 def serve(
-    db: DbOptionServeFirst = None,
+    # (Its default is said in the docstring, at full width: the options' table leaves this
+    # column too narrow for the variables' names, which rich cut short at 80 columns.)
+    db: Annotated[Optional[str], typer.Option("--db", help="Database URL (default: as said above)")] = None,
     host: Annotated[str, typer.Option("--host", help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port")] = 8000,
     workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="uvicorn worker processes")] = 1,
@@ -46,7 +48,10 @@ def serve(
     access_log: Annotated[bool, typer.Option("--access-log/--no-access-log",
                                              help="Log each request's method, path and status (never headers)")] = True,
 ) -> None:
-    """Serve the HTTP API (OpenAPI document at /docs) with uvicorn."""
+    """Serve the HTTP API (OpenAPI document at /docs) with uvicorn.
+
+    The ledger served is --db, else $CERTLEDGER_API_DATABASE_URL, else
+    $CERTLEDGER_DATABASE_URL, else sqlite:///certledger.db."""
     import uvicorn
 
     from api.settings import Settings

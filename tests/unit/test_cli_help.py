@@ -32,3 +32,20 @@ def test_what_if_help_at_80_columns_wraps_its_sentence_whole():
     prose = " ".join(lines[lines.index(next(l for l in lines if l.startswith("Scores the period"))):][:3])
     assert "(inserted into the rule timeline at its effective_from) and compares with the current results" in prose
     assert all(len(line) > 40 for line in lines[lines.index(next(l for l in lines if l.startswith("Scores"))):][:2])
+
+
+def test_no_command_s_help_is_cut_short_at_80_columns():
+    """Rich cuts a word longer than its column with an ellipsis: `serve --help` showed
+    `$CERTLEDGER_API_DAT…`, the variable a user must set, cut short."""
+    cut = {}
+    for name, _ in _commands(app):
+        shown = CliRunner().invoke(app, [*name, "--help"], env={**os.environ, "COLUMNS": "80"}).output
+        assert "usage:" in shown.lower(), (name, shown)  # (bench hands its arguments to argparse)
+        # (The help texts' own ellipses: "postgresql://…", what-if's "…up to this date".)
+        lines = [line for line in shown.splitlines()
+                 if "…" in line.replace("postgresql://…", "").replace("…up to", "")]
+        if lines:
+            cut[" ".join(name)] = lines
+    assert not cut, cut
+    serve = CliRunner().invoke(app, ["serve", "--help"], env={**os.environ, "COLUMNS": "80"}).output
+    assert "$CERTLEDGER_API_DATABASE_URL" in serve and "$CERTLEDGER_DATABASE_URL" in serve
