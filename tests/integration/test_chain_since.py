@@ -8,7 +8,7 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
-import projections.verify as verify_module
+import projections.verify_chain as verify_chain
 from cli.main import app
 from commands.bootstrap import open_ledger
 from projections.verify import verify, verify_since
@@ -18,6 +18,7 @@ from tests.integration.test_hash_chain import (
     _chain,
     _events_table,
     _ledger_of_links,
+    _read_by_pages_of,
     _tamper_an_answer_up_to,
     _without_guards,
 )
@@ -34,11 +35,11 @@ def test_since_a_kept_head_reads_only_the_events_after_it(db_url, clock, monkeyp
     table, key = _events_table(db_url)
     after = int(_fetch(db_url, f"SELECT COUNT(*) FROM {table} WHERE {key} > ?", (links[KEPT][0],))[0][0])
     hashed = []
-    step = verify_module.step
-    monkeypatch.setattr(verify_module, "step", lambda *a: hashed.append(a[1]) or step(*a))
+    step = verify_chain.step
+    monkeypatch.setattr(verify_chain, "step", lambda *a: hashed.append(a[1]) or step(*a))
     with open_ledger(db_url, clock=clock) as ledger:
         report = verify_since(ledger.store, _kept(links))
-        monkeypatch.setattr(verify_module, "step", step)
+        monkeypatch.setattr(verify_chain, "step", step)
         full = verify(ledger.store, results=False)
     assert report.ok and report.since == links[KEPT][0]
     assert len(hashed) == after and min(hashed) == links[KEPT][0] + 1  # each event after the kept link, once
@@ -134,7 +135,7 @@ def test_since_reads_links_by_pages(db_url, clock, monkeypatch, page):
     _tamper_an_answer_up_to(db_url, links, 7)
     with open_ledger(db_url, clock=clock) as ledger:
         whole = _chain(verify_since(ledger.store, _kept(links)))
-        monkeypatch.setattr(verify_module, "PAGE", page)
+        _read_by_pages_of(monkeypatch, page)
         paged = _chain(verify_since(ledger.store, _kept(links)))
     assert paged.to_json() == whole.to_json() and len(whole.problems) == 1
 

@@ -288,15 +288,23 @@ def test_the_last_event_removed_is_named_and_no_head_is_offered(db_url, clock, t
                                                  "--json", "--db", db_url]).output)["chain_head"] is None
 
 
+def _read_by_pages_of(monkeypatch, size: int) -> None:
+    """verify's events and links read by pages of `size`: the log's checks page the events
+    and the chain walk its links, each module by its own name for the one page size."""
+    import projections.verify_chain as verify_chain
+    import projections.verify_log as verify_log
+
+    monkeypatch.setattr(verify_log, "PAGE", size)
+    monkeypatch.setattr(verify_chain, "PAGE", size)
+
+
 def test_the_links_are_read_by_pages_beside_the_events(db_url, clock, monkeypatch):
     """verify reads the links in pages, as it reads the events: pages of two of each give
     the same findings as one page."""
-    import projections.verify as verify_module
-
     _write_some(db_url, clock)
     with open_ledger(db_url, clock=clock) as ledger:
         whole = verify(ledger.store, results=False)
-        monkeypatch.setattr(verify_module, "PAGE", 2)
+        _read_by_pages_of(monkeypatch, 2)
         paged = verify(ledger.store, results=False)
     assert [c.to_json() for c in paged.checks] == [c.to_json() for c in whole.checks]
     assert paged.chain_head == whole.chain_head and len(_links(db_url)) > 2
@@ -306,7 +314,7 @@ def test_the_links_are_read_by_pages_beside_the_events(db_url, clock, monkeypatc
     _tamper(db_url, answer)  # in a commit past the first page of links
     end = min(p for p, _ in _links(db_url) if p >= answer)
     with open_ledger(db_url, clock=clock) as ledger:
-        monkeypatch.setattr(verify_module, "PAGE", 2)
+        _read_by_pages_of(monkeypatch, 2)
         chain = _chain(verify(ledger.store, results=False))
     assert len(chain.problems) == 1 and f"to {end}:" in chain.problems[0], chain.problems
 
