@@ -364,7 +364,8 @@ def run(sizes: list[int], runs: int, sample: int) -> None:
 
     from ledger.rules import RuleTimeline
     from ledger.scoring import CertificationFacts, score
-    from projections.vector_scoring import ResultColumns, fast_compare, rules_callable, score_columns
+    from projections.vector_scoring import ResultColumns, rules_callable, score_columns
+    from projections.vector_whatif import fast_compare
     from projections.whatif import compare
 
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start (shared: figures are noisy)")

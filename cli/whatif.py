@@ -151,7 +151,7 @@ def register(app: typer.Typer) -> None:
 def _compare_or_exit(store: Any, rules: str, against: str | None, period: tuple, details: int | None) -> Any:
     from cli.results import caught_up
     from ledger.rules import RuleDocumentInvalid
-    from projections.vector_scoring import fast_what_if
+    from projections.vector_whatif import fast_what_if
     from projections.results import load_timeline
     from projections.whatif import UnknownRuleVersion
 

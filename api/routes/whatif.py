@@ -22,7 +22,7 @@ from api.schemas import WhatIfRequest
 from commands.bootstrap import Ledger
 from ledger.events import WRITTEN
 from ledger.unique_keys import dotted, repeated_key_message, repeated_keys
-from projections.vector_scoring import fast_what_if
+from projections.vector_whatif import fast_what_if
 from projections.whatif import UnknownRuleVersion, WhatIfReport
 
 router = APIRouter(tags=["what-if"])

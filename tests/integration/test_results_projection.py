@@ -381,7 +381,7 @@ def test_an_audit_and_a_what_if_read_in_a_snapshot_on_either_backend(db_url, clo
     """A smoke test: the pinned reads work on both backends (the isolation itself is
     shown on PostgreSQL above)."""
     from projections.audit import audit_trail
-    from projections.vector_scoring import fast_what_if
+    from projections.vector_whatif import fast_what_if
 
     with open_ledger(db_url, clock=clock) as ledger:
         s = Scenario("s1")

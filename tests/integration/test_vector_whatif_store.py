@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from commands.bootstrap import open_ledger
 from commands.simulate import append_simulation
 from projections.results import catch_up
-from projections.vector_scoring import fast_what_if, load_current, load_inputs
+from projections.vector_whatif import fast_what_if, load_current, load_inputs
 from projections.whatif import what_if
 
 UTC = timezone.utc

@@ -1,5 +1,6 @@
-"""The vectorised scorer and what-if (projections/vector_scoring.py) against the reference
-`score()` and `whatif.compare()`, certification by certification (issue 6, target 2).
+"""The vectorised scorer and what-if (projections/vector_scoring.py, vector_whatif.py) against
+the reference `score()` and `whatif.compare()`, certification by certification (issue 6,
+target 2).
 
 Two populations, facts folded with `CertificationFacts.from_events`:
 * simulated: `simulate_events` over 2018–2025 (every built-in version in force somewhere;
@@ -49,7 +50,8 @@ from ledger.rules import RuleSet, RuleTimeline
 from ledger.scoring import CertificationFacts, Result, score
 from ledger.vocabulary import ALL_INCIDENT_CODES, COMPETENCES
 from projections.compact import CompactInputs
-from projections.vector_scoring import STARTED, ResultColumns, fast_compare, score_columns
+from projections.vector_scoring import STARTED, ResultColumns, score_columns
+from projections.vector_whatif import fast_compare
 from projections.whatif import compare
 from tests.unit.test_scoring_support import JURY, TIMELINE, UTC
 
