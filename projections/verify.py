@@ -41,10 +41,10 @@ Where each part lives: the report types in `verify_report`, the hash chain's wal
 
 from __future__ import annotations
 
-from projections.verify_chain import _ChainWalk
-from projections.verify_log import _check_log, _pages
+from projections.verify_chain import ChainWalk
+from projections.verify_log import check_log, log_pages
 from projections.verify_report import Check, Progress, VerifyReport
-from projections.verify_results import _check_results
+from projections.verify_results import check_results
 from projections.views import ResultsViews, read_snapshot
 from storage.store import EventStore
 
@@ -61,12 +61,12 @@ def verify(store: EventStore, *, results: bool = True, progress: Progress | None
         position = _max_position(views)
         projected = views.position()
         checks = [Check("events"), Check("event ids"), Check("session membership"), Check("commit times")]
-        chain = _ChainWalk(views, position, Check("hash chain"))
-        log = _check_log(views, position, *checks, tick, chain=chain)
+        chain = ChainWalk(views, position, Check("hash chain"))
+        log = check_log(views, position, *checks, tick, chain=chain)
         chain.finish(expect_chain)
         checks.append(chain.check)
         if results:
-            checks.append(_check_results(views, log, projected, tick))
+            checks.append(check_results(views, log, projected, tick))
         return _report(views, position, projected, checks, chain.head)
 
 
@@ -81,9 +81,9 @@ def verify_since(store: EventStore, kept: tuple[int, str], *, progress: Progress
     tick = progress or (lambda phase, done, total: None)
     with read_snapshot(store):
         position = _max_position(views)
-        chain = _ChainWalk(views, position, Check("hash chain"), since=kept)
+        chain = ChainWalk(views, position, Check("hash chain"), since=kept)
         if chain.anchor is not None:
-            for rows in _pages(views, position, after=kept[0]):
+            for rows in log_pages(views, position, after=kept[0]):
                 for row in rows:
                     chain.feed(*row)
                 tick("log", rows[-1][0] - kept[0], position - kept[0])

@@ -8,14 +8,14 @@ agree with the events, with each other, with a link an auditor kept), and becaus
 
 from __future__ import annotations
 
-from projections.verify_log import PAGE, _commit_row_past_end
+from projections.verify_log import PAGE, commit_row_past_end
 from projections.verify_report import MAX_LISTED, Check
 from projections.views import ResultsViews
 from storage.chain import CHAIN_TABLE, kept_form, step
 from storage.store import COMMITS_TABLE
 
 
-class _ChainWalk:
+class ChainWalk:
     """Recomputes the log's hash chain (`storage.chain`) as the log pass reads the events,
     comparing each link as its last event is read. The links are read by pages beside
     the events (a national ledger has millions of commits); what is compared as sets,
@@ -220,7 +220,7 @@ class _ChainWalk:
         if self.since is not None:  # (a full verify's commit times check says it)
             covered = self.views.query(f"SELECT MAX(last_position) FROM {COMMITS_TABLE}", [])[0][0]
             if covered is not None and int(covered) > self.up_to:
-                check.problem(_commit_row_past_end(int(covered), self.up_to))
+                check.problem(commit_row_past_end(int(covered), self.up_to))
         later = self.views.query(f"SELECT MIN(last_position) FROM {COMMITS_TABLE} WHERE last_position > %s "
                                  "AND last_position <= %s", [self.last, self.up_to])[0][0]
         if later is not None:

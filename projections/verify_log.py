@@ -4,7 +4,7 @@ table hold what the facts call for, and that the commit rows' times never step b
 
 Apart from the entry points and from the results comparison: this pass reads the log
 alone (feeding the hash chain's walk, `projections.verify_chain`, as it goes), and
-hands the results pass only what it learnt (`_Log`).
+hands the results pass only what it learnt (`LogPass`).
 """
 
 from __future__ import annotations
@@ -36,19 +36,19 @@ from projections.views import ResultsViews, as_text
 from storage.store import COMMITS_TABLE
 
 if TYPE_CHECKING:  # (the chain walk imports this module: the page size, a finding they share)
-    from projections.verify_chain import _ChainWalk
+    from projections.verify_chain import ChainWalk
 
 PAGE = 5000  # events per query; the chain walk reads its links by pages of the same size
 
 
 @dataclass
-class _Log:
+class LogPass:
     """What the log pass learns for the results pass: each session's certifications,
     with the position of each start."""
     sessions: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
 
 
-def _pages(views: ResultsViews, up_to: int, after: int = 0) -> Iterator[list[tuple]]:
+def log_pages(views: ResultsViews, up_to: int, after: int = 0) -> Iterator[list[tuple]]:
     """(position, stream, version, topic, state) of every event after `after`, in log
     order, by pages."""
     key = views.log_key
@@ -59,9 +59,9 @@ def _pages(views: ResultsViews, up_to: int, after: int = 0) -> Iterator[list[tup
         after = rows[-1][0]
 
 
-def _check_log(views: ResultsViews, up_to: int, events: Check, ids: Check, members: Check, times: Check,
-               tick: Progress, *, chain: _ChainWalk) -> _Log:
-    log = _Log()
+def check_log(views: ResultsViews, up_to: int, events: Check, ids: Check, members: Check, times: Check,
+               tick: Progress, *, chain: ChainWalk) -> LogPass:
+    log = LogPass()
     refused: list[tuple[int, str]] = []  # (position, first problem) of facts an import refuses now
     rules = RulesState()
     versions: dict[str, int] = {}
@@ -71,7 +71,7 @@ def _check_log(views: ResultsViews, up_to: int, events: Check, ids: Check, membe
     steps_back, largest = 0, (0.0, 0)
     by_recorded = _known_by_recorded_at(views)
     legacy_steps = 0
-    for rows in _pages(views, up_to):
+    for rows in log_pages(views, up_to):
         page_ids: dict[str, tuple[str, str, int, int]] = {}  # key -> (digest, stream, version, position)
         page_starts: dict[str, tuple[str, int]] = {}  # certification -> (session, position)
         for position, stream, version, topic, raw in rows:
@@ -190,7 +190,7 @@ def _check_commits(views: ResultsViews, up_to: int, check: Check) -> None:
                                "their recorded times")
     covered = max((r[0] for r in rows), default=0)
     if covered > up_to:
-        check.problem(_commit_row_past_end(covered, up_to))
+        check.problem(commit_row_past_end(covered, up_to))
     check.summary = f"{check.checked:,} commit(s), each stamped at or after the one before it"
     if covered < up_to:
         check.notes.append(f"the events after position {covered} (to {up_to}) are in no commit row (written by a "
@@ -198,7 +198,7 @@ def _check_commits(views: ResultsViews, up_to: int, check: Check) -> None:
                            "answers know them by their recorded times")
 
 
-def _commit_row_past_end(covered: int, up_to: int) -> str:
+def commit_row_past_end(covered: int, up_to: int) -> str:
     """A commit row beyond the log's last event: either the events it sealed were taken
     from the log's end, or the row was written without them. The log cannot tell which."""
     return (f"a commit row names position {covered}, past the log's last ({up_to}): "

@@ -3,7 +3,7 @@ position, and what the read models hold (current results, histories, scoring inp
 the change feed's and the filters' columns, session rows) compared with the replay.
 
 Apart from the log's checks because it reads the read models, not the log's integrity:
-it needs from the log pass only each session's certifications (`_Log`), and is skipped
+it needs from the log pass only each session's certifications (`LogPass`), and is skipped
 by `verify --log-only`.
 """
 
@@ -16,12 +16,12 @@ import orjson
 from ledger.streams import RULES_STREAM, certification_stream, session_stream
 from projections.fold import ResultsFold, started_result, utc_iso
 from projections.results import ResultsReader
-from projections.verify_log import _Log
+from projections.verify_log import LogPass
 from projections.verify_report import Check, Progress
 from projections.views import ResultsViews, as_text
 
 
-def _check_results(views: ResultsViews, log: _Log, projected: int, tick: Progress) -> Check:
+def check_results(views: ResultsViews, log: LogPass, projected: int, tick: Progress) -> Check:
     """Each session replayed from its streams (its own, its certifications', the rules')
     up to the projection's position, compared with what the read models hold."""
     check = Check("results")

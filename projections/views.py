@@ -163,7 +163,7 @@ class ResultsViews:
             self.tracker = SQLiteTrackingRecorder(store.datastore)
             self.tracking_table = SQLITE_TRACKING_TABLE
         # The event log's table and its position column, for the queries of this module
-        # and of `projections.verify`.
+        # and of the verify modules (`projections.verify_log`, `verify_chain`).
         self.log_table, self.log_key = ((PG_EVENTS_TABLE, "notification_id") if self.pg
                                         else (SQLITE_EVENTS_TABLE, "rowid"))
 
