@@ -405,7 +405,7 @@ def _scatter(out: ResultColumns, part: ResultColumns, certs: np.ndarray, inputs:
     out.gpix[groups] = part.gpix
 
 
-def _segment_sums(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+def segment_sums(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """Sums of values[offsets[i]:offsets[i+1]] (empty segments give 0)."""
     c = np.zeros(len(values) + 1, dtype=np.int64)
     np.cumsum(values, out=c[1:])
@@ -424,7 +424,7 @@ def _score_block(inp: CompactInputs, a: int, b: int, t: _Tables, out: ResultColu
             _incidents(inp, int(ia), int(ib), t, contrib, qa)
     gsum = np.add.reduceat(contrib, inp.q_off[ga:gb] - qa)
     g_local = inp.g_off[a:b + 1] - ga
-    low = _segment_sums(gsum & 0xFFFF, g_local)
+    low = segment_sums(gsum & 0xFFFF, g_local)
     answered, correct = low & 0xFF, low >> 8
     rate = t.percent(correct, answered)
     band = np.where(rate >= t.high, 0, np.where(rate >= t.middle, 1, 2))
@@ -443,8 +443,8 @@ def _score_block(inp: CompactInputs, a: int, b: int, t: _Tables, out: ResultColu
     px = np.where(valid, pix, np.where(down, np.maximum(pix - t.ppl, 0), 0))
     np.minimum(lv, t.top, out=lv)
     np.minimum(px, t.top * t.ppl, out=px)
-    total = _segment_sums(px, g_local)
-    no_rows = _segment_sums(no_row, g_local)
+    total = segment_sums(px, g_local)
+    no_rows = segment_sums(no_row, g_local)
     # Status.
     cancelled, fraud = inp.cancelled[a:b], inp.fraud[a:b]
     mask = cancelled.astype(np.int32) | (fraud.astype(np.int32) << 1)

@@ -30,7 +30,7 @@ from projections.vector_scoring import (
     VERSIONS,
     ResultColumns,
     RulesSpec,
-    _segment_sums,
+    segment_sums,
     rules_callable,
     score_columns,
     version_index,
@@ -82,7 +82,7 @@ def compare_columns(inputs: CompactInputs, before: ResultColumns, after: ResultC
         counter = getattr(out, name)
         for j in np.flatnonzero(counts_c).tolist():
             counter[COMPETENCE_CODES[j]] += int(counts_c[j])
-    mark_diff = _segment_sums((gm & ((after.level != before.level) | (after.gpix != before.gpix))).astype(np.int64),
+    mark_diff = segment_sums((gm & ((after.level != before.level) | (after.gpix != before.gpix))).astype(np.int64),
                               inputs.g_off) > 0
     one_sided = (before.marks != after.marks) & (np.diff(inputs.g_off) > 0)
     outcome = ((before.status != after.status) | (before.reasons != after.reasons) | (before.error != after.error)
