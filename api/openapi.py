@@ -58,7 +58,7 @@ token bound to member M appends only lines naming M, alone, as who decided: a de
 several members is recorded with an unbound jury token, the secretariat's). A missing or unknown
 token is 401; a role a route does not admit, or another centre's session, is 403.
 
-| role | reads | appends (`POST /events`) |
+| role | reads | appends (`POST /events`; `POST /events/check` judges the same, appending nothing) |
 |---|---|---|
 | `centre` | its own sessions' results; rule versions | its own sessions' facts: SessionOpened, CertificationStarted, QuestionServed, AnswerRecorded, CertificationCompleted, IncidentReported, FraudReported, SessionFinalised |
 | `jury` | everything, audits, what-if | jury facts: QuestionNeutralised, QuestionDeneutralised, JuryRuling, RuleVersionChanged, ResultsPublished, ResultsUnpublished |
@@ -186,10 +186,11 @@ def build_openapi(app: FastAPI, settings: Settings) -> dict[str, Any]:
     components = spec.setdefault("components", {}).setdefault("schemas", {})
     _problem_media_types(spec["paths"])
     _page_limits(spec["paths"], settings.max_page_size)
-    post_events = spec["paths"].get("/events", {}).get("post")
-    if post_events is not None:
-        post_events["requestBody"] = _events_body(components)
-        _batch_limits(post_events, settings)
+    for path in ("/events", "/events/check"):  # (the check reads the same body)
+        post_events = spec["paths"].get(path, {}).get("post")
+        if post_events is not None:
+            post_events["requestBody"] = _events_body(components)
+            _batch_limits(post_events, settings)
     rule_doc = _hoist(rule_document_json_schema(), "RuleDocument", components)
     components["RuleDocumentProposal"] = rule_doc
     what_if = spec["paths"].get("/what-if", {}).get("post")

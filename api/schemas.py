@@ -232,6 +232,12 @@ class EventsAppended(BaseModel):
     position: int = Field(description="the ledger's last position after the append")
 
 
+class EventsChecked(BaseModel):
+    would_append: int = Field(description="facts that `POST /events` would append, were the batch sent now")
+    already_recorded: int = Field(description="facts already in the ledger with the same event_id and content")
+    position: int = Field(description="the ledger's last position, against which the batch was judged")
+
+
 class ChainHeadPublic(BaseModel):
     position: int = Field(description="the last link's position: every event up to it is chained")
     digest: str = Field(description="the link, 64 hexadecimal digits (SHA-256)")

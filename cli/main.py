@@ -106,8 +106,16 @@ def _say_if_rederiving(applied: list[str]) -> None:
 def import_(
     file: Annotated[str, typer.Argument(help="A JSON Lines file, or - for standard input")],
     db: DbOption = None,
+    check: Annotated[bool, typer.Option(
+        "--check", help="Judge every line against the ledger as an import would, and append nothing "
+                        "(exit 0 if the whole file would be imported, 1 naming each refused line)")] = False,
 ) -> None:
-    """Import facts: every line is validated; on any bad line nothing is appended."""
+    """Import facts: every line is validated; on any bad line nothing is appended.
+
+    With --check, nothing is appended either way: the file is judged against the ledger
+    as it stands (a centre's file before it is sent; an export before it is imported into
+    another ledger, which `init` makes first). A check holds the ledger's write lock while
+    it runs, as an import does."""
     from commands.import_events import import_file
     from projections.results import load_rules
 
@@ -118,15 +126,17 @@ def import_(
         raise typer.Exit(2)
     if source is None and _holds_no_line(Path(file)):  # (before a new ledger is made for nothing)
         _refuse_empty(file)
-    with ledger_at(db, create=True) as ledger, (source or open(file, "rb")) as fh:
+    # (A check judges against a ledger that exists: it makes none, to leave nothing behind.)
+    with ledger_at(db, create=not check) as ledger, (source or open(file, "rb")) as fh:
         rules_before = load_rules(ledger.store)  # (the rule versions it records are warned of against it)
         try:
-            with counting(f"importing {file}") as progress:
+            with counting(f"{'checking' if check else 'importing'} {file}") as progress:
                 try:
-                    report = import_file(ledger, fh, progress=progress)
+                    report = import_file(ledger, fh, progress=progress, check=check)
                 except KeyboardInterrupt:  # (during the import only: its transaction rolls back)
-                    err.print("[yellow]interrupted:[/yellow] nothing was appended (an import is one transaction); "
-                              "run it again to import the file")
+                    err.print("[yellow]interrupted:[/yellow] " + (
+                        "the check stopped; nothing was appended" if check else
+                        "nothing was appended (an import is one transaction); run it again to import the file"))
                     raise typer.Exit(130) from None
         except BatchRejected as rejected:
             for e in rejected.errors:
@@ -134,11 +144,16 @@ def import_(
             more = " (stopped after the first errors)" if rejected.truncated else ""
             err.print(f"[red]refused:[/red] {rejected.refused_lines} bad line(s){more}; nothing was appended")
             raise typer.Exit(1) from None
-        ledger.store.refresh_statistics(report.appended)  # a bulk load: the planner's view of it
-        warnings = _new_rule_version_warnings(ledger, rules_before) if report.appended else []
+        if not check:
+            ledger.store.refresh_statistics(report.appended)  # a bulk load: the planner's view of it
     if report.appended == report.skipped == 0:  # (standard input, read only now)
         _refuse_empty(file)
-    out.print(f"imported {report.appended} event(s), {report.skipped} already recorded")
+    warnings = _new_rule_version_warnings(rules_before, report.rules_events)
+    if check:
+        out.print(f"checked: {report.appended} event(s) would be imported, {report.skipped} already recorded; "
+                  "nothing was appended")
+    else:
+        out.print(f"imported {report.appended} event(s), {report.skipped} already recorded")
     for version, warning in warnings:
         err.print(f"{visible(file)}: warning: rule version {visible(version)}: {visible(warning)}",
                   soft_wrap=True, markup=False, highlight=False)
@@ -157,22 +172,22 @@ def _refuse_empty(file: str) -> None:
     raise typer.Exit(1)
 
 
-def _new_rule_version_warnings(ledger, state: RulesState) -> list[tuple[str, str]]:
-    """What `rules check` would have warned of each rule version the import recorded, as
-    (version, warning): the rules stream's events after `state` (the stream as the import
-    found it) applied to it one by one, each version judged among the versions as they
-    stood once it was recorded (a later one of the same file is none of its business): a
-    version that takes over from another at the same instant, counts its level table
-    cannot score. Recorded all the same (they are warnings), but no longer in silence."""
+def _new_rule_version_warnings(state: RulesState, recorded: list) -> list[tuple[str, str]]:
+    """What `rules check` would have warned of each rule version the import recorded (or
+    a check would), as (version, warning): the rules stream's events it recorded after
+    `state` (the stream as the import found it, under the import's lock) applied to it one
+    by one, each version judged among the versions as they stood once it was recorded (a
+    later one of the same file is none of its business): a version that takes over from
+    another at the same instant, counts its level table cannot score. Recorded all the
+    same (they are warnings), but no longer in silence."""
     from ledger.events import RuleVersionChanged
     from ledger.scoring.proposal_warnings import proposal_warnings
-    from ledger.streams import RULES_STREAM
 
     found = []
-    for rec in ledger.store.read_stream(RULES_STREAM, after=state.version):
-        state.apply(rec.event)
-        if isinstance(rec.event, RuleVersionChanged):
-            rules = state.timeline.get(rec.event.version)
+    for event in recorded:
+        state.apply(event)
+        if isinstance(event, RuleVersionChanged):
+            rules = state.timeline.get(event.version)
             found += [(rules.version, warning) for warning in proposal_warnings(rules, state.timeline)]
     return found
 

@@ -137,9 +137,16 @@ class BatchRejected(Exception):
 
 @dataclass
 class RecordReport:
-    appended: int = 0
+    appended: int = 0  # (of a check: what would be appended)
     skipped: int = 0  # already in the ledger with the same content
     streams: set[str] = field(default_factory=set)
+    # What a stream's import recorded on the rules stream, in order (its rule versions),
+    # so they can be judged as `rules check` judges a proposal, a check's included.
+    rules_events: list[LedgerEvent] = field(default_factory=list)
+
+
+class _CheckedOnly(Exception):
+    """Raised inside a checking import's transaction, so that it rolls back."""
 
 
 def _new_state(stream: str):
@@ -381,6 +388,14 @@ class LedgerService:
                 raise
         raise AssertionError("unreachable")
 
+    def check(self, events: Sequence[LedgerEvent], *, by: str, guard: Guard | None = None) -> RecordReport:
+        """Judge a batch as `record` would, against the ledger as it stands, and write
+        nothing: the report of what would be appended and what is recorded already, or
+        BatchRejected with every refused line. (A private cache: the overlay applies the
+        judged lines to the states it holds, and the shared one is a writer's.)"""
+        uow = _UnitOfWork(self.store, StateCache(max_size=IMPORT_CACHE_STREAMS), self.clock(), by, guard)
+        return self._judge_all(uow, events, first_line=1)
+
     def record_one(self, event: LedgerEvent, *, by: str) -> RecordReport:
         try:
             return self.record([event], by=by)
@@ -404,6 +419,7 @@ class LedgerService:
         by: str,
         chunk: int = 2000,
         progress: Callable[[int], None] | None = None,
+        check: bool = False,
     ) -> RecordReport:
         """Record a stream of (line number, fact or parse error) in one transaction.
 
@@ -411,6 +427,12 @@ class LedgerService:
         and written in chunks, so memory stays bounded however long the stream. After a
         refusal judging goes on (to report up to MAX_REPORTED_ERRORS) and the
         transaction is rolled back at the end: nothing of the stream is appended.
+
+        `check=True` judges the stream exactly so and rolls the transaction back even
+        when every line is accepted: the report says what an import would append, and
+        nothing is written. (Its lines are written inside the transaction all the same:
+        a later line is judged on states read back from it once the bounded cache has
+        let them go, so a check holds the write lock as long as an import would.)
         """
         # A private cache: states read inside this transaction must not outlive it.
         cache = StateCache(max_size=IMPORT_CACHE_STREAMS)
@@ -422,6 +444,7 @@ class LedgerService:
                 uow = _UnitOfWork(writer, cache, self.clock(), by)
                 for numbered, last in _with_last(chunks(items, chunk)):
                     _judge_lines(uow, numbered, report, errors, last=last)
+                    report.rules_events += [r.event for r in uow.records if r.stream == RULES_STREAM]
                     # Written even after an error: the transaction is rolled back at the
                     # end anyway, and later lines are judged against a coherent ledger.
                     writer.write(uow.records)
@@ -430,11 +453,14 @@ class LedgerService:
                         progress(len(numbered))
                 if errors:
                     raise BatchRejected(errors)
-        except BaseException:
+                if check:
+                    raise _CheckedOnly
+        except _CheckedOnly:
+            pass  # (its transaction rolled back)
+        finally:
+            # What this import wrote (or a check read of its own writes) is newer than what
+            # the shared cache holds.
             self.cache.forget(cache.streams())
-            raise
-        # What this import wrote is newer than what the shared cache holds.
-        self.cache.forget(cache.streams())
         return report
 
     def refusals(self, items: Sequence[tuple[int, LedgerEvent | LineError]], *, by: str,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from contextlib import nullcontext
 from dataclasses import replace
+from typing import NoReturn
 
 import orjson
 from fastapi import APIRouter, Request
@@ -16,7 +17,7 @@ from api.openapi import doc
 from api.problems import (BadRequest, PayloadTooLarge, ResultsCatchingUp, ResultsCatchUpFailed, Unprocessable,
                           line_problems)
 from api.responses import OrjsonResponse
-from api.schemas import EventsAppended
+from api.schemas import EventsAppended, EventsChecked
 from api.scope import APPENDS, refuse
 from commands.interchange import json_lines, parse_line, repeated_key_error, without_bom
 from commands.recording import BatchRejected, LineError
@@ -71,18 +72,57 @@ def _parse(body: bytes, json_array: bool, limit: int) -> list[tuple[int, LedgerE
         "sessions' facts, `jury` jury facts, rule versions and publication.")),
 )
 async def post_events(request: Request, principal: Writer, runtime: RuntimeDep, scope: ScopeDep):
-    settings = runtime.settings
+    return await _judged(request, principal, runtime, scope, _record)
+
+
+async def _judged(request: Request, principal, runtime, scope, then):
+    """The batch read and parsed; refused whole if a line could not be read, else handed
+    to `then` (record it, or check it)."""
     json_array = is_json_array(request.headers.get("content-type"), request.headers.get("content-encoding"))
     body = await request.body()  # bounded by the app's BodyLimit (max_body_bytes)
     # In the thread pool: parsing 5,000 lines is work, and the event loop serves every request.
-    numbered = await run_in_threadpool(_parse, body, json_array, settings.max_batch_events)
+    numbered = await run_in_threadpool(_parse, body, json_array, runtime.settings.max_batch_events)
     if not numbered:
         raise BadRequest("the batch holds no event: send at least one", code="empty-batch")
     if any(isinstance(item, LineError) for _, item in numbered):
         return await run_in_threadpool(_refuse_whole, runtime, scope, principal, numbered)
     events = [item for _, item in numbered]
     lines = [line for line, _ in numbered]
-    return await run_in_threadpool(_record, runtime, scope, principal, events, lines)
+    return await run_in_threadpool(then, runtime, scope, principal, events, lines)
+
+
+@router.post(
+    "/events/check", response_model=EventsChecked,
+    **doc("centre", "jury", errors=(401, 403, 413, 415, 422, 503), what=(
+        "Judge a batch exactly as `POST /events` would, against the ledger as it stands, and append "
+        "nothing: 200 with what would be appended, or the same 422 or 403, listing every bad line the "
+        "same way. A centre checks its batch before it sends it; the verdict holds as long as no one "
+        "writes in between (a session finalised meanwhile, say, refuses what was judged acceptable).")),
+)
+async def check_events(request: Request, principal: Writer, runtime: RuntimeDep, scope: ScopeDep):
+    return await _judged(request, principal, runtime, scope, _check)
+
+
+def _check(runtime, scope, principal, events: list[LedgerEvent], lines: list[int]) -> OrjsonResponse:
+    if _out_of_scope(scope, principal, events, lines):
+        _refuse_whole(runtime, scope, principal, list(zip(lines, events)))
+    position = runtime.ledger.store.max_position()  # (read first: the verdict is on this ledger or a later one)
+    try:
+        report = runtime.ledger.service.check(events, by=principal.recorder(), guard=scope.centre_guard(principal))
+    except BatchRejected as rejected:
+        _refused_at(rejected, lines)
+    return OrjsonResponse({"would_append": report.appended, "already_recorded": report.skipped,
+                           "position": position})
+
+
+def _refused_at(rejected: BatchRejected, lines: list[int]) -> NoReturn:
+    """A batch's refusal with each line numbered as the request's body numbers it: a 403
+    if any is out of the token's scope, else the 422."""
+    _forbid([], rejected, lambda line: lines[line - 1])
+    raise BatchRejected(
+        [replace(e, line=lines[e.line - 1]) for e in rejected.errors],
+        truncated=rejected.truncated,
+    ) from None
 
 
 def _refuse_whole(runtime, scope, principal, numbered) -> None:
@@ -147,11 +187,7 @@ def _record(runtime, scope, principal, events: list[LedgerEvent], lines: list[in
             report = runtime.ledger.service.record(events, by=principal.recorder(),
                                                    guard=scope.centre_guard(principal))
         except BatchRejected as rejected:
-            _forbid([], rejected, lambda line: lines[line - 1])
-            raise BatchRejected(
-                [replace(e, line=lines[e.line - 1]) for e in rejected.errors],
-                truncated=rejected.truncated,
-            ) from None
+            _refused_at(rejected, lines)
     position = runtime.ledger.store.max_position()
     if report.appended:
         try:

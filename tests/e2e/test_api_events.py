@@ -402,3 +402,37 @@ def test_a_key_written_twice_is_refused_in_lines_arrays_and_what_if_bodies(world
                                 headers={**world.auth("jury"), "content-type": "application/json"})
     assert what_if.status_code == 422, what_if.text
     assert (what_if.json()["code"], what_if.json()["field"]) == ("repeated-key", "proposal.max_reachable_level")
+
+
+def test_a_batch_is_checked_as_it_would_be_appended_and_nothing_is_written(world):
+    """`POST /events/check`: a centre's batch judged exactly as `POST /events` would judge
+    it, against the ledger as it stands, with nothing appended whatever the verdict."""
+    def check(who, lines, **kwargs):
+        headers = {**world.auth(who), "Content-Type": "application/x-ndjson"}
+        return world.client.post("/events/check", content=ndjson(lines), headers=headers, **kwargs)
+
+    position = world.position()
+    _, lines = _session(world, "checked-1", certs=1)
+    assert ok(check("centre-A", lines)) == {"would_append": len(lines), "already_recorded": 0,
+                                             "position": position}
+    assert world.position() == position and world.get("/sessions/checked-1/results", "jury").status_code == 404
+    # A refusal is the same as the append's: the same lines, fields and codes.
+    s = Scenario("checked-2", start=T0)
+    bad = [s.open("centre-A"), s.start("k1"), s.answer("k1", "never-served")]
+    checked = _refused_without_a_trace(world, check("centre-A", bad), 422, position)
+    appended = _refused_without_a_trace(world, world.post_events("centre-A", bad), 422, position)
+    assert checked["errors"] == appended["errors"] and checked["errors"][0]["line"] == 3
+    # Out of the token's scope: the same 403 (another centre's session; a jury fact).
+    foreign = [Scenario("checked-3", start=T0).open("centre-B")]
+    assert _refused_without_a_trace(world, check("centre-A", foreign), 403, position)["errors"] == \
+        _refused_without_a_trace(world, world.post_events("centre-A", foreign), 403, position)["errors"]
+    assert check(None, lines).status_code == 401 and check("reader", lines).status_code == 403
+    # Once appended, the same batch would add nothing; an unreadable line is named.
+    ok(world.post_events("centre-A", lines))
+    assert ok(check("centre-A", lines)) == {"would_append": 0, "already_recorded": len(lines),
+                                             "position": world.position()}
+    garbled = world.client.post("/events/check", content=ndjson(lines[:1]).rstrip(b"\n") + b"\n{not json",
+                                headers={**world.auth("centre-A"), "Content-Type": "application/x-ndjson"})
+    assert _refused_without_a_trace(world, garbled, 422, world.position())["errors"][0]["line"] == 2
+    assert world.client.post("/events/check", content=b"", headers={
+        **world.auth("centre-A"), "Content-Type": "application/x-ndjson"}).status_code == 400

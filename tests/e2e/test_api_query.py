@@ -21,7 +21,8 @@ EVERY_ROUTE = [
     ("GET", "/certifications/a1/result"), ("GET", "/certifications/a1/results"), ("GET", "/certifications/a1/audit"),
     ("GET", "/sessions"), ("GET", "/sessions/sA1/results"), ("GET", "/candidates/cand-x/certifications"),
     ("GET", "/results/changes"), ("GET", "/rule-versions"),
-    ("GET", "/rule-versions/pix-v2-2024-05"), ("POST", "/what-if"), ("POST", "/events"), ("GET", "/chain/head"),
+    ("GET", "/rule-versions/pix-v2-2024-05"), ("POST", "/what-if"), ("POST", "/events"), ("POST", "/events/check"),
+    ("GET", "/chain/head"),
     ("GET", "/health"),
 ]
 

@@ -250,7 +250,7 @@ def test_the_openapi_document_describes_every_route_role_and_problem(world):
         ("GET", "/certifications/{certification_id}/result"), ("GET", "/certifications/{certification_id}/results"),
         ("GET", "/certifications/{certification_id}/audit"), ("GET", "/sessions"), ("GET", "/sessions/{session_id}/results"),
         ("GET", "/candidates/{candidate_id}/certifications"), ("GET", "/results/changes"), ("GET", "/rule-versions"),
-        ("GET", "/rule-versions/{version}"), ("POST", "/what-if"), ("POST", "/events"), ("GET", "/chain/head"),
+        ("GET", "/rule-versions/{version}"), ("POST", "/what-if"), ("POST", "/events"), ("POST", "/events/check"), ("GET", "/chain/head"),
         ("GET", "/health"),
     }
     for (method, path), op in operations.items():
@@ -260,6 +260,7 @@ def test_the_openapi_document_describes_every_route_role_and_problem(world):
         assert all(list(r["content"]) == ["application/problem+json"] for r in errors.values()), path
     events = operations[("POST", "/events")]["requestBody"]["content"]
     assert set(events) == {"application/x-ndjson", "application/jsonl", "application/x-jsonlines", "application/json"}
+    assert operations[("POST", "/events/check")]["requestBody"]["content"] == events  # (the same body)
     assert "SessionOpened" in spec["components"]["schemas"]
     assert spec["components"]["securitySchemes"]["token"]["scheme"] == "bearer"
     docs = world.client.get("/docs")

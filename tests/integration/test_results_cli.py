@@ -918,3 +918,52 @@ def test_a_ledger_file_in_a_folder_that_does_not_exist_or_a_url_for_a_path_is_sa
         refused = runner.invoke(app, ["demo", "--db-file", db_file])
         assert refused.exit_code == 2 and said_of_it in " ".join(refused.output.split()), refused.output
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_an_import_check_judges_a_file_as_the_import_would_and_appends_nothing(db_url, tmp_path, example_path):
+    """A centre checking its file before sending it, or an operator an export before
+    importing it into another ledger, had only the import itself, which appends the file
+    when it is whole. `import --check` judges each line so, and writes nothing either way."""
+    from commands.bootstrap import open_ledger
+    from tests.builders import JURY
+
+    def position() -> int:
+        with open_ledger(db_url) as ledger:
+            return ledger.store.max_position()
+
+    _run("init", "--db", db_url)
+    before = position()
+    said = " ".join(_run("import", "--check", str(example_path), "--db", db_url).output.split())
+    assert "checked: 76 event(s) would be imported, 0 already recorded; nothing was appended" in said, said
+    assert position() == before
+    # Each refused line is named as the import names it; exit 1, nothing written.
+    lines = example_path.read_bytes().splitlines()
+    finalisation = next(i for i, line in enumerate(lines) if b'"SessionFinalised"' in line)
+    (tmp_path / "unfinalised.jsonl").write_bytes(b"\n".join(lines[:finalisation] + lines[finalisation + 1:]))
+    refused = _run("import", "--check", str(tmp_path / "unfinalised.jsonl"), "--db", db_url, ok=False)
+    said = " ".join(refused.output.split())
+    assert refused.exit_code == 1 and "refused: 3 bad line(s); nothing was appended" in said, said
+    assert f"line {finalisation + 1}, field certification_id: session session-2024-06-12-lyon is not finalised" in said
+    assert position() == before
+    # Against the ledger as it stands: once imported, the same file would add nothing.
+    _run("import", str(example_path), "--db", db_url)
+    after = position()
+    said = " ".join(_run("import", "--check", str(example_path), "--db", db_url).output.split())
+    assert "checked: 0 event(s) would be imported, 76 already recorded" in said
+    # A rule version's warnings are said as the import would say them, and it is not recorded.
+    at = "2024-05-15T00:00:00+02:00"  # pix-v2-2024-05's
+    line = {"type": "RuleVersionChanged", "version": "jury-y", "effective_from": at, "jury": JURY,
+            "rules": {"version": "jury-y", "effective_from": at, "extends": "pix-v2-2023-12"},
+            "at": "2024-09-02T10:00:00Z"}
+    (tmp_path / "v.jsonl").write_bytes(orjson.dumps(line))
+    said = " ".join(_run("import", "--check", str(tmp_path / "v.jsonl"), "--db", db_url).output.split())
+    assert "checked: 1 event(s) would be imported" in said
+    assert "warning: rule version jury-y: effective_from 2024-05-15T00:00:00+02:00 is that of pix-v2-2024-05" in said
+    assert position() == after and "jury-y" not in _run("rules", "list", "--db", db_url).stdout
+
+
+def test_an_import_check_makes_no_ledger(tmp_path, example_path):
+    url = f"sqlite:///{tmp_path / 'absent.db'}"
+    missing = _run("import", "--check", str(example_path), "--db", url, ok=False)
+    assert missing.exit_code == 2 and "certledger init" in " ".join(missing.output.split())
+    assert not (tmp_path / "absent.db").exists()
