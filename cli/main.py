@@ -117,7 +117,6 @@ def import_(
     another ledger, which `init` makes first). A check holds the ledger's write lock while
     it runs, as an import does."""
     from commands.import_events import import_file
-    from projections.results import load_rules
 
     source = sys.stdin.buffer if file == "-" else None
     if source is None and not Path(file).is_file():
@@ -128,7 +127,6 @@ def import_(
         _refuse_empty(file)
     # (A check judges against a ledger that exists: it makes none, to leave nothing behind.)
     with ledger_at(db, create=not check) as ledger, (source or open(file, "rb")) as fh:
-        rules_before = load_rules(ledger.store)  # (the rule versions it records are warned of against it)
         try:
             with counting(f"{'checking' if check else 'importing'} {file}") as progress:
                 try:
@@ -148,7 +146,7 @@ def import_(
             ledger.store.refresh_statistics(report.appended)  # a bulk load: the planner's view of it
     if report.appended == report.skipped == 0:  # (standard input, read only now)
         _refuse_empty(file)
-    warnings = _new_rule_version_warnings(rules_before, report.rules_events)
+    warnings = _new_rule_version_warnings(report.rules_before, report.rules_events)
     if check:
         out.print(f"checked: {report.appended} event(s) would be imported, {report.skipped} already recorded; "
                   "nothing was appended")
@@ -172,18 +170,20 @@ def _refuse_empty(file: str) -> None:
     raise typer.Exit(1)
 
 
-def _new_rule_version_warnings(state: RulesState, recorded: list) -> list[tuple[str, str]]:
+def _new_rule_version_warnings(state: RulesState | None, recorded: list) -> list[tuple[str, str]]:
     """What `rules check` would have warned of each rule version the import recorded (or
-    a check would), as (version, warning): the rules stream's events it recorded after
-    `state` (the stream as the import found it, under the import's lock) applied to it one
-    by one, each version judged among the versions as they stood once it was recorded (a
-    later one of the same file is none of its business): a version that takes over from
-    another at the same instant, counts its level table cannot score. Recorded all the
-    same (they are warnings), but no longer in silence."""
+    a check would), as (version, warning): the rules stream's events it recorded applied
+    one by one to `state` (the stream as the import found it, under its lock), each
+    version judged among the versions as they stood once it was recorded (a later one of
+    the same file is none of its business): a version that takes over from another at the
+    same instant, counts its level table cannot score. Recorded all the same (they are
+    warnings), but no longer in silence."""
     from ledger.events import RuleVersionChanged
     from ledger.scoring.proposal_warnings import proposal_warnings
 
-    found = []
+    found: list[tuple[str, str]] = []
+    if state is None:  # (a stream that recorded nothing: it never reached the lock)
+        return found
     for event in recorded:
         state.apply(event)
         if isinstance(event, RuleVersionChanged):

@@ -13,6 +13,7 @@ re-import appends nothing new); the same id with other content is refused.
 
 from __future__ import annotations
 
+import copy
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -141,8 +142,12 @@ class RecordReport:
     skipped: int = 0  # already in the ledger with the same content
     streams: set[str] = field(default_factory=set)
     # What a stream's import recorded on the rules stream, in order (its rule versions),
-    # so they can be judged as `rules check` judges a proposal, a check's included.
+    # and that stream's state as the import found it under its lock, so they can be judged
+    # as `rules check` judges a proposal, a check's included. (Read before the lock, a
+    # version another writer recorded meanwhile was missing: one of the file extending it
+    # failed to resolve, after its import had committed.)
     rules_events: list[LedgerEvent] = field(default_factory=list)
+    rules_before: RulesState | None = None
 
 
 class _CheckedOnly(Exception):
@@ -442,6 +447,7 @@ class LedgerService:
             # Lock first: a long import judges against a ledger no one else writes meanwhile.
             with self.store.writer(lock=True) as writer:
                 uow = _UnitOfWork(writer, cache, self.clock(), by)
+                report.rules_before = copy.deepcopy(uow.state(RULES_STREAM))  # (judging applies to it)
                 for numbered, last in _with_last(chunks(items, chunk)):
                     _judge_lines(uow, numbered, report, errors, last=last)
                     report.rules_events += [r.event for r in uow.records if r.stream == RULES_STREAM]

@@ -967,3 +967,34 @@ def test_an_import_check_makes_no_ledger(tmp_path, example_path):
     missing = _run("import", "--check", str(example_path), "--db", url, ok=False)
     assert missing.exit_code == 2 and "certledger init" in " ".join(missing.output.split())
     assert not (tmp_path / "absent.db").exists()
+
+
+def test_an_import_judges_its_rule_versions_warnings_on_the_rules_it_found_under_its_lock(tmp_path, monkeypatch):
+    """The rules were read before the import took its lock: a version another writer
+    recorded meanwhile was missing, and one of the file extending it, judged and committed
+    under the lock, failed to resolve in the warnings: exit 1, a traceback, no "imported"."""
+    import commands.import_events as import_events
+    from commands.bootstrap import open_ledger
+    from tests.builders import JURY, events
+
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    _run("init", "--db", url)
+    at = "2024-09-01T00:00:00+00:00"
+
+    def version(name: str, parent: str) -> dict:
+        return {"type": "RuleVersionChanged", "version": name, "effective_from": at, "jury": JURY,
+                "rules": {"version": name, "effective_from": at, "extends": parent}, "at": "2024-09-02T10:00:00Z"}
+
+    original = import_events.import_file
+
+    def another_writer_first(ledger, source, **kwargs):  # once the CLI has opened the ledger
+        with open_ledger(url) as other:
+            other.service.record(events([version("jury-a", "pix-v2-2024-05")]), by="test")
+        return original(ledger, source, **kwargs)
+
+    monkeypatch.setattr(import_events, "import_file", another_writer_first)
+    (tmp_path / "b.jsonl").write_bytes(orjson.dumps(version("jury-b", "jury-a")))
+    said = " ".join(_run("import", str(tmp_path / "b.jsonl"), "--db", url).output.split())
+    assert "imported 1 event(s)" in said and "Traceback" not in said, said
+    # Judged among the versions as they stood: jury-b takes over from jury-a at its instant.
+    assert "warning: rule version jury-b: effective_from 2024-09-01T00:00:00+00:00 is that of jury-a" in said, said
