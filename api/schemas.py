@@ -235,7 +235,8 @@ class EventsAppended(BaseModel):
 class EventsChecked(BaseModel):
     would_append: int = Field(description="facts that `POST /events` would append, were the batch sent now")
     already_recorded: int = Field(description="facts already in the ledger with the same event_id and content")
-    position: int = Field(description="the ledger's last position, against which the batch was judged")
+    position: int = Field(description="the ledger's last position when the check began: the batch was judged "
+                                      "against the ledger as it stood then, or later")
 
 
 class ChainHeadPublic(BaseModel):
