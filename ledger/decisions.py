@@ -115,18 +115,30 @@ def _jury_fact(event: LedgerEvent, ctx: Context) -> CertificationState:
     the jury ruling on a test not yet over. Judged on writing only: facts already stored
     are read as they were."""
     cert = _certification(ctx, event)
-    session = ctx.session
-    if session is not None and not session.finalised:
-        raise E.SessionNotFinalised(
-            f"session {cert.session_id} is not finalised: the jury decides on certification "
-            f"{cert.certification_id} once its session is", field="certification_id",
-        )
-    if session is not None and session.finalised_at is not None and event.at < session.finalised_at:
-        raise E.FactDatedOutOfOrder(
-            f"{event.type} is dated {event.at.isoformat()}, before session {cert.session_id} was finalised "
-            f"({session.finalised_at.isoformat()})", field="at",
-        )
+    if ctx.session is not None:
+        too_soon = jury_fact_too_soon(event, cert.certification_id, cert.session_id, ctx.session.finalised,
+                                      ctx.session.finalised_at)
+        if too_soon is not None:
+            raise too_soon
     return cert
+
+
+def jury_fact_too_soon(event: LedgerEvent, certification_id: str, session_id: str, finalised: bool,
+                       finalised_at: datetime | None) -> E.DomainError | None:
+    """The refusal of a jury's fact about a certification recorded before its session's
+    finalisation, or dated before it; None if it comes after. (`verify` asks it of the
+    facts recorded before this rule, which an import of their export would refuse.)"""
+    if not finalised:
+        return E.SessionNotFinalised(
+            f"session {session_id} is not finalised: the jury decides on certification "
+            f"{certification_id} once its session is", field="certification_id",
+        )
+    if finalised_at is not None and event.at < finalised_at:
+        return E.FactDatedOutOfOrder(
+            f"{event.type} is dated {event.at.isoformat()}, before session {session_id} was finalised "
+            f"({finalised_at.isoformat()})", field="at",
+        )
+    return None
 
 
 def _rules_at(ctx: Context, moment: datetime):

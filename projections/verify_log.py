@@ -20,12 +20,16 @@ from pydantic import ValidationError
 from ledger.events import (
     EVENT_TYPES,
     CertificationStarted,
+    JuryRuling,
+    QuestionDeneutralised,
+    QuestionNeutralised,
     RuleVersionChanged,
+    SessionFinalised,
     SessionOpened,
     line_problems,
     parse_event,
 )
-from ledger.decisions import judge_rule_version
+from ledger.decisions import judge_rule_version, jury_fact_too_soon
 from ledger.errors import DomainError
 from ledger.rule_stream import GENESIS_REASON, RulesState
 from ledger.recorded import RULING_KEY_PREFIX, UNINDEXED_DIGEST, digest_of, ruling_digest, ruling_key_of
@@ -66,6 +70,10 @@ def check_log(views: ResultsViews, up_to: int, events: Check, ids: Check, member
     rules = RulesState()
     versions: dict[str, int] = {}
     rulings: set[str] = set()  # ruling keys met so far
+    # For the jury's facts, which come after their session's finalisation since this rule:
+    # each certification's session, and each finalised session's date.
+    session_of: dict[str, str] = {}
+    finalised_at: dict[str, datetime] = {}
     matched_ids, matched_members = [0], [0]  # stored rows that a fact calls for (counted in place)
     previous: tuple[datetime, int] | None = None
     steps_back, largest = 0, (0.0, 0)
@@ -129,8 +137,18 @@ def check_log(views: ResultsViews, up_to: int, events: Check, ids: Check, member
             if isinstance(event, CertificationStarted):
                 page_starts[event.certification_id] = (event.session_id, position)
                 log.sessions.setdefault(event.session_id, []).append((event.certification_id, position))
+                session_of[event.certification_id] = event.session_id
             elif isinstance(event, SessionOpened):
                 log.sessions.setdefault(event.session_id, [])
+            elif isinstance(event, SessionFinalised):
+                finalised_at.setdefault(event.session_id, event.at)
+            elif (isinstance(event, (QuestionNeutralised, QuestionDeneutralised, JuryRuling))
+                  and event.certification_id in session_of):
+                session = session_of[event.certification_id]
+                too_soon = jury_fact_too_soon(event, event.certification_id, session, session in finalised_at,
+                                              finalised_at.get(session))
+                if too_soon is not None:
+                    refused.append((position, f"{too_soon.field}: {too_soon.message}"))
         _check_page_ids(views, page_ids, ids, matched_ids)
         _check_page_members(views, page_starts, members, matched_members)
         tick("log", events.checked, up_to)
@@ -145,8 +163,9 @@ def check_log(views: ResultsViews, up_to: int, events: Check, ids: Check, member
         events.notes.append(
             f"{len(refused):,} fact(s) recorded before a rule that refuses them now (the first at position "
             f"{position}, {problem}): read and scored as recorded, but an export of them is refused at import into "
-            "another ledger (judged: each line's fields, and each rule version's jury, name and document; not the "
-            "other checks an import makes against the ledger's state)")
+            "another ledger (judged: each line's fields, each rule version's jury, name and document, and each of the "
+            "jury's facts about a certification against its session's finalisation; not the other checks an "
+            "import makes against the ledger's state)")
     if legacy_steps:
         times.notes.append(
             f"{legacy_steps:,} recorded time(s) step back in log order among the events as-of answers know by "

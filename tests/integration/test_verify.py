@@ -271,8 +271,9 @@ def test_facts_a_newer_rule_of_writing_refuses_are_noted_for_an_export(sqlite_ur
         "1 fact(s) recorded before a rule that refuses them now (the first at position 9, centre_id: no "
         "control, invisible or non-printing character (here U+00A0): an id is read back on terminals and in "
         "reports, and two ids that read the same must be one): read and scored as recorded, but an export of them "
-        "is refused at import into another ledger (judged: each line's fields, and each rule version's jury, name "
-        "and document; not the other checks an import makes against the ledger's state)"], events.notes
+        "is refused at import into another ledger (judged: each line's fields, each rule version's jury, name "
+        "and document, and each of the jury's facts about a certification against its session's finalisation; "
+        "not the other checks an import makes against the ledger's state)"], events.notes
     # Whatever rule of writing they break: a DEL (left as it is by the JSON), a string
     # where a number is written, a rule document an import judges as written too.
     _tamper(sqlite_url,
@@ -289,6 +290,29 @@ def test_facts_a_newer_rule_of_writing_refuses_are_noted_for_an_export(sqlite_ur
     assert len(events.notes) == 1 and events.notes[0].startswith(
         "3 fact(s) recorded before a rule that refuses them now (the first at position 9, centre_id: "
         "no control, invisible or non-printing character (here U+007F)"), events.notes
+
+
+def test_jury_facts_recorded_before_their_sessions_finalisation_are_noted_for_an_export(db_url, clock, monkeypatch):
+    """A ledger written before the jury's facts had to follow their session's finalisation
+    held a neutralisation before it, and a ruling dated before it: `verify` said nothing,
+    and an import of its export was refused."""
+    import ledger.decisions as decisions
+
+    s = Scenario()
+    monkeypatch.setattr(decisions, "jury_fact_too_soon", lambda *args: None)  # as recording judged then
+    with open_ledger(db_url, clock=clock) as ledger:
+        test = [s.open(), s.start("c1"), s.serve("c1", "q1"), s.answer("c1", "q1")]
+        early = s.line("QuestionNeutralised", certification_id="c1", question_id="q1", by="pix-1", reason="early")
+        ledger.service.record(events([*test, early]), by="test")
+        final = s.finalise({"c1": "candidate"})
+        backdated = {**s.ruling("cancel", certification_id="c1"), "at": early["at"]}
+        ledger.service.record(events([final, backdated, s.ruling("uncancel", certification_id="c1")]), by="test")
+        monkeypatch.undo()
+        notes = next(c for c in verify(ledger.store, results=False).checks if c.name == "events").notes
+    assert len(notes) == 1 and notes[0].startswith(
+        "2 fact(s) recorded before a rule that refuses them now (the first at position "), notes
+    assert "certification_id: session s1 is not finalised: the jury decides on certification c1 once its session is" \
+        in notes[0], notes
 
 
 def test_ids_a_refused_write_left_unused_are_not_taken_for_an_older_releases_writes(pg_url, clock, example_path):
