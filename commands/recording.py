@@ -396,10 +396,14 @@ class LedgerService:
     def check(self, events: Sequence[LedgerEvent], *, by: str, guard: Guard | None = None) -> RecordReport:
         """Judge a batch as `record` would, against the ledger as it stands, and write
         nothing: the report of what would be appended and what is recorded already, or
-        BatchRejected with every refused line. (A private cache: the overlay applies the
-        judged lines to the states it holds, and the shared one is a writer's.)"""
-        uow = _UnitOfWork(self.store, StateCache(max_size=IMPORT_CACHE_STREAMS), self.clock(), by, guard)
-        return self._judge_all(uow, events, first_line=1)
+        BatchRejected with every refused line."""
+        return self._judge_all(self._unit_judging_only(by, guard), events, first_line=1)
+
+    def _unit_judging_only(self, by: str, guard: Guard | None) -> _UnitOfWork:
+        """A unit of work for judging without writing, with a private cache: the overlay
+        applies the judged lines to the states it holds, and the shared one may be in use
+        by a writer in another thread."""
+        return _UnitOfWork(self.store, StateCache(max_size=IMPORT_CACHE_STREAMS), self.clock(), by, guard)
 
     def record_one(self, event: LedgerEvent, *, by: str) -> RecordReport:
         try:
@@ -474,9 +478,7 @@ class LedgerService:
         """Judge, without writing, a batch some of whose lines could not even be read: the
         refusal of every line, the unreadable ones and those the ledger's rules refuse, as
         `import` reports them (the API's answer used to stop at the unreadable ones)."""
-        # A private cache: the overlay applies the judged lines to the states it holds,
-        # and the shared one may be in use by a writer in another thread.
-        uow = _UnitOfWork(self.store, StateCache(max_size=IMPORT_CACHE_STREAMS), self.clock(), by, guard)
+        uow = self._unit_judging_only(by, guard)
         errors = Refusals()
         try:
             _judge_lines(uow, items, RecordReport(), errors)
