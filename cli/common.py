@@ -168,7 +168,7 @@ def missing_folder(db: str | None) -> None:
 
 def absent_folder(path: str | Path) -> Path | None:
     """The folder a file would be made in, if it does not exist."""
-    folder = Path(path).parent if str(Path(path).parent) else Path(".")
+    folder = Path(path).parent  # (a bare name's is ".")
     return None if folder.is_dir() else folder
 
 
@@ -292,7 +292,7 @@ def output_path(path: str | Path, option: str) -> Path:
     exist, or cannot be written, is one readable line and exit 2, not a traceback after
     minutes of work."""
     target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
+    folder = target.parent
     if target.is_dir():
         problem = "is a folder"
     elif absent_folder(target) is not None:
