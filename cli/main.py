@@ -182,7 +182,7 @@ def _new_rule_version_warnings(state: RulesState | None, recorded: list) -> list
     from ledger.scoring.proposal_warnings import proposal_warnings
 
     found: list[tuple[str, str]] = []
-    if state is None:  # (a stream that recorded nothing: it never reached the lock)
+    if state is None:  # (only a stream's report carries it: `record`'s has none)
         return found
     for event in recorded:
         state.apply(event)

@@ -135,16 +135,18 @@ STATS: Counter[str] = Counter()  # what the histories reached (CERTLEDGER_FUZZ_S
 OUTCOME = ("status", "reasons", "error", "pix_score", "reproducibility_rate", "competences")
 
 
+# A lenient level table of the neutralisation era.
+LENIENT_TABLE = [{"N": 3, "C": "2..3", "Z": "0..1", "high": "V", "middle": "V", "low": "V"},
+                 {"N": 3, "C": 1, "Z": "0..2", "high": "V", "middle": "D", "low": "D"},
+                 {"N": 3, "C": 0, "Z": "0..3", "high": "X", "middle": "X", "low": "X"},
+                 {"N": 2, "C": "1..2", "Z": "0..1", "high": "V", "middle": "V", "low": "D"},
+                 {"N": 2, "C": 0, "Z": "0..2", "high": "X", "middle": "X", "low": "X"},
+                 {"N": 1, "C": "0..1", "Z": "0..1", "high": "V", "middle": "D", "low": "X"}]
 # Level tables every row of which a version with 2 questions per competence can reach
-# (the writing checks refuse a row whose C is above the cap): the lenient one of the
-# neutralisation era (below) and one for competences of 1 or 2 questions.
+# (the writing checks refuse a row whose C is above the cap): the lenient one and one
+# for competences of 1 or 2 questions.
 TWO_QUESTION_TABLES = [
-    [{"N": 3, "C": "2..3", "Z": "0..1", "high": "V", "middle": "V", "low": "V"},
-     {"N": 3, "C": 1, "Z": "0..2", "high": "V", "middle": "D", "low": "D"},
-     {"N": 3, "C": 0, "Z": "0..3", "high": "X", "middle": "X", "low": "X"},
-     {"N": 2, "C": "1..2", "Z": "0..1", "high": "V", "middle": "V", "low": "D"},
-     {"N": 2, "C": 0, "Z": "0..2", "high": "X", "middle": "X", "low": "X"},
-     {"N": 1, "C": "0..1", "Z": "0..1", "high": "V", "middle": "D", "low": "X"}],
+    LENIENT_TABLE,
     [{"N": 2, "C": 2, "Z": 0, "high": "V", "middle": "V", "low": "D"},
      {"N": 2, "C": "0..1", "Z": "0..2", "high": "X", "middle": "X", "low": "X"},
      {"N": 1, "C": "0..1", "Z": "0..1", "high": "V", "middle": "D", "low": "X"}],
@@ -486,13 +488,8 @@ def rule_document(draw, m: Model, version: str, effective_from: str) -> dict:
             ]))}
         elif tweak == "table":
             doc["level_table"] = draw(st.sampled_from([
-                # a lenient table of the neutralisation era; and one with gaps (errors)
-                [{"N": 3, "C": "2..3", "Z": "0..1", "high": "V", "middle": "V", "low": "V"},
-                 {"N": 3, "C": 1, "Z": "0..2", "high": "V", "middle": "D", "low": "D"},
-                 {"N": 3, "C": 0, "Z": "0..3", "high": "X", "middle": "X", "low": "X"},
-                 {"N": 2, "C": "1..2", "Z": "0..1", "high": "V", "middle": "V", "low": "D"},
-                 {"N": 2, "C": 0, "Z": "0..2", "high": "X", "middle": "X", "low": "X"},
-                 {"N": 1, "C": "0..1", "Z": "0..1", "high": "V", "middle": "D", "low": "X"}],
+                # the lenient table; and one with gaps (errors)
+                LENIENT_TABLE,
                 [{"N": 3, "C": 3, "Z": 0, "high": "V", "middle": "V", "low": "V"},
                  {"N": 3, "C": "0..2", "Z": 0, "high": "X", "middle": "X", "low": "X"}],
             ]))
