@@ -31,7 +31,7 @@ from commands.recording import BatchRejected
 from ledger.decisions import MAX_DATED_AHEAD
 from ledger.errors import DomainError, FactDatedAhead
 from storage import migrate as migrations
-from storage.errors import UNAVAILABLE, ForeignDatabase, first_line
+from storage.errors import UNAVAILABLE, ForeignDatabase, InterruptedAfterCommit, first_line
 from storage.urls import resolve_url, sqlite_busy_timeout
 
 if TYPE_CHECKING:
@@ -131,6 +131,10 @@ def import_(
             with counting(f"{'checking' if check else 'importing'} {file}") as progress:
                 try:
                     report = import_file(ledger, fh, progress=progress, check=check)
+                except InterruptedAfterCommit:  # (as its transaction's COMMIT returned)
+                    err.print("[yellow]interrupted[/yellow] as the import committed: the file's events are in the "
+                              f"ledger (`certledger import --check {shown(file)}` counts them as already recorded)")
+                    raise typer.Exit(130) from None
                 except KeyboardInterrupt:  # (during the import only: its transaction rolls back)
                     err.print("[yellow]interrupted:[/yellow] " + (
                         "the check stopped; nothing was appended" if check else

@@ -13,6 +13,12 @@ class StorageError(Exception):
     pass
 
 
+class InterruptedAfterCommit(KeyboardInterrupt):
+    """A Ctrl-C that landed as a SQLite transaction's COMMIT returned: what it wrote is
+    in the ledger. (Its ROLLBACK then failed, "no transaction is active", and an import
+    ended in that traceback, exit 1, its events recorded all the same.)"""
+
+
 class LedgerNotPrepared(StorageError):
     """The database has no ledger schema, or an old one."""
 

@@ -33,6 +33,7 @@ from storage.chain import CHAIN_TABLE, chain_up_sqlite
 from storage.codec import decode_state, from_stored, to_stored
 from storage.errors import (
     EventIdAlreadyRecorded,
+    InterruptedAfterCommit,
     LedgerNotPrepared,
     StorageError,
     StreamVersionConflict,
@@ -344,13 +345,21 @@ class EventStore(_Reads):
             with self.datastore.get_connection(commit=True) as conn:
                 raw: sqlite3.Connection = conn._sqlite_conn  # noqa: SLF001
                 raw.execute("BEGIN IMMEDIATE")
+                committing = False
                 try:
                     writer = _SQLiteWriter(self, raw)
                     yield writer
                     writer.seal()
+                    committing = True
                     raw.execute("COMMIT")
-                except BaseException:
-                    raw.execute("ROLLBACK")
+                except BaseException as problem:
+                    if raw.in_transaction:
+                        raw.execute("ROLLBACK")
+                        raise
+                    # A Ctrl-C that landed as COMMIT returned: nothing is left to roll
+                    # back, and what was written stands (as `ResultsViews.transaction`).
+                    if committing and isinstance(problem, KeyboardInterrupt):
+                        raise InterruptedAfterCommit() from None
                     raise
             return
         with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:

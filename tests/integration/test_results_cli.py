@@ -998,3 +998,53 @@ def test_an_import_judges_its_rule_versions_warnings_on_the_rules_it_found_under
     assert "imported 1 event(s)" in said and "Traceback" not in said, said
     # Judged among the versions as they stood: jury-b takes over from jury-a at its instant.
     assert "warning: rule version jury-b: effective_from 2024-09-01T00:00:00+00:00 is that of jury-a" in said, said
+
+
+def test_an_interrupt_landing_as_an_import_commits_says_its_events_are_in(sqlite_url, example_path, monkeypatch):
+    """Ctrl-C landing as a SQLite import's COMMIT returned: ROLLBACK then failed ("cannot
+    rollback - no transaction is active"), and the import ended in that traceback, exit
+    1, with every event of the file recorded. A user who read it as a failure and ran
+    the import again had lines without `event_id` refused as facts already recorded."""
+    import commands.import_events as import_module
+    from commands.bootstrap import open_ledger
+    from storage.errors import InterruptedAfterCommit
+
+    class LateInterrupt:  # the connection, but Ctrl-C arrives right after COMMIT
+        def __init__(self, raw):
+            self.raw = raw
+
+        def execute(self, statement, *args):
+            done = self.raw.execute(statement, *args)
+            if statement == "COMMIT":
+                raise KeyboardInterrupt
+            return done
+
+        def __getattr__(self, name):
+            return getattr(self.raw, name)
+
+    with open_ledger(sqlite_url) as ledger:
+        with ledger.store.datastore.get_connection(commit=False) as conn:  # this thread's, reused
+            raw = conn._sqlite_conn
+        conn._sqlite_conn = LateInterrupt(raw)
+        try:
+            with pytest.raises(InterruptedAfterCommit), example_path.open("rb") as fh:
+                import_module.import_file(ledger, fh)
+        finally:
+            conn._sqlite_conn = raw
+        assert not raw.in_transaction
+    checked = _run("import", "--check", str(example_path), "--db", sqlite_url).stdout
+    assert "checked: 0 event(s) would be imported, 76 already recorded" in " ".join(checked.split())
+
+    # The command says so, and does not say that nothing was appended.
+    real = import_module.import_file
+
+    def committed_then_interrupted(ledger, fh, **kwargs):
+        real(ledger, fh, **kwargs)
+        raise InterruptedAfterCommit
+
+    monkeypatch.setattr(import_module, "import_file", committed_then_interrupted)
+    other = sqlite_url.replace(".db", "-other.db")
+    stopped = _run("import", str(example_path), "--db", other, ok=False)
+    said = " ".join(stopped.output.split())
+    assert stopped.exit_code == 130 and "Traceback" not in said, said
+    assert "as the import committed: the file's events are in the ledger" in said and "nothing was" not in said
