@@ -147,7 +147,13 @@ def import_(
             err.print(f"[red]refused:[/red] {rejected.refused_lines} bad line(s){more}; nothing was appended")
             raise typer.Exit(1) from None
         if not check:
-            ledger.store.refresh_statistics(report.appended)  # a bulk load: the planner's view of it
+            try:
+                ledger.store.refresh_statistics(report.appended)  # a bulk load: the planner's view of it
+            except KeyboardInterrupt:  # (the import has committed: it stands, and is said)
+                out.print(f"imported {report.appended} event(s), {report.skipped} already recorded")
+                err.print("[yellow]interrupted[/yellow] while the tables' statistics were refreshed (ANALYZE), "
+                          "once the import had committed: its events are in the ledger; the tables are analysed later")
+                raise typer.Exit(130) from None
     if report.appended == report.skipped == 0:  # (standard input, read only now)
         _refuse_empty(file)
     warnings = _new_rule_version_warnings(report.rules_before, report.rules_events)

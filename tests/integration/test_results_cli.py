@@ -1048,3 +1048,21 @@ def test_an_interrupt_landing_as_an_import_commits_says_its_events_are_in(sqlite
     said = " ".join(stopped.output.split())
     assert stopped.exit_code == 130 and "Traceback" not in said, said
     assert "as the import committed: the file's events are in the ledger" in said and "nothing was" not in said
+
+
+def test_an_interrupt_during_the_statistics_after_an_import_says_the_import_stands(db_url, example_path, monkeypatch):
+    """Ctrl-C during the `ANALYZE` that follows a large PostgreSQL import (it had
+    committed) ended the command with exit 130 and nothing said: neither the import's
+    count nor that its events were in the ledger."""
+    from storage.store import EventStore
+
+    def interrupted(self, changed):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(EventStore, "refresh_statistics", interrupted)
+    stopped = _run("import", str(example_path), "--db", db_url, ok=False)
+    said = " ".join(stopped.output.split())
+    assert stopped.exit_code == 130, said
+    assert "imported 76 event(s), 0 already recorded" in said and "its events are in the ledger" in said, said
+    monkeypatch.undo()
+    assert "76 already recorded" in " ".join(_run("import", "--check", str(example_path), "--db", db_url).stdout.split())
