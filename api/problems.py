@@ -205,6 +205,9 @@ def install(app: FastAPI) -> None:
             # Not `not-found`, which says an id names nothing this token may see: a client
             # with a mistyped path took its certification for unknown.
             code, detail = "no-such-route", f"no route answers {request.method} {_path(request)} ({_the_routes(request)})"
+        if exc.status_code == 405 and detail == "Method Not Allowed":  # the router's: the path takes others
+            allowed = (getattr(exc, "headers", None) or {}).get("Allow")
+            detail = f"{request.method} is not allowed on {_path(request)}" + (f"; it takes {allowed}" if allowed else "")
         if exc.status_code == 400 and detail == "There was an error parsing the body":  # FastAPI's, for a JSON body
             code, detail = "invalid-json", "the body could not be read as JSON: it is not UTF-8 text, or not JSON"
         return problem(exc.status_code, code, detail, instance=_path(request),
@@ -214,7 +217,7 @@ def install(app: FastAPI) -> None:
         # With the documents turned off (CERTLEDGER_API_DOCS=false), /openapi.json is a
         # 404 too: pointing there sent a client from one 404 to another.
         if request.app.openapi_url:
-            return f"the routes: {request.app.openapi_url}"
+            return f"the routes are listed at {request.app.openapi_url}"
         return "the routes: " + ", ".join(sorted(request.app.openapi()["paths"]))  # (built once, then kept)
 
     async def _storage(request: Request, exc: Exception):

@@ -78,7 +78,7 @@ class Scope(FactLookups):
                         started: dict[str, str]) -> tuple[str, str] | None:
         if isinstance(event, SessionOpened):
             if event.centre_id != centre:
-                return "centre_id", f"a {centre} token may not open a session for centre {event.centre_id}"
+                return "centre_id", f"a token of centre {centre} may not open a session for centre {event.centre_id}"
             opened.setdefault(event.session_id, event.centre_id)
             return None
         if isinstance(event, CertificationStarted):

@@ -143,3 +143,14 @@ def test_a_line_of_a_type_the_token_may_never_append_is_forbidden_even_when_it_d
     # A type it may append, malformed, is still a 422 naming the field.
     alone = world.post_events("centre-B", [{**b.answer("b1", "b1-1.1-0", "okk"), "event_id": "malformed-3"}])
     assert alone.status_code == 422 and alone.json()["errors"][0]["field"] == "status", alone.text
+
+
+def test_a_centre_opening_another_centres_session_is_told_in_words_that_name_its_own_centre(world):
+    """A token of a centre whose id reads as a word ("other") was told "a other token may
+    not open a session …": the centre's id was put where an adjective goes."""
+    c = Scenario("sB9", start=T0 + timedelta(hours=2))
+    response = world.post_events("centre-B", [c.open("centre-A")])
+    assert response.status_code == 403, response.text
+    body = response.json()
+    assert body["field"] == "centre_id", body
+    assert "a token of centre centre-B may not open a session for centre centre-A" in body["detail"], body

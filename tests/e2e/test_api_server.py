@@ -419,11 +419,28 @@ def test_an_unknown_route_names_the_routes_where_the_documents_are_turned_off(tm
         with TestClient(create_app(settings_for(url, docs=docs))) as client:
             detail = client.get("/nope").json()["detail"]
             if docs:
-                assert detail.endswith("(the routes: /openapi.json)"), detail
+                assert detail.endswith("(the routes are listed at /openapi.json)"), detail
             else:
                 assert client.get("/openapi.json").status_code == 404
                 assert "/openapi.json" not in detail and "/certifications/{certification_id}/result" in detail, detail
                 assert "/health" in detail and "/events" in detail, detail
+
+
+def test_a_method_a_route_does_not_take_is_refused_naming_those_it_takes(tmp_path):
+    """A 405 said only "Method Not Allowed": the client learnt neither which route refused
+    it nor what it takes (the Allow header said, the problem's text did not)."""
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+    from tests.e2e.api_support import settings_for
+
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    open_ledger(url).close()
+    with TestClient(create_app(settings_for(url))) as client:
+        response = client.delete("/sessions")
+    assert response.status_code == 405 and response.headers["allow"] == "GET", response.text
+    assert response.json()["code"] == "method-not-allowed", response.text
+    assert response.json()["detail"] == "DELETE is not allowed on /sessions; it takes GET", response.text
 
 
 def test_a_token_is_issued_and_revoked_at_the_time_its_clock_says(tmp_path, clock):
