@@ -162,6 +162,16 @@ class AuditRuleVersion(_Open):
     qrocm_dep: dict[str, Any] = Field(description="a QROCM-dep's format, weight and `partially` credit")
 
 
+class AuditBan(_Open):
+    ruling_id: str
+    at: str = Field(description="when the jury decided it: the ban is in force from then")
+    until: str = Field(description="the ban's end (not included)")
+    position: int = Field(description="where the log recorded the ruling")
+    recorded_after_start: bool = Field(
+        description="the ledger recorded the ban after the certification's start (a start during a ban it "
+                    "holds is refused, `candidate-banned`)")
+
+
 class AuditTrail(_Open):
     """Every event of the certification, its session and its candidate (a ban), each rule
     version that rescored it, every result it was given with why, and the current result."""
@@ -176,6 +186,9 @@ class AuditTrail(_Open):
     current: ResultPublic
     rule_versions: list[AuditRuleVersion] = Field(
         description="the rule timeline as of the trail's time, in order: why a result's version was in force")
+    bans_at_start: list[AuditBan] = Field(
+        description="the candidate's bans in force when the certification started, as known at the trail's time; "
+                    "the start stood (recorded before the ban) and was scored as any other")
 
 
 class RuleVersionSummary(BaseModel):

@@ -129,9 +129,16 @@ class CandidateState:
     def banned_at(self, moment: datetime) -> datetime | None:
         """The end of a ban in force at `moment`, if any."""
         for start, until in self.bans:
-            if start <= moment < until:
+            if ban_covers(start, until, moment):
                 return until
         return None
+
+
+def ban_covers(ban_at: datetime, until: datetime, moment: datetime) -> bool:
+    """Whether a ban decided at `ban_at`, until `until`, is in force at `moment`: from its
+    decision, up to but not including its end. One definition for the refusal of a start
+    and for what an audit and `verify` say of a start that a ban recorded later covers."""
+    return ban_at <= moment < until
 
 
 @dataclass

@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 
+from ledger.aggregates import ban_covers
 from ledger.events import load_event
 from ledger.rule_stream import RulesState
 from ledger.streams import RULES_STREAM
@@ -121,7 +122,30 @@ def audit_trail(store: EventStore, certification_id: str, as_of: datetime | None
         "results": results,
         "current": current_result,
         "rule_versions": rule_versions(entries),  # (as of the trail's time: its entries are those known then)
+        "bans_at_start": bans_at_start(events),
     }
+
+
+def bans_at_start(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The candidate's bans in force when the certification started, among the trail's
+    events (those known at its time). Recording refuses a start during a ban it holds
+    (`candidate-banned`), so a ban here was recorded after the start, which stood and was
+    scored as any other: the reference (§5) says nothing of a test taken during a ban, and
+    the jury may cancel it. Without this an auditor met a result of a banned candidate
+    with nothing to say why the start was not refused."""
+    start = next((e for e in events if e["type"] == "CertificationStarted"), None)
+    if start is None:
+        return []
+    started = datetime.fromisoformat(start["at"])
+    bans = []
+    for e in events:
+        line = e["event"]
+        if (e["type"] == "JuryRuling" and line.get("decision") == "ban_candidate" and line.get("until")
+                and line.get("candidate_id") == start["event"]["candidate_id"]
+                and ban_covers(datetime.fromisoformat(line["at"]), datetime.fromisoformat(line["until"]), started)):
+            bans.append({"ruling_id": line["ruling_id"], "at": line["at"], "until": line["until"],
+                         "position": e["position"], "recorded_after_start": e["position"] > start["position"]})
+    return bans
 
 
 def rule_versions(entries: list[Entry]) -> list[dict[str, Any]]:

@@ -29,6 +29,7 @@ from ledger.events import (
     line_problems,
     parse_event,
 )
+from ledger.aggregates import ban_covers
 from ledger.decisions import judge_rule_version, jury_fact_too_soon
 from ledger.errors import DomainError
 from ledger.rule_stream import GENESIS_REASON, RulesState
@@ -74,6 +75,10 @@ def check_log(views: ResultsViews, up_to: int, events: Check, ids: Check, member
     # each certification's session, and each finalised session's date.
     session_of: dict[str, str] = {}
     finalised_at: dict[str, datetime] = {}
+    # Each candidate's starts (start, position, certification), for the bans recorded after
+    # a start they cover: (certification, start, ruling, ruling's position).
+    starts_of: dict[str, list[tuple[datetime, int, str]]] = {}
+    banned_starts: list[tuple[str, datetime, str, int]] = []
     matched_ids, matched_members = [0], [0]  # stored rows that a fact calls for (counted in place)
     previous: tuple[datetime, int] | None = None
     steps_back, largest = 0, (0.0, 0)
@@ -138,10 +143,15 @@ def check_log(views: ResultsViews, up_to: int, events: Check, ids: Check, member
                 page_starts[event.certification_id] = (event.session_id, position)
                 log.sessions.setdefault(event.session_id, []).append((event.certification_id, position))
                 session_of[event.certification_id] = event.session_id
+                starts_of.setdefault(event.candidate_id, []).append((event.at, position, event.certification_id))
             elif isinstance(event, SessionOpened):
                 log.sessions.setdefault(event.session_id, [])
             elif isinstance(event, SessionFinalised):
                 finalised_at.setdefault(event.session_id, event.at)
+            elif isinstance(event, JuryRuling) and event.decision == "ban_candidate" and event.until is not None:
+                banned_starts += [(cert, at, event.ruling_id, position)
+                                  for at, _, cert in starts_of.get(event.candidate_id or "", ())
+                                  if ban_covers(event.at, event.until, at)]
             elif (isinstance(event, (QuestionNeutralised, QuestionDeneutralised, JuryRuling))
                   and event.certification_id in session_of):
                 session = session_of[event.certification_id]
@@ -166,6 +176,13 @@ def check_log(views: ResultsViews, up_to: int, events: Check, ids: Check, member
             "another ledger (judged: each line's fields, each rule version's jury, name and document, and each of the "
             "jury's facts about a certification against its session's finalisation; not the other checks an "
             "import makes against the ledger's state)")
+    if banned_starts:
+        cert, at, ruling, position = banned_starts[0]
+        events.notes.append(
+            f"{len(banned_starts):,} certification(s) started during a ban of their candidate that the ledger recorded "
+            f"after the start (the first: {cert}, started {at.isoformat()}, ruling {ruling} at position {position}): "
+            "each start stood and is scored as any other, since §5 says nothing of a test taken during a ban; "
+            "`certledger audit` shows the ban beside the result, and the jury may cancel the certification")
     if legacy_steps:
         times.notes.append(
             f"{legacy_steps:,} recorded time(s) step back in log order among the events as-of answers know by "

@@ -1066,3 +1066,43 @@ def test_an_interrupt_during_the_statistics_after_an_import_says_the_import_stan
     assert "imported 76 event(s), 0 already recorded" in said and "its events are in the ledger" in said, said
     monkeypatch.undo()
     assert "76 already recorded" in " ".join(_run("import", "--check", str(example_path), "--db", db_url).stdout.split())
+
+
+def test_an_audit_and_verify_say_when_a_ban_recorded_later_covers_a_start(db_url, example_path, tmp_path):
+    """A ban the jury decided before a candidate's start, recorded after it: the start had
+    stood (recording refuses only a start during a ban it holds) and was scored as any
+    other, and nothing said so: an auditor met a banned candidate's validated result with
+    no word of why the start was not refused, and the jury had no list to act on."""
+    import time
+    from datetime import datetime, timezone
+
+    _run("import", str(example_path), "--db", db_url)
+    time.sleep(0.05)
+    before_ban = datetime.now(timezone.utc).isoformat()
+    time.sleep(0.05)
+    jury = [{"member_id": m, "external": m.startswith("ext")} for m in ("pix-1", "pix-2", "ext-1", "ext-2")]
+    ban = {"type": "JuryRuling", "ruling_id": "ruling-late-ban", "decision": "ban_candidate",
+           "candidate_id": "cand-cert-0002", "until": "2025-01-01T00:00:00Z", "jury": jury,
+           "at": "2024-06-01T00:00:00Z"}  # decided before cert-0002 started (2024-06-12T08:06:22Z)
+    late = tmp_path / "late-ban.jsonl"
+    late.write_bytes(orjson.dumps(ban) + b"\n")
+    _run("import", str(late), "--db", db_url)
+
+    trail = orjson.loads(_run("audit", "cert-0002", "--json", "--db", db_url).stdout)
+    (covering,) = trail["bans_at_start"]
+    assert covering["ruling_id"] == "ruling-late-ban" and covering["recorded_after_start"] is True, covering
+    assert (covering["at"], covering["until"]) == ("2024-06-01T00:00:00Z", "2025-01-01T00:00:00Z")
+    assert trail["current"]["status"] != "started"  # still scored as any other
+    text = " ".join(_run("audit", "cert-0002", "--db", db_url).stdout.split())
+    assert ("note: candidate cand-cert-0002 was banned from certification from 2024-06-01T00:00:00Z until "
+            "2025-01-01T00:00:00Z (ruling ruling-late-ban") in text, text
+    assert "the ledger recorded the ban after the start, so the start stood" in text, text
+    # As the ledger knew it before the ban was recorded: no ban.
+    then = orjson.loads(_run("audit", "cert-0002", "--json", "--as-of", before_ban, "--db", db_url).stdout)
+    assert then["bans_at_start"] == []
+    # A ban decided after the start does not cover it (cert-0001's, from 2024-06-20).
+    assert orjson.loads(_run("audit", "cert-0001", "--json", "--db", db_url).stdout)["bans_at_start"] == []
+    checked = _run("verify", "--db", db_url)
+    said = " ".join(checked.output.split())
+    assert ("1 certification(s) started during a ban of their candidate that the ledger recorded after the start "
+            "(the first: cert-0002, started 2024-06-12T08:06:22+00:00, ruling ruling-late-ban") in said, said
