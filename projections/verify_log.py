@@ -179,7 +179,7 @@ def check_log(views: ResultsViews, up_to: int, events: Check, ids: Check, member
     if banned_starts:
         cert, at, ruling, position = banned_starts[0]
         events.notes.append(
-            f"{len(banned_starts):,} certification(s) started during a ban of their candidate that the ledger recorded "
+            f"{len({c for c, *_ in banned_starts}):,} certification(s) started during a ban of their candidate that the ledger recorded "
             f"after the start (the first: {cert}, started {at.isoformat()}, ruling {ruling} at position {position}): "
             "each start stood and is scored as any other, since §5 says nothing of a test taken during a ban; "
             "`certledger audit` shows the ban beside the result, and the jury may cancel the certification")

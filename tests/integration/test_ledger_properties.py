@@ -1067,9 +1067,26 @@ class LedgerMachine(RuleBasedStateMachine):
             if isinstance(proposal, str) and not options:
                 # a result already scored under that version does not change
                 assert not [c for c in want.changes if c.before.rule_version == proposal], want.changes
+        # 7. a ban covering a start (recorded after it: a start inside a ban the ledger held
+        # was refused) is said by the audit, and the certifications so started are noted by
+        # verify
+        covered = {cid: sorted((s, u) for s, u in self.model.bans.get(c.candidate_id, ()) if s <= c.started_at < u)
+                   for cid, c in sorted(self.model.certs.items())}
+        STATS["certifications started under a ban recorded later"] += sum(1 for b in covered.values() if b)
+        for cid in [c for c, b in covered.items() if b][:3] + [c for c, b in covered.items() if not b][:1]:
+            said = audit_trail(store, cid)["bans_at_start"]
+            assert sorted((datetime.fromisoformat(b["at"]), datetime.fromisoformat(b["until"])) for b in said) == \
+                covered[cid], (cid, said)
+            assert all(b["recorded_after_start"] for b in said), (cid, said)
         # 6. verify
         report = verify(store)
         assert report.ok, [(c.name, c.problems) for c in report.checks if not c.ok]
+        noted = " ".join(next(c for c in report.checks if c.name == "events").notes)
+        started_banned = sum(1 for b in covered.values() if b)
+        if started_banned:
+            assert f"{started_banned:,} certification(s) started during a ban" in noted, noted
+        else:
+            assert "started during a ban" not in noted, noted
         # 8. the whole log exported, imported into an empty ledger: the same results
         exported = [e.to_line() for e in export_events(self.ledger)]
         with tempfile.TemporaryDirectory() as folder, \
