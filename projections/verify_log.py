@@ -178,8 +178,9 @@ def check_log(views: ResultsViews, up_to: int, events: Check, ids: Check, member
             "import makes against the ledger's state)")
     if banned_starts:
         cert, at, ruling, position = banned_starts[0]
+        started_banned = len({c for c, *_ in banned_starts})  # (one start may lie in two bans)
         events.notes.append(
-            f"{len({c for c, *_ in banned_starts}):,} certification(s) started during a ban of their candidate that the ledger recorded "
+            f"{started_banned:,} certification(s) started during a ban of their candidate that the ledger recorded "
             f"after the start (the first: {cert}, started {at.isoformat()}, ruling {ruling} at position {position}): "
             "each start stood and is scored as any other, since §5 says nothing of a test taken during a ban; "
             "`certledger audit` shows the ban beside the result, and the jury may cancel the certification")
