@@ -75,9 +75,9 @@ def check_log(views: ResultsViews, up_to: int, events: Check, ids: Check, member
     # each certification's session, and each finalised session's date.
     session_of: dict[str, str] = {}
     finalised_at: dict[str, datetime] = {}
-    # Each candidate's starts (start, position, certification), for the bans recorded after
-    # a start they cover: (certification, start, ruling, ruling's position).
-    starts_of: dict[str, list[tuple[datetime, int, str]]] = {}
+    # Each candidate's starts (start, certification), for the bans recorded after a start
+    # they cover: (certification, start, ruling, ruling's position).
+    starts_of: dict[str, list[tuple[datetime, str]]] = {}
     banned_starts: list[tuple[str, datetime, str, int]] = []
     matched_ids, matched_members = [0], [0]  # stored rows that a fact calls for (counted in place)
     previous: tuple[datetime, int] | None = None
@@ -143,14 +143,14 @@ def check_log(views: ResultsViews, up_to: int, events: Check, ids: Check, member
                 page_starts[event.certification_id] = (event.session_id, position)
                 log.sessions.setdefault(event.session_id, []).append((event.certification_id, position))
                 session_of[event.certification_id] = event.session_id
-                starts_of.setdefault(event.candidate_id, []).append((event.at, position, event.certification_id))
+                starts_of.setdefault(event.candidate_id, []).append((event.at, event.certification_id))
             elif isinstance(event, SessionOpened):
                 log.sessions.setdefault(event.session_id, [])
             elif isinstance(event, SessionFinalised):
                 finalised_at.setdefault(event.session_id, event.at)
             elif isinstance(event, JuryRuling) and event.decision == "ban_candidate" and event.until is not None:
                 banned_starts += [(cert, at, event.ruling_id, position)
-                                  for at, _, cert in starts_of.get(event.candidate_id or "", ())
+                                  for at, cert in starts_of.get(event.candidate_id or "", ())
                                   if ban_covers(event.at, event.until, at)]
             elif (isinstance(event, (QuestionNeutralised, QuestionDeneutralised, JuryRuling))
                   and event.certification_id in session_of):
