@@ -115,10 +115,14 @@ def _migrate_postgresql(url: DatabaseUrl) -> list[str]:
                         f"the database {url.redacted()} is encoded {encoding}: a ledger needs UTF-8, for facts "
                         f"carry any Unicode text; give it one made in UTF-8, under a new name (`createdb -E UTF8 -T "
                         f"template0 NAME`), or under this one once it is dropped, if it holds nothing else")
-            conn.execute(
-                f"CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} "
-                "(name text PRIMARY KEY, applied_at timestamptz NOT NULL)"
-            )
+                # Only when missing: even with IF NOT EXISTS, PostgreSQL checks the right to
+                # create in the schema first, and `init` or `migrate` run by the service's
+                # role (which reads and writes but creates nothing) failed on an up-to-date
+                # ledger with "permission denied for schema public".
+                conn.execute(
+                    f"CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} "
+                    "(name text PRIMARY KEY, applied_at timestamptz NOT NULL)"
+                )
             already = {r[0] for r in conn.execute(f"SELECT name FROM {MIGRATIONS_TABLE}")}
             refuse_newer(url, already)
             for name, sql in available("postgresql"):

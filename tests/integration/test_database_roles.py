@@ -1,0 +1,37 @@
+"""A PostgreSQL ledger used by roles other than its owner: the service's role, which reads
+and writes but creates nothing, and an auditor's, which only reads. The role is taken
+with libpq's PGOPTIONS (`-c role=…`, honoured by every connection), as the predefined
+pg_read_all_data: no role is created on the server."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from cli.main import app
+
+READ_ONLY = "-c role=pg_read_all_data"
+
+
+def _said(result) -> str:
+    return " ".join(result.output.split())
+
+
+def test_init_and_migrate_on_an_up_to_date_ledger_need_no_right_to_create(pg_url, monkeypatch):
+    """They said "migration … failed: permission denied for schema public" (exit 2) to a
+    role that may not create tables, though there was nothing to create."""
+    assert CliRunner().invoke(app, ["init", "--db", pg_url]).exit_code == 0  # by the owner
+    monkeypatch.setenv("PGOPTIONS", READ_ONLY)
+    migrated = CliRunner().invoke(app, ["migrate", "--db", pg_url])
+    assert migrated.exit_code == 0, migrated.output
+    assert "nothing to apply" in _said(migrated)
+    initialised = CliRunner().invoke(app, ["init", "--db", pg_url])
+    assert initialised.exit_code == 0, initialised.output
+    assert "0 migration(s) applied, 8 rule versions" in _said(initialised)
+
+
+def test_a_migration_to_apply_still_needs_the_right_to_create(pg_empty_url, monkeypatch):
+    monkeypatch.setenv("PGOPTIONS", READ_ONLY)
+    said = CliRunner().invoke(app, ["migrate", "--db", pg_empty_url])
+    assert said.exit_code == 2
+    assert "permission denied for schema public" in _said(said)
