@@ -22,7 +22,8 @@ from cli.display import shown
 from commands.bootstrap import open_ledger
 from ledger.events import INSTANT_TEXT, in_utc_range, offset_problem
 from storage import migrate as migrations
-from storage.errors import LedgerNotPrepared, StorageError, root_cause, sqlite_busy, sqlite_corrupt
+from storage.errors import (LedgerNotPrepared, StorageError, first_line, permission_denied, root_cause, sqlite_busy,
+                            sqlite_corrupt)
 from storage.urls import BUSY_TIMEOUT_VAR, ENV_VAR, resolve_url, sqlite_busy_timeout
 
 
@@ -142,6 +143,11 @@ def ledger_at(db: str | None, *, create: bool = False):
             err.print(f"[red]error:[/red] the ledger {shown(resolve_url(db).redacted())} is damaged ({shown(_cause_text(e))}): "
                       "restore it from a backup (README: Backups), then run `certledger verify`")
             raise typer.Exit(2) from None
+        refused = permission_denied(e)
+        if refused is not None:  # a traceback, exit 1, to an auditor's read-only role
+            err.print(f"[red]error:[/red] the database role may not do what this command needs on "
+                      f"{shown(resolve_url(db).redacted())}: {shown(first_line(refused))}{_view_hint(refused)}")
+            raise typer.Exit(2) from None
         if not sqlite_busy(e):
             raise
         # Any command that writes (the view included) waits for another writer: past the
@@ -150,6 +156,19 @@ def ledger_at(db: str | None, *, create: bool = False):
         raise typer.Exit(2) from None
     finally:
         ledger.close()
+
+
+# The results read model and its bookkeeping: what a reading command writes.
+_VIEW_TABLE = re.compile(r"\bcertledger_(results|result_history|result_sessions|scoring_inputs|results_tracking|rebuilds)\b")
+
+
+def _view_hint(refused: BaseException) -> str:
+    """Why a command that only reads needed to write, when that is what was refused."""
+    if not _VIEW_TABLE.search(str(refused)):
+        return ""
+    return (" (results, audit and what-if first derive the results of the events recorded since they were "
+            "last derived, which writes the results read model: have a role that may write it run `certledger "
+            "rebuild --resume` first; `verify` writes nothing)")
 
 
 def missing_folder(db: str | None) -> None:

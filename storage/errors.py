@@ -91,6 +91,12 @@ def schema_missing(error: BaseException) -> bool:
                for cause in _chain(error))
 
 
+def permission_denied(error: BaseException) -> BaseException | None:
+    """PostgreSQL's own refusal when the connecting role lacks a privilege the statement
+    needs (SQLSTATE 42501): a deployment's grants to mend, not a bug, so said as one."""
+    return next((cause for cause in _chain(error) if isinstance(cause, psycopg.errors.InsufficientPrivilege)), None)
+
+
 def sqlite_corrupt(error: BaseException) -> bool:
     """The embedded ledger's file is damaged (a copy taken while a server wrote, a backup
     copied over a file beside a newer write-ahead log): for a backup to mend, not a bug."""

@@ -35,3 +35,21 @@ def test_a_migration_to_apply_still_needs_the_right_to_create(pg_empty_url, monk
     said = CliRunner().invoke(app, ["migrate", "--db", pg_empty_url])
     assert said.exit_code == 2
     assert "permission denied for schema public" in _said(said)
+
+
+def test_a_read_only_role_is_told_why_a_reading_command_would_write(pg_url, example_path, monkeypatch):
+    """Results behind the log (after any write) are derived by the reading command, which
+    writes them: to an auditor's read-only role, results, audit and rebuild ended in a
+    traceback (exit 1). Now one line, exit 2, saying what was refused and what to do."""
+    assert CliRunner().invoke(app, ["import", str(example_path), "--db", pg_url]).exit_code == 0
+    monkeypatch.setenv("PGOPTIONS", READ_ONLY)
+    for command in (["results", "--session", "session-2024-06-12-lyon"], ["audit", "cert-0002"], ["rebuild"]):
+        said = CliRunner().invoke(app, [*command, "--db", pg_url])
+        assert said.exit_code == 2, (command, said.output)
+        text = _said(said)
+        assert "Traceback" not in text and "the database role may not do what this command needs" in text
+        assert "permission denied for table certledger_result" in text and "rebuild --resume" in text
+    assert CliRunner().invoke(app, ["verify", "--db", pg_url]).exit_code == 0  # writes nothing
+    refused = CliRunner().invoke(app, ["import", str(example_path), "--db", pg_url])
+    assert refused.exit_code == 2 and "permission denied for table certledger_" in _said(refused)
+    assert "rebuild --resume" not in _said(refused)  # (a write the role may not make: no hint)
