@@ -120,6 +120,8 @@ def ledger_at(db: str | None, *, create: bool = False):
         missing_ledger(db, done)
     else:
         missing_folder(db)
+    api_elsewhere(db)
+    new_file = create and _new_sqlite_file(db)
     # Any command upgrades an existing embedded ledger on opening it: what `migrate` would
     # say of it is said here.
     upgrading = bool(done) and migrations.RULING_INDEX_MIGRATION not in done
@@ -132,6 +134,8 @@ def ledger_at(db: str | None, *, create: bool = False):
     except Exception as e:  # an unreachable server, a bad URL, another writer holding SQLite
         err.print(f"[red]error:[/red] cannot open the ledger at {shown(resolve_url(db).redacted())}: {shown(e)}{_busy_hint(e)}")
         raise typer.Exit(2) from None
+    if new_file:  # (a mistyped path, or the default where another ledger was meant: said, not silent)
+        err.print(f"note: created a new ledger at {shown(resolve_url(db).redacted())}")
     if upgrading:  # the embedded ledger was upgraded on opening: say what `migrate` would
         warn_reused_ruling_ids(migrations.reused_ruling_ids(ledger.url))
     if rederiving:
@@ -169,6 +173,31 @@ def _view_hint(refused: BaseException) -> str:
     return (" (results, audit and what-if first derive the results of the events recorded since they were "
             "last derived, which writes the results read model: have a role that may write it run `certledger "
             "rebuild --resume` first; `verify` writes nothing)")
+
+
+def api_elsewhere(db: str | None) -> None:
+    """A warning when a command falls back to the embedded default while the API's own
+    setting names a ledger: a shell carrying the server's environment imported into a
+    new ./certledger.db, "imported 76 event(s)", that the API never served (only `serve`
+    and `tokens` read the API's variable)."""
+    served = os.environ.get(DATABASE_URL_VAR)
+    if db is not None or os.environ.get(ENV_VAR) or not served:
+        return
+    try:
+        used, theirs = resolve_url(None), resolve_url(served)
+    except Exception:
+        return  # (serve says what is wrong with its URL)
+    if used.redacted() != theirs.redacted():
+        err.print(f"[yellow]warning:[/yellow] no --db nor ${ENV_VAR}: this command uses {shown(used.redacted())}, "
+                  f"not the API's ledger ${DATABASE_URL_VAR} ({shown(theirs.redacted())}); pass --db to use that one")
+
+
+def _new_sqlite_file(db: str | None) -> bool:
+    try:
+        url = resolve_url(db)
+    except Exception:
+        return False
+    return url.backend == "sqlite" and not Path(url.path).exists()
 
 
 def missing_folder(db: str | None) -> None:

@@ -1106,3 +1106,27 @@ def test_an_audit_and_verify_say_when_a_ban_recorded_later_covers_a_start(db_url
     said = " ".join(checked.output.split())
     assert ("1 certification(s) started during a ban of their candidate that the ledger recorded after the start "
             "(the first: cert-0002, started 2024-06-12T08:06:22+00:00, ruling ruling-late-ban") in said, said
+
+
+def test_a_command_on_the_default_ledger_warns_when_the_apis_setting_names_another(tmp_path, monkeypatch, example_path):
+    """With only the server's variable set, `import` wrote into a new ./certledger.db and
+    said "imported 76 event(s)": facts the API never served, and nothing said where they
+    went. A new ledger is said to be new, and the default is said not to be the API's."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CERTLEDGER_DATABASE_URL", raising=False)
+    served = f"sqlite:///{tmp_path / 'served.db'}"
+    _run("init", "--db", served)
+    monkeypatch.setenv("CERTLEDGER_API_DATABASE_URL", served)
+    imported = _run("import", str(example_path))
+    said = " ".join(imported.stderr.split())
+    assert ("warning: no --db nor $CERTLEDGER_DATABASE_URL: this command uses sqlite:///certledger.db, not the API's "
+            f"ledger $CERTLEDGER_API_DATABASE_URL ({served}); pass --db to use that one") in said, said
+    assert "note: created a new ledger at sqlite:///certledger.db" in said, said
+    assert (tmp_path / "certledger.db").is_file()
+    again = " ".join(_run("results").stderr.split())  # a reader warns too; the ledger is no longer new
+    assert "not the API's ledger" in again and "created a new ledger" not in again, again
+    # Named explicitly, or by the CLI's own variable, nothing is said.
+    assert "warning" not in _run("results", "--db", served).stderr
+    monkeypatch.setenv("CERTLEDGER_DATABASE_URL", "sqlite:///certledger.db")
+    assert "warning" not in _run("results").stderr
+    assert "created a new ledger" not in _run("import", str(example_path), "--db", served).stderr
