@@ -603,6 +603,14 @@ def test_a_bulk_load_and_a_rebuild_refresh_the_planners_statistics(pg_url, examp
             return dict(conn.execute("SELECT relname, analyze_count FROM pg_stat_user_tables WHERE relname IN "
                                      "('certledger_events', 'certledger_results')").fetchall())
 
+    with psycopg.connect(pg_url, autocommit=True) as conn:  # another application's table, in the same database
+        conn.execute("CREATE TABLE other_app (n int)")
+        conn.execute("INSERT INTO other_app SELECT generate_series(1, 10)")
+
+    def others_analysed() -> int:
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            return conn.execute("SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'other_app'").fetchone()[0]
+
     before = analysed()
     _run("import", str(example_path), "--db", pg_url)  # 76 events, and their results
     assert analysed() == before
@@ -613,6 +621,7 @@ def test_a_bulk_load_and_a_rebuild_refresh_the_planners_statistics(pg_url, examp
     assert all(after_load[t] == before[t] + 1 for t in before), (before, after_load)
     _run("rebuild", "--db", pg_url)
     assert all(analysed()[t] == after_load[t] + 1 for t in before)
+    assert others_analysed() == 0  # the ledger's tables only
 
 
 def test_a_failed_analyze_leaves_what_was_written_and_says_so(pg_url, monkeypatch, caplog):
