@@ -122,8 +122,17 @@ def _reasons_cell(reasons: list[str]) -> str:
 def _summary(line: dict) -> str:
     skip = {"type", "event_id", "at", "certification_id", "jury", "profile", "rules"}
     parts = [f"{k}={v}" for k, v in line.items() if k not in skip and v not in ("", None, False, {}, [])]
+    # Who decided a rule version or a ruling (the jury decisions table names only those
+    # bearing on the result: not a ban, a comment, nor the rule version it is scored
+    # under), after the fields naming what was decided, so the cut below spares it.
+    members = [m.get("member_id") for m in line.get("jury") or () if isinstance(m, dict)]
+    limit = 90
+    if members:
+        at = min(2, len(parts))
+        parts.insert(at, f"jury={','.join(str(m) for m in members)}")
+        limit = max(limit, len(" ".join(parts[:at + 1])) + 4)
     text = " ".join(parts)
-    return text if len(text) <= 90 else text[:87] + "…"
+    return text if len(text) <= limit else text[:limit - 3] + "…"
 
 
 def _held_from(row: dict) -> str:

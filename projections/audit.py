@@ -4,7 +4,8 @@
     audit_trail(store, "cert-1", as_of=T)   # as the ledger knew it at recorded time T
 
 The trail holds every event of the certification and of its session, and its
-candidate's (the jury's bans of them), plus each rule version that rescored it, with when the ledger recorded it and who caused it; every
+candidate's (the jury's bans of them), plus each rule version that rescored it or that a jury decided and one of its results
+was scored under (or whose version extends it), with when the ledger recorded it and who caused it; every
 result it was given, with why (cause, detail, the event's position and recorded time);
 and the current (or as-of) result with its explanation. Without `as_of` the results are
 the projection's own record (caught up first); with it they are recomputed from the
@@ -102,9 +103,14 @@ def audit_trail(store: EventStore, certification_id: str, as_of: datetime | None
                                                     known=known)
         entries = list(recorded_by(entries, known))
     causes = {r["position"] for r in results}
+    decided = _jury_versions_behind(entries, [r["result"] for r in results] + [current_result])
     events = [
         _event_row(p, s, state) for p, s, state in entries
-        if s != RULES_STREAM or p in causes  # a rule version appears when it rescored this certification
+        # A rule version appears when it rescored this certification, or when a jury
+        # decided one its results were scored under (or one that version extends): a
+        # certification started after the decision was never rescored by it, and its
+        # audit named the version without who decided it, when, or why.
+        if s != RULES_STREAM or p in causes or p in decided
     ]
     # When the ledger came to hold each event and result (what an as-of time is compared
     # with): its `recorded_at` is when it was judged, earlier by the wait for the write
@@ -124,6 +130,23 @@ def audit_trail(store: EventStore, certification_id: str, as_of: datetime | None
         "rule_versions": rule_versions(entries),  # (as of the trail's time: its entries are those known then)
         "bans_at_start": bans_at_start(events),
     }
+
+
+def _jury_versions_behind(entries: list[Entry], results: list[dict[str, Any]]) -> set[int]:
+    """Positions of the jury's rule versions (a `RuleVersionChanged` naming a jury: the
+    built-in versions name none) that the given results were scored under, with the
+    versions each extends, among the trail's entries (those known at its time)."""
+    recorded = {state["event"].get("version"): (p, state["event"]) for p, s, state in entries if s == RULES_STREAM}
+    positions: set[int] = set()
+    for version in {r.get("rule_version") for r in results if r.get("rule_version")}:
+        seen: set[str] = set()
+        while version and version in recorded and version not in seen:
+            seen.add(version)
+            position, line = recorded[version]
+            if line.get("jury"):
+                positions.add(position)
+            version = (line.get("rules") or {}).get("extends")
+    return positions
 
 
 def bans_at_start(events: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -130,3 +130,31 @@ def _unexplained(results: list[dict]) -> list[dict]:
     when the ledger came to hold it (`committed_at`)."""
     assert all("explanation" in r and "committed_at" in r for r in results)
     return [{k: v for k, v in r.items() if k not in ("explanation", "committed_at")} for r in results]
+
+
+def test_an_audit_names_the_jury_rule_version_its_results_were_scored_under_even_if_it_never_rescored_them(db_url):
+    """A certification started after a jury's rule version is scored under it from the
+    first result and never rescored by it: its audit listed the version's span but not the
+    decision (who, when, why), which the audit of a certification it rescored did list.
+    Built-in versions name no jury and stay out of the events."""
+    from cli.results import _summary
+
+    with freeze_time(T3, ignore=REAL_CLOCK) as frozen, \
+            open_ledger(db_url, clock=lambda: datetime.now(UTC)) as ledger:
+        rules = Scenario("rules", start=datetime(2024, 9, 2, 9, tzinfo=UTC))
+        ledger.service.record(events([rule_change(rules, "jury-cap-5", "2024-06-01T00:00:00+00:00")]),
+                              by="jury-secretariat")
+        frozen.move_to(T4)
+        s = Scenario("s9", start=datetime(2024, 9, 20, 8, tzinfo=UTC))
+        ledger.service.record(events([s.open(), *s.full_test("c9", profile=HIGH)]), by="centre")
+        catch_up(ledger.store)
+        trail = audit_trail(ledger.store, "c9")
+        before = audit_trail(ledger.store, "c9", as_of=T4)  # as of then: the decision was held
+    assert trail["current"]["rule_version"] == "jury-cap-5"
+    assert [r["cause"] for r in trail["results"]] == ["first scoring"]  # never rescored by the version
+    for t in (trail, before):
+        decided = [e for e in t["events"] if e["type"] == "RuleVersionChanged"]
+        assert [e["event"]["version"] for e in decided] == ["jury-cap-5"]
+        assert decided[0]["recorded_by"] == "jury-secretariat"
+    words = _summary(decided[0]["event"])
+    assert "jury=" + ",".join(m["member_id"] for m in decided[0]["event"]["jury"]) in words
