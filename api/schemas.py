@@ -239,10 +239,22 @@ class WhatIfRequest(BaseModel):
         return end
 
 
+class RuleVersionWarning(BaseModel):
+    line: int = Field(description="the batch's line (1-based) holding the rule version")
+    version: str = Field(description="the rule version")
+    detail: str = Field(description="what `certledger rules check` warns of it (recorded all the same)")
+
+
+_RULE_WARNINGS = ("present only when the batch records a rule version `certledger rules check` warns of "
+                  "(an effective_from equal to another version's, which then never applies; one before the "
+                  "version it extends; counts its level table cannot score): recorded all the same")
+
+
 class EventsAppended(BaseModel):
     appended: int = Field(description="facts appended now")
     skipped: int = Field(description="facts already in the ledger with the same event_id and content")
     position: int = Field(description="the ledger's last position after the append")
+    warnings: list[RuleVersionWarning] | None = Field(default=None, description=_RULE_WARNINGS)
 
 
 class EventsChecked(BaseModel):
@@ -250,6 +262,7 @@ class EventsChecked(BaseModel):
     already_recorded: int = Field(description="facts already in the ledger with the same event_id and content")
     position: int = Field(description="the ledger's last position when the check began: the batch was judged "
                                       "against the ledger as it stood then, or later")
+    warnings: list[RuleVersionWarning] | None = Field(default=None, description=_RULE_WARNINGS)
 
 
 class ChainHeadPublic(BaseModel):

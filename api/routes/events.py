@@ -112,7 +112,8 @@ def _check(runtime, scope, principal, events: list[LedgerEvent], lines: list[int
     except BatchRejected as rejected:
         _refused_at(rejected, lines)
     return OrjsonResponse({"would_append": report.appended, "already_recorded": report.skipped,
-                           "position": position})
+                           "position": position,
+                           **_rule_version_warnings(_rules_before(runtime, events), events, lines)})
 
 
 def _refused_at(rejected: BatchRejected, lines: list[int]) -> NoReturn:
@@ -182,6 +183,7 @@ def _forbid(precheck: list[dict], rejected: BatchRejected, line_of) -> None:
 def _record(runtime, scope, principal, events: list[LedgerEvent], lines: list[int]) -> OrjsonResponse:
     if _out_of_scope(scope, principal, events, lines):
         _refuse_whole(runtime, scope, principal, list(zip(lines, events)))
+    rules_before = _rules_before(runtime, events)  # (what a new version is judged among)
     with runtime.write_lock if runtime.committer is None else nullcontext():
         try:
             report = runtime.ledger.service.record(events, by=principal.recorder(),
@@ -196,4 +198,43 @@ def _record(runtime, scope, principal, events: list[LedgerEvent], lines: list[in
             pass  # far behind: a background catch-up runs, or its failure was logged once
         except Exception:  # the facts are recorded; the projection catches up on the next read
             log.exception("catching the results projection up after an append failed")
-    return OrjsonResponse({"appended": report.appended, "skipped": report.skipped, "position": position})
+    return OrjsonResponse({"appended": report.appended, "skipped": report.skipped, "position": position,
+                           **(_rule_version_warnings(rules_before, events, lines) if report.appended else {})})
+
+
+def _rules_before(runtime, events: list[LedgerEvent]):
+    """The rules stream's state as it stands, if the batch holds a rule version."""
+    from ledger.events import RuleVersionChanged
+
+    if not any(isinstance(e, RuleVersionChanged) for e in events):
+        return None
+    from projections.results import load_rules
+
+    return load_rules(runtime.ledger.store)
+
+
+def _rule_version_warnings(state, events: list[LedgerEvent], lines: list[int]) -> dict[str, list[dict]]:
+    """What `rules check`, `what-if` and `import` warn of each new rule version of a batch
+    the ledger accepted (a version that silently takes over from another at the same
+    instant, one dated before the version it extends, counts its level table cannot
+    score), each judged among the versions of `state` (`_rules_before`) with the batch's
+    earlier ones: `{"warnings": [{"line", "version", "detail"}]}`, or nothing. Recorded
+    all the same, as by `import`; a jury recording a version over HTTP was told nothing."""
+    from ledger.events import RuleVersionChanged
+    from ledger.scoring.proposal_warnings import proposal_warnings
+
+    if state is None:
+        return {}
+    found = []
+    try:
+        for line, event in zip(lines, events):
+            if not isinstance(event, RuleVersionChanged) or event.version in state.timeline:
+                continue  # (a version already recorded was skipped, not recorded again)
+            state.apply(event)
+            rules = state.timeline.get(event.version)
+            found += [{"line": line, "version": rules.version, "detail": w}
+                      for w in proposal_warnings(rules, state.timeline)]
+    except Exception:  # warnings only: the batch's verdict stands without them
+        log.exception("judging the warnings of a batch's rule versions failed")
+        return {}
+    return {"warnings": found} if found else {}

@@ -436,3 +436,31 @@ def test_a_batch_is_checked_as_it_would_be_appended_and_nothing_is_written(world
     assert _refused_without_a_trace(world, garbled, 422, world.position())["errors"][0]["line"] == 2
     assert world.client.post("/events/check", content=b"", headers={
         **world.auth("centre-A"), "Content-Type": "application/x-ndjson"}).status_code == 400
+
+
+def test_a_rule_version_the_rules_check_warns_of_is_said_so_over_http_too(world):
+    """`rules check`, `what-if` and `import` warn of a version whose effective_from is
+    another's (that one then never applies): a jury recording it over HTTP (the route for a
+    jury token) was answered `appended: 1` and nothing else. Recorded all the same."""
+    s = Scenario("jury-warned", start=T0 + timedelta(days=1))
+
+    def version(name: str, effective_from: str) -> dict:
+        return s.line("RuleVersionChanged", version=name, effective_from=effective_from, jury=JURY, reason="test",
+                      rules={"extends": "pix-v2-2024-05", "max_reachable_level": 8})
+
+    tie = version("jury-tie-2024-05", "2024-05-15T00:00:00+02:00")  # pix-v2-2024-05's instant
+    checked = ok(world.client.post("/events/check", content=ndjson([tie]),
+                                   headers={**world.auth("jury"), "Content-Type": "application/x-ndjson"}))
+    assert checked["would_append"] == 1
+    assert [(w["line"], w["version"]) for w in checked["warnings"]] == [(1, "jury-tie-2024-05")]
+    assert "pix-v2-2024-05 never applies" in checked["warnings"][0]["detail"]
+    # Recorded (two versions of 2032, which no certification reaches): the second takes
+    # over from the first at the same instant, judged with the batch's earlier line.
+    first, second = version("jury-2032-a", "2032-01-01T00:00:00Z"), version("jury-2032-b", "2032-01-01T00:00:00Z")
+    appended = ok(world.post_events("jury", [first, second]))
+    assert appended["appended"] == 2
+    assert [(w["line"], w["version"]) for w in appended["warnings"]] == [(2, "jury-2032-b")]
+    assert "jury-2032-a never applies" in appended["warnings"][0]["detail"]
+    assert "warnings" not in ok(world.post_events("jury", [first, second]))  # re-sent: skipped, nothing new
+    plain = s.line("JuryRuling", ruling_id="warned-comment", decision="comment", comment="c", jury=JURY[:1])
+    assert "warnings" not in ok(world.post_events("jury", [plain]))
