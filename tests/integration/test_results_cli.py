@@ -879,7 +879,23 @@ def test_an_import_interrupted_says_nothing_was_appended(tmp_path, example_path)
                                  stderr=subprocess.PIPE, stdout=subprocess.PIPE, env={**os.environ, "COLUMNS": "200"})
     importing.stdin.write(example_path.read_bytes())  # read and judged while more is awaited
     importing.stdin.flush()
-    time.sleep(2)
+    # Interrupted once the import holds its transaction (SQLite's write lock), not after a
+    # fixed wait: on a loaded machine the child was still importing its modules at 2 s,
+    # where a library's bare `except:` swallowed the Ctrl-C, and the import then ran whole.
+    import sqlite3
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        probe = sqlite3.connect(str(tmp_path / "i.db"), timeout=0, isolation_level=None)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.execute("ROLLBACK")
+        except sqlite3.OperationalError:
+            break  # locked: the import is inside its transaction
+        finally:
+            probe.close()
+        time.sleep(0.05)
+    time.sleep(0.3)  # (its lines judged; it waits for more)
     importing.send_signal(signal.SIGINT)
     _, said = importing.communicate(timeout=60)
     assert importing.returncode == 130, said
