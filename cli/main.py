@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from itertools import chain
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import Annotated, Optional
 
 import psycopg
 import typer
@@ -33,9 +33,6 @@ from ledger.errors import DomainError, FactDatedAhead
 from storage import migrate as migrations
 from storage.errors import UNAVAILABLE, ForeignDatabase, InterruptedAfterCommit, first_line
 from storage.urls import resolve_url, sqlite_busy_timeout
-
-if TYPE_CHECKING:
-    from ledger.rule_stream import RulesState
 
 app = typer.Typer(
     help="certledger: an event-sourced ledger for the Pix certification.",
@@ -156,7 +153,7 @@ def import_(
                 raise typer.Exit(130) from None
     if report.appended == report.skipped == 0:  # (standard input, read only now)
         _refuse_empty(file)
-    warnings = _new_rule_version_warnings(report.rules_before, report.rules_events)
+    warnings = report.rule_version_warnings()
     if check:
         out.print(f"checked: {report.appended} event(s) would be imported, {report.skipped} already recorded; "
                   "nothing was appended")
@@ -178,28 +175,6 @@ def _refuse_empty(file: str) -> None:
     what = "standard input" if file == "-" else shown(file)
     err.print(f"[red]refused:[/red] {what} holds no event (empty, or blank lines only); nothing was appended")
     raise typer.Exit(1)
-
-
-def _new_rule_version_warnings(state: RulesState | None, recorded: list) -> list[tuple[str, str]]:
-    """What `rules check` would have warned of each rule version the import recorded (or
-    a check would), as (version, warning): the rules stream's events it recorded applied
-    one by one to `state` (the stream as the import found it, under its lock), each
-    version judged among the versions as they stood once it was recorded (a later one of
-    the same file is none of its business): a version that takes over from another at the
-    same instant, counts its level table cannot score. Recorded all the same (they are
-    warnings), but no longer in silence."""
-    from ledger.events import RuleVersionChanged
-    from ledger.scoring.proposal_warnings import proposal_warnings
-
-    found: list[tuple[str, str]] = []
-    if state is None:  # (only a stream's report carries it: `record`'s has none)
-        return found
-    for event in recorded:
-        state.apply(event)
-        if isinstance(event, RuleVersionChanged):
-            rules = state.timeline.get(event.version)
-            found += [(rules.version, warning) for warning in proposal_warnings(rules, state.timeline)]
-    return found
 
 
 @contextmanager

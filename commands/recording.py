@@ -29,11 +29,13 @@ from ledger.events import (
     LedgerEvent,
     ResultsPublished,
     ResultsUnpublished,
+    RuleVersionChanged,
     SessionFinalised,
     SessionOpened,
 )
 from ledger.recorded import RULING_KEY_PREFIX, UNINDEXED_DIGEST, Recorded, digest_of, ruling_digest, ruling_key_of
 from ledger.rule_stream import GENESIS_RECORDER, RulesState, genesis_events
+from ledger.scoring.proposal_warnings import proposal_warnings
 from ledger.streams import (
     JURY_STREAM,
     RULES_STREAM,
@@ -148,6 +150,26 @@ class RecordReport:
     # failed to resolve, after its import had committed.)
     rules_events: list[LedgerEvent] = field(default_factory=list)
     rules_before: RulesState | None = None
+
+    def rule_version_warnings(self) -> list[tuple[str, str]]:
+        """What `rules check` would have warned of each rule version recorded (or that a
+        check would record), as (version, warning): the rules stream's events applied one
+        by one to a copy of `rules_before`, each version judged among the versions as they
+        stood once it was recorded (a later one of the same batch is none of its business):
+        one that takes over from another at the same instant, one dated before the version
+        it extends, counts its level table cannot score. Recorded all the same (they are
+        warnings), but no longer in silence: `import` prints them, `POST /events` and
+        `POST /events/check` answer them."""
+        found: list[tuple[str, str]] = []
+        if self.rules_before is None or not self.rules_events:
+            return found
+        state = copy.deepcopy(self.rules_before)
+        for event in self.rules_events:
+            state.apply(event)
+            if isinstance(event, RuleVersionChanged):
+                rules = state.timeline.get(event.version)
+                found += [(rules.version, warning) for warning in proposal_warnings(rules, state.timeline)]
+        return found
 
 
 class _CheckedOnly(Exception):
@@ -414,10 +436,15 @@ class LedgerService:
     def _judge_all(self, uow: _UnitOfWork, events: Sequence[LedgerEvent], first_line: int) -> RecordReport:
         report = RecordReport()
         errors = Refusals()
+        if any(isinstance(e, RuleVersionChanged) for e in events):
+            # The rules as this batch is judged against them (judging applies to the state):
+            # its versions' warnings are judged among them (`rule_version_warnings`).
+            report.rules_before = copy.deepcopy(uow.state(RULES_STREAM))
         _judge_lines(uow, list(enumerate(events, start=first_line)), report, errors)
         if errors:
             raise BatchRejected(errors)
         report.streams = {r.stream for r in uow.records}
+        report.rules_events = [r.event for r in uow.records if r.stream == RULES_STREAM]
         return report
 
     # -- large imports: one transaction, streamed in chunks ----------------------------

@@ -21,7 +21,7 @@ from api.schemas import EventsAppended, EventsChecked
 from api.scope import APPENDS, refuse
 from commands.interchange import json_lines, parse_line, repeated_key_error, without_bom
 from commands.recording import BatchRejected, LineError
-from ledger.events import LedgerEvent
+from ledger.events import LedgerEvent, RuleVersionChanged
 from ledger.unique_keys import Path, repeated_keys
 
 router = APIRouter(tags=["events"])
@@ -112,8 +112,7 @@ def _check(runtime, scope, principal, events: list[LedgerEvent], lines: list[int
     except BatchRejected as rejected:
         _refused_at(rejected, lines)
     return OrjsonResponse({"would_append": report.appended, "already_recorded": report.skipped,
-                           "position": position,
-                           **_rule_version_warnings(_rules_before(runtime, events), events, lines)})
+                           "position": position, **_warnings(report, events, lines)})
 
 
 def _refused_at(rejected: BatchRejected, lines: list[int]) -> NoReturn:
@@ -183,7 +182,6 @@ def _forbid(precheck: list[dict], rejected: BatchRejected, line_of) -> None:
 def _record(runtime, scope, principal, events: list[LedgerEvent], lines: list[int]) -> OrjsonResponse:
     if _out_of_scope(scope, principal, events, lines):
         _refuse_whole(runtime, scope, principal, list(zip(lines, events)))
-    rules_before = _rules_before(runtime, events)  # (what a new version is judged among)
     with runtime.write_lock if runtime.committer is None else nullcontext():
         try:
             report = runtime.ledger.service.record(events, by=principal.recorder(),
@@ -199,42 +197,15 @@ def _record(runtime, scope, principal, events: list[LedgerEvent], lines: list[in
         except Exception:  # the facts are recorded; the projection catches up on the next read
             log.exception("catching the results projection up after an append failed")
     return OrjsonResponse({"appended": report.appended, "skipped": report.skipped, "position": position,
-                           **(_rule_version_warnings(rules_before, events, lines) if report.appended else {})})
+                           **_warnings(report, events, lines)})
 
 
-def _rules_before(runtime, events: list[LedgerEvent]):
-    """The rules stream's state as it stands, if the batch holds a rule version."""
-    from ledger.events import RuleVersionChanged
-
-    if not any(isinstance(e, RuleVersionChanged) for e in events):
-        return None
-    from projections.results import load_rules
-
-    return load_rules(runtime.ledger.store)
-
-
-def _rule_version_warnings(state, events: list[LedgerEvent], lines: list[int]) -> dict[str, list[dict]]:
-    """What `rules check`, `what-if` and `import` warn of each new rule version of a batch
-    the ledger accepted (a version that silently takes over from another at the same
-    instant, one dated before the version it extends, counts its level table cannot
-    score), each judged among the versions of `state` (`_rules_before`) with the batch's
-    earlier ones: `{"warnings": [{"line", "version", "detail"}]}`, or nothing. Recorded
-    all the same, as by `import`; a jury recording a version over HTTP was told nothing."""
-    from ledger.events import RuleVersionChanged
-    from ledger.scoring.proposal_warnings import proposal_warnings
-
-    if state is None:
-        return {}
-    found = []
-    try:
-        for line, event in zip(lines, events):
-            if not isinstance(event, RuleVersionChanged) or event.version in state.timeline:
-                continue  # (a version already recorded was skipped, not recorded again)
-            state.apply(event)
-            rules = state.timeline.get(event.version)
-            found += [{"line": line, "version": rules.version, "detail": w}
-                      for w in proposal_warnings(rules, state.timeline)]
-    except Exception:  # warnings only: the batch's verdict stands without them
-        log.exception("judging the warnings of a batch's rule versions failed")
-        return {}
+def _warnings(report, events: list[LedgerEvent], lines: list[int]) -> dict[str, list[dict]]:
+    """The batch's rule versions' warnings, as `import` prints them (judged among the
+    rules the batch was judged against: `RecordReport.rule_version_warnings`), each with
+    its line: `{"warnings": [{"line", "version", "detail"}]}`, or nothing. A jury recording
+    a version over HTTP that silently took over from another was told nothing."""
+    line_of = {e.version: line for line, e in zip(lines, events) if isinstance(e, RuleVersionChanged)}
+    found = [{"line": line_of.get(version), "version": version, "detail": warning}
+             for version, warning in report.rule_version_warnings()]
     return {"warnings": found} if found else {}
