@@ -44,6 +44,12 @@ def print_report(report: Any, out: Console) -> None:
     under = ", ".join(f"{v} ({n})" for v, n in report.scored_under.items()) or "none"
     out.print(f"{period_of(report)}; scored under: {shown(under)}")
     out.print(f"compared [bold]{report.compared}[/bold], changed [bold]{report.changed}[/bold]; nothing was written")
+    if report.proposal_changes:  # what the jury proposes, before what it does
+        head, *changes = report.proposal_changes
+        out.print(f"the proposal {shown(report.proposal)}: {shown(head)}" + ("; it sets:" if changes else ""),
+                  highlight=False, soft_wrap=True)
+        for change in changes:
+            out.print(f"  {shown(change)}", highlight=False, soft_wrap=True)
     for warning in report.warnings:  # as `rules check` says them, on the proposal
         out.print(f"[yellow]warning:[/yellow] {shown(warning)}", highlight=False, soft_wrap=True)
     if not report.compared:

@@ -47,6 +47,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.rules import RuleSet, RuleTimeline
 from ledger.scoring import CertificationFacts, Result, score
+from ledger.rules.changes import proposal_changes
 from ledger.scoring.proposal_warnings import proposal_warnings
 
 STARTED = "started"
@@ -132,6 +133,10 @@ class WhatIfReport(_Model):
     # A proposed document's warnings (`rules check`'s: dates that look like slips, counts
     # its level table cannot score); none for a version of the ledger.
     warnings: tuple[str, ...] = ()
+    # What a proposed document changes from the version it extends, in words (its parent
+    # and date first): what the jury reads before the numbers; none for a version of the
+    # ledger.
+    proposal_changes: tuple[str, ...] = ()
 
     def status_matrix(self) -> dict[str, dict[str, int]]:
         """before -> after -> count."""
@@ -376,7 +381,8 @@ def plan(timeline: RuleTimeline, proposal: Mapping[str, Any] | str, against: str
         chosen = timeline.add(proposal, written=True)
         rules_for = _forced(chosen) if base is not None else timeline.in_force
         # What `rules check` would warn of: a jury comparing a proposal hears it here too.
-        warned = {"warnings": tuple(proposal_warnings(chosen, timeline))}
+        warned = {"warnings": tuple(proposal_warnings(chosen, timeline)),
+                  "proposal_changes": tuple(proposal_changes(chosen, timeline))}
     header = {"mode": "proposal" if base is None else "versions", "proposal": chosen.version,
               **({} if isinstance(proposal, str) else warned)}
     if base is None:

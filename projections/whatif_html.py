@@ -216,6 +216,15 @@ def period_of(report: WhatIfReport) -> str:
     return "certifications started " + (" ".join(filter(None, (start, end))) or "at any date")
 
 
+def _proposal(report: WhatIfReport) -> str:
+    if not report.proposal_changes:
+        return ""
+    head, *changes = report.proposal_changes
+    items = "".join(f"<li>{escape(c)}</li>" for c in changes)
+    sets = f"; it sets:</p>\n<ul id=\"proposal-changes\" class=\"note\">{items}</ul>\n" if changes else ".</p>\n"
+    return f'<p id="proposal" class="note">The proposal {escape(report.proposal)}: {escape(head)}{sets}'
+
+
 def _warnings(report: WhatIfReport) -> str:
     if not report.warnings:
         return ""
@@ -236,7 +245,7 @@ def render_html(report: WhatIfReport) -> str:
 <div>compared<b id="compared" data-count="{report.compared}">{report.compared}</b></div>
 <div>changed<b id="changed" data-count="{report.changed}">{report.changed}</b></div>
 </div>
-{_warnings(report)}<h2>Status changes</h2>
+{_proposal(report)}{_warnings(report)}<h2>Status changes</h2>
 <p class="note">Rows: status before; columns: status after. The diagonal is unchanged.</p>
 {matrix_svg(report)}
 <h2>Pix-score differences (after − before)</h2>

@@ -56,6 +56,10 @@ def test_the_terminal_summary_shows_counts_matrix_histogram_and_changes(ledger_u
     assert "status changes" in text and "validated" in text
     assert "-50" in text and "█" in text  # a bar of the histogram
     assert "c-high-1" in text and "capped by the maximum level: no -> yes" in text
+    # What the proposal sets, before the numbers: the jury read the outcome of a document
+    # without a word of what it changes from the version it extends.
+    assert ("the proposal cap-5: extends pix-v2-2024-05, in force for certifications started from "
+            "2024-06-01T00:00:00+00:00; it sets:\n  max_reachable_level: 7 → 5\n") in text, text
 
 
 def test_json_gives_everything_and_the_period_filters_by_start(ledger_url, tmp_path):
@@ -74,6 +78,9 @@ def test_json_gives_everything_and_the_period_filters_by_start(ledger_url, tmp_p
     assert change["before"]["rule_version"] == "pix-v2-2024-05" and change["after"]["rule_version"] == "cap-5"
     assert change["competences"][0]["row_before"]["path"] == "level_table[0]"
     assert [c["certification_id"] for c in one_day["changes"]] == ["c-later"] and one_day["compared"] == 1
+    assert everything["proposal_changes"] == [
+        "extends pix-v2-2024-05, in force for certifications started from 2024-06-01T00:00:00+00:00",
+        "max_reachable_level: 7 → 5"]
 
 
 def test_the_html_page_is_written_beside_the_summary(ledger_url, tmp_path):
@@ -83,6 +90,7 @@ def test_the_html_page_is_written_beside_the_summary(ledger_url, tmp_path):
     html = page.read_text(encoding="utf-8")
     assert "<title>What-if: cap-5 against current results</title>" in html
     assert 'data-before="validated" data-after="validated" data-count="4"' in html
+    assert '<ul id="proposal-changes" class="note"><li>max_reachable_level: 7 → 5</li></ul>' in html
 
 
 def test_two_published_versions_are_compared_by_name(ledger_url):
@@ -90,6 +98,7 @@ def test_two_published_versions_are_compared_by_name(ledger_url):
                                "--json", "--db", ledger_url).stdout)
 
     assert (report["mode"], report["proposal"], report["baseline"]) == ("versions", "pix-v2-2021-01", "pix-v2-2023-12")
+    assert report["proposal_changes"] == []  # (a version of the ledger: a document's changes only)
     assert report["scored_under"] == {"pix-v2-2021-01": 4}
     # Max level 6 instead of 7: a level-6 profile at 50 pix keeps its level but its pix
     # are capped at 48; the rows that fire are the same but come from other versions.

@@ -1,0 +1,53 @@
+"""What a rule version changes from the version it extends, in words: what a jury reads
+beside a what-if of its proposal, before the comparison's numbers.
+
+    proposal_changes(rules, timeline)  # ["max_reachable_level: 7 → 4", ...]
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from ledger.rules.document import RuleSet
+from ledger.rules.timeline import RuleTimeline
+
+# What names or dates a version rather than scoring by it.
+_IDENTITY = frozenset({"version", "effective_from", "extends", "description"})
+_LONGEST = 80  # a value longer than this is named, not shown (a level table, say)
+
+
+def proposal_changes(rules: RuleSet, timeline: RuleTimeline) -> list[str]:
+    """Each value `rules` itself sets (its `origins`), beside the value of the version it
+    extends (`(absent)` where that one has none); the whole document when it extends
+    nothing. A value set to what it already was is listed too: the document says it."""
+    parent = timeline.get(rules.extends) if rules.extends else None
+    head = (f"extends {parent.version}" if parent is not None else "extends no version: a whole document") + \
+        f", in force for certifications started from {rules.effective_from.isoformat()}"
+    if parent is None:
+        return [head]
+    ours, theirs = rules.model_dump(mode="json"), parent.model_dump(mode="json")
+    own = sorted(p for p, v in rules.origins.items() if v == rules.version and p.split(".")[0] not in _IDENTITY)
+    return [head] + [f"{path}: {_shown(_at(theirs, path))} → {_shown(_at(ours, path))}" for path in own]
+
+
+def _at(document: dict[str, Any], path: str) -> Any:
+    value: Any = document
+    for key in path.split("."):
+        if not isinstance(value, dict) or key not in value:
+            return _ABSENT
+        value = value[key]
+    return value
+
+
+_ABSENT = object()
+
+
+def _shown(value: Any) -> str:
+    if value is _ABSENT:
+        return "(absent)"
+    text = orjson.dumps(value).decode()
+    if len(text) <= _LONGEST:
+        return text
+    return f"({len(value)} rows)" if isinstance(value, list) else "(changed)"

@@ -1,0 +1,30 @@
+"""What a rule document sets beside the version it extends (`ledger.rules.changes`), as a
+what-if shows it to the jury."""
+
+from __future__ import annotations
+
+from ledger.rules import RuleTimeline
+from ledger.rules.changes import proposal_changes
+
+
+def test_each_value_the_document_sets_beside_its_parents():
+    timeline = RuleTimeline.builtin()
+    rules = timeline.add({"version": "jury-x", "extends": "pix-v2-2022-03", "effective_from": "2024-06-01T00:00:00Z",
+                          "max_reachable_level": 4, "trust_rule": {"min_answered_ratio": 0.9},
+                          "automatic_resolution": {"E8": {"when": "timed", "neutralise_answers": ["ko"]}}},
+                         written=True)
+    assert proposal_changes(rules, timeline) == [
+        "extends pix-v2-2022-03, in force for certifications started from 2024-06-01T00:00:00+00:00",
+        'automatic_resolution.E8.neutralise_answers: (absent) → ["ko"]',
+        'automatic_resolution.E8.when: (absent) → "timed"',
+        "max_reachable_level: 6 → 4",
+        "trust_rule.min_answered_ratio: 0.66 → 0.9",
+    ]
+
+
+def test_a_long_value_is_named_not_shown_and_a_whole_document_says_so():
+    timeline = RuleTimeline.builtin()
+    neutralisation_era = proposal_changes(timeline.get("pix-v2-2021-04"), timeline)
+    assert neutralisation_era[-1] == "level_table: (6 rows) → (13 rows)"
+    assert proposal_changes(timeline.get("pix-v2-2017-12"), timeline) == [
+        "extends no version: a whole document, in force for certifications started from 2017-12-01T00:00:00+01:00"]
