@@ -279,7 +279,9 @@ def _print_explanation(current: dict, label: str, rules: list[dict] | None = Non
         jury = _table("decision", "ruling / event", "on", "jury", "words", title="jury decisions")
         for d in ex["jury"]:
             on = d["question_id"] or (f"report {d['report_id']}" if d["report_id"] else "the certification")
-            words = d["words"] + (f" (resolution: {d['resolution']})" if d.get("resolution") else "")
+            # (No comment: the resolution alone, not " (resolution: …)" with a leading space.)
+            resolution = f"resolution: {d['resolution']}" if d.get("resolution") else ""
+            words = f"{d['words']} ({resolution})" if d["words"] and resolution else d["words"] or resolution
             jury.add_row(d["decision"], d["ruling_id"] or d["event_id"] or "", on, ", ".join(d["jury"]), words)
         show(jury)
     for note in ex.get("notes", ()):

@@ -1155,3 +1155,21 @@ def test_a_command_on_the_default_ledger_warns_when_the_apis_setting_names_anoth
     monkeypatch.setenv("CERTLEDGER_DATABASE_URL", "sqlite:///certledger.db")
     assert "warning" not in _run("results").stderr
     assert "created a new ledger" not in _run("import", str(example_path), "--db", served).stderr
+
+
+def test_a_hand_resolution_without_a_comment_reads_as_the_resolution_alone(db_url, example_path, tmp_path):
+    """The jury decisions table wrote " (resolution: …)", a leading space and brackets
+    around nothing, for a ruling with no comment."""
+    import os
+
+    _run("import", str(example_path), "--db", db_url)
+    jury = [{"member_id": "pix-1", "external": False}]
+    ruling = {"type": "JuryRuling", "ruling_id": "ruling-by-hand", "decision": "resolve_incident",
+              "certification_id": "cert-0002", "report_id": "cert-0002-r0", "resolution": "no effect on scoring",
+              "jury": jury, "at": "2024-06-21T10:00:00Z"}
+    path = tmp_path / "by-hand.jsonl"
+    path.write_bytes(orjson.dumps(ruling) + b"\n")
+    _run("import", str(path), "--db", db_url)
+    text = runner.invoke(app, ["audit", "cert-0002", "--db", db_url], env={**os.environ, "COLUMNS": "250"}).stdout
+    row = next(line for line in text.splitlines() if "ruling-by-hand" in line and "report cert-0002-r0" in line)
+    assert "│ resolution: no effect on scoring" in row and "( resolution" not in row and " (resolution" not in row, row
