@@ -436,6 +436,9 @@ class LedgerService:
     def _judge_all(self, uow: _UnitOfWork, events: Sequence[LedgerEvent], first_line: int) -> RecordReport:
         report = RecordReport()
         errors = Refusals()
+        # A group commit judges several commands in one unit: this batch's records are
+        # those after `mark` (the earlier commands' versions are in `rules_before` already).
+        mark = len(uow.records)
         if any(isinstance(e, RuleVersionChanged) for e in events):
             # The rules as this batch is judged against them (judging applies to the state):
             # its versions' warnings are judged among them (`rule_version_warnings`).
@@ -444,7 +447,7 @@ class LedgerService:
         if errors:
             raise BatchRejected(errors)
         report.streams = {r.stream for r in uow.records}
-        report.rules_events = [r.event for r in uow.records if r.stream == RULES_STREAM]
+        report.rules_events = [r.event for r in uow.records[mark:] if r.stream == RULES_STREAM]
         return report
 
     # -- large imports: one transaction, streamed in chunks ----------------------------
