@@ -187,9 +187,17 @@ def api_elsewhere(db: str | None) -> None:
         used, theirs = resolve_url(None), resolve_url(served)
     except Exception:
         return  # (serve says what is wrong with its URL)
-    if used.redacted() != theirs.redacted():
+    if not _same_database(used, theirs):
         err.print(f"[yellow]warning:[/yellow] no --db nor ${ENV_VAR}: this command uses {shown(used.redacted())}, "
                   f"not the API's ledger ${DATABASE_URL_VAR} ({shown(theirs.redacted())}); pass --db to use that one")
+
+
+def _same_database(a, b) -> bool:
+    """Whether two URLs name one database: an embedded ledger by its file, however its
+    path is written (`sqlite:////abs/certledger.db` is the default's file, run from /abs)."""
+    if a.backend == b.backend == "sqlite":
+        return Path(a.path).resolve() == Path(b.path).resolve()
+    return a.redacted() == b.redacted()
 
 
 def _new_sqlite_file(db: str | None) -> bool:

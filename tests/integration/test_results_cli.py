@@ -1173,3 +1173,17 @@ def test_a_hand_resolution_without_a_comment_reads_as_the_resolution_alone(db_ur
     text = runner.invoke(app, ["audit", "cert-0002", "--db", db_url], env={**os.environ, "COLUMNS": "250"}).stdout
     row = next(line for line in text.splitlines() if "ruling-by-hand" in line and "report cert-0002-r0" in line)
     assert "│ resolution: no effect on scoring" in row and "( resolution" not in row and " (resolution" not in row, row
+
+
+def test_no_warning_when_the_apis_setting_names_the_default_ledger_by_another_path(tmp_path, monkeypatch):
+    """`CERTLEDGER_API_DATABASE_URL=sqlite:////abs/certledger.db` (the server's usual
+    absolute form) run from /abs names the very file the default uses: warning that the
+    command's ledger is "not the API's" sent an operator looking for a ledger that was it."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CERTLEDGER_DATABASE_URL", raising=False)
+    _run("init")
+    for same in (f"sqlite:///{tmp_path / 'certledger.db'}", "sqlite:///./certledger.db"):
+        monkeypatch.setenv("CERTLEDGER_API_DATABASE_URL", same)
+        assert "not the API's ledger" not in _run("results").stderr, same
+    monkeypatch.setenv("CERTLEDGER_API_DATABASE_URL", f"sqlite:///{tmp_path / 'served.db'}")
+    assert "not the API's ledger" in " ".join(_run("results").stderr.split())
