@@ -29,7 +29,22 @@ def proposal_changes(rules: RuleSet, timeline: RuleTimeline) -> list[str]:
         return [head]
     ours, theirs = rules.model_dump(mode="json"), parent.model_dump(mode="json")
     own = sorted(p for p, v in rules.origins.items() if v == rules.version and p.split(".")[0] not in _IDENTITY)
-    return [head] + [f"{path}: {_shown(_at(theirs, path))} → {_shown(_at(ours, path))}" for path in own]
+    return [head] + [_change(path, _at(theirs, path), _at(ours, path)) for path in own]
+
+
+def _change(path: str, before: Any, after: Any) -> str:
+    text = f"{path}: {_shown(before)} → {_shown(after)}"
+    if before is _ABSENT or _shown(before) != _shown(after) or "(" not in _shown(after):
+        return text
+    # Both named, not shown (a level table of 13 rows, twice): a table changed in one cell
+    # read as one left as it was. Said which.
+    if before == after:
+        return text + ", the same"
+    if isinstance(before, list) and isinstance(after, list):
+        new = sum(1 for row in after if row not in before)
+        gone = sum(1 for row in before if row not in after)
+        return text + f", {new} row(s) new or changed, {gone} dropped or changed"
+    return text
 
 
 def _at(document: dict[str, Any], path: str) -> Any:

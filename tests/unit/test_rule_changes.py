@@ -28,3 +28,19 @@ def test_a_long_value_is_named_not_shown_and_a_whole_document_says_so():
     assert neutralisation_era[-1] == "level_table: (6 rows) → (13 rows)"
     assert proposal_changes(timeline.get("pix-v2-2017-12"), timeline) == [
         "extends no version: a whole document, in force for certifications started from 2017-12-01T00:00:00+01:00"]
+
+
+def test_a_long_value_named_twice_says_whether_it_changed():
+    """`level_table: (13 rows) → (13 rows)` read the same for a table copied whole and for
+    one changed in a cell: the jury could not tell which it proposed."""
+    timeline = RuleTimeline.builtin()
+    table = timeline.get("pix-v2-2024-05").model_dump(mode="json")["level_table"]
+    changed = [dict(row) for row in table]
+    changed[0]["high"] = "X"
+    same = timeline.add({"version": "same", "extends": "pix-v2-2024-05", "effective_from": "2030-01-01T00:00:00Z",
+                         "level_table": table}, written=True)
+    other = timeline.add({"version": "other", "extends": "pix-v2-2024-05", "effective_from": "2030-02-01T00:00:00Z",
+                          "level_table": changed}, written=True)
+    assert proposal_changes(same, timeline)[-1] == "level_table: (13 rows) → (13 rows), the same"
+    assert proposal_changes(other, timeline)[-1] == \
+        "level_table: (13 rows) → (13 rows), 1 row(s) new or changed, 1 dropped or changed"
