@@ -116,11 +116,13 @@ def ledger_at(db: str | None, *, create: bool = False):
     names no file, says so, where it used to create an empty ledger there and answer
     from it ("no results"), hiding a mistyped path."""
     done = _sqlite_file_migrations(db)  # read once, for both checks below
+    # First: a reader given no default file was told to `init` one there, the stray
+    # ledger this warns of, with no word of the API's.
+    api_elsewhere(db)
     if not create:
         missing_ledger(db, done)
     else:
         missing_folder(db)
-    api_elsewhere(db)
     new_file = create and _new_sqlite_file(db)
     # Any command upgrades an existing embedded ledger on opening it: what `migrate` would
     # say of it is said here.

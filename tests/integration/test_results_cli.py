@@ -1187,3 +1187,13 @@ def test_no_warning_when_the_apis_setting_names_the_default_ledger_by_another_pa
         assert "not the API's ledger" not in _run("results").stderr, same
     monkeypatch.setenv("CERTLEDGER_API_DATABASE_URL", f"sqlite:///{tmp_path / 'served.db'}")
     assert "not the API's ledger" in " ".join(_run("results").stderr.split())
+
+
+def test_a_reader_finding_no_default_ledger_warns_that_the_apis_setting_names_another(tmp_path, monkeypatch):
+    """`results` with only the server's environment: "no ledger at sqlite:///certledger.db
+    … create one with `certledger init`", the stray ledger, and no word of the API's."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CERTLEDGER_DATABASE_URL", raising=False)
+    monkeypatch.setenv("CERTLEDGER_API_DATABASE_URL", f"sqlite:///{tmp_path / 'served.db'}")
+    said = _run("results", ok=False)
+    assert said.exit_code == 2 and "not the API's ledger" in " ".join(said.stderr.split()), said.stderr
