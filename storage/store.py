@@ -291,9 +291,12 @@ class EventStore(_Reads):
             with self.datastore.get_connection() as conn:
                 # The ledger's own tables only: a bare ANALYZE sampled every table of the
                 # database, other applications' too where a database is shared.
+                # Those the ledger's own statements name (visible by the search path, as
+                # quoted and qualified as needed): not `current_schema()`'s, which is a
+                # role's own "$user" schema where one exists, the ledger's in public.
                 tables = [row["name"] for row in conn.execute(  # (the pool's rows are dicts)
-                    "SELECT quote_ident(tablename) AS name FROM pg_tables WHERE schemaname = current_schema() "
-                    "AND tablename LIKE 'certledger\\_%' ORDER BY tablename").fetchall()]
+                    "SELECT c.oid::regclass::text AS name FROM pg_class c WHERE c.relkind IN ('r', 'p') "
+                    "AND c.relname LIKE 'certledger\\_%' AND pg_table_is_visible(c.oid) ORDER BY 1").fetchall()]
                 if tables:
                     conn.execute("ANALYZE " + ", ".join(tables))
         except (psycopg.Error, PersistenceError) as problem:

@@ -1197,3 +1197,26 @@ def test_a_reader_finding_no_default_ledger_warns_that_the_apis_setting_names_an
     monkeypatch.setenv("CERTLEDGER_API_DATABASE_URL", f"sqlite:///{tmp_path / 'served.db'}")
     said = _run("results", ok=False)
     assert said.exit_code == 2 and "not the API's ledger" in " ".join(said.stderr.split()), said.stderr
+
+
+def test_the_statistics_refresh_finds_the_ledgers_tables_beside_a_roles_own_schema(pg_url):
+    """With the default search path ("$user", public) and a schema named after the role,
+    `current_schema()` is that schema: the refresh looked for the ledger's tables there,
+    found none in it, analysed nothing, and said it had run."""
+    import psycopg
+
+    from commands.bootstrap import open_ledger
+
+    def analysed() -> int:
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            return conn.execute("SELECT analyze_count FROM pg_stat_user_tables "
+                                "WHERE relname = 'certledger_events'").fetchone()[0]
+
+    with open_ledger(pg_url) as ledger:  # its tables in public
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute("CREATE SCHEMA AUTHORIZATION CURRENT_USER")
+        before = analysed()
+        with ledger.store.datastore.get_connection() as conn:
+            assert conn.execute("SELECT current_schema() AS s").fetchone()["s"] != "public"
+        assert ledger.store.refresh_statistics(10**6)
+    assert analysed() == before + 1
