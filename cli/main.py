@@ -128,7 +128,9 @@ def import_(
             with counting(f"{'checking' if check else 'importing'} {file}") as progress:
                 try:
                     report = import_file(ledger, fh, progress=progress, check=check)
-                except InterruptedAfterCommit:  # (as its transaction's COMMIT returned)
+                except InterruptedAfterCommit as interrupted:  # (once its transaction committed)
+                    if interrupted.report is not None:
+                        _said_imported(file, interrupted.report, check=False)
                     err.print("[yellow]interrupted[/yellow] as the import committed: the file's events are in the "
                               f"ledger (`certledger import --check {shown(file)}` counts them as already recorded)")
                     raise typer.Exit(130) from None
@@ -147,19 +149,24 @@ def import_(
             try:
                 ledger.store.refresh_statistics(report.appended)  # a bulk load: the planner's view of it
             except KeyboardInterrupt:  # (the import has committed: it stands, and is said)
-                out.print(f"imported {report.appended} event(s), {report.skipped} already recorded")
+                _said_imported(file, report, check=False)
                 err.print("[yellow]interrupted[/yellow] while the tables' statistics were refreshed (ANALYZE), "
                           "once the import had committed: its events are in the ledger; the tables are analysed later")
                 raise typer.Exit(130) from None
     if report.appended == report.skipped == 0:  # (standard input, read only now)
         _refuse_empty(file)
-    warnings = report.rule_version_warnings()
+    _said_imported(file, report, check=check)
+
+
+def _said_imported(file: str, report, *, check: bool) -> None:
+    """The import's count (or the check's) and its rule versions' warnings: said of a
+    committed import even when a Ctrl-C came after it (the warnings were lost there)."""
     if check:
         out.print(f"checked: {report.appended} event(s) would be imported, {report.skipped} already recorded; "
                   "nothing was appended")
     else:
         out.print(f"imported {report.appended} event(s), {report.skipped} already recorded")
-    for version, warning in warnings:
+    for version, warning in report.rule_version_warnings():
         err.print(f"{visible(file)}: warning: rule version {visible(version)}: {visible(warning)}",
                   soft_wrap=True, markup=False, highlight=False)
 

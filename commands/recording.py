@@ -44,7 +44,7 @@ from ledger.streams import (
     session_stream,
     stream_of,
 )
-from storage.errors import WriteConflict
+from storage.errors import InterruptedAfterCommit, WriteConflict
 from storage.store import EventStore, members_key
 
 Clock = Callable[[], datetime]
@@ -421,6 +421,12 @@ class LedgerService:
         BatchRejected with every refused line."""
         return self._judge_all(self._unit_judging_only(by, guard), events, first_line=1)
 
+    def _holds(self, record: Recorded) -> bool:
+        """Whether the log holds `record` itself (its stream's version, with its content
+        and its recorded time: another writer may have taken the slot since a rollback)."""
+        found = self.store.read_stream(record.stream, after=record.version - 1)[:1]
+        return bool(found) and found[0].event == record.event and found[0].recorded_at == record.recorded_at
+
     def _unit_judging_only(self, by: str, guard: Guard | None) -> _UnitOfWork:
         """A unit of work for judging without writing, with a private cache: the overlay
         applies the judged lines to the states it holds, and the shared one may be in use
@@ -477,6 +483,7 @@ class LedgerService:
         cache = StateCache(max_size=IMPORT_CACHE_STREAMS)
         report = RecordReport()
         errors = Refusals()
+        last: Recorded | None = None  # the last record written, looked for after a Ctrl-C
         try:
             # Lock first: a long import judges against a ledger no one else writes meanwhile.
             with self.store.writer(lock=True) as writer:
@@ -488,6 +495,7 @@ class LedgerService:
                     # Written even after an error: the transaction is rolled back at the
                     # end anyway, and later lines are judged against a coherent ledger.
                     writer.write(uow.records)
+                    last = uow.records[-1] if uow.records else last
                     uow.written()
                     if progress:
                         progress(len(numbered))
@@ -497,6 +505,14 @@ class LedgerService:
                     raise _CheckedOnly
         except _CheckedOnly:
             pass  # (its transaction rolled back)
+        except KeyboardInterrupt:
+            # A Ctrl-C may land once the transaction committed: as the writer's block ends,
+            # or while PostgreSQL's COMMIT is awaited (and done). Whether it did is read
+            # from the log, not guessed: "nothing was appended" was said of a committed
+            # import, and running it again had its lines refused as facts recorded.
+            if not check and not errors and last is not None and self._holds(last):
+                raise InterruptedAfterCommit(report) from None
+            raise
         finally:
             # What this import wrote (or a check read of its own writes) is newer than what
             # the shared cache holds.

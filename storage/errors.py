@@ -14,9 +14,14 @@ class StorageError(Exception):
 
 
 class InterruptedAfterCommit(KeyboardInterrupt):
-    """A Ctrl-C that landed as a SQLite transaction's COMMIT returned: what it wrote is
-    in the ledger. (Its ROLLBACK then failed, "no transaction is active", and an import
-    ended in that traceback, exit 1, its events recorded all the same.)"""
+    """A Ctrl-C that landed once a transaction had committed (as SQLite's COMMIT returned,
+    or found so afterwards: `report`, what the import recorded, when known): what it
+    wrote is in the ledger. (Its ROLLBACK then failed, "no transaction is active", and an
+    import ended in that traceback, exit 1, its events recorded all the same.)"""
+
+    def __init__(self, report: object = None) -> None:
+        super().__init__()
+        self.report = report
 
 
 class LedgerNotPrepared(StorageError):

@@ -1223,3 +1223,50 @@ def test_the_statistics_refresh_finds_the_ledgers_tables_beside_a_roles_own_sche
             assert conn.execute("SELECT current_schema() AS s").fetchone()["s"] != "public"
         assert ledger.store.refresh_statistics(10**6)
     assert analysed() == before + 1
+
+
+def test_an_interrupt_after_the_import_committed_is_found_in_the_log(db_url, example_path, monkeypatch, tmp_path):
+    """A Ctrl-C landing once the writer's block had ended (or, on PostgreSQL, while its
+    COMMIT was awaited and done) was said as "nothing was appended", of an import whose
+    events were all recorded: whether it committed is now read from the log."""
+    from contextlib import contextmanager
+
+    from storage.store import EventStore
+
+    real = EventStore.writer
+
+    def interrupting(after_commit: bool):
+        @contextmanager
+        def writer(self, **kwargs):
+            with real(self, **kwargs) as w:
+                yield w
+                if kwargs.get("lock") and not after_commit:  # (the import's writer)
+                    raise KeyboardInterrupt  # inside: rolled back
+            if kwargs.get("lock") and after_commit:
+                raise KeyboardInterrupt  # the block ended: committed
+        return writer
+
+    _run("init", "--db", db_url)
+    monkeypatch.setattr(EventStore, "writer", interrupting(after_commit=True))
+    stopped = _run("import", str(example_path), "--db", db_url, ok=False)
+    monkeypatch.undo()
+    said = " ".join(stopped.output.split())
+    assert stopped.exit_code == 130, said
+    assert "imported 76 event(s), 0 already recorded" in said, said
+    assert "interrupted as the import committed: the file's events are in the ledger" in said, said
+    assert "nothing was appended" not in said, said
+    checked = " ".join(_run("import", "--check", str(example_path), "--db", db_url).output.split())
+    assert "checked: 0 event(s) would be imported, 76 already recorded" in checked, checked
+
+    # Interrupted before its commit: rolled back, and said so (its last record is not found).
+    jury = [{"member_id": m, "external": m.startswith("ext")} for m in ("pix-1", "pix-2", "ext-1", "ext-2")]
+    comment = tmp_path / "comment.jsonl"
+    comment.write_bytes(orjson.dumps({"type": "JuryRuling", "ruling_id": "r-general", "decision": "comment",
+                                      "comment": "a general word", "jury": jury, "at": "2024-06-21T10:00:00Z"}) + b"\n")
+    monkeypatch.setattr(EventStore, "writer", interrupting(after_commit=False))
+    rolled_back = _run("import", str(comment), "--db", db_url, ok=False)
+    monkeypatch.undo()
+    said = " ".join(rolled_back.output.split())
+    assert rolled_back.exit_code == 130 and "nothing was appended (an import is one transaction)" in said, said
+    checked = " ".join(_run("import", "--check", str(comment), "--db", db_url).output.split())
+    assert "checked: 1 event(s) would be imported, 0 already recorded" in checked, checked
