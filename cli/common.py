@@ -108,7 +108,7 @@ REDERIVING_NOTE = ("note: the results read model was dropped to be derived again
 
 
 @contextmanager
-def ledger_at(db: str | None, *, create: bool = False):
+def ledger_at(db: str | None, *, create: bool = False, say_new: bool = True):
     """Open the ledger, turning storage problems into one readable line and exit 2.
 
     Only the commands that write facts (`init`, `migrate`, `import`, `simulate`) may
@@ -123,7 +123,7 @@ def ledger_at(db: str | None, *, create: bool = False):
         missing_ledger(db, done)
     else:
         missing_folder(db)
-    new_file = create and _new_sqlite_file(db)
+    new_file = create and say_new and _new_sqlite_file(db)  # (`demo` says it in its own words)
     # Any command upgrades an existing embedded ledger on opening it: what `migrate` would
     # say of it is said here.
     upgrading = bool(done) and migrations.RULING_INDEX_MIGRATION not in done

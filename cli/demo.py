@@ -115,7 +115,7 @@ def run_demo(db_path: Path, candidates: int, seed: int) -> dict:
     parse_url(f"sqlite:///{db_path}")  # a path no ledger can have is refused before anything is removed
     _fresh(db_path)
     figures: dict = {}
-    with ledger_at(f"sqlite:///{db_path}", create=True) as ledger:
+    with ledger_at(f"sqlite:///{db_path}", create=True, say_new=False) as ledger:
         _step("1. A new embedded ledger")
         versions = [r.event.version for r in ledger.store.read_stream("rules")]
         out.print(f"created {db_path}: it starts with the {len(versions)} built-in rule versions as events "

@@ -33,6 +33,7 @@ def test_the_demo_command_exits_cleanly(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "rescored under jury-2024-09-cap-6" in done.stdout
     assert "checked the hash chain after the kept link" in done.stdout and "--since" in done.stdout
+    assert "created a new ledger" not in done.stderr  # (its own first step says so, in its words)
 
 
 
