@@ -164,13 +164,18 @@ def ledger_at(db: str | None, *, create: bool = False, say_new: bool = True):
         ledger.close()
 
 
-# The results read model and its bookkeeping: what a reading command writes.
-_VIEW_TABLE = re.compile(r"\bcertledger_(results|result_history|result_sessions|scoring_inputs|results_tracking|rebuilds)\b")
+def _view_table() -> re.Pattern[str]:
+    """The results read model and its bookkeeping, what a reading command writes, named
+    as the projection names them."""
+    from projections.views import PG_TRACKING_TABLE, VIEW_TABLES
+
+    names = (*VIEW_TABLES, PG_TRACKING_TABLE, "certledger_rebuilds")
+    return re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\b")
 
 
 def _view_hint(refused: BaseException) -> str:
     """Why a command that only reads needed to write, when that is what was refused."""
-    if not _VIEW_TABLE.search(str(refused)):
+    if not _view_table().search(str(refused)):
         return ""
     return (" (results, audit and what-if first derive the results of the events recorded since they were "
             "last derived, which writes the results read model: have a role that may write it run `certledger "
