@@ -424,7 +424,10 @@ class LedgerService:
     def _holds(self, record: Recorded) -> bool:
         """Whether the log holds `record` itself (its stream's version, with its content
         and its recorded time: another writer may have taken the slot since a rollback)."""
-        found = self.store.read_stream(record.stream, after=record.version - 1)[:1]
+        try:
+            found = self.store.read_stream(record.stream, after=record.version - 1)[:1]
+        except Exception:  # noqa: BLE001 - asked after a Ctrl-C; a log unreadable then is taken as rolled back
+            return False
         return bool(found) and found[0].event == record.event and found[0].recorded_at == record.recorded_at
 
     def _unit_judging_only(self, by: str, guard: Guard | None) -> _UnitOfWork:
@@ -512,7 +515,7 @@ class LedgerService:
             # import, and running it again had its lines refused as facts recorded.
             if not check and not errors and last is not None and self._holds(last):
                 raise InterruptedAfterCommit(report) from None
-            raise
+            raise  # (rolled back)
         finally:
             # What this import wrote (or a check read of its own writes) is newer than what
             # the shared cache holds.
