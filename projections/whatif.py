@@ -46,8 +46,8 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.rules import RuleSet, RuleTimeline
-from ledger.scoring import CertificationFacts, Result, score
 from ledger.rules.changes import proposal_changes
+from ledger.scoring import CertificationFacts, Result, score
 from ledger.scoring.proposal_warnings import proposal_warnings
 
 STARTED = "started"
