@@ -43,7 +43,10 @@ def print_report(report: Any, out: Console) -> None:
     out.print(f"[bold]{shown(title_of(report))}[/bold]")
     under = ", ".join(f"{v} ({n})" for v, n in report.scored_under.items()) or "none"
     out.print(f"{period_of(report)}; scored under: {shown(under)}")
-    out.print(f"compared [bold]{report.compared}[/bold], changed [bold]{report.changed}[/bold]; nothing was written")
+    same = (f"; {report.rescored_unchanged} more scored under another version with the same outcome (recorded, "
+            "each gets a new result in its history)" if report.rescored_unchanged else "")
+    out.print(f"compared [bold]{report.compared}[/bold], changed [bold]{report.changed}[/bold]{same}; "
+              "nothing was written")
     if report.proposal_changes:  # what the jury proposes, before what it does
         head, *changes = report.proposal_changes
         out.print(f"the proposal {shown(report.proposal)}: {shown(head)}" + ("; it sets:" if changes else ""),

@@ -53,6 +53,7 @@ class Comparison:
     down: Counter = field(default_factory=Counter)
     scored_under: Counter = field(default_factory=Counter)
     changed: np.ndarray | None = None  # bool per certification
+    rescored_unchanged: int = 0  # another version, the same outcome (whatif.WhatIfReport's)
     reference_changes: dict[int, Any] = field(default_factory=dict)  # index -> CertificationChange
 
 
@@ -88,6 +89,7 @@ def compare_columns(inputs: CompactInputs, before: ResultColumns, after: ResultC
     outcome = ((before.status != after.status) | (before.reasons != after.reasons) | (before.error != after.error)
                | (before.pix != after.pix) | (before.rate != after.rate))
     out.changed = lane & (outcome | mark_diff | one_sided)
+    out.rescored_unchanged = int((scored & (before.version != after.version) & ~out.changed).sum())
     return out
 
 
@@ -159,6 +161,7 @@ def fast_compare(inputs: CompactInputs, current: ResultColumns | Mapping[str, An
             result.up[cl.code] += cl.up
             result.down[cl.code] += cl.down
         result.scored_under.update(report.scored_under)
+        result.rescored_unchanged += report.rescored_unchanged
         where = {inputs.cert_ids[i]: i for i in slow_certs}
         for change in report.changes:
             result.reference_changes[where[change.certification_id]] = change
@@ -183,6 +186,7 @@ def fast_compare(inputs: CompactInputs, current: ResultColumns | Mapping[str, An
         compared=result.compared,
         changed=len(changed),
         scored_under=dict(sorted(result.scored_under.items())),
+        rescored_unchanged=result.rescored_unchanged,
         status_transitions=tuple(StatusTransition(before=b, after=a, count=n) for (b, a), n in transitions),
         score_differences=tuple(ScoreDifference(difference=d, count=n) for d, n in sorted(result.differences.items()) if n),
         competence_changes=tuple(

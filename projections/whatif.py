@@ -126,6 +126,10 @@ class WhatIfReport(_Model):
     compared: int = 0
     changed: int = 0
     scored_under: dict[str, int] = Field(default_factory=dict)  # "after" rule version -> certifications
+    # Scored under another version with the same outcome: not `changed`, but recording the
+    # proposal rescores them, and each gets a new result in its history (a jury read 143
+    # changes announced where recording added 160 results).
+    rescored_unchanged: int = 0
     status_transitions: tuple[StatusTransition, ...] = ()
     score_differences: tuple[ScoreDifference, ...] = ()
     competence_changes: tuple[CompetenceLevelChanges, ...] = ()
@@ -270,6 +274,7 @@ class _Tally:
         self.up: Counter[str] = Counter()
         self.down: Counter[str] = Counter()
         self.scored_under: Counter[str] = Counter()
+        self.rescored_unchanged = 0
         self.changes: list[CertificationChange] = []
 
     def add(self, cert_id: str, at: datetime, facts: CertificationFacts, before: tuple, after: tuple) -> None:
@@ -295,6 +300,8 @@ class _Tally:
                 session_id=facts.session_id, before=b, after=a, pix_difference=difference,
                 competences=tuple(competences), explanation=tuple(_words(b, a, competences)),
             ))
+        elif a.status != STARTED and a.rule_version != b.rule_version:
+            self.rescored_unchanged += 1
 
     def report(self) -> WhatIfReport:
         rank = {s: i for i, s in enumerate(STATUS_ORDER)}
@@ -303,6 +310,7 @@ class _Tally:
             compared=self.compared,
             changed=len(self.changes),
             scored_under=dict(sorted(self.scored_under.items())),
+            rescored_unchanged=self.rescored_unchanged,
             status_transitions=tuple(StatusTransition(before=b, after=a, count=n) for (b, a), n in transitions),
             score_differences=tuple(ScoreDifference(difference=d, count=n) for d, n in sorted(self.differences.items())),
             competence_changes=tuple(

@@ -244,6 +244,7 @@ def render_html(report: WhatIfReport) -> str:
 <div class="summary">
 <div>compared<b id="compared" data-count="{report.compared}">{report.compared}</b></div>
 <div>changed<b id="changed" data-count="{report.changed}">{report.changed}</b></div>
+<div>rescored, same outcome<b id="rescored-unchanged" data-count="{report.rescored_unchanged}">{report.rescored_unchanged}</b></div>
 </div>
 {_proposal(report)}{_warnings(report)}<h2>Status changes</h2>
 <p class="note">Rows: status before; columns: status after. The diagonal is unchanged.</p>

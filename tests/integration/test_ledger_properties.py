@@ -989,6 +989,11 @@ class LedgerMachine(RuleBasedStateMachine):
                         cid, change.pix_difference, before[cid]["pix_score"], now["pix_score"])
             else:
                 assert public_outcome(now) == public_outcome(before[cid]), (cid, before[cid], now)
+        # ... and it counts those it rescores under another version with the same outcome
+        rescored = [cid for cid, now in after.items() if cid not in changed and now["status"] != "started"
+                    and now["rule_version"] != before[cid]["rule_version"]]
+        assert predicted.rescored_unchanged == len(rescored), (predicted.rescored_unchanged, rescored)
+        STATS["rescored with the same outcome, announced"] += len(rescored)
 
     # -------------------------------------------------------------- rules: refused batches
     @rule(data=st.data())

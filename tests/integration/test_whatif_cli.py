@@ -91,6 +91,7 @@ def test_the_html_page_is_written_beside_the_summary(ledger_url, tmp_path):
     assert "<title>What-if: cap-5 against current results</title>" in html
     assert 'data-before="validated" data-after="validated" data-count="4"' in html
     assert '<ul id="proposal-changes" class="note"><li>max_reachable_level: 7 → 5</li></ul>' in html
+    assert '<b id="rescored-unchanged" data-count="1">1</b>' in html  # (c-low: cap 5 changes nothing of it)
 
 
 def test_two_published_versions_are_compared_by_name(ledger_url):
@@ -99,6 +100,12 @@ def test_two_published_versions_are_compared_by_name(ledger_url):
 
     assert (report["mode"], report["proposal"], report["baseline"]) == ("versions", "pix-v2-2021-01", "pix-v2-2023-12")
     assert report["proposal_changes"] == []  # (a version of the ledger: a document's changes only)
+    # c-low (level 2) is scored the same under 2021-01: not changed, but rescored, and said.
+    assert report["changed"] == 3 and report["rescored_unchanged"] == 1, report
+    text = " ".join(_run("what-if", "--rules", "pix-v2-2021-01", "--against", "pix-v2-2023-12", "--db",
+                         ledger_url).stdout.split())
+    assert ("changed 3; 1 more scored under another version with the same outcome (recorded, each gets a new "
+            "result in its history)") in text, text
     assert report["scored_under"] == {"pix-v2-2021-01": 4}
     # Max level 6 instead of 7: a level-6 profile at 50 pix keeps its level but its pix
     # are capped at 48; the rows that fire are the same but come from other versions.

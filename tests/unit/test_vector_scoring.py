@@ -557,6 +557,7 @@ def test_what_if_two_versions_matches_compare(edge_rows, after, before):
     got = _fast(rows, current, a, baseline_for=b)
     assert got == want
     assert want.changed > 10
+    assert want.rescored_unchanged > 0  # (another version, the same outcome: counted alike)
 
 
 def test_what_if_shows_the_first_changes_and_counts_them_all(simulated_rows):
