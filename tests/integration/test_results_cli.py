@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import pytest
 import orjson
 from typer.testing import CliRunner
@@ -713,6 +715,37 @@ def test_an_id_with_a_control_or_invisible_character_is_refused_as_written(sqlit
             in rejected.output
 
 
+class _LateInterrupt:
+    """A SQLite connection on which Ctrl-C arrives right after COMMIT returns."""
+
+    def __init__(self, raw):
+        self.raw = raw
+
+    def execute(self, statement, *args):
+        done = self.raw.execute(statement, *args)
+        if statement == "COMMIT":
+            raise KeyboardInterrupt
+        return done
+
+    def __getattr__(self, name):
+        return getattr(self.raw, name)
+
+
+@contextmanager
+def _interrupted_as_commit_returns(ledger):
+    """The ledger's SQLite connection for this thread (the one its writers reuse) as a
+    `_LateInterrupt` inside the block; put back after it, which must leave no transaction
+    open (a ROLLBACK after the COMMIT failed: "no transaction is active")."""
+    with ledger.store.datastore.get_connection(commit=False) as conn:  # this thread's, reused
+        raw = conn._sqlite_conn
+    conn._sqlite_conn = _LateInterrupt(raw)
+    try:
+        yield
+    finally:
+        conn._sqlite_conn = raw
+    assert not raw.in_transaction
+
+
 def test_an_interrupt_landing_once_a_page_has_committed_is_the_interrupt_not_a_rollback_error(sqlite_url):
     """Ctrl-C during a SQLite rebuild, landing as COMMIT returned: ROLLBACK then failed
     ("cannot rollback - no transaction is active"), and that traceback replaced the
@@ -720,31 +753,11 @@ def test_an_interrupt_landing_once_a_page_has_committed_is_the_interrupt_not_a_r
     from commands.bootstrap import open_ledger
     from projections.views import ResultsViews
 
-    class LateInterrupt:  # the connection, but Ctrl-C arrives right after COMMIT
-        def __init__(self, raw):
-            self.raw = raw
-
-        def execute(self, statement, *args):
-            done = self.raw.execute(statement, *args)
-            if statement == "COMMIT":
-                raise KeyboardInterrupt
-            return done
-
-        def __getattr__(self, name):
-            return getattr(self.raw, name)
-
     with open_ledger(sqlite_url) as ledger:
         views = ResultsViews(ledger.store)
-        with ledger.store.datastore.get_connection(commit=False) as conn:  # this thread's, reused
-            raw = conn._sqlite_conn
-        conn._sqlite_conn = LateInterrupt(raw)
-        try:
-            with pytest.raises(KeyboardInterrupt):
-                with views.transaction() as curs:
-                    curs.execute(views.sql("DELETE FROM certledger_rebuilds WHERE projection = %s"), ["nothing"])
-        finally:
-            conn._sqlite_conn = raw
-        assert not raw.in_transaction
+        with _interrupted_as_commit_returns(ledger), pytest.raises(KeyboardInterrupt):
+            with views.transaction() as curs:
+                curs.execute(views.sql("DELETE FROM certledger_rebuilds WHERE projection = %s"), ["nothing"])
 
 
 def test_a_flag_is_shown_in_help_as_taking_no_value():
@@ -1037,29 +1050,10 @@ def test_an_interrupt_landing_as_an_import_commits_says_its_events_are_in(sqlite
     from commands.bootstrap import open_ledger
     from storage.errors import InterruptedAfterCommit
 
-    class LateInterrupt:  # the connection, but Ctrl-C arrives right after COMMIT
-        def __init__(self, raw):
-            self.raw = raw
-
-        def execute(self, statement, *args):
-            done = self.raw.execute(statement, *args)
-            if statement == "COMMIT":
-                raise KeyboardInterrupt
-            return done
-
-        def __getattr__(self, name):
-            return getattr(self.raw, name)
-
     with open_ledger(sqlite_url) as ledger:
-        with ledger.store.datastore.get_connection(commit=False) as conn:  # this thread's, reused
-            raw = conn._sqlite_conn
-        conn._sqlite_conn = LateInterrupt(raw)
-        try:
-            with pytest.raises(InterruptedAfterCommit), example_path.open("rb") as fh:
-                import_module.import_file(ledger, fh)
-        finally:
-            conn._sqlite_conn = raw
-        assert not raw.in_transaction
+        with _interrupted_as_commit_returns(ledger), pytest.raises(InterruptedAfterCommit), \
+                example_path.open("rb") as fh:
+            import_module.import_file(ledger, fh)
     checked = _run("import", "--check", str(example_path), "--db", sqlite_url).stdout
     assert "checked: 0 event(s) would be imported, 76 already recorded" in " ".join(checked.split())
 
