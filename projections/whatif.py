@@ -54,7 +54,7 @@ STARTED = "started"
 STATUS_ORDER = ("validated", "rejected", "cancelled", "error", STARTED)
 
 RulesFor = Callable[[datetime], RuleSet | None]
-PACKED_EXPLANATIONS = "_competence_explanations_json"  # see current_results
+PACKED_EXPLANATIONS = "_explanation_json"  # see current_results
 
 
 class _Model(BaseModel):
@@ -88,6 +88,47 @@ class CompetenceChange(_Model):
     because_after: str | None = None
 
 
+class QuestionChange(_Model):
+    """A question whose fate under the rules differs between the two sides (an incident
+    rule now neutralising it, an abort now skipping it, a QROCM-dep weight...)."""
+
+    number: int  # rank among the questions served, as incident reports count
+    question_id: str
+    competence: str
+    fate_before: str
+    fate_after: str
+    counted_as_before: str | None = None
+    counted_as_after: str | None = None
+    neutralised_by_before: str | None = None
+    neutralised_by_after: str | None = None
+    weight_before: int
+    weight_after: int
+    because_before: tuple[str, ...] = ()
+    because_after: tuple[str, ...] = ()
+
+
+class IncidentChange(_Model):
+    """An incident report whose outcome differs between the two sides."""
+
+    report_id: str
+    code: str
+    question_number: int | None = None
+    outcome_before: str
+    outcome_after: str
+    because_before: str
+    because_after: str
+
+
+class RateCounts(_Model):
+    """What the reproducibility rate was computed from, and the trust rule's count."""
+
+    correct: int
+    answered: int
+    trust_answered: int | None = None  # None: the version has no trust rule
+    trust_required: int | None = None
+    trusted: bool | None = None
+
+
 class CertificationChange(_Model):
     certification_id: str
     started_at: datetime
@@ -97,6 +138,13 @@ class CertificationChange(_Model):
     after: ResultSide
     pix_difference: int | None
     competences: tuple[CompetenceChange, ...] = ()
+    # What lies under a changed status or rate, where the two sides' explanations have it
+    # (neither has on an `error` without questions): the rate's counts, the incidents
+    # and the questions whose treatment differs.
+    counts_before: RateCounts | None = None
+    counts_after: RateCounts | None = None
+    incidents: tuple[IncidentChange, ...] = ()
+    questions: tuple[QuestionChange, ...] = ()
     explanation: tuple[str, ...] = ()  # the difference in words, one line per point
 
 
@@ -155,20 +203,25 @@ class WhatIfReport(_Model):
 
 
 # ------------------------------------------------------------------ one result, either form
-def _side_of(result: Any) -> tuple[ResultSide, dict[str, dict[str, Any]], Mapping[str, Any]]:
-    """(summary, competence marks, competence explanations) of a result dict or Result."""
+# The parts of a result's explanation a change is explained from: the competences' rows,
+# and what lies under the rate (its counts, the trust rule, each question's fate, each
+# incident's outcome).
+EXPLAINED_PARTS = ("competences", "rate", "trust", "questions", "incidents")
+
+
+def _side_of(result: Any) -> tuple[ResultSide, dict[str, dict[str, Any]], "_Explained"]:
+    """(summary, competence marks, explanation) of a result dict or Result."""
     if result is None:
-        return ResultSide(status=STARTED), {}, {}
+        return ResultSide(status=STARTED), {}, _Explained(dict)
     if isinstance(result, Result):
         side = ResultSide(status=result.status, reasons=result.reasons, error=result.error,
                           pix_score=result.pix_score, reproducibility_rate=result.reproducibility_rate,
                           rule_version=result.rule_version)
         marks = {code: {"level": m.level, "pix": m.pix} for code, m in result.competences.items()}
-        return side, marks, _Explained(lambda: {
-            code: e.model_dump(mode="json") for code, e in result.explanation.competences.items()})
+        return side, marks, _Explained(lambda: result.explanation.model_dump(mode="json", include=set(EXPLAINED_PARTS)))
     status = result.get("status") or STARTED
     if status == STARTED:
-        return ResultSide(status=STARTED), {}, {}
+        return ResultSide(status=STARTED), {}, _Explained(dict)
     side = ResultSide(
         status=status,
         reasons=tuple(result.get("reasons") or ()),
@@ -181,20 +234,23 @@ def _side_of(result: Any) -> tuple[ResultSide, dict[str, dict[str, Any]], Mappin
     packed = result.get(PACKED_EXPLANATIONS)
     if packed is not None:
         return side, marks, _Explained(lambda: orjson.loads(packed))
-    return side, marks, ((result.get("explanation") or {}).get("competences")) or {}
+    return side, marks, _Explained(lambda: result.get("explanation"))
 
 
 class _Explained:
-    """Competence explanations, built only if a change needs them (most results are
+    """A result's explanation, built only if a change needs it (most results are
     unchanged, and explanations are most of a result's size)."""
 
     def __init__(self, build: Callable[[], Mapping[str, Any] | None]):
         self.build, self.built = build, None
 
-    def get(self, code: str, default: Any = None) -> Any:
+    def part(self, key: str) -> Any:
         if self.built is None:
             self.built = self.build() or {}
-        return self.built.get(code, default)
+        return self.built.get(key)
+
+    def competence(self, code: str) -> Mapping[str, Any]:
+        return (self.part("competences") or {}).get(code) or {}
 
 
 def _same_outcome(a: ResultSide, b: ResultSide) -> bool:
@@ -214,7 +270,7 @@ def _competence_changes(before: tuple, after: tuple) -> list[CompetenceChange]:
         pb, pa = _mark(marks_b, code, "pix"), _mark(marks_a, code, "pix")
         if (lb, pb) == (la, pa):
             continue
-        eb, ea = why_b.get(code) or {}, why_a.get(code) or {}
+        eb, ea = why_b.competence(code), why_a.competence(code)
         changes.append(CompetenceChange(
             code=code, level_before=lb, level_after=la, pix_before=pb, pix_after=pa,
             row_before=eb.get("row"), row_after=ea.get("row"),
@@ -222,6 +278,91 @@ def _competence_changes(before: tuple, after: tuple) -> list[CompetenceChange]:
             because_before=eb.get("because"), because_after=ea.get("because"),
         ))
     return changes
+
+
+def _counts(why: _Explained) -> RateCounts | None:
+    rate = why.part("rate")
+    if not rate:
+        return None
+    trust = why.part("trust") or {}
+    return RateCounts(correct=rate["correct"], answered=rate["answered"], trust_answered=trust.get("answered"),
+                      trust_required=trust.get("required"), trusted=trust.get("trusted"))
+
+
+def _question_changes(why_b: _Explained, why_a: _Explained) -> list[QuestionChange]:
+    """The questions treated differently, by id (both sides score the same facts, so the
+    same questions were served); none when a side has no questions (an error)."""
+    after = {q["question_id"]: q for q in why_a.part("questions") or ()}
+    changes = []
+    for b in why_b.part("questions") or ():
+        a = after.get(b["question_id"])
+        if a is None or all(b.get(k) == a.get(k) for k in ("fate", "counted_as", "neutralised_by", "weight")):
+            continue
+        changes.append(QuestionChange(
+            number=a["number"], question_id=a["question_id"], competence=a["competence"],
+            fate_before=b["fate"], fate_after=a["fate"], counted_as_before=b.get("counted_as"),
+            counted_as_after=a.get("counted_as"), neutralised_by_before=b.get("neutralised_by"),
+            neutralised_by_after=a.get("neutralised_by"), weight_before=b["weight"], weight_after=a["weight"],
+            because_before=tuple(b.get("because") or ()), because_after=tuple(a.get("because") or ()),
+        ))
+    return changes
+
+
+def _incident_changes(why_b: _Explained, why_a: _Explained) -> list[IncidentChange]:
+    after = {i["report_id"]: i for i in why_a.part("incidents") or ()}
+    changes = []
+    for b in why_b.part("incidents") or ():
+        a = after.get(b["report_id"])
+        if a is None or b["outcome"] == a["outcome"]:  # (its words name the version: not a change)
+            continue
+        changes.append(IncidentChange(
+            report_id=a["report_id"], code=a["code"], question_number=a.get("question_number"),
+            outcome_before=b["outcome"], outcome_after=a["outcome"], because_before=b["because"],
+            because_after=a["because"],
+        ))
+    return changes
+
+
+def _fate_words(fate: str, neutralised_by: str | None, counted_as: str | None, weight: int) -> str:
+    if fate == "neutralised" and neutralised_by:
+        words = f"neutralised by {neutralised_by.replace('_', ' ')}"
+    elif fate == "counted" and counted_as:
+        words = f"counted as {counted_as}"
+    else:
+        words = fate
+    return words + (f" (weight {weight})" if weight != 1 else "")
+
+
+def _cause_words(change: CertificationChange) -> list[str]:
+    lines = []
+    b, a = change.counts_before, change.counts_after
+    if b is not None and a is not None and b != a:
+        if (b.correct, b.answered) != (a.correct, a.answered):
+            lines.append(f"rate counts: {b.correct} correct of {b.answered} answered -> "
+                         f"{a.correct} correct of {a.answered} answered")
+        # Said only when its verdict turns (no rule cancels nothing, as a trusted count):
+        # a count that moved while both sides trust, or a version without the rule beside
+        # a trusted one, changes no outcome.
+        if (b.trusted is False) != (a.trusted is False):
+            lines.append(f"trust rule: {_trust_words(b)} -> {_trust_words(a)}")
+    for i in change.incidents:
+        on = f", question {i.question_number}" if i.question_number is not None else ""
+        lines.append(f"incident report {i.report_id} ({i.code}{on}): {i.outcome_before} -> {i.outcome_after} "
+                     f"({i.because_after})")
+    for q in change.questions:
+        why = "; ".join(w for w in q.because_after if w not in q.because_before) or "; ".join(q.because_after)
+        lines.append(f"question {q.number} ({q.question_id}, competence {q.competence}): "
+                     f"{_fate_words(q.fate_before, q.neutralised_by_before, q.counted_as_before, q.weight_before)} -> "
+                     f"{_fate_words(q.fate_after, q.neutralised_by_after, q.counted_as_after, q.weight_after)}"
+                     + (f" ({why})" if why else ""))
+    return lines
+
+
+def _trust_words(counts: RateCounts) -> str:
+    if counts.trusted is None:
+        return "no trust rule"
+    return (f"{counts.trust_answered} answered, {counts.trust_required} required: "
+            + ("trusted" if counts.trusted else "not trusted"))
 
 
 def _row_words(row: Mapping[str, Any] | None, because: str | None = None) -> str:
@@ -247,17 +388,21 @@ def _yes(flag: bool | None) -> str:
     return "-" if flag is None else ("yes" if flag else "no")
 
 
-def _words(before: ResultSide, after: ResultSide, competences: list[CompetenceChange]) -> list[str]:
+def _first_reason(side: ResultSide) -> str:
+    return f" ({side.reasons[0]})" if side.reasons else ""
+
+
+def _words(before: ResultSide, after: ResultSide, competences: list[CompetenceChange], causes: list[str]) -> list[str]:
     lines = []
     if before.status != after.status:
-        why = f" ({after.reasons[0]})" if after.reasons else ""
-        lines.append(f"status {before.status} -> {after.status}{why}")
+        lines.append(f"status {before.status}{_first_reason(before)} -> {after.status}{_first_reason(after)}")
     elif before.reasons != after.reasons:
         lines.append(f"reasons {list(before.reasons)} -> {list(after.reasons)}")
     if before.pix_score != after.pix_score:
         lines.append(f"pix {mark_text(before.pix_score)} -> {mark_text(after.pix_score)}")
     if before.reproducibility_rate != after.reproducibility_rate:
         lines.append(f"reproducibility rate {before.reproducibility_rate} -> {after.reproducibility_rate}")
+    lines += causes
     for c in competences:
         lines.append(f"competence {c.code}: level {mark_text(c.level_before)} -> {mark_text(c.level_after)}, "
                      f"pix {mark_text(c.pix_before)} -> {mark_text(c.pix_after)}; {_rows_words(c)}")
@@ -278,7 +423,7 @@ class _Tally:
         self.changes: list[CertificationChange] = []
 
     def add(self, cert_id: str, at: datetime, facts: CertificationFacts, before: tuple, after: tuple) -> None:
-        (b, marks_b, _), (a, marks_a, _) = before, after
+        (b, marks_b, why_b), (a, marks_a, why_a) = before, after
         self.compared += 1
         self.transitions[(b.status, a.status)] += 1
         if a.rule_version and a.status != STARTED:
@@ -295,11 +440,14 @@ class _Tally:
                 self.down[code] += 1
         competences = _competence_changes(before, after)
         if competences or not _same_outcome(b, a):
-            self.changes.append(CertificationChange(
+            change = CertificationChange(
                 certification_id=cert_id, started_at=at, candidate_id=facts.candidate_id,
                 session_id=facts.session_id, before=b, after=a, pix_difference=difference,
-                competences=tuple(competences), explanation=tuple(_words(b, a, competences)),
-            ))
+                competences=tuple(competences), counts_before=_counts(why_b), counts_after=_counts(why_a),
+                incidents=tuple(_incident_changes(why_b, why_a)), questions=tuple(_question_changes(why_b, why_a)),
+            )
+            causes = _cause_words(change)
+            self.changes.append(change.model_copy(update={"explanation": tuple(_words(b, a, competences, causes))}))
         elif a.status != STARTED and a.rule_version != b.rule_version:
             self.rescored_unchanged += 1
 
@@ -403,8 +551,10 @@ PAGE = 500
 
 
 def current_results(store: Any, start: datetime | None, end: datetime | None) -> dict[str, dict[str, Any]]:
-    """The period's current results, by page, keeping of each explanation only the
-    competences, packed (JSON bytes: a tenth of the memory of the decoded form)."""
+    """The period's current results, by page, keeping of each explanation only the parts
+    a change is explained from, packed (JSON bytes: a tenth of the memory of the decoded
+    form). The CLI and the API compare with `vector_whatif.fast_what_if`, which reads
+    only the changed certifications' explanations."""
     from projections.results import ResultsReader
 
     reader, kept, after = ResultsReader(store), {}, None
@@ -412,7 +562,8 @@ def current_results(store: Any, start: datetime | None, end: datetime | None) ->
         page = reader.current(started_from=start, started_to=end, after=after, limit=PAGE)
         for row in page:
             slim = {k: row.get(k) for k in _KEPT}
-            slim[PACKED_EXPLANATIONS] = orjson.dumps((row.get("explanation") or {}).get("competences"))
+            explanation = row.get("explanation") or {}
+            slim[PACKED_EXPLANATIONS] = orjson.dumps({k: explanation.get(k) for k in EXPLAINED_PARTS})
             kept[row["certification_id"]] = slim
         if len(page) < PAGE:
             return kept

@@ -35,6 +35,11 @@ def test_fast_what_if_gives_the_report_of_what_if(db_url, clock):
             got = fast_what_if(store, proposal, details=None, **options)
             assert got == want, (proposal if isinstance(proposal, str) else proposal["version"], options)
             assert want.changed > 0
+            # What lies under the changes is said too, identically (the counts read from
+            # each side's explanation; the incidents no version resolved automatically in 2017).
+            assert all(c.counts_before and c.counts_after for c in want.changes)
+            if proposal == "pix-v2-2017-12":
+                assert any(c.incidents for c in want.changes)
             if proposal is PROPOSAL and not options:
                 assert len(want.scored_under) == 3, want.scored_under  # 2021-04, 2021-08, the proposal
         # The population loaded once, asked twice.

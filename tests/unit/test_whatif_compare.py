@@ -21,13 +21,23 @@ CAP_5 = {"version": "cap-5", "extends": "pix-v2-2024-05", "effective_from": "202
 
 
 def _facts(cert: str, profile: dict, statuses: tuple[str, ...] = ("ok", "ok", "ok"), at: datetime = T) -> CertificationFacts:
+    return _played(cert, profile, at, answer=lambda _comp, i: statuses[i])
+
+
+def _played(cert: str, profile: dict, at: datetime, *, answer=lambda _comp, _i: "ok", flags=lambda _comp, _i: {},
+            then=None) -> CertificationFacts:
+    """Three questions per competence, each with `flags(comp, i)` and answered
+    `answer(comp, i)` (None: unanswered); then `then(scenario)`'s lines (by default the
+    certification completed and the session finalised)."""
     s = Scenario(f"s-{cert}", start=at)
     lines = [s.open(), s.start(cert, profile=profile)]
     for comp in profile:
-        for i, status in enumerate(statuses):
+        for i in range(3):
             q = f"{cert}-{comp}-{i}"
-            lines += [s.serve(cert, q, comp), s.answer(cert, q, status)]
-    lines += [s.complete(cert), s.finalise()]
+            lines.append(s.serve(cert, q, comp, **flags(comp, i)))
+            if (status := answer(comp, i)) is not None:
+                lines.append(s.answer(cert, q, status))
+    lines += then(s) if then else [s.complete(cert), s.finalise()]
     return CertificationFacts.from_events(events(lines), cert)
 
 
@@ -204,3 +214,79 @@ def test_a_later_version_of_the_ledger_supersedes_an_earlier_proposal():
 
     assert report.changed == 0
     assert report.scored_under == {"pix-v2-2024-05": 3}
+
+
+def test_a_change_under_the_rate_says_which_incident_and_which_question_it_came_from():
+    # Started in March 2024, when E8 was left to the jury: the proposal makes it automatic
+    # (as pix-v2-2024-05 did later), so the timed question answered wrong is neutralised.
+    timeline = RuleTimeline.builtin()
+    first = ("1.1", 0)
+    facts = _played("c", LOW, datetime(2024, 3, 12, 8, 0, tzinfo=timezone.utc),
+                    flags=lambda comp, i: {"timed": True} if (comp, i) == first else {},
+                    answer=lambda comp, i: "ko" if (comp, i) == first else "ok",
+                    then=lambda s: [s.incident("c", "rep-1", "E8", question_number=1), s.complete("c"), s.finalise()])
+    current = {"c": _current(facts, timeline)}
+    e8 = {"version": "e8-auto", "extends": "pix-v2-2023-12", "effective_from": "2024-01-01T00:00:00+00:00",
+          "automatic_resolution": {"E8": {"when": "timed", "neutralise_answers": ["ko"]}}}
+    rules_for, _, _ = plan(timeline, e8)
+
+    (change,) = compare([("c", facts.started_at, facts)], current, rules_for).changes
+
+    assert (change.before.reproducibility_rate, change.after.reproducibility_rate) == (93, 100)
+    assert (change.counts_before.correct, change.counts_before.answered) == (14, 15)
+    assert (change.counts_after.correct, change.counts_after.answered) == (14, 14)
+    (incident,) = change.incidents
+    assert (incident.report_id, incident.code, incident.question_number) == ("rep-1", "E8", 1)
+    assert incident.outcome_after == "neutralised" and incident.outcome_before != "neutralised"
+    (question,) = change.questions
+    assert (question.number, question.question_id, question.competence) == (1, "c-1.1-0", "1.1")
+    assert (question.fate_before, question.fate_after) == ("counted", "neutralised")
+    assert (question.neutralised_by_before, question.neutralised_by_after) == (None, "incident_report")
+    words = list(change.explanation)
+    assert "rate counts: 14 correct of 15 answered -> 14 correct of 14 answered" in words
+    assert any(line.startswith("incident report rep-1 (E8, question 1): ") and "-> neutralised" in line for line in words)
+    assert any(line.startswith("question 1 (c-1.1-0, competence 1.1): counted as ko -> neutralised by incident report")
+               for line in words)
+    # The outcome's lines come first, then what lies under them, then the rule version.
+    assert words.index("reproducibility rate 93 -> 100") < words.index(
+        "rate counts: 14 correct of 15 answered -> 14 correct of 14 answered") < len(words) - 1
+
+
+def test_an_unchanged_treatment_adds_no_cause_and_the_trust_rule_is_said_when_it_turns():
+    timeline = RuleTimeline.builtin()
+    inputs, current = _population(timeline)
+    rules_for, _, _ = plan(timeline, CAP_5)
+    (change,) = compare(inputs, current, rules_for).changes  # the cap: a row's mark, no question's fate
+    assert change.questions == () and change.incidents == ()
+    assert change.counts_before == change.counts_after
+    assert not any(line.startswith(("rate counts", "trust rule", "question ", "incident report")) for line in change.explanation)
+
+    # Three of 15 questions unanswered at a technical abort (neutralised): a stricter
+    # trust rule cancels.
+    fifth = list(HIGH)[4]
+    facts = _played("t", HIGH, T, answer=lambda comp, _i: None if comp == fifth else "ok",
+                    then=lambda s: [s.finalise({"t": "technical"})])
+    current = {"t": _current(facts, timeline)}  # before the proposal joins the timeline
+    strict = {"version": "strict", "extends": "pix-v2-2024-05", "effective_from": "2024-06-01T00:00:00+00:00",
+              "trust_rule": {"min_answered_ratio": 0.95}}
+    rules_for, _, _ = plan(timeline, strict)
+    (change,) = compare([("t", facts.started_at, facts)], current, rules_for).changes
+    assert (change.counts_before.trusted, change.counts_after.trusted) == (True, False)
+    assert "trust rule: 12 answered, 10 required: trusted -> 12 answered, 15 required: not trusted" in change.explanation
+
+
+def test_a_status_change_names_the_reason_on_both_sides():
+    # A jury neutralisation makes N/C/Z = 3/2/1, a row pix-v2-2021-01 does not have: an
+    # error there, validated under pix-v2-2021-04.
+    timeline = RuleTimeline.builtin()
+    facts = _played("z", LOW, datetime(2021, 5, 3, 8, 0, tzinfo=timezone.utc),
+                    answer=lambda comp, i: "ko" if (comp, i) == ("1.1", 1) else "ok",
+                    then=lambda s: [s.complete("z"), s.finalise(), s.line(
+                        "QuestionNeutralised", certification_id="z", question_id="z-1.1-2", by="pix-1", reason="bug")])
+    rules_for, baseline_for, _ = plan(timeline, "pix-v2-2021-04", against="pix-v2-2021-01")
+
+    (change,) = compare([("z", facts.started_at, facts)], {"z": _current(facts, timeline)}, rules_for,
+                        baseline_for=baseline_for).changes
+
+    assert change.explanation[0] == "status error (NO_LEVEL_RULE) -> validated"
+    assert change.questions == ()  # neutralised by the jury on both sides: its treatment is the same
