@@ -138,9 +138,9 @@ class CertificationChange(_Model):
     after: ResultSide
     pix_difference: int | None
     competences: tuple[CompetenceChange, ...] = ()
-    # What lies under a changed status or rate, where the two sides' explanations have it
-    # (neither has on an `error` without questions): the rate's counts, the incidents
-    # and the questions whose treatment differs.
+    # What lies under a changed status or rate, read from the two sides' explanations:
+    # the rate's counts (None on a side with no result), the incident reports whose
+    # outcome differs and the questions treated otherwise.
     counts_before: RateCounts | None = None
     counts_after: RateCounts | None = None
     incidents: tuple[IncidentChange, ...] = ()
