@@ -70,6 +70,33 @@ def in_utc_range(moment: datetime) -> datetime:
     return moment
 
 
+# The integers the ledger's codec (orjson) writes: -2^63 to 2^64 - 1. A line is read by
+# pydantic, which takes an integer of any size: a larger one (a pix of 10**30) was
+# accepted, then broke the import with a traceback, and POST /events with a 500, as its
+# line was digested or stored.
+STORABLE_INTS = range(-(2**63), 2**64)
+
+
+def storable_int(value: int) -> int:
+    if value not in STORABLE_INTS:
+        raise ValueError("an integer beyond 64 bits: the ledger cannot store it (no count is that large)")
+    return value
+
+
+def storable_ints_inside(document: Any) -> Any:
+    """`storable_int` over every integer of a JSON document."""
+    stack: list[Any] = [document]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, int) and not isinstance(item, bool):
+            storable_int(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return document
+
+
 def refuse_nul_inside(document: Any) -> Any:
     """`refuse_nul` over every key and string of a JSON document."""
     stack: list[Any] = [document]
@@ -201,6 +228,9 @@ def _known_competence(code: str) -> str:
     return code
 
 
+StorableInt = Annotated[int, AfterValidator(storable_int)]
+
+
 class SessionOpened(LedgerEvent):
     type: Literal["SessionOpened"] = "SessionOpened"
     session_id: PathId
@@ -210,12 +240,12 @@ class SessionOpened(LedgerEvent):
 class ProfileEntry(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    pix: int = Field(ge=0, json_schema_extra={"maximum": MAX_PIX_PER_COMPETENCE})
+    pix: StorableInt = Field(ge=0, json_schema_extra={"maximum": MAX_PIX_PER_COMPETENCE})
     # The estimated level is floor(pix / 8) (pix-rules.md §2) when the line does not state
     # it. Worked out after `pix` is validated, so from the integer a "48" or 48.0 became;
     # whether a stated level agrees is a rule of recording (ledger.decisions), not of the
     # type: a stored line is read back as it was accepted.
-    level: int = Field(default=None, ge=0, validate_default=True,  # type: ignore[assignment]
+    level: StorableInt = Field(default=None, ge=0, validate_default=True,  # type: ignore[assignment]
                        description=f"floor(pix / {PIX_PER_LEVEL}); worked out when absent",
                        json_schema_extra={"maximum": FRAMEWORK_LEVELS})
 
@@ -430,8 +460,8 @@ class RuleVersionChanged(LedgerEvent):
 
     @field_validator("rules")
     @classmethod
-    def _no_nul_inside(cls, rules: dict[str, Any]) -> dict[str, Any]:
-        return refuse_nul_inside(rules)
+    def _storable_inside(cls, rules: dict[str, Any]) -> dict[str, Any]:
+        return storable_ints_inside(refuse_nul_inside(rules))
 
 
 class ResultsPublished(LedgerEvent):

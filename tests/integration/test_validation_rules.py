@@ -688,3 +688,32 @@ def test_a_fact_dated_more_than_a_day_after_its_recording_is_refused(ledger, clo
     accepted(ledger, [within.open(), within.start("w1")])
     clock.advance(days=2)  # recorded once it has happened, the same date is a fact
     accepted(ledger, [ahead.open()])
+
+
+def test_an_integer_beyond_64_bits_refuses_its_line_not_the_import(ledger):
+    """A line is read as any size of integer, the ledger's codec writes 64 bits: a pix of
+    10**30 on a line with an event_id broke `import` with a traceback (and POST /events
+    with a 500) as the line was digested; in a rule document alike."""
+    from commands.interchange import parse_lines
+
+    s = Scenario()
+    opened = orjson.dumps(s.open())
+    huge = b"1" + b"0" * 30
+    start = orjson.dumps(s.start("c1")).replace(b'"1.2":{"pix":30}', b'"1.2":{"pix":' + huge + b"}")
+    stated = orjson.dumps(s.start("c2")).replace(b'"1.2":{"pix":30}', b'"1.2":{"pix":30,"level":' + huge + b"}")
+    rule = orjson.dumps(s.line("RuleVersionChanged", version="v-huge", effective_from="2024-06-01T00:00:00Z",
+                               rules={"extends": "pix-v2-2024-05", "max_reachable_level": 6}, jury=JURY))
+    rule = rule.replace(b'"max_reachable_level":6', b'"max_reachable_level":' + huge)
+    before = ledger.store.max_position()
+    with pytest.raises(BatchRejected) as refused:
+        ledger.service.record_stream(parse_lines([opened, start, stated, rule]), by="test")
+    assert [(e.line, e.field, e.code) for e in refused.value.errors] == [
+        (2, "profile.1.2.pix", "invalid-field"), (3, "profile.1.2.level", "invalid-field"),
+        (4, "rules", "invalid-field")]
+    assert all("beyond 64 bits" in e.message for e in refused.value.errors)
+    assert ledger.store.max_position() == before
+    # At the bound, a number the ledger holds: judged by the ledger's rules as any other.
+    at_bound = orjson.dumps(s.start("c3")).replace(b'"1.2":{"pix":30}', b'"1.2":{"pix":%d}' % (2**64 - 1))
+    with pytest.raises(BatchRejected) as refused:
+        ledger.service.record_stream(parse_lines([opened, at_bound]), by="test")
+    assert [(e.line, e.code) for e in refused.value.errors] == [(2, E.ProfileOffScale.code)]
