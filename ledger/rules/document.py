@@ -7,18 +7,33 @@ chain merged in) that also says which version each value comes from (`origins`).
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, PrivateAttr, ValidationInfo, WithJsonSchema
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, PrivateAttr, ValidationInfo, WithJsonSchema
 
-from ledger.events import as_written, instant_as_written
+from ledger.events import PathId, as_written, in_utc_range, instant_as_written
 from ledger.rules.incident_policy import IncidentRule
 from ledger.rules.level_table import Band, LevelRow, index_rows
 from ledger.vocabulary import FRAMEWORK_LEVELS
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+
+def _in_utc_range_as_written(moment: datetime, info: ValidationInfo) -> datetime:
+    return in_utc_range(moment) if as_written(info) else moment
+
+
+# What recording asks of the RuleVersionChanged line that carries the document (its
+# `version` an id of the API's paths, its `effective_from` an instant in UTC's years),
+# asked of the document as written: `rules check` called "valid" a document whose
+# version was "j/1" or held an ESC, or that took effect in UTC's year 10000, and recording
+# it was refused (a stored one is read back as it was accepted).
+VersionName = PathId
+EffectiveFrom = Annotated[AwareDatetime, BeforeValidator(instant_as_written), AfterValidator(_in_utc_range_as_written)]
 
 ALGORITHMS = ("pix-v2",)
 COMPETENCE_COUNT = 16
@@ -100,8 +115,8 @@ class AbortPolicy(_Section):
 
 
 class RuleDocument(_Section):
-    version: Name = Field(description="unique name of the rule version")
-    effective_from: Annotated[AwareDatetime, BeforeValidator(instant_as_written)] = Field(
+    version: VersionName = Field(description="unique name of the rule version")
+    effective_from: EffectiveFrom = Field(
         description="RFC 3339 instant from which it applies"
     )
     extends: Name | None = Field(

@@ -300,3 +300,24 @@ def test_a_written_version_cannot_change_the_framework_s_pix_per_level() -> None
     assert resolve_document(_variant(pix_per_level=8), KNOWN, written=True).pix_per_level == 8
     # A version the ledger already holds is read as it was recorded.
     assert resolve_document(_variant(pix_per_level=10), KNOWN).pix_per_level == 10
+
+
+@pytest.mark.parametrize(("keys", "path", "said"), [
+    ({"version": "jury/2024"}, "version", "no '/'"),
+    ({"version": "jury-2024\x1b[31m"}, "version", "no control"),
+    ({"version": " jury-2024"}, "version", "white space"),
+    ({"version": "jury-2024\x00"}, "version", "NUL"),
+    ({"effective_from": "9999-12-31T23:30:00-05:00"}, "effective_from", "outside the years 1 to 9999"),
+    ({"effective_from": "0001-01-01T00:30:00+01:00"}, "effective_from", "outside the years 1 to 9999"),
+])
+def test_a_written_document_is_refused_the_version_and_date_recording_would_refuse(keys, path, said) -> None:
+    """`rules check` (and what-if) called these documents valid, and the RuleVersionChanged
+    carrying one was refused for its `version` or `effective_from`: the document as
+    written keeps what its line must. A stored one is read back as it was accepted."""
+    doc = _variant(**keys)
+    with pytest.raises(RuleDocumentInvalid) as caught:
+        resolve_document(doc, KNOWN, written=True)
+    assert {p.path for p in caught.value.problems} == {path}
+    assert said in str(caught.value)
+    if "\x00" not in doc["version"]:  # (NUL: never stored, PostgreSQL's text cannot hold it)
+        assert resolve_document(doc, KNOWN).version == doc["version"]
