@@ -37,6 +37,7 @@ class SessionState:
     published: bool = False
     opened_at: datetime | None = None
     finalised_at: datetime | None = None
+    published_changed_at: datetime | None = None  # the date of its last publication or unpublication
 
     @property
     def exists(self) -> bool:
@@ -50,9 +51,9 @@ class SessionState:
         elif isinstance(event, SessionFinalised):
             self.finalised, self.finalised_at = True, event.at
         elif isinstance(event, ResultsPublished):
-            self.published = True
+            self.published, self.published_changed_at = True, event.at
         elif isinstance(event, ResultsUnpublished):
-            self.published = False
+            self.published, self.published_changed_at = False, event.at
 
 
 @dataclass

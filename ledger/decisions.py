@@ -482,12 +482,26 @@ def _check_results_published(event: ResultsPublished, ctx: Context) -> None:
             f"the publication is dated {event.at.isoformat()}, before session {event.session_id} was finalised "
             f"({session.finalised_at.isoformat()})", field="at",
         )
+    _not_before_the_last_publication_change(event, session, "unpublication")
 
 
 def _check_results_unpublished(event: ResultsUnpublished, ctx: Context) -> None:
     session = _session_open(ctx, event.session_id)
     if not session.published:
         raise E.ResultsNotPublished(f"session {event.session_id} is not published", field="session_id")
+    _not_before_the_last_publication_change(event, session, "publication")
+
+
+def _not_before_the_last_publication_change(event: LedgerEvent, session: SessionState, undone: str) -> None:
+    """A publication undoes the unpublication before it, and the other way round: dated
+    before it, an audit and an export showed the results withdrawn before they were
+    published (and an import of that export took it as it came)."""
+    last = session.published_changed_at
+    if last is not None and event.at < last:
+        raise E.FactDatedOutOfOrder(
+            f"the {'publication' if undone == 'unpublication' else 'unpublication'} is dated {event.at.isoformat()}, "
+            f"before the {undone} of session {session.session_id} it follows ({last.isoformat()})", field="at",
+        )
 
 
 _CHECKS: dict[type, Callable[[Any, Context], None]] = {

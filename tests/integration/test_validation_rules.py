@@ -281,6 +281,25 @@ def test_publication_needs_finalisation(ledger):
     refused(ledger, [s.publish()], E.SessionNotFinalised.code)
 
 
+def test_an_unpublication_is_not_dated_before_the_publication_it_lifts_nor_the_other_way_round(ledger):
+    """A withdrawal dated before the publication it withdraws was recorded: the audit and
+    the export showed the results withdrawn before they were published."""
+    from datetime import datetime, timedelta
+
+    s = Scenario()
+    accepted(ledger, [s.open(), *s.full_test("c1"), s.finalise()])
+    published = s.publish()
+    accepted(ledger, [published])
+    a_second_before = (datetime.fromisoformat(published["at"]) - timedelta(seconds=1)).isoformat()  # (finalised)
+    err = refused(ledger, [{**s.unpublish(), "at": a_second_before}], E.FactDatedOutOfOrder.code, field="at", line=1)
+    assert "before the publication of session s1" in err.message
+    unpublished = s.unpublish()
+    accepted(ledger, [{**unpublished, "at": published["at"]}])  # (the same instant is no earlier)
+    err = refused(ledger, [{**s.publish(), "at": a_second_before}], E.FactDatedOutOfOrder.code, field="at")
+    assert "before the unpublication of session s1" in err.message
+    accepted(ledger, [s.publish()])
+
+
 def test_a_rule_version_needs_a_full_jury_and_a_valid_document(ledger):
     s = Scenario()
     doc = {"version": "jury-x", "extends": "pix-v2-2024-05", "effective_from": "2024-06-01T00:00:00Z",
