@@ -30,6 +30,19 @@ def refuse_encoded(content_encoding: str | None) -> None:
                                    extra={"accepted": ["identity"]})
 
 
+def refuse_other_charset(content_type: str | None, accepted: tuple[str, ...] = ACCEPTED) -> None:
+    """415 for a body whose Content-Type names a charset other than UTF-8: the body is
+    read as UTF-8 whatever it says (RFC 8259), and a Latin-1 body whose bytes happen to
+    be UTF-8 ("\xc3\xa9", Latin-1's "Ã©") was recorded as other text, without a word."""
+    for parameter in (content_type or "").split(";")[1:]:
+        name, _, value = parameter.partition("=")
+        charset = value.strip().strip('"').lower()
+        if name.strip().lower() == "charset" and charset not in ("utf-8", "utf8"):
+            raise UnsupportedMediaType(f"the body is said to be {charset or 'of no'} charset; it is read as UTF-8 "
+                                       "only: send it as UTF-8 (charset=utf-8, or no charset)",
+                                       field="Content-Type", extra={"accepted": list(accepted)})
+
+
 def is_json(content_type: str | None) -> bool:
     """A JSON body's type: application/json or a JSON-based one (application/…+json), or
     none named (a JSON route reads it as JSON, as FastAPI's body models did)."""
@@ -49,6 +62,7 @@ def is_json_array(content_type: str | None, content_encoding: str | None) -> boo
         raise UnsupportedMediaType(f"{said} is not read: send JSON Lines ({', '.join(JSON_LINES_TYPES)}) "
                                    f"or a JSON array ({', '.join(JSON_TYPES)})",
                                    field="Content-Type", extra={"accepted": list(ACCEPTED)})
+    refuse_other_charset(content_type)
     return media_type in JSON_TYPES
 
 

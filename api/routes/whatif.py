@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import JuryOrAuditor, LedgerDep, Runtime, RuntimeDep
-from api.media import UnsupportedMediaType, is_json, json_body, refuse_encoded
+from api.media import JSON_TYPES, UnsupportedMediaType, is_json, json_body, refuse_encoded, refuse_other_charset
 from api.openapi import doc
 from api.problems import PayloadTooLarge, Unprocessable
 from api.responses import OrjsonResponse
@@ -40,6 +40,7 @@ async def _body(request: Request) -> bytes:
     if not is_json(request.headers.get("content-type")):
         raise UnsupportedMediaType(f"a {request.headers['content-type']} body is not read: send the request as JSON "
                                    "(application/json)", field="Content-Type", extra={"accepted": ["application/json"]})
+    refuse_other_charset(request.headers.get("content-type"), accepted=JSON_TYPES)
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > WHAT_IF_MAX_BODY_BYTES:
         raise _too_large()

@@ -196,6 +196,24 @@ def test_every_json_lines_name_and_a_charset_parameter_are_read(world, content_t
     assert ok(response)["appended"] == 1
 
 
+@pytest.mark.parametrize("content_type", ["application/x-ndjson; charset=iso-8859-1",
+                                          'application/json; Charset="windows-1252"', "application/jsonl; charset="])
+def test_a_body_said_to_be_in_another_charset_than_utf_8_is_refused_not_read_as_utf_8(world, content_type):
+    """A Latin-1 body whose bytes are also UTF-8 ("Ã©" is b"\\xc3\\xa9") was read as UTF-8
+    whatever its Content-Type said, and recorded as another session's id ("…é")."""
+    position = world.position()
+    s = Scenario("latin-1-Ã©-" + str(len(content_type)), start=T0)
+    line = s.open("centre-A")
+    body = (orjson.dumps([line]) if "/json;" in content_type else ndjson([line])).decode().encode("latin-1")
+    response = world.client.post("/events", content=body, headers={**world.auth("centre-A"), "Content-Type": content_type})
+    problem = _refused_without_a_trace(world, response, 415, position)
+    assert problem["field"] == "Content-Type" and "UTF-8" in problem["detail"]
+    if "/json;" in content_type:  # a what-if's body alike
+        what_if = world.client.post("/what-if", content=b'{"proposal": "pix-v2-2024-05"}',
+                                    headers={**world.auth("jury"), "Content-Type": content_type})
+        assert what_if.status_code == 415 and what_if.json()["accepted"] == ["application/json"]
+
+
 def test_a_line_without_a_type_is_refused_for_its_missing_type(world):
     position = world.position()
     s = Scenario("untyped", start=T0)
