@@ -22,7 +22,6 @@ from ledger.vocabulary import FRAMEWORK_LEVELS
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 
 
-
 def _in_utc_range_as_written(moment: datetime, info: ValidationInfo) -> datetime:
     return in_utc_range(moment) if as_written(info) else moment
 
