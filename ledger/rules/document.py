@@ -14,12 +14,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, PrivateAttr, ValidationInfo, WithJsonSchema
 
-from ledger.events import PathId, as_written, in_utc_range, instant_as_written
+from ledger.events import PathId, Text, as_written, in_utc_range, instant_as_written, refuse_nul
 from ledger.rules.incident_policy import IncidentRule
 from ledger.rules.level_table import Band, LevelRow, index_rows
 from ledger.vocabulary import FRAMEWORK_LEVELS
 
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+# No NUL in any text of a document: the RuleVersionChanged line carrying it refuses one
+# (PostgreSQL's text cannot hold it), and `rules check` called such a document valid.
+Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(refuse_nul)]
 
 
 def _in_utc_range_as_written(moment: datetime, info: ValidationInfo) -> datetime:
@@ -121,7 +123,7 @@ class RuleDocument(_Section):
     extends: Name | None = Field(
         default=None, description="parent version: every other key overrides the parent's value"
     )
-    description: str = Field(default="", description="what this version changes (not inherited)")
+    description: Text = Field(default="", description="what this version changes (not inherited)")
     algorithm: Literal["pix-v2"] = Field(description="the scoring algorithm")
     max_reachable_level: int = Field(
         ge=1, le=FRAMEWORK_LEVELS, description="the cap on a certified level (and on pix: level x pix_per_level)"

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Iterator, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, ValidationInfo, WithJsonSchema
 
-from ledger.events import as_written
+from ledger.events import Text, as_written
 
 Band = Literal["high", "middle", "low"]
 BANDS: tuple[Band, ...] = ("high", "middle", "low")
@@ -96,7 +96,7 @@ class LevelRow(BaseModel):
     high: Cell = Field(description="outcome when the rate is in the high band (>= 80)")
     middle: Cell = Field(description="outcome when the rate is in the middle band (70..79)")
     low: Cell = Field(description="outcome when the rate is in the low band (< 70)")
-    meaning: str = Field(default="", description="the row in words, for the reader")
+    meaning: Text = Field(default="", description="the row in words, for the reader")
 
     def cell(self, band: Band) -> str:
         return getattr(self, band)

@@ -321,3 +321,24 @@ def test_a_written_document_is_refused_the_version_and_date_recording_would_refu
     assert said in str(caught.value)
     if "\x00" not in doc["version"]:  # (NUL: never stored, PostgreSQL's text cannot hold it)
         assert resolve_document(doc, KNOWN).version == doc["version"]
+
+
+@pytest.mark.parametrize(("keys", "path"), [
+    ({"description": "cap\x00"}, "description"),
+    ({"qrocm_dep": {"format": "QROCM\x00dep", "weight": 2, "partially_credit": 0}}, "qrocm_dep.format"),
+    ({"level_table": [{"N": 3, "C": 3, "Z": 0, "high": "V", "middle": "V", "low": "D", "meaning": "all\x00"}]},
+     "level_table[0].meaning"),
+])
+def test_a_written_document_holding_nul_is_refused_as_its_line_would_be(keys, path) -> None:
+    """The RuleVersionChanged line carrying a document refuses a NUL anywhere in it
+    (PostgreSQL's text cannot hold it): `rules check` and what-if called such a document
+    valid, and recording it was then refused."""
+    from ledger.events import RuleVersionChanged
+
+    doc = _variant(**keys)
+    with pytest.raises(ValidationError):
+        RuleVersionChanged(version=doc["version"], effective_from=doc["effective_from"], rules=doc)
+    with pytest.raises(RuleDocumentInvalid) as caught:
+        resolve_document(doc, KNOWN, written=True)
+    assert "NUL" in str(caught.value)
+    assert {p.path for p in caught.value.problems} == {path}, caught.value.problems
