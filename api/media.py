@@ -30,6 +30,10 @@ def refuse_encoded(content_encoding: str | None) -> None:
                                    extra={"accepted": ["identity"]})
 
 
+# UTF-8, and ASCII, whose every text is UTF-8 too.
+UTF8_CHARSETS = ("utf-8", "utf8", "us-ascii", "ascii")
+
+
 def refuse_other_charset(content_type: str | None, accepted: tuple[str, ...] = ACCEPTED) -> None:
     """415 for a body whose Content-Type names a charset other than UTF-8: the body is
     read as UTF-8 whatever it says (RFC 8259), and a Latin-1 body whose bytes happen to
@@ -37,7 +41,7 @@ def refuse_other_charset(content_type: str | None, accepted: tuple[str, ...] = A
     for parameter in (content_type or "").split(";")[1:]:
         name, _, value = parameter.partition("=")
         charset = value.strip().strip('"').lower()
-        if name.strip().lower() == "charset" and charset not in ("utf-8", "utf8"):
+        if name.strip().lower() == "charset" and charset not in UTF8_CHARSETS:
             raise UnsupportedMediaType(f"the body is said to be {charset or 'of no'} charset; it is read as UTF-8 "
                                        "only: send it as UTF-8 (charset=utf-8, or no charset)",
                                        field="Content-Type", extra={"accepted": list(accepted)})

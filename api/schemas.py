@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from ledger.events import Instant, Text, refuse_nul_inside
+from ledger.events import Instant, Text, storable_inside
 
 ResultStatus = Literal["started", "validated", "rejected", "cancelled", "error"]
 
@@ -227,8 +227,8 @@ class WhatIfRequest(BaseModel):
 
     @field_validator("proposal")
     @classmethod
-    def _no_nul(cls, proposal: dict[str, Any] | str) -> dict[str, Any] | str:
-        return refuse_nul_inside(proposal)
+    def _storable(cls, proposal: dict[str, Any] | str) -> dict[str, Any] | str:
+        return storable_inside(proposal)
 
     @field_validator("end")
     @classmethod

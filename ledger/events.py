@@ -83,27 +83,16 @@ def storable_int(value: int) -> int:
     return value
 
 
-def storable_ints_inside(document: Any) -> Any:
-    """`storable_int` over every integer of a JSON document."""
-    stack: list[Any] = [document]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, int) and not isinstance(item, bool):
-            storable_int(item)
-        elif isinstance(item, dict):
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return document
-
-
-def refuse_nul_inside(document: Any) -> Any:
-    """`refuse_nul` over every key and string of a JSON document."""
+def storable_inside(document: Any) -> Any:
+    """What the ledger can store, over every key and value of a JSON document: no NUL in
+    a key or a string (`refuse_nul`), no integer beyond 64 bits (`storable_int`)."""
     stack: list[Any] = [document]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
             refuse_nul(item)
+        elif isinstance(item, int) and not isinstance(item, bool):
+            storable_int(item)
         elif isinstance(item, dict):
             stack.extend(item.keys())
             stack.extend(item.values())
@@ -461,7 +450,7 @@ class RuleVersionChanged(LedgerEvent):
     @field_validator("rules")
     @classmethod
     def _storable_inside(cls, rules: dict[str, Any]) -> dict[str, Any]:
-        return storable_ints_inside(refuse_nul_inside(rules))
+        return storable_inside(rules)
 
 
 class ResultsPublished(LedgerEvent):

@@ -187,7 +187,8 @@ def test_a_content_encoded_body_is_refused_not_read_as_garbled_lines(world):
 
 
 @pytest.mark.parametrize("content_type", ["application/jsonl", "application/x-jsonlines",
-                                          "Application/X-NDJSON; charset=utf-8", "application/json; charset=utf-8"])
+                                          "Application/X-NDJSON; charset=utf-8", "application/json; charset=utf-8",
+                                          "application/x-ndjson; charset=US-ASCII"])
 def test_every_json_lines_name_and_a_charset_parameter_are_read(world, content_type):
     s = Scenario("named-" + content_type.replace("/", "-").replace(" ", ""), start=T0)  # an id holds no "/"
     body = orjson.dumps([s.open("centre-A")]) if "/json;" in content_type else ndjson([s.open("centre-A")])
