@@ -4,8 +4,8 @@ separate from the domain types they are built from.
 Result bodies are the results projection's public result dicts, the shape of
 `certledger results --json`: the scoring result (status, reasons, rate, pix, rule
 version, competence marks, explanation) plus certification_id, candidate_id,
-session_id, centre_id and `published`. The models below describe them for the OpenAPI
-document; routes pass the dicts through as they are.
+session_id, centre_id, started_at and `published`. The models below describe them for
+the OpenAPI document; routes pass the dicts through as they are.
 """
 
 from __future__ import annotations
@@ -41,6 +41,8 @@ class ResultPublic(_Open):
     candidate_id: str
     session_id: str
     centre_id: str | None
+    started_at: str = Field(description="when the certification started (UTC): what `started_from` / `started_to` "
+                                        "select on, and what puts a rule version in force for it")
     published: bool
     status: ResultStatus
     reasons: list[str]

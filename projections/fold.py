@@ -421,6 +421,7 @@ class ResultsFold:
             "candidate_id": cert.candidate_id,
             "session_id": cert.session_id,
             "centre_id": session.centre_id if session else None,
+            "started_at": utc_iso(cert.started_at),
             "published": bool(session and session.published),
             **{k: v for k, v in cert.public_result().items() if k != "certification_id"},
         }

@@ -258,12 +258,25 @@ def catch_up(store: EventStore, *, progress: Progress | None = None, stop_after:
     return projection_of(store).catch_up(progress=progress, stop_after=stop_after, page_size=page_size)
 
 
+# The columns `public_from_row` reads, in its order.
+PUBLIC_COLUMNS = "certification_id, candidate_id, session_id, centre_id, started_at, published, result"
+
+
+def _started_text(value: Any) -> str:
+    """The row's start as the fold writes it (UTC); a damaged one (SQLite keeps text) as it
+    is stored, for `verify` to name rather than every read to fail on."""
+    try:
+        return utc_iso(value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
 def public_from_row(row: tuple) -> dict[str, Any]:
-    cert_id, candidate_id, session_id, centre_id, published, result = row
+    cert_id, candidate_id, session_id, centre_id, started_at, published, result = row
     body = orjson.loads(result)
     body.pop("certification_id", None)
     return {"certification_id": cert_id, "candidate_id": candidate_id, "session_id": session_id,
-            "centre_id": centre_id, "published": bool(published), **body}
+            "centre_id": centre_id, "started_at": _started_text(started_at), "published": bool(published), **body}
 
 
 class ResultsReader:
@@ -284,8 +297,8 @@ class ResultsReader:
             if moment is not None:
                 where.append(clause)
                 params.append(moment if self.views.pg else utc_iso(moment))
-        text = _keyset("SELECT certification_id, candidate_id, session_id, centre_id, published, result "
-                       "FROM certledger_results", where, params, "certification_id", after, limit)
+        text = _keyset(f"SELECT {PUBLIC_COLUMNS} FROM certledger_results", where, params, "certification_id",
+                       after, limit)
         return [public_from_row(r) for r in self.views.query(text, params)]
 
     def sessions(self, *, centre_id: str | None = None, finalised: bool | None = None,
@@ -317,8 +330,8 @@ class ResultsReader:
         if after is not None:
             where.append(f"({key}, certification_id) > (%s, %s)")
             params += [after[0], after[1]]
-        text = (f"SELECT {key}, was_published, certification_id, candidate_id, session_id, centre_id, published, "
-                "result FROM certledger_results" + (" WHERE " + " AND ".join(where) if where else "")
+        text = (f"SELECT {key}, was_published, {PUBLIC_COLUMNS} FROM certledger_results"
+                + (" WHERE " + " AND ".join(where) if where else "")
                 + f" ORDER BY {key}, certification_id LIMIT %s")
         return [{"changed": changed, "was_published": bool(was), **public_from_row(row)}
                 for changed, was, *row in self.views.query(text, [*params, int(limit)])]

@@ -246,7 +246,7 @@ def store_readers(store: Any) -> tuple[FactsFor, CurrentFor]:
     certifications the reference must see."""
     import orjson
 
-    from projections.results import public_from_row
+    from projections.results import PUBLIC_COLUMNS, public_from_row
     from projections.views import ResultsViews
 
     views = ResultsViews(store)
@@ -263,8 +263,7 @@ def store_readers(store: Any) -> tuple[FactsFor, CurrentFor]:
         out: dict[str, Any] = {}
         for lo in range(0, len(ids), 1000):
             where, params = views.in_list("certification_id", ids[lo:lo + 1000])
-            text = ("SELECT certification_id, candidate_id, session_id, centre_id, published, result "
-                    f"FROM certledger_results WHERE {where}")
+            text = f"SELECT {PUBLIC_COLUMNS} FROM certledger_results WHERE {where}"
             for row in views.query(text, params):
                 out[row[0]] = public_from_row(row)
         return out

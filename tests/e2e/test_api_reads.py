@@ -3,6 +3,8 @@ rule versions, what-if and the OpenAPI document (TestClient, PostgreSQL)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
 from api.main import create_app
@@ -81,6 +83,41 @@ def test_lists_filter_by_status_and_start_period(world):
     assert [r["certification_id"] for r in cand["data"]] == ["a1", "b1"]
     naive = world.get("/candidates/cand-x/certifications", "jury", started_from="2024-06-12T08:00:00")
     assert naive.status_code == 422 and naive.json()["field"] == "started_from"
+
+
+def test_a_result_says_when_its_certification_started_wherever_it_is_read(world):
+    # The lists select by start time, and a certificate is dated by it, but no body said
+    # it: a centre's or a reader's copy (neither may read the audit) could not date one.
+    trail = ok(world.get("/certifications/a1/audit", "auditor"))
+    started = next(e["at"] for e in trail["events"] if e["type"] == "CertificationStarted")
+    expected = datetime.fromisoformat(started)
+    bodies = [ok(world.get("/certifications/a1/result", who)) for who in ("reader", "centre-A", "jury")]
+    bodies += [trail["current"], ok(world.get("/certifications/a1/result", "jury", as_of=_later()))]
+    bodies += [r for r in ok(world.get("/sessions/sA1/results", "jury", limit=1))["data"]]
+    bodies += [c["result"] for c in _feed(world, "centre-A") if c["certification_id"] == "a1"]
+    assert len(bodies) == 7
+    for body in bodies:
+        assert datetime.fromisoformat(body["started_at"]) == expected, body.get("started_at")
+    assert ok(world.get("/certifications/a8/result", "jury"))["started_at"]  # not scored yet: dated all the same
+    # The filter and the field agree: a period starting at that instant holds it, one just after does not.
+    selected = ok(world.get("/candidates/cand-x/certifications", "jury", started_from=bodies[0]["started_at"]))
+    assert "a1" in [r["certification_id"] for r in selected["data"]]
+    schema = world.client.get("/openapi.json").json()["components"]["schemas"]["ResultPublic"]
+    assert "started_at" in schema["required"]
+
+
+def _feed(world, who: str) -> list[dict]:
+    """The whole change feed, as a follower reads it from the start."""
+    changes, cursor = [], None
+    while True:
+        page = ok(world.get("/results/changes", who, **({"cursor": cursor} if cursor else {})))
+        changes, cursor = changes + page["data"], page["cursor"]
+        if not page["more"]:
+            return changes
+
+
+def _later() -> str:
+    return "2999-01-01T00:00:00+00:00"
 
 
 def test_as_of_gives_the_result_as_the_ledger_knew_it(world):
@@ -280,3 +317,4 @@ def test_the_openapi_document_states_the_batch_limits_media_types_and_the_reader
     reader = next(row for row in spec["info"]["description"].splitlines() if row.startswith("| `reader`"))
     assert "anything else is 404" not in reader
     assert all(word in reader for word in ("history", "audits", "rule versions", "`as_of` and `stale` are 403"))
+

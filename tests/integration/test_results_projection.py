@@ -87,7 +87,8 @@ def test_every_rescoring_appends_a_result_with_its_cause_and_the_latest_is_curre
             "centre_id": "centre-9"}
         assert current["explanation"]["rule_version"] == current["rule_version"]
         assert {k: v for k, v in current.items() if k not in (
-            "explanation", "candidate_id", "session_id", "centre_id", "published")} == history[-1]["result"]
+            "explanation", "candidate_id", "session_id", "centre_id", "started_at", "published",
+        )} == history[-1]["result"]
         assert _causes(reader, "c2") == ["finalisation"]
 
 
