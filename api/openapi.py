@@ -25,7 +25,8 @@ _WHY = {
          "query, a query parameter the route does not take (`unknown-query-parameter`) or one given twice "
          "(`repeated-query-parameter`), named in `field`",
     401: "no bearer token, or an unknown or revoked one",
-    403: "the token's role may not do this, or the session is another centre's",
+    403: "the token's role may not do this, the session is another centre's, or a `reader` asked `as_of` or "
+         "`stale` (it sees current published results only), named in `field`",
     404: "nothing of that id visible to this token",
     409: "the cursor names a position of another history of the log (`cursor-not-in-this-log`: a ledger restored "
          "from an older backup): read the feed again from the start",

@@ -106,7 +106,7 @@ def _change(row: dict, principal: Principal, explanations: bool) -> dict:
 
 @router.get(
     "/changes", response_model=ChangesPage,
-    **doc("centre", "jury", "auditor", "reader", errors=(400, 401, 409, 422, 503), what=(
+    **doc("centre", "jury", "auditor", "reader", errors=(400, 401, 403, 409, 422, 503), what=(
         "The change feed: the certifications whose result changed after `cursor` (from the first "
         "without it), each once, at its current state, in the order of their last change. Read it "
         "from the start, keep the last `cursor`, and ask again with it later: nothing is missed, "

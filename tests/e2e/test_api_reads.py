@@ -318,3 +318,15 @@ def test_the_openapi_document_states_the_batch_limits_media_types_and_the_reader
     assert "anything else is 404" not in reader
     assert all(word in reader for word in ("history", "audits", "rule versions", "`as_of` and `stale` are 403"))
 
+
+def test_every_route_refusing_a_reader_its_parameters_documents_the_403(world):
+    # A reader asking `stale` (or `as_of`) is a 403 wherever the route takes it; the change
+    # feed's document listed no 403, so a client generated from it had no case for it.
+    refused = world.get("/results/changes", "reader", stale="true")
+    assert refused.status_code == 403 and refused.json()["field"] == "stale"
+    paths = world.client.get("/openapi.json").json()["paths"]
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            names = {p["name"] for p in operation.get("parameters", [])}
+            if names & {"stale", "as_of"}:
+                assert "403" in operation["responses"], (method, path)
