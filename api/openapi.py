@@ -29,7 +29,8 @@ _WHY = {
          "`stale` (it sees current published results only), named in `field`",
     404: "nothing of that id visible to this token",
     409: "the cursor names a position of another history of the log (`cursor-not-in-this-log`: a ledger restored "
-         "from an older backup): read the feed again from the start",
+         "from an older backup), or was issued before an upgrade derived the results again "
+         "(`results-derived-again`): read the feed again from the start and replace the copy",
     413: "the body (or the batch's count of lines) is larger than the server accepts: the problem's `limit` and "
          "`unit` (`bytes` or `events`) say by how much",
     415: "the body's Content-Type is not one the route reads (`POST /events` also refuses a body without one), "

@@ -330,3 +330,11 @@ def test_every_route_refusing_a_reader_its_parameters_documents_the_403(world):
             names = {p["name"] for p in operation.get("parameters", [])}
             if names & {"stale", "as_of"}:
                 assert "403" in operation["responses"], (method, path)
+
+
+def test_the_change_feeds_409_describes_both_of_its_problems():
+    # A cursor of another history and one issued before the results were derived again
+    # are both 409s; the response's description named the first alone.
+    spec = create_app(settings_for("sqlite:///never-opened.db")).openapi()
+    described = spec["paths"]["/results/changes"]["get"]["responses"]["409"]["description"]
+    assert "cursor-not-in-this-log" in described and "results-derived-again" in described
