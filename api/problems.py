@@ -178,7 +178,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RuleDocumentInvalid)
     async def _rules(request: Request, exc: RuleDocumentInvalid):
-        errors = [{"field": p.path or None, "detail": p.message} for p in exc.problems]
+        errors = [{"field": p.path or None, "detail": p.message, "code": "rule-document-invalid",
+                   "type": problem_type("rule-document-invalid")} for p in exc.problems]
         first = exc.problems[0] if exc.problems else None
         return problem(422, "rule-document-invalid", str(exc), field=first.path if first else None,
                        errors=errors, instance=_path(request))

@@ -8,6 +8,8 @@ for two seconds). A rule document is a few kilobytes."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
@@ -21,6 +23,7 @@ from api.responses import OrjsonResponse
 from api.schemas import WhatIfRequest
 from commands.bootstrap import Ledger
 from ledger.events import WRITTEN
+from ledger.rules import RuleDocumentInvalid
 from ledger.unique_keys import dotted, repeated_key_message, repeated_keys
 from projections.vector_whatif import fast_what_if
 from projections.whatif import UnknownRuleVersion, WhatIfReport
@@ -75,6 +78,9 @@ def _compare(runtime: Runtime, ledger: Ledger, asked: WhatIfRequest) -> OrjsonRe
     except UnknownRuleVersion as unknown:
         field = "against" if unknown.name == asked.against else "proposal"
         raise Unprocessable(str(unknown), field=field, code="unknown-rule-version") from None
+    except RuleDocumentInvalid as invalid:  # its paths are the document's: said as the body's, as a key twice is
+        raise RuleDocumentInvalid([replace(p, path=f"proposal.{p.path}" if p.path else "proposal")
+                                   for p in invalid.problems]) from None
     return OrjsonResponse(report.model_dump(mode="json"))
 
 
@@ -86,7 +92,8 @@ def _compare(runtime: Runtime, ledger: Ledger, asked: WhatIfRequest) -> OrjsonRe
         "would put it in force), or under a version already in the ledger, and compare with their "
         "current results (or with the `against` version): status transitions, score differences, "
         "competence level changes and each changed certification with the table rows that fired. "
-        "Writes nothing. An invalid document is 422 with every problem and its path. The body "
+        "Writes nothing. An invalid document is 422 with every problem and its path in the body "
+        "(`proposal.level_table[3].C`). The body "
         f"(JSON) is at most {WHAT_IF_MAX_BODY_BYTES} bytes (413 beyond), read once the token is known.")),
 )
 async def post_what_if(request: Request, principal: JuryOrAuditor, runtime: RuntimeDep, ledger: LedgerDep):

@@ -254,11 +254,11 @@ def test_what_if_reports_the_changes_and_writes_nothing(world):
 @pytest.mark.parametrize("body, field", [
     ({"proposal": {"version": "bad", "extends": "pix-v2-2024-05", "effective_from": "2024-06-01T00:00:00+00:00",
                    "max_reachable_level": 99}, "start": "2024-06-01T00:00:00Z", "end": "2024-07-01T00:00:00Z"},
-     "max_reachable_level"),
+     "proposal.max_reachable_level"),
     # Judged as recording judges it: "6" is not the integer 6 (the comparison took it).
     ({"proposal": {"version": "lax", "extends": "pix-v2-2024-05", "effective_from": "2024-06-01T00:00:00+00:00",
                    "max_reachable_level": "6"}, "start": "2024-06-01T00:00:00Z", "end": "2024-07-01T00:00:00Z"},
-     "max_reachable_level"),
+     "proposal.max_reachable_level"),
     ({"proposal": "pix-v2-2024-05", "against": "nope", "start": "2024-06-01T00:00:00Z",
       "end": "2024-07-01T00:00:00Z"}, "against"),
     ({"proposal": "pix-v2-2024-05"}, "start"),
@@ -278,6 +278,13 @@ def test_a_bad_what_if_is_a_problem_naming_the_field(world, body, field):
     assert response.status_code == 422, response.text
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["field"] == field
+    # Every problem listed as every other list of problems lists them: its field in the
+    # request (a rule document's said `max_reachable_level`, which the body does not hold,
+    # where a key written twice in it said `proposal.max_reachable_level`), code and type.
+    errors = response.json().get("errors", [{"field": field, "detail": "", "code": "", "type": ""}])
+    for error in errors:
+        assert {"field", "detail", "code", "type"} <= set(error), error
+    assert errors[0]["field"] == field
 
 
 def test_the_openapi_document_describes_every_route_role_and_problem(world):
