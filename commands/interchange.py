@@ -69,7 +69,9 @@ def parse_line(number: int, raw: bytes | str) -> LedgerEvent | LineError:
         bad = first_non_utf8(raw)
         if bad is not None:
             return LineError(number, None, f"not UTF-8 text: byte 0x{raw[bad]:02x} at column {bad + 1}", "invalid-json")
-        return LineError(number, None, f"not valid JSON: {e}", "invalid-json")
+        # (Placed on the line by its column: the decoder's "line 1 column 26 (char 25)" named a
+        # line 1 beside the line the error is on.)
+        return LineError(number, None, f"not valid JSON: {e.msg} at column {e.colno}", "invalid-json")
     if not isinstance(data, dict):
         return LineError(number, None, "a line must be one JSON object", "invalid-json")
     kind = data.get("type")

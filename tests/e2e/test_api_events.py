@@ -344,6 +344,16 @@ def test_a_body_that_is_not_json_or_not_utf8_is_named_as_such(world):
     assert problem["errors"][0]["line"] == 2
     column = bad.index(b"\xff") + 1
     assert f"not UTF-8 text: byte 0xff at column {column}" in problem["errors"][0]["detail"]
+    # A line that is not JSON is placed on its line the same way: the decoder's "line 1
+    # column 12 (char 11)" told of a line 1 beside the batch's line 2.
+    broken = b'{"type": "SessionOpened" "session_id": "x"}'
+    problem = _refused_without_a_trace(world, world.client.post(
+        "/events", content=ndjson([s.open("centre-A")]) + broken + b"\n",
+        headers={**world.auth("centre-A"), "content-type": "application/x-ndjson"}), 422, position)
+    error = problem["errors"][0]
+    assert error["line"] == 2 and error["detail"].startswith("not valid JSON: "), error
+    column = broken.index(b'"session_id"') + 1  # where a comma is missing
+    assert "line 1" not in error["detail"] and error["detail"].endswith(f"at column {column}"), error
 
 
 def test_a_json_array_body_that_is_not_json_or_not_utf8_is_a_bad_request(world):
