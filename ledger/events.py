@@ -514,8 +514,8 @@ def line_problems(kind: str, error: ValidationError) -> list[tuple[str | None, s
         if loc and loc[0] == kind:
             loc = loc[1:]  # the discriminator's branch name is not a field
         msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = f"unknown field for {kind}"
+        if err["type"] == "extra_forbidden":  # (a nested one is its object's: a jury member's, say)
+            msg = f"unknown field in {'.'.join(loc[:-1])}" if len(loc) > 1 else f"unknown field for {kind}"
         # A check across fields (a model validator) has no location: it may name its field.
         problems.append((".".join(loc) or (err.get("ctx") or {}).get("field"), msg))
     return problems

@@ -493,3 +493,22 @@ def test_a_rule_version_the_rules_check_warns_of_is_said_so_over_http_too(world)
     assert "warnings" not in ok(world.post_events("jury", [first, second]))  # re-sent: skipped, nothing new
     plain = s.line("JuryRuling", ruling_id="warned-comment", decision="comment", comment="c", jury=JURY[:1])
     assert "warnings" not in ok(world.post_events("jury", [plain]))
+
+
+def test_an_unknown_key_inside_a_field_is_not_said_to_be_the_events(world):
+    # A jury member written {"member_id", "kind"} was refused as "jury.0.kind: unknown
+    # field for RuleVersionChanged": the event has no such field, but neither was it said
+    # to be one, and the member, whose field it is, went unnamed.
+    member = {"member_id": "p1", "kind": "pix", "external": False}
+    line = {"type": "RuleVersionChanged", "version": "v-kind", "effective_from": "2024-09-01T00:00:00Z",
+            "rules": {"extends": "pix-v2-2024-05"}, "jury": [member, *JURY[1:]], "at": "2024-08-01T00:00:00Z"}
+    refused = world.client.post("/events/check", content=ndjson([line]),
+                                headers={**world.auth("jury"), "content-type": "application/x-ndjson"})
+    assert refused.status_code == 422, refused.text
+    error = refused.json()["errors"][0]
+    assert (error["field"], error["detail"]) == ("jury.0.kind", "unknown field in jury.0"), error
+    line = {**line, "jury": JURY, "colour": "blue"}
+    refused = world.client.post("/events/check", content=ndjson([line]),
+                                headers={**world.auth("jury"), "content-type": "application/x-ndjson"})
+    error = refused.json()["errors"][0]
+    assert (error["field"], error["detail"]) == ("colour", "unknown field for RuleVersionChanged"), error
