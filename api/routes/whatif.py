@@ -91,7 +91,8 @@ def _compare(runtime: Runtime, ledger: Ledger, asked: WhatIfRequest) -> OrjsonRe
         "document (which may `extend` a version of the ledger; it takes effect where the timeline "
         "would put it in force), or under a version already in the ledger, and compare with their "
         "current results (or with the `against` version): status transitions, score differences, "
-        "competence level changes and each changed certification with the table rows that fired. "
+        "competence level changes and each changed certification: what lies under it (the rate's counts, the "
+        "trust rule's verdict, the incidents and questions treated otherwise) and the table rows that fired. "
         "Writes nothing. An invalid document is 422 with every problem and its path in the body "
         "(`proposal.level_table[3].C`). The body "
         f"(JSON) is at most {WHAT_IF_MAX_BODY_BYTES} bytes (413 beyond), read once the token is known.")),
