@@ -18,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.head import allowed_with_head, method_asked
 from api.responses import ProblemResponse
 from commands.recording import BatchRejected, LineError, refused_lines
 from ledger.errors import DomainError
@@ -206,13 +207,15 @@ def install(app: FastAPI) -> None:
             # Not `not-found`, which says an id names nothing this token may see: a client
             # with a mistyped path took its certification for unknown.
             code, detail = "no-such-route", f"no route answers {request.method} {_path(request)} ({_the_routes(request)})"
+        headers = getattr(exc, "headers", None)
         if exc.status_code == 405 and detail == "Method Not Allowed":  # the router's: the path takes others
-            allowed = (getattr(exc, "headers", None) or {}).get("Allow")
-            detail = f"{request.method} is not allowed on {_path(request)}" + (f"; it takes {allowed}" if allowed else "")
+            allowed = allowed_with_head((headers or {}).get("Allow"))
+            headers = {**(headers or {}), **({"Allow": allowed} if allowed else {})}
+            detail = f"{method_asked(request.scope)} is not allowed on {_path(request)}" + (
+                f"; it takes {allowed}" if allowed else "")
         if exc.status_code == 400 and detail == "There was an error parsing the body":  # FastAPI's, for a JSON body
             code, detail = "invalid-json", "the body could not be read as JSON: it is not UTF-8 text, or not JSON"
-        return problem(exc.status_code, code, detail, instance=_path(request),
-                       headers=getattr(exc, "headers", None))
+        return problem(exc.status_code, code, detail, instance=_path(request), headers=headers)
 
     def _the_routes(request: Request) -> str:
         # With the documents turned off (CERTLEDGER_API_DOCS=false), /openapi.json is a

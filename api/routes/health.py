@@ -13,9 +13,7 @@ from projections.results import ResultsReader
 router = APIRouter(tags=["health"])
 
 
-# HEAD too, for the probes that use it; kept out of the document, where it would be a
-# second operation `health` (its id must be unique) for the same answer without a body.
-@router.head("/health", include_in_schema=False)
+# (HEAD, for the probes that use it, is this GET without its body: api.head.)
 @router.get(
     "/health", response_model=Health,
     **doc(errors=(503,), public=True, what=(

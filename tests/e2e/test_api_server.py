@@ -438,9 +438,41 @@ def test_a_method_a_route_does_not_take_is_refused_naming_those_it_takes(tmp_pat
     open_ledger(url).close()
     with TestClient(create_app(settings_for(url))) as client:
         response = client.delete("/sessions")
-    assert response.status_code == 405 and response.headers["allow"] == "GET", response.text
+        head_on_post = client.head("/events")
+    assert response.status_code == 405 and response.headers["allow"] == "GET, HEAD", response.text
     assert response.json()["code"] == "method-not-allowed", response.text
-    assert response.json()["detail"] == "DELETE is not allowed on /sessions; it takes GET", response.text
+    assert response.json()["detail"] == "DELETE is not allowed on /sessions; it takes GET, HEAD", response.text
+    # HEAD stands for a GET: where there is none, it is refused under its own name.
+    assert head_on_post.status_code == 405 and head_on_post.headers["allow"] == "POST"
+    assert head_on_post.content == b""
+
+
+def test_every_get_route_answers_head_with_the_get_s_status_and_headers_and_no_body(tmp_path, example_path):
+    """HEAD was a 405 everywhere but /health (RFC 9110 asks it of every GET): a client
+    checking that a result exists, or a monitor's `curl -I`, was told the route takes GET
+    alone."""
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+    from commands.import_events import import_file
+    from tests.e2e.api_support import settings_for
+
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    with open_ledger(url) as ledger, example_path.open("rb") as fh:
+        import_file(ledger, fh)
+        _, secret = TokenStore(ledger.store).add("jury")
+    auth = {"Authorization": f"Bearer {secret}"}
+    with TestClient(create_app(settings_for(url))) as client:
+        cert = client.get("/sessions/session-2024-06-12-lyon/results", headers=auth).json()["data"][0]["certification_id"]
+        for path in ("/health", f"/certifications/{cert}/result", "/sessions", "/certifications/nope/result",
+                     "/rules"):
+            got, head = client.get(path, headers=auth), client.head(path, headers=auth)
+            assert head.status_code == got.status_code, (path, head.status_code, got.status_code)
+            assert head.content == b"", path
+            for name in ("content-type", "content-length"):
+                assert head.headers.get(name) == got.headers.get(name), (path, name)
+        unauthorised = client.head(f"/certifications/{cert}/result")
+    assert unauthorised.status_code == 401 and unauthorised.content == b""
 
 
 def test_a_token_is_issued_and_revoked_at_the_time_its_clock_says(tmp_path, clock):
