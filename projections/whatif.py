@@ -333,9 +333,9 @@ def _fate_words(fate: str, neutralised_by: str | None, counted_as: str | None, w
     return words + (f" (weight {weight})" if weight != 1 else "")
 
 
-def _cause_words(change: CertificationChange) -> list[str]:
+def _cause_words(b: RateCounts | None, a: RateCounts | None, incidents: list[IncidentChange],
+                 questions: list[QuestionChange]) -> list[str]:
     lines = []
-    b, a = change.counts_before, change.counts_after
     if b is not None and a is not None and b != a:
         if (b.correct, b.answered) != (a.correct, a.answered):
             lines.append(f"rate counts: {b.correct} correct of {b.answered} answered -> "
@@ -345,11 +345,11 @@ def _cause_words(change: CertificationChange) -> list[str]:
         # a trusted one, changes no outcome.
         if (b.trusted is False) != (a.trusted is False):
             lines.append(f"trust rule: {_trust_words(b)} -> {_trust_words(a)}")
-    for i in change.incidents:
+    for i in incidents:
         on = f", question {i.question_number}" if i.question_number is not None else ""
         lines.append(f"incident report {i.report_id} ({i.code}{on}): {i.outcome_before} -> {i.outcome_after} "
                      f"({i.because_after})")
-    for q in change.questions:
+    for q in questions:
         why = "; ".join(w for w in q.because_after if w not in q.because_before) or "; ".join(q.because_after)
         lines.append(f"question {q.number} ({q.question_id}, competence {q.competence}): "
                      f"{_fate_words(q.fate_before, q.neutralised_by_before, q.counted_as_before, q.weight_before)} -> "
@@ -440,14 +440,16 @@ class _Tally:
                 self.down[code] += 1
         competences = _competence_changes(before, after)
         if competences or not _same_outcome(b, a):
-            change = CertificationChange(
+            counts = _counts(why_b), _counts(why_a)
+            incidents, questions = _incident_changes(why_b, why_a), _question_changes(why_b, why_a)
+            causes = _cause_words(*counts, incidents, questions)
+            self.changes.append(CertificationChange(
                 certification_id=cert_id, started_at=at, candidate_id=facts.candidate_id,
                 session_id=facts.session_id, before=b, after=a, pix_difference=difference,
-                competences=tuple(competences), counts_before=_counts(why_b), counts_after=_counts(why_a),
-                incidents=tuple(_incident_changes(why_b, why_a)), questions=tuple(_question_changes(why_b, why_a)),
-            )
-            causes = _cause_words(change)
-            self.changes.append(change.model_copy(update={"explanation": tuple(_words(b, a, competences, causes))}))
+                competences=tuple(competences), counts_before=counts[0], counts_after=counts[1],
+                incidents=tuple(incidents), questions=tuple(questions),
+                explanation=tuple(_words(b, a, competences, causes)),
+            ))
         elif a.status != STARTED and a.rule_version != b.rule_version:
             self.rescored_unchanged += 1
 
