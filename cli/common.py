@@ -24,7 +24,7 @@ from ledger.events import INSTANT_TEXT, in_utc_range, offset_problem
 from storage import migrate as migrations
 from storage.errors import (LedgerNotPrepared, StorageError, first_line, permission_denied, root_cause, sqlite_busy,
                             sqlite_corrupt)
-from storage.urls import BUSY_TIMEOUT_VAR, ENV_VAR, resolve_url, sqlite_busy_timeout
+from storage.urls import BUSY_TIMEOUT_VAR, ENV_VAR, DatabaseUrl, resolve_url, sqlite_busy_timeout
 
 
 # A reader that stops early (`certledger verify | head -1`): the command ends with what a
@@ -207,22 +207,26 @@ def _same_database(a, b) -> bool:
     return a.redacted() == b.redacted()
 
 
-def _new_sqlite_file(db: str | None) -> bool:
+def embedded_url(db: str | None) -> DatabaseUrl | None:
+    """`db` resolved, when it names an embedded (SQLite) ledger: None for another backend,
+    or for a URL that opening it refuses, saying what is wrong with it."""
     try:
         url = resolve_url(db)
     except Exception:
-        return False
-    return url.backend == "sqlite" and not Path(url.path).exists()
+        return None
+    return url if url.backend == "sqlite" else None
+
+
+def _new_sqlite_file(db: str | None) -> bool:
+    url = embedded_url(db)
+    return url is not None and not Path(url.path).exists()
 
 
 def missing_folder(db: str | None) -> None:
     """A new embedded ledger in a folder that does not exist: said as such, where SQLite's
     "unable to open database file" came out of the first migration."""
-    try:
-        url = resolve_url(db)
-    except Exception:
-        return  # (opening it says what is wrong with the URL)
-    folder = absent_folder(url.path) if url.backend == "sqlite" else None
+    url = embedded_url(db)
+    folder = absent_folder(url.path) if url is not None else None
     if folder is not None:
         err.print(f"[red]error:[/red] no ledger can be made at {shown(url.redacted())}: its folder "
                   f"{shown(folder)} does not exist")
@@ -238,10 +242,10 @@ def absent_folder(path: str | Path) -> Path | None:
 def _sqlite_file_migrations(db: str | None) -> set[str] | None:
     """The migrations an existing SQLite file has applied (empty: the file is no ledger);
     None for another URL, a missing file, or one that cannot be read (opening it says why)."""
+    url = embedded_url(db)
+    if url is None or not Path(url.path).is_file():
+        return None
     try:
-        url = resolve_url(db)
-        if url.backend != "sqlite" or not Path(url.path).is_file():
-            return None
         # Read-only: the file may be another application's, judged before it is touched.
         with migrations.read_only_sqlite(url.path) as conn:
             return migrations.applied_in_sqlite(conn)
@@ -272,11 +276,8 @@ def missing_ledger(db: str | None, done: set[str] | None) -> None:
     """One readable line and exit 2 when `db` is a SQLite path that names no file, or a
     file that is no ledger (`done`: its applied migrations; any other URL is judged by
     opening it)."""
-    try:
-        url = resolve_url(db)
-    except Exception:
-        return  # opening it says what is wrong with the URL
-    if url.backend != "sqlite":
+    url = embedded_url(db)
+    if url is None:  # (another backend is judged by opening it, as a URL it refuses)
         return
     foreign: list[str] = []
     if not Path(url.path).exists():
