@@ -107,13 +107,14 @@ def _with_db(server: str, dbname: str) -> str:
 
 @contextmanager
 def throwaway_database(pg_server: str, name: str, *, template: str | None = None, migrate: bool = False,
-                       replace: bool = False) -> Iterator[str]:
-    """A database created on `pg_server` (from `template`, migrated if asked), its URL,
-    dropped afterwards whatever happened."""
+                       replace: bool = False, options: str = "") -> Iterator[str]:
+    """A database created on `pg_server` (from `template`, with CREATE DATABASE's
+    `options`, migrated if asked), its URL, dropped afterwards whatever happened."""
     with psycopg.connect(pg_server, autocommit=True) as conn:
         if replace:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+        conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")
+                     + (f" {options}" if options else ""))
     url = _with_db(pg_server, name)
     try:
         if migrate:
