@@ -12,6 +12,7 @@ from fastapi import Depends, FastAPI
 from api import problems
 from api.auth import Authenticator
 from api.deps import Runtime
+from api.conditional import ConditionalGet
 from api.head import HeadAsGet
 from api.limits import BodyLimit
 from api.openapi import build_openapi
@@ -77,6 +78,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(NulGuard)
     app.add_middleware(StaleMarks)
+    app.add_middleware(ConditionalGet)  # outside the stale marks: an answer they mark gets no ETag
     app.add_middleware(HeadAsGet)  # outermost: every other layer sees the GET it stands for
     app.openapi = lambda: build_openapi(app, settings)  # type: ignore[method-assign]
     return app

@@ -78,6 +78,12 @@ record; the other roles' bodies hold it.
 **Lists** are pages: `data`, and `next_cursor` to pass as `cursor` (null on the last
 page); `limit` bounds the page size.
 
+**Caching.** Each 200 answer to a GET (or HEAD) carries an `ETag`, the digest of its
+bytes, and `Cache-Control: private, no-cache` (the answer is the token's own, and is to be
+checked again before each use). Send the tag back in `If-None-Match`: while the answer
+would be the same bytes it is a 304 without a body. An answer read with `stale=true` is
+`no-store` and has no tag.
+
 **Errors** are `application/problem+json` (RFC 9457): `type` is
 `https://certledger.dev/problems/<code>`, stable per error; `field` names the offending
 field; `errors` lists every problem (with `line` for a refused batch: its first 50 refused
@@ -181,6 +187,16 @@ def _page_limits(paths: dict[str, Any], maximum: int) -> None:
                             branch["minimum"], branch["maximum"] = 1, maximum
 
 
+def _conditional_gets(paths: dict[str, Any]) -> None:
+    """Every GET takes `If-None-Match` and may answer 304 (api.conditional)."""
+    for operation in (item["get"] for item in paths.values() if "get" in item):
+        operation.setdefault("parameters", []).append({
+            "name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string"},
+            "description": "the `ETag` of an answer held: a 304 without a body while the answer would be the same"})
+        operation["responses"]["304"] = {
+            "description": "not modified: the answer would be the bytes whose `ETag` was sent in `If-None-Match`"}
+
+
 def build_openapi(app: FastAPI, settings: Settings) -> dict[str, Any]:
     if app.openapi_schema:
         return app.openapi_schema
@@ -188,6 +204,7 @@ def build_openapi(app: FastAPI, settings: Settings) -> dict[str, Any]:
     components = spec.setdefault("components", {}).setdefault("schemas", {})
     _problem_media_types(spec["paths"])
     _page_limits(spec["paths"], settings.max_page_size)
+    _conditional_gets(spec["paths"])
     for path in ("/events", "/events/check"):  # (the check reads the same body)
         post_events = spec["paths"].get(path, {}).get("post")
         if post_events is not None:

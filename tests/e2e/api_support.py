@@ -132,3 +132,14 @@ def world(pg_server, pg_template):
             yield w
     finally:
         drop()
+
+
+def example_on_sqlite(tmp_path, example_path, role: str = "jury") -> tuple[str, dict[str, str]]:
+    """A SQLite ledger holding the example session, and the headers of a `role` token."""
+    from commands.import_events import import_file
+
+    url = f"sqlite:///{tmp_path / 'example.db'}"
+    with open_ledger(url) as ledger, example_path.open("rb") as fh:
+        import_file(ledger, fh)
+        _, secret = TokenStore(ledger.store).add(role)
+    return url, {"Authorization": f"Bearer {secret}"}

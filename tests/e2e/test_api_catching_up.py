@@ -328,6 +328,8 @@ def test_stale_reads_answer_from_the_results_as_they_stand_said_to_be_so(db_url,
             assert stale.headers["certledger-results-position"] == str(projected)
             assert stale.headers["certledger-results-behind"] == str(end - projected)
             assert stale.headers["certledger-results-committed-at"].startswith("20")
+            # It stands for no state a later request could match: not kept, no ETag.
+            assert stale.headers["cache-control"] == "no-store" and "etag" not in stale.headers
             # What the results do not hold yet: 503, as without `stale`, not "no such certification".
             missing = client.get("/certifications/stale-1/result", headers=jury, params={"stale": "true"})
             assert missing.status_code == 503 and missing.json()["code"] == "results-catching-up"

@@ -454,14 +454,9 @@ def test_every_get_route_answers_head_with_the_get_s_status_and_headers_and_no_b
     from fastapi.testclient import TestClient
 
     from api.main import create_app
-    from commands.import_events import import_file
-    from tests.e2e.api_support import settings_for
+    from tests.e2e.api_support import example_on_sqlite, settings_for
 
-    url = f"sqlite:///{tmp_path / 'h.db'}"
-    with open_ledger(url) as ledger, example_path.open("rb") as fh:
-        import_file(ledger, fh)
-        _, secret = TokenStore(ledger.store).add("jury")
-    auth = {"Authorization": f"Bearer {secret}"}
+    url, auth = example_on_sqlite(tmp_path, example_path)
     with TestClient(create_app(settings_for(url))) as client:
         cert = client.get("/sessions/session-2024-06-12-lyon/results", headers=auth).json()["data"][0]["certification_id"]
         for path in ("/health", f"/certifications/{cert}/result", "/sessions", "/certifications/nope/result",
