@@ -88,11 +88,12 @@ def schema() -> None:
 def check(file: Annotated[str, typer.Argument(help="A rule document (JSON), or a RuleVersionChanged line")],
           db: DbOption = None) -> None:
     """Validate a proposed rule document against the ledger's versions; list every problem with its path."""
+    from commands.interchange import without_bom
     from ledger.rules import RuleDocumentInvalid, resolve_document
 
     path = Path(file)
     try:
-        text = path.read_bytes()
+        text = without_bom(path.read_bytes())  # as some editors save UTF-8, and as import takes it
         doc = orjson.loads(text)
     except FileNotFoundError:
         err.print(f"[red]error:[/red] no such file: {shown(file)}")

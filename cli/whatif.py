@@ -21,10 +21,12 @@ BAR_WIDTH = 40
 
 def read_proposal(rules: str, known: Any) -> dict[str, Any] | str:
     """A rule document from a file, or the name of a version the ledger holds."""
+    from commands.interchange import without_bom
+
     path = Path(rules)
     if path.is_file():
         try:
-            text = path.read_text(encoding="utf-8")
+            text = without_bom(path.read_text(encoding="utf-8"))  # as `rules check` and import take it
             document = json.loads(text)
         except ValueError as e:
             raise ValueError(f"--rules {rules}: not a JSON document ({e})") from None

@@ -22,6 +22,7 @@ from api.problems import PayloadTooLarge, Unprocessable
 from api.responses import OrjsonResponse
 from api.schemas import WhatIfRequest
 from commands.bootstrap import Ledger
+from commands.interchange import without_bom
 from ledger.events import WRITTEN
 from ledger.rules import RuleDocumentInvalid
 from ledger.unique_keys import dotted, repeated_key_message, repeated_keys
@@ -57,6 +58,7 @@ async def _body(request: Request) -> bytes:
 
 
 def _request(body: bytes) -> WhatIfRequest:
+    body = without_bom(body)  # as some editors save UTF-8, and as POST /events and import take it
     document = json_body(body)
     repeated = repeated_keys(body, document)
     if repeated:  # a proposal must say one thing: decoded, one of the two values is gone

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import orjson
 import pytest
 
 from api.main import create_app
@@ -249,6 +250,10 @@ def test_what_if_reports_the_changes_and_writes_nothing(world):
     # A version of the ledger is no proposal: nothing to warn of.
     named = {"proposal": "pix-v2-2021-04", "start": body["start"], "end": body["end"]}
     assert ok(world.client.post("/what-if", json=named, headers=world.auth("jury")))["warnings"] == []
+    # A body saved with a UTF-8 byte-order mark is read as POST /events reads one.
+    marked = world.client.post("/what-if", content=b"\xef\xbb\xbf" + orjson.dumps(named),
+                               headers={**world.auth("jury"), "content-type": "application/json"})
+    assert marked.status_code == 200 and marked.json()["compared"] == report["compared"], marked.text
 
 
 @pytest.mark.parametrize("body, field", [

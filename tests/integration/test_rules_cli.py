@@ -301,3 +301,20 @@ def test_rules_list_into_a_file_folds_no_row(sqlite_url, tmp_path):
                             capture_output=True, text=True, env=env, timeout=120)
     rows = [line for line in listed.stdout.splitlines() if line.strip().startswith("pix-v2-")]
     assert len(rows) == 8 and all(row.rstrip().endswith("built-in (pix-rules.md §6)") for row in rows), listed.stdout
+
+
+def test_a_rule_document_saved_with_a_byte_order_mark_is_read_as_import_reads_it(sqlite_url, tmp_path, example_path):
+    """`import` skipped a UTF-8 byte-order mark (as some editors save), while `rules check`
+    and `what-if` called the same editor's rule document not JSON."""
+    assert _run("import", str(example_path), "--db", sqlite_url).exit_code == 0
+    body = (b'{"version": "bom", "extends": "pix-v2-2024-05", "effective_from": "2024-09-01T00:00:00Z", '
+            b'"max_reachable_level": 6}')
+    path = tmp_path / "bom.json"
+    path.write_bytes(b"\xef\xbb\xbf" + body)
+    checked = _run("rules", "check", str(path), "--db", sqlite_url)
+    assert checked.exit_code == 0, checked.output
+    what_if = _run("what-if", "--rules", str(path), "--json", "--db", sqlite_url)
+    assert what_if.exit_code == 0, what_if.output
+    path.write_bytes(body)
+    assert orjson.loads(what_if.stdout) == orjson.loads(_run("what-if", "--rules", str(path), "--json",
+                                                             "--db", sqlite_url).stdout)
