@@ -3,6 +3,8 @@ and the decoding of a JSON body that the routes read themselves."""
 
 from __future__ import annotations
 
+from email.message import Message
+from email.utils import collapse_rfc2231_value
 from typing import Any
 
 import orjson
@@ -38,13 +40,16 @@ def refuse_other_charset(content_type: str | None, accepted: tuple[str, ...] = A
     """415 for a body whose Content-Type names a charset other than UTF-8: the body is
     read as UTF-8 whatever it says (RFC 8259), and a Latin-1 body whose bytes happen to
     be UTF-8 ("\xc3\xa9", Latin-1's "Ã©") was recorded as other text, without a word."""
-    for parameter in (content_type or "").split(";")[1:]:
-        name, _, value = parameter.partition("=")
-        charset = value.strip().strip('"').lower()
-        if name.strip().lower() == "charset" and charset not in UTF8_CHARSETS:
-            raise UnsupportedMediaType(f"the body is said to be {charset or 'of no'} charset; it is read as UTF-8 "
-                                       "only: send it as UTF-8 (charset=utf-8, or no charset)",
-                                       field="Content-Type", extra={"accepted": list(accepted)})
+    header = Message()  # the standard library's parameter parsing: a quoted ";" is part of a value
+    header["content-type"] = content_type or ""
+    named = header.get_param("charset")
+    if named is None:
+        return
+    charset = collapse_rfc2231_value(named).strip().lower()
+    if charset not in UTF8_CHARSETS:
+        raise UnsupportedMediaType(f"the body is said to be {charset or 'of no'} charset; it is read as UTF-8 "
+                                   "only: send it as UTF-8 (charset=utf-8, or no charset)",
+                                   field="Content-Type", extra={"accepted": list(accepted)})
 
 
 def is_json(content_type: str | None) -> bool:

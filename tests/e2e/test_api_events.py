@@ -188,7 +188,9 @@ def test_a_content_encoded_body_is_refused_not_read_as_garbled_lines(world):
 
 @pytest.mark.parametrize("content_type", ["application/jsonl", "application/x-jsonlines",
                                           "Application/X-NDJSON; charset=utf-8", "application/json; charset=utf-8",
-                                          "application/x-ndjson; charset=US-ASCII"])
+                                          "application/x-ndjson; charset=US-ASCII",
+                                          # a quoted ";" belongs to its parameter's value: no charset named
+                                          'application/x-ndjson; note="sent;charset=latin1"'])
 def test_every_json_lines_name_and_a_charset_parameter_are_read(world, content_type):
     s = Scenario("named-" + content_type.replace("/", "-").replace(" ", ""), start=T0)  # an id holds no "/"
     body = orjson.dumps([s.open("centre-A")]) if "/json;" in content_type else ndjson([s.open("centre-A")])
@@ -198,7 +200,8 @@ def test_every_json_lines_name_and_a_charset_parameter_are_read(world, content_t
 
 
 @pytest.mark.parametrize("content_type", ["application/x-ndjson; charset=iso-8859-1",
-                                          'application/json; Charset="windows-1252"', "application/jsonl; charset="])
+                                          'application/json; Charset="windows-1252"', "application/jsonl; charset=",
+                                          'application/x-ndjson; note="a;b"; charset=latin1'])
 def test_a_body_said_to_be_in_another_charset_than_utf_8_is_refused_not_read_as_utf_8(world, content_type):
     """A Latin-1 body whose bytes are also UTF-8 ("Ã©" is b"\\xc3\\xa9") was read as UTF-8
     whatever its Content-Type said, and recorded as another session's id ("…é")."""
