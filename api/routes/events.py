@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 from contextlib import nullcontext
 from dataclasses import replace
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import orjson
 from fastapi import APIRouter, Request
@@ -32,6 +34,31 @@ def _too_many(limit: int) -> PayloadTooLarge:
     return PayloadTooLarge(f"a batch holds at most {limit} events", extra={"limit": limit, "unit": "events"})
 
 
+# Twenty digits in a row: perhaps an integer past 64 bits, which orjson decodes as a float.
+_LONG_NUMBER = re.compile(rb"\d{20}")
+
+
+def _exact_items(body: bytes, decoded: Any) -> Any:
+    """A JSON array's items with every integer exact. orjson made 10**30 a float, which
+    was refused as "not a valid integer" where the same line in JSON Lines (read from its
+    text) is refused as beyond the 64 bits the ledger stores; Python's decoder, slower,
+    is used only when the body holds a number that long (or a string with such digits)."""
+    if not isinstance(decoded, list) or not _LONG_NUMBER.search(body):
+        return decoded
+    try:
+        return json.loads(body)
+    except RecursionError:  # nested deeper than Python's decoder goes: refused for that anyway
+        return decoded
+
+
+def _item_text(item: Any) -> bytes:
+    """An item's text for `parse_line`, as the line it stands for."""
+    try:
+        return orjson.dumps(item)
+    except orjson.JSONEncodeError:  # an integer past 64 bits (`_exact_items`): written exactly
+        return json.dumps(item, ensure_ascii=False).encode()
+
+
 def _parse(body: bytes, json_array: bool, limit: int) -> list[tuple[int, LedgerEvent | LineError]]:
     """(line, fact or problem): JSON Lines numbered by line, a JSON array by item; a 413
     as soon as there are more than `limit` (every line of a 10 MiB body was parsed first:
@@ -40,7 +67,7 @@ def _parse(body: bytes, json_array: bool, limit: int) -> list[tuple[int, LedgerE
     if not body.strip():
         return []  # refused as an empty batch, not as JSON that does not parse
     if json_array:
-        items = json_body(body)
+        items = _exact_items(body, json_body(body))
         if not isinstance(items, list):
             raise Unprocessable("a JSON body is an array of events", code="invalid-json")
         if len(items) > limit:
@@ -50,7 +77,7 @@ def _parse(body: bytes, json_array: bool, limit: int) -> list[tuple[int, LedgerE
         for path in repeated_keys(body, items):
             repeated.setdefault(int(path[0]), path[1:])
         return [(i, repeated_key_error(i, repeated[i - 1], item) if i - 1 in repeated and isinstance(item, dict)
-                 else parse_line(i, orjson.dumps(item))) for i, item in enumerate(items, start=1)]
+                 else parse_line(i, _item_text(item))) for i, item in enumerate(items, start=1)]
     numbered = []
     for number, line in json_lines(body):
         if len(numbered) == limit:

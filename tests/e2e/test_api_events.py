@@ -436,6 +436,31 @@ def test_a_key_written_twice_is_refused_in_lines_arrays_and_what_if_bodies(world
     assert (what_if.json()["code"], what_if.json()["field"]) == ("repeated-key", "proposal.max_reachable_level")
 
 
+def test_an_integer_past_64_bits_is_refused_alike_in_lines_and_in_an_array(world):
+    """orjson decodes 10**30 as a float: in a JSON array the pix was refused as "not a
+    valid integer", where the same line in JSON Lines says it is beyond the 64 bits the
+    ledger stores. Both now say the latter, and an array without such a number is read
+    as before (a long digit run inside a string included)."""
+    position = world.position()
+    s = Scenario("huge-1", start=T0)
+    opened, started = s.open("centre-A"), s.start("h1")
+    huge = orjson.dumps(started).replace(b'"1.2":{"pix":30}', b'"1.2":{"pix":' + b"1" + b"0" * 30 + b"}")
+    as_lines = world.client.post("/events", content=ndjson([opened]) + huge,
+                                 headers={**world.auth("centre-A"), "Content-Type": "application/x-ndjson"})
+    as_array = world.client.post("/events", content=b"[" + orjson.dumps(opened) + b"," + huge + b"]",
+                                 headers={**world.auth("centre-A"), "Content-Type": "application/json"})
+    said = []
+    for response in (as_lines, as_array):
+        problem = _refused_without_a_trace(world, response, 422, position)
+        said.append((problem["line"], problem["field"], problem["detail"]))
+        assert "beyond 64 bits" in problem["detail"], problem
+    assert said[0] == said[1]
+    digits = {**opened, "event_id": "huge-1-" + "1" * 25}  # twenty digits and more, in a string
+    appended = world.client.post("/events", content=orjson.dumps([digits, started]),
+                                 headers={**world.auth("centre-A"), "Content-Type": "application/json"})
+    assert ok(appended)["appended"] == 2
+
+
 def test_a_batch_is_checked_as_it_would_be_appended_and_nothing_is_written(world):
     """`POST /events/check`: a centre's batch judged exactly as `POST /events` would judge
     it, against the ledger as it stands, with nothing appended whatever the verdict."""
