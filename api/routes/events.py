@@ -16,8 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import RuntimeDep, ScopeDep, Writer
 from api.media import is_json_array, json_body
 from api.openapi import doc
-from api.problems import (BadRequest, PayloadTooLarge, ResultsCatchingUp, ResultsCatchUpFailed, Unprocessable,
-                          line_problems)
+from api.problems import BadRequest, PayloadTooLarge, ResultsCatchingUp, ResultsCatchUpFailed, line_problems
 from api.responses import OrjsonResponse
 from api.schemas import EventsAppended, EventsChecked
 from api.scope import APPENDS, refuse
@@ -51,6 +50,11 @@ def _exact_items(body: bytes, decoded: Any) -> Any:
         return decoded
 
 
+def _json_kind(value: Any) -> str:
+    return {dict: "an object", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), "a number")
+
+
 def _item_text(item: Any) -> bytes:
     """An item's text for `parse_line`, as the line it stands for."""
     try:
@@ -69,7 +73,10 @@ def _parse(body: bytes, json_array: bool, limit: int) -> list[tuple[int, LedgerE
     if json_array:
         items = _exact_items(body, json_body(body))
         if not isinstance(items, list):
-            raise Unprocessable("a JSON body is an array of events", code="invalid-json")
+            # A malformed batch, as an empty one: a 400 of its own code (it was a 422
+            # "invalid-json", a code that is a 400 everywhere else, on JSON that is valid).
+            raise BadRequest(f"a JSON body is an array of events, not {_json_kind(items)}: send [event, …] "
+                             "(or JSON Lines)", code="not-an-array")
         if len(items) > limit:
             raise _too_many(limit)
         # Decoded, an item has lost the second of a key written twice: found in the text.

@@ -368,6 +368,11 @@ def test_a_json_array_body_that_is_not_json_or_not_utf8_is_a_bad_request(world):
     latin = _refused_without_a_trace(world, world.client.post("/events", content=b'["\xff"]', headers=headers), 400,
                                      position)
     assert "not UTF-8 text: byte 0xff at offset 2" in latin["detail"]
+    # Valid JSON that is no batch: a malformed request too, named for what it is.
+    for body, kind in ((b'{"type": "SessionOpened"}', "an object"), (b'"events"', "a string"), (b"3", "a number")):
+        shaped = _refused_without_a_trace(world, world.client.post("/events", content=body, headers=headers), 400,
+                                          position)
+        assert shaped["code"] == "not-an-array" and f"not {kind}" in shaped["detail"], shaped
     s = Scenario("bom-1", start=T0)
     assert ok(world.client.post("/events", content=b"\xef\xbb\xbf" + orjson.dumps([s.open("centre-A")]),
                                 headers=headers))["appended"] == 1
