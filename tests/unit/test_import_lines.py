@@ -15,10 +15,34 @@ BODIES = st.lists(st.sampled_from([b"\n", b"\r", b"\r\n", b" ", b"\t", b"x", b"{
                   max_size=40).map(b"".join)
 
 
-@given(BODIES)
-def test_a_file_numbers_its_lines_as_a_body_does(body):
-    from_file = [(n, line.strip()) for n, line in enumerate(file_lines(io.BytesIO(body)), start=1) if line.strip()]
+@given(BODIES, st.integers(min_value=1, max_value=9))
+def test_a_file_numbers_its_lines_as_a_body_does(body, at_most):
+    """Whatever the size of each read (a line, or a \\r\\n, cut across two)."""
+    lines = list(file_lines(io.BytesIO(body), at_most=at_most))
+    from_file = [(n, line.strip()) for n, line in enumerate(lines, start=1) if line.strip()]
     assert from_file == [(n, line.strip()) for n, line in json_lines(body)]
+    assert b"".join(lines) == body  # nothing lost, nothing added
+
+
+class _Reads(io.BytesIO):
+    """A file that remembers the largest read asked of it."""
+
+    largest = 0
+
+    def readline(self, size=-1):
+        line = super().readline(size)
+        self.largest = max(self.largest, len(line))
+        return line
+
+
+def test_a_file_of_lone_cr_line_ends_is_not_read_whole():
+    """A file whose lines end at \\r alone has no \\n to stop a read: it was read whole,
+    then split, before its first line was judged."""
+    body = b'{"type": "SessionOpened"}\r' * 50_000  # 1.3 MB
+    source = _Reads(body)
+    lines = file_lines(source, at_most=4096)
+    assert next(lines) == b'{"type": "SessionOpened"}\r' and source.largest <= 4096
+    assert sum(1 for _ in lines) == 49_999 and source.largest <= 4096
 
 
 def test_old_mac_line_ends_are_lines_and_the_refusal_names_the_api_s_line():
