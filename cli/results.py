@@ -260,8 +260,11 @@ def _print_explanation(current: dict, label: str, rules: list[dict] | None = Non
                       title="questions")
     for q in ex["questions"]:
         fate = q["fate"] + (f" ({q['neutralised_by']})" if q.get("neutralised_by") else "")
+        counted = q["counted_as"] or ""
+        if counted == "partially" and q.get("credit") is not None:  # worth what the rules give it
+            counted += f" (credit {q['credit']})"
         questions.add_row(str(q["number"]), q["question_id"], q["competence"], q["format"], str(q["weight"]),
-                          q["answer"] or "", q["counted_as"] or "", fate, "; ".join(q["because"]))
+                          q["answer"] or "", counted, fate, "; ".join(q["because"]))
     show(questions)
     if ex["incidents"]:
         # "question now": the report's outcome is what resolving it did; the jury's later

@@ -72,7 +72,7 @@ RULING_INDEX_MIGRATION = "006_ruling_ids.sql"
 # (the derivation changed): worth a word when they upgrade a ledger that holds results.
 REDERIVING_MIGRATIONS = ("007_results_derived_again.sql", "008_result_changes.sql",
                          "010_results_unanswered_deneutralised.sql", "013_results_jury_record.sql",
-                         "018_results_lifted_rulings.sql")
+                         "018_results_lifted_rulings.sql", "020_results_question_credit.sql")
 
 
 def reused_ruling_ids(url: DatabaseUrl) -> list[tuple[str, int]]:

@@ -36,16 +36,27 @@ def trust_of(states: list[QuestionState], rules: RuleSet) -> TrustExplanation | 
     )
 
 
+def credit_of(state: QuestionState, rules: RuleSet) -> int | None:
+    """What a question adds to its competence's C (before the cap); None for one that is
+    not in the count (ignored) or in Z (neutralised). Said on each question of the
+    explanation, so that a change of `partially_credit` shows on the questions it moves."""
+    if state.ignored or state.neutralised:
+        return None
+    if state.counted_as == "ok":
+        return state.weight
+    if state.counted_as == "partially" and state.weighted:
+        return rules.qrocm_dep.partially_credit
+    return 0
+
+
 def counts_of(group: list[QuestionState], rules: RuleSet) -> tuple[int, int, int]:
     n = c = z = 0
     for state in group:
         n += state.weight
         if state.neutralised:
             z += state.weight
-        elif state.counted_as == "ok":
-            c += state.weight
-        elif state.counted_as == "partially" and state.weighted:
-            c += rules.qrocm_dep.partially_credit
+        else:
+            c += credit_of(state, rules) or 0
     return n, min(c, rules.questions_per_competence), z
 
 

@@ -10,7 +10,7 @@ from ledger.rules import RuleSet
 from ledger.scoring.facts import CertificationFacts
 from ledger.scoring.incidents import resolve_incidents
 from ledger.scoring.jury_record import jury_record
-from ledger.scoring.marks import competence_mark, rate_of, trust_of
+from ledger.scoring.marks import competence_mark, credit_of, rate_of, trust_of
 from ledger.scoring.question_state import (
     QuestionState,
     apply_abort,
@@ -32,13 +32,14 @@ def _fate(state: QuestionState) -> str:
     return "counted" if state.counted_as is not None else "unanswered"
 
 
-def _question_explanation(state: QuestionState) -> dict[str, Any]:
+def _question_explanation(state: QuestionState, rules: RuleSet) -> dict[str, Any]:
     # Plain data: the whole result is validated once (strictly: our own values, exact
     # types), three times faster than model by model.
     q = state.question
     return dict(
         number=state.number, question_id=q.question_id, competence=q.competence, format=q.format,
-        weight=state.weight, answer=state.answer, counted_as=state.counted_as, fate=_fate(state),
+        weight=state.weight, answer=state.answer, counted_as=state.counted_as, credit=credit_of(state, rules),
+        fate=_fate(state),
         neutralised_by=state.neutralised_by, because=tuple(state.because),
     )
 
@@ -123,7 +124,7 @@ def pix_v2_data(facts: CertificationFacts, rules: RuleSet) -> dict[str, Any]:
             algorithm=rules.algorithm, rule_version=rules.version, completed=facts.completed,
             session_finalised=facts.session_finalised, abort_reason=facts.abort_reason,
             rate=rate, trust=trust, competences=explained,
-            questions=tuple(_question_explanation(s) for s in states), incidents=tuple(incidents),
+            questions=tuple(_question_explanation(s, rules) for s in states), incidents=tuple(incidents),
             status_because=because, notes=_notes(facts, states), jury=jury_record(facts),
         ),
     )

@@ -76,6 +76,7 @@ class QuestionExplanation(_Frozen):
     weight: int
     answer: str | None  # as recorded
     counted_as: str | None  # after automatic skip or re-marking; None if no answer counts
+    credit: int | None  # what it adds to its competence's C, before the cap; None if ignored or neutralised
     fate: Fate
     neutralised_by: NeutralisedBy | None = None
     because: tuple[str, ...] = ()

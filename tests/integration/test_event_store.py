@@ -407,13 +407,13 @@ def _tracking(url: str) -> str:
 def _as_before(db_url: str, migration: str, projection_name: str) -> None:
     """The tracking and migrations tables as the version before `migration` left them:
     this version's position under that version's projection name (the older names'
-    positions, parked by 008, 010, 013 and 018, gone) and `migration` not applied."""
+    positions, parked by 008, 010, 013, 018 and 020, gone) and `migration` not applied."""
     from projections.views import PROJECTION_NAME
 
     tracking = _tracking(db_url)
     _run_sql(db_url, f"DELETE FROM {tracking} WHERE application_name IN ('certledger_results', "
                      "'certledger_results@2', 'certledger_results@3', 'certledger_results@4', "
-                     "'certledger_results@5')")  # (parked by 008, 010, 013, 018)
+                     "'certledger_results@5', 'certledger_results@6')")  # (parked by 008, 010, 013, 018, 020)
     _run_sql(db_url, f"UPDATE {tracking} SET application_name = ? WHERE application_name = ?",
              (projection_name, PROJECTION_NAME))
     _run_sql(db_url, "DELETE FROM certledger_migrations WHERE name = ?", (migration,))
@@ -657,6 +657,22 @@ def test_migration_018_derives_again_results_a_lifted_ruling_left_no_trace_on(db
     _derived_again_after(db_url, clock, "018_results_lifted_rulings.sql", every, end, derived,
                          ("certledger_results@5", "certledger_results@4", "certledger_results@3",
                           "certledger_results@2", "certledger_results"))
+
+
+def test_migration_020_derives_again_explanations_whose_questions_had_no_credit(db_url, example_path, clock):
+    """A question did not say what it adds to its competence's C, so a what-if of
+    `partially_credit` could not name the answers it moved. Rows derived before are
+    dropped by 020 and derived again with each question's credit."""
+    every = ("SELECT certification_id, status, seq, result FROM certledger_results ORDER BY certification_id",
+             "SELECT certification_id, seq, cause, result FROM certledger_result_history ORDER BY certification_id, seq")
+    end, derived = _example_derived(db_url, example_path, clock, every)
+    questions = {q["question_id"]: q for row in derived[0] for q in orjson.loads(row[3])["explanation"]["questions"]}
+    assert all("credit" in q for q in questions.values())
+    # An ok adds its weight; a `partially` on an unweighted QROCM-dep nothing.
+    assert (questions["cert-0001-q1"]["credit"], questions["cert-0001-q11"]["credit"]) == (1, 0)
+    _derived_again_after(db_url, clock, "020_results_question_credit.sql", every, end, derived,
+                         ("certledger_results@6", "certledger_results@5", "certledger_results@4",
+                          "certledger_results@3", "certledger_results@2", "certledger_results"))
 
 
 def _derived_again_after(db_url: str, clock, migration: str, every: tuple[str, ...], end: int,

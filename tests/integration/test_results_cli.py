@@ -88,6 +88,8 @@ def test_an_audit_says_why_its_rule_version_was_in_force_and_what_a_qrocm_dep_we
     first = runner.invoke(app, ["audit", "cert-0002", "--result", "1", "--db", db_url], env=wide).stdout
     assert "rule version pix-v2-2024-05: in force for certifications started from 2024-05-14T22:00:00Z on" in first
     assert "┃ weight ┃" in text
+    # A `partially` answer says what it adds to C (cert-0001's QROCM-dep weighs 1: nothing).
+    assert "partially (credit 0)" in runner.invoke(app, ["audit", "cert-0001", "--db", db_url], env=wide).stdout
     from cli.results import _in_force_line, _qrocm_line
 
     rules = trail["rule_versions"]
@@ -486,7 +488,8 @@ def test_migrate_init_and_any_upgrading_command_say_when_the_results_are_derived
         with sqlite3.connect(path) as conn:
             conn.execute("DELETE FROM tracking WHERE application_name IN ('certledger_results', "
                          "'certledger_results@2', 'certledger_results@3', "
-                         "'certledger_results@4', 'certledger_results@5')")  # (parked by 008, 010, 013, 018)
+                         "'certledger_results@4', 'certledger_results@5', 'certledger_results@6')")
+            # (parked by 008, 010, 013, 018, 020)
             conn.execute("UPDATE tracking SET application_name = 'certledger_results' "
                          "WHERE application_name LIKE 'certledger_results@%'")
             conn.execute("DELETE FROM certledger_migrations WHERE name = '007_results_derived_again.sql'")

@@ -143,3 +143,9 @@ def test_the_explanation_accounts_for_every_question_served(case: tuple[Certific
         assert set(result.competences) == certifiable
         assert all(m.level <= rules.max_reachable_level and m.pix <= rules.max_reachable_level * 8
                    for m in result.competences.values())
+    # Each question's credit is its share of its competence's C: what a what-if of
+    # `partially_credit` names question by question.
+    for code, counted in result.explanation.competences.items():
+        questions = [q for q in result.explanation.questions if q.competence == code and q.fate != "ignored"]
+        assert all((q.credit is None) == (q.fate == "neutralised") for q in questions)
+        assert min(sum(q.credit or 0 for q in questions), rules.questions_per_competence) == counted.C

@@ -65,6 +65,8 @@ def test_partially_on_a_weighted_qrocm_dep_earns_one_only_from_2021_to_may_2024(
     result = _score([("QROCM-dep", "partially"), ("QCM", "ok")], version)
     assert _ncz(result) == (3, c, 0)
     assert result.competences["1.1"].level == level
+    # Each question says what it adds to C: the QROCM-dep its `partially_credit`.
+    assert [(q.weight, q.credit) for q in result.explanation.questions[:2]] == [(2, c - 1), (1, 1)]
 
 
 def test_partially_earns_nothing_on_an_unweighted_qrocm_dep() -> None:
