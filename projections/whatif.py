@@ -103,6 +103,8 @@ class QuestionChange(_Model):
     neutralised_by_after: str | None = None
     weight_before: int
     weight_after: int
+    credit_before: int | None = None  # what it adds to its competence's C (a `partially` under another credit)
+    credit_after: int | None = None
     because_before: tuple[str, ...] = ()
     because_after: tuple[str, ...] = ()
 
@@ -296,13 +298,14 @@ def _question_changes(why_b: _Explained, why_a: _Explained) -> list[QuestionChan
     changes = []
     for b in why_b.part("questions") or ():
         a = after.get(b["question_id"])
-        if a is None or all(b.get(k) == a.get(k) for k in ("fate", "counted_as", "neutralised_by", "weight")):
+        if a is None or all(b.get(k) == a.get(k) for k in ("fate", "counted_as", "neutralised_by", "weight", "credit")):
             continue
         changes.append(QuestionChange(
             number=a["number"], question_id=a["question_id"], competence=a["competence"],
             fate_before=b["fate"], fate_after=a["fate"], counted_as_before=b.get("counted_as"),
             counted_as_after=a.get("counted_as"), neutralised_by_before=b.get("neutralised_by"),
             neutralised_by_after=a.get("neutralised_by"), weight_before=b["weight"], weight_after=a["weight"],
+            credit_before=b.get("credit"), credit_after=a.get("credit"),
             because_before=tuple(b.get("because") or ()), because_after=tuple(a.get("because") or ()),
         ))
     return changes
@@ -323,14 +326,20 @@ def _incident_changes(why_b: _Explained, why_a: _Explained) -> list[IncidentChan
     return changes
 
 
-def _fate_words(fate: str, neutralised_by: str | None, counted_as: str | None, weight: int) -> str:
+def _fate_words(fate: str, neutralised_by: str | None, counted_as: str | None, weight: int,
+                credit: int | None) -> str:
     if fate == "neutralised" and neutralised_by:
         words = f"neutralised by {neutralised_by.replace('_', ' ')}"
     elif fate == "counted" and counted_as:
         words = f"counted as {counted_as}"
     else:
         words = fate
-    return words + (f" (weight {weight})" if weight != 1 else "")
+    # The credit where the answer's word does not say it: a `partially` is worth what the
+    # rules give it (`qrocm_dep.partially_credit`).
+    said = [f"weight {weight}"] * (weight != 1)
+    if counted_as == "partially" and credit is not None:
+        said.append(f"credit {credit}")
+    return words + (f" ({', '.join(said)})" if said else "")
 
 
 def _cause_words(b: RateCounts | None, a: RateCounts | None, incidents: list[IncidentChange],
@@ -352,8 +361,8 @@ def _cause_words(b: RateCounts | None, a: RateCounts | None, incidents: list[Inc
     for q in questions:
         why = "; ".join(w for w in q.because_after if w not in q.because_before) or "; ".join(q.because_after)
         lines.append(f"question {q.number} ({q.question_id}, competence {q.competence}): "
-                     f"{_fate_words(q.fate_before, q.neutralised_by_before, q.counted_as_before, q.weight_before)} -> "
-                     f"{_fate_words(q.fate_after, q.neutralised_by_after, q.counted_as_after, q.weight_after)}"
+                     f"{_fate_words(q.fate_before, q.neutralised_by_before, q.counted_as_before, q.weight_before, q.credit_before)}"
+                     f" -> {_fate_words(q.fate_after, q.neutralised_by_after, q.counted_as_after, q.weight_after, q.credit_after)}"
                      + (f" ({why})" if why else ""))
     return lines
 

@@ -290,3 +290,27 @@ def test_a_status_change_names_the_reason_on_both_sides():
 
     assert change.explanation[0] == "status error (NO_LEVEL_RULE) -> validated"
     assert change.questions == ()  # neutralised by the jury on both sides: its treatment is the same
+
+
+def test_a_change_of_partially_credit_names_the_questions_it_moves():
+    """A `partially_credit` change showed only in its competence's N/C/Z row: the jury
+    could not see which answer it moved. Each question now says its credit."""
+    s = Scenario("s-p", start=T)
+    lines = [s.open(), s.start("p", profile=LOW)]
+    for comp in LOW:
+        for i in range(2 if comp == "1.1" else 3):  # a QROCM-dep weighs two beside one other question
+            q, fmt = f"p-{comp}-{i}", "QROCM-dep" if (comp, i) == ("1.1", 0) else "QCM"
+            lines += [s.serve("p", q, comp, format=fmt), s.answer("p", q, "partially" if fmt == "QROCM-dep" else "ok")]
+    facts = CertificationFacts.from_events(events([*lines, s.complete("p"), s.finalise()]), "p")
+    timeline = RuleTimeline.builtin()
+    current = {"p": _current(facts, timeline)}  # before the proposal joins the timeline
+    credit = {"version": "partially-1", "extends": "pix-v2-2024-05", "effective_from": "2024-06-01T00:00:00+00:00",
+              "qrocm_dep": {"partially_credit": 1}}
+    rules_for, _, _ = plan(timeline, credit)
+
+    (change,) = compare([("p", facts.started_at, facts)], current, rules_for).changes
+
+    (question,) = change.questions
+    assert (question.question_id, question.credit_before, question.credit_after) == ("p-1.1-0", 0, 1)
+    assert ("question 1 (p-1.1-0, competence 1.1): counted as partially (weight 2, credit 0) -> "
+            "counted as partially (weight 2, credit 1)") in change.explanation
