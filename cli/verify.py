@@ -27,17 +27,21 @@ def register(app: typer.Typer) -> None:
             help="Check only the hash chain after a head kept from an earlier verify: that link is still there "
                  "and every commit since follows from it and its events. Reads only the events after it; the "
                  "events before it and the read models are left to a full verify")] = None,
+        rejudge: Annotated[bool, typer.Option(
+            "--rejudge", help="Also judge every fact again by this release's rules, as recording judges it, and "
+                              "name those it would refuse (facts an older release accepted under rules added "
+                              "since). Reads the whole log and holds every stream's state in memory")] = False,
         db: DbOption = None,
     ) -> None:
         """Check the ledger against a replay of its log, writing nothing; exit 1 naming each problem.
 
-        In one snapshot: every event readable and in its stream's order, the event-id index and session membership as the log calls for, the commit times, the log's hash chain recomputed from the events (and a kept head with --expect-chain), and each result, history and scoring input equal to a replay of its streams. Exit 0 when all hold, 1 when something does not (each problem named); when all hold, the chain's head to keep. With --since POSITION:DIGEST, only the chain after that kept head, reading only the events after it.
+        In one snapshot: every event readable and in its stream's order, the event-id index and session membership as the log calls for, the commit times, the log's hash chain recomputed from the events (and a kept head with --expect-chain), and each result, history and scoring input equal to a replay of its streams. Exit 0 when all hold, 1 when something does not (each problem named); when all hold, the chain's head to keep. With --since POSITION:DIGEST, only the chain after that kept head, reading only the events after it. With --rejudge, every fact is also judged again by this release's rules, and those recorded under older rules that it would refuse are noted.
         """  # one line: the help keeps a paragraph's line breaks
         from projections.verify import verify, verify_since
 
-        if since is not None and (expect_chain is not None or log_only):
+        if since is not None and (expect_chain is not None or log_only or rejudge):
             raise typer.BadParameter("--since checks the chain alone, from the link it names: give it without "
-                                     "--expect-chain and --log-only", param_hint="--since")
+                                     "--expect-chain, --log-only and --rejudge", param_hint="--since")
         kept = _kept_link(expect_chain) if expect_chain is not None else None
         start = _kept_link(since, "--since") if since is not None else None
         with ledger_at(db) as ledger:
@@ -46,6 +50,9 @@ def register(app: typer.Typer) -> None:
             else:
                 report = _with_progress(lambda tick: verify(ledger.store, results=not log_only, progress=tick,
                                                             expect_chain=kept))
+                if rejudge:
+                    report.checks.append(_with_progress(lambda tick: _judged_again(ledger.store, report.position,
+                                                                                   tick)))
         if as_json:
             out.print_json(orjson.dumps(report.to_json()).decode())
         else:
@@ -80,6 +87,25 @@ def print_report(report) -> None:
         head = kept_form(*report.chain_head)
         out.print(f"  keep the chain's head to check this log later: --expect-chain {head} (the log up to it "
                   f"unchanged), or --since {head} (what is appended after it)", soft_wrap=True, markup=False)
+
+
+def _judged_again(store, up_to: int, tick) -> "Check":
+    """The facts judged again (`commands.rejudge`), as one more check of the report."""
+    from commands.rejudge import rejudge
+    from projections.verify_report import MAX_LISTED, Check
+
+    judged, refusable = rejudge(store, up_to, progress=(lambda done, total: tick("facts", done, total))
+                                if tick else None)
+    # Notes, not problems, as the events check notes facts a newer rule of writing refuses:
+    # an older release recorded them lawfully, and the log holds them whole.
+    check = Check("facts judged again", checked=judged,
+                  notes=[fact.words() for fact in refusable[:MAX_LISTED]])
+    if len(refusable) > MAX_LISTED:
+        check.notes.append(f"… and {len(refusable) - MAX_LISTED:,} more")
+    check.summary = (f"{judged:,} fact(s) judged again by this release's rules, as recording judges them: "
+                     + (f"{len(refusable):,} recorded under older rules that it would refuse (noted below)"
+                        if refusable else "each would be recorded"))
+    return check
 
 
 def _kept_link(text: str, option: str = "--expect-chain") -> tuple[int, str]:

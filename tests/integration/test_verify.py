@@ -371,3 +371,39 @@ def test_rule_versions_are_judged_as_recording_judges_them(sqlite_url, clock, ex
         "it fails"], events_check.problems
     assert events_check.notes[0].startswith("1 fact(s) recorded before a rule that refuses them now (the first at "
                                             f"position {position + 1}, jury: "), events_check.notes
+
+
+def test_rejudge_notes_the_facts_an_older_release_accepted_under_rules_added_since(db_url, clock, example_path,
+                                                                                   monkeypatch):
+    """A fact is judged once, when it is recorded: a ledger an older release wrote may hold
+    facts this one refuses (a publication dated before the unpublication it follows), and
+    `verify` said nothing of them. `--rejudge` judges each fact again as recording does,
+    against the ledger as it stood then: a whole ledger has none, and such a fact is named."""
+    import ledger.decisions as decisions
+
+    with _ledger(db_url, clock, example_path):
+        pass
+    clean = runner.invoke(app, ["verify", "--rejudge", "--db", db_url])
+    assert clean.exit_code == 0, clean.output
+    text = " ".join(clean.output.split())
+    assert "facts judged again: ok:" in text and "each would be recorded" in text, text
+
+    s = Scenario("s-old")
+    lines = [s.open(), *s.full_test("o1"), s.finalise(), s.publish(), s.unpublish()]
+    backdated = {**s.publish(), "at": lines[-2]["at"]}  # before the unpublication it undoes
+    monkeypatch.setattr(decisions, "_not_before_the_last_publication_change", lambda *args: None)  # as then
+    with open_ledger(db_url, clock=clock) as ledger:
+        ledger.service.record(events([*lines, backdated]), by="an older release")
+        position = ledger.store.max_position()
+    monkeypatch.undo()
+
+    said = runner.invoke(app, ["verify", "--rejudge", "--json", "--db", db_url])
+    assert said.exit_code == 0, said.output  # the log is whole: noted, not a defect
+    check = next(c for c in orjson.loads(said.stdout)["checks"] if c["name"] == "facts judged again")
+    (note,) = check["notes"]
+    assert note.startswith(f"position {position:,} (event {backdated['event_id']}, ResultsPublished, recorded "), note
+    assert "this release refuses it (fact-dated-out-of-order, field at): the publication is dated" in note, note
+    assert "1 recorded under older rules that it would refuse" in check["summary"]
+    # Without --rejudge, nothing is judged again.
+    plain = runner.invoke(app, ["verify", "--json", "--db", db_url])
+    assert "facts judged again" not in [c["name"] for c in orjson.loads(plain.stdout)["checks"]]

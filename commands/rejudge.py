@@ -1,0 +1,98 @@
+"""Intent: judge a ledger's facts again under this release's rules (`verify --rejudge`).
+
+A fact is judged once, when it is recorded, by the rules of the release that records it.
+Rules added since (a publication dated before the one it follows, say) were never
+applied to the facts already in a ledger, and `verify` checks the log's integrity, not
+its facts' lawfulness: an auditor could not learn whether a ledger holds facts this
+release would refuse. This reads the whole log in order and judges each fact exactly as
+recording judges it (`ledger.decisions.check`, on the same context), against the ledger
+as it stood just before it and at the time it was recorded. A fact this release would
+refuse is listed; it is in the ledger all the same, so it is then taken as recorded and
+the facts after it are judged against the ledger as it is.
+
+What is not judged again: the built-in rule versions (written by the ledger itself), an
+event id or ruling id repeated (the `event ids` check of `verify` holds the index to the
+log), and a writer's own limits (an API token's centre), which are not rules of the
+ledger. Every stream's state is held in memory until the end: about what a rebuild's
+fold holds for the same log, without its forgetting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import takewhile
+
+from commands.recording import StateCache, _UnitOfWork
+from ledger.decisions import check
+from ledger.errors import DomainError
+from ledger.events import CertificationStarted, LedgerEvent
+from ledger.rule_stream import GENESIS_RECORDER
+from ledger.streams import stream_of
+from storage.store import EventStore
+
+RECORDER = "verify:rejudge"
+
+
+@dataclass(frozen=True)
+class Refusable:
+    """A fact in the ledger that this release would refuse, and why."""
+
+    position: int
+    event_id: str | None
+    type: str
+    recorded_at: datetime
+    code: str
+    field: str | None
+    message: str
+
+    def words(self) -> str:
+        named = f"event {self.event_id}" if self.event_id else "an event without an id"
+        field = f", field {self.field}" if self.field else ""
+        return (f"position {self.position:,} ({named}, {self.type}, recorded {self.recorded_at.isoformat()}): "
+                f"this release refuses it ({self.code}{field}): {self.message}")
+
+
+class _Nothing:
+    """What the unit of work reads from a store: nothing. Every state is built from the
+    log as it is read, in order, so it is the ledger as it stood before each fact."""
+
+    def read_stream(self, stream: str, after: int = 0) -> list:
+        return []
+
+    def certifications_of_session(self, session_id: str) -> list[str]:
+        return []  # the unit of work adds the certifications started so far (`new_certs`)
+
+
+def rejudge(store: EventStore, up_to: int, *,
+            progress: Callable[[int, int], None] | None = None) -> tuple[int, list[Refusable]]:
+    """(facts judged, those this release would refuse), in log order, of the log up to
+    position `up_to` (the end a verify read in its snapshot; what was appended since is
+    not read)."""
+    log = takewhile(lambda recorded: (recorded.position or 0) <= up_to, store.iter_log())
+    return judge_again(log, progress=progress, total=up_to)
+
+
+def judge_again(log: Iterator, *, progress: Callable[[int, int], None] | None = None,
+                total: int = 0) -> tuple[int, list[Refusable]]:
+    """`log`: the ledger's `Recorded` facts in log order (each with its position)."""
+    uow = _UnitOfWork(_Nothing(), StateCache(max_size=2**62), datetime.min, RECORDER)
+    judged, found = 0, []
+    for recorded in log:
+        event: LedgerEvent = recorded.event
+        stream = stream_of(event)
+        if recorded.recorded_by != GENESIS_RECORDER:
+            uow.now = recorded.recorded_at  # "dated ahead" is judged by the clock of its recording
+            judged += 1
+            try:
+                check(event, uow.context(event, stream))
+            except DomainError as refused:
+                found.append(Refusable(recorded.position or 0, event.event_id, event.type, recorded.recorded_at,
+                                       refused.code, refused.field, refused.message))
+        uow.state(stream).apply(event)  # recorded all the same: the facts after it are judged on it
+        if isinstance(event, CertificationStarted):
+            uow.new_certs.setdefault(event.session_id, []).append(event.certification_id)
+        if progress is not None and recorded.position:
+            progress(recorded.position, total)
+    return judged, found
