@@ -11,8 +11,8 @@ from fastapi import Depends, FastAPI
 
 from api import problems
 from api.auth import Authenticator
-from api.deps import Runtime
 from api.conditional import ConditionalGet
+from api.deps import Runtime
 from api.head import HeadAsGet
 from api.limits import BodyLimit
 from api.openapi import build_openapi

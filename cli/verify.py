@@ -89,7 +89,7 @@ def print_report(report) -> None:
                   f"unchanged), or --since {head} (what is appended after it)", soft_wrap=True, markup=False)
 
 
-def _judged_again(store, up_to: int, tick) -> "Check":
+def _judged_again(store, up_to: int, tick):
     """The facts judged again (`commands.rejudge`), as one more check of the report."""
     from commands.rejudge import rejudge
     from projections.verify_report import MAX_LISTED, Check
