@@ -21,8 +21,8 @@ from ledger.rules import rule_document_json_schema
 
 _WHY = {
     400: "a malformed request: a body that is not JSON, a batch with no event (`empty-batch`), a JSON body that "
-         "is not an array of events (`not-an-array`), a cursor this API did not issue, a page size out of its range (1 to the maximum), the NUL character (U+0000) in the path or "
-         "query, a query parameter the route does not take (`unknown-query-parameter`) or one given twice "
+         "is not an array of events (`not-an-array`), a cursor this API did not issue, a page size out of its "
+         "range (1 to the maximum), the NUL character (U+0000) in the path or query, a query parameter the route does not take (`unknown-query-parameter`) or one given twice "
          "(`repeated-query-parameter`), named in `field`",
     401: "no bearer token, or an unknown or revoked one",
     403: "the token's role may not do this, the session is another centre's, or a `reader` asked `as_of` or "

@@ -34,11 +34,12 @@ from storage.store import PG_EVENTS_TABLE, SQLITE_EVENTS_TABLE, EventStore
 # not answered; migration 013, @5: the prose names the jury's decisions and the
 # explanation's `jury` record who took them; migration 018, @6: a ruling that lifted a
 # rejection or cancellation is named with the one it lifted; migration 020, @7: each
-# question says its credit) takes a new name. A process of an older version still running after the upgrade writes its own
-# name's position, never this one's, so it cannot make this version take rows it
-# derived the old way for its own (it did: an old `results` after `migrate` re-derived
-# the dropped view the old way, and the new version served it as caught up). This
-# name's first catch-up over a view another derived empties it (`ResultsViews.clear_foreign`).
+# question says its credit) takes a new name. A process of an older version still
+# running after the upgrade writes its own name's position, never this one's, so it
+# cannot make this version take rows it derived the old way for its own (it did: an old
+# `results` after `migrate` re-derived the dropped view the old way, and the new version
+# served it as caught up). This name's first catch-up over a view another derived
+# empties it (`ResultsViews.clear_foreign`).
 PROJECTION_NAME = "certledger_results@7"
 # The derivation's version alone: the change feed's cursors carry it, so that one issued
 # before the results were derived again is not taken as if nothing behind it had changed.

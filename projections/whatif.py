@@ -360,9 +360,10 @@ def _cause_words(b: RateCounts | None, a: RateCounts | None, incidents: list[Inc
                      f"({i.because_after})")
     for q in questions:
         why = "; ".join(w for w in q.because_after if w not in q.because_before) or "; ".join(q.because_after)
-        lines.append(f"question {q.number} ({q.question_id}, competence {q.competence}): "
-                     f"{_fate_words(q.fate_before, q.neutralised_by_before, q.counted_as_before, q.weight_before, q.credit_before)}"
-                     f" -> {_fate_words(q.fate_after, q.neutralised_by_after, q.counted_as_after, q.weight_after, q.credit_after)}"
+        before = _fate_words(q.fate_before, q.neutralised_by_before, q.counted_as_before, q.weight_before,
+                             q.credit_before)
+        after = _fate_words(q.fate_after, q.neutralised_by_after, q.counted_as_after, q.weight_after, q.credit_after)
+        lines.append(f"question {q.number} ({q.question_id}, competence {q.competence}): {before} -> {after}"
                      + (f" ({why})" if why else ""))
     return lines
 
