@@ -119,20 +119,26 @@ def _reasons_cell(reasons: list[str]) -> str:
     return f"{first} (also held: {', '.join(also)})" if also else first
 
 
+# The jury's decisions are shown whole: cut at the summary's length, a ban lost its end
+# and its words (`candidate_id=…`), a rule version its reason (`reason=…`), and the
+# audit is where who decided what, until when and why is read.
+_JURY_FACTS = frozenset({"JuryRuling", "RuleVersionChanged", "QuestionNeutralised", "QuestionDeneutralised"})
+_SUMMARY_LENGTH = 90
+
+
 def _summary(line: dict) -> str:
     skip = {"type", "event_id", "at", "certification_id", "jury", "profile", "rules"}
     parts = [f"{k}={v}" for k, v in line.items() if k not in skip and v not in ("", None, False, {}, [])]
     # Who decided a rule version or a ruling (the jury decisions table names only those
     # bearing on the result: not a ban, a comment, nor the rule version it is scored
-    # under), after the fields naming what was decided, so the cut below spares it.
+    # under), after the fields naming what was decided.
     members = [m.get("member_id") for m in line.get("jury") or () if isinstance(m, dict)]
-    limit = 90
     if members:
-        at = min(2, len(parts))
-        parts.insert(at, f"jury={','.join(str(m) for m in members)}")
-        limit = max(limit, len(" ".join(parts[:at + 1])) + 4)
+        parts.insert(min(2, len(parts)), f"jury={','.join(str(m) for m in members)}")
     text = " ".join(parts)
-    return text if len(text) <= limit else text[:limit - 3] + "…"
+    if line.get("type") in _JURY_FACTS or len(text) <= _SUMMARY_LENGTH:
+        return text
+    return text[:_SUMMARY_LENGTH - 3] + "…"
 
 
 def _held_from(row: dict) -> str:
