@@ -25,6 +25,7 @@ import numpy as np
 from ledger.scoring import CertificationFacts
 from projections.compact import COMPETENCE_CODES, CompactBuilder, CompactInputs
 from projections.vector_scoring import (
+    ERRORS,
     STARTED,
     STATUS_NAMES,
     VERSIONS,
@@ -86,11 +87,24 @@ def compare_columns(inputs: CompactInputs, before: ResultColumns, after: ResultC
     mark_diff = segment_sums((gm & ((after.level != before.level) | (after.gpix != before.gpix))).astype(np.int64),
                               inputs.g_off) > 0
     one_sided = (before.marks != after.marks) & (np.diff(inputs.g_off) > 0)
-    outcome = ((before.status != after.status) | (before.reasons != after.reasons) | (before.error != after.error)
+    outcome = ((before.status != after.status) | (before.reasons != after.reasons) | _errors_differ(before, after)
                | (before.pix != after.pix) | (before.rate != after.rate))
     out.changed = lane & (outcome | mark_diff | one_sided)
     out.rescored_unchanged = int((scored & (before.version != after.version) & ~out.changed).sum())
     return out
+
+
+def _errors_differ(before: ResultColumns, after: ResultColumns) -> np.ndarray:
+    """Where the two sides' errors differ but for the version they name (whatif's
+    `error_apart_from_version`); errors are few, so their texts are compared one by one."""
+    from projections.whatif import error_apart_from_version
+
+    differ = before.error != after.error
+    for i in np.flatnonzero(differ & (before.error != 0) & (after.error != 0)).tolist():
+        b = error_apart_from_version(ERRORS.values[before.error[i]], VERSIONS.values[before.version[i]])
+        a = error_apart_from_version(ERRORS.values[after.error[i]], VERSIONS.values[after.version[i]])
+        differ[i] = a != b
+    return differ
 
 
 def _reference_compare(inputs: CompactInputs, certs: list[int], current_for: CurrentFor, facts_for: FactsFor,

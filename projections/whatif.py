@@ -28,8 +28,9 @@ Counting, in the report:
 * `competence_changes`: per competence, how many certifications saw its certified level
   go up or down (counted where both results certify or uncertify that competence;
   a competence absent from one side, as on an `error`, is not a level change);
-* `changes`: the certifications whose status, reasons, pix, rate or a competence mark
-  changed (a change of rule version alone is not a change), each with before/after and
+* `changes`: the certifications whose status, reasons, pix, rate, a competence mark or
+  the problem that leaves them unscorable changed (a change of rule version alone is not
+  a change, nor an error naming the other version), each with before/after and
   the level-table rows that fired on each side.
 
 `compare` is the pure core; `what_if` reads the inputs, the results and the timeline.
@@ -255,8 +256,18 @@ class _Explained:
         return (self.part("competences") or {}).get(code) or {}
 
 
+def error_apart_from_version(error: str | None, version: str | None) -> str | None:
+    """An unscorable result's words without the version it was scored under, which they
+    name (`no certified-level rule for N/C/Z = 4/3/0 in version V`): the same problem
+    under another version is the same outcome, a change of rule version alone."""
+    if error is None or not version:
+        return error
+    return error.replace(f" in version {version}", " in version (its own)")
+
+
 def _same_outcome(a: ResultSide, b: ResultSide) -> bool:
-    return a.model_dump(exclude={"rule_version"}) == b.model_dump(exclude={"rule_version"})
+    return (a.model_dump(exclude={"rule_version", "error"}) == b.model_dump(exclude={"rule_version", "error"})
+            and error_apart_from_version(a.error, a.rule_version) == error_apart_from_version(b.error, b.rule_version))
 
 
 def _mark(marks: Mapping[str, Any], code: str, key: str) -> int | None:
@@ -408,6 +419,11 @@ def _words(before: ResultSide, after: ResultSide, competences: list[CompetenceCh
         lines.append(f"status {before.status}{_first_reason(before)} -> {after.status}{_first_reason(after)}")
     elif before.reasons != after.reasons:
         lines.append(f"reasons {list(before.reasons)} -> {list(after.reasons)}")
+    # Unscorable on both sides, for another problem (no competence row says it: an
+    # error has no marks).
+    if before.error and after.error and \
+            error_apart_from_version(before.error, before.rule_version) != error_apart_from_version(after.error, after.rule_version):
+        lines.append(f"error {before.error} -> {after.error}")
     if before.pix_score != after.pix_score:
         lines.append(f"pix {mark_text(before.pix_score)} -> {mark_text(after.pix_score)}")
     if before.reproducibility_rate != after.reproducibility_rate:

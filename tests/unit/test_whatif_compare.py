@@ -314,3 +314,56 @@ def test_a_change_of_partially_credit_names_the_questions_it_moves():
     assert (question.question_id, question.credit_before, question.credit_after) == ("p-1.1-0", 0, 1)
     assert ("question 1 (p-1.1-0, competence 1.1): counted as partially (weight 2, credit 0) -> "
             "counted as partially (weight 2, credit 1)") in change.explanation
+
+
+def _two_qrocm_dep(cert: str, second: str) -> CertificationFacts:
+    """Competence 1.1 served two QROCM-dep (N = 4: no row of the reference scores it,
+    pix-rules.md §3.3), answered ok and `second`; the others three correct answers."""
+    s = Scenario(f"s-{cert}", start=T)
+    lines = [s.open(), s.start(cert, profile=LOW)]
+    for comp in LOW:
+        for i in range(2 if comp == "1.1" else 3):
+            q = f"{cert}-{comp}-{i}"
+            lines.append(s.serve(cert, q, comp, format="QROCM-dep" if comp == "1.1" else "QCM"))
+            lines.append(s.answer(cert, q, second if (comp, i) == ("1.1", 1) else "ok"))
+    lines += [s.complete(cert), s.finalise()]
+    return CertificationFacts.from_events(events(lines), cert)
+
+
+def _both_ways(facts: list[CertificationFacts], proposal: dict) -> list[WhatIfReport]:
+    """The reference comparison and the vectorised one (what the CLI and the API run)."""
+    from projections.compact import CompactInputs
+    from projections.vector_whatif import fast_compare
+
+    timeline = RuleTimeline.builtin()
+    rows = [(f.certification_id, f.started_at, f) for f in facts]
+    current = {f.certification_id: _current(f, timeline) for f in facts}
+    rules_for, _, _ = plan(timeline, proposal)
+    by_id = {f.certification_id: f for f in facts}
+    fast = fast_compare(CompactInputs.build(rows), current, timeline,
+                        facts_for=lambda ids: {i: by_id[i] for i in ids}, current_for=lambda ids: {i: current[i] for i in ids},
+                        details=None)
+    return [compare(rows, current, rules_for), fast]
+
+
+def test_an_unscorable_certification_with_the_same_problem_under_the_proposal_is_not_a_change():
+    """Its error names the version it was scored under: every proposal over an error
+    counted it changed, explained by nothing but its rule version."""
+    facts = _two_qrocm_dep("twice", "ok")
+    for report in _both_ways([facts], {**CAP_5, "trust_rule": {"min_answered_ratio": 0.5}}):
+        assert report.changed == 0 and report.changes == ()
+        assert report.rescored_unchanged == 1  # (recorded, it gets a new result all the same)
+        assert report.status_matrix() == {"error": {"error": 1}}
+
+
+def test_an_unscorable_certification_whose_problem_changes_says_both_problems():
+    """`partially` credited on a weighted QROCM-dep: N/C/Z 4/2/0 becomes 4/3/0, an error
+    either way, the change said in the error's words (an error has no competence rows)."""
+    facts = _two_qrocm_dep("partial", "partially")
+    credit = {**CAP_5, "qrocm_dep": {"partially_credit": 1}}
+    for report in _both_ways([facts], credit):
+        (change,) = report.changes
+        assert (change.before.status, change.after.status) == ("error", "error")
+        assert change.before.error.endswith("N/C/Z = 4/2/0 in version pix-v2-2024-05")
+        assert change.after.error.endswith("N/C/Z = 4/3/0 in version cap-5")
+        assert f"error {change.before.error} -> {change.after.error}" in change.explanation
