@@ -11,9 +11,9 @@ the OpenAPI document; routes pass the dicts through as they are.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 
 from ledger.events import Instant, Text, storable_inside
 
@@ -214,13 +214,28 @@ class RuleVersionPublic(BaseModel):
     written: dict[str, Any] = Field(description="the document as recorded (perhaps with `extends`)")
 
 
+def _document_or_name(proposal: Any) -> Any:
+    """Said as one problem of `proposal`: left to the union, each of its branches was named
+    as a field of its own (`proposal.dict[str,any]`, `proposal.str`), fields no body has."""
+    if not isinstance(proposal, dict | str):
+        raise ValueError("a rule document (a JSON object) or the name of a version in the ledger (a JSON "
+                         f"string), not {_json_kind(proposal)}")
+    return proposal
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {bool: "a boolean", list: "an array"}.get(type(value), "a number")
+
+
 class WhatIfRequest(BaseModel):
     """A proposed rule document (or the name of a version already in the ledger) and the
     period of certifications (by start time, bounds inclusive) to score under it."""
 
     model_config = ConfigDict(extra="forbid")
 
-    proposal: dict[str, Any] | str = Field(
+    proposal: Annotated[dict[str, Any] | str, BeforeValidator(_document_or_name)] = Field(
         description="a rule document (may `extend` a version of the ledger), or a version name"
     )
     against: Text | None = Field(default=None, description="compare with this version instead of the current results")

@@ -292,6 +292,18 @@ def test_a_bad_what_if_is_a_problem_naming_the_field(world, body, field):
     assert errors[0]["field"] == field
 
 
+@pytest.mark.parametrize("proposal", [[{"version": "in-a-list"}], 6, None, True])
+def test_a_proposal_neither_a_document_nor_a_name_is_one_problem_of_the_proposal(world, proposal):
+    """It was said twice, at `proposal.dict[str,any]` and `proposal.str`: the union's
+    branches, named as fields no body holds."""
+    body = {"proposal": proposal, "start": "2024-06-01T00:00:00Z", "end": "2024-07-01T00:00:00Z"}
+    response = world.client.post("/what-if", json=body, headers=world.auth("jury"))
+    assert response.status_code == 422, response.text
+    (error,) = response.json()["errors"]
+    assert error["field"] == response.json()["field"] == "proposal"
+    assert "a rule document (a JSON object) or the name of a version" in error["detail"]
+
+
 def test_the_openapi_document_describes_every_route_role_and_problem(world):
     spec = ok(world.client.get("/openapi.json"))
     operations = {(m.upper(), p): op for p, item in spec["paths"].items() for m, op in item.items()}
