@@ -138,7 +138,7 @@ def check(file: Annotated[str, typer.Argument(help="A rule document (JSON), or a
     try:
         rules = resolve_document(doc, known, written=True) if doc is not None else None
     except RuleDocumentInvalid as invalid:
-        problems += [f"{prefix}{p.path}: {p.message}" for p in invalid.problems]
+        problems += [_said(prefix, p) for p in invalid.problems]
         rules = None
     if problems:
         for p in problems:
@@ -181,9 +181,16 @@ def _event_document(line: dict, state) -> tuple[Any, list[str], bool]:
         judge_rule_version(event, state)  # (what `decisions.check` asks of it, against the rules stream)
     except DomainError as refused:
         if isinstance(refused.__cause__, RuleDocumentInvalid):
-            return rule_document_of(event), [f"rules.{p.path}: {p.message}" for p in refused.__cause__.problems], True
+            return rule_document_of(event), [_said("rules.", p) for p in refused.__cause__.problems], True
         return rule_document_of(event), [f"{refused.field or '(line)'}: {refused.message}"], False
     return rule_document_of(event), [], False
+
+
+def _said(prefix: str, problem) -> str:
+    """A document's problem at its path under `prefix`; one of the whole document (no
+    path) at the document itself, not at an empty path (`file: : a rule document is…`)."""
+    where = f"{prefix}{problem.path}" if problem.path else (prefix.rstrip(".") or "(document)")
+    return f"{where}: {problem.message}"
 
 
 def register(app: typer.Typer) -> None:

@@ -56,6 +56,9 @@ _UNKNOWN_KEY_HINTS = {
 def _message(error: dict[str, Any]) -> str:
     if error["type"] == "extra_forbidden" and (path := path_of(error["loc"])) in _UNKNOWN_KEY_HINTS:
         return _UNKNOWN_KEY_HINTS[path]
+    if error["type"] == "too_short":  # pydantic's "Tuple should have at least 1 item after validation, not 0"
+        least, held = (error.get("ctx") or {}).get("min_length"), (error.get("ctx") or {}).get("actual_length")
+        return f"must hold at least {least} entr{'y' if least == 1 else 'ies'}, not {held}"
     # pydantic's own prefix ("Value error, …") is not the document's problem: the rule is.
     return _FRIENDLIER.get(error["type"], error["msg"].removeprefix("Value error, "))
 

@@ -318,3 +318,19 @@ def test_a_rule_document_saved_with_a_byte_order_mark_is_read_as_import_reads_it
     path.write_bytes(body)
     assert orjson.loads(what_if.stdout) == orjson.loads(_run("what-if", "--rules", str(path), "--json",
                                                              "--db", sqlite_url).stdout)
+
+
+def test_a_problem_of_the_whole_document_is_said_at_the_document(sqlite_url, tmp_path):
+    """It was said at an empty path: `proposal.json: : a rule document is a JSON object`."""
+    assert _run("init", "--db", sqlite_url).exit_code == 0
+    bare = tmp_path / "proposal.json"
+    bare.write_bytes(b"[1, 2]")
+    line = tmp_path / "line.json"
+    line.write_bytes(orjson.dumps({"type": "RuleVersionChanged", "version": "v", "effective_from": "2024-09-01T00:00:00Z",
+                                   "rules": [1], "jury": [], "at": "2024-09-02T00:00:00Z"}))
+    checked = _run("rules", "check", str(bare), "--db", sqlite_url)
+    assert checked.exit_code == 1
+    assert f"{bare}: (document): a rule document is a JSON object" in checked.output, checked.output
+    checked = _run("rules", "check", str(line), "--db", sqlite_url)
+    assert checked.exit_code == 1
+    assert f"{line}: rules: " in checked.output and ": : " not in checked.output and "rules.:" not in checked.output

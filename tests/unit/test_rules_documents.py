@@ -61,6 +61,12 @@ def test_a_wrong_type_is_named() -> None:
     assert "integer" in problems["max_reachable_level"]
 
 
+def test_an_empty_level_table_is_said_in_the_documents_words() -> None:
+    """pydantic's "Tuple should have at least 1 item after validation, not 0" named a
+    type the document does not have and a stage its writer does not know."""
+    assert _problems(_variant(level_table=[])) == {"level_table": "must hold at least 1 entry, not 0"}
+
+
 def test_thresholds_out_of_order_are_named_at_the_field_the_document_wrote() -> None:
     problems = _problems(_variant(reproducibility_rate={"middle_band_from": 85}))
     # 50 < 85 holds, but 85 < 80 does not: the written 85 is named, not the inherited 80.
