@@ -16,6 +16,10 @@ from ledger.rules.timeline import RuleTimeline
 # What names or dates a version rather than scoring by it.
 _IDENTITY = frozenset({"version", "effective_from", "extends", "description"})
 _LONGEST = 80  # a value longer than this is named, not shown (a level table, say)
+# But an incident code's treatment (its `when`, answers and re-marks, about 90 characters)
+# is shown: named "(changed)", the one it had read as if already changed, and the jury
+# could not see what a proposal removing it takes away.
+_LONGEST_MAPPING = 240
 
 
 def proposal_changes(rules: RuleSet, timeline: RuleTimeline) -> list[str]:
@@ -63,6 +67,6 @@ def _shown(value: Any) -> str:
     if value is _ABSENT:
         return "(absent)"
     text = orjson.dumps(value).decode()
-    if len(text) <= _LONGEST:
+    if len(text) <= (_LONGEST_MAPPING if isinstance(value, dict) else _LONGEST):
         return text
-    return f"({len(value)} rows)" if isinstance(value, list) else "(changed)"
+    return f"({len(value)} rows)" if isinstance(value, list) else f"({len(value)} keys)"

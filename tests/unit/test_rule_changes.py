@@ -44,3 +44,14 @@ def test_a_long_value_named_twice_says_whether_it_changed():
     assert proposal_changes(same, timeline)[-1] == "level_table: (13 rows) → (13 rows), the same"
     assert proposal_changes(other, timeline)[-1] == \
         "level_table: (13 rows) → (13 rows), 1 row(s) new or changed, 1 dropped or changed"
+
+
+def test_an_incident_codes_treatment_removed_is_shown_as_it_was():
+    """`automatic_resolution.E1: (changed) → null`: the value it had was named "(changed)",
+    which read as the change itself, and the jury did not see what it took away."""
+    timeline = RuleTimeline.builtin()
+    rules = timeline.add({"version": "no-e1", "extends": "pix-v2-2024-05", "effective_from": "2024-06-01T00:00:00Z",
+                          "automatic_resolution": {"E1": None}}, written=True)
+    assert proposal_changes(rules, timeline)[-1] == (
+        'automatic_resolution.E1: {"when":"has_image_or_embed","neutralise_answers":["ko","skipped"],'
+        '"remark_answers":{}} → null')
