@@ -45,8 +45,13 @@ def print_report(report: Any, out: Console) -> None:
     out.print(f"[bold]{shown(title_of(report))}[/bold]")
     under = ", ".join(f"{v} ({n})" for v, n in report.scored_under.items()) or "none"
     out.print(f"{period_of(report)}; scored under: {shown(under)}")
-    same = (f"; {report.rescored_unchanged} more scored under another version with the same outcome (recorded, "
-            "each gets a new result in its history)" if report.rescored_unchanged else "")
+    # Recording rescores them only where the proposal is a document put in force at its
+    # date: a version forced on every certification (by name, or `--against`) is a
+    # comparison that no recording makes.
+    recorded = report.mode == "proposal" and bool(report.proposal_changes)
+    same = (f"; {report.rescored_unchanged} more scored under another version with the same outcome"
+            + (" (recorded, each gets a new result in its history)" if recorded else "")
+            if report.rescored_unchanged else "")
     out.print(f"compared [bold]{report.compared}[/bold], changed [bold]{report.changed}[/bold]{same}; "
               "nothing was written")
     if report.proposal_changes:  # what the jury proposes, before what it does

@@ -565,8 +565,10 @@ def plan(timeline: RuleTimeline, proposal: Mapping[str, Any] | str, against: str
         chosen = timeline.add(proposal, written=True)
         rules_for = _forced(chosen) if base is not None else timeline.in_force
         # What `rules check` would warn of: a jury comparing a proposal hears it here too.
-        warned = {"warnings": tuple(proposal_warnings(chosen, timeline)),
-                  "proposal_changes": tuple(proposal_changes(chosen, timeline))}
+        head, *sets = proposal_changes(chosen, timeline)
+        if base is not None:  # its date decides nothing here: said, as the comparison's own terms
+            head += f" once recorded; compared here forced on every certification of the period, as {base.version} is"
+        warned = {"warnings": tuple(proposal_warnings(chosen, timeline)), "proposal_changes": (head, *sets)}
     header = {"mode": "proposal" if base is None else "versions", "proposal": chosen.version,
               **({} if isinstance(proposal, str) else warned)}
     if base is None:

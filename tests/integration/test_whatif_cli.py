@@ -104,8 +104,8 @@ def test_two_published_versions_are_compared_by_name(ledger_url):
     assert report["changed"] == 3 and report["rescored_unchanged"] == 1, report
     text = " ".join(_run("what-if", "--rules", "pix-v2-2021-01", "--against", "pix-v2-2023-12", "--db",
                          ledger_url).stdout.split())
-    assert ("changed 3; 1 more scored under another version with the same outcome (recorded, each gets a new "
-            "result in its history)") in text, text
+    # (Forced on every certification: a comparison no recording makes, so not said to be recorded.)
+    assert "changed 3; 1 more scored under another version with the same outcome; nothing was written" in text, text
     assert report["scored_under"] == {"pix-v2-2021-01": 4}
     # Max level 6 instead of 7: a level-6 profile at 50 pix keeps its level but its pix
     # are capped at 48; the rows that fire are the same but come from other versions.
@@ -181,3 +181,21 @@ def test_a_bad_period_bound_is_named_by_its_own_option(tmp_path):
         said = CliRunner().invoke(app, ["what-if", "--rules", "pix-v2-2021-04", option, "2024-13-01", "--db", url])
         text = " ".join(said.output.split())
         assert said.exit_code == 2 and f"error: {option}: " in text and "--from/--to" not in text, text
+
+
+def test_a_version_forced_on_every_certification_is_not_said_to_be_recorded(ledger_url, tmp_path):
+    """A version named, or a proposal compared `--against` a version, is forced on every
+    certification whatever its date: the summary said the unchanged ones would be
+    "recorded, each gets a new result in its history", and gave the proposal's date as
+    where it is in force, though no recording makes that comparison."""
+    same_outcome = {**CAP_5, "max_reachable_level": 7}
+    recorded = _run("what-if", "--rules", _write(tmp_path, same_outcome), "--db", ledger_url).stdout
+    by_name = _run("what-if", "--rules", "pix-v2-2023-12", "--db", ledger_url).stdout
+    against = _run("what-if", "--rules", _write(tmp_path, same_outcome), "--against", "pix-v2-2023-12",
+                   "--db", ledger_url).stdout
+
+    assert "4 more scored under another version with the same outcome (recorded, each gets a new result" in recorded
+    for forced in (by_name, against):
+        assert "4 more scored under another version with the same outcome; nothing was written" in forced, forced
+    assert ("in force for certifications started from 2024-06-01T00:00:00+00:00 once recorded; compared here forced "
+            "on every certification of the period, as pix-v2-2023-12 is") in against, against
