@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -113,6 +114,7 @@ def check(file: Annotated[str, typer.Argument(help="A rule document (JSON), or a
         from projections.results import load_rules
 
         state = load_rules(ledger.store)
+        now = ledger.service.clock()
     timeline = state.timeline
     known = {r.version: r for r in timeline.versions()}
     problems = []
@@ -122,7 +124,7 @@ def check(file: Annotated[str, typer.Argument(help="A rule document (JSON), or a
         # the event), then its document checked and warned of like a bare one.
         err.print(f"{shown(file)}: a RuleVersionChanged event: judged as recording would, with the rule document it "
                   "carries", soft_wrap=True, markup=False, highlight=False)
-        doc, refusals, judged = _event_document(doc, state)
+        doc, refusals, judged = _event_document(doc, state, now)
         problems += refusals
         if judged:  # recording's refusal named the document's problems, one per line
             doc = None
@@ -153,7 +155,7 @@ def check(file: Annotated[str, typer.Argument(help="A rule document (JSON), or a
         err.print(f"{visible(file)}: warning: {visible(warning)}", soft_wrap=True, markup=False, highlight=False)
 
 
-def _event_document(line: dict, state) -> tuple[Any, list[str], bool]:
+def _event_document(line: dict, state, now: datetime) -> tuple[Any, list[str], bool]:
     """(the document a RuleVersionChanged line carries, the refusals recording would give
     it: none if it would record it, whether those refusals already judged the document),
     judged by recording's own code (the line parsed, then decisions.judge_rule_version
@@ -161,7 +163,7 @@ def _event_document(line: dict, state) -> tuple[Any, list[str], bool]:
     per line, as for a bare document."""
     from commands.interchange import parse_line
     from commands.recording import LineError
-    from ledger.decisions import judge_rule_version, rule_document_of
+    from ledger.decisions import Context, check, rule_document_of
     from ledger.errors import DomainError
     from ledger.rules import RuleDocumentInvalid
 
@@ -178,7 +180,9 @@ def _event_document(line: dict, state) -> tuple[Any, list[str], bool]:
                     doc.setdefault(key, line[key])
         return doc, [f"{event.field or '(line)'}: {event.detail}"], judged
     try:
-        judge_rule_version(event, state)  # (what `decisions.check` asks of it, against the rules stream)
+        # What recording asks of it, against the rules stream: its date too (a line dated
+        # 2030 was called valid, and recording refused it as dated ahead).
+        check(event, Context(stream=state, rules=state, recorded_at=now))
     except DomainError as refused:
         if isinstance(refused.__cause__, RuleDocumentInvalid):
             return rule_document_of(event), [_said("rules.", p) for p in refused.__cause__.problems], True

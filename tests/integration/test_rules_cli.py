@@ -334,3 +334,26 @@ def test_a_problem_of_the_whole_document_is_said_at_the_document(sqlite_url, tmp
     checked = _run("rules", "check", str(line), "--db", sqlite_url)
     assert checked.exit_code == 1
     assert f"{line}: rules: " in checked.output and ": : " not in checked.output and "rules.:" not in checked.output
+
+
+def test_a_rule_version_line_dated_ahead_is_refused_as_recording_refuses_it(sqlite_url, tmp_path):
+    """`rules check` judged the line's jury, name and document, not its date: a line
+    dated years ahead (2034 for 2024) was called valid, and its import then refused."""
+    from datetime import datetime, timedelta, timezone
+
+    jury = [{"member_id": m, "external": e} for m, e in (("pix-1", False), ("pix-2", False), ("ext-1", True),
+                                                          ("ext-2", True))]
+    ahead = (datetime.now(timezone.utc) + timedelta(days=3)).isoformat()
+    line = tmp_path / "line.jsonl"
+    line.write_bytes(orjson.dumps({
+        "type": "RuleVersionChanged", "version": "cap-6", "effective_from": "2024-09-01T00:00:00Z",
+        "rules": {"version": "cap-6", "extends": "pix-v2-2024-05", "effective_from": "2024-09-01T00:00:00Z",
+                  "max_reachable_level": 6}, "jury": jury, "at": ahead}) + b"\n")
+    assert _run("init", "--db", sqlite_url).exit_code == 0
+
+    checked = _run("rules", "check", str(line), "--db", sqlite_url)
+    imported = _run("import", "--check", str(line), "--db", sqlite_url)
+
+    assert imported.exit_code == 1 and "more than a day after the ledger records it" in imported.output
+    assert checked.exit_code == 1, checked.output
+    assert f"{line}: at: RuleVersionChanged is dated {ahead}" in " ".join(checked.output.split())
