@@ -40,6 +40,7 @@ def read_proposal(rules: str, known: Any) -> dict[str, Any] | str:
 
 
 def print_report(report: Any, out: Console) -> None:
+    from projections.whatif import unscored_words
     from projections.whatif_html import histogram_bins, period_of, title_of
 
     out.print(f"[bold]{shown(title_of(report))}[/bold]")
@@ -67,6 +68,8 @@ def print_report(report: Any, out: Console) -> None:
         return
     out.print(_matrix(report))
     _histogram(out, histogram_bins((d.difference, d.count) for d in report.score_differences))
+    if (unscored := unscored_words(report)) and report.score_differences:
+        out.print(f"  ({unscored})")
     out.print(_competences(report))
     _changes(out, report)
 

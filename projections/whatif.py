@@ -497,6 +497,18 @@ class _Tally:
         )
 
 
+def unscored_count(report: "WhatIfReport") -> int:
+    """The compared certifications the score differences leave out (without a score on a
+    side: not started, or unscorable): said beside them, whose counts add up to fewer."""
+    return report.compared - sum(d.count for d in report.score_differences)
+
+
+def unscored_words(report: "WhatIfReport") -> str | None:
+    n = unscored_count(report)
+    return (f"{n} more compared without a score on one side or both (not started, or unscorable): "
+            "not counted here") if n else None
+
+
 def compare(
     inputs: Iterable[tuple[str, datetime, CertificationFacts]],
     current: Mapping[str, Any],

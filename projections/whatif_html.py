@@ -15,7 +15,7 @@ import math
 from html import escape
 from typing import Iterable
 
-from projections.whatif import WhatIfReport, mark_text
+from projections.whatif import WhatIfReport, mark_text, unscored_words
 
 MAX_DISTINCT_BARS = 41
 TARGET_BINS = 30
@@ -232,6 +232,11 @@ def _warnings(report: WhatIfReport) -> str:
     return f'<ul id="warnings" class="note">{items}</ul>\n'
 
 
+def _unscored(report: WhatIfReport) -> str:
+    words = unscored_words(report) if report.score_differences else None
+    return f'\n<p id="unscored" class="note">{escape(words)}.</p>' if words else ""
+
+
 def render_html(report: WhatIfReport) -> str:
     title = escape(title_of(report))
     under = ", ".join(f"{escape(v)}: {n}" for v, n in report.scored_under.items()) or "none"
@@ -250,7 +255,7 @@ def render_html(report: WhatIfReport) -> str:
 <p class="note">Rows: status before; columns: status after. The diagonal is unchanged.</p>
 {matrix_svg(report)}
 <h2>Pix-score differences (after − before)</h2>
-{histogram_svg(report)}
+{histogram_svg(report)}{_unscored(report)}
 <h2>Competence levels</h2>
 {_competences_table(report)}
 <h2>Certifications that changed</h2>

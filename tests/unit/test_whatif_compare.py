@@ -367,3 +367,23 @@ def test_an_unscorable_certification_whose_problem_changes_says_both_problems():
         assert change.before.error.endswith("N/C/Z = 4/2/0 in version pix-v2-2024-05")
         assert change.after.error.endswith("N/C/Z = 4/3/0 in version cap-5")
         assert f"error {change.before.error} -> {change.after.error}" in change.explanation
+
+
+def test_the_score_differences_say_how_many_compared_they_leave_out():
+    """The bars counted 3 of 4 compared (one not started yet): the jury was not told where
+    the fourth went, in the terminal summary nor in the page."""
+    from rich.console import Console
+
+    from cli.whatif import print_report
+
+    timeline = RuleTimeline.builtin()
+    inputs, current = _population(timeline)
+    rules_for, _, _ = plan(timeline, CAP_5)
+    report = compare(inputs, current, rules_for)
+    assert report.compared == 4 and sum(d.count for d in report.score_differences) == 3
+
+    console = Console(width=200, record=True)
+    print_report(report, console)
+    said = "1 more compared without a score on one side or both (not started, or unscorable): not counted here"
+    assert said in console.export_text()
+    assert f'<p id="unscored" class="note">{said}.</p>' in render_html(report)
