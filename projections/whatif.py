@@ -379,6 +379,18 @@ def _cause_words(b: RateCounts | None, a: RateCounts | None, incidents: list[Inc
     return lines
 
 
+def _gate_words(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> list[str]:
+    """The global gate (pix-rules.md §3.2) turning at the same rate: a threshold moved past
+    it. Said, since no other line shows it when the marks stay 0 (a fraud rejection's, or a
+    rate whose rows uncertify every competence anyway)."""
+    if not before or not after or bool(before.get("failed")) == bool(after.get("failed")):
+        return []
+    def side(rate: Mapping[str, Any]) -> str:
+        return (f"rate {rate['rate']} " + ("under the fail threshold: every competence uncertified" if rate["failed"]
+                                           else "not under the fail threshold"))
+    return [f"{side(before)} -> {side(after)}"]
+
+
 def _trust_words(counts: RateCounts) -> str:
     if counts.trusted is None:
         return "no trust rule"
@@ -468,7 +480,7 @@ class _Tally:
         if competences or not _same_outcome(b, a):
             counts = _counts(why_b), _counts(why_a)
             incidents, questions = _incident_changes(why_b, why_a), _question_changes(why_b, why_a)
-            causes = _cause_words(*counts, incidents, questions)
+            causes = _gate_words(why_b.part("rate"), why_a.part("rate")) + _cause_words(*counts, incidents, questions)
             self.changes.append(CertificationChange(
                 certification_id=cert_id, started_at=at, candidate_id=facts.candidate_id,
                 session_id=facts.session_id, before=b, after=a, pix_difference=difference,

@@ -387,3 +387,21 @@ def test_the_score_differences_say_how_many_compared_they_leave_out():
     said = "1 more compared without a score on one side or both (not started, or unscorable): not counted here"
     assert said in console.export_text()
     assert f'<p id="unscored" class="note">{said}.</p>' in render_html(report)
+
+
+def test_a_fail_threshold_moved_past_the_rate_is_said():
+    """Rejected for fraud at rate 33, every competence X either way: under a fail
+    threshold of 30 only the reasons changed, and nothing said why."""
+    facts = _played("fraud", LOW, T, answer=lambda _comp, i: "ok" if i == 0 else "ko",
+                    then=lambda s: [s.complete("fraud"), s.finalise(),
+                                    s.ruling("reject_for_fraud", certification_id="fraud")])
+    timeline = RuleTimeline.builtin()
+    current = {"fraud": _current(facts, timeline)}
+    rules_for, _, _ = plan(timeline, {**CAP_5, "reproducibility_rate": {"fail_below": 30}})
+
+    (change,) = compare([("fraud", facts.started_at, facts)], current, rules_for).changes
+
+    assert (change.before.status, change.after.status, change.after.pix_score) == ("rejected", "rejected", 0)
+    assert change.competences == ()
+    assert ("rate 33 under the fail threshold: every competence uncertified -> rate 33 not under the fail threshold"
+            in change.explanation), change.explanation
