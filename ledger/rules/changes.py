@@ -14,7 +14,7 @@ from ledger.rules.document import RuleSet
 from ledger.rules.timeline import RuleTimeline
 
 # What names or dates a version rather than scoring by it.
-_IDENTITY = frozenset({"version", "effective_from", "extends", "description"})
+_IDENTITY = frozenset({"version", "effective_from", "extends", "description", "origins"})
 _LONGEST = 80  # a value longer than this is named, not shown (a level table, say)
 # But an incident code's treatment (its `when`, answers and re-marks, about 90 characters)
 # is shown: named "(changed)", the one it had read as if already changed, and the jury
@@ -34,6 +34,22 @@ def proposal_changes(rules: RuleSet, timeline: RuleTimeline) -> list[str]:
     ours, theirs = rules.model_dump(mode="json"), parent.model_dump(mode="json")
     own = sorted(p for p, v in rules.origins.items() if v == rules.version and p.split(".")[0] not in _IDENTITY)
     return [head] + [_change(path, _at(theirs, path), _at(ours, path)) for path in own]
+
+
+def differences(rules: RuleSet, other: RuleSet) -> list[str]:
+    """Each scoring value of `rules` that differs from `other`'s, as `path: other's →
+    rules'` (a mapping walked key by key, a list or a plain value compared whole)."""
+    ours, theirs = rules.model_dump(mode="json"), other.model_dump(mode="json")
+    paths = [p for p in _differing(theirs, ours, "") if p.split(".")[0] not in _IDENTITY]
+    return [_change(path, _at(theirs, path), _at(ours, path)) for path in paths]
+
+
+def _differing(a: Any, b: Any, prefix: str):
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(set(a) | set(b)):
+            yield from _differing(a.get(key, _ABSENT), b.get(key, _ABSENT), f"{prefix}.{key}" if prefix else key)
+    elif a != b:
+        yield prefix
 
 
 def _change(path: str, before: Any, after: Any) -> str:

@@ -5,6 +5,7 @@ dates that are probably slips, and counts its level table leaves without a row. 
 from __future__ import annotations
 
 from ledger.rules import RuleSet, RuleTimeline
+from ledger.rules.changes import differences
 from ledger.scoring.coverage import uncovered_counts
 
 
@@ -14,7 +15,22 @@ def proposal_warnings(rules: RuleSet, timeline: RuleTimeline) -> list[str]:
     others = [v for v in timeline.versions() if v.version != rules.version]
     # In force just before it: the last of the others (timeline order) not after its date.
     replaced = next((v for v in reversed(others) if v.effective_from <= rules.effective_from), None)
-    return _date_warnings(rules, others) + _coverage_warnings(rules, replaced)
+    return _date_warnings(rules, others) + _taken_over_warnings(rules, replaced) + _coverage_warnings(rules, replaced)
+
+
+def _taken_over_warnings(rules: RuleSet, replaced: RuleSet | None) -> list[str]:
+    """A proposal extending another version than the one it takes over from at its date
+    changes more than the values it writes: what lies between them is dropped too. Its
+    changes (said beside the version it extends) read as the whole of it: a document
+    extending pix-v2-2021-08 from June 2024 said "max_reachable_level: 6 → 7", a value
+    already in force, and not a word of the incident rules and credit it took away."""
+    if replaced is None or replaced.version == rules.extends:
+        return []
+    changed = differences(rules, replaced)
+    if not changed:
+        return []
+    return [f"it extends {rules.extends or 'no version'} but takes over from {replaced.version} at "
+            f"{rules.effective_from.isoformat()}: beside {replaced.version} it changes {'; '.join(changed)}"]
 
 
 def _date_warnings(rules: RuleSet, others: list[RuleSet]) -> list[str]:

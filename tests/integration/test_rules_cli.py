@@ -120,7 +120,9 @@ def test_rules_check_warns_of_a_date_that_shadows_a_version_or_precedes_its_pare
     same = warnings("2023-11-30T23:00:00Z", extends="pix-v2-2023-12")
     assert len(same) == 1 and "is that of pix-v2-2023-12" in same[0] and "never applies" in same[0], same
     before = warnings("2024-01-01T00:00:00Z")
-    assert len(before) == 1 and "before that of pix-v2-2024-05" in before[0] and "extends" in before[0], before
+    assert len(before) == 2 and "before that of pix-v2-2024-05" in before[0] and "extends" in before[0], before
+    # ... so it takes over from pix-v2-2023-12, and brings pix-v2-2024-05's changes along: said.
+    assert "warning: it extends pix-v2-2024-05 but takes over from pix-v2-2023-12" in before[1], before
     assert warnings("2024-09-01T00:00:00Z") == []
 
 
@@ -257,7 +259,7 @@ def test_what_if_on_a_proposal_says_what_rules_check_warns_of(sqlite_url, tmp_pa
     compared = _run("what-if", "--rules", str(path), "--db", sqlite_url)
     assert compared.exit_code == 0, compared.output
     said = " ".join(compared.stdout.split())
-    assert len(checked) == 2  # the date before its parent's, the counts
+    assert len(checked) == 3  # the date before its parent's, what it changes beside 2023-12, the counts
     for line in checked:
         assert " ".join(line.split(": warning: ", 1)[1].split()) in said, (line, said)
     report = orjson.loads(_run("what-if", "--rules", str(path), "--json", "--db", sqlite_url).stdout)
@@ -357,3 +359,23 @@ def test_a_rule_version_line_dated_ahead_is_refused_as_recording_refuses_it(sqli
     assert imported.exit_code == 1 and "more than a day after the ledger records it" in imported.output
     assert checked.exit_code == 1, checked.output
     assert f"{line}: at: RuleVersionChanged is dated {ahead}" in " ".join(checked.output.split())
+
+
+def test_a_proposal_extending_another_version_than_the_one_it_takes_over_from_says_all_it_changes(sqlite_url, tmp_path):
+    """Extending pix-v2-2021-08 from June 2024, a document writing max_reachable_level 7
+    was said to set "max_reachable_level: 6 → 7", a value already in force then, and
+    nothing warned that it dropped E8, E10, E11 and E12 and credited `partially` again."""
+    assert _run("init", "--db", sqlite_url).exit_code == 0
+    path = tmp_path / "old.json"
+    path.write_bytes(orjson.dumps({"version": "jury-old", "extends": "pix-v2-2021-08",
+                                   "effective_from": "2024-06-01T00:00:00Z", "max_reachable_level": 7}))
+    checked = _run("rules", "check", str(path), "--db", sqlite_url)
+    assert checked.exit_code == 0, checked.output
+    (warning,) = [" ".join(line.split()) for line in checked.stderr.splitlines() if "warning" in line]
+    assert "it extends pix-v2-2021-08 but takes over from pix-v2-2024-05 at 2024-06-01T00:00:00+00:00" in warning
+    for dropped in ("automatic_resolution.E10: {", "automatic_resolution.E11: {", "automatic_resolution.E8: {",
+                    "qrocm_dep.partially_credit: 0 → 1"):
+        assert dropped in warning, warning
+    assert "max_reachable_level" not in warning  # (7 either way)
+    report = orjson.loads(_run("what-if", "--rules", str(path), "--json", "--db", sqlite_url).stdout)
+    assert [" ".join(w.split()) for w in report["warnings"]] == [warning.removeprefix(f"{path}: warning: ")]
