@@ -54,12 +54,16 @@ def _differing(a: Any, b: Any, prefix: str):
 
 def _change(path: str, before: Any, after: Any) -> str:
     text = f"{path}: {_shown(before)} → {_shown(after)}"
+    if before == after and isinstance(after, dict):
+        # A mapping written is merged into the parent's: `"remark_answers": {}` removes no
+        # re-mark, and read `{"focusedOut":"ok"} → {"focusedOut":"ok"}` as if it changed one.
+        return text + ", the same (a mapping is merged into the parent's: an empty one removes nothing)"
+    if before == after:
+        # Both named, not shown (a level table of 13 rows, twice): a table changed in one
+        # cell read as one left as it was. Said, as of any value written as it was.
+        return text + ", the same"
     if before is _ABSENT or _shown(before) != _shown(after) or "(" not in _shown(after):
         return text
-    # Both named, not shown (a level table of 13 rows, twice): a table changed in one cell
-    # read as one left as it was. Said which.
-    if before == after:
-        return text + ", the same"
     if isinstance(before, list) and isinstance(after, list):
         new = sum(1 for row in after if row not in before)
         gone = sum(1 for row in before if row not in after)

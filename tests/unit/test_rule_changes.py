@@ -55,3 +55,17 @@ def test_an_incident_codes_treatment_removed_is_shown_as_it_was():
     assert proposal_changes(rules, timeline)[-1] == (
         'automatic_resolution.E1: {"when":"has_image_or_embed","neutralise_answers":["ko","skipped"],'
         '"remark_answers":{}} → null')
+
+
+def test_a_value_written_as_it_was_says_so_and_an_empty_mapping_that_it_removes_nothing():
+    """`"remark_answers": {}` meant to stop E10's re-marking is merged into the parent's
+    mapping, a no-op, and was said `{"focusedOut":"ok"} → {"focusedOut":"ok"}`."""
+    timeline = RuleTimeline.builtin()
+    rules = timeline.add({"version": "no-remark", "extends": "pix-v2-2024-05", "effective_from": "2024-06-01T00:00:00Z",
+                          "max_reachable_level": 7, "automatic_resolution": {"E10": {"remark_answers": {}}}},
+                         written=True)
+    assert proposal_changes(rules, timeline)[1:] == [
+        'automatic_resolution.E10.remark_answers: {"focusedOut":"ok"} → {"focusedOut":"ok"}, the same (a mapping '
+        'is merged into the parent\'s: an empty one removes nothing)',
+        "max_reachable_level: 7 → 7, the same",
+    ]
