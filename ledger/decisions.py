@@ -468,7 +468,9 @@ def judge_rule_version(event: RuleVersionChanged, rules: Any) -> None:
 
 
 def _as_datetime(value: Any) -> datetime:
-    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    # Upper-cased: RFC 3339 allows `t` and `z`, which the document's own check takes (a
+    # lower-case `z` was compared here as text Python could not read, and broke the import).
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value).upper().replace("Z", "+00:00"))
 
 
 def _check_results_published(event: ResultsPublished, ctx: Context) -> None:

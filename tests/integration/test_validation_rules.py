@@ -327,6 +327,21 @@ def test_a_rule_version_needs_a_full_jury_and_a_valid_document(ledger):
     refused(ledger, [{**good, "event_id": "another"}], E.RuleVersionAlreadyExists.code)
 
 
+@pytest.mark.parametrize("written", ["2024-06-01t00:00:00z", "2024-06-01 00:00:00Z", "2024-06-01T02:00:00+02:00"])
+def test_a_rule_documents_date_in_another_rfc_3339_form_than_its_lines_is_judged_as_the_same_instant(ledger, written):
+    """RFC 3339 allows a lower-case `t` and `z` (and a space): such a document passed `rules
+    check`, and recording it broke the import with a traceback (a 500 over HTTP), its date
+    compared by a parser that knew only `Z`."""
+    s = Scenario()
+    doc = {"version": "jury-x", "extends": "pix-v2-2024-05", "effective_from": written, "max_reachable_level": 6}
+    line = s.line("RuleVersionChanged", version="jury-x", effective_from="2024-06-01T00:00:00Z", rules=doc,
+                  jury=JURY, reason="test")
+    assert accepted(ledger, [line]).appended == 1
+    other = s.line("RuleVersionChanged", version="jury-y", effective_from="2024-06-01T00:00:00Z",
+                   rules={**doc, "version": "jury-y", "effective_from": "2024-06-01t00:00:01z"}, jury=JURY)
+    refused(ledger, [other], E.RuleDocumentRefused.code, field="rules.effective_from")
+
+
 def test_one_bad_fact_refuses_the_whole_batch_and_names_its_line(ledger):
     s = Scenario()
     lines = [s.open(), s.start("c1"), s.serve("c1", "q1"), s.answer("c1", "q2"), s.answer("c1", "q1")]
