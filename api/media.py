@@ -42,14 +42,14 @@ def refuse_other_charset(content_type: str | None, accepted: tuple[str, ...] = A
     be UTF-8 ("\xc3\xa9", Latin-1's "Ã©") was recorded as other text, without a word."""
     header = Message()  # the standard library's parameter parsing: a quoted ";" is part of a value
     header["content-type"] = content_type or ""
-    named = header.get_param("charset")
-    if named is None:
-        return
-    charset = collapse_rfc2231_value(named).strip().lower()
-    if charset not in UTF8_CHARSETS:
-        raise UnsupportedMediaType(f"the body is said to be {charset or 'of no'} charset; it is read as UTF-8 "
-                                   "only: send it as UTF-8 (charset=utf-8, or no charset)",
-                                   field="Content-Type", extra={"accepted": list(accepted)})
+    # Every charset the header names, not its first alone: `charset=utf-8; charset=latin1`
+    # does not say the body is UTF-8.
+    for name, value in header.get_params(failobj=[])[1:]:
+        charset = collapse_rfc2231_value(value).strip().lower()
+        if name.lower() == "charset" and charset not in UTF8_CHARSETS:
+            raise UnsupportedMediaType(f"the body is said to be {charset or 'of no'} charset; it is read as UTF-8 "
+                                       "only: send it as UTF-8 (charset=utf-8, or no charset)",
+                                       field="Content-Type", extra={"accepted": list(accepted)})
 
 
 def is_json(content_type: str | None) -> bool:

@@ -201,7 +201,9 @@ def test_every_json_lines_name_and_a_charset_parameter_are_read(world, content_t
 
 @pytest.mark.parametrize("content_type", ["application/x-ndjson; charset=iso-8859-1",
                                           'application/json; Charset="windows-1252"', "application/jsonl; charset=",
-                                          'application/x-ndjson; note="a;b"; charset=latin1'])
+                                          'application/x-ndjson; note="a;b"; charset=latin1',
+                                          # two charsets: the second is not ignored
+                                          "application/x-ndjson; charset=utf-8; charset=latin1"])
 def test_a_body_said_to_be_in_another_charset_than_utf_8_is_refused_not_read_as_utf_8(world, content_type):
     """A Latin-1 body whose bytes are also UTF-8 ("Ã©" is b"\\xc3\\xa9") was read as UTF-8
     whatever its Content-Type said, and recorded as another session's id ("…é")."""
