@@ -33,8 +33,9 @@ def _too_many(limit: int) -> PayloadTooLarge:
     return PayloadTooLarge(f"a batch holds at most {limit} events", extra={"limit": limit, "unit": "events"})
 
 
-# Twenty digits in a row: perhaps an integer past 64 bits, which orjson decodes as a float.
-_LONG_NUMBER = re.compile(rb"\d{20}")
+# Nineteen digits in a row: perhaps an integer past 64 bits, which orjson decodes as a
+# float (past 2**64 - 1, twenty digits, and below -2**63, which takes only nineteen).
+_LONG_NUMBER = re.compile(rb"\d{19}")
 
 
 def _exact_items(body: bytes, decoded: Any) -> Any:

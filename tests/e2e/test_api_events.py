@@ -462,6 +462,15 @@ def test_an_integer_past_64_bits_is_refused_alike_in_lines_and_in_an_array(world
         said.append((problem["line"], problem["field"], problem["detail"]))
         assert "beyond 64 bits" in problem["detail"], problem
     assert said[0] == said[1]
+    # Below -2**63 takes only nineteen digits: a rule document's number, read exactly too.
+    rule = s.line("RuleVersionChanged", version="huge-rule", effective_from="2030-01-01T00:00:00Z", jury=JURY,
+                  reason="test", rules={"extends": "pix-v2-2024-05", "qrocm_dep": {"partially_credit": 0}})
+    low = orjson.dumps(rule).replace(b'"partially_credit":0', b'"partially_credit":-9223372036854775809')
+    said = []
+    for body, kind in ((low + b"\n", "application/x-ndjson"), (b"[" + low + b"]", "application/json")):
+        response = world.client.post("/events", content=body, headers={**world.auth("jury"), "Content-Type": kind})
+        said.append(_refused_without_a_trace(world, response, 422, position)["detail"])
+    assert "beyond 64 bits" in said[0] and said[0] == said[1], said
     digits = {**opened, "event_id": "huge-1-" + "1" * 25}  # twenty digits and more, in a string
     appended = world.client.post("/events", content=orjson.dumps([digits, started]),
                                  headers={**world.auth("centre-A"), "Content-Type": "application/json"})
