@@ -101,8 +101,16 @@ DbOption = Annotated[
 ]
 
 
+def _numbers(names: tuple[str, ...]) -> str:
+    numbers = [name.partition("_")[0] for name in names]
+    return ", ".join(numbers[:-1]) + " and " + numbers[-1]
+
+
+# The migrations named from their list: the note once named five of six, leaving out 020,
+# the one that had just dropped the results.
 REDERIVING_NOTE = ("note: the results read model was dropped to be derived again from the log (this version "
-                   "derives differently; see migrations 007, 008, 010, 013 and 018): the next reading command does it; `certledger rebuild "
+                   f"derives differently; see migrations {_numbers(migrations.REDERIVING_MIGRATIONS)}): the next "
+                   "reading command does it; `certledger rebuild "
                    "--resume` does it now, with progress; change-feed followers are told (409 results-derived-again) to read the "
                    "feed again from the start")
 

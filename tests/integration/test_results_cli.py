@@ -498,6 +498,11 @@ def test_migrate_init_and_any_upgrading_command_say_when_the_results_are_derived
     as_before_007()
     said = " ".join(_run("migrate", "--db", url).output.split())
     assert "applied: 007_results_derived_again.sql" in said and note in said, said
+    # Every migration that derives the results again is named, the latest included.
+    from storage.migrate import REDERIVING_MIGRATIONS
+
+    named = said.partition("see migrations ")[2].partition(")")[0]
+    assert named.replace(" and ", ", ").split(", ") == [m.partition("_")[0] for m in REDERIVING_MIGRATIONS], said
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT COUNT(*) FROM certledger_results").fetchone() == (0,)
     assert _run("results", "--json", "--db", url).stdout == before
