@@ -50,3 +50,24 @@ def test_old_mac_line_ends_are_lines_and_the_refusal_names_the_api_s_line():
     numbered = [(n, type(parsed).__name__) for n, parsed in parse_lines(file_lines(io.BytesIO(body)))]
     assert [n for n, _ in numbered] == [n for n, _ in json_lines(body)] == [1, 3]
     assert all(kind == "LineError" for _, kind in numbered)  # each refused on its own line, not as one
+
+
+def test_import_s_emptiness_check_does_not_read_a_lone_cr_file_whole(tmp_path):
+    """`import` first looks for a line that is not blank (an empty file is refused before a
+    ledger is made for it): it read a file a \\n at a time, so one whose lines end at \\r
+    alone was read whole there, before the import's own bounded reads."""
+    import tracemalloc
+
+    from cli.main import _holds_no_line
+
+    path = tmp_path / "old-mac.jsonl"
+    path.write_bytes(b"\r" * 3 + b'{"type": "SessionOpened"}\r' * 640_000)  # 16.6 MB
+    tracemalloc.start()
+    try:
+        assert not _holds_no_line(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < path.stat().st_size / 4, peak
+    path.write_bytes(b"\r \r\r\n\t\r")
+    assert _holds_no_line(path)
