@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 
 from api.problems import ApiProblem, BadRequest
-from commands.interchange import first_non_utf8
+from commands.interchange import exact_json, first_non_utf8
 
 # JSON Lines has no registered media type: these are the names clients send for it.
 JSON_LINES_TYPES = ("application/x-ndjson", "application/jsonl", "application/x-jsonlines")
@@ -76,10 +76,11 @@ def is_json_array(content_type: str | None, content_encoding: str | None) -> boo
 
 
 def json_body(body: bytes) -> Any:
-    """A JSON body decoded; a 400 `invalid-json` saying whether it is not UTF-8 text (and
-    where) or not JSON."""
+    """A JSON body decoded, every integer exact (an array of events and a what-if's
+    proposal alike); a 400 `invalid-json` saying whether it is not UTF-8 text (and where)
+    or not JSON."""
     try:
-        return orjson.loads(body)
+        return exact_json(body)
     except orjson.JSONDecodeError as e:
         bad = first_non_utf8(body)
         if bad is not None:

@@ -89,13 +89,13 @@ def schema() -> None:
 def check(file: Annotated[str, typer.Argument(help="A rule document (JSON), or a RuleVersionChanged line")],
           db: DbOption = None) -> None:
     """Validate a proposed rule document against the ledger's versions; list every problem with its path."""
-    from commands.interchange import without_bom
+    from commands.interchange import exact_json, without_bom
     from ledger.rules import RuleDocumentInvalid, resolve_document
 
     path = Path(file)
     try:
         text = without_bom(path.read_bytes())  # as some editors save UTF-8, and as import takes it
-        doc = orjson.loads(text)
+        doc = exact_json(text)  # a number past 64 bits refused as such, as import refuses it
     except FileNotFoundError:
         err.print(f"[red]error:[/red] no such file: {shown(file)}")
         raise typer.Exit(2) from None
@@ -161,13 +161,13 @@ def _event_document(line: dict, state, now: datetime) -> tuple[Any, list[str], b
     judged by recording's own code (the line parsed, then decisions.judge_rule_version
     against the ledger's `rules` stream state). A refused document gives each of its problems, one
     per line, as for a bare document."""
-    from commands.interchange import parse_line
+    from commands.interchange import json_text, parse_line
     from commands.recording import LineError
     from ledger.decisions import Context, check, rule_document_of
     from ledger.errors import DomainError
     from ledger.rules import RuleDocumentInvalid
 
-    event = parse_line(1, orjson.dumps(line))
+    event = parse_line(1, json_text(line))
     if isinstance(event, LineError):
         # A line that does not parse (its `rules` no object among them): the document is
         # judged apart only if it is one.

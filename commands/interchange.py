@@ -6,10 +6,11 @@ the reason, so an import can report every problem before refusing the whole file
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
-from typing import IO
+from typing import IO, Any
 
 import orjson
 from pydantic import ValidationError
@@ -22,6 +23,36 @@ from ledger.unique_keys import Path, dotted, repeated_key_message, repeated_keys
 def without_bom(raw: bytes | str) -> bytes | str:
     """A byte-order mark, as some editors save UTF-8, is not part of the text."""
     return raw.removeprefix(b"\xef\xbb\xbf") if isinstance(raw, bytes) else raw.removeprefix("\ufeff")
+
+
+# Nineteen digits in a row: perhaps an integer past 64 bits, which orjson decodes as a
+# float (past 2**64 - 1, twenty digits, and below -2**63, which takes only nineteen).
+_LONG_NUMBER = re.compile(rb"\d{19}")
+
+
+def exact_json(raw: bytes) -> Any:
+    """A JSON text decoded with every integer exact (orjson.JSONDecodeError if it is not
+    JSON). orjson makes 10**30 a float, which was refused as "not a valid integer" where
+    the same number read from a line's text is refused as beyond the 64 bits the ledger
+    stores; Python's decoder, slower, is used only when the text holds a number that long
+    (or a string with such digits)."""
+    decoded = orjson.loads(raw)
+    if not _LONG_NUMBER.search(raw):
+        return decoded
+    try:
+        return json.loads(raw)
+    except RecursionError:  # nested deeper than Python's decoder goes: refused for that anyway
+        return decoded
+
+
+def json_text(value: Any) -> bytes:
+    """A decoded value's JSON text again (an array's item, as the line it stands for):
+    orjson's, or Python's for an integer past 64 bits (`exact_json`), which orjson cannot
+    write, so that the line is refused for it as it would be from its own text."""
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return json.dumps(value, ensure_ascii=False).encode()
 
 
 def first_non_utf8(raw: bytes | str) -> int | None:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 from contextlib import nullcontext
 from dataclasses import replace
 from typing import Any, NoReturn
 
-import orjson
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
@@ -20,7 +17,7 @@ from api.problems import BadRequest, PayloadTooLarge, ResultsCatchingUp, Results
 from api.responses import OrjsonResponse
 from api.schemas import EventsAppended, EventsChecked
 from api.scope import APPENDS, refuse
-from commands.interchange import json_lines, parse_line, repeated_key_error, without_bom
+from commands.interchange import json_lines, json_text, parse_line, repeated_key_error, without_bom
 from commands.recording import BatchRejected, LineError
 from ledger.events import LedgerEvent, RuleVersionChanged
 from ledger.unique_keys import Path, repeated_keys
@@ -33,35 +30,9 @@ def _too_many(limit: int) -> PayloadTooLarge:
     return PayloadTooLarge(f"a batch holds at most {limit} events", extra={"limit": limit, "unit": "events"})
 
 
-# Nineteen digits in a row: perhaps an integer past 64 bits, which orjson decodes as a
-# float (past 2**64 - 1, twenty digits, and below -2**63, which takes only nineteen).
-_LONG_NUMBER = re.compile(rb"\d{19}")
-
-
-def _exact_items(body: bytes, decoded: Any) -> Any:
-    """A JSON array's items with every integer exact. orjson made 10**30 a float, which
-    was refused as "not a valid integer" where the same line in JSON Lines (read from its
-    text) is refused as beyond the 64 bits the ledger stores; Python's decoder, slower,
-    is used only when the body holds a number that long (or a string with such digits)."""
-    if not isinstance(decoded, list) or not _LONG_NUMBER.search(body):
-        return decoded
-    try:
-        return json.loads(body)
-    except RecursionError:  # nested deeper than Python's decoder goes: refused for that anyway
-        return decoded
-
-
 def _json_kind(value: Any) -> str:
     return {dict: "an object", str: "a string", bool: "a boolean", type(None): "null"}.get(
         type(value), "a number")
-
-
-def _item_text(item: Any) -> bytes:
-    """An item's text for `parse_line`, as the line it stands for."""
-    try:
-        return orjson.dumps(item)
-    except orjson.JSONEncodeError:  # an integer past 64 bits (`_exact_items`): written exactly
-        return json.dumps(item, ensure_ascii=False).encode()
 
 
 def _parse(body: bytes, json_array: bool, limit: int) -> list[tuple[int, LedgerEvent | LineError]]:
@@ -72,7 +43,7 @@ def _parse(body: bytes, json_array: bool, limit: int) -> list[tuple[int, LedgerE
     if not body.strip():
         return []  # refused as an empty batch, not as JSON that does not parse
     if json_array:
-        items = _exact_items(body, json_body(body))
+        items = json_body(body)
         if not isinstance(items, list):
             # A malformed batch, as an empty one: a 400 of its own code (it was a 422
             # "invalid-json", a code that is a 400 everywhere else, on JSON that is valid).
@@ -85,7 +56,7 @@ def _parse(body: bytes, json_array: bool, limit: int) -> list[tuple[int, LedgerE
         for path in repeated_keys(body, items):
             repeated.setdefault(int(path[0]), path[1:])
         return [(i, repeated_key_error(i, repeated[i - 1], item) if i - 1 in repeated and isinstance(item, dict)
-                 else parse_line(i, _item_text(item))) for i, item in enumerate(items, start=1)]
+                 else parse_line(i, json_text(item))) for i, item in enumerate(items, start=1)]
     numbered = []
     for number, line in json_lines(body):
         if len(numbered) == limit:

@@ -471,6 +471,13 @@ def test_an_integer_past_64_bits_is_refused_alike_in_lines_and_in_an_array(world
         response = world.client.post("/events", content=body, headers={**world.auth("jury"), "Content-Type": kind})
         said.append(_refused_without_a_trace(world, response, 422, position)["detail"])
     assert "beyond 64 bits" in said[0] and said[0] == said[1], said
+    # A what-if's proposal is read exactly too: the same words, not "not a valid integer".
+    proposal = orjson.dumps({"proposal": rule["rules"], "start": "2024-01-01T00:00:00Z",
+                             "end": "2024-12-31T00:00:00Z"}).replace(b'"partially_credit":0', b'"partially_credit":'
+                                                                     + b"1" + b"0" * 30)
+    what_if = world.client.post("/what-if", content=proposal, headers={**world.auth("jury"),
+                                                                      "Content-Type": "application/json"})
+    assert what_if.status_code == 422 and "beyond 64 bits" in what_if.json()["detail"], what_if.text
     digits = {**opened, "event_id": "huge-1-" + "1" * 25}  # twenty digits and more, in a string
     appended = world.client.post("/events", content=orjson.dumps([digits, started]),
                                  headers={**world.auth("centre-A"), "Content-Type": "application/json"})

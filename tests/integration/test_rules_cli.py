@@ -379,3 +379,25 @@ def test_a_proposal_extending_another_version_than_the_one_it_takes_over_from_sa
     assert "max_reachable_level" not in warning  # (7 either way)
     report = orjson.loads(_run("what-if", "--rules", str(path), "--json", "--db", sqlite_url).stdout)
     assert [" ".join(w.split()) for w in report["warnings"]] == [warning.removeprefix(f"{path}: warning: ")]
+
+
+def test_rules_check_says_a_number_past_64_bits_is_one_as_import_does(sqlite_url, tmp_path, example_path):
+    """`rules check` decoded with orjson, which makes 10**30 a float: the jury was told the
+    number is "not a valid integer", where the import of its line says it lies beyond the
+    64 bits the ledger stores."""
+    assert _run("import", str(example_path), "--db", sqlite_url).exit_code == 0
+    huge = b"1" + b"0" * 30
+    bare = tmp_path / "huge.json"
+    bare.write_bytes(b'{"version": "huge", "extends": "pix-v2-2024-05", "effective_from": "2024-09-01T00:00:00Z", '
+                     b'"qrocm_dep": {"partially_credit": ' + huge + b"}}")
+    line = tmp_path / "huge-line.json"
+    line.write_bytes(b'{"type": "RuleVersionChanged", "event_id": "rv-huge", "version": "huge", '
+                     b'"effective_from": "2024-09-01T00:00:00Z", "rules": {"extends": "pix-v2-2024-05", '
+                     b'"qrocm_dep": {"partially_credit": ' + huge + b'}}, "jury": [{"member_id": "pix-1", '
+                     b'"external": false}], "reason": "test", "at": "2024-09-02T10:00:00Z"}')
+    for path in (bare, line):
+        checked = _run("rules", "check", str(path), "--db", sqlite_url)
+        said = " ".join(checked.output.split())
+        assert checked.exit_code == 1 and "64" in said and "valid integer" not in said, said
+    assert ": (document): not a JSON document the ledger can hold" in " ".join(
+        _run("rules", "check", str(bare), "--db", sqlite_url).output.split())  # not "huge.json: : …"
