@@ -10,7 +10,8 @@
 * **session membership**: the table a finalisation is checked against lists each
   started certification in its session, and nothing else;
 * **commit times**: the commit rows an as-of answer goes by (`certledger_commits`)
-  never step back, and cover the log. Events after the last row (written by a release
+  never step back, none precedes the recorded times of the events it holds (which the
+  hash chain covers, unlike the stamps), and they cover the log. Events after the last row (written by a release
   that kept no commit times) are noted: no as-of answer holds them until a later
   commit covers them. So are recorded times that step back in log order among the
   events from before the commit rows, which as-of answers still go by: within such a

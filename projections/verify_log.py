@@ -37,7 +37,7 @@ from ledger.recorded import RULING_KEY_PREFIX, UNINDEXED_DIGEST, digest_of, ruli
 from ledger.streams import stream_of
 from projections.asof import by_recorded_ranges, known_at
 from projections.verify_report import Check, Progress
-from projections.views import ResultsViews, as_text
+from projections.views import ResultsViews, as_datetime, as_text
 from storage.store import COMMITS_TABLE
 
 if TYPE_CHECKING:  # (the chain walk imports this module: the page size, a finding they share)
@@ -84,6 +84,8 @@ def check_log(views: ResultsViews, up_to: int, events: Check, ids: Check, member
     steps_back, largest = 0, (0.0, 0)
     by_recorded = _known_by_recorded_at(views)
     legacy_steps = 0
+    commits = views.query(f"SELECT last_position, committed_at FROM {COMMITS_TABLE} ORDER BY last_position")
+    stamps = _CommitStamps(commits, times)
     for rows in log_pages(views, up_to):
         page_ids: dict[str, tuple[str, str, int, int]] = {}  # key -> (digest, stream, version, position)
         page_starts: dict[str, tuple[str, int]] = {}  # certification -> (session, position)
@@ -133,6 +135,8 @@ def check_log(views: ResultsViews, up_to: int, events: Check, ids: Check, member
                 if step > largest[0]:
                     largest = (step, position)
             previous = (recorded_at, position)
+            if not by_recorded(position):
+                stamps.hold(position, recorded_at)
             if "event_id" in line:
                 page_ids[line["event_id"]] = (digest_of(line), stream, version, position)
             key = ruling_key_of(event)
@@ -167,7 +171,7 @@ def check_log(views: ResultsViews, up_to: int, events: Check, ids: Check, member
     ids.summary = f"{ids.checked:,} id(s) indexed at their fact"
     _check_extra_rows(views, members, "certledger_session_certifications", matched_members[0], "membership row(s)")
     members.summary = f"{members.checked:,} certification(s) listed in their session"
-    _check_commits(views, up_to, times)
+    _check_commits(views, commits, up_to, times)
     if refused:
         position, problem = refused[0]
         events.notes.append(
@@ -207,8 +211,32 @@ def _known_by_recorded_at(views: ResultsViews) -> Callable[[int], bool]:
     return known_at(views.store, datetime.now(timezone.utc)).known_by_recorded_at
 
 
-def _check_commits(views: ResultsViews, up_to: int, check: Check) -> None:
-    rows = views.query(f"SELECT last_position, committed_at FROM {COMMITS_TABLE} ORDER BY last_position")
+class _CommitStamps:
+    """The commit rows met in log order, to check each against the events it holds. A
+    commit is stamped under the write lock, never before its events' recorded_at
+    (storage.store), which the hash chain covers, unlike the stamp: an event recorded
+    after the commit holding it shows the stamp was moved back, and as-of answers then
+    show the fact from before the ledger had it. Positions known by their recorded_at
+    (a commit row `by_recorded_at`) are not given: no stamp of theirs answers for them."""
+
+    def __init__(self, rows: list[tuple], check: Check):
+        self.rows, self.check, self.at, self.named = rows, check, 0, -1
+
+    def hold(self, position: int, recorded_at: datetime) -> None:
+        while self.at < len(self.rows) and self.rows[self.at][0] < position:
+            self.at += 1
+        if self.at == len(self.rows):
+            return  # (past the last commit row: a note of `_check_commits`)
+        last, committed_at = self.rows[self.at]
+        if last != self.named and recorded_at > as_datetime(committed_at):
+            self.named = last  # one problem per commit: its first event recorded after it
+            self.check.problem(f"the commit up to position {last} is stamped {as_text(committed_at)}, before "
+                               f"position {position}, which it holds, was recorded ({as_text(recorded_at)}): "
+                               "its stamp was moved back, and as-of answers show the ledger holding that fact "
+                               "before it did")
+
+
+def _check_commits(views: ResultsViews, rows: list[tuple], up_to: int, check: Check) -> None:
     previous = None
     for last_position, committed_at in rows:
         check.checked += 1
@@ -228,7 +256,8 @@ def _check_commits(views: ResultsViews, up_to: int, check: Check) -> None:
     covered = max((r[0] for r in rows), default=0)
     if covered > up_to:
         check.problem(commit_row_past_end(covered, up_to))
-    check.summary = f"{check.checked:,} commit(s), each stamped at or after the one before it"
+    check.summary = (f"{check.checked:,} commit(s), each stamped at or after the one before it and its events' "
+                     "recorded times")
     if covered < up_to:
         check.notes.append(f"the events after position {covered} (to {up_to}) are in no commit row (written by a "
                            "release that kept no commit times, one before migration 009, left running): as-of "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import orjson
 import pytest
@@ -170,6 +170,28 @@ def test_a_clock_set_back_is_counted_and_a_commit_row_out_of_order_named(db_url,
     assert problems["commit times"][0].startswith("the commit up to position 1000000 is stamped 2001-01-01T00:00:00")
     assert problems["commit times"][1] == (f"a commit row names position 1000000, past the log's last ({last}): "
                                             "events were removed from the log's end, or the row was added without them")
+
+
+def test_a_commit_stamp_moved_before_its_events_were_recorded_is_named(db_url, clock, example_path):
+    """The hash chain covers the events, not the commit stamps as-of answers go by: a
+    stamp moved back (still after the commit before it) made an audit as of a moment
+    before a late neutralisation was recorded show it, and verify said ok."""
+    s = Scenario("late")
+    with _ledger(db_url, clock, example_path) as ledger:
+        ledger.service.record(events([s.open()]), by="test")
+        clock.advance(hours=1)
+        ledger.service.record(events([s.start("c1")]), by="test")
+        last = ledger.store.max_position()
+        recorded = clock.now
+    moved = (recorded - timedelta(minutes=30)).astimezone(timezone.utc).isoformat(timespec="microseconds")
+    _tamper(db_url, f"UPDATE certledger_commits SET committed_at = '{moved}' WHERE last_position = {last}")
+    with open_ledger(db_url) as ledger:
+        problems = _problems(verify(ledger.store, results=False))
+    assert list(problems) == ["commit times"], problems
+    assert problems["commit times"] == [
+        f"the commit up to position {last} is stamped {moved}, before position {last}, which it holds, was "
+        f"recorded ({recorded.astimezone(timezone.utc).isoformat(timespec='microseconds')}): its stamp was moved "
+        "back, and as-of answers show the ledger holding that fact before it did"]
 
 
 def test_a_projection_behind_the_log_is_verified_at_its_own_position(db_url, clock, example_path):
