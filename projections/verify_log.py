@@ -127,7 +127,8 @@ def check_log(views: ResultsViews, up_to: int, events: Check, ids: Check, member
                 events.problem(f"{where}: a {line['type']} of stream {stream_of(event)} stored in {stream}")
             if version != versions.get(stream, 0) + 1:
                 events.problem(f"{where}: follows version {versions.get(stream, 0)} of its stream")
-            versions[stream] = version
+            # The highest version met: an event out of place is named, not the intact one after it.
+            versions[stream] = max(version, versions.get(stream, 0))
             if previous is not None and recorded_at < previous[0]:
                 steps_back += 1
                 legacy_steps += by_recorded(position)

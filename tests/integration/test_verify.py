@@ -150,6 +150,28 @@ def test_a_log_changed_past_its_triggers_is_named_by_position(db_url, clock, exa
     assert problems["session membership"][0].endswith("is listed in no session")
 
 
+def test_two_events_of_a_stream_swapped_are_named_and_none_after_them(db_url, clock, example_path):
+    """Swapping two events of a stream put each out of order, and verify rightly named
+    both, but then named the stream's next event too ('follows version 2'), intact where
+    it lay: an auditor was sent to a third place in the log."""
+    stream = "certification:sim-5-s1-c4"
+    with _ledger(db_url, clock, example_path) as ledger:
+        marker = "?" if ledger.store.backend == "sqlite" else "%s"
+        key = "rowid" if ledger.store.backend == "sqlite" else "notification_id"
+        table = "stored_events" if ledger.store.backend == "sqlite" else "certledger_events"
+        (second,), (third,) = ledger.store._rows(
+            f"SELECT {key} FROM {table} WHERE originator_id = {marker} AND originator_version IN (2, 3) "
+            f"ORDER BY originator_version", [stream])
+    _tamper(db_url,
+            f"UPDATE stored_events SET rowid = -1 WHERE rowid = {second}",
+            f"UPDATE stored_events SET rowid = {second} WHERE rowid = {third}",
+            f"UPDATE stored_events SET rowid = {third} WHERE rowid = -1")
+    with open_ledger(db_url) as ledger:
+        problems = _problems(verify(ledger.store, results=False))
+    assert problems["events"] == [f"position {second} ({stream} v3): follows version 1 of its stream",
+                                  f"position {third} ({stream} v2): follows version 3 of its stream"], problems
+
+
 def test_a_clock_set_back_is_counted_and_a_commit_row_out_of_order_named(db_url, clock, example_path):
     s = Scenario("late")
     with _ledger(db_url, clock, example_path) as ledger:
