@@ -93,6 +93,11 @@ def check_log(views: ResultsViews, up_to: int, events: Check, ids: Check, member
             events.checked += 1
             chain.feed(position, stream, version, topic, raw)
             where = f"position {position} ({stream} v{version})"
+            # The row's own columns, readable or not; the highest version met, so that an event
+            # out of place (or unreadable) is named, not the intact one after it.
+            if version != versions.get(stream, 0) + 1:
+                events.problem(f"{where}: follows version {versions.get(stream, 0)} of its stream")
+            versions[stream] = max(version, versions.get(stream, 0))
             try:
                 state = orjson.loads(raw)
                 line = state["event"]
@@ -125,10 +130,6 @@ def check_log(views: ResultsViews, up_to: int, events: Check, ids: Check, member
                 events.problem(f"{where}: stored under topic {topic} but is a {line['type']}")
             if stream_of(event) != stream:
                 events.problem(f"{where}: a {line['type']} of stream {stream_of(event)} stored in {stream}")
-            if version != versions.get(stream, 0) + 1:
-                events.problem(f"{where}: follows version {versions.get(stream, 0)} of its stream")
-            # The highest version met: an event out of place is named, not the intact one after it.
-            versions[stream] = max(version, versions.get(stream, 0))
             if previous is not None and recorded_at < previous[0]:
                 steps_back += 1
                 legacy_steps += by_recorded(position)

@@ -172,6 +172,25 @@ def test_two_events_of_a_stream_swapped_are_named_and_none_after_them(db_url, cl
                                   f"position {third} ({stream} v2): follows version 3 of its stream"], problems
 
 
+def test_an_unreadable_event_is_named_and_not_the_next_of_its_stream(db_url, clock, example_path):
+    """An event whose stored state no longer decodes was named, and so was the intact
+    event after it in its stream ('follows version 4'): the unreadable one was skipped
+    before its version was counted."""
+    stream = "certification:sim-5-s1-c4"
+    with _ledger(db_url, clock, example_path) as ledger:
+        marker = "?" if ledger.store.backend == "sqlite" else "%s"
+        key = "rowid" if ledger.store.backend == "sqlite" else "notification_id"
+        table = "stored_events" if ledger.store.backend == "sqlite" else "certledger_events"
+        (fifth,), = ledger.store._rows(f"SELECT {key} FROM {table} WHERE originator_id = {marker} "
+                                       "AND originator_version = 5", [stream])
+    garbage = "CAST('{garbage' AS BLOB)" if db_url.startswith("sqlite") else "'{garbage'::bytea"
+    _tamper(db_url, f"UPDATE stored_events SET state = {garbage} WHERE rowid = {fifth}")
+    with open_ledger(db_url) as ledger:
+        problems = _problems(verify(ledger.store, results=False))
+    assert len(problems["events"]) == 1, problems
+    assert problems["events"][0].startswith(f"position {fifth} ({stream} v5): not a readable fact")
+
+
 def test_a_clock_set_back_is_counted_and_a_commit_row_out_of_order_named(db_url, clock, example_path):
     s = Scenario("late")
     with _ledger(db_url, clock, example_path) as ledger:
