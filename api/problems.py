@@ -23,7 +23,8 @@ from api.responses import ProblemResponse
 from commands.recording import BatchRejected, LineError, refused_lines
 from ledger.errors import DomainError
 from ledger.rules import RuleDocumentInvalid
-from storage.errors import UNAVAILABLE, LedgerNotPrepared, first_line, schema_missing, sqlite_busy
+from storage.errors import (UNAVAILABLE, LedgerNotPrepared, StoredEventUnreadable, first_line, schema_missing,
+                            sqlite_busy)
 
 PROBLEM_BASE = "https://certledger.dev/problems/"
 log = logging.getLogger("certledger.api")
@@ -259,6 +260,16 @@ def install(app: FastAPI) -> None:
 
     for programming in (psycopg.ProgrammingError, persistence.ProgrammingError):
         app.add_exception_handler(programming, _programming)
+
+    @app.exception_handler(StoredEventUnreadable)
+    async def _damaged(request: Request, exc: StoredEventUnreadable):
+        # The operator's log names where the log is damaged, in one line (it was a traceback
+        # ending in the decoder's error); the client is told what it is, not where: the
+        # stream named may be another centre's.
+        log.error("stored event unreadable on %s %s: %s", request.method, _path(request), exc)
+        return problem(500, "ledger-damaged", "a stored event of the ledger cannot be read (changed past the log's "
+                       "triggers, or a damaged database): the server's log names it; `certledger verify` names "
+                       "every such event", instance=_path(request))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):

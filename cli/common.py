@@ -22,8 +22,8 @@ from cli.display import shown
 from commands.bootstrap import open_ledger
 from ledger.events import INSTANT_TEXT, in_utc_range, offset_problem
 from storage import migrate as migrations
-from storage.errors import (LedgerNotPrepared, StorageError, first_line, permission_denied, root_cause, sqlite_busy,
-                            sqlite_corrupt)
+from storage.errors import (LedgerNotPrepared, StorageError, StoredEventUnreadable, first_line, permission_denied,
+                            root_cause, sqlite_busy, sqlite_corrupt)
 from storage.urls import BUSY_TIMEOUT_VAR, ENV_VAR, DatabaseUrl, resolve_url, sqlite_busy_timeout
 
 
@@ -152,6 +152,9 @@ def ledger_at(db: str | None, *, create: bool = False, say_new: bool = True):
         err.print(REDERIVING_NOTE, soft_wrap=True)
     try:
         yield ledger
+    except StoredEventUnreadable as e:  # (a traceback, to an auditor replaying a changed log)
+        err.print(f"[red]error:[/red] {shown(e)}")
+        raise typer.Exit(2) from None
     except Exception as e:
         if sqlite_corrupt(e):  # a traceback, and `export` left a file cut short that looked whole
             err.print(f"[red]error:[/red] the ledger {shown(resolve_url(db).redacted())} is damaged ({shown(_cause_text(e))}): "

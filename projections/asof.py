@@ -27,6 +27,7 @@ import orjson
 from ledger.streams import RULES_STREAM, candidate_stream, certification_stream, session_stream
 from projections.fold import ResultsFold, utc_iso
 from projections.views import ResultsViews
+from storage.codec import read_state
 from storage.store import COMMITS_TABLE, EventStore, commit_text
 
 Entry = tuple[int, str, dict]
@@ -114,13 +115,13 @@ def recorded_by(entries: Iterable[Entry], known: KnownAt) -> Iterator[Entry]:
 
 
 def whole_log(store: EventStore, page: int = 5000) -> Iterator[Entry]:
-    after, loads = 0, orjson.loads
+    after = 0
     while True:
         notes = store.read_log_raw(after, page)
         if not notes:
             return
         for n in notes:
-            yield n.position, n.stream, loads(n.state)
+            yield n.position, n.stream, read_state(n.stream, n.version, n.position, n.state)
         after = notes[-1].position
 
 

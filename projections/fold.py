@@ -40,6 +40,7 @@ from ledger.rules import RuleSet, RuleTimeline
 from ledger.scoring.finalisation import finalisation_keeps_outcome, finalised_result_json
 from ledger.streams import certification_of_stream, certification_stream
 from projections.scoring_pool import Scored, Task, score_batch
+from storage.codec import read_state, recorded_from
 
 _SESSION_TYPES = frozenset({"SessionOpened", "SessionFinalised", "ResultsPublished", "ResultsUnpublished"})
 RESCORING_DECISIONS = frozenset({"reject_for_fraud", "unreject", "cancel", "uncancel", "resolve_incident"})
@@ -252,14 +253,13 @@ class ResultsFold:
         loading itself, which is why a complete fold skips them, see `forget`.)"""
         if self.loader is None or self.complete:
             return  # (a rebuild's pages skip this walk)
-        loads = orjson.loads
         named = {s: certification_of_stream(s) for s in {stream for _, stream, _ in rows}}
         certs = {c for c in named.values() if c is not None}
         others = {s for s, c in named.items() if c is None}
         sessions: set[str] = set()
         finalised: set[str] = set()
-        for raw in [raw for _, stream, raw in rows if stream in others]:
-            line = loads(raw)["event"]
+        for position, stream, raw in [row for row in rows if row[1] in others]:
+            line = read_state(stream, None, position, raw)["event"]
             kind = line["type"]
             if kind in _SESSION_TYPES:
                 sessions.add(line["session_id"])
@@ -270,11 +270,12 @@ class ResultsFold:
         self.ensure_certs(certs)
         unknown = {certification_stream(c) for c in certs - self.certs.keys()}  # new in this page
         if unknown:
-            first = {stream: raw for _, stream, raw in reversed(rows) if stream in unknown}
-            for stream, raw in first.items():
+            first = {stream: (position, raw) for position, stream, raw in reversed(rows) if stream in unknown}
+            for stream, start in first.items():
                 # A certification's first event is its start (the ledger refuses any
                 # other); should a log hold one before, its rows are read in turn.
-                for line in (loads(r)["event"] for r in chain([raw], (r for _, s, r in rows if s == stream))):
+                later = ((p, r) for p, s, r in rows if s == stream)
+                for line in (read_state(stream, None, p, r)["event"] for p, r in chain([start], later)):
                     if line["type"] == "CertificationStarted":
                         sessions.add(line["session_id"])
                         break
@@ -329,8 +330,14 @@ class ResultsFold:
         against 1.1 s (decoding and reading each event's type, nothing else); a rebuild
         gained a fifth."""
         loads, apply = orjson.loads, self.apply
-        for position, _, raw in rows:
-            apply(position, loads(raw))
+        position, stream, raw = 0, "", None
+        try:
+            for position, stream, raw in rows:
+                apply(position, loads(raw))
+        except (ValueError, KeyError, TypeError):
+            if raw is not None:  # a stored event that is no fact: named where it lies (no cost until then)
+                recorded_from(stream, None, position, raw)
+            raise  # (a fact that reads: the fold's own failure)
         self.flush()
         return self
 

@@ -23,7 +23,7 @@ from psycopg.rows import tuple_row
 
 from ledger.streams import RULES_STREAM
 from projections.fold import CertState, ResultsFold, SessionInfo, cert_from_row, started_result, utc_iso
-from storage.codec import topic_for
+from storage.codec import read_state, topic_for
 from storage.store import PG_EVENTS_TABLE, SQLITE_EVENTS_TABLE, EventStore
 
 # The projection's name in the tracking and rebuild tables carries its derivation's
@@ -298,13 +298,13 @@ class ResultsViews:
         if not streams:
             return []
         if self.pg:
-            text = (f"SELECT notification_id, originator_id, state FROM {PG_EVENTS_TABLE} "
+            text = (f"SELECT notification_id, originator_id, originator_version, state FROM {PG_EVENTS_TABLE} "
                     "WHERE originator_id = ANY(%s) ORDER BY notification_id")
         else:
-            text = (f"SELECT rowid, originator_id, state FROM {SQLITE_EVENTS_TABLE} "
+            text = (f"SELECT rowid, originator_id, originator_version, state FROM {SQLITE_EVENTS_TABLE} "
                     f"WHERE originator_id IN ({', '.join(['%s'] * len(streams))}) ORDER BY rowid")
         params = [list(streams)] if self.pg else list(streams)
-        return [(p, s, orjson.loads(state)) for p, s, state in self.query(text, params)]
+        return [(p, s, read_state(s, v, p, state)) for p, s, v, state in self.query(text, params)]
 
     def load_certs(self, ids: set[str]) -> list[CertState]:
         certs = []

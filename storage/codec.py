@@ -13,6 +13,7 @@ from eventsourcing.persistence import StoredEvent, Transcoder
 
 from ledger.events import EVENT_TYPES
 from ledger.recorded import Recorded
+from storage.errors import StoredEventUnreadable
 
 TOPIC_PREFIX = "certledger:"
 TOPIC_SUFFIX = "@1"
@@ -51,15 +52,35 @@ def decode_state(state: bytes) -> dict:
     return transcoder.decode(state)
 
 
+def read_state(stream: str, version: int | None, position: int | None, raw: bytes | str) -> dict:
+    """A stored state decoded, or the log's damage named where it lies (see
+    `StoredEventUnreadable`): JSON holding a fact and its recorded time."""
+    try:
+        state = transcoder.decode(raw)
+        if not (isinstance(state, dict) and isinstance(state.get("event"), dict) and "type" in state["event"]
+                and isinstance(state.get("recorded_at"), str)):
+            raise ValueError("not a recorded fact")
+    except ValueError as e:  # (orjson's JSONDecodeError is one)
+        raise StoredEventUnreadable(stream, version, position, e) from None
+    return state
+
+
 def from_stored(stored: StoredEvent, position: int | None = None) -> Recorded:
-    state = transcoder.decode(stored.state)
+    return recorded_from(str(stored.originator_id), stored.originator_version, position, stored.state)
+
+
+def recorded_from(stream: str, version: int | None, position: int | None, raw: bytes | str) -> Recorded:
+    """A stored event as the fact it records (read as it was accepted), or its damage named."""
+    state = read_state(stream, version, position, raw)
     line = state["event"]
-    event = EVENT_TYPES[line["type"]].model_validate(line)
-    return Recorded(
-        stream=str(stored.originator_id),
-        version=stored.originator_version,
-        event=event,
-        recorded_at=datetime.fromisoformat(state["recorded_at"]),
-        recorded_by=state["recorded_by"],
-        position=position,
-    )
+    try:
+        return Recorded(
+            stream=stream,
+            version=version,  # type: ignore[arg-type]  # (None: a caller that does not know it)
+            event=EVENT_TYPES[line["type"]].model_validate(line),
+            recorded_at=datetime.fromisoformat(state["recorded_at"]),
+            recorded_by=state["recorded_by"],
+            position=position,
+        )
+    except (KeyError, ValueError) as e:  # (pydantic's ValidationError is a ValueError)
+        raise StoredEventUnreadable(stream, version, position, e) from None

@@ -13,6 +13,21 @@ class StorageError(Exception):
     pass
 
 
+class StoredEventUnreadable(Exception):
+    """A stored event that no longer reads as a recorded fact (its state changed past the
+    triggers, or a damaged database): a read that replays it stops here, naming where it
+    lies, where an audit, an as-of answer, an export or a rebuild ended in the decoder's
+    traceback. Not a StorageError: retrying cannot help (the API would say 503)."""
+
+    def __init__(self, stream: str, version: int | None, position: int | None, error: BaseException):
+        named = stream if version is None else f"{stream} v{version}"
+        where = named if position is None else f"position {position} ({named})"
+        self.position = position
+        super().__init__(f"the event stored at {where} cannot be read ({type(error).__name__}: "
+                         f"{str(error)[:200]}): the log was changed past its triggers, or the database is damaged; "
+                         "`certledger verify` names every such event, and a backup restores them (README: Backups)")
+
+
 class InterruptedAfterCommit(KeyboardInterrupt):
     """A Ctrl-C that landed once a transaction had committed (as SQLite's COMMIT returned,
     or found so afterwards: `report`, what the import recorded, when known): what it

@@ -30,7 +30,7 @@ from ledger.events import CertificationStarted
 from ledger.recorded import Recorded, digest_of, ruling_digest, ruling_key_of
 from storage import migrate as migrations
 from storage.chain import CHAIN_TABLE, chain_up_sqlite
-from storage.codec import decode_state, from_stored, to_stored
+from storage.codec import from_stored, read_state, to_stored
 from storage.errors import (
     EventIdAlreadyRecorded,
     InterruptedAfterCommit,
@@ -113,7 +113,7 @@ class RawNotification:
     state: bytes
 
     def decoded(self) -> dict:
-        return decode_state(self.state)
+        return read_state(self.stream, self.version, self.position, self.state)
 
 
 class _Reads:
