@@ -228,8 +228,15 @@ def export(
             raise typer.Exit(1)
         events = chain([first] if first is not None else [], events)
         if output:
-            with open(output, "wb") as fh:
-                n = write_lines(events, fh)
+            try:
+                with open(output, "wb") as fh:
+                    n = write_lines(events, fh)
+            except BaseException:
+                # Every line written is whole: a file cut short (a damaged event met, Ctrl-C) read
+                # as a complete export, and imported elsewhere as one. (Not a device or a pipe.)
+                if Path(output).is_file():
+                    Path(output).unlink()
+                raise
             err.print(f"exported {n} event(s) to {shown(output)}")
         else:
             write_lines(events, sys.stdout.buffer)

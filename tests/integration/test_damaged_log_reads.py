@@ -40,3 +40,17 @@ def test_every_read_of_an_unreadable_event_names_it_in_one_line(db_url, clock, e
         answer = client.get("/certifications/cert-0002/audit", params={"as_of": later},
                             headers={"Authorization": f"Bearer {tokens['auditor']}"})
     assert answer.status_code == 500 and answer.json()["code"] == "ledger-damaged"
+
+
+def test_an_export_stopped_by_an_unreadable_event_leaves_no_file(sqlite_url, clock, example_path, tmp_path):
+    """The export had written every line before the damaged one, each whole: the file
+    read as a complete export (and imported elsewhere as one)."""
+    with _ledger(sqlite_url, clock, example_path) as ledger:
+        (last,), = ledger.store._rows("SELECT MAX(rowid) FROM stored_events WHERE originator_id LIKE ?",
+                                      ["certification:%"])
+    assert last > 2000  # (past the export's first page: lines were written before it was met)
+    _tamper(sqlite_url, f"UPDATE stored_events SET state = CAST('{{garbage' AS BLOB) WHERE rowid = {last}")
+    exported = tmp_path / "export.jsonl"
+    said = runner.invoke(app, ["export", "-o", str(exported), "--db", sqlite_url])
+    assert said.exit_code == 2 and said.stderr.startswith(f"error: the event stored at position {last} ")
+    assert not exported.exists()
