@@ -78,6 +78,12 @@ class CertificationState:
     report_ids: set[str] = field(default_factory=set)
     rejected_for_fraud: bool = False
     cancelled: bool = False
+    # When the jury last neutralised or de-neutralised each question it decided on, and its
+    # last ruling on a rejection and on a cancellation (id, decision, date): a decision that
+    # undoes one is not dated before it.
+    jury_word_at: dict[str, datetime] = field(default_factory=dict)
+    last_rejection_ruling: tuple[str, str, datetime] | None = None
+    last_cancellation_ruling: tuple[str, str, datetime] | None = None
 
     @property
     def exists(self) -> bool:
@@ -107,14 +113,18 @@ class CertificationState:
         elif isinstance(event, QuestionNeutralised):
             self.neutralised.add(event.question_id)
             self.deneutralised.discard(event.question_id)
+            self.jury_word_at[event.question_id] = event.at
         elif isinstance(event, QuestionDeneutralised):
             self.neutralised.discard(event.question_id)
             self.deneutralised.add(event.question_id)
+            self.jury_word_at[event.question_id] = event.at
         elif isinstance(event, JuryRuling):
             if event.decision in ("reject_for_fraud", "unreject"):
                 self.rejected_for_fraud = event.decision == "reject_for_fraud"
+                self.last_rejection_ruling = (event.ruling_id, event.decision, event.at)
             elif event.decision in ("cancel", "uncancel"):
                 self.cancelled = event.decision == "cancel"
+                self.last_cancellation_ruling = (event.ruling_id, event.decision, event.at)
 
 
 @dataclass

@@ -338,6 +338,7 @@ def _check_neutralised(event: QuestionNeutralised, ctx: Context) -> None:
             f"question {event.question_id} of {cert.certification_id} is already neutralised by the jury",
             field="question_id",
         )
+    _not_before_the_jury_word(event, cert, "the neutralisation", "the de-neutralisation", "follows")
 
 
 def _check_deneutralised(event: QuestionDeneutralised, ctx: Context) -> None:
@@ -353,6 +354,20 @@ def _check_deneutralised(event: QuestionDeneutralised, ctx: Context) -> None:
         raise E.QuestionAlreadyDeneutralised(
             f"question {event.question_id} of {cert.certification_id} is already de-neutralised by the jury",
             field="question_id",
+        )
+    _not_before_the_jury_word(event, cert, "the de-neutralisation", "the neutralisation", "withdraws")
+
+
+def _not_before_the_jury_word(event: QuestionNeutralised | QuestionDeneutralised, cert: CertificationState,
+                              this: str, undone: str, how: str) -> None:
+    """A neutralisation and a de-neutralisation of a question each undo the jury's word
+    before them: dated before it, the audit said a decision was withdrawn before it was
+    taken. (A question neutralised automatically has no jury word: nothing to date.)"""
+    last = cert.jury_word_at.get(event.question_id)
+    if last is not None and event.at < last:
+        raise E.FactDatedOutOfOrder(
+            f"{this} is dated {event.at.isoformat()}, before {undone} of question {event.question_id} of "
+            f"{cert.certification_id} it {how} ({last.isoformat()})", field="at",
         )
 
 
@@ -407,6 +422,24 @@ def _check_jury_ruling(event: JuryRuling, ctx: Context) -> None:
     elif decision == "resolve_incident" and event.report_id not in cert.report_ids:
         raise E.UnknownReport(
             f"certification {cert.certification_id} has no report {event.report_id}", field="report_id"
+        )
+    if decision in ("reject_for_fraud", "unreject"):
+        _not_before_the_ruling_undone(event, cert, cert.last_rejection_ruling)
+    elif decision in ("cancel", "uncancel"):
+        _not_before_the_ruling_undone(event, cert, cert.last_cancellation_ruling)
+
+
+def _not_before_the_ruling_undone(event: JuryRuling, cert: CertificationState,
+                                  last: tuple[str, str, datetime] | None) -> None:
+    """Lifting a fraud rejection or a cancellation undoes the ruling before it (and a new
+    one undoes that lifting): dated before it, the audit said a ruling was lifted days
+    before it was decided."""
+    if last is not None and event.at < last[2]:
+        ruling_id, decision, at = last
+        how = "lifts" if event.decision in ("unreject", "uncancel") else "follows"
+        raise E.FactDatedOutOfOrder(
+            f"the ruling is dated {event.at.isoformat()}, before the ruling {ruling_id} ({decision}) of "
+            f"{cert.certification_id} it {how} ({at.isoformat()})", field="at",
         )
 
 

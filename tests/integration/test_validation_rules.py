@@ -300,6 +300,38 @@ def test_an_unpublication_is_not_dated_before_the_publication_it_lifts_nor_the_o
     accepted(ledger, [s.publish()])
 
 
+def test_a_jury_decision_is_not_dated_before_the_one_it_lifts_nor_the_other_way_round(ledger):
+    """A de-neutralisation dated before the neutralisation it withdraws, or a ruling lifting
+    a fraud rejection (or a cancellation) dated before that ruling, was recorded: the audit
+    said a decision was lifted days before it was taken."""
+    from datetime import datetime, timedelta
+
+    def earlier(line: dict) -> str:
+        return (datetime.fromisoformat(line["at"]) - timedelta(seconds=1)).isoformat()
+
+    s = Scenario()
+    accepted(ledger, [s.open(), *s.full_test("c1"), s.finalise()])
+    neutralised = s.line("QuestionNeutralised", certification_id="c1", question_id="c1-1.1-0", by="pix-1")
+    accepted(ledger, [neutralised])
+    deneutralised = s.line("QuestionDeneutralised", certification_id="c1", question_id="c1-1.1-0", by="pix-2")
+    err = refused(ledger, [{**deneutralised, "at": earlier(neutralised)}], E.FactDatedOutOfOrder.code, field="at")
+    assert "before the neutralisation of question c1-1.1-0 of c1 it withdraws" in err.message
+    accepted(ledger, [{**deneutralised, "at": neutralised["at"]}])  # (the same instant is no earlier)
+    again = s.line("QuestionNeutralised", certification_id="c1", question_id="c1-1.1-0", by="pix-1")
+    err = refused(ledger, [{**again, "at": earlier(neutralised)}], E.FactDatedOutOfOrder.code, field="at")
+    assert "before the de-neutralisation of question c1-1.1-0 of c1 it follows" in err.message
+    for decision, lifting in (("reject_for_fraud", "unreject"), ("cancel", "uncancel")):
+        taken = s.ruling(decision, certification_id="c1")
+        accepted(ledger, [taken])
+        lifted = s.ruling(lifting, certification_id="c1")
+        err = refused(ledger, [{**lifted, "at": earlier(taken)}], E.FactDatedOutOfOrder.code, field="at")
+        assert f"before the ruling {taken['ruling_id']} ({decision}) of c1 it lifts" in err.message
+        accepted(ledger, [lifted])
+        err = refused(ledger, [{**s.ruling(decision, certification_id="c1"), "at": earlier(lifted)}],
+                      E.FactDatedOutOfOrder.code, field="at")
+        assert f"before the ruling {lifted['ruling_id']} ({lifting}) of c1 it follows" in err.message
+
+
 def test_a_rule_version_needs_a_full_jury_and_a_valid_document(ledger):
     s = Scenario()
     doc = {"version": "jury-x", "extends": "pix-v2-2024-05", "effective_from": "2024-06-01T00:00:00Z",
