@@ -11,7 +11,7 @@ from __future__ import annotations
 from projections.verify_log import PAGE, commit_row_past_end
 from projections.verify_report import MAX_LISTED, Check
 from projections.views import ResultsViews
-from storage.chain import CHAIN_TABLE, kept_form, step
+from storage.chain import CHAIN_TABLE, SEALED_TABLE, kept_form, seal, sealed_after, step
 from storage.store import COMMITS_TABLE
 
 
@@ -36,6 +36,8 @@ class ChainWalk:
         self.anchor = None if first is None else int(first)
         self.first_link = self.anchor  # (`since` moves `anchor` to the kept link)
         self.last = None if last is None else int(last)  # past the log's end too: links of events removed there
+        # Links past this position are sealed with their commit row (migration 021).
+        self.sealed = sealed_after(views.query(f"SELECT from_position FROM {SEALED_TABLE}", []))
         self._page: list[tuple[int, bytes]] = []
         self._read_after = -1
         self.previous = self.upcoming = None  # (position, digest): the link compared last, the next one
@@ -79,7 +81,7 @@ class ChainWalk:
             # stored one, as a full verify's would; the kept one is carried until a link agrees
             # with one or the other.
             self.kept_base = kept
-        self.previous = (position, found)
+        self.previous = (position, found, None, None)
         self.upcoming = self._take()
         self.local = self.trusted = found
         if position > self.up_to:
@@ -92,11 +94,15 @@ class ChainWalk:
                 f"the link kept at position {position} ends no commit: links written past the ledger are not a "
                 "start to check from")
 
-    def _take(self) -> tuple[int, bytes] | None:
+    def _take(self) -> tuple[int, bytes, object, object] | None:
+        """The next link: (position, digest, its commit row's time and `by_recorded_at`,
+        None where no commit row ends there)."""
         if not self._page:
-            rows = self.views.query(f"SELECT last_position, digest FROM {CHAIN_TABLE} WHERE last_position > %s "
-                                    f"ORDER BY last_position LIMIT {PAGE}", [self._read_after])
-            self._page = [(int(p), bytes(d)) for p, d in reversed(rows)]
+            rows = self.views.query(f"SELECT l.last_position, l.digest, c.committed_at, c.by_recorded_at "
+                                    f"FROM {CHAIN_TABLE} l LEFT JOIN {COMMITS_TABLE} c "
+                                    "ON c.last_position = l.last_position WHERE l.last_position > %s "
+                                    f"ORDER BY l.last_position LIMIT {PAGE}", [self._read_after])
+            self._page = [(int(p), bytes(d), at, by) for p, d, at, by in reversed(rows)]
             if not self._page:
                 return None
             self._read_after = self._page[0][0]
@@ -132,9 +138,17 @@ class ChainWalk:
             self._compare()
 
     def _compare(self) -> None:
-        position, stored = self.upcoming
+        position, stored, committed_at, by_recorded_at = self.upcoming
         first = self.previous[0] + 1
         self.check.checked += 1
+        if self.sealed is not None and position > self.sealed and committed_at is not None:
+            # Each chain carried is sealed with the commit row as stored: a row changed,
+            # removed (its link then follows another's) or inserted breaks the link.
+            # (A link with no commit row cannot be sealed: it is named below for that.)
+            self.local, self.trusted = (seal(chain, position, committed_at, by_recorded_at)
+                                        for chain in (self.local, self.trusted))
+            if self.kept_base is not None:
+                self.kept_base = seal(self.kept_base, position, committed_at, by_recorded_at)
         if self.kept_base is not None:
             # Carried until a link agrees with the chain from the one kept or from the one stored.
             index, differs = self._differs

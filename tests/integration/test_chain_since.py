@@ -12,7 +12,7 @@ import projections.verify_chain as verify_chain
 from cli.main import app
 from commands.bootstrap import open_ledger
 from projections.verify import verify, verify_since
-from storage.chain import kept_form, step
+from storage.chain import kept_form, seal, step
 from tests.integration.test_event_store import _fetch, _run_sql
 from tests.integration.test_hash_chain import (
     _chain,
@@ -83,10 +83,13 @@ def test_since_a_kept_link_rewritten_or_missing_is_named(db_url, clock, links_af
         table, key = _events_table(db_url)
         rows = _fetch(db_url, f"SELECT {key}, originator_id, originator_version, topic, state FROM {table} "
                               f"WHERE {key} > ? ORDER BY {key}", (links[KEPT][0],))
+        commits = {int(p): (at, by) for p, at, by in _fetch(
+            db_url, "SELECT last_position, committed_at, by_recorded_at FROM certledger_commits")}
         for end in ends:
             for row in [r for r in rows if r[0] <= end]:
                 acc = step(acc, *row)
             rows = [r for r in rows if r[0] > end]
+            acc = seal(acc, end, *commits[end])  # (every link of a ledger made since 021 is sealed)
             _run_sql(db_url, "UPDATE certledger_chain SET digest = ? WHERE last_position = ?", (acc, end))
     with open_ledger(db_url, clock=clock) as ledger:
         rewritten = verify_since(ledger.store, _kept(links))

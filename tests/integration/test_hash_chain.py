@@ -6,6 +6,7 @@ nothing showed it (on both backends: PostgreSQL links by trigger, SQLite as it s
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 import orjson
 import pytest
@@ -14,7 +15,7 @@ from commands.bootstrap import open_ledger
 from commands.import_events import import_file
 from projections.verify import verify
 from storage import migrate as migrations
-from storage.chain import step
+from storage.chain import seal, step
 from storage.urls import parse_url
 from tests.builders import Scenario, events
 from tests.integration.test_event_store import _fetch, _run_sql
@@ -34,15 +35,24 @@ def _recomputed(url: str) -> list[tuple[int, bytes]]:
     table, key = _events_table(url)
     rows = _fetch(url, f"SELECT {key}, originator_id, originator_version, topic, state FROM {table} ORDER BY {key}")
     anchor = _links(url)[0]
-    ends = [int(p) for (p,) in _fetch(url, "SELECT last_position FROM certledger_commits WHERE last_position > ? "
-                                           "ORDER BY last_position", (anchor[0],))]
+    commits = [(int(p), at, by) for p, at, by in _fetch(
+        url, "SELECT last_position, committed_at, by_recorded_at FROM certledger_commits WHERE last_position > ? "
+             "ORDER BY last_position", (anchor[0],))]
+    sealed = _sealed_from(url)
     out, acc = [anchor], anchor[1]
-    for end in ends:
+    for end, committed_at, by_recorded_at in commits:
         for row in rows:
             if out[-1][0] < row[0] <= end:
                 acc = step(acc, *row)
+        if sealed is not None and end > sealed:  # (migration 021: the commit row sealed after its events)
+            acc = seal(acc, end, committed_at, by_recorded_at)
         out.append((end, acc))
     return out
+
+
+def _sealed_from(url: str) -> int | None:
+    rows = _fetch(url, "SELECT from_position FROM certledger_chain_sealed")
+    return int(rows[0][0]) if rows else None
 
 
 def _chain(report):
@@ -155,14 +165,16 @@ def test_migration_014_anchors_the_chain_at_the_end_of_the_log_it_finds(db_url, 
     _write_some(db_url, clock)
     table, key = _events_table(db_url)
     end = int(_fetch(db_url, f"SELECT MAX({key}) FROM {table}")[0][0])
-    # As before 014: no chain.
+    # As before 014: no chain (nor 021's seal, which comes after it).
     if parse_url(db_url).backend == "sqlite":
         _run_sql(db_url, "DROP TABLE certledger_chain")
+        _run_sql(db_url, "DROP TABLE certledger_chain_sealed")
     else:
         _run_sql(db_url, "DROP TABLE certledger_chain; DROP TRIGGER certledger_commits_chain ON certledger_commits; "
-                         "DROP FUNCTION certledger_chain_commit()")
-    _run_sql(db_url, "DELETE FROM certledger_migrations WHERE name = ?", ("014_commit_chain.sql",))
-    assert migrations.migrate(parse_url(db_url)) == ["014_commit_chain.sql"]
+                         "DROP FUNCTION certledger_chain_commit(); DROP TABLE certledger_chain_sealed")
+    for name in ("014_commit_chain.sql", "021_chain_seals_commits.sql"):
+        _run_sql(db_url, "DELETE FROM certledger_migrations WHERE name = ?", (name,))
+    assert migrations.migrate(parse_url(db_url)) == ["014_commit_chain.sql", "021_chain_seals_commits.sql"]
     assert _links(db_url) == [(end, b"")]
     with open_ledger(db_url, clock=clock) as ledger:
         # From a review: the anchor alone was offered as a head, "84:", which --expect-chain refuses.
@@ -397,3 +409,87 @@ def test_an_event_changed_with_its_link_rewritten_still_breaks_the_next(db_url, 
     assert len(chain.problems) == 1 and chain.problems[0].startswith(
         f"the hash chain breaks at the commit of positions {links[owner][0] + 1} to {links[owner + 1][0]}: ")
     assert chain.problems[0].endswith("(or, if the links before were rewritten to match, events before them were)")
+
+
+def _commits_unguarded(url: str) -> None:
+    """What a superuser can do to the commit rows and the links, past their triggers."""
+    if parse_url(url).backend == "sqlite":
+        for trigger in ("commits_no_update", "commits_no_delete", "chain_no_update", "chain_no_delete"):
+            _run_sql(url, f"DROP TRIGGER IF EXISTS {trigger}")
+    else:
+        _run_sql(url, "ALTER TABLE certledger_commits DISABLE TRIGGER USER")
+        _run_sql(url, "ALTER TABLE certledger_chain DISABLE TRIGGER USER")
+
+
+def _stamp(url: str, position: int) -> str:
+    return str(_fetch(url, "SELECT committed_at FROM certledger_commits WHERE last_position = ?", (position,))[0][0])
+
+
+@pytest.mark.parametrize("tampering", ["stamped later", "merged", "split"])
+def test_a_commit_row_changed_removed_or_inserted_breaks_its_link(db_url, clock, tampering):
+    """The chain covered the events, not the commit rows as-of answers go by (their time,
+    where each ends): a commit stamped later (before the next one's time), two merged by
+    deleting a row and its link, or one split by inserting a row and a link, changed what
+    the ledger was said to hold at a moment, and verify kept the same head. Each link is
+    now sealed with its commit row (migration 021)."""
+    _write_some(db_url, clock)
+    clock.advance(hours=1)
+    with open_ledger(db_url, clock=clock) as ledger:  # a last commit, an hour after the one before
+        ledger.service.record(events([Scenario("s-last").open()]), by="test")
+        head = verify(ledger.store, results=False).chain_head
+    links = _links(db_url)
+    assert links == _recomputed(db_url)
+    _commits_unguarded(db_url)
+    middle = links[-2][0]  # a commit with a later one, an hour after it
+    if tampering == "stamped later":
+        later = (clock.now - timedelta(minutes=30)).isoformat(timespec="microseconds")
+        _run_sql(db_url, "UPDATE certledger_commits SET committed_at = ? WHERE last_position = ?", (later, middle))
+    elif tampering == "merged":
+        _run_sql(db_url, "DELETE FROM certledger_commits WHERE last_position = ?", (middle,))
+        _run_sql(db_url, "DELETE FROM certledger_chain WHERE last_position = ?", (middle,))
+    else:  # a row and a link inside a commit of many events, the link as an unsealed chain has it
+        whole = links[-3][0]
+        inside = whole - 1
+        acc = links[-4][1]
+        table, key = _events_table(db_url)
+        for row in _fetch(db_url, f"SELECT {key}, originator_id, originator_version, topic, state FROM {table} "
+                                  f"WHERE {key} > ? AND {key} <= ? ORDER BY {key}", (links[-4][0], inside)):
+            acc = step(acc, *row)
+        _run_sql(db_url, "INSERT INTO certledger_commits (last_position, committed_at, by_recorded_at) "
+                         "VALUES (?, ?, ?)", (inside, _stamp(db_url, whole), False))
+        _run_sql(db_url, "INSERT INTO certledger_chain (last_position, digest) VALUES (?, ?)", (inside, acc))
+    with open_ledger(db_url, clock=clock) as ledger:
+        report = verify(ledger.store, results=False, expect_chain=(head[0], head[1]))
+    chain = _chain(report)
+    assert not chain.ok and not report.ok, chain.summary
+    assert report.chain_head is None or not report.ok  # no head offered to keep
+
+
+def test_a_chain_begun_before_migration_021_verifies_whole_across_it(db_url, clock):
+    """The links written before 021 stay unsealed (rewriting them would change heads
+    auditors kept); those after are sealed; verify judges each by its side of the marker."""
+    import re
+    from pathlib import Path
+
+    migrations.migrate(parse_url(db_url))  # a new ledger's schema, then as the release before 021 had it
+    if parse_url(db_url).backend == "sqlite":
+        _run_sql(db_url, "DROP TABLE certledger_chain_sealed")
+    else:
+        sql = (Path(migrations.__file__).parents[1] / "migrations/postgresql/014_commit_chain.sql").read_text()
+        function = re.search(r"CREATE FUNCTION certledger_chain_commit\(\).*?\$\$;", sql, re.S).group(0)
+        _run_sql(db_url, "DROP TABLE certledger_chain_sealed")
+        _run_sql(db_url, function.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION"))
+    _write_some(db_url, clock)  # linked unsealed (021 still recorded: nothing upgrades the ledger meanwhile)
+    before = _links(db_url)
+    _run_sql(db_url, "DELETE FROM certledger_migrations WHERE name = ?", ("021_chain_seals_commits.sql",))
+    assert migrations.migrate(parse_url(db_url)) == ["021_chain_seals_commits.sql"]
+    assert _sealed_from(db_url) == before[-1][0]
+    with open_ledger(db_url, clock=clock) as ledger:
+        later = Scenario("s-after-021")
+        ledger.service.record(events([later.open(), *later.full_test("c9")]), by="test")
+        ledger.service.record(events([later.finalise()]), by="test")
+        report = verify(ledger.store, results=False, expect_chain=(before[-1][0], before[-1][1].hex()))
+    links = _links(db_url)
+    assert links[:len(before)] == before and len(links) == len(before) + 2
+    assert links == _recomputed(db_url)  # the definition, sealed past the marker only
+    assert report.ok and _chain(report).checked == len(links) - 1, _chain(report).problems

@@ -228,7 +228,9 @@ def test_a_commit_stamp_moved_before_its_events_were_recorded_is_named(db_url, c
     _tamper(db_url, f"UPDATE certledger_commits SET committed_at = '{moved}' WHERE last_position = {last}")
     with open_ledger(db_url) as ledger:
         problems = _problems(verify(ledger.store, results=False))
-    assert list(problems) == ["commit times"], problems
+    # The hash chain seals each commit row (migration 021): its link breaks too.
+    assert list(problems) == ["commit times", "hash chain"], problems
+    assert f"at position {last}" in problems["hash chain"][0], problems
     assert problems["commit times"] == [
         f"the commit up to position {last} is stamped {moved}, before position {last}, which it holds, was "
         f"recorded ({recorded.astimezone(timezone.utc).isoformat(timespec='microseconds')}): its stamp was moved "
