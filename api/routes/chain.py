@@ -18,7 +18,8 @@ router = APIRouter(tags=["ledger"])
     "/chain/head", response_model=ChainHeadPublic,
     **doc("centre", "jury", "auditor", errors=(401, 403, 404), what=(
         "The last link of the log's hash chain (migration 014): the digest of every event up to "
-        "`position`, chained from `anchor`. Keep heads outside the ledger (an auditor's system, a "
+        "`position`, chained from `anchor`, each commit's link sealed with its commit row, its time "
+        "and where it ends, since migration 021. Keep heads outside the ledger (an auditor's system, a "
         "centre's records); `certledger verify --expect-chain POSITION:DIGEST` later fails if the "
         "log up to a kept head is not the same. This is the head as stored: `verify` recomputes it "
         "from the events.")),
