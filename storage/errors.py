@@ -74,6 +74,13 @@ class EventIdAlreadyRecorded(WriteConflict):
     """An event_id is already in the ledger (a concurrent import of the same line)."""
 
 
+class NoConnectionInTime(StorageError):
+    """No pooled connection came within the pool's timeout (the database away, or every
+    connection busy). The pool has waited already: the library's retry of a dropped
+    connection, ten attempts, made every request wait ten timeouts (100 s a request,
+    `/health` included, while the database was down)."""
+
+
 class UnsupportedDatabaseUrl(StorageError):
     pass
 

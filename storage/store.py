@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import psycopg
-from eventsourcing.persistence import PersistenceError, StoredEvent
+import psycopg_pool
+from eventsourcing.persistence import OperationalError, PersistenceError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 
@@ -35,6 +36,7 @@ from storage.errors import (
     EventIdAlreadyRecorded,
     InterruptedAfterCommit,
     LedgerNotPrepared,
+    NoConnectionInTime,
     StorageError,
     StreamVersionConflict,
     first_line,
@@ -48,6 +50,12 @@ ANALYZE_AFTER_ROWS = 10_000
 PG_EVENTS_TABLE = "certledger_events"
 SQLITE_EVENTS_TABLE = "stored_events"
 COMMITS_TABLE = "certledger_commits"
+# How long the pool keeps trying to replace a lost connection before giving up its slot
+# (psycopg_pool's default is 5 minutes, on a doubling back-off: 1, 2, 4 … 128 s).
+# Given up, the slot is taken again as a request needs it, at once: a server whose
+# database was away for a minute served again within seconds of its return, not up to a
+# minute after (the next step of the back-off).
+RECONNECT_GIVE_UP_SECONDS = 4.0
 
 
 def _utc_now() -> datetime:
@@ -150,6 +158,27 @@ class _Reads:
         return [r[0] for r in rows]
 
 
+class _PostgresDatastore(PostgresDatastore):
+    """The library's datastore, with a pool that recovers promptly from an outage and a
+    pool timeout that is not retried (`NoConnectionInTime`)."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.pool.reconnect_timeout = RECONNECT_GIVE_UP_SECONDS
+
+    @contextmanager
+    def get_connection(self) -> Iterator[psycopg.Connection]:
+        got = False
+        try:
+            with super().get_connection() as conn:
+                got = True
+                yield conn
+        except OperationalError as failed:
+            if not got and isinstance(failed.__cause__, psycopg_pool.PoolTimeout):
+                raise NoConnectionInTime(str(failed)) from failed
+            raise
+
+
 class EventStore(_Reads):
     def __init__(self, url: DatabaseUrl, *, create: bool = True, pool_size: int = 2,
                  clock: Callable[[], datetime] | None = None):
@@ -178,7 +207,7 @@ class EventStore(_Reads):
                                            lock_timeout=max(1, round(sqlite_busy_timeout())))
             self.recorder = SQLiteApplicationRecorder(self.datastore, SQLITE_EVENTS_TABLE)
         else:
-            self.datastore = PostgresDatastore(
+            self.datastore = _PostgresDatastore(
                 dbname=url.dbname, host=url.host, port=url.port, user=url.user,
                 password=url.password, pool_size=pool_size, max_overflow=8,
                 originator_id_type="text", connect_timeout=10,
