@@ -23,8 +23,8 @@ from api.responses import ProblemResponse
 from commands.recording import BatchRejected, LineError, refused_lines
 from ledger.errors import DomainError
 from ledger.rules import RuleDocumentInvalid
-from storage.errors import (UNAVAILABLE, LedgerNotPrepared, StoredEventUnreadable, first_line, schema_missing,
-                            sqlite_busy)
+from storage.errors import (UNAVAILABLE, LedgerNotPrepared, StoredEventUnreadable, first_line, permission_denied,
+                            schema_missing, sqlite_busy)
 
 PROBLEM_BASE = "https://certledger.dev/problems/"
 log = logging.getLogger("certledger.api")
@@ -225,12 +225,12 @@ def install(app: FastAPI) -> None:
             return f"the routes are listed at {request.app.openapi_url}"
         return "the routes: " + ", ".join(sorted(request.app.openapi()["paths"]))  # (built once, then kept)
 
-    async def _storage(request: Request, exc: Exception):
+    async def _storage(request: Request, exc: Exception, *, why: str = ""):
         # The driver's own first line ("database is locked", "connection refused"): the
         # type alone left an operator to guess. It may quote a value the database could
         # not take; a connection's error names its host, port and user, not its password.
         said = first_line(exc)[:300]
-        log.error("storage error on %s %s: %s%s", request.method, _path(request), type(exc).__name__,
+        log.error("storage error on %s %s: %s%s", request.method, _path(request), why or type(exc).__name__,
                   f" ({said})" if said else "")
         runtime = getattr(request.app.state, "runtime", None)
         if runtime is not None:  # a restarted server left every pooled connection dead: replace them
@@ -256,6 +256,8 @@ def install(app: FastAPI) -> None:
         # A table dropped under a running server was a 500 with two tracebacks.
         if schema_missing(exc):
             return await _storage(request, LedgerNotPrepared(str(exc)))
+        if permission_denied(exc) is not None:  # the role's grants, a deployment's to mend (README: Roles)
+            return await _storage(request, exc, why="the database role may not do what this request needs")
         return await _unexpected(request, exc)
 
     for programming in (psycopg.ProgrammingError, persistence.ProgrammingError):

@@ -341,6 +341,41 @@ def test_after_the_database_drops_every_connection_one_request_fails_not_one_per
         drop()
 
 
+def test_a_server_whose_role_may_not_write_says_so_in_one_line_and_answers_503(pg_server, pg_template, example_path,
+                                                                              monkeypatch, caplog):
+    """`serve` with a role that may only read (the auditor's, or grants not yet given):
+    every read the results must first catch up for, and every append, was a 500
+    "unexpected error" with a traceback in the log, as if certledger had a bug."""
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+    from commands.import_events import import_file
+    from tests.e2e.api_support import issue_tokens, make_database, settings_for
+
+    url, drop = make_database(pg_server, pg_template)
+    try:
+        tokens = issue_tokens(url)
+        with open_ledger(url) as ledger:
+            with example_path.open("rb") as source:  # (results not derived yet: a read writes them)
+                import_file(ledger, source)
+        caplog.set_level("ERROR", logger="certledger.api")
+        with monkeypatch.context() as env:
+            env.setenv("PGOPTIONS", "-c role=pg_read_all_data")  # (libpq's, for every connection)
+            with TestClient(create_app(settings_for(url)), raise_server_exceptions=False) as client:
+                read = client.get("/sessions", headers={"Authorization": f"Bearer {tokens['jury']}"})
+                line = '{"type":"SessionOpened","session_id":"s-9","centre_id":"centre-A","at":"2024-06-13T08:00:00Z"}'
+                appended = client.post("/events", content=line, headers={
+                    "Authorization": f"Bearer {tokens['centre-A']}", "Content-Type": "application/x-ndjson"})
+    finally:
+        drop()
+    for answer in (read, appended):
+        assert answer.status_code == 503 and answer.json()["code"] == "storage-unavailable", answer.text
+    said = [r for r in caplog.records if r.name == "certledger.api"]
+    assert said and all(r.exc_info is None for r in said), caplog.text
+    assert all("the database role may not do what this request needs" in r.getMessage() for r in said), caplog.text
+    assert "permission denied for table certledger_" in caplog.text, caplog.text
+
+
 def test_serve_on_a_taken_port_says_so_and_exits_2(tmp_path):
     """uvicorn printed nothing of a taken port after "serving certledger on …", and
     exited 3, a code the README does not give."""
