@@ -482,6 +482,19 @@ def _verify(versions: dict[str, int], rows: list[tuple]) -> None:
         raise StreamVersionConflict(f"{_MOVED}: {', '.join(moved)}")
 
 
+def _continued(records: Sequence[Recorded]) -> dict[str, int]:
+    """Each stream written, at the version its first record continues. A stream's key
+    refuses a version taken, not one past the end: SQLite's `.restore` of an older backup
+    under a running server left the server's cached states ahead of the restored log,
+    and its next fact on such a stream was appended past the end, a gap in the log for
+    good. Checked under the write lock (SQLite's, held from
+    BEGIN), the stream is found moved, and the fact judged again on fresh reads."""
+    first: dict[str, int] = {}
+    for r in records:
+        first.setdefault(r.stream, r.version - 1)
+    return first
+
+
 def _expect_arrays(versions: dict[str, int]) -> list[list]:
     """`certledger_expect`'s two arrays: the keys and the versions (or counts) expected."""
     keys = sorted(versions)
@@ -605,6 +618,7 @@ class _SQLiteWriter(_Writer):
     def write(self, records: Sequence[Recorded], expect: dict[str, int] | None = None, *,
               last: bool = False) -> None:
         self._note(records)
+        self.expect(_continued(records))
         ids, links, columns = _encoded(records)
         try:
             self.conn.executemany("INSERT INTO certledger_event_ids VALUES (?,?,?,?)", ids)

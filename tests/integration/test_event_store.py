@@ -311,6 +311,28 @@ def test_a_fact_judged_against_a_stream_that_moves_meanwhile_is_rejudged(db_url,
         assert not [r for r in a.store.read_stream("certification:c1") if r.event.type == "AnswerRecorded"]
 
 
+def test_a_write_after_the_file_is_restored_under_a_running_process_leaves_no_gap_in_a_stream(tmp_path, clock):
+    """A SQLite ledger restored from an older backup (`.restore`) under a running server:
+    the server's cached stream states were ahead of the restored log, and its next fact
+    on such a stream was appended past the stream's end (version 4 after version 2), a
+    gap `verify` then named in the log for ever. The write now finds the stream is not
+    where it was judged, and the fact is judged again on the log as restored."""
+    path = tmp_path / "ledger.db"
+    backup = tmp_path / "backup.db"
+    s = Scenario()
+    with open_ledger(f"sqlite:///{path}", clock=clock) as ledger:
+        ledger.service.record(events([s.open(), s.start("c1"), s.serve("c1", "q1")]), by="a")
+        with sqlite3.connect(path) as live, sqlite3.connect(backup) as copy:
+            live.backup(copy)
+        ledger.service.record(events([s.serve("c1", "q2")]), by="a")  # (its state now cached at version 3)
+        with sqlite3.connect(backup) as copy, sqlite3.connect(path) as live:
+            copy.backup(live)  # (what sqlite3's `.restore` does)
+        ledger.service.record(events([s.serve("c1", "q3")]), by="a")
+        stream = ledger.store.read_stream("certification:c1")
+    assert [r.version for r in stream] == [1, 2, 3], [r.version for r in stream]
+    assert [r.event.question_id for r in stream[1:]] == ["q1", "q3"]
+
+
 def _run_sql(url: str, sql: str, params: tuple = ()) -> None:
     parsed = parse_url(url)
     if parsed.backend == "sqlite":
