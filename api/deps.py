@@ -30,6 +30,7 @@ from ledger.streams import RULES_STREAM
 from projections.asof import commit_times
 from projections.results import ResultsReader, catch_up, projection_of
 from projections.views import ResultsViews
+from storage.errors import UNAVAILABLE, first_line, permission_denied
 
 log = logging.getLogger(__name__)
 
@@ -172,7 +173,11 @@ class Runtime:
         except _Stopped:
             pass
         except Exception as problem:  # reads say so; one later finding it far behind tries again
-            log.exception("the results projection's background catch-up failed")
+            said = _deployment_problem(problem)
+            if said:  # the role's grants, the database away: the operator's to mend, not a bug
+                log.error("the results projection's background catch-up failed: %s", said)
+            else:
+                log.exception("the results projection's background catch-up failed")
             self.background_error = f"{type(problem).__name__}: {problem}"
             self.background_failed_at = time.monotonic()
 
@@ -327,3 +332,14 @@ Reader = Annotated[Principal, allow("centre", "jury", "auditor", "reader")]
 NotReader = Annotated[Principal, allow("centre", "jury", "auditor")]
 JuryOrAuditor = Annotated[Principal, allow("jury", "auditor")]
 Writer = Annotated[Principal, allow("centre", "jury")]
+
+
+def _deployment_problem(problem: Exception) -> str:
+    """What an operator is told, in one line, of a failure that is the deployment's (a
+    traceback said certledger had a bug): empty for any other."""
+    refused = permission_denied(problem)
+    if refused is not None:
+        return f"the database role may not do what it needs ({first_line(refused)})"
+    if isinstance(problem, UNAVAILABLE):
+        return f"the database failed ({first_line(problem)})"
+    return ""

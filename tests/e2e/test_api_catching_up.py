@@ -9,8 +9,9 @@ import io
 import threading
 import time
 
+import psycopg
 import pytest
-
+from eventsourcing import persistence
 from fastapi.testclient import TestClient
 
 from api.main import create_app
@@ -120,6 +121,41 @@ def test_a_failed_background_catch_up_is_said_and_not_started_again_by_every_rea
         _wait_for(lambda: not ok(client.get("/health"))["catching_up"])
         assert ok(client.get("/health"))["catch_up_failed"] is False
         assert ok(client.get("/certifications/cert-0001/result", headers=jury))["certification_id"] == "cert-0001"
+
+
+def _wrapped(cause: Exception) -> Exception:
+    """The driver's error as the library raises it."""
+    wrapper = persistence.ProgrammingError(str(cause))
+    wrapper.__cause__ = cause
+    return wrapper
+
+
+@pytest.mark.parametrize("failure, said", [
+    (lambda: _wrapped(psycopg.errors.InsufficientPrivilege("permission denied for table certledger_results_tracking")),
+     "the database role may not do what it needs (permission denied for table certledger_results_tracking)"),
+    (lambda: persistence.OperationalError("server closed the connection unexpectedly"),
+     "the database failed (server closed the connection unexpectedly)"),
+])
+def test_a_background_catch_up_failed_by_the_database_is_logged_in_one_line(sqlite_url, example_path, clock,
+                                                                            monkeypatch, caplog, failure, said):
+    """A server whose role may not write the results (or whose database went away) logged
+    the failed catch-up with a traceback, as if certledger had a bug: a deployment's
+    problem is said in one line, what the role lacks or what the database said."""
+    def failing(store, *, progress):
+        raise failure()
+
+    caplog.set_level("ERROR", logger="api.deps")
+    tokens = issue_tokens(sqlite_url)
+    with TestClient(create_app(settings_for(sqlite_url, max_inline_catch_up=20), clock=clock)) as client:
+        _import_elsewhere(sqlite_url, example_path, clock)
+        monkeypatch.setattr("api.deps.catch_up", failing)
+        client.get("/certifications/cert-0001/result", headers={"Authorization": f"Bearer {tokens['jury']}"})
+        runtime = client.app.state.runtime
+        _wait_for(lambda: not runtime.background.is_alive())
+        assert ok(client.get("/health"))["catch_up_failed"] is True
+    logged = [r for r in caplog.records if r.name == "api.deps" and r.levelname == "ERROR"]
+    assert len(logged) == 1 and logged[0].exc_info is None, caplog.text
+    assert logged[0].getMessage() == f"the results projection's background catch-up failed: {said}", caplog.text
 
 
 def test_a_read_within_reach_does_not_wait_for_a_running_background_catch_up(sqlite_url, monkeypatch):
