@@ -6,8 +6,10 @@ from __future__ import annotations
 import errno
 import os
 import re
+import signal
 import sqlite3
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
@@ -378,3 +380,26 @@ def output_path(path: str | Path, option: str) -> Path:
         return target
     err.print(f"[red]error:[/red] {shown(option)} {shown(path)}: {shown(problem)}")
     raise typer.Exit(2)
+
+
+@contextmanager
+def stopped_as_interrupted() -> Iterator[None]:
+    """SIGTERM (a service manager's stop, `kill`) taken as Ctrl-C while a command writes:
+    an import rolls back, a rebuild stops at a page it can resume from, and each says so,
+    exiting 143 as a process SIGTERM ended does. It ended them without a word: an
+    operator could not tell whether the file was in, nor that the rebuild resumes."""
+    stopped: list[int] = []
+
+    def on_stop(signum, frame):
+        stopped.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_stop)
+    try:
+        yield
+    except (typer.Exit, KeyboardInterrupt) as ended:
+        if stopped and getattr(ended, "exit_code", 130) == 130:
+            raise typer.Exit(128 + signal.SIGTERM) from None
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -24,6 +24,7 @@ from cli.common import (
     out,
     output_path,
     parse_instant,
+    stopped_as_interrupted,
     warn_reused_ruling_ids,
 )
 from cli.display import shown, visible
@@ -123,7 +124,7 @@ def import_(
     if source is None and _holds_no_line(Path(file)):  # (before a new ledger is made for nothing)
         _refuse_empty(file)
     # (A check judges against a ledger that exists: it makes none, to leave nothing behind.)
-    with ledger_at(db, create=not check) as ledger, (source or open(file, "rb")) as fh:
+    with stopped_as_interrupted(), ledger_at(db, create=not check) as ledger, (source or open(file, "rb")) as fh:
         try:
             with counting(f"{'checking' if check else 'importing'} {file}") as progress:
                 try:

@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 import typer
 from rich.text import Text
 
-from cli.common import DbOption, dump_json, err, ledger_at, parse_instant, show, utc_text
+from cli.common import DbOption, dump_json, err, ledger_at, parse_instant, show, stopped_as_interrupted, utc_text
 from cli.display import DataTable, shown
 from ledger.vocabulary import RESULT_STATUSES
 from projections.fold import utc_iso
@@ -390,11 +390,11 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Drop the read models and rebuild them from the event log.
 
-        Ctrl-C leaves a resumable state: `certledger rebuild --resume`."""
+        Ctrl-C (or SIGTERM) leaves a resumable state: `certledger rebuild --resume`."""
         from projections.rebuild import rebuild
         from projections.results import ResultsReader
 
-        with ledger_at(db) as ledger:
+        with stopped_as_interrupted(), ledger_at(db) as ledger:
             try:
                 report = _rebuild_with_progress(ledger.store, resume, rebuild)
             except KeyboardInterrupt:

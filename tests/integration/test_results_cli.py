@@ -882,8 +882,10 @@ def test_an_import_warns_of_a_rule_version_as_rules_check_would(tmp_path, exampl
     assert "warning" not in quiet
 
 
-def test_an_import_interrupted_says_nothing_was_appended(tmp_path, example_path):
-    """Ctrl-C on `import` exited 130 without a word: was anything appended?"""
+@pytest.mark.parametrize("stop, code", [("SIGINT", 130), ("SIGTERM", 143)])
+def test_an_import_interrupted_says_nothing_was_appended(tmp_path, example_path, stop, code):
+    """Ctrl-C on `import` exited 130 without a word: was anything appended? SIGTERM (a
+    service manager's stop, `kill`) ended it without a word too, and still exits as one."""
     import os
     import signal
     import subprocess
@@ -920,12 +922,44 @@ def test_an_import_interrupted_says_nothing_was_appended(tmp_path, example_path)
             probe.close()
         time.sleep(0.05)
     time.sleep(0.3)  # (its lines judged; it waits for more)
-    importing.send_signal(signal.SIGINT)
+    importing.send_signal(getattr(signal, stop))
     _, said = importing.communicate(timeout=60)
-    assert importing.returncode == 130, said
+    assert importing.returncode == code, said
     assert b"interrupted: nothing was appended (an import is one transaction)" in said and b"Traceback" not in said
     with open_ledger(url) as ledger:
         assert ledger.store.max_position() == before
+
+
+def test_a_rebuild_stopped_by_sigterm_says_it_resumes_and_exits_as_stopped(tmp_path, example_path, monkeypatch):
+    """SIGTERM (a service manager's stop) ended a rebuild without a word, where Ctrl-C
+    says from where `rebuild --resume` goes on."""
+    import os
+    import signal
+    import time
+
+    class Killed(Exception):
+        """What SIGTERM's default did to the command: ended it, with nothing said."""
+
+    def killed(signum, frame):
+        raise Killed
+
+    def stopped_midway(store, *, resume, progress=None):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # (the handler runs before this ends)
+        raise AssertionError("SIGTERM did not stop the rebuild")
+
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    _run("import", str(example_path), "--db", url)
+    monkeypatch.setattr("projections.rebuild.rebuild", stopped_midway)
+    previous = signal.signal(signal.SIGTERM, killed)
+    try:
+        stopped = _run("rebuild", "--db", url, ok=False)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    said = " ".join(stopped.output.split())
+    assert not isinstance(stopped.exception, Killed), "SIGTERM ended the rebuild without a word"
+    assert stopped.exit_code == 128 + signal.SIGTERM, said
+    assert "interrupted at log position" in said and "certledger rebuild --resume" in said, said
 
 
 def test_a_simulation_whose_calendar_runs_past_today_is_refused_and_days_spreads_it(tmp_path):
