@@ -365,7 +365,8 @@ class EventStore(_Reads):
                         committed_at: datetime | None) -> None:
         ids, links, columns = _encoded(records)
         params = [_pg_stamp(self, committed_at), max(r.recorded_at for r in records),
-                  *_arrays(ids, 4), *_arrays(links, 2), *columns, *_expect_arrays(expect)]
+                  *_arrays(ids, 4), *_arrays(links, 2), *columns,
+                  *_expect_arrays({**expect, **_continued_pg(records)})]
         with self.datastore.get_connection() as conn:
             assert conn.autocommit  # the statement is its own transaction (the library's pool sets it)
             with _refusals():
@@ -493,6 +494,17 @@ def _continued(records: Sequence[Recorded]) -> dict[str, int]:
     for r in records:
         first.setdefault(r.stream, r.version - 1)
     return first
+
+
+# certledger_expect's key (migration 022): the stream holds that version.
+HOLDS_PREFIX = "holds:"
+
+
+def _continued_pg(records: Sequence[Recorded]) -> dict[str, int]:
+    """`_continued` as PostgreSQL checks it: after the inserts (016 sends them and the
+    check in one statement), so not as the stream's end, which they moved, but as the
+    version before the first one written, which the stream must hold."""
+    return {HOLDS_PREFIX + stream: version for stream, version in _continued(records).items() if version > 0}
 
 
 def _expect_arrays(versions: dict[str, int]) -> list[list]:
@@ -662,6 +674,7 @@ class _PostgresWriter(_Writer):
         if not records:
             return self.expect(expect or {})
         self._note(records)
+        expect = {**(expect or {}), **_continued_pg(records)}
         ids, links, columns = _encoded(records)
         # Pipelined: the lock's three statements, the inserts and the version check go
         # out together and are answered at once. Each round trip is paid while the
