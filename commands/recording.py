@@ -322,11 +322,7 @@ class _UnitOfWork:
             self.guard(event, ctx)
         digest = None
         if event.event_id:
-            if event.event_id.startswith(RULING_KEY_PREFIX):
-                raise E.EventIdReserved(
-                    f"event_id {event.event_id} starts with {RULING_KEY_PREFIX!r}, which the ledger keeps for "
-                    "ruling ids", field="event_id"
-                )
+            refuse_reserved_id(event)
             digest = digest_of(event.to_line())
             in_overlay = self.seen_ids.get(event.event_id)
             earlier = in_overlay or known_digests.get(event.event_id)
@@ -368,6 +364,15 @@ class _UnitOfWork:
             self.new_certs.setdefault(event.session_id, []).append(event.certification_id)
         self.records.append(Recorded(stream, state.version, event, self.now, self.by))
         return True
+
+
+def refuse_reserved_id(event: LedgerEvent) -> None:
+    """An event_id may not take the prefix the ledger's index keeps for ruling ids."""
+    if event.event_id and event.event_id.startswith(RULING_KEY_PREFIX):
+        raise E.EventIdReserved(
+            f"event_id {event.event_id} starts with {RULING_KEY_PREFIX!r}, which the ledger keeps for ruling ids",
+            field="event_id",
+        )
 
 
 class LedgerService:

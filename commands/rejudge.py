@@ -13,7 +13,8 @@ the facts after it are judged against the ledger as it is.
 What is not judged again: the built-in rule versions (written by the ledger itself), an
 event id or ruling id repeated (the `event ids` check of `verify` holds the index to the
 log), and a writer's own limits (an API token's centre), which are not rules of the
-ledger. Every stream's state is held in memory until the end: about what a rebuild's
+ledger. A rule version that no longer resolves against those before it is noted, and the
+facts after it are judged without it. Every stream's state is held in memory until the end: about what a rebuild's
 fold holds for the same log, without its forgetting.
 """
 
@@ -24,11 +25,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import takewhile
 
-from commands.recording import StateCache, _UnitOfWork
+from commands.recording import StateCache, _UnitOfWork, refuse_reserved_id
 from ledger.decisions import check
 from ledger.errors import DomainError
 from ledger.events import CertificationStarted, LedgerEvent
 from ledger.rule_stream import GENESIS_RECORDER
+from ledger.rules import RuleDocumentInvalid
 from ledger.streams import stream_of
 from storage.store import EventStore
 
@@ -52,6 +54,11 @@ class Refusable:
         field = f", field {self.field}" if self.field else ""
         return (f"position {self.position:,} ({named}, {self.type}, recorded {self.recorded_at.isoformat()}): "
                 f"this release refuses it ({self.code}{field}): {self.message}")
+
+
+def _refusable(recorded, code: str, field: str | None, message: str) -> Refusable:
+    event = recorded.event
+    return Refusable(recorded.position or 0, event.event_id, event.type, recorded.recorded_at, code, field, message)
 
 
 class _Nothing:
@@ -86,11 +93,15 @@ def judge_again(log: Iterator, *, progress: Callable[[int, int], None] | None = 
             uow.now = recorded.recorded_at  # "dated ahead" is judged by the clock of its recording
             judged += 1
             try:
+                refuse_reserved_id(event)
                 check(event, uow.context(event, stream))
             except DomainError as refused:
-                found.append(Refusable(recorded.position or 0, event.event_id, event.type, recorded.recorded_at,
-                                       refused.code, refused.field, refused.message))
-        uow.state(stream).apply(event)  # recorded all the same: the facts after it are judged on it
+                found.append(_refusable(recorded, refused.code, refused.field, refused.message))
+        try:
+            uow.state(stream).apply(event)  # recorded all the same: the facts after it are judged on it
+        except RuleDocumentInvalid as unresolved:  # (the events check names it as a problem too)
+            found.append(_refusable(recorded, "rule-document-invalid", "rules",
+                                    f"{unresolved}; the facts after it are judged without this version"))
         if isinstance(event, CertificationStarted):
             uow.new_certs.setdefault(event.session_id, []).append(event.certification_id)
         if progress is not None and recorded.position:

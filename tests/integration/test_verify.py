@@ -436,6 +436,11 @@ def test_rule_versions_are_judged_as_recording_judges_them(sqlite_url, clock, ex
         "it fails"], events_check.problems
     assert events_check.notes[0].startswith("1 fact(s) recorded before a rule that refuses them now (the first at "
                                             f"position {position + 1}, jury: "), events_check.notes
+    # Judged again, the version is noted, not a traceback, and the facts after it judged without it.
+    said = runner.invoke(app, ["verify", "--rejudge", "--json", "--db", sqlite_url])
+    rejudged = next(c for c in orjson.loads(said.stdout)["checks"] if c["name"] == "facts judged again")
+    assert any(note.startswith(f"position {position + 1:,} ") and "(rule-document-invalid, field rules)" in note
+               and "judged without this version" in note for note in rejudged["notes"]), rejudged["notes"]
 
 
 def test_rejudge_notes_the_facts_an_older_release_accepted_under_rules_added_since(db_url, clock, example_path,
@@ -456,19 +461,24 @@ def test_rejudge_notes_the_facts_an_older_release_accepted_under_rules_added_sin
     s = Scenario("s-old")
     lines = [s.open(), *s.full_test("o1"), s.finalise(), s.publish(), s.unpublish()]
     backdated = {**s.publish(), "at": lines[-2]["at"]}  # before the unpublication it undoes
+    reserved = {**s.line("JuryRuling", ruling_id="r-comment", decision="comment", comment="noted",
+                         jury=[{"member_id": "pix-1", "external": False}]), "event_id": "ruling_id:taken"}
     monkeypatch.setattr(decisions, "_not_before_the_last_publication_change", lambda *args: None)  # as then
+    monkeypatch.setattr("commands.recording.refuse_reserved_id", lambda event: None)
     with open_ledger(db_url, clock=clock) as ledger:
         ledger.service.record(events([*lines, backdated]), by="an older release")
         position = ledger.store.max_position()
+        ledger.service.record(events([reserved]), by="an older release")
     monkeypatch.undo()
 
     said = runner.invoke(app, ["verify", "--rejudge", "--json", "--db", db_url])
     assert said.exit_code == 0, said.output  # the log is whole: noted, not a defect
     check = next(c for c in orjson.loads(said.stdout)["checks"] if c["name"] == "facts judged again")
-    (note,) = check["notes"]
+    note, prefix = check["notes"]
     assert note.startswith(f"position {position:,} (event {backdated['event_id']}, ResultsPublished, recorded "), note
     assert "this release refuses it (fact-dated-out-of-order, field at): the publication is dated" in note, note
-    assert "1 recorded under older rules that it would refuse" in check["summary"]
+    assert "(event ruling_id:taken, JuryRuling," in prefix and "(event-id-reserved, field event_id)" in prefix, prefix
+    assert "2 recorded under older rules that it would refuse" in check["summary"]
     # Without --rejudge, nothing is judged again.
     plain = runner.invoke(app, ["verify", "--json", "--db", db_url])
     assert "facts judged again" not in [c["name"] for c in orjson.loads(plain.stdout)["checks"]]
