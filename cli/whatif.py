@@ -53,7 +53,10 @@ def print_report(report: Any, out: Console) -> None:
     same = (f"; {report.rescored_unchanged} more scored under another version with the same outcome"
             + (" (recorded, each gets a new result in its history)" if recorded else "")
             if report.rescored_unchanged else "")
-    out.print(f"compared [bold]{report.compared}[/bold], changed [bold]{report.changed}[/bold]{same}; "
+    # A change to a published result alters what centres and readers already see.
+    published = (f" ({report.published_changed} of them published: results centres and readers see now)"
+                 if report.published_changed else "")
+    out.print(f"compared [bold]{report.compared}[/bold], changed [bold]{report.changed}[/bold]{published}{same}; "
               "nothing was written")
     if report.proposal_changes:  # what the jury proposes, before what it does
         head, *changes = report.proposal_changes
@@ -117,7 +120,8 @@ def _competences(report: Any) -> Table:
 def _changes(out: Console, report: Any) -> None:
     out.print(f"[italic]certifications that changed (first {min(SHOWN_CHANGES, report.changed)} of {report.changed})[/italic]")
     for c in report.changes[:SHOWN_CHANGES]:
-        out.print(f"  [bold]{shown(c.certification_id)}[/bold] (started {c.started_at:%Y-%m-%d})")
+        out.print(f"  [bold]{shown(c.certification_id)}[/bold] (started {c.started_at:%Y-%m-%d}"
+                  + (", published)" if c.published else ")"))
         for line in c.explanation:
             out.print(f"    {shown(line)}", highlight=False, soft_wrap=True)
     if report.changed > SHOWN_CHANGES:

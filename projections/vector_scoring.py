@@ -134,6 +134,8 @@ class ResultColumns:
     gpix: np.ndarray  # int32 per group
     odd: np.ndarray  # bool
     objects: dict[int, Any] = field(default_factory=dict)
+    # The current result is published (current results only: a scored side has none).
+    published: np.ndarray | None = None
 
     @classmethod
     def empty(cls, n: int, groups: int) -> ResultColumns:
@@ -147,7 +149,8 @@ class ResultColumns:
 
     def copy(self) -> ResultColumns:
         names = ("status", "reasons", "error", "rate", "pix", "version", "marks", "level", "gpix", "odd")
-        return ResultColumns(**{k: getattr(self, k).copy() for k in names}, objects=dict(self.objects))
+        return ResultColumns(**{k: getattr(self, k).copy() for k in names}, objects=dict(self.objects),
+                             published=None if self.published is None else self.published.copy())
 
     def take_from(self, other: ResultColumns, certs: np.ndarray, inputs: CompactInputs) -> None:
         """Copy `other`'s values for the certifications `certs` (boolean mask)."""
@@ -186,11 +189,14 @@ class ResultColumns:
         certification's index."""
         get = results if callable(results) else (lambda i: results.get(inputs.cert_ids[i]))  # type: ignore[union-attr]
         out = cls.empty(inputs.n, len(inputs.g_comp))
+        out.published = np.zeros(inputs.n, dtype=np.bool_)
         g_off, g_comp = inputs.g_off, inputs.g_comp
         for i in range(inputs.n):
             result = get(i)
             if result is None:
                 continue
+            if not isinstance(result, Result):
+                out.published[i] = bool(result.get("published"))
             if isinstance(result, Result):
                 status, reasons, error = result.status, result.reasons, result.error
                 rate, pix, version = result.reproducibility_rate, result.pix_score, result.rule_version

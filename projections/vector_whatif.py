@@ -181,6 +181,7 @@ def fast_compare(inputs: CompactInputs, current: ResultColumns | Mapping[str, An
             result.reference_changes[where[change.certification_id]] = change
             result.changed[where[change.certification_id]] = True  # type: ignore[index]
     changed = np.flatnonzero(result.changed).tolist()  # type: ignore[arg-type]
+    published_changed = 0 if current.published is None else int(current.published[changed].sum())
     shown = changed if details is None else changed[:details]
     explain = [i for i in shown if i not in result.reference_changes]
     if explain:
@@ -201,6 +202,7 @@ def fast_compare(inputs: CompactInputs, current: ResultColumns | Mapping[str, An
         changed=len(changed),
         scored_under=dict(sorted(result.scored_under.items())),
         rescored_unchanged=result.rescored_unchanged,
+        published_changed=published_changed,
         status_transitions=tuple(StatusTransition(before=b, after=a, count=n) for (b, a), n in transitions),
         score_differences=tuple(ScoreDifference(difference=d, count=n) for d, n in sorted(result.differences.items()) if n),
         competence_changes=tuple(
@@ -242,16 +244,18 @@ def load_current(store: Any, inputs: CompactInputs) -> ResultColumns:
         where, params = views.in_list("certification_id", chunk)
         if views.pg:  # the explanation stays on the server
             text = ("SELECT certification_id, status, j->>'reasons', j->>'error', j->>'reproducibility_rate', "
-                    "pix_score, rule_version, j->>'competences' FROM certledger_results r, "
+                    "pix_score, rule_version, j->>'competences', published FROM certledger_results r, "
                     f"LATERAL (SELECT r.result::json AS j OFFSET 0) parsed WHERE {where}")
-            for cid, status, reasons, error, rate, pix, version, competences in views.query(text, params):
+            for cid, status, reasons, error, rate, pix, version, competences, published in views.query(text, params):
                 found[cid] = {"status": status, "reasons": orjson.loads(reasons) if reasons else [],
                               "error": error, "reproducibility_rate": None if rate is None else int(rate),
                               "pix_score": pix, "rule_version": version,
-                              "competences": orjson.loads(competences) if competences else {}}
+                              "competences": orjson.loads(competences) if competences else {},
+                              "published": bool(published)}
         else:
-            for cid, result in views.query(f"SELECT certification_id, result FROM certledger_results WHERE {where}", params):
-                found[cid] = orjson.loads(result)
+            query = f"SELECT certification_id, result, published FROM certledger_results WHERE {where}"
+            for cid, result, published in views.query(query, params):
+                found[cid] = {**orjson.loads(result), "published": bool(published)}
     return ResultColumns.from_results(inputs, found)
 
 

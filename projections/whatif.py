@@ -149,6 +149,9 @@ class CertificationChange(_Model):
     incidents: tuple[IncidentChange, ...] = ()
     questions: tuple[QuestionChange, ...] = ()
     explanation: tuple[str, ...] = ()  # the difference in words, one line per point
+    # Its current result is published: recording the change alters a result that centres
+    # and readers already see (and a certificate may have been issued from).
+    published: bool = False
 
 
 class StatusTransition(_Model):
@@ -181,6 +184,8 @@ class WhatIfReport(_Model):
     # proposal rescores them, and each gets a new result in its history (a jury read 143
     # changes announced where recording added 160 results).
     rescored_unchanged: int = 0
+    # Of the `changed`, those whose current result is published.
+    published_changed: int = 0
     status_transitions: tuple[StatusTransition, ...] = ()
     score_differences: tuple[ScoreDifference, ...] = ()
     competence_changes: tuple[CompetenceLevelChanges, ...] = ()
@@ -458,9 +463,11 @@ class _Tally:
         self.down: Counter[str] = Counter()
         self.scored_under: Counter[str] = Counter()
         self.rescored_unchanged = 0
+        self.published_changed = 0
         self.changes: list[CertificationChange] = []
 
-    def add(self, cert_id: str, at: datetime, facts: CertificationFacts, before: tuple, after: tuple) -> None:
+    def add(self, cert_id: str, at: datetime, facts: CertificationFacts, before: tuple, after: tuple, *,
+            published: bool = False) -> None:
         (b, marks_b, why_b), (a, marks_a, why_a) = before, after
         self.compared += 1
         self.transitions[(b.status, a.status)] += 1
@@ -486,8 +493,9 @@ class _Tally:
                 session_id=facts.session_id, before=b, after=a, pix_difference=difference,
                 competences=tuple(competences), counts_before=counts[0], counts_after=counts[1],
                 incidents=tuple(incidents), questions=tuple(questions),
-                explanation=tuple(_words(b, a, competences, causes)),
+                explanation=tuple(_words(b, a, competences, causes)), published=published,
             ))
+            self.published_changed += published
         elif a.status != STARTED and a.rule_version != b.rule_version:
             self.rescored_unchanged += 1
 
@@ -499,6 +507,7 @@ class _Tally:
             changed=len(self.changes),
             scored_under=dict(sorted(self.scored_under.items())),
             rescored_unchanged=self.rescored_unchanged,
+            published_changed=self.published_changed,
             status_transitions=tuple(StatusTransition(before=b, after=a, count=n) for (b, a), n in transitions),
             score_differences=tuple(ScoreDifference(difference=d, count=n) for d, n in sorted(self.differences.items())),
             competence_changes=tuple(
@@ -544,7 +553,8 @@ def compare(
                 before = _side_of(score(facts, base))
             rules = rules_for(at)
             after = _side_of(score(facts, rules)) if rules is not None else _side_of(today)
-        tally.add(cert_id, at, facts, before, after)
+        tally.add(cert_id, at, facts, before, after,
+                  published=isinstance(today, Mapping) and bool(today.get("published")))
     return tally.report()
 
 
@@ -600,7 +610,8 @@ def plan(timeline: RuleTimeline, proposal: Mapping[str, Any] | str, against: str
     return rules_for, _forced(base), {**header, "baseline": base.version}
 
 
-_KEPT = ("status", "reasons", "error", "pix_score", "reproducibility_rate", "rule_version", "competences")
+_KEPT = ("status", "reasons", "error", "pix_score", "reproducibility_rate", "rule_version", "competences",
+         "published")
 PAGE = 500
 
 

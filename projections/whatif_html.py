@@ -192,7 +192,8 @@ def _changes_table(report: WhatIfReport) -> str:
         diff = "" if c.pix_difference is None else f"{c.pix_difference:+d}"
         rows.append(
             f'<tr class="change" data-certification="{escape(c.certification_id)}">'
-            f'<td>{escape(c.certification_id)}<br><span class="note">{c.started_at:%Y-%m-%d}</span></td>'
+            f'<td>{escape(c.certification_id)}<br><span class="note">{c.started_at:%Y-%m-%d}'
+            f'{", published" if c.published else ""}</span></td>'
             f'<td>{escape(c.before.status)} → {escape(c.after.status)}</td>'
             f'<td class="num">{mark_text(c.before.pix_score)} → {mark_text(c.after.pix_score)}'
             f'{f" ({diff})" if diff else ""}</td>'
@@ -249,6 +250,7 @@ def render_html(report: WhatIfReport) -> str:
 <div class="summary">
 <div>compared<b id="compared" data-count="{report.compared}">{report.compared}</b></div>
 <div>changed<b id="changed" data-count="{report.changed}">{report.changed}</b></div>
+<div>of them published<b id="published-changed" data-count="{report.published_changed}">{report.published_changed}</b></div>
 <div>rescored, same outcome<b id="rescored-unchanged" data-count="{report.rescored_unchanged}">{report.rescored_unchanged}</b></div>
 </div>
 {_proposal(report)}{_warnings(report)}<h2>Status changes</h2>

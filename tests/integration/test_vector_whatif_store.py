@@ -35,6 +35,8 @@ def test_fast_what_if_gives_the_report_of_what_if(db_url, clock):
             got = fast_what_if(store, proposal, details=None, **options)
             assert got == want, (proposal if isinstance(proposal, str) else proposal["version"], options)
             assert want.changed > 0
+            # Those of them whose result is published (the simulation publishes its sessions).
+            assert 0 < want.published_changed == sum(c.published for c in want.changes)
             # What lies under the changes is said too, identically (the counts read from
             # each side's explanation; the incidents no version resolved automatically in 2017).
             assert all(c.counts_before and c.counts_after for c in want.changes)

@@ -199,3 +199,24 @@ def test_a_version_forced_on_every_certification_is_not_said_to_be_recorded(ledg
         assert "4 more scored under another version with the same outcome; nothing was written" in forced, forced
     assert ("in force for certifications started from 2024-06-01T00:00:00+00:00 once recorded; compared here forced "
             "on every certification of the period, as pix-v2-2023-12 is") in against, against
+
+
+def test_the_changes_to_published_results_are_counted_and_marked(ledger_url, tmp_path, clock):
+    """A jury could not tell from a what-if whether a change touched results centres and
+    readers already see (and certificates may have been issued from): it counts them, and
+    marks each such change, in the terminal, the JSON and the HTML alike."""
+    proposal = _write(tmp_path, CAP_5)
+    before = orjson.loads(_run("what-if", "--rules", proposal, "--json", "--db", ledger_url).stdout)
+    assert before["published_changed"] == 0 and not any(c["published"] for c in before["changes"])
+    with open_ledger(ledger_url, clock=clock) as ledger:  # session s1 published: two of the three changes
+        ledger.service.record(events([{"type": "ResultsPublished", "event_id": "publish-s1", "session_id": "s1",
+                                       "at": "2024-07-01T00:00:00+00:00"}]), by="test")
+    report = orjson.loads(_run("what-if", "--rules", proposal, "--json", "--db", ledger_url).stdout)
+    assert report["changed"] == 3 and report["published_changed"] == 2
+    assert {c["certification_id"] for c in report["changes"] if c["published"]} == {"c-high-1", "c-high-2"}
+    text = _run("what-if", "--rules", proposal, "--db", ledger_url).stdout
+    assert "changed 3 (2 of them published: results centres and readers see now)" in text, text
+    assert "c-high-1 (started 2024-06-12, published)" in text and "c-later (started 2024-06-13)" in text
+    page = tmp_path / "w.html"
+    _run("what-if", "--rules", proposal, "--html", str(page), "--db", ledger_url)
+    assert 'id="published-changed" data-count="2"' in page.read_text(encoding="utf-8")
