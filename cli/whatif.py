@@ -54,7 +54,7 @@ def print_report(report: Any, out: Console) -> None:
             + (" (recorded, each gets a new result in its history)" if recorded else "")
             if report.rescored_unchanged else "")
     # A change to a published result alters what centres and readers already see.
-    published = (f" ({report.published_changed} of them published: results centres and readers see now)"
+    published = (f" ({report.published_changed} of them published: results centres and readers already see)"
                  if report.published_changed else "")
     out.print(f"compared [bold]{report.compared}[/bold], changed [bold]{report.changed}[/bold]{published}{same}; "
               "nothing was written")
