@@ -298,7 +298,7 @@ def fast_what_if(store: Any, proposal: Mapping[str, Any] | str, *, against: str 
     `inputs` / `current`: the population already loaded (`load_inputs`, `load_current`)
     for [start, end], to skip the one-time load; reads only, like `what_if`."""
     from projections.results import load_timeline
-    from projections.whatif import plan
+    from projections.whatif import finished, plan
 
     timeline = load_timeline(store)
     _, _, header = plan(timeline, proposal, against)  # validates and inserts a proposal
@@ -316,4 +316,4 @@ def fast_what_if(store: Any, proposal: Mapping[str, Any] | str, *, against: str 
         facts_for, current_for = store_readers(store)
         report = fast_compare(inputs, current, after, baseline_for=before, facts_for=facts_for,
                               current_for=current_for, details=details)
-    return report.model_copy(update={**header, "period_from": start, "period_to": end})
+    return finished(report, header, timeline, start, end)

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Literal
 
 import orjson
@@ -650,9 +650,32 @@ def what_if(
     from projections.results import load_timeline
     from projections.views import read_snapshot
 
-    rules_for, baseline_for, header = plan(load_timeline(store), proposal, against)
+    timeline = load_timeline(store)
+    rules_for, baseline_for, header = plan(timeline, proposal, against)
     with read_snapshot(store):  # the inputs and the current results of one moment
         current = current_results(store, start, end)
         report = compare(scoring_inputs(store, started_from=start, started_to=end), current, rules_for,
                          baseline_for=baseline_for)
-    return report.model_copy(update={**header, "period_from": start, "period_to": end})
+    return finished(report, header, timeline, start, end)
+
+
+def _utc_text(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat()
+
+
+def finished(report: WhatIfReport, header: Mapping[str, Any], timeline: RuleTimeline, start: datetime | None,
+             end: datetime | None) -> WhatIfReport:
+    """The report with its header and period; and, for a proposed document that would
+    score none of the certifications compared, a warning saying why. A proposal dated
+    where a later version already takes over, or after the period, read as "changed 0"
+    with nothing but the "scored under" line to tell that it applied to none of them."""
+    report = report.model_copy(update={**header, "period_from": start, "period_to": end})
+    chosen = timeline.get(report.proposal)
+    if (report.mode != "proposal" or not report.proposal_changes or not report.compared or chosen is None
+            or report.proposal in report.scored_under):
+        return report
+    later = next((v for v in timeline.versions() if v.effective_from > chosen.effective_from), None)
+    why = (f"{later.version} takes over from {_utc_text(later.effective_from)}" if later is not None else
+           f"none of them started from {_utc_text(chosen.effective_from)} on")
+    warning = f"none of the {report.compared} certifications compared would be scored under {chosen.version}: {why}"
+    return report.model_copy(update={"warnings": (*report.warnings, warning)})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import orjson
 import pytest
@@ -215,8 +216,33 @@ def test_the_changes_to_published_results_are_counted_and_marked(ledger_url, tmp
     assert report["changed"] == 3 and report["published_changed"] == 2
     assert {c["certification_id"] for c in report["changes"] if c["published"]} == {"c-high-1", "c-high-2"}
     text = _run("what-if", "--rules", proposal, "--db", ledger_url).stdout
-    assert "changed 3 (2 of them published: results centres and readers see now)" in text, text
+    assert "changed 3 (2 of them published: results centres and readers already see)" in text, text
     assert "c-high-1 (started 2024-06-12, published)" in text and "c-later (started 2024-06-13)" in text
     page = tmp_path / "w.html"
     _run("what-if", "--rules", proposal, "--html", str(page), "--db", ledger_url)
     assert 'id="published-changed" data-count="2"' in page.read_text(encoding="utf-8")
+
+
+def test_a_proposal_that_would_score_none_of_the_compared_says_why(ledger_url, tmp_path):
+    """Dated where a later version already takes over (or after every start), a proposal
+    read as "changed 0", with nothing but the "scored under" line to say it applied to
+    none of them."""
+    from projections.whatif import what_if
+
+    overtaken = _write(tmp_path, {"version": "too-early", "extends": "pix-v2-2023-12",
+                                  "effective_from": "2024-01-01T00:00:00Z", "max_reachable_level": 5})
+    report = orjson.loads(_run("what-if", "--rules", overtaken, "--json", "--db", ledger_url).stdout)
+    assert report["changed"] == 0 and "too-early" not in report["scored_under"]
+    assert report["warnings"][-1] == ("none of the 4 certifications compared would be scored under too-early: "
+                                      "pix-v2-2024-05 takes over from 2024-05-14T22:00:00+00:00"), report["warnings"]
+    late = _write(tmp_path, {"version": "too-late", "extends": "pix-v2-2024-05",
+                             "effective_from": "2024-07-01T00:00:00Z", "max_reachable_level": 5}, name="late.json")
+    text = " ".join(_run("what-if", "--rules", late, "--db", ledger_url).stdout.split())
+    assert ("none of the 4 certifications compared would be scored under too-late: none of them started from "
+            "2024-07-01T00:00:00+00:00 on") in text, text
+    # The reference path says the same; a proposal that scores some says nothing of it.
+    with open_ledger(ledger_url) as ledger:
+        assert what_if(ledger.store, orjson.loads(Path(late).read_bytes())).warnings == tuple(
+            orjson.loads(_run("what-if", "--rules", late, "--json", "--db", ledger_url).stdout)["warnings"])
+    assert not any(w.startswith("none of the") for w in orjson.loads(
+        _run("what-if", "--rules", _write(tmp_path, CAP_5), "--json", "--db", ledger_url).stdout)["warnings"])
