@@ -10,7 +10,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -24,7 +24,7 @@ from api.settings import Settings
 from api.tokens import Principal, Role
 from commands.bootstrap import Ledger
 from commands.group_commit import GroupCommitter
-from ledger.rule_stream import RulesState
+from ledger.rule_stream import RulesState, rule_decision
 from ledger.rules import RuleTimeline
 from ledger.streams import RULES_STREAM
 from projections.asof import commit_times
@@ -68,6 +68,8 @@ class Runtime:
     caught_up_at: float = float("-inf")
     rules: RulesState = field(default_factory=RulesState)
     rules_lock: threading.Lock = field(default_factory=threading.Lock)
+    # Each version's decision as the ledger recorded it: who decided, why and when.
+    rule_decisions: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     background: threading.Thread | None = None  # the catch-up of a projection far behind
     background_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -221,6 +223,7 @@ class Runtime:
         with self.rules_lock:
             for rec in self.ledger.store.read_stream(RULES_STREAM, after=self.rules.version):
                 self.rules.apply(rec.event)
+                self.rule_decisions[rec.event.version] = rule_decision(rec)
             return self.rules.timeline
 
 

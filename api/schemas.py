@@ -193,7 +193,13 @@ class AuditTrail(_Open):
                     "the start stood (recorded before the ban) and was scored as any other")
 
 
-class RuleVersionSummary(BaseModel):
+class RuleVersionDecision(BaseModel):
+    jury: list[str] = Field(description="the members of the jury that decided it, by id (none for a built-in version)")
+    reason: str = Field(description="the jury's words on why")
+    recorded_at: datetime = Field(description="when the ledger recorded it")
+
+
+class RuleVersionSummary(RuleVersionDecision):
     version: str
     effective_from: datetime
     extends: str | None
@@ -207,7 +213,7 @@ class RuleVersionsPage(BaseModel):
     limit: int
 
 
-class RuleVersionPublic(BaseModel):
+class RuleVersionPublic(RuleVersionDecision):
     version: str
     effective_from: datetime
     resolved: dict[str, Any] = Field(description="the version with its `extends` chain merged in, with `origins`")

@@ -27,7 +27,7 @@ def _timeline(ledger):
 def list_(db: DbOption = None,
           json: Annotated[bool, typer.Option("--json", help="Print the timeline as JSON")] = False) -> None:
     """The versions in the ledger, in timeline order."""
-    from ledger.rule_stream import RulesState
+    from ledger.rule_stream import RulesState, rule_decision
     from ledger.streams import RULES_STREAM
 
     with ledger_at(db) as ledger:
@@ -41,8 +41,7 @@ def list_(db: DbOption = None,
             "extends": (timeline.raw(r.version) or {}).get("extends"),
             "algorithm": r.algorithm,
             "max_reachable_level": r.max_reachable_level,
-            "reason": recorded[r.version].event.reason,
-            "recorded_at": recorded[r.version].recorded_at.isoformat(),
+            **rule_decision(recorded[r.version]),  # who decided it, why and when
         }
         for r in timeline.versions()
     ]
@@ -59,6 +58,8 @@ def list_(db: DbOption = None,
     table.add_column("why", overflow="fold")  # squeezed, it wraps and folds: no letter is lost
     for row in rows:
         why = "built-in (pix-rules.md §6)" if row["reason"] == GENESIS_REASON else row["reason"]
+        if row["jury"]:  # who decided it: what an audit of the version named, and this did not
+            why += f" (jury: {', '.join(row['jury'])})"
         table.add_row(row["version"], row["effective_from"][:10], row["extends"] or "", str(row["max_reachable_level"]),
                       row["recorded_at"][:10], why)
     out.print(table)

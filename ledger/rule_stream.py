@@ -74,3 +74,13 @@ def genesis_events() -> list[RuleVersionChanged]:
             )
         )
     return events
+
+
+def rule_decision(recorded: Any) -> dict[str, Any]:
+    """Who decided a rule version, why and when, as the ledger recorded it (`recorded`: the
+    version's `Recorded` fact): the jury's members by id (none for a built-in version),
+    its reason, its recorded time. `rules list` and the API's rule versions said none of
+    it: only an audit or an export named the jury that decided a version."""
+    event = recorded.event
+    return {"jury": [member.member_id for member in event.jury], "reason": event.reason,
+            "recorded_at": recorded.recorded_at.isoformat()}

@@ -19,7 +19,8 @@ router = APIRouter(prefix="/rule-versions", tags=["rule versions"])
     "", response_model=RuleVersionsPage,
     **doc("centre", "jury", "auditor", errors=(400, 401, 403, 422, 503), what=(
         "The rule versions of the ledger in timeline order (effective date, then the order the "
-        "jury recorded them); paginated by `cursor` / `limit`.")),
+        "jury recorded them), each with the jury that decided it, its reason and when it was "
+        "recorded; paginated by `cursor` / `limit`.")),
 )
 def rule_versions(principal: NotReader, runtime: RuntimeDep, settings: SettingsDep,
                   cursor: CursorQuery = None, limit: LimitQuery = None):
@@ -37,7 +38,7 @@ def rule_versions(principal: NotReader, runtime: RuntimeDep, settings: SettingsD
     return OrjsonResponse({
         "data": [
             {"version": v.version, "effective_from": v.effective_from.isoformat(), "extends": v.extends,
-             "description": v.description, "algorithm": v.algorithm}
+             "description": v.description, "algorithm": v.algorithm, **runtime.rule_decisions[v.version]}
             for v in page
         ],
         "next_cursor": encode_cursor(page[-1].version) if more and page else None,
@@ -60,6 +61,7 @@ def rule_version(version: Id, principal: NotReader, runtime: RuntimeDep):
     return OrjsonResponse({
         "version": rules.version,
         "effective_from": rules.effective_from.isoformat(),
+        **runtime.rule_decisions[rules.version],
         "resolved": resolved,
         "written": timeline.raw(version) or resolved,
     })

@@ -244,7 +244,8 @@ def test_rules_list_loses_no_letter_of_a_long_reason_at_80_columns(sqlite_url, m
         rows.append(line)
     folded = "".join(r[column:].strip() for r in rows)
     assert max(len(l) for l in lines) <= 80
-    assert folded.replace(" ", "") == reason.replace(" ", ""), (folded, lines)  # every letter, in order
+    said = f"{reason} (jury: p1, p2, e1, e2)"  # and who decided it
+    assert folded.replace(" ", "") == said.replace(" ", ""), (folded, lines)  # every letter, in order
 
 
 def test_what_if_on_a_proposal_says_what_rules_check_warns_of(sqlite_url, tmp_path, example_path):
