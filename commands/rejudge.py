@@ -14,8 +14,8 @@ What is not judged again: the built-in rule versions (written by the ledger itse
 event id or ruling id repeated (the `event ids` check of `verify` holds the index to the
 log), and a writer's own limits (an API token's centre), which are not rules of the
 ledger. A rule version that no longer resolves against those before it is noted, and the
-facts after it are judged without it. Every stream's state is held in memory until the end: about what a rebuild's
-fold holds for the same log, without its forgetting.
+facts after it are judged without it. Every stream's state is held in memory until the
+end: about what a rebuild's fold holds for the same log, without its forgetting.
 """
 
 from __future__ import annotations
