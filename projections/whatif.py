@@ -270,9 +270,14 @@ def error_apart_from_version(error: str | None, version: str | None) -> str | No
     return error.replace(f" in version {version}", " in version (its own)")
 
 
+def _same_problem(a: ResultSide, b: ResultSide) -> bool:
+    """Whether the two sides' errors say the same, but for the version each names."""
+    return error_apart_from_version(a.error, a.rule_version) == error_apart_from_version(b.error, b.rule_version)
+
+
 def _same_outcome(a: ResultSide, b: ResultSide) -> bool:
     return (a.model_dump(exclude={"rule_version", "error"}) == b.model_dump(exclude={"rule_version", "error"})
-            and error_apart_from_version(a.error, a.rule_version) == error_apart_from_version(b.error, b.rule_version))
+            and _same_problem(a, b))
 
 
 def _mark(marks: Mapping[str, Any], code: str, key: str) -> int | None:
@@ -438,8 +443,7 @@ def _words(before: ResultSide, after: ResultSide, competences: list[CompetenceCh
         lines.append(f"reasons {list(before.reasons)} -> {list(after.reasons)}")
     # Unscorable on both sides, for another problem (no competence row says it: an
     # error has no marks).
-    if before.error and after.error and \
-            error_apart_from_version(before.error, before.rule_version) != error_apart_from_version(after.error, after.rule_version):
+    if before.error and after.error and not _same_problem(before, after):
         lines.append(f"error {before.error} -> {after.error}")
     if before.pix_score != after.pix_score:
         lines.append(f"pix {mark_text(before.pix_score)} -> {mark_text(after.pix_score)}")
