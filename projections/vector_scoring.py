@@ -195,13 +195,12 @@ class ResultColumns:
             result = get(i)
             if result is None:
                 continue
-            if not isinstance(result, Result):
-                out.published[i] = bool(result.get("published"))
             if isinstance(result, Result):
                 status, reasons, error = result.status, result.reasons, result.error
                 rate, pix, version = result.reproducibility_rate, result.pix_score, result.rule_version
                 marks = {code: (m.level, m.pix) for code, m in result.competences.items()}
             else:
+                out.published[i] = bool(result.get("published"))  # (a Result is a scoring: it has none)
                 status = result.get("status") or "started"
                 if status == "started":
                     continue
