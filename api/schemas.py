@@ -164,6 +164,12 @@ class AuditRuleVersion(_Open):
     qrocm_dep: dict[str, Any] = Field(description="a QROCM-dep's format, weight and `partially` credit")
 
 
+class AuditBanLifted(_Open):
+    ruling_id: str
+    at: str = Field(description="when the jury lifted the ban: it is in force up to then (not included)")
+    position: int = Field(description="where the log recorded the lifting")
+
+
 class AuditBan(_Open):
     ruling_id: str
     at: str = Field(description="when the jury decided it: the ban is in force from then")
@@ -172,6 +178,8 @@ class AuditBan(_Open):
     recorded_after_start: bool = Field(
         description="the ledger recorded the ban after the certification's start (a start during a ban it "
                     "holds is refused, `candidate-banned`)")
+    lifted: AuditBanLifted | None = Field(
+        description="the jury's ruling that lifted the ban (`unban`) after this start, as known at the trail's time")
 
 
 class AuditTrail(_Open):

@@ -163,10 +163,13 @@ def print_audit(trail: dict, result: int | None = None) -> None:
     for ban in trail.get("bans_at_start", []):
         how = ("the ledger recorded the ban after the start, so the start stood" if ban["recorded_after_start"] else
                "the ledger recorded the ban before the start, which it refuses now (candidate-banned)")
+        lifted = ban.get("lifted")
+        lifting = (f", lifted from {utc_text(lifted['at'])} (ruling {shown(lifted['ruling_id'])}, position "
+                   f"{lifted['position']})" if lifted else "")
         show(f"[yellow]note:[/yellow] candidate {shown(trail['candidate_id'])} was banned from certification from "
              f"{utc_text(ban['at'])} until {utc_text(ban['until'])} (ruling {shown(ban['ruling_id'])}, position "
-             f"{ban['position']}), which covers this certification's start: {how}; the result is scored as any "
-             "other (§5 says nothing of a test taken during a ban; the jury may cancel it)")
+             f"{ban['position']}){lifting}, which covers this certification's start: {how}; the result is scored as "
+             "any other (§5 says nothing of a test taken during a ban; the jury may cancel it)")
     results = _table("#", "recorded at", "pos", "cause", "detail", "status", "pix", "rate", "rule version",
                      title="results")
     for h in trail["results"]:

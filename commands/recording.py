@@ -44,6 +44,7 @@ from ledger.streams import (
     session_stream,
     stream_of,
 )
+from ledger.vocabulary import CANDIDATE_DECISIONS
 from storage.errors import InterruptedAfterCommit, WriteConflict
 from storage.store import EventStore, members_key
 
@@ -284,7 +285,7 @@ class _UnitOfWork:
         elif isinstance(event, CertificationStarted):
             ctx.session = self.state(session_stream(session_id))
             ctx.candidate = self.state(candidate_stream(event.candidate_id))
-        elif isinstance(event, JuryRuling) and event.decision == "ban_candidate":
+        elif isinstance(event, JuryRuling) and event.decision in CANDIDATE_DECISIONS:
             ctx.candidate = ctx.stream
         if stream.startswith("certification:"):
             ctx.certification = ctx.stream

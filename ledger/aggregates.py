@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from ledger.events import (
     AnswerRecorded,
@@ -127,28 +128,51 @@ class CertificationState:
                 self.last_cancellation_ruling = (event.ruling_id, event.decision, event.at)
 
 
+class Ban(NamedTuple):
+    """A ban the jury decided (§5: "a ban from the certification for a set period"), and
+    the ruling that lifted it, if one did."""
+
+    ruling_id: str
+    at: datetime
+    until: datetime
+    lifted: tuple[str, datetime] | None = None  # (the `unban` ruling, its moment)
+
+    @property
+    def end(self) -> datetime:
+        """When the ban stops being in force: its set end, or the moment it was lifted."""
+        return self.lifted[1] if self.lifted is not None else self.until
+
+
 @dataclass
 class CandidateState:
     version: int = 0
-    bans: list[tuple[datetime, datetime]] = field(default_factory=list)  # (from, until)
+    bans: list[Ban] = field(default_factory=list)
 
     def apply(self, event: LedgerEvent) -> None:
         self.version += 1
-        if isinstance(event, JuryRuling) and event.decision == "ban_candidate" and event.until:
-            self.bans.append((event.at, event.until))
+        if not isinstance(event, JuryRuling):
+            return
+        if event.decision == "ban_candidate" and event.until:
+            self.bans.append(Ban(event.ruling_id, event.at, event.until))
+        elif event.decision == "unban":
+            # Lifting ends every ban in force at its moment (the candidate may start again
+            # from then); a ban decided later is a new decision, which it does not touch.
+            self.bans = [b._replace(lifted=(event.ruling_id, event.at)) if ban_covers(b.at, b.end, event.at) else b
+                         for b in self.bans]
 
     def banned_at(self, moment: datetime) -> datetime | None:
         """The end of a ban in force at `moment`, if any."""
-        for start, until in self.bans:
-            if ban_covers(start, until, moment):
-                return until
+        for ban in self.bans:
+            if ban_covers(ban.at, ban.end, moment):
+                return ban.end
         return None
 
 
 def ban_covers(ban_at: datetime, until: datetime, moment: datetime) -> bool:
-    """Whether a ban decided at `ban_at`, until `until`, is in force at `moment`: from its
-    decision, up to but not including its end. One definition for the refusal of a start
-    and for what an audit and `verify` say of a start that a ban recorded later covers."""
+    """Whether a ban decided at `ban_at`, until `until` (its end, or the moment it was
+    lifted), is in force at `moment`: from its decision, up to but not including its end.
+    One definition for the refusal of a start, for a lifting, and for what an audit and
+    `verify` say of a start that a ban recorded later covers."""
     return ban_at <= moment < until
 
 

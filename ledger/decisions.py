@@ -381,7 +381,7 @@ def _served(cert: CertificationState, question_id: str) -> None:
 # The jury's decisions that settle a result's status (pix-rules.md §5: "the jury
 # decides"), taken, like a ban, by the jury as constituted: 2 Pix and 2 external members.
 # The others (resolving an incident by hand, a comment) name at least who took them.
-FULL_JURY_DECISIONS = {"ban_candidate": "a ban", "reject_for_fraud": "a fraud rejection",
+FULL_JURY_DECISIONS = {"ban_candidate": "a ban", "unban": "lifting a ban", "reject_for_fraud": "a fraud rejection",
                        "unreject": "lifting a fraud rejection", "cancel": "a cancellation",
                        "uncancel": "lifting a cancellation"}
 
@@ -399,6 +399,14 @@ def _check_jury_ruling(event: JuryRuling, ctx: Context) -> None:
                 f"the ban ends ({event.until.isoformat()}) no later than the ruling that decides it "
                 f"({event.at.isoformat()}): it must end after it", field="until",
             )
+        return
+    if event.decision == "unban":
+        # Lifting a ban the candidate is not under at that moment (none, over, lifted, or
+        # decided later) would be recorded and do nothing.
+        if ctx.candidate is None or ctx.candidate.banned_at(event.at) is None:
+            raise E.RulingDoesNotApply(
+                f"candidate {event.candidate_id} is under no ban at {event.at.isoformat()}: there is none to lift",
+                field="decision")
         return
     if not event.certification_id:
         return  # a general comment

@@ -35,6 +35,7 @@ from ledger.vocabulary import (
     ABORT_REASONS,
     ALL_INCIDENT_CODES,
     ANSWER_STATUSES,
+    CANDIDATE_DECISIONS,
     CERTIFICATION_DECISIONS,
     COMPETENCES,
     FRAMEWORK_LEVELS,
@@ -385,6 +386,7 @@ RULING_FIELDS: dict[str, tuple[str, ...]] = {
     **{decision: ("certification_id",) for decision in ("reject_for_fraud", "unreject", "cancel", "uncancel")},
     "resolve_incident": ("certification_id", "report_id", "resolution"),
     "ban_candidate": ("candidate_id", "until"),
+    "unban": ("candidate_id",),
     "comment": ("certification_id",),  # (none: a general comment, kept in the jury's stream)
 }
 
@@ -425,8 +427,8 @@ class JuryRuling(LedgerEvent):
         missing: list[str] = []
         if self.decision in CERTIFICATION_DECISIONS and not self.certification_id:
             missing.append("certification_id")
-        if self.decision == "ban_candidate":
-            missing += [f for f in ("candidate_id", "until") if getattr(self, f) is None]
+        if self.decision in CANDIDATE_DECISIONS:
+            missing += [f for f in RULING_FIELDS[self.decision] if getattr(self, f) is None]
         if self.decision == "resolve_incident":
             missing += [f for f in ("report_id", "resolution") if not getattr(self, f)]
         if missing:

@@ -2,7 +2,7 @@
 
 One stream per certification (its questions, answers, reports, neutralisations and the
 rulings that name it), per session (opening, finalisation, publication), per candidate
-(bans), one for the rule timeline and one for jury decisions naming nothing else.
+(bans and their lifting), one for the rule timeline and one for jury decisions naming nothing else.
 Concurrent writers to one stream are serialised by its version numbers.
 """
 
@@ -17,6 +17,7 @@ from ledger.events import (
     SessionFinalised,
     SessionOpened,
 )
+from ledger.vocabulary import CANDIDATE_DECISIONS
 
 RULES_STREAM = "rules"
 JURY_STREAM = "jury"
@@ -51,7 +52,7 @@ def stream_of(event: LedgerEvent) -> str:
     if isinstance(event, RuleVersionChanged):
         return RULES_STREAM
     if isinstance(event, JuryRuling):
-        if event.decision == "ban_candidate":
+        if event.decision in CANDIDATE_DECISIONS:
             return candidate_stream(event.candidate_id)
         if event.certification_id:
             return certification_stream(event.certification_id)

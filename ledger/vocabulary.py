@@ -86,10 +86,14 @@ JURY_DECISIONS: frozenset[str] = frozenset(
         "cancel",
         "uncancel",
         "ban_candidate",
+        "unban",
         "resolve_incident",
         "comment",
     }
 )
+
+# Decisions that act on one candidate (kept in the candidate's stream).
+CANDIDATE_DECISIONS: frozenset[str] = frozenset({"ban_candidate", "unban"})
 
 # Decisions that act on one certification and so need its id.
 CERTIFICATION_DECISIONS: frozenset[str] = frozenset(

@@ -19,10 +19,11 @@ from typing import Any
 
 import orjson
 
-from ledger.aggregates import ban_covers
+from ledger.aggregates import CandidateState, ban_covers
 from ledger.events import load_event
 from ledger.rule_stream import RulesState
 from ledger.streams import RULES_STREAM
+from ledger.vocabulary import CANDIDATE_DECISIONS
 from projections.asof import Entry, KnownAt, commit_times, fold_entries, known_at, recorded_by, streams_for
 from projections.fold import utc_iso
 from projections.results import ResultsReader, catch_up
@@ -155,19 +156,33 @@ def bans_at_start(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     (`candidate-banned`), so a ban here was recorded after the start, which stood and was
     scored as any other: the reference (§5) says nothing of a test taken during a ban, and
     the jury may cancel it. Without this an auditor met a result of a banned candidate
-    with nothing to say why the start was not refused."""
+    with nothing to say why the start was not refused. A ban the jury lifted (`unban`)
+    covers what it did until its lifting, which is named beside it."""
     start = next((e for e in events if e["type"] == "CertificationStarted"), None)
     if start is None:
         return []
     started = datetime.fromisoformat(start["at"])
+    candidate_id = start["event"]["candidate_id"]
+    # The candidate's rulings, folded as recording folds them: a ban lifted before the
+    # start did not cover it, one lifted after it did, until its lifting.
+    rulings = [e for e in events if e["type"] == "JuryRuling" and e["event"].get("decision") in CANDIDATE_DECISIONS
+               and e["event"].get("candidate_id") == candidate_id]
+    state = CandidateState()
+    for e in rulings:
+        state.apply(load_event(e["type"], e["event"]))
+    by_id = {e["event"]["ruling_id"]: e for e in rulings}
     bans = []
-    for e in events:
-        line = e["event"]
-        if (e["type"] == "JuryRuling" and line.get("decision") == "ban_candidate" and line.get("until")
-                and line.get("candidate_id") == start["event"]["candidate_id"]
-                and ban_covers(datetime.fromisoformat(line["at"]), datetime.fromisoformat(line["until"]), started)):
-            bans.append({"ruling_id": line["ruling_id"], "at": line["at"], "until": line["until"],
-                         "position": e["position"], "recorded_after_start": e["position"] > start["position"]})
+    for ban in state.bans:
+        if not ban_covers(ban.at, ban.end, started):
+            continue
+        ruling = by_id[ban.ruling_id]
+        said = {"ruling_id": ban.ruling_id, "at": ruling["event"]["at"], "until": ruling["event"]["until"],
+                "position": ruling["position"], "recorded_after_start": ruling["position"] > start["position"],
+                "lifted": None}
+        if ban.lifted is not None:
+            lifting = by_id[ban.lifted[0]]
+            said["lifted"] = {"ruling_id": ban.lifted[0], "at": lifting["event"]["at"], "position": lifting["position"]}
+        bans.append(said)
     return bans
 
 

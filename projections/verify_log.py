@@ -29,12 +29,13 @@ from ledger.events import (
     line_problems,
     parse_event,
 )
-from ledger.aggregates import ban_covers
+from ledger.aggregates import CandidateState, ban_covers
 from ledger.decisions import judge_rule_version, jury_fact_too_soon
 from ledger.errors import DomainError
 from ledger.rule_stream import GENESIS_REASON, RulesState
 from ledger.recorded import RULING_KEY_PREFIX, UNINDEXED_DIGEST, digest_of, ruling_digest, ruling_key_of
 from ledger.streams import stream_of
+from ledger.vocabulary import CANDIDATE_DECISIONS
 from projections.asof import by_recorded_ranges, known_at
 from projections.verify_report import Check, Progress
 from projections.views import ResultsViews, as_datetime, as_text
@@ -76,9 +77,11 @@ def check_log(views: ResultsViews, up_to: int, events: Check, ids: Check, member
     session_of: dict[str, str] = {}
     finalised_at: dict[str, datetime] = {}
     # Each candidate's starts (start, certification), for the bans recorded after a start
-    # they cover: (certification, start, ruling, ruling's position).
+    # they cover: each ban's (certification, start, ruling, ruling's position), judged at
+    # the end against the ban as its candidate's later rulings leave it (lifted or not).
     starts_of: dict[str, list[tuple[datetime, str]]] = {}
-    banned_starts: list[tuple[str, datetime, str, int]] = []
+    candidates: dict[str, CandidateState] = {}
+    starts_under: dict[str, list[tuple[str, datetime, str, int]]] = {}
     matched_ids, matched_members = [0], [0]  # stored rows that a fact calls for (counted in place)
     previous: tuple[datetime, int] | None = None
     steps_back, largest = 0, (0.0, 0)
@@ -154,10 +157,12 @@ def check_log(views: ResultsViews, up_to: int, events: Check, ids: Check, member
                 log.sessions.setdefault(event.session_id, [])
             elif isinstance(event, SessionFinalised):
                 finalised_at.setdefault(event.session_id, event.at)
-            elif isinstance(event, JuryRuling) and event.decision == "ban_candidate" and event.until is not None:
-                banned_starts += [(cert, at, event.ruling_id, position)
-                                  for at, cert in starts_of.get(event.candidate_id or "", ())
-                                  if ban_covers(event.at, event.until, at)]
+            elif isinstance(event, JuryRuling) and event.decision in CANDIDATE_DECISIONS and event.candidate_id:
+                candidates.setdefault(event.candidate_id, CandidateState()).apply(event)
+                if event.decision == "ban_candidate" and event.until is not None:
+                    starts_under[event.ruling_id] = [(cert, at, event.ruling_id, position)
+                                                     for at, cert in starts_of.get(event.candidate_id, ())
+                                                     if ban_covers(event.at, event.until, at)]
             elif (isinstance(event, (QuestionNeutralised, QuestionDeneutralised, JuryRuling))
                   and event.certification_id in session_of):
                 session = session_of[event.certification_id]
@@ -182,6 +187,9 @@ def check_log(views: ResultsViews, up_to: int, events: Check, ids: Check, member
             "another ledger (judged: each line's fields, each rule version's jury, name and document, and each of the "
             "jury's facts about a certification against its session's finalisation; not the other checks an "
             "import makes against the ledger's state)")
+    banned_starts = sorted((entry for state in candidates.values() for ban in state.bans
+                            for entry in starts_under.get(ban.ruling_id, ()) if ban_covers(ban.at, ban.end, entry[1])),
+                           key=lambda entry: entry[3])
     if banned_starts:
         cert, at, ruling, position = banned_starts[0]
         started_banned = len({c for c, *_ in banned_starts})  # (one start may lie in two bans)

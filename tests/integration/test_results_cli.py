@@ -1172,6 +1172,52 @@ def test_an_audit_and_verify_say_when_a_ban_recorded_later_covers_a_start(db_url
             "(the first: cert-0002, started 2024-06-12T08:06:22+00:00, ruling ruling-late-ban") in said, said
 
 
+def test_an_audit_and_verify_follow_a_lifted_ban(db_url, example_path, tmp_path):
+    """A ban recorded after the start it covers, then lifted by the jury: lifted after the
+    start, it still covered it, and the audit names the lifting; lifted before it, it did
+    not, and neither the audit nor verify speaks of it any more."""
+    import time
+    from datetime import datetime, timezone
+
+    _run("import", str(example_path), "--db", db_url)
+    jury = [{"member_id": m, "external": m.startswith("ext")} for m in ("pix-1", "pix-2", "ext-1", "ext-2")]
+    ban = {"type": "JuryRuling", "ruling_id": "ruling-late-ban", "decision": "ban_candidate",
+           "candidate_id": "cand-cert-0002", "until": "2025-01-01T00:00:00Z", "jury": jury,
+           "at": "2024-06-01T00:00:00Z"}  # decided before cert-0002 started (2024-06-12T08:06:22Z)
+    after_start = {"type": "JuryRuling", "ruling_id": "ruling-lift-1", "decision": "unban",
+                   "candidate_id": "cand-cert-0002", "jury": jury, "comment": "appeal upheld",
+                   "at": "2024-07-01T00:00:00Z"}
+    lines = tmp_path / "ban-lifted.jsonl"
+    lines.write_bytes(orjson.dumps(ban) + b"\n" + orjson.dumps(after_start) + b"\n")
+    _run("import", str(lines), "--db", db_url)
+    time.sleep(0.05)
+    lifted_after = datetime.now(timezone.utc).isoformat()
+    time.sleep(0.05)
+
+    (covering,) = orjson.loads(_run("audit", "cert-0002", "--json", "--db", db_url).stdout)["bans_at_start"]
+    assert covering["ruling_id"] == "ruling-late-ban" and covering["until"] == "2025-01-01T00:00:00Z", covering
+    assert covering["lifted"] == {"ruling_id": "ruling-lift-1", "at": "2024-07-01T00:00:00Z",
+                                  "position": covering["position"] + 1}, covering
+    text = " ".join(_run("audit", "cert-0002", "--db", db_url).stdout.split())
+    assert "until 2025-01-01T00:00:00Z (ruling ruling-late-ban, position" in text, text
+    assert "lifted from 2024-07-01T00:00:00Z (ruling ruling-lift-1" in text, text
+    assert "1 certification(s) started during a ban" in " ".join(_run("verify", "--db", db_url).output.split())
+
+    # A second ban covering the start, then a lifting dated before the start: it ends
+    # both bans in force then (the first one again, earlier), and neither covered it.
+    second = {**ban, "ruling_id": "ruling-second-ban", "at": "2024-06-02T00:00:00Z"}
+    before_start = {**after_start, "ruling_id": "ruling-lift-2", "at": "2024-06-05T00:00:00Z"}
+    lines.write_bytes(orjson.dumps(second) + b"\n" + orjson.dumps(before_start) + b"\n")
+    _run("import", str(lines), "--db", db_url)
+    assert orjson.loads(_run("audit", "cert-0002", "--json", "--db", db_url).stdout)["bans_at_start"] == []
+    assert "was banned" not in _run("audit", "cert-0002", "--db", db_url).stdout
+    checked = " ".join(_run("verify", "--db", db_url).output.split())
+    assert "started during a ban" not in checked and "ok" in checked, checked
+    # As the ledger knew it before: the first ban, lifted after the start.
+    then = orjson.loads(_run("audit", "cert-0002", "--json", "--as-of", lifted_after, "--db", db_url).stdout)
+    assert then["bans_at_start"] == [covering]
+
+
 def test_a_command_on_the_default_ledger_warns_when_the_apis_setting_names_another(tmp_path, monkeypatch, example_path):
     """With only the server's variable set, `import` wrote into a new ./certledger.db and
     said "imported 76 event(s)": facts the API never served, and nothing said where they

@@ -110,6 +110,44 @@ def test_a_banned_candidate_cannot_start_until_the_ban_ends(ledger, clock):
     accepted(ledger, [later.open(), later.start("c2", candidate="cand-x")])
 
 
+def test_the_jury_lifts_a_ban_and_the_candidate_may_start_again_from_then(ledger):
+    """A ban recorded in error (the wrong candidate, an appeal upheld) could not be undone:
+    the candidate stayed barred until its set end. `unban` ends it at its own moment."""
+    s = Scenario()
+    accepted(ledger, [s.open(), s.ruling("ban_candidate", candidate_id="cand-x", until="2030-01-01T00:00:00Z")])
+    refused(ledger, [s.start("c1", candidate="cand-x")], E.CandidateBanned.code, field="candidate_id")
+    lift = s.ruling("unban", candidate_id="cand-x", comment="appeal upheld")
+    accepted(ledger, [lift, s.start("c1", candidate="cand-x")])
+    # Lifted once, there is no ban left to lift.
+    err = refused(ledger, [s.ruling("unban", candidate_id="cand-x")], E.RulingDoesNotApply.code, field="decision")
+    assert "cand-x" in err.message and "no ban" in err.message
+
+
+def test_a_lifting_applies_only_to_a_ban_in_force_at_its_moment(ledger):
+    s = Scenario()
+    accepted(ledger, [s.open()])
+    # none at all
+    refused(ledger, [s.ruling("unban", candidate_id="cand-y")], E.RulingDoesNotApply.code, field="decision")
+    ban = s.ruling("ban_candidate", candidate_id="cand-y", until="2030-01-01T00:00:00Z")
+    # dated before the ban it would lift
+    early = s.ruling("unban", candidate_id="cand-y", at="2020-01-01T00:00:00Z")
+    refused(ledger, [ban, early], E.RulingDoesNotApply.code, field="decision", line=2)
+    # a ban that begins later is a later decision: lifting it before it begins does nothing
+    later_ban = s.ruling("ban_candidate", candidate_id="cand-z", until="2030-01-01T00:00:00Z",
+                         at="2029-01-01T00:00:00Z")
+    refused(ledger, [later_ban, s.ruling("unban", candidate_id="cand-z")], E.RulingDoesNotApply.code, line=2)
+
+
+def test_lifting_a_ban_takes_the_full_jury_and_names_its_candidate(ledger):
+    s = Scenario()
+    accepted(ledger, [s.open(), s.ruling("ban_candidate", candidate_id="cand-x", until="2030-01-01T00:00:00Z")])
+    refused(ledger, [s.ruling("unban", jury=[JURY[0]], candidate_id="cand-x")], E.JuryIncomplete.code, field="jury")
+    with pytest.raises(ValidationError, match="needs candidate_id"):
+        events([s.ruling("unban")])
+    with pytest.raises(ValidationError, match="does not take until"):
+        events([s.ruling("unban", candidate_id="cand-x", until="2031-01-01T00:00:00Z")])
+
+
 def test_a_ban_ends_after_the_ruling_that_decides_it(ledger):
     """§5: a ban is for a set period; one over before it was decided did nothing, silently."""
     s = Scenario()
