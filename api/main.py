@@ -20,14 +20,14 @@ from api.nul_guard import NulGuard
 from api.stale_marks import StaleMarks
 from api.query_guard import refuse_unknown_query
 from api.responses import OrjsonResponse
-from api.routes import candidates, certifications, chain, changes, events, health, rules, sessions, whatif
+from api.routes import candidates, certifications, chain, changes, docket, events, health, rules, sessions, whatif
 from api.scope import Scope
 from api.settings import Settings
 from api.tokens import TokenStore
 from commands.bootstrap import Clock, open_ledger, utc_now
 from commands.group_commit import enable_group_commit
 
-ROUTERS = (certifications, sessions, candidates, changes, rules, whatif, events, chain, health)
+ROUTERS = (certifications, sessions, candidates, changes, docket, rules, whatif, events, chain, health)
 
 
 def open_runtime(settings: Settings, clock: Clock = utc_now) -> Runtime:

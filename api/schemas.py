@@ -75,6 +75,37 @@ class SessionsPage(BaseModel):
     limit: int
 
 
+class DocketIncident(BaseModel):
+    report_id: str
+    code: str
+    question_number: int | None
+    because: str = Field(description="why no rule resolves it, as the result's explanation says")
+
+
+class DocketItem(BaseModel):
+    certification_id: str
+    candidate_id: str | None
+    status: str = Field(description="its current result's status (`started` while it has none)")
+    fraud_reports: list[str] = Field(
+        description="fraud reports (and unresolved C6 reports) on which the jury has ruled nothing: no fraud "
+                    "rejection, cancellation, lifting of either, nor comment on the certification")
+    incidents_left_to_jury: list[DocketIncident] = Field(
+        description="incident reports the version in force does not resolve, that no ruling resolved by hand")
+    error: str | None = Field(description="why its result is unscorable (status `error`)")
+
+
+class DocketSession(SessionSummary):
+    certifications: int
+    awaiting: list[DocketItem] = Field(description="its certifications that await the jury, by id")
+    ready_to_publish: bool = Field(description="finalised, not published, and nothing awaits the jury")
+
+
+class DocketPage(BaseModel):
+    data: list[DocketSession]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last page")
+    limit: int
+
+
 class ResultsPage(BaseModel):
     data: list[ResultPublic]
     next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last page")

@@ -189,6 +189,7 @@ def run_demo(db_path: Path, candidates: int, seed: int) -> dict:
         f"The ledger is {db_path}. Try:\n"
         f"  certledger results --session {EXAMPLE_SESSION} --db sqlite:///{db_path}\n"
         f"  certledger audit cert-0001 --db sqlite:///{db_path}\n"
+        f"  certledger docket --db sqlite:///{db_path}   (what awaits the jury)\n"
         f"  certledger what-if --rules pix-v2-2021-08 --against pix-v2-2024-05 --db sqlite:///{db_path}\n"
         f"  certledger verify --db sqlite:///{db_path}   (add --since POSITION:DIGEST, a head it printed)\n"
         f"  certledger serve --db sqlite:///{db_path}   (then open http://127.0.0.1:8000/docs)",

@@ -298,7 +298,7 @@ def simulate(
 
 
 # Sub-commands live beside the packages they drive; each module has `register(app)`.
-SUBCOMMAND_MODULES = ("cli.rules", "cli.results", "cli.verify", "cli.whatif", "cli.serve", "cli.bench", "cli.demo")
+SUBCOMMAND_MODULES = ("cli.rules", "cli.results", "cli.docket", "cli.verify", "cli.whatif", "cli.serve", "cli.bench", "cli.demo")
 
 
 def _mount_subcommands() -> None:

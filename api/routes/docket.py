@@ -1,0 +1,46 @@
+"""What awaits the jury: the finalised sessions not yet published, and what each awaits."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.deps import JuryOrAuditor, ResultsOrStaleDep, SettingsDep
+from api.openapi import doc
+from api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor, page_size
+from api.problems import NotFound
+from api.responses import OrjsonResponse
+from api.schemas import DocketPage
+from ledger.events import ID_MAX_LENGTH
+from projections.docket import docket
+
+router = APIRouter(tags=["jury"])
+
+QueryId = Annotated[str | None, Query(min_length=1, max_length=ID_MAX_LENGTH)]
+
+
+@router.get(
+    "/docket", response_model=DocketPage,
+    **doc("jury", "auditor", errors=(400, 401, 403, 404, 422, 503), what=(
+        "What awaits the jury (as `certledger docket`): the finalised sessions whose results are not "
+        "published, by session id, each with the certifications it has still to decide on: a fraud "
+        "report (or a C6 report) with no ruling on its certification, incident reports no rule "
+        "resolves and no ruling resolved by hand, an unscorable result. A session with none is "
+        "`ready_to_publish`. Filterable by `centre_id`; paginated by `cursor` / `limit`. With "
+        "`session_id`, that session whatever its state (404 if the ledger does not know it).")),
+)
+def jury_docket(principal: JuryOrAuditor, results: ResultsOrStaleDep, settings: SettingsDep,
+                session_id: Annotated[QueryId, Query(description="only this session, published or not")] = None,
+                centre_id: Annotated[QueryId, Query(description="only this centre's sessions")] = None,
+                cursor: CursorQuery = None, limit: LimitQuery = None):
+    size = page_size(limit, settings.default_page_size, settings.max_page_size)
+    rows = docket(results, session_id=session_id, centre_id=centre_id, after=decode_cursor(cursor), limit=size + 1)
+    if session_id is not None and not rows:
+        raise NotFound(f"session {session_id} is not in the ledger"
+                       + (f" as a session of centre {centre_id}" if centre_id is not None else ""),
+                       code="unknown-session")
+    more = len(rows) > size
+    rows = rows[:size]
+    return OrjsonResponse({"data": rows, "next_cursor": encode_cursor(rows[-1]["session_id"]) if more else None,
+                           "limit": size})

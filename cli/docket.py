@@ -1,0 +1,85 @@
+"""`certledger docket`: what awaits the jury (`projections.docket`)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from cli.common import DbOption, dump_json, err, ledger_at, show
+from cli.display import shown
+from cli.results import JsonOption, _status_cell, _table, caught_up
+
+
+def awaits_words(item: dict) -> list[str]:
+    """What one certification awaits, a line each."""
+    words = []
+    if item["fraud_reports"]:
+        words.append(f"fraud reported ({', '.join(item['fraud_reports'])}), no ruling on it yet")
+    for i in item["incidents_left_to_jury"]:
+        number = f", question {i['question_number']}" if i["question_number"] is not None else ""
+        words.append(f"incident {i['code']} (report {i['report_id']}{number}) left to the jury")
+    if item["error"]:
+        words.append(f"unscorable: {item['error']}")
+    return words
+
+
+def _state(entry: dict) -> str:
+    if not entry["finalised"]:
+        return "not finalised: the jury processes a session once its centre has finalised it"
+    if entry["published"]:
+        return "published" + (f"; {len(entry['awaiting'])} certification(s) with something undecided"
+                              if entry["awaiting"] else "")
+    if entry["ready_to_publish"]:
+        return "nothing awaits the jury: ready to publish"
+    return f"{len(entry['awaiting'])} certification(s) await the jury"
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("docket")
+    def docket_command(
+        session: Annotated[Optional[str], typer.Option(
+            "--session", help="Only this session, whatever its state (published or not)")] = None,
+        centre: Annotated[Optional[str], typer.Option("--centre", help="Only this centre's sessions")] = None,
+        as_json: JsonOption = False,
+        db: DbOption = None,
+    ) -> None:
+        """What awaits the jury: the finalised sessions not yet published, and in each the
+        certifications it has still to decide on.
+
+        A fraud report (or a C6 report) with no ruling on its certification, an incident
+        report no rule resolves and no ruling resolved by hand, an unscorable result. A
+        session with none of these is ready to publish."""
+        from projections.docket import docket
+        from projections.results import ResultsReader
+
+        with ledger_at(db) as ledger:
+            caught_up(ledger.store)
+            entries = docket(ResultsReader(ledger.store), session_id=session, centre_id=centre)
+        if as_json:
+            dump_json(entries)
+            if session is not None and not entries:
+                raise typer.Exit(1)
+            return
+        if session is not None and not entries:
+            err.print(f"[red]error:[/red] session {shown(session)} is not in the ledger"
+                      + (f" as a session of centre {shown(centre)}" if centre is not None else ""))
+            raise typer.Exit(1)
+        if not entries:
+            err.print("no session awaits the jury: every finalised session's results are published"
+                      + (f" (centre {shown(centre)})" if centre is not None else ""))
+            return
+        if session is None:
+            ready = sum(1 for e in entries if e["ready_to_publish"])
+            show(f"{len(entries):,} finalised session(s) not yet published: {len(entries) - ready:,} with "
+                 f"certifications awaiting the jury, {ready:,} ready to publish")
+        for entry in entries:
+            show(f"[bold]session {shown(entry['session_id'])}[/bold] (centre {shown(entry['centre_id'] or '')}), "
+                 f"{entry['certifications']:,} certification(s): {_state(entry)}")
+            if not entry["awaiting"]:
+                continue
+            table = _table("certification", "candidate", "status", "awaits")
+            for item in entry["awaiting"]:
+                table.add_row(item["certification_id"], item["candidate_id"] or "", _status_cell(item["status"]),
+                              "\n".join(awaits_words(item)))
+            show(table)

@@ -1,0 +1,93 @@
+"""What awaits the jury: the finalised sessions whose results are not yet published, and
+in each, the certifications it has still to decide on.
+
+pix-rules.md §5: a session is finalised by its centre, processed by the jury, then its
+results are published; the jury decides on fraud (a `FraudReported`, or an incident report
+C6, "fraud suspicion"), resolves by hand the incident reports no rule resolves. Nothing
+listed that: a jury found its work by reading every result of every finalised session.
+
+A certification awaits the jury for what the ledger holds of it, as the results
+projection holds it:
+
+* **fraud reported and not ruled on**: a fraud report or an unresolved C6 report, and no
+  ruling on the certification at all (a fraud rejection, its lifting, a cancellation, its
+  lifting, a comment). The ledger refuses a centre's report once the session is
+  finalised and the jury's rulings before it, so any ruling came after every report: the
+  jury has seen them. A comment is how it says a suspicion was not established.
+* **incident reports left to the jury**: those the version in force does not resolve
+  automatically (`left_to_jury` in the result's explanation; a C6 counts as a fraud
+  report above), and that no `resolve_incident` resolved by hand.
+* **unscorable**: the result is an `error`, with its reason: publishing it publishes no
+  score (the jury may neutralise, cancel, or record a rule version).
+
+A session with none of these is ready to publish. Read from the results projection (call
+`catch_up` first); what a result says of its incidents is its current explanation's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from projections.fold import SessionInfo
+from projections.results import ResultsReader
+
+FRAUD_SUSPICION = "C6"
+
+
+def certification_awaits(facts: dict[str, Any], result: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What the jury has still to decide on one certification (`facts`: its stored
+    scoring inputs, compact JSON; `result`: its current result, explanation included, None
+    while started), or None if nothing."""
+    resolved = set(facts.get("incident_rulings") or ())
+    reports = list(facts.get("fraud_reports") or ()) + [
+        i["report_id"] for i in facts.get("incidents") or ()
+        if i["code"] == FRAUD_SUSPICION and i["report_id"] not in resolved]
+    ruled = any(facts.get(k) for k in ("rejected_for_fraud", "unrejected", "cancelled", "uncancelled", "comments"))
+    fraud = reports if not ruled else []
+    incidents = [{"report_id": i["report_id"], "code": i["code"], "question_number": i.get("question_number"),
+                  "because": i["because"]}
+                 for i in ((result or {}).get("explanation") or {}).get("incidents") or ()
+                 if i["outcome"] == "left_to_jury" and i["code"] != FRAUD_SUSPICION]
+    error = result.get("error") if result is not None and result.get("status") == "error" else None
+    if not (fraud or incidents or error):
+        return None
+    return {"certification_id": facts["certification_id"], "candidate_id": facts.get("candidate_id"),
+            "status": result["status"] if result is not None else "started",
+            "fraud_reports": fraud, "incidents_left_to_jury": incidents, "error": error}
+
+
+def docket(reader: ResultsReader, *, session_id: str | None = None, centre_id: str | None = None,
+           after: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+    """The sessions awaiting the jury (finalised, not published), by session id (`after`:
+    a keyset cursor), each with what its certifications await; with `session_id`, that
+    session whatever its state (none if unknown, or not of `centre_id`)."""
+    if session_id is not None:
+        sessions = [_listed(i) for i in reader.views.load_sessions({session_id})
+                    if centre_id is None or i.centre_id == centre_id]
+    else:
+        sessions = reader.sessions(centre_id=centre_id, finalised=True, published=False, after=after, limit=limit)
+    if not sessions:
+        return []
+    members = {i.session_id: sorted(i.certifications)
+               for i in reader.views.load_sessions({s["session_id"] for s in sessions})}
+    certs = {c.certification_id: c for c in reader.views.load_certs({c for ids in members.values() for c in ids})}
+    entries = []
+    for session in sessions:
+        ids = [c for c in members.get(session["session_id"], ()) if c in certs]
+        awaiting = [a for a in (certification_awaits(certs[c].facts, _result(certs[c].result_json)) for c in ids)
+                    if a is not None]
+        entries.append({**session, "certifications": len(ids), "awaiting": awaiting,
+                        "ready_to_publish": session["finalised"] and not session["published"] and not awaiting})
+    return entries
+
+
+def _listed(info: SessionInfo) -> dict[str, Any]:
+    """A session as the sessions list gives it."""
+    return {"session_id": info.session_id, "centre_id": info.centre_id, "finalised": info.finalised,
+            "published": info.published}
+
+
+def _result(result_json: str | None) -> dict[str, Any] | None:
+    return orjson.loads(result_json) if result_json is not None else None

@@ -1,0 +1,120 @@
+"""What awaits the jury (`certledger docket`, `projections.docket`): the finalised
+sessions not yet published, and in each the certifications the jury has still to decide
+on. Runs on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import orjson
+import pytest
+from typer.testing import CliRunner
+
+from cli.main import app
+from commands.bootstrap import open_ledger
+from projections.docket import docket
+from projections.results import ResultsReader, catch_up
+from tests.builders import Scenario, events
+
+
+@pytest.fixture
+def ledger(db_url, clock):
+    with open_ledger(db_url, clock=clock) as ledger:
+        yield ledger
+
+
+def record(ledger, lines):
+    ledger.service.record(events(lines), by="test")
+
+
+def fraud(s: Scenario, cert: str, report: str) -> dict:
+    return s.line("FraudReported", certification_id=cert, report_id=report, reported_by="invigilator",
+                  description="phone")
+
+
+def the_docket(ledger, **options):
+    catch_up(ledger.store)
+    return docket(ResultsReader(ledger.store), **options)
+
+
+def test_each_certification_awaits_the_jury_for_what_it_has_not_decided(ledger):
+    s = Scenario("s1")
+    lines = [s.open()]
+    for cert in ("c1", "c2", "c3", "c4", "c5", "c6", "c7"):
+        lines += s.full_test(cert)
+    lines += [fraud(s, "c1", "fr-1"),
+              fraud(s, "c2", "fr-2"),
+              s.incident("c3", "c3-r", "C6"), s.incident("c4", "c4-r", "C6"),
+              s.incident("c5", "c5-r", "C7"), s.incident("c6", "c6-r", "C7"),
+              s.finalise()]
+    record(ledger, lines)
+    # Before the jury: every report awaits it; c7 awaits nothing.
+    (entry,) = the_docket(ledger)
+    assert (entry["session_id"], entry["finalised"], entry["published"], entry["certifications"]) == (
+        "s1", True, False, 7)
+    assert [a["certification_id"] for a in entry["awaiting"]] == ["c1", "c2", "c3", "c4", "c5", "c6"]
+    assert not entry["ready_to_publish"]
+    record(ledger, [s.ruling("comment", certification_id="c2", comment="fraud not established"),
+                    s.ruling("resolve_incident", certification_id="c3", report_id="c3-r", resolution="no fraud"),
+                    s.ruling("resolve_incident", certification_id="c6", report_id="c6-r", resolution="seen")])
+    (entry,) = the_docket(ledger)
+    awaiting = {a["certification_id"]: a for a in entry["awaiting"]}
+    assert sorted(awaiting) == ["c1", "c4", "c5"], awaiting
+    assert awaiting["c1"]["fraud_reports"] == ["fr-1"] and awaiting["c1"]["status"] == "validated"
+    assert awaiting["c4"]["fraud_reports"] == ["c4-r"] and awaiting["c4"]["incidents_left_to_jury"] == []
+    (left,) = awaiting["c5"]["incidents_left_to_jury"]
+    assert (left["report_id"], left["code"]) == ("c5-r", "C7") and "not resolved automatically" in left["because"]
+    assert awaiting["c5"]["fraud_reports"] == [] and awaiting["c5"]["error"] is None
+    # The jury rules on the rest: a fraud rejection, a cancellation, a hand resolution.
+    record(ledger, [s.ruling("reject_for_fraud", certification_id="c1"),
+                    s.ruling("cancel", certification_id="c4"),
+                    s.ruling("resolve_incident", certification_id="c5", report_id="c5-r", resolution="seen")])
+    (entry,) = the_docket(ledger)
+    assert entry["awaiting"] == [] and entry["ready_to_publish"]
+    record(ledger, [s.publish()])
+    assert the_docket(ledger) == []
+    # Asked for by id, a published session is still answered, as it stands.
+    (entry,) = the_docket(ledger, session_id="s1")
+    assert entry["published"] and not entry["ready_to_publish"] and entry["awaiting"] == []
+
+
+def test_an_unscorable_result_awaits_the_jury_and_a_session_in_progress_is_not_listed(ledger):
+    # Before April 2021 there is no neutralisation: a jury neutralisation leaves no level
+    # table row, and the result is an `error` (README, where the reference is silent).
+    old = Scenario("s-2020", start=datetime(2020, 6, 1, 8, tzinfo=timezone.utc))
+    record(ledger, [old.open(), *old.full_test("c-old"), old.finalise()])
+    record(ledger, [old.line("QuestionNeutralised", certification_id="c-old", question_id="c-old-1.1-0",
+                             by="pix-1", reason="jury review")])
+    running = Scenario("s-running")
+    record(ledger, [running.open(), *running.full_test("c-run"), fraud(running, "c-run", "fr-run")])
+    (entry,) = the_docket(ledger)  # (s-running is not finalised: not the jury's yet)
+    (item,) = entry["awaiting"]
+    assert item["certification_id"] == "c-old" and item["status"] == "error"
+    assert "no certified-level rule" in item["error"], item
+    (running_entry,) = the_docket(ledger, session_id="s-running")
+    assert not running_entry["finalised"] and not running_entry["ready_to_publish"]
+    assert running_entry["awaiting"][0]["fraud_reports"] == ["fr-run"]
+    assert the_docket(ledger, session_id="nowhere") == []
+    assert the_docket(ledger, centre_id="another-centre") == []
+
+
+def test_the_docket_command_says_what_awaits_and_what_is_ready(db_url, clock):
+    s, t = Scenario("s1"), Scenario("s2")
+    with open_ledger(db_url, clock=clock) as ledger:
+        record(ledger, [s.open(), *s.full_test("c1"), fraud(s, "c1", "fr-1"), *s.full_test("c2"),
+                        s.incident("c2", "c2-r", "C7"), s.finalise(),
+                        t.open("centre-2"), *t.full_test("d1"), t.finalise()])
+    runner = CliRunner()
+    said = runner.invoke(app, ["docket", "--db", db_url])
+    assert said.exit_code == 0, said.output
+    text = " ".join(said.output.split())
+    assert "2 finalised session(s) not yet published: 1 with certifications awaiting the jury, 1 ready to publish" \
+        in text, text
+    assert "session s1 (centre centre-1), 2 certification(s): 2 certification(s) await the jury" in text, text
+    assert "fraud reported (fr-1), no ruling on it yet" in text, text
+    assert "incident C7 (report c2-r) left to the jury" in text, text
+    assert "session s2 (centre centre-2), 1 certification(s): nothing awaits the jury: ready to publish" in text, text
+    as_json = orjson.loads(runner.invoke(app, ["docket", "--json", "--centre", "centre-2", "--db", db_url]).stdout)
+    assert [(e["session_id"], e["ready_to_publish"]) for e in as_json] == [("s2", True)]
+    unknown = runner.invoke(app, ["docket", "--session", "nowhere", "--db", db_url])
+    assert unknown.exit_code == 1 and "session nowhere is not in the ledger" in unknown.output
