@@ -81,8 +81,9 @@ page); `limit` bounds the page size.
 **Caching.** Each 200 answer to a GET (or HEAD) carries an `ETag`, the digest of its
 bytes, and `Cache-Control: private, no-cache` (the answer is the token's own, and is to be
 checked again before each use). Send the tag back in `If-None-Match`: while the answer
-would be the same bytes it is a 304 without a body. An answer read with `stale=true` is
-`no-store` and has no tag.
+would be the same bytes it is a 304 without a body. An answer that `stale=true` read from
+results behind the log (its `Certledger-Results-*` headers say so) is `no-store` and has no
+tag; one that found the results current is tagged as any other.
 
 **Errors** are `application/problem+json` (RFC 9457): `type` is
 `https://certledger.dev/problems/<code>`, stable per error; `field` names the offending
