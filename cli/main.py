@@ -43,6 +43,19 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _options_before_the_command(
+    ctx: typer.Context,
+    db: Annotated[Optional[str], typer.Option("--db", hidden=True)] = None,
+) -> None:
+    # Each command takes its own --db; written before the command's name (as `git -C DIR`
+    # is), click answered "No such option: --db", as if no ledger could be chosen at all.
+    if db is not None:
+        err.print(f"[red]error:[/red] --db goes after the command's name: "
+                  f"certledger {ctx.invoked_subcommand} --db URL …")
+        raise typer.Exit(2)
+
+
 def _migrated(db: str | None):
     """(url, migrations applied), or one readable line and exit 2: a URL of no known
     kind, a path that is a folder or no database, an unreachable server."""

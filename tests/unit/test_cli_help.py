@@ -49,3 +49,15 @@ def test_no_command_s_help_is_cut_short_at_80_columns():
     assert not cut, cut
     serve = CliRunner().invoke(app, ["serve", "--help"], env={**os.environ, "COLUMNS": "80"}).output
     assert "$CERTLEDGER_API_DATABASE_URL" in serve and "$CERTLEDGER_DATABASE_URL" in serve
+
+
+def test_db_before_the_command_s_name_is_told_where_it_goes():
+    """`certledger --db URL init` (as `git -C DIR status` is written) answered "No such
+    option: --db", as if the ledger could not be chosen at all, and `certledger --help`
+    names no --db: the user was left to find it in each command's help."""
+    for args in (["--db", "sqlite:///x.db", "init"], ["--db=sqlite:///x.db", "results", "--json"]):
+        done = CliRunner().invoke(app, args, env={**os.environ, "COLUMNS": "200"})
+        assert done.exit_code == 2, (args, done.output)
+        assert "No such option" not in done.output
+        assert f"certledger {args[-1] if args[-1] != '--json' else 'results'} --db URL" in done.output, done.output
+    assert "--db" not in CliRunner().invoke(app, ["--help"]).output  # (each command's help says it)
