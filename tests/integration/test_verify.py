@@ -144,7 +144,10 @@ def test_a_log_changed_past_its_triggers_is_named_by_position(db_url, clock, exa
     assert problems["events"][0].endswith("follows version 4 of its stream")
     assert "sim-5-s1-c3-q2-answer" in problems["event ids"][0] and "another content's digest" in problems["event ids"][0]
     # the removed event's index row and the invented one
-    assert problems["event ids"][1:] == ["2 index row(s) that no fact of the log calls for"], problems
+    # (named by key where the place they name holds no event: both, here)
+    assert problems["event ids"][1:] == [
+        "2 index row(s) that no fact of the log calls for; naming a place of the log that holds no event: "
+        "invented (certification:nowhere v1), sim-5-s1-c4-q2-answer (certification:sim-5-s1-c4 v5)"], problems
     assert len(problems["session membership"]) == 1
     assert problems["session membership"][0].startswith("sim-5-s1-c5 (started at position")
     assert problems["session membership"][0].endswith("is listed in no session")
