@@ -16,7 +16,9 @@ projection holds it:
   jury has seen them. A comment is how it says a suspicion was not established.
 * **incident reports left to the jury**: those the version in force does not resolve
   automatically (`left_to_jury` in the result's explanation; a C6 counts as a fraud
-  report above), and that no `resolve_incident` resolved by hand.
+  report above), that no `resolve_incident` resolved by hand, and whose question (for a
+  report naming one) the jury has not neutralised or de-neutralised: that is the jury's
+  word on what the report is about.
 * **unscorable**: the result is an `error`, with its reason: publishing it publishes no
   score (the jury may neutralise, cancel, or record a rule version).
 
@@ -46,10 +48,12 @@ def certification_awaits(facts: dict[str, Any], result: dict[str, Any] | None) -
         if i["code"] == FRAUD_SUSPICION and i["report_id"] not in resolved]
     ruled = any(facts.get(k) for k in ("rejected_for_fraud", "unrejected", "cancelled", "uncancelled", "comments"))
     fraud = reports if not ruled else []
+    judged = set(facts.get("jury_decisions") or ())  # questions the jury neutralised or de-neutralised
     incidents = [{"report_id": i["report_id"], "code": i["code"], "question_number": i.get("question_number"),
                   "because": i["because"]}
                  for i in ((result or {}).get("explanation") or {}).get("incidents") or ()
-                 if i["outcome"] == "left_to_jury" and i["code"] != FRAUD_SUSPICION]
+                 if i["outcome"] == "left_to_jury" and i["code"] != FRAUD_SUSPICION
+                 and i.get("question_id") not in judged]
     error = result.get("error") if result is not None and result.get("status") == "error" else None
     if not (fraud or incidents or error):
         return None

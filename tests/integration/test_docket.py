@@ -78,6 +78,23 @@ def test_each_certification_awaits_the_jury_for_what_it_has_not_decided(ledger):
     assert entry["published"] and not entry["ready_to_publish"] and entry["awaiting"] == []
 
 
+def test_a_report_on_a_question_the_jury_neutralised_is_the_jurys_word_on_it(ledger):
+    # E10 (focus-out) is resolved automatically only from pix-v2-2022-03 on: before, a
+    # report of it is left to the jury, which neutralises the question it names, or not.
+    s = Scenario("s-2021", start=datetime(2021, 9, 1, 8, tzinfo=timezone.utc))
+    lines = [s.open(), *s.full_test("c1"), *s.full_test("c2"),
+             s.incident("c1", "c1-r", "E10", question_number=2), s.incident("c2", "c2-r", "E10", question_number=2),
+             s.finalise()]
+    record(ledger, lines)
+    (entry,) = the_docket(ledger)
+    assert [a["certification_id"] for a in entry["awaiting"]] == ["c1", "c2"]
+    assert entry["awaiting"][0]["incidents_left_to_jury"][0]["question_number"] == 2
+    record(ledger, [s.line("QuestionNeutralised", certification_id="c1", question_id="c1-1.1-1", by="pix-1",
+                           reason="focus lost: the report c1-r stands")])
+    (entry,) = the_docket(ledger)
+    assert [a["certification_id"] for a in entry["awaiting"]] == ["c2"]
+
+
 def test_an_unscorable_result_awaits_the_jury_and_a_session_in_progress_is_not_listed(ledger):
     # Before April 2021 there is no neutralisation: a jury neutralisation leaves no level
     # table row, and the result is an `error` (README, where the reference is silent).
