@@ -22,7 +22,7 @@ EVERY_ROUTE = [
     ("GET", "/sessions"), ("GET", "/sessions/sA1/results"), ("GET", "/candidates/cand-x/certifications"),
     ("GET", "/results/changes"), ("GET", "/rule-versions"),
     ("GET", "/rule-versions/pix-v2-2024-05"), ("POST", "/what-if"), ("POST", "/events"), ("POST", "/events/check"),
-    ("GET", "/chain/head"),
+    ("GET", "/chain/head"), ("GET", "/docket"),
     ("GET", "/health"),
 ]
 

@@ -312,7 +312,7 @@ def test_the_openapi_document_describes_every_route_role_and_problem(world):
         ("GET", "/certifications/{certification_id}/audit"), ("GET", "/sessions"), ("GET", "/sessions/{session_id}/results"),
         ("GET", "/candidates/{candidate_id}/certifications"), ("GET", "/results/changes"), ("GET", "/rule-versions"),
         ("GET", "/rule-versions/{version}"), ("POST", "/what-if"), ("POST", "/events"), ("POST", "/events/check"), ("GET", "/chain/head"),
-        ("GET", "/health"),
+        ("GET", "/docket"), ("GET", "/health"),
     }
     for (method, path), op in operations.items():
         assert "x-roles" in op and "Roles:" in op["description"] or path == "/health"
