@@ -382,6 +382,39 @@ def output_path(path: str | Path, option: str) -> Path:
     raise typer.Exit(2)
 
 
+# SQLite's companions of a database file: writing one corrupts the ledger as surely.
+_SQLITE_COMPANIONS = ("", "-wal", "-shm", "-journal")
+
+
+def report_path(path: str | Path, option: str, db: str | None) -> Path:
+    """`output_path` for a file written beside the ledger `db` (an export, a what-if page,
+    a simulation's lines): not the ledger's own SQLite file either. (Not for the demo,
+    whose output is its ledger.)"""
+    target = output_path(path, option)
+    if _is_ledger_file(target, db):
+        err.print(f"[red]error:[/red] {shown(option)} {shown(path)}: is the ledger's own file: writing it would "
+                  "destroy the ledger; name another file")
+        raise typer.Exit(2)
+    return target
+
+
+def _is_ledger_file(target: Path, db: str | None) -> bool:
+    """Whether `target` is the SQLite ledger `db` names, or one of its companions, by
+    whatever path (a link, a relative one): `export -o` opened it for writing, truncating
+    the ledger under its own connection, then deleted it as a partial export."""
+    try:
+        url = resolve_url(db)
+    except StorageError:
+        return False  # a bad --db: said when the ledger is opened
+    if url.backend != "sqlite":
+        return False
+    ledger = Path(url.path)
+    if target.exists() and ledger.exists() and os.path.samefile(target, ledger):
+        return True  # (a hard link too)
+    real = os.path.realpath(target)
+    return any(real == os.path.realpath(f"{ledger}{suffix}") for suffix in _SQLITE_COMPANIONS)
+
+
 @contextmanager
 def stopped_as_interrupted() -> Iterator[None]:
     """SIGTERM (a service manager's stop, `kill`) taken as Ctrl-C while a command writes:

@@ -22,8 +22,8 @@ from cli.common import (
     ledger_at,
     missing_folder,
     out,
-    output_path,
     parse_instant,
+    report_path,
     stopped_as_interrupted,
     warn_reused_ruling_ids,
 )
@@ -232,7 +232,7 @@ def export(
         err.print("[red]error:[/red] --certification and --session: give one or the other")
         raise typer.Exit(2)
     if output:
-        output_path(output, "--output")
+        report_path(output, "--output", db)
     with ledger_at(db) as ledger:
         events = iter(export_events(ledger, certification_id=certification, session_id=session))
         first = next(events, None)
@@ -277,7 +277,7 @@ def simulate(
         err.print(f"[red]error:[/red] --start: {shown(e)}")
         raise typer.Exit(2) from None
     if output:
-        output_path(output, "--output")
+        report_path(output, "--output", db)
         written = write_simulation(output, candidates=candidates, seed=seed, start=began, days=days)
         out.print(f"wrote {written.events} event(s) to {shown(output)}")
         ahead = datetime.now(timezone.utc) + MAX_DATED_AHEAD

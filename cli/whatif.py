@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cli.common import DbOption, dump_json, err, ledger_at, out, output_path, parse_instant
+from cli.common import DbOption, dump_json, err, ledger_at, out, parse_instant, report_path
 from cli.display import shown
 from ledger.unique_keys import dotted, repeated_key_message, repeated_keys
 
@@ -157,7 +157,7 @@ def register(app: typer.Typer) -> None:
             err.print(f"[red]error:[/red] --from {shown(start)} is after --to {shown(end)}: the period is empty")
             raise typer.Exit(2)
         if html is not None:
-            output_path(html, "--html")
+            report_path(html, "--html", db)
         with ledger_at(db) as ledger:
             # Counts cover every certification; the explained changes are what is shown.
             details = None if as_json else (MAX_CHANGES_SHOWN if html is not None else SHOWN_CHANGES)

@@ -1352,3 +1352,33 @@ def test_an_interrupt_after_the_import_committed_is_found_in_the_log(db_url, exa
     assert rolled_back.exit_code == 130 and "nothing was appended (an import is one transaction)" in said, said
     checked = " ".join(_run("import", "--check", str(comment), "--db", db_url).output.split())
     assert "checked: 1 event(s) would be imported, 0 already recorded" in checked, checked
+
+
+def test_an_output_naming_the_ledger_s_own_file_is_refused_before_it_is_truncated(sqlite_url, example_path, tmp_path):
+    """`export -o ledger.db` (the --db's own file, or a link to it, or its WAL) opened it
+    for writing, truncating the ledger under its open connection, then deleted what was
+    left as a partial export: the whole ledger was gone. `what-if --html` and `simulate
+    -o` overwrote it alike."""
+    _run("import", str(example_path), "--db", sqlite_url)
+    ledger = tmp_path / "ledger.db"
+    (tmp_path / "link.db").symlink_to(ledger)
+    before = _run("export", "--db", sqlite_url).stdout
+    for target in (ledger, tmp_path / "link.db", tmp_path / "ledger.db-wal"):
+        for args in (["export", "-o", str(target)], ["what-if", "--rules", "pix-v2-2021-04", "--html", str(target)],
+                     ["simulate", "--candidates", "2", "-o", str(target)]):
+            result = _run(*args, "--db", sqlite_url, ok=False)
+            said = " ".join(result.output.split())
+            assert result.exit_code == 2 and "is the ledger's own file" in said, (args, result.output)
+    assert _run("export", "--db", sqlite_url).stdout == before
+
+
+def test_the_demo_s_own_ledger_file_is_no_output_to_refuse(tmp_path, monkeypatch):
+    """`certledger demo --db-file F` writes its ledger there by design: with
+    $CERTLEDGER_DATABASE_URL naming F (to explore the demo's ledger after it ran), the check
+    that an output is not the ledger's own file refused the demo's next run."""
+    from cli.common import output_path
+
+    demo = tmp_path / "certledger-demo.db"
+    demo.write_bytes(b"")
+    monkeypatch.setenv("CERTLEDGER_DATABASE_URL", f"sqlite:///{demo}")
+    assert output_path(str(demo), "--db-file") == demo
