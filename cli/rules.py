@@ -162,13 +162,13 @@ def _event_document(line: dict, state, now: datetime) -> tuple[Any, list[str], b
     judged by recording's own code (the line parsed, then decisions.judge_rule_version
     against the ledger's `rules` stream state). A refused document gives each of its problems, one
     per line, as for a bare document."""
-    from commands.interchange import json_text, parse_line
+    from commands.interchange import parse_item
     from commands.recording import LineError
     from ledger.decisions import Context, check, rule_document_of
     from ledger.errors import DomainError
     from ledger.rules import RuleDocumentInvalid
 
-    event = parse_line(1, json_text(line))
+    event = parse_item(1, line)
     if isinstance(event, LineError):
         # A line that does not parse (its `rules` no object among them): the document is
         # judged apart only if it is one.

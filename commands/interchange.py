@@ -55,6 +55,18 @@ def json_text(value: Any) -> bytes:
         return json.dumps(value, ensure_ascii=False).encode()
 
 
+def parse_item(number: int, value: Any) -> LedgerEvent | LineError:
+    """A decoded item (of a JSON array) judged as the line it stands for (`parse_line` of
+    its `json_text`). orjson reads 1,024 levels of nesting but writes 255, and Python's
+    encoder recurses about a thousand deep: an item nested deeper was a RecursionError
+    (a 500 in `POST /events`), where its line is refused as nested too deep."""
+    try:
+        line = json_text(value)
+    except RecursionError:
+        return LineError(number, None, "not valid JSON: nested too deep", "invalid-json")
+    return parse_line(number, line)
+
+
 def first_non_utf8(raw: bytes | str) -> int | None:
     """Where bytes stop being UTF-8 (orjson says only "surrogates not allowed"), if they do."""
     if isinstance(raw, bytes):

@@ -17,7 +17,7 @@ from api.problems import BadRequest, PayloadTooLarge, ResultsCatchingUp, Results
 from api.responses import OrjsonResponse
 from api.schemas import EventsAppended, EventsChecked
 from api.scope import APPENDS, refuse
-from commands.interchange import json_lines, json_text, parse_line, repeated_key_error, without_bom
+from commands.interchange import json_lines, parse_item, parse_line, repeated_key_error, without_bom
 from commands.recording import BatchRejected, LineError
 from ledger.events import LedgerEvent, RuleVersionChanged
 from ledger.unique_keys import Path, repeated_keys
@@ -56,7 +56,7 @@ def _parse(body: bytes, json_array: bool, limit: int) -> list[tuple[int, LedgerE
         for path in repeated_keys(body, items):
             repeated.setdefault(int(path[0]), path[1:])
         return [(i, repeated_key_error(i, repeated[i - 1], item) if i - 1 in repeated and isinstance(item, dict)
-                 else parse_line(i, json_text(item))) for i, item in enumerate(items, start=1)]
+                 else parse_item(i, item)) for i, item in enumerate(items, start=1)]
     numbered = []
     for number, line in json_lines(body):
         if len(numbered) == limit:

@@ -383,6 +383,19 @@ def test_a_json_array_body_that_is_not_json_or_not_utf8_is_a_bad_request(world):
     assert what_if.status_code == 400 and what_if.json()["type"].endswith("/invalid-json"), what_if.text
 
 
+def test_an_array_item_nested_a_thousand_deep_is_a_refused_line_not_a_500(world):
+    """Decoded whole (orjson reads 1,024 levels), each item was written out again as its
+    line, by a recursive encoder past orjson's own 255 levels: an item nested about a
+    thousand deep was a 500 and two tracebacks in the server's log, for any centre's token."""
+    headers = {**world.auth("centre-A"), "content-type": "application/json"}
+    position = world.position()
+    deep = b'[{"type": "SessionFinalised", "x": ' + b"[" * 1000 + b"]" * 1000 + b"}]"
+    refused = _refused_without_a_trace(world, world.client.post("/events", content=deep, headers=headers), 422,
+                                       position)
+    assert refused["errors"][0]["line"] == 1 and refused["code"] == "invalid-json", refused
+    assert "nested" in refused["errors"][0]["detail"], refused
+
+
 def test_a_what_if_body_is_read_only_once_the_token_is_known_and_within_its_own_limit(world):
     """Declared as a model, the body was read and parsed before any dependency ran: anyone,
     without a token, could have the server parse 10 MiB of JSON per request on its event

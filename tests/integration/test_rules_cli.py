@@ -405,3 +405,14 @@ def test_rules_check_says_a_number_past_64_bits_is_one_as_import_does(sqlite_url
         assert checked.exit_code == 1 and "64" in said and "valid integer" not in said, said
     assert ": (document): not a JSON document the ledger can hold" in " ".join(
         _run("rules", "check", str(bare), "--db", sqlite_url).output.split())  # not "huge.json: : …"
+
+
+def test_an_event_line_nested_a_thousand_deep_is_invalid_not_a_traceback(sqlite_url, tmp_path):
+    """Decoded, the line was written out again by a recursive encoder that stops short of
+    what orjson reads: a RecursionError's traceback, where the line is invalid."""
+    assert _run("init", "--db", sqlite_url).exit_code == 0
+    line = tmp_path / "deep.json"
+    line.write_bytes(b'{"type": "RuleVersionChanged", "x": ' + b"[" * 1000 + b"]" * 1000 + b"}")
+    checked = _run("rules", "check", str(line), "--db", sqlite_url)
+    said = " ".join(checked.output.split())
+    assert checked.exit_code == 1 and "nested too deep" in said and "Traceback" not in said, said
