@@ -16,6 +16,7 @@ from api.deps import Runtime
 from api.head import HeadAsGet
 from api.limits import BodyLimit
 from api.openapi import build_openapi
+from api.nosniff import NoSniff
 from api.nul_guard import NulGuard
 from api.stale_marks import StaleMarks
 from api.query_guard import refuse_unknown_query
@@ -79,7 +80,8 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     app.add_middleware(NulGuard)
     app.add_middleware(StaleMarks)
     app.add_middleware(ConditionalGet)  # outside the stale marks: an answer they mark gets no ETag
-    app.add_middleware(HeadAsGet)  # outermost: every other layer sees the GET it stands for
+    app.add_middleware(HeadAsGet)  # every other layer sees the GET it stands for
+    app.add_middleware(NoSniff)  # outermost: on every answer, the other layers' own included
     app.openapi = lambda: build_openapi(app, settings)  # type: ignore[method-assign]
     return app
 

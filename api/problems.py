@@ -278,5 +278,6 @@ def install(app: FastAPI) -> None:
         # Never echo the exception to the client: it may quote data. (The server's log
         # keeps its message and traceback, for whoever runs the server.)
         log.exception("unexpected error on %s %s", request.method, _path(request))
+        # (Answered outside the middlewares, NoSniff's included, when no handler took it.)
         return problem(500, "internal-error", "an unexpected error occurred; it has been logged",
-                       instance=_path(request))
+                       instance=_path(request), headers={"X-Content-Type-Options": "nosniff"})

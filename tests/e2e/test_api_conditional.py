@@ -50,3 +50,37 @@ def test_a_result_held_is_not_sent_again_until_it_changes(tmp_path, example_path
         # An error carries no validator: nothing to hold.
         missing = client.get("/certifications/nope/result", headers={**auth, "If-None-Match": "*"})
         assert missing.status_code == 404 and "etag" not in missing.headers
+
+
+def test_every_answer_tells_a_browser_not_to_sniff_its_type(tmp_path, example_path, monkeypatch):
+    """Answers echo what a client sent (an id in a 404's `detail`, the path in `instance`),
+    and none said `X-Content-Type-Options: nosniff` (OWASP ASVS 14.4.4): an older browser
+    or a proxy could take a body for HTML by its bytes. Every answer says it now, the
+    middlewares' own (a 413, a 304) and the errors' included."""
+    url, auth = example_on_sqlite(tmp_path, example_path)
+    with TestClient(create_app(settings_for(url, max_body_bytes=1024))) as client:
+        tag = client.get(CERT, headers=auth).headers["etag"]
+        answers = {
+            "200": client.get(CERT, headers=auth),
+            "304": client.get(CERT, headers={**auth, "If-None-Match": tag}),
+            "HEAD": client.head(CERT, headers=auth),
+            "401": client.get(CERT),
+            "404": client.get("/certifications/<b>x</b>/result", headers=auth),
+            "405": client.delete(CERT, headers=auth),
+            "no route": client.get("/nothing-here", headers=auth),
+            "413": client.post("/events", content=b"x" * 2048,
+                               headers={**auth, "Content-Type": "application/x-ndjson"}),
+            "health": client.get("/health"),
+            "openapi": client.get("/openapi.json"),
+        }
+    # An unexpected error is answered outside every middleware: said there too, once.
+    def broken(store):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("api.routes.health.ResultsReader", broken)
+    with TestClient(create_app(settings_for(url)), raise_server_exceptions=False) as client:
+        answers["500"] = client.get("/health")
+        assert answers["500"].status_code == 500 and answers["500"].json()["code"] == "internal-error"
+    for what, answer in answers.items():
+        assert answer.headers.get_list("x-content-type-options") == ["nosniff"], (what, answer.status_code,
+                                                                                  dict(answer.headers))
