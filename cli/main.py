@@ -248,8 +248,10 @@ def export(
             except BaseException:
                 # Every line written is whole: a file cut short (a damaged event met, Ctrl-C) read
                 # as a complete export, and imported elsewhere as one. (Not a device or a pipe.)
-                if Path(output).is_file():
-                    Path(output).unlink()
+                # Through a link, the file it names: removing the link left that file cut short.
+                written = Path(output).resolve()
+                if written.is_file():
+                    written.unlink()
                 raise
             err.print(f"exported {n} event(s) to {shown(output)}")
         else:

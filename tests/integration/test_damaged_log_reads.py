@@ -54,3 +54,20 @@ def test_an_export_stopped_by_an_unreadable_event_leaves_no_file(sqlite_url, clo
     said = runner.invoke(app, ["export", "-o", str(exported), "--db", sqlite_url])
     assert said.exit_code == 2 and said.stderr.startswith(f"error: the event stored at position {last} ")
     assert not exported.exists()
+
+
+def test_an_export_through_a_link_stopped_by_an_unreadable_event_leaves_no_file_behind_it(
+        sqlite_url, clock, example_path, tmp_path):
+    """`-o latest.jsonl`, a link to the day's file: the clean-up removed the link and left
+    the file it pointed to cut short, reading as a complete export."""
+    with _ledger(sqlite_url, clock, example_path) as ledger:
+        (last,), = ledger.store._rows("SELECT MAX(rowid) FROM stored_events WHERE originator_id LIKE ?",
+                                      ["certification:%"])
+    _tamper(sqlite_url, f"UPDATE stored_events SET state = CAST('{{garbage' AS BLOB) WHERE rowid = {last}")
+    day = tmp_path / "export-2024-06-20.jsonl"
+    day.write_bytes(b"")
+    latest = tmp_path / "latest.jsonl"
+    latest.symlink_to(day)
+    said = runner.invoke(app, ["export", "-o", str(latest), "--db", sqlite_url])
+    assert said.exit_code == 2, said.output
+    assert not day.exists(), f"{day.stat().st_size} bytes of a cut-short export left behind the link"
