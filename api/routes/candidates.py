@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import LedgerDep, Reader, ResultsOrStaleDep, ScopeDep, SettingsDep
+from api.deps import LedgerDep, Reader, ResultsOrStaleDep, ScopeDep, SettingsDep, StaleResults
 from api.openapi import doc
 from api.pagination import CursorQuery, LimitQuery, page_size
 from api.responses import OrjsonResponse
@@ -30,6 +30,10 @@ def candidate_certifications(candidate_id: Id, principal: Reader, results: Resul
                              started_from: StartedFrom = None, started_to: StartedTo = None, as_of: AsOf = None,
                              cursor: CursorQuery = None, limit: LimitQuery = None):
     refuse_as_of_to_reader(principal, as_of)
+    if as_of is not None and isinstance(results, StaleResults):
+        # Its certifications come from the view, which an as-of answer catches up inline
+        # first: a read that may not wait for the view would have derived its whole lag.
+        raise results.missing()
     size = page_size(limit, settings.default_page_size, settings.max_page_size)
     return OrjsonResponse(results_list(ledger, results, scope, principal, size=size, cursor=cursor, as_of=as_of,
                                        candidate_id=candidate_id, status=status, started_from=started_from,

@@ -390,3 +390,34 @@ def test_stale_reads_answer_from_the_results_as_they_stand_said_to_be_so(db_url,
         fresh = client.get("/certifications/stale-1/result", headers=jury, params={"stale": "true"})
         assert fresh.status_code == 200 and fresh.json()["status"] == "started"
         assert "certledger-results-position" not in fresh.headers  # current: no mark
+
+
+def test_a_stale_candidate_read_as_of_a_time_does_not_derive_the_backlog_itself(sqlite_url, example_path, clock,
+                                                                               monkeypatch):
+    """`/candidates/C/certifications?stale=true&as_of=T` took the candidate's certifications
+    from the view after catching it up inline, whatever its lag: the request derived the
+    whole backlog itself (in this process, after waiting for the background catch-up's
+    lock, a thread held for its minutes; in another worker, the same events derived
+    twice). A view it cannot trust yet is a 503, as for a certification it does not hold."""
+    from projections.results import catch_up as real_catch_up
+
+    tokens = issue_tokens(sqlite_url)
+    centre = {"Authorization": f"Bearer {tokens['centre-A']}"}
+    release = threading.Event()
+
+    def held(store, *, progress=None):
+        release.wait(20)
+        return real_catch_up(store, progress=progress)
+
+    with TestClient(create_app(settings_for(sqlite_url, max_inline_catch_up=1), clock=clock)) as client:
+        _wait_for(lambda: not ok(client.get("/health"))["catching_up"] and ok(client.get("/health"))["lag"] == 0)
+        projected = ok(client.get("/health"))["projection_position"]
+        _import_elsewhere(sqlite_url, example_path, clock)
+        monkeypatch.setattr("api.deps.catch_up", held)
+        try:
+            asked = client.get("/candidates/cand-cert-0001/certifications", headers=centre,
+                               params={"stale": "true", "as_of": "2030-01-01T00:00:00+00:00"})
+            assert asked.status_code == 503 and asked.json()["code"] == "results-catching-up", asked.text
+            assert ok(client.get("/health"))["projection_position"] == projected  # nothing derived by the read
+        finally:
+            release.set()
