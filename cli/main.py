@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import shlex
 import sys
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -76,10 +77,20 @@ def _migrated(db: str | None):
         err.print(f"[red]error:[/red] {shown(e)}")
         raise typer.Exit(2) from None
     except Exception as e:
-        err.print(f"[red]error:[/red] migration of {shown(url.redacted())} failed: {shown(e)}")
+        err.print(f"[red]error:[/red] migration of {shown(url.redacted())} failed: {shown(e)}"
+                  f"{_create_it_first(url, e)}")
         raise typer.Exit(2) from None
     warn_reused_ruling_ids(reused)
     return url, applied
+
+
+def _create_it_first(url, error: Exception) -> str:
+    """How to create a PostgreSQL database the URL names and the server does not hold: a
+    new user met the server's words alone, with nothing said of what to do."""
+    if url.backend != "postgresql" or f'database "{url.dbname}" does not exist' not in str(error):
+        return ""
+    command = ["createdb", "-h", url.host, "-p", str(url.port), *(["-U", url.user] if url.user else []), url.dbname]
+    return shown(f'; create it first, in UTF-8 (README, "PostgreSQL"): {shlex.join(command)}')
 
 
 @app.command()

@@ -38,3 +38,17 @@ def test_a_new_ledger_in_a_latin1_database_is_refused_before_anything_is_created
     finally:
         with psycopg.connect(pg_server, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_a_database_the_server_does_not_hold_is_said_with_how_to_create_it(pg_server):
+    """A new user pointing `init` at a database not yet created met the server's words
+    alone ("database … does not exist"), with nothing said of what to do."""
+    name = f"certledger_none_{uuid.uuid4().hex[:12]}"
+    url = _with_db(pg_server, name)
+    said = CliRunner().invoke(app, ["init", "--db", url])
+    assert said.exit_code == 2, said.output
+    text = " ".join(said.output.split())
+    assert f'database "{name}" does not exist' in text, text
+    assert f'create it first, in UTF-8 (README, "PostgreSQL"): createdb -h ' in text and text.endswith(f" {name}"), text
+    with psycopg.connect(pg_server, autocommit=True) as conn:  # (nothing created on the way)
+        assert conn.execute("SELECT count(*) FROM pg_database WHERE datname = %s", (name,)).fetchone()[0] == 0
