@@ -34,6 +34,7 @@ import orjson
 
 from projections.fold import SessionInfo
 from projections.results import ResultsReader
+from projections.views import chunks
 
 FRAUD_SUSPICION = "C6"
 
@@ -72,8 +73,16 @@ def docket(reader: ResultsReader, *, session_id: str | None = None, centre_id: s
                     if centre_id is None or i.centre_id == centre_id]
     else:
         sessions = reader.sessions(centre_id=centre_id, finalised=True, published=False, after=after, limit=limit)
-    if not sessions:
-        return []
+    return [entry for chunk in chunks(sessions, SESSIONS_AT_ONCE) for entry in _entries(reader, chunk)]
+
+
+# Sessions read at once: each certification's facts and current result (its explanation
+# included, some kilobytes) are held only while its session's entry is made, so a docket
+# of every unpublished session of a national year stays in bounded memory.
+SESSIONS_AT_ONCE = 50
+
+
+def _entries(reader: ResultsReader, sessions: list[dict[str, Any]]) -> list[dict[str, Any]]:
     members = {i.session_id: sorted(i.certifications)
                for i in reader.views.load_sessions({s["session_id"] for s in sessions})}
     certs = {c.certification_id: c for c in reader.views.load_certs({c for ids in members.values() for c in ids})}

@@ -308,7 +308,7 @@ class ResultsViews:
 
     def load_certs(self, ids: set[str]) -> list[CertState]:
         certs = []
-        for chunk in _chunks(sorted(ids), 500):
+        for chunk in chunks(sorted(ids), 500):
             where, params = self.in_list("r.certification_id", chunk)
             rows = self.query(
                 "SELECT r.certification_id, i.started_at, i.facts, r.result, r.seq, r.updated_at, r.position "
@@ -322,7 +322,7 @@ class ResultsViews:
 
     def load_sessions(self, ids: set[str]) -> list[SessionInfo]:
         sessions: dict[str, SessionInfo] = {}
-        for chunk in _chunks(sorted(ids), 500):
+        for chunk in chunks(sorted(ids), 500):
             where, params = self.in_list("session_id", chunk)
             for sid, centre, finalised, published in self.query(
                 f"SELECT session_id, centre_id, finalised, published FROM certledger_result_sessions WHERE {where}",
@@ -496,6 +496,6 @@ def page_rows(fold: ResultsFold) -> PageRows:
     return {"sessions": sessions, "inputs": inputs, "results": results, "history": history, "published": published}
 
 
-def _chunks(items: list, size: int) -> Iterator[list]:
+def chunks(items: list, size: int) -> Iterator[list]:
     for i in range(0, len(items), size):
         yield items[i:i + size]

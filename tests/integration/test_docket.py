@@ -115,7 +115,8 @@ def test_an_unscorable_result_awaits_the_jury_and_a_session_in_progress_is_not_l
     assert the_docket(ledger, centre_id="another-centre") == []
 
 
-def test_the_docket_command_says_what_awaits_and_what_is_ready(db_url, clock):
+def test_the_docket_command_says_what_awaits_and_what_is_ready(db_url, clock, monkeypatch):
+    monkeypatch.setattr("projections.docket.SESSIONS_AT_ONCE", 1)  # (read a session at a time)
     s, t = Scenario("s1"), Scenario("s2")
     with open_ledger(db_url, clock=clock) as ledger:
         record(ledger, [s.open(), *s.full_test("c1"), fraud(s, "c1", "fr-1"), *s.full_test("c2"),
