@@ -98,6 +98,7 @@ class DocketSession(SessionSummary):
     certifications: int
     awaiting: list[DocketItem] = Field(description="its certifications that await the jury, by id")
     ready_to_publish: bool = Field(description="finalised, not published, and nothing awaits the jury")
+    as_of: str | None = Field(None, description="with `as_of`: the recorded time the entry answers for")
 
 
 class DocketPage(BaseModel):

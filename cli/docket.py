@@ -6,9 +6,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from cli.common import DbOption, dump_json, err, ledger_at, show
+from cli.common import DbOption, dump_json, err, ledger_at, show, utc_text
 from cli.display import shown
-from cli.results import JsonOption, _status_cell, _table, caught_up
+from cli.results import AsOfOption, JsonOption, _as_of_or_exit, _status_cell, _table, caught_up
+from projections.fold import utc_iso
 
 
 def awaits_words(item: dict) -> list[str]:
@@ -41,6 +42,7 @@ def register(app: typer.Typer) -> None:
         session: Annotated[Optional[str], typer.Option(
             "--session", help="Only this session, whatever its state (published or not)")] = None,
         centre: Annotated[Optional[str], typer.Option("--centre", help="Only this centre's sessions")] = None,
+        as_of: AsOfOption = None,
         as_json: JsonOption = False,
         db: DbOption = None,
     ) -> None:
@@ -50,28 +52,36 @@ def register(app: typer.Typer) -> None:
         A fraud report (or a C6 report) with no ruling on its certification, an incident
         report no rule resolves and no ruling resolved by hand, an unscorable result. A
         session with none of these is ready to publish."""
-        from projections.docket import docket
+        from projections.docket import docket, docket_as_of
         from projections.results import ResultsReader
 
+        moment = _as_of_or_exit(as_of)
         with ledger_at(db) as ledger:
-            caught_up(ledger.store)
-            entries = docket(ResultsReader(ledger.store), session_id=session, centre_id=centre)
+            if moment is None:
+                caught_up(ledger.store)
+                entries = docket(ResultsReader(ledger.store), session_id=session, centre_id=centre)
+            else:
+                entries = docket_as_of(ledger.store, moment, session_id=session, centre_id=centre)
+        then = f" as of {utc_text(moment.isoformat())}" if moment is not None else ""
         if as_json:
-            dump_json(entries)
+            # Each says which moment it answers for, as `results --json --as-of` does.
+            dump_json(entries if moment is None else [{**e, "as_of": utc_iso(moment)} for e in entries])
             if session is not None and not entries:
                 raise typer.Exit(1)
             return
         if session is not None and not entries:
-            err.print(f"[red]error:[/red] session {shown(session)} is not in the ledger"
+            err.print(f"[red]error:[/red] session {shown(session)} is not in the ledger{then}"
                       + (f" as a session of centre {shown(centre)}" if centre is not None else ""))
             raise typer.Exit(1)
         if not entries:
-            err.print("no session awaits the jury: every finalised session's results are published"
+            err.print(f"no session awaited the jury{then}: every finalised session's results were published"
+                      if moment is not None else
+                      "no session awaits the jury: every finalised session's results are published"
                       + (f" (centre {shown(centre)})" if centre is not None else ""))
             return
         if session is None:
             ready = sum(1 for e in entries if e["ready_to_publish"])
-            show(f"{len(entries):,} finalised session(s) not yet published: {len(entries) - ready:,} with "
+            show(f"{len(entries):,} finalised session(s) not yet published{then}: {len(entries) - ready:,} with "
                  f"certifications awaiting the jury, {ready:,} ready to publish")
         for entry in entries:
             show(f"[bold]session {shown(entry['session_id'])}[/bold] (centre {shown(entry['centre_id'] or '')}), "

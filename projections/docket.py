@@ -23,18 +23,24 @@ projection holds it:
   score (the jury may neutralise, cancel, or record a rule version).
 
 A session with none of these is ready to publish. Read from the results projection (call
-`catch_up` first); what a result says of its incidents is its current explanation's.
+`catch_up` first), what a result says of its incidents being its current explanation's; or,
+as of a past recorded time, from a replay of the log as the ledger held it then
+(`docket_as_of`): what awaited the jury that day, for an auditor asking whether a session
+was published with something undecided.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import orjson
 
-from projections.fold import SessionInfo
+from projections.asof import fold_as_of, streams_for
+from projections.fold import CertState, SessionInfo
 from projections.results import ResultsReader
 from projections.views import chunks
+from storage.store import EventStore
 
 FRAUD_SUSPICION = "C6"
 
@@ -76,6 +82,23 @@ def docket(reader: ResultsReader, *, session_id: str | None = None, centre_id: s
     return [entry for chunk in chunks(sessions, SESSIONS_AT_ONCE) for entry in _entries(reader, chunk)]
 
 
+def docket_as_of(store: EventStore, as_of: datetime, *, session_id: str | None = None,
+                 centre_id: str | None = None, after: str | None = None,
+                 limit: int | None = None) -> list[dict[str, Any]]:
+    """The docket as the ledger knew it at recorded time `as_of`: what awaited the jury
+    then (its facts and results as of then, under the rule versions it held). A replay of
+    that session's streams, or of the whole log without `session_id`."""
+    fold = fold_as_of(store, as_of, streams_for(store, session_id=session_id) if session_id is not None else None)
+    sessions = [_listed(info) for sid, info in sorted(fold.sessions.items())
+                if (centre_id is None or info.centre_id == centre_id)
+                and (sid == session_id if session_id is not None else info.finalised and not info.published)
+                and (after is None or sid > after)]
+    members: dict[str, list[CertState]] = {}
+    for cert in fold.certs.values():
+        members.setdefault(cert.session_id, []).append(cert)
+    return [_entry(session, members.get(session["session_id"], [])) for session in sessions[:limit]]
+
+
 # Sessions read at once: each certification's facts and current result (its explanation
 # included, some kilobytes) are held only while its session's entry is made, so a docket
 # of every unpublished session of a national year stays in bounded memory.
@@ -83,17 +106,19 @@ SESSIONS_AT_ONCE = 50
 
 
 def _entries(reader: ResultsReader, sessions: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    members = {i.session_id: sorted(i.certifications)
+    members = {i.session_id: i.certifications
                for i in reader.views.load_sessions({s["session_id"] for s in sessions})}
     certs = {c.certification_id: c for c in reader.views.load_certs({c for ids in members.values() for c in ids})}
-    entries = []
-    for session in sessions:
-        ids = [c for c in members.get(session["session_id"], ()) if c in certs]
-        awaiting = [a for a in (certification_awaits(certs[c].facts, _result(certs[c].result_json)) for c in ids)
-                    if a is not None]
-        entries.append({**session, "certifications": len(ids), "awaiting": awaiting,
-                        "ready_to_publish": session["finalised"] and not session["published"] and not awaiting})
-    return entries
+    return [_entry(session, [certs[c] for c in members.get(session["session_id"], ()) if c in certs])
+            for session in sessions]
+
+
+def _entry(session: dict[str, Any], certs: list[CertState]) -> dict[str, Any]:
+    """A session's docket entry, from its certifications' states (facts and result)."""
+    awaiting = [a for a in (certification_awaits(c.facts, _result(c.result_json))
+                            for c in sorted(certs, key=lambda c: c.certification_id)) if a is not None]
+    return {**session, "certifications": len(certs), "awaiting": awaiting,
+            "ready_to_publish": session["finalised"] and not session["published"] and not awaiting}
 
 
 def _listed(info: SessionInfo) -> dict[str, Any]:

@@ -6,14 +6,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import JuryOrAuditor, ResultsOrStaleDep, SettingsDep
+from api.deps import JuryOrAuditor, LedgerDep, ResultsOrStaleDep, SettingsDep
 from api.openapi import doc
 from api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor, page_size
 from api.problems import NotFound
 from api.responses import OrjsonResponse
+from api.routes.params import AsOf, as_of_echo
 from api.schemas import DocketPage
 from ledger.events import ID_MAX_LENGTH
-from projections.docket import docket
+from projections.docket import docket, docket_as_of
 
 router = APIRouter(tags=["jury"])
 
@@ -28,16 +29,20 @@ QueryId = Annotated[str | None, Query(min_length=1, max_length=ID_MAX_LENGTH)]
         "report (or a C6 report) with no ruling on its certification, incident reports no rule "
         "resolves and no ruling resolved by hand, an unscorable result. A session with none is "
         "`ready_to_publish`. Filterable by `centre_id`; paginated by `cursor` / `limit`. With "
-        "`session_id`, that session whatever its state (404 if the ledger does not know it).")),
+        "`session_id`, that session whatever its state (404 if the ledger does not know it). With "
+        "`as_of`, what awaited the jury at that recorded time, from a replay of the log as the ledger "
+        "held it then (of that session's streams with `session_id`, of the whole log without).")),
 )
-def jury_docket(principal: JuryOrAuditor, results: ResultsOrStaleDep, settings: SettingsDep,
+def jury_docket(principal: JuryOrAuditor, results: ResultsOrStaleDep, settings: SettingsDep, ledger: LedgerDep,
                 session_id: Annotated[QueryId, Query(description="only this session, published or not")] = None,
                 centre_id: Annotated[QueryId, Query(description="only this centre's sessions")] = None,
-                cursor: CursorQuery = None, limit: LimitQuery = None):
+                as_of: AsOf = None, cursor: CursorQuery = None, limit: LimitQuery = None):
     size = page_size(limit, settings.default_page_size, settings.max_page_size)
-    rows = docket(results, session_id=session_id, centre_id=centre_id, after=decode_cursor(cursor), limit=size + 1)
+    options = {"session_id": session_id, "centre_id": centre_id, "after": decode_cursor(cursor), "limit": size + 1}
+    rows = (docket(results, **options) if as_of is None else
+            [{**row, "as_of": as_of_echo(as_of)} for row in docket_as_of(ledger.store, as_of, **options)])
     if session_id is not None and not rows:
-        raise NotFound(f"session {session_id} is not in the ledger"
+        raise NotFound(f"session {session_id} is not in the ledger" + (" then" if as_of is not None else "")
                        + (f" as a session of centre {centre_id}" if centre_id is not None else ""),
                        code="unknown-session")
     more = len(rows) > size

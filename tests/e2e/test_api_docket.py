@@ -26,3 +26,19 @@ def test_the_docket_is_the_jurys_and_an_unknown_session_is_named(world):
     assert missing.status_code == 404 and missing.json()["code"] == "unknown-session", missing.text
     assert world.get("/docket", "jury", sesion_id="sB1").status_code == 400  # never ignored
     assert world.get("/docket", "jury", limit=0).status_code == 400
+
+
+def test_the_docket_as_of_a_moment_before_a_publication(world):
+    from datetime import timedelta
+
+    before = (world.moments["published"] - timedelta(minutes=1)).isoformat()
+    page = ok(world.get("/docket", "auditor", as_of=before))
+    assert [(e["session_id"], e["published"], e["ready_to_publish"]) for e in page["data"]] == [
+        ("sA1", False, True), ("sB1", False, True)]
+    assert all(e["as_of"] == page["data"][0]["as_of"] and e["as_of"].endswith("+00:00") for e in page["data"])
+    (then,) = ok(world.get("/docket", "jury", as_of=before, session_id="sA1"))["data"]
+    assert then["certifications"] == 7 and not then["published"]
+    first = ok(world.get("/docket", "jury", as_of=before, limit=1))
+    assert [e["session_id"] for e in first["data"]] == ["sA1"] and first["next_cursor"]
+    rest = ok(world.get("/docket", "jury", as_of=before, limit=1, cursor=first["next_cursor"]))
+    assert [e["session_id"] for e in rest["data"]] == ["sB1"] and rest["next_cursor"] is None

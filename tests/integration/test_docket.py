@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from commands.bootstrap import open_ledger
-from projections.docket import docket
+from projections.docket import docket, docket_as_of
 from projections.results import ResultsReader, catch_up
 from tests.builders import Scenario, events
 
@@ -136,3 +136,33 @@ def test_the_docket_command_says_what_awaits_and_what_is_ready(db_url, clock, mo
     assert [(e["session_id"], e["ready_to_publish"]) for e in as_json] == [("s2", True)]
     unknown = runner.invoke(app, ["docket", "--session", "nowhere", "--db", db_url])
     assert unknown.exit_code == 1 and "session nowhere is not in the ledger" in unknown.output
+
+
+def test_the_docket_as_of_a_past_moment_is_what_awaited_the_jury_then(db_url):
+    """An auditor asking whether a session was published with something undecided reads
+    the docket as the ledger knew it just before the publication."""
+    from tests.conftest import ManualClock
+
+    clock = ManualClock(datetime(2024, 6, 20, 9, 0, tzinfo=timezone.utc))
+    s = Scenario("s1")
+    with open_ledger(db_url, clock=clock) as ledger:
+        record(ledger, [s.open(), *s.full_test("c1"), fraud(s, "c1", "fr-1"), s.finalise()])
+        clock.advance(minutes=10)
+        finalised = clock.now
+        clock.advance(minutes=10)
+        record(ledger, [s.publish()])  # published with the fraud report undecided
+        clock.advance(minutes=10)
+        assert the_docket(ledger) == []
+        (then,) = docket_as_of(ledger.store, finalised)
+        assert then["session_id"] == "s1" and not then["published"]
+        assert [(a["certification_id"], a["fraud_reports"]) for a in then["awaiting"]] == [("c1", ["fr-1"])]
+        (now,) = docket_as_of(ledger.store, clock.now, session_id="s1")
+        assert now["published"] and now["awaiting"] == then["awaiting"]
+        assert docket_as_of(ledger.store, clock.now) == []
+        assert docket_as_of(ledger.store, datetime(2024, 6, 1, tzinfo=timezone.utc), session_id="s1") == []
+    said = CliRunner().invoke(app, ["docket", "--as-of", finalised.isoformat(), "--json", "--db", db_url])
+    assert said.exit_code == 0, said.output
+    (entry,) = orjson.loads(said.stdout)
+    assert entry["as_of"].startswith("2024-06-20T09:10:00") and entry["awaiting"][0]["fraud_reports"] == ["fr-1"]
+    text = " ".join(CliRunner().invoke(app, ["docket", "--as-of", finalised.isoformat(), "--db", db_url]).output.split())
+    assert "1 finalised session(s) not yet published as of 2024-06-20T09:10:00" in text, text
