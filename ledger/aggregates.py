@@ -147,6 +147,7 @@ class Ban(NamedTuple):
 class CandidateState:
     version: int = 0
     bans: list[Ban] = field(default_factory=list)
+    liftings: list[tuple[str, datetime]] = field(default_factory=list)  # (the `unban` ruling, its moment)
 
     def apply(self, event: LedgerEvent) -> None:
         self.version += 1
@@ -155,6 +156,7 @@ class CandidateState:
         if event.decision == "ban_candidate" and event.until:
             self.bans.append(Ban(event.ruling_id, event.at, event.until))
         elif event.decision == "unban":
+            self.liftings.append((event.ruling_id, event.at))
             # Lifting ends every ban in force at its moment (the candidate may start again
             # from then); a ban decided later is a new decision, which it does not touch.
             self.bans = [b._replace(lifted=(event.ruling_id, event.at)) if ban_covers(b.at, b.end, event.at) else b

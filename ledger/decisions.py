@@ -399,6 +399,7 @@ def _check_jury_ruling(event: JuryRuling, ctx: Context) -> None:
                 f"the ban ends ({event.until.isoformat()}) no later than the ruling that decides it "
                 f"({event.at.isoformat()}): it must end after it", field="until",
             )
+        _not_running_past_a_lifting(event, ctx.candidate)
         return
     if event.decision == "unban":
         # Lifting a ban the candidate is not under at that moment (none, over, lifted, or
@@ -435,6 +436,22 @@ def _check_jury_ruling(event: JuryRuling, ctx: Context) -> None:
         _not_before_the_ruling_undone(event, cert, cert.last_rejection_ruling)
     elif decision in ("cancel", "uncancel"):
         _not_before_the_ruling_undone(event, cert, cert.last_cancellation_ruling)
+
+
+def _not_running_past_a_lifting(event: JuryRuling, candidate: CandidateState | None) -> None:
+    """A lifting ends every ban of the candidate in force at its moment: a ban recorded
+    after it, dated before it and running past it, would have escaped it, the candidate
+    banned on after a lifting the audit says ended every ban then. (One decided at the
+    lifting's moment follows it: the jury lifting a ban and deciding another at one sitting.)"""
+    spanned = [(at, ruling_id) for ruling_id, at in (candidate.liftings if candidate is not None else ())
+               if event.until is not None and event.at < at < event.until]
+    if spanned:
+        at, ruling_id = max(spanned)  # (the last: a ban dated from it spans none)
+        raise E.FactDatedOutOfOrder(
+            f"the ban is dated {event.at.isoformat()}, before the ruling {ruling_id} that lifted every ban of "
+            f"candidate {event.candidate_id} in force at {at.isoformat()}, and runs past it: date it from "
+            "that lifting on, or end it before", field="at",
+        )
 
 
 def _not_before_the_ruling_undone(event: JuryRuling, cert: CertificationState,

@@ -232,6 +232,7 @@ class Model:
         # latest effective_from not after it, the later recorded on a tie.
         self.params: dict[str, Params] = dict(BUILTIN_PARAMS)
         self.bans: dict[str, list[tuple[datetime, datetime]]] = {}  # candidate → (from, until)
+        self.liftings: dict[str, list[datetime]] = {}  # candidate → each lifting's moment
         self.counter = 0
 
     def copy(self) -> Model:
@@ -332,6 +333,9 @@ def write_ban(draw, m: Model, candidate: str, anchor: Session) -> list[dict]:
     else:
         start = c - timedelta(days=2)
         until = c - draw(st.sampled_from([timedelta(days=1), timedelta(0)]))
+    # The ledger refuses a ban dated before a lifting of the candidate's and running past
+    # it (that lifting ended every ban in force then): date it from the last such lifting.
+    start = max([start] + [t for t in m.liftings.get(candidate, ()) if start < t < until])
     if any(x.candidate_id == candidate and start <= x.started_at < until for x in m.certs.values()):
         STATS["ban covering a start already recorded"] += 1
     m.bans.setdefault(candidate, []).append((start, until))
@@ -351,6 +355,7 @@ def write_unban(draw, m: Model, candidate: str, latest: datetime) -> list[dict]:
     if any(x.candidate_id == candidate and moment <= x.started_at < until for x in m.certs.values()):
         STATS["ban lifted before a start it covered"] += 1
     m.bans[candidate] = [(s, moment) if s <= moment < u else (s, u) for s, u in m.bans[candidate]]
+    m.liftings.setdefault(candidate, []).append(moment)
     return [{"type": "JuryRuling", "event_id": m.next_id("e"), "ruling_id": m.next_id("ruling-"),
              "decision": "unban", "candidate_id": candidate, "jury": JURY, "comment": "generated",
              "at": moment.isoformat()}]

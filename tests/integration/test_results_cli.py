@@ -1205,7 +1205,8 @@ def test_an_audit_and_verify_follow_a_lifted_ban(db_url, example_path, tmp_path)
 
     # A second ban covering the start, then a lifting dated before the start: it ends
     # both bans in force then (the first one again, earlier), and neither covered it.
-    second = {**ban, "ruling_id": "ruling-second-ban", "at": "2024-06-02T00:00:00Z"}
+    # (Over before the first lifting: one running past it, dated before it, is refused.)
+    second = {**ban, "ruling_id": "ruling-second-ban", "at": "2024-06-02T00:00:00Z", "until": "2024-06-20T00:00:00Z"}
     before_start = {**after_start, "ruling_id": "ruling-lift-2", "at": "2024-06-05T00:00:00Z"}
     lines.write_bytes(orjson.dumps(second) + b"\n" + orjson.dumps(before_start) + b"\n")
     _run("import", str(lines), "--db", db_url)

@@ -138,6 +138,29 @@ def test_a_lifting_applies_only_to_a_ban_in_force_at_its_moment(ledger):
     refused(ledger, [later_ban, s.ruling("unban", candidate_id="cand-z")], E.RulingDoesNotApply.code, line=2)
 
 
+def test_a_ban_dated_before_a_lifting_it_would_outlast_is_refused(ledger):
+    """A lifting ends every ban in force at its moment; a ban recorded after it, dated
+    before it and still running at it, escaped it: the candidate stayed banned past a
+    lifting the audit and the README said ended every ban then."""
+    s = Scenario()
+    accepted(ledger, [s.open(), s.ruling("ban_candidate", candidate_id="cand-x", until="2030-01-01T00:00:00Z",
+                                         at="2024-07-01T00:00:00Z"),
+                      s.ruling("unban", candidate_id="cand-x", at="2024-08-01T00:00:00Z")])
+    backdated = s.ruling("ban_candidate", candidate_id="cand-x", until="2030-01-01T00:00:00Z",
+                         at="2024-07-15T00:00:00Z")
+    err = refused(ledger, [backdated], E.FactDatedOutOfOrder.code, field="at")
+    assert "2024-08-01" in err.message and "lift" in err.message
+    # One over before the lifting, or decided from its moment on, is a ban of its own.
+    accepted(ledger, [s.ruling("ban_candidate", candidate_id="cand-x", until="2024-07-20T00:00:00Z",
+                               at="2024-07-15T00:00:00Z"),
+                      s.ruling("ban_candidate", candidate_id="cand-x", until="2030-01-01T00:00:00Z",
+                               at="2024-08-01T00:00:00Z")])
+    # Spanning two liftings, it is told the last: dated from the first, it spans the other.
+    accepted(ledger, [s.ruling("unban", candidate_id="cand-x", at="2024-09-01T00:00:00Z")])
+    err = refused(ledger, [backdated], E.FactDatedOutOfOrder.code, field="at")
+    assert "in force at 2024-09-01" in err.message, err.message
+
+
 def test_lifting_a_ban_takes_the_full_jury_and_names_its_candidate(ledger):
     s = Scenario()
     accepted(ledger, [s.open(), s.ruling("ban_candidate", candidate_id="cand-x", until="2030-01-01T00:00:00Z")])
