@@ -87,8 +87,8 @@ class DocketItem(BaseModel):
     candidate_id: str | None
     status: str = Field(description="its current result's status (`started` while it has none)")
     fraud_reports: list[str] = Field(
-        description="fraud reports (and unresolved C6 reports) on which the jury has ruled nothing: no fraud "
-                    "rejection, cancellation, lifting of either, nor comment on the certification")
+        description="fraud reports and C6 reports on which the jury has ruled nothing: none resolved by hand, "
+                    "and no fraud rejection, cancellation, lifting of either, nor comment on the certification")
     incidents_left_to_jury: list[DocketIncident] = Field(
         description="incident reports the version in force does not resolve, that no ruling resolved by hand")
     error: str | None = Field(description="why its result is unscorable (status `error`)")

@@ -49,7 +49,8 @@ def register(app: typer.Typer) -> None:
         """What awaits the jury: the finalised sessions not yet published, and in each the
         certifications it has still to decide on.
 
-        A fraud report (or a C6 report) with no ruling on its certification, an incident
+        A fraud report (or a C6 report) not resolved by hand, with no ruling on its
+        certification (a fraud rejection, a cancellation, a lifting of either, a comment), an incident
         report no rule resolves and no ruling resolved by hand, an unscorable result. A
         session with none of these is ready to publish."""
         from projections.docket import docket, docket_as_of

@@ -9,7 +9,7 @@ listed that: a jury found its work by reading every result of every finalised se
 A certification awaits the jury for what the ledger holds of it, as the results
 projection holds it:
 
-* **fraud reported and not ruled on**: a fraud report or an unresolved C6 report, and no
+* **fraud reported and not ruled on**: a fraud report or a C6 report, not resolved by hand, and no
   ruling on the certification at all (a fraud rejection, its lifting, a cancellation, its
   lifting, a comment). The ledger refuses a centre's report once the session is
   finalised and the jury's rulings before it, so any ruling came after every report: the
@@ -49,8 +49,10 @@ def certification_awaits(facts: dict[str, Any], result: dict[str, Any] | None) -
     """What the jury has still to decide on one certification (`facts`: its stored
     scoring inputs, compact JSON; `result`: its current result, explanation included, None
     while started), or None if nothing."""
+    # A report resolved by hand has the jury's word, a fraud report as a C6 (the ledger
+    # takes a `resolve_incident` naming any report of the certification).
     resolved = set(facts.get("incident_rulings") or ())
-    reports = list(facts.get("fraud_reports") or ()) + [
+    reports = [r for r in facts.get("fraud_reports") or () if r not in resolved] + [
         i["report_id"] for i in facts.get("incidents") or ()
         if i["code"] == FRAUD_SUSPICION and i["report_id"] not in resolved]
     ruled = any(facts.get(k) for k in ("rejected_for_fraud", "unrejected", "cancelled", "uncancelled", "comments"))

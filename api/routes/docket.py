@@ -26,7 +26,8 @@ QueryId = Annotated[str | None, Query(min_length=1, max_length=ID_MAX_LENGTH)]
     **doc("jury", "auditor", errors=(400, 401, 403, 404, 422, 503), what=(
         "What awaits the jury (as `certledger docket`): the finalised sessions whose results are not "
         "published, by session id, each with the certifications it has still to decide on: a fraud "
-        "report (or a C6 report) with no ruling on its certification, incident reports no rule "
+        "report (or a C6 report) not resolved by hand, with no ruling on its certification (a fraud "
+        "rejection, a cancellation, a lifting of either, a comment), incident reports no rule "
         "resolves and no ruling resolved by hand, an unscorable result. A session with none is "
         "`ready_to_publish`. Filterable by `centre_id`; paginated by `cursor` / `limit`. With "
         "`session_id`, that session whatever its state (404 if the ledger does not know it). With "

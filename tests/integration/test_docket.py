@@ -166,3 +166,16 @@ def test_the_docket_as_of_a_past_moment_is_what_awaited_the_jury_then(db_url):
     assert entry["as_of"].startswith("2024-06-20T09:10:00") and entry["awaiting"][0]["fraud_reports"] == ["fr-1"]
     text = " ".join(CliRunner().invoke(app, ["docket", "--as-of", finalised.isoformat(), "--db", db_url]).output.split())
     assert "1 finalised session(s) not yet published as of 2024-06-20T09:10:00" in text, text
+
+
+def test_a_fraud_report_the_jury_resolved_by_hand_no_longer_awaits_it(ledger):
+    """A `resolve_incident` naming a fraud report (the ledger takes any report of the
+    certification) is the jury's word on it, as for a C6: the docket still said "fraud
+    reported, no ruling on it yet"."""
+    s = Scenario("s1")
+    record(ledger, [s.open(), *s.full_test("c1"), fraud(s, "c1", "fr-1"), *s.full_test("c2"), fraud(s, "c2", "fr-2"),
+                    fraud(s, "c2", "fr-3"), s.finalise(),
+                    s.ruling("resolve_incident", certification_id="c1", report_id="fr-1", resolution="not established"),
+                    s.ruling("resolve_incident", certification_id="c2", report_id="fr-2", resolution="not established")])
+    (entry,) = the_docket(ledger)
+    assert [(a["certification_id"], a["fraud_reports"]) for a in entry["awaiting"]] == [("c2", ["fr-3"])]
