@@ -170,12 +170,15 @@ def bans_at_start(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     state = CandidateState()
     for e in rulings:
         state.apply(load_event(e["type"], e["event"]))
-    by_id = {e["event"]["ruling_id"]: e for e in rulings}
+    # Each ban beside the ruling that decided it, in the order the fold appended them: a
+    # ledger from before migration 006 may hold two bans under one ruling id. (A lifting's
+    # id is unique: `unban` came after 006.)
+    decided = [e for e in rulings if e["event"]["decision"] == "ban_candidate" and e["event"].get("until")]
+    by_id = {e["event"]["ruling_id"]: e for e in rulings if e["event"]["decision"] == "unban"}
     bans = []
-    for ban in state.bans:
+    for ban, ruling in zip(state.bans, decided):
         if not ban_covers(ban.at, ban.end, started):
             continue
-        ruling = by_id[ban.ruling_id]
         said = {"ruling_id": ban.ruling_id, "at": ruling["event"]["at"], "until": ruling["event"]["until"],
                 "position": ruling["position"], "recorded_after_start": ruling["position"] > start["position"],
                 "lifted": None}

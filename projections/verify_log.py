@@ -81,7 +81,9 @@ def check_log(views: ResultsViews, up_to: int, events: Check, ids: Check, member
     # the end against the ban as its candidate's later rulings leave it (lifted or not).
     starts_of: dict[str, list[tuple[datetime, str]]] = {}
     candidates: dict[str, CandidateState] = {}
-    starts_under: dict[str, list[tuple[str, datetime, str, int]]] = {}
+    # (each candidate's, a list per ban in the order its state appends them: a ledger from
+    # before migration 006 may hold two bans under one ruling id)
+    starts_under: dict[str, list[list[tuple[str, datetime, str, int]]]] = {}
     matched_ids, matched_members = [0], [0]  # stored rows that a fact calls for (counted in place)
     previous: tuple[datetime, int] | None = None
     steps_back, largest = 0, (0.0, 0)
@@ -160,9 +162,9 @@ def check_log(views: ResultsViews, up_to: int, events: Check, ids: Check, member
             elif isinstance(event, JuryRuling) and event.decision in CANDIDATE_DECISIONS and event.candidate_id:
                 candidates.setdefault(event.candidate_id, CandidateState()).apply(event)
                 if event.decision == "ban_candidate" and event.until is not None:
-                    starts_under[event.ruling_id] = [(cert, at, event.ruling_id, position)
-                                                     for at, cert in starts_of.get(event.candidate_id, ())
-                                                     if ban_covers(event.at, event.until, at)]
+                    starts_under.setdefault(event.candidate_id, []).append(
+                        [(cert, at, event.ruling_id, position) for at, cert in starts_of.get(event.candidate_id, ())
+                         if ban_covers(event.at, event.until, at)])
             elif (isinstance(event, (QuestionNeutralised, QuestionDeneutralised, JuryRuling))
                   and event.certification_id in session_of):
                 session = session_of[event.certification_id]
@@ -187,8 +189,9 @@ def check_log(views: ResultsViews, up_to: int, events: Check, ids: Check, member
             "another ledger (judged: each line's fields, each rule version's jury, name and document, and each of the "
             "jury's facts about a certification against its session's finalisation; not the other checks an "
             "import makes against the ledger's state)")
-    banned_starts = sorted((entry for state in candidates.values() for ban in state.bans
-                            for entry in starts_under.get(ban.ruling_id, ()) if ban_covers(ban.at, ban.end, entry[1])),
+    banned_starts = sorted((entry for candidate, state in candidates.items()
+                            for ban, starts in zip(state.bans, starts_under.get(candidate, ()))
+                            for entry in starts if ban_covers(ban.at, ban.end, entry[1])),
                            key=lambda entry: entry[3])
     if banned_starts:
         cert, at, ruling, position = banned_starts[0]

@@ -1172,6 +1172,33 @@ def test_an_audit_and_verify_say_when_a_ban_recorded_later_covers_a_start(db_url
             "(the first: cert-0002, started 2024-06-12T08:06:22+00:00, ruling ruling-late-ban") in said, said
 
 
+def test_a_ban_whose_ruling_id_a_legacy_ledger_reused_is_audited_as_decided(tmp_path, example_path):
+    """A ledger from before migration 006 may hold two bans under one ruling id. The audit
+    said of the ban covering the start the other one's dates and position, and verify
+    dropped the start it covered, as both looked bans up by their ruling id."""
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    url = f"sqlite:///{path}"
+    _run("import", str(example_path), "--db", url)
+    jury = [{"member_id": m, "external": m.startswith("ext")} for m in ("pix-1", "pix-2", "ext-1", "ext-2")]
+    ban = {"type": "JuryRuling", "ruling_id": "ruling-old-ban", "decision": "ban_candidate",
+           "candidate_id": "cand-cert-0002", "until": "2025-01-01T00:00:00Z", "jury": jury,
+           "at": "2024-06-01T00:00:00Z"}  # covers cert-0002's start (2024-06-12T08:06:22Z)
+    lines = tmp_path / "ban.jsonl"
+    lines.write_bytes(orjson.dumps(ban) + b"\n")
+    _run("import", str(lines), "--db", url)
+    reused = {**ban, "at": "2023-01-01T00:00:00Z", "until": "2023-06-01T00:00:00Z"}  # over before it
+    with sqlite3.connect(path) as conn:  # as a ledger before migration 006 could hold it
+        state = orjson.dumps({"event": reused, "recorded_at": "2024-10-01T00:00:00+00:00", "recorded_by": "old"})
+        conn.execute("INSERT INTO stored_events VALUES (?,?,?,?)",
+                     ("candidate:cand-cert-0002", 2, "certledger:JuryRuling@1", state))
+    (covering,) = orjson.loads(_run("audit", "cert-0002", "--json", "--db", url).stdout)["bans_at_start"]
+    assert (covering["at"], covering["until"]) == ("2024-06-01T00:00:00Z", "2025-01-01T00:00:00Z"), covering
+    checked = " ".join(_run("verify", "--db", url, ok=False).output.split())
+    assert "1 certification(s) started during a ban" in checked and "ruling ruling-old-ban" in checked, checked
+
+
 def test_an_audit_and_verify_follow_a_lifted_ban(db_url, example_path, tmp_path):
     """A ban recorded after the start it covers, then lifted by the jury: lifted after the
     start, it still covered it, and the audit names the lifting; lifted before it, it did
