@@ -82,6 +82,12 @@ class DocketIncident(BaseModel):
     because: str = Field(description="why no rule resolves it, as the result's explanation says")
 
 
+class DocketBan(BaseModel):
+    ruling_id: str
+    at: str = Field(description="when the jury decided it: in force from then")
+    until: str = Field(description="its end (not included): the one decided, or the moment it was lifted")
+
+
 class DocketItem(BaseModel):
     certification_id: str
     candidate_id: str | None
@@ -90,8 +96,13 @@ class DocketItem(BaseModel):
         description="fraud reports and C6 reports on which the jury has ruled nothing: none resolved by hand, "
                     "and no fraud rejection, cancellation, lifting of either, nor comment on the certification")
     incidents_left_to_jury: list[DocketIncident] = Field(
-        description="incident reports the version in force does not resolve, that no ruling resolved by hand")
+        description="incident reports the version in force does not resolve, that no ruling resolved by hand, "
+                    "whose question (if they name one) the jury has not neutralised or de-neutralised; none for a "
+                    "cancelled certification")
     error: str | None = Field(description="why its result is unscorable (status `error`)")
+    banned_at_start: DocketBan | None = Field(
+        description="a ban of its candidate covering its start, which the ledger recorded after the start (so the "
+                    "start stood), with no ruling on the certification since: the jury may cancel it")
 
 
 class DocketSession(SessionSummary):
@@ -205,7 +216,7 @@ class AuditBanLifted(_Open):
 class AuditBan(_Open):
     ruling_id: str
     at: str = Field(description="when the jury decided it: the ban is in force from then")
-    until: str = Field(description="the ban's end (not included)")
+    until: str = Field(description="the ban's end as decided (not included); `lifted` says if it was lifted before")
     position: int = Field(description="where the log recorded the ruling")
     recorded_after_start: bool = Field(
         description="the ledger recorded the ban after the certification's start (a start during a ban it "
@@ -215,7 +226,7 @@ class AuditBan(_Open):
 
 
 class AuditTrail(_Open):
-    """Every event of the certification, its session and its candidate (a ban), each rule
+    """Every event of the certification, its session and its candidate (a ban, its lifting), each rule
     version that rescored it, every result it was given with why, and the current result."""
 
     certification_id: str

@@ -19,9 +19,13 @@ def awaits_words(item: dict) -> list[str]:
         words.append(f"fraud reported ({', '.join(item['fraud_reports'])}), no ruling on it yet")
     for i in item["incidents_left_to_jury"]:
         number = f", question {i['question_number']}" if i["question_number"] is not None else ""
-        words.append(f"incident {i['code']} (report {i['report_id']}{number}) left to the jury")
+        words.append(f"incident {i['code']} (report {i['report_id']}{number}) left to the jury: {i['because']}")
     if item["error"]:
         words.append(f"unscorable: {item['error']}")
+    if item["banned_at_start"]:
+        ban = item["banned_at_start"]
+        words.append(f"started during a ban of its candidate (ruling {ban['ruling_id']}, from {utc_text(ban['at'])} "
+                     f"until {utc_text(ban['until'])}) recorded after the start, which stood: the jury may cancel it")
     return words
 
 
@@ -75,10 +79,10 @@ def register(app: typer.Typer) -> None:
                       + (f" as a session of centre {shown(centre)}" if centre is not None else ""))
             raise typer.Exit(1)
         if not entries:
-            err.print(f"no session awaited the jury{then}: every finalised session's results were published"
+            of_centre = f" of centre {shown(centre)}" if centre is not None else ""
+            err.print(f"no session{of_centre} awaited the jury{then}: every finalised one's results were published"
                       if moment is not None else
-                      "no session awaits the jury: every finalised session's results are published"
-                      + (f" (centre {shown(centre)})" if centre is not None else ""))
+                      f"no session{of_centre} awaits the jury: every finalised one's results are published")
             return
         if session is None:
             ready = sum(1 for e in entries if e["ready_to_publish"])

@@ -21,8 +21,16 @@ projection holds it:
   word on what the report is about.
 * **unscorable**: the result is an `error`, with its reason: publishing it publishes no
   score (the jury may neutralise, cancel, or record a rule version).
+* **started during a ban of its candidate**, one the ledger recorded after the start
+  (recording refuses a start during a ban it holds), and no ruling on the certification:
+  the start stood and is scored as any other (§5 says nothing of a test taken during a
+  ban), and the audit and `verify` say the jury may cancel it.
 
-A session with none of these is ready to publish. Read from the results projection (call
+A cancelled certification awaits nothing for its incident reports: the jury's ruling on
+the whole certification makes them moot.
+
+A session with none of these is ready to publish (advice: a publication is not refused
+while something awaits the jury, which may publish as it judges). Read from the results projection (call
 `catch_up` first), what a result says of its incidents being its current explanation's; or,
 as of a past recorded time, from a replay of the log as the ledger held it then
 (`docket_as_of`): what awaited the jury that day, for an auditor asking whether a session
@@ -31,24 +39,29 @@ was published with something undecided.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 import orjson
 
-from projections.asof import fold_as_of, streams_for
-from projections.fold import CertState, SessionInfo
+from ledger.aggregates import Ban, CandidateState, ban_covers
+from ledger.events import load_event
+from ledger.streams import candidate_stream
+from projections.asof import Entry, KnownAt, fold_as_of, known_at, recorded_by, streams_for
+from projections.fold import CertState, SessionInfo, utc_iso
 from projections.results import ResultsReader
-from projections.views import chunks
+from projections.views import ResultsViews, chunks
 from storage.store import EventStore
 
 FRAUD_SUSPICION = "C6"
 
 
-def certification_awaits(facts: dict[str, Any], result: dict[str, Any] | None) -> dict[str, Any] | None:
+def certification_awaits(facts: dict[str, Any], result: dict[str, Any] | None,
+                         ban: Ban | None = None) -> dict[str, Any] | None:
     """What the jury has still to decide on one certification (`facts`: its stored
     scoring inputs, compact JSON; `result`: its current result, explanation included, None
-    while started), or None if nothing."""
+    while started; `ban`: a ban of its candidate covering its start), or None if nothing."""
     # A report resolved by hand has the jury's word, a fraud report as a C6 (the ledger
     # takes a `resolve_incident` naming any report of the certification).
     resolved = set(facts.get("incident_rulings") or ())
@@ -58,17 +71,19 @@ def certification_awaits(facts: dict[str, Any], result: dict[str, Any] | None) -
     ruled = any(facts.get(k) for k in ("rejected_for_fraud", "unrejected", "cancelled", "uncancelled", "comments"))
     fraud = reports if not ruled else []
     judged = set(facts.get("jury_decisions") or ())  # questions the jury neutralised or de-neutralised
-    incidents = [{"report_id": i["report_id"], "code": i["code"], "question_number": i.get("question_number"),
+    incidents = [] if facts.get("cancelled") else [{"report_id": i["report_id"], "code": i["code"], "question_number": i.get("question_number"),
                   "because": i["because"]}
                  for i in ((result or {}).get("explanation") or {}).get("incidents") or ()
                  if i["outcome"] == "left_to_jury" and i["code"] != FRAUD_SUSPICION
                  and i.get("question_id") not in judged]
     error = result.get("error") if result is not None and result.get("status") == "error" else None
-    if not (fraud or incidents or error):
+    banned = ({"ruling_id": ban.ruling_id, "at": utc_iso(ban.at), "until": utc_iso(ban.end)}
+              if ban is not None and not ruled else None)
+    if not (fraud or incidents or error or banned):
         return None
     return {"certification_id": facts["certification_id"], "candidate_id": facts.get("candidate_id"),
             "status": result["status"] if result is not None else "started",
-            "fraud_reports": fraud, "incidents_left_to_jury": incidents, "error": error}
+            "fraud_reports": fraud, "incidents_left_to_jury": incidents, "error": error, "banned_at_start": banned}
 
 
 def docket(reader: ResultsReader, *, session_id: str | None = None, centre_id: str | None = None,
@@ -95,10 +110,15 @@ def docket_as_of(store: EventStore, as_of: datetime, *, session_id: str | None =
                 if (centre_id is None or info.centre_id == centre_id)
                 and (sid == session_id if session_id is not None else info.finalised and not info.published)
                 and (after is None or sid > after)]
+    sessions = sessions[:limit]
+    listed = {s["session_id"] for s in sessions}
     members: dict[str, list[CertState]] = {}
     for cert in fold.certs.values():
-        members.setdefault(cert.session_id, []).append(cert)
-    return [_entry(session, members.get(session["session_id"], [])) for session in sessions[:limit]]
+        if cert.session_id in listed:
+            members.setdefault(cert.session_id, []).append(cert)
+    bans = _candidate_bans(ResultsViews(store), {c.candidate_id for certs in members.values() for c in certs},
+                           known_at(store, as_of))
+    return [_entry(session, members.get(session["session_id"], []), bans) for session in sessions]
 
 
 # Sessions read at once: each certification's facts and current result (its explanation
@@ -111,13 +131,33 @@ def _entries(reader: ResultsReader, sessions: list[dict[str, Any]]) -> list[dict
     members = {i.session_id: i.certifications
                for i in reader.views.load_sessions({s["session_id"] for s in sessions})}
     certs = {c.certification_id: c for c in reader.views.load_certs({c for ids in members.values() for c in ids})}
-    return [_entry(session, [certs[c] for c in members.get(session["session_id"], ()) if c in certs])
+    bans = _candidate_bans(reader.views, {c.candidate_id for c in certs.values()})
+    return [_entry(session, [certs[c] for c in members.get(session["session_id"], ()) if c in certs], bans)
             for session in sessions]
 
 
-def _entry(session: dict[str, Any], certs: list[CertState]) -> dict[str, Any]:
-    """A session's docket entry, from its certifications' states (facts and result)."""
-    awaiting = [a for a in (certification_awaits(c.facts, _result(c.result_json))
+def _candidate_bans(views: ResultsViews, candidates: set[str], known: KnownAt | None = None) -> dict[str, CandidateState]:
+    """The bans of these candidates (those known at `known.as_of`), folded as recording
+    folds them (a lifting included); one read of their streams."""
+    entries: Iterable[Entry] = views.stream_entries([candidate_stream(c) for c in sorted(candidates)])
+    if known is not None:
+        entries = recorded_by(entries, known)
+    states: dict[str, CandidateState] = {}
+    for _, _, state in entries:
+        ruling = load_event(state["event"]["type"], state["event"])
+        states.setdefault(ruling.candidate_id, CandidateState()).apply(ruling)  # type: ignore[attr-defined]
+    return states
+
+
+def _covering(bans: dict[str, CandidateState], cert: CertState) -> Ban | None:
+    state = bans.get(cert.candidate_id)
+    return next((b for b in state.bans if ban_covers(b.at, b.end, cert.started_at)), None) if state else None
+
+
+def _entry(session: dict[str, Any], certs: list[CertState], bans: dict[str, CandidateState]) -> dict[str, Any]:
+    """A session's docket entry, from its certifications' states (facts and result) and
+    their candidates' bans."""
+    awaiting = [a for a in (certification_awaits(c.facts, _result(c.result_json), _covering(bans, c))
                             for c in sorted(certs, key=lambda c: c.certification_id)) if a is not None]
     return {**session, "certifications": len(certs), "awaiting": awaiting,
             "ready_to_publish": session["finalised"] and not session["published"] and not awaiting}

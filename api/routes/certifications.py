@@ -91,7 +91,7 @@ def _history_as_of(ledger, certification_id: str, as_of: datetime) -> list[dict]
 @router.get(
     "/{certification_id}/audit", response_model=AuditTrail,
     **doc("jury", "auditor", what=(
-        "The certification's trail: every event of it, of its session and of its candidate (a ban) (and each rule version "
+        "The certification's trail: every event of it, of its session and of its candidate (a ban, its lifting) (and each rule version "
         "that rescored it) with who recorded it and when, every result with its cause, and the "
         "current result with its explanation; with `as_of`, all as the ledger knew it then.")),
 )

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from api.deps import JuryOrAuditor, LedgerDep, ResultsOrStaleDep, SettingsDep
 from api.openapi import doc
 from api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor, page_size
-from api.problems import NotFound
+from api.problems import BadRequest, NotFound
 from api.responses import OrjsonResponse
 from api.routes.params import AsOf, as_of_echo
 from api.schemas import DocketPage
@@ -38,6 +38,11 @@ def jury_docket(principal: JuryOrAuditor, results: ResultsOrStaleDep, settings: 
                 session_id: Annotated[QueryId, Query(description="only this session, published or not")] = None,
                 centre_id: Annotated[QueryId, Query(description="only this centre's sessions")] = None,
                 as_of: AsOf = None, cursor: CursorQuery = None, limit: LimitQuery = None):
+    if session_id is not None and cursor is not None:
+        # One session is one answer: a cursor there was ignored, and a client paging by it
+        # took the same session for the next page.
+        raise BadRequest("a cursor pages the list of sessions: with session_id the answer is that one session",
+                         field="cursor", code="cursor-with-session-id")
     size = page_size(limit, settings.default_page_size, settings.max_page_size)
     options = {"session_id": session_id, "centre_id": centre_id, "after": decode_cursor(cursor), "limit": size + 1}
     rows = (docket(results, **options) if as_of is None else

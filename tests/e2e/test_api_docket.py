@@ -42,3 +42,9 @@ def test_the_docket_as_of_a_moment_before_a_publication(world):
     assert [e["session_id"] for e in first["data"]] == ["sA1"] and first["next_cursor"]
     rest = ok(world.get("/docket", "jury", as_of=before, limit=1, cursor=first["next_cursor"]))
     assert [e["session_id"] for e in rest["data"]] == ["sB1"] and rest["next_cursor"] is None
+
+
+def test_a_cursor_with_one_session_is_refused_not_ignored(world):
+    first = ok(world.get("/docket", "jury", as_of=world.moments["published"].isoformat(), limit=1))
+    refused = world.get("/docket", "jury", session_id="sB1", cursor=first["next_cursor"] or "c0I")
+    assert refused.status_code == 400 and refused.json()["code"] == "cursor-with-session-id", refused.text

@@ -179,3 +179,39 @@ def test_a_fraud_report_the_jury_resolved_by_hand_no_longer_awaits_it(ledger):
                     s.ruling("resolve_incident", certification_id="c2", report_id="fr-2", resolution="not established")])
     (entry,) = the_docket(ledger)
     assert [(a["certification_id"], a["fraud_reports"]) for a in entry["awaiting"]] == [("c2", ["fr-3"])]
+
+
+def test_a_start_a_ban_recorded_later_covers_awaits_the_jury_until_it_rules(ledger):
+    """The audit and verify say the jury may cancel such a certification; the docket did
+    not list it."""
+    s = Scenario("s1")
+    record(ledger, [s.open(), *s.full_test("c1"), *s.full_test("c2"), s.incident("c2", "c2-r", "C7"), s.finalise()])
+    (entry,) = the_docket(ledger)
+    assert [a["certification_id"] for a in entry["awaiting"]] == ["c2"]
+    ban = s.ruling("ban_candidate", candidate_id="cand-c1", until="2030-01-01T00:00:00Z",
+                   at="2024-06-01T00:00:00Z")  # decided before c1 started, recorded after
+    record(ledger, [ban])
+    (entry,) = the_docket(ledger)
+    c1 = next(a for a in entry["awaiting"] if a["certification_id"] == "c1")
+    assert c1["banned_at_start"] == {"ruling_id": ban["ruling_id"], "at": "2024-06-01T00:00:00.000000+00:00",
+                                     "until": "2030-01-01T00:00:00.000000+00:00"}, c1
+    assert (c1["fraud_reports"], c1["incidents_left_to_jury"], c1["error"]) == ([], [], None)
+    # The jury cancels c1 (the ban stands for it) and c2, whose C7 then awaits nothing.
+    record(ledger, [s.ruling("cancel", certification_id="c1"), s.ruling("cancel", certification_id="c2")])
+    (entry,) = the_docket(ledger)
+    assert entry["awaiting"] == [] and entry["ready_to_publish"]
+
+
+def test_the_terminal_says_why_a_report_is_left_to_the_jury_and_of_a_ban_at_start(db_url, clock):
+    s = Scenario("s1")
+    with open_ledger(db_url, clock=clock) as ledger:
+        record(ledger, [s.open(), *s.full_test("c1"), s.incident("c1", "c1-r", "C7"), s.finalise(),
+                        s.ruling("ban_candidate", candidate_id="cand-c1", until="2030-01-01T00:00:00Z",
+                                 at="2024-06-01T00:00:00Z")])
+    text = " ".join(CliRunner().invoke(app, ["docket", "--db", db_url]).output.split())
+    assert "incident C7 (report c1-r) left to the jury: C7 is not resolved automatically under version " \
+           "pix-v2-2024-05" in text, text
+    assert "started during a ban of its candidate (ruling " in text and "from 2024-06-01T00:00:00Z until " \
+           "2030-01-01T00:00:00Z) recorded after the start, which stood" in text, text  # (the cell folds after)
+    none = CliRunner().invoke(app, ["docket", "--centre", "elsewhere", "--db", db_url])
+    assert "no session of centre elsewhere awaits the jury" in " ".join(none.output.split()), none.output
