@@ -51,8 +51,9 @@ def register(app: typer.Typer) -> None:
                 report = _with_progress(lambda tick: verify(ledger.store, results=not log_only, progress=tick,
                                                             expect_chain=kept))
                 if rejudge:
+                    noted = next((c.refused_positions for c in report.checks if c.name == "events"), set())
                     report.checks.append(_with_progress(lambda tick: _judged_again(ledger.store, report.position,
-                                                                                   tick)))
+                                                                                   tick, noted)))
         if as_json:
             out.print_json(orjson.dumps(report.to_json()).decode())
         else:
@@ -89,22 +90,28 @@ def print_report(report) -> None:
                   f"unchanged), or --since {head} (what is appended after it)", soft_wrap=True, markup=False)
 
 
-def _judged_again(store, up_to: int, tick):
-    """The facts judged again (`commands.rejudge`), as one more check of the report."""
+def _judged_again(store, up_to: int, tick, noted: set[int] = frozenset()):
+    """The facts judged again (`commands.rejudge`), as one more check of the report; those
+    the events check already notes as refused now (`noted`, their positions) are counted,
+    not said twice."""
     from commands.rejudge import rejudge
     from projections.verify_report import MAX_LISTED, Check
 
-    judged, refusable = rejudge(store, up_to, progress=(lambda done, total: tick("facts", done, total))
-                                if tick else None)
+    judged, found = rejudge(store, up_to, progress=(lambda done, total: tick("facts", done, total))
+                            if tick else None)
+    refusable = [fact for fact in found if fact.position not in noted]
+    also = len({fact.position for fact in found if fact.position in noted})  # (facts, not findings)
     # Notes, not problems, as the events check notes facts a newer rule of writing refuses:
     # an older release recorded them lawfully, and the log holds them whole.
     check = Check("facts judged again", checked=judged,
                   notes=[fact.words() for fact in refusable[:MAX_LISTED]])
     if len(refusable) > MAX_LISTED:
         check.notes.append(f"… and {len(refusable) - MAX_LISTED:,} more")
+    theirs = f"the {also:,} the events check notes above (not said twice)"
     check.summary = (f"{judged:,} fact(s) judged again by this release's rules, as recording judges them: "
                      + (f"{len(refusable):,} recorded under older rules that it would refuse (noted below)"
-                        if refusable else "each would be recorded"))
+                        + (f", and {theirs}" if also else "") if refusable else
+                        f"it would refuse only {theirs}" if also else "each would be recorded"))
     return check
 
 

@@ -181,6 +181,7 @@ def check_log(views: ResultsViews, up_to: int, events: Check, ids: Check, member
     _check_extra_rows(views, members, "certledger_session_certifications", matched_members[0], "membership row(s)")
     members.summary = f"{members.checked:,} certification(s) listed in their session"
     _check_commits(views, commits, up_to, times)
+    events.refused_positions = {position for position, _ in refused}
     if refused:
         position, problem = refused[0]
         events.notes.append(

@@ -24,6 +24,9 @@ class Check:
     problems: list[str] = field(default_factory=list)  # the first MAX_LISTED
     notes: list[str] = field(default_factory=list)  # not defects: what an auditor should know
     summary: str = ""
+    # The events check's facts a rule refuses now (their positions): `--rejudge` judges
+    # them again and leaves them to the events check's note rather than saying them twice.
+    refused_positions: set[int] = field(default_factory=set)
 
     def problem(self, text: str) -> None:
         self.count += 1
