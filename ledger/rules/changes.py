@@ -57,7 +57,8 @@ def _change(path: str, before: Any, after: Any) -> str:
     if before == after and isinstance(after, dict):
         # A mapping written is merged into the parent's: `"remark_answers": {}` removes no
         # re-mark, and read `{"focusedOut":"ok"} → {"focusedOut":"ok"}` as if it changed one.
-        return text + ", the same (a mapping is merged into the parent's: an empty one removes nothing)"
+        return text + (", the same (a mapping is merged into the parent's: an empty one removes nothing; "
+                       "in remark_answers, a null entry removes that re-mark)")
     if before == after:
         # Both named, not shown (a level table of 13 rows, twice): a table changed in one
         # cell read as one left as it was. Said, as of any value written as it was.

@@ -3,7 +3,11 @@
 Override semantics, chosen so that a variant states only what it changes: mappings are
 deep-merged (`{"automatic_resolution": {"E10": …}}` adds E10 and keeps the rest), while
 lists and scalars, `null` included, replace the parent's value (`"trust_rule": null`
-removes the trust rule; a new `level_table` replaces the whole table).
+removes the trust rule; a new `level_table` replaces the whole table). In a re-marking
+mapping (`remark_answers`), whose statuses cannot be null, a `null` removes the parent's
+entry: `{"remark_answers": {"timedout": null}}` drops one inherited re-mark and keeps the
+others, which a merged mapping could not say otherwise (the jury had to drop the whole
+incident code).
 `version`, `effective_from`, `extends` and `description` are never inherited.
 """
 
@@ -21,17 +25,21 @@ from ledger.rules.document import RuleDocument, RuleSet
 from ledger.rules.incident_policy import IncidentRule
 from ledger.rules.level_table import LevelRow
 from ledger.rules.problems import RuleDocumentInvalid, RuleProblem, problems_from_pydantic
-from ledger.rules.schema import override_form_problems
+from ledger.rules.schema import REMOVING_MAPPINGS, override_form_problems
 
 NOT_INHERITED = frozenset({"version", "effective_from", "extends", "description"})
 
 
-def deep_merge(base: Any, override: Any) -> Any:
-    if not (isinstance(base, dict) and isinstance(override, dict)):
+def deep_merge(base: Any, override: Any, removing: bool = False) -> Any:
+    if not isinstance(override, dict):
         return override
-    merged = dict(base)
+    merged = dict(base) if isinstance(base, dict) else {}
     for key, value in override.items():
-        merged[key] = deep_merge(base[key], value) if key in base else value
+        if removing and value is None:
+            merged.pop(key, None)
+            continue
+        merged[key] = deep_merge(merged.get(key), value, key in REMOVING_MAPPINGS) \
+            if isinstance(value, dict) else value
     return merged
 
 
@@ -176,4 +184,15 @@ def resolve_document(raw: Mapping[str, Any], known: Mapping[str, RuleSet], *, wr
     if problems:
         raise RuleDocumentInvalid(problems)
     origins = merge_origins(parent.origins if parent else {}, raw, raw["version"])
+    # (an entry a `null` removed has no value left to say the origin of)
+    origins = {path: version for path, version in origins.items() if _holds(merged, path)}
     return RuleSet.model_validate({**merged, "origins": origins})
+
+
+def _holds(document: Mapping[str, Any], path: str) -> bool:
+    value: Any = document
+    for key in path.split("."):
+        if not isinstance(value, Mapping) or key not in value:
+            return False
+        value = value[key]
+    return True

@@ -17,6 +17,9 @@ from ledger.rules.document import RuleDocument
 from ledger.rules.problems import RuleProblem, problems_from_pydantic
 
 _ALWAYS_WRITTEN = frozenset({"version", "effective_from"})
+# Mappings in which a variant's `null` entry removes the parent's (their values are never
+# null in a resolved version; `ledger.rules.resolution.deep_merge`).
+REMOVING_MAPPINGS = frozenset({"remark_answers"})
 
 
 def _no_default(schema: dict[str, Any]) -> None:
@@ -41,6 +44,9 @@ def _override_model(model: type[BaseModel], root: bool = False) -> type[BaseMode
     fields: dict[str, Any] = {}
     for name, info in model.model_fields.items():
         tp = _override_type(info.annotation)
+        if name in REMOVING_MAPPINGS:
+            key, value = get_args(info.annotation)
+            tp = dict[key, value | None]  # type: ignore[valid-type]  (null: remove the parent's entry)
         if info.metadata:
             tp = Annotated[(tp, *info.metadata)]  # type: ignore[valid-type]
         if root and name in _ALWAYS_WRITTEN:

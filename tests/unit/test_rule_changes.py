@@ -66,6 +66,7 @@ def test_a_value_written_as_it_was_says_so_and_an_empty_mapping_that_it_removes_
                          written=True)
     assert proposal_changes(rules, timeline)[1:] == [
         'automatic_resolution.E10.remark_answers: {"focusedOut":"ok"} → {"focusedOut":"ok"}, the same (a mapping '
-        'is merged into the parent\'s: an empty one removes nothing)',
+        'is merged into the parent\'s: an empty one removes nothing; in remark_answers, a null entry removes '
+        'that re-mark)',
         "max_reachable_level: 7 → 7, the same",
     ]

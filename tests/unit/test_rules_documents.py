@@ -192,6 +192,28 @@ def test_null_replaces_a_value_so_a_variant_can_drop_the_trust_rule_or_a_code() 
     assert rules.origin_of("trust_rule") == "jury-variant"
 
 
+def test_null_in_a_remark_mapping_removes_one_inherited_re_mark_and_keeps_the_others() -> None:
+    """A merged mapping could add a re-mark, never remove one: `{}` changes nothing, and the
+    jury had to drop the whole incident code to drop one re-mark."""
+    two = resolve_document(_variant(version="two-remarks", automatic_resolution={
+        "E10": {"remark_answers": {"timedout": "ok"}}}), KNOWN)
+    assert two.automatic_resolution["E10"].remark_answers == {"focusedOut": "ok", "timedout": "ok"}
+    known = {**KNOWN, "two-remarks": two}
+    one = resolve_document({"version": "one-remark", "extends": "two-remarks", "effective_from": "2024-09-01T00:00:00Z",
+                            "automatic_resolution": {"E10": {"remark_answers": {"focusedOut": None}}}}, known,
+                           written=True)
+    e10 = one.automatic_resolution["E10"]
+    assert e10.remark_answers == {"timedout": "ok"}
+    assert (e10.when, e10.neutralise_answers) == (two.automatic_resolution["E10"].when,
+                                                  two.automatic_resolution["E10"].neutralise_answers)
+    assert "automatic_resolution.E10.remark_answers.focusedOut" not in one.origins  # (no value left)
+    assert one.origins["automatic_resolution.E10.remark_answers.timedout"] == "two-remarks"
+    # Removing what the parent does not hold removes nothing; a null elsewhere is refused.
+    same = resolve_document(_variant(automatic_resolution={"E10": {"remark_answers": {"skipped": None}}}), KNOWN)
+    assert same.automatic_resolution["E10"].remark_answers == {"focusedOut": "ok"}
+    assert set(_problems(_variant(reproducibility_rate={"rounding": None}))) == {"reproducibility_rate.rounding"}
+
+
 def test_a_list_replaces_the_parents_whole() -> None:
     rules = resolve_document(_variant(level_table=_table({"N": 3, "C": "0..3", "Z": "0..3"})), KNOWN)
     assert len(rules.level_table) == 1
