@@ -11,6 +11,8 @@ from typing import Any
 import orjson
 
 from ledger.rules.document import RuleSet
+from ledger.rules.resolution import ABSENT as _ABSENT
+from ledger.rules.resolution import value_at
 from ledger.rules.timeline import RuleTimeline
 
 # What names or dates a version rather than scoring by it.
@@ -33,7 +35,7 @@ def proposal_changes(rules: RuleSet, timeline: RuleTimeline) -> list[str]:
         return [head]
     ours, theirs = rules.model_dump(mode="json"), parent.model_dump(mode="json")
     own = sorted(p for p, v in rules.origins.items() if v == rules.version and p.split(".")[0] not in _IDENTITY)
-    return [head] + [_change(path, _at(theirs, path), _at(ours, path)) for path in own]
+    return [head] + [_change(path, value_at(theirs, path), value_at(ours, path)) for path in own]
 
 
 def differences(rules: RuleSet, other: RuleSet) -> list[str]:
@@ -41,7 +43,7 @@ def differences(rules: RuleSet, other: RuleSet) -> list[str]:
     rules'` (a mapping walked key by key, a list or a plain value compared whole)."""
     ours, theirs = rules.model_dump(mode="json"), other.model_dump(mode="json")
     paths = [p for p in _differing(theirs, ours, "") if p.split(".")[0] not in _IDENTITY]
-    return [_change(path, _at(theirs, path), _at(ours, path)) for path in paths]
+    return [_change(path, value_at(theirs, path), value_at(ours, path)) for path in paths]
 
 
 def _differing(a: Any, b: Any, prefix: str):
@@ -72,16 +74,6 @@ def _change(path: str, before: Any, after: Any) -> str:
     return text
 
 
-def _at(document: dict[str, Any], path: str) -> Any:
-    value: Any = document
-    for key in path.split("."):
-        if not isinstance(value, dict) or key not in value:
-            return _ABSENT
-        value = value[key]
-    return value
-
-
-_ABSENT = object()
 
 
 def _shown(value: Any) -> str:

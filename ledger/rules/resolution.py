@@ -185,14 +185,18 @@ def resolve_document(raw: Mapping[str, Any], known: Mapping[str, RuleSet], *, wr
         raise RuleDocumentInvalid(problems)
     origins = merge_origins(parent.origins if parent else {}, raw, raw["version"])
     # (an entry a `null` removed has no value left to say the origin of)
-    origins = {path: version for path, version in origins.items() if _holds(merged, path)}
+    origins = {path: version for path, version in origins.items() if value_at(merged, path) is not ABSENT}
     return RuleSet.model_validate({**merged, "origins": origins})
 
 
-def _holds(document: Mapping[str, Any], path: str) -> bool:
+ABSENT = object()  # what `value_at` gives for a path the document does not hold
+
+
+def value_at(document: Mapping[str, Any], path: str) -> Any:
+    """The value at a dotted path of a document (`automatic_resolution.E10.when`), or ABSENT."""
     value: Any = document
     for key in path.split("."):
         if not isinstance(value, Mapping) or key not in value:
-            return False
+            return ABSENT
         value = value[key]
-    return True
+    return value
