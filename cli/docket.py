@@ -55,8 +55,10 @@ def register(app: typer.Typer) -> None:
 
         A fraud report (or a C6 report) not resolved by hand, with no ruling on its
         certification (a fraud rejection, a cancellation, a lifting of either, a comment), an incident
-        report no rule resolves and no ruling resolved by hand, an unscorable result. A
-        session with none of these is ready to publish."""
+        report no rule resolves, no ruling resolved by hand and whose question the jury has not
+        neutralised or de-neutralised (none for a cancelled certification), an unscorable result,
+        a start during a ban of its candidate that the ledger recorded after the start, with no
+        ruling on the certification. A session with none of these is ready to publish."""
         from projections.docket import docket, docket_as_of
         from projections.results import ResultsReader
 
