@@ -58,7 +58,7 @@ def register(app: typer.Typer) -> None:
         report no rule resolves, no ruling resolved by hand and whose question the jury has not
         neutralised or de-neutralised (none for a cancelled certification), an unscorable result,
         a start during a ban of its candidate that the ledger recorded after the start, with no
-        ruling on the certification. A session with none of these is ready to publish."""
+        ruling on the certification since. A session with none of these is ready to publish."""
         from projections.docket import docket, docket_as_of
         from projections.results import ResultsReader
 

@@ -22,7 +22,8 @@ projection holds it:
 * **unscorable**: the result is an `error`, with its reason: publishing it publishes no
   score (the jury may neutralise, cancel, or record a rule version).
 * **started during a ban of its candidate**, one the ledger recorded after the start
-  (recording refuses a start during a ban it holds), and no ruling on the certification:
+  (recording refuses a start during a ban it holds), and no ruling on the certification
+  recorded since (one recorded before the ban was on another matter):
   the start stood and is scored as any other (§5 says nothing of a test taken during a
   ban), and the audit and `verify` say the jury may cancel it.
 
@@ -41,13 +42,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
 from ledger.aggregates import Ban, CandidateState, ban_covers
 from ledger.events import load_event
-from ledger.streams import candidate_stream
+from ledger.streams import candidate_stream, certification_stream
 from projections.asof import Entry, KnownAt, fold_as_of, known_at, recorded_by, streams_for
 from projections.fold import CertState, SessionInfo, utc_iso
 from projections.results import ResultsReader
@@ -55,13 +56,17 @@ from projections.views import ResultsViews, chunks
 from storage.store import EventStore
 
 FRAUD_SUSPICION = "C6"
+# The jury's rulings on a certification as a whole (its facts' `rejected_for_fraud`,
+# `unrejected`, `cancelled`, `uncancelled`, `comments`).
+RULINGS_ON_IT = frozenset({"reject_for_fraud", "unreject", "cancel", "uncancel", "comment"})
 
 
 def certification_awaits(facts: dict[str, Any], result: dict[str, Any] | None,
                          ban: Ban | None = None) -> dict[str, Any] | None:
     """What the jury has still to decide on one certification (`facts`: its stored
     scoring inputs, compact JSON; `result`: its current result, explanation included, None
-    while started; `ban`: a ban of its candidate covering its start), or None if nothing."""
+    while started; `ban`: a ban of its candidate covering its start, on which the jury
+    has ruled nothing since the ledger recorded it), or None if nothing."""
     # A report resolved by hand has the jury's word, a fraud report as a C6 (the ledger
     # takes a `resolve_incident` naming any report of the certification).
     resolved = set(facts.get("incident_rulings") or ())
@@ -77,8 +82,7 @@ def certification_awaits(facts: dict[str, Any], result: dict[str, Any] | None,
                  if i["outcome"] == "left_to_jury" and i["code"] != FRAUD_SUSPICION
                  and i.get("question_id") not in judged]
     error = result.get("error") if result is not None and result.get("status") == "error" else None
-    banned = ({"ruling_id": ban.ruling_id, "at": utc_iso(ban.at), "until": utc_iso(ban.end)}
-              if ban is not None and not ruled else None)
+    banned = {"ruling_id": ban.ruling_id, "at": utc_iso(ban.at), "until": utc_iso(ban.end)} if ban is not None else None
     if not (fraud or incidents or error or banned):
         return None
     return {"certification_id": facts["certification_id"], "candidate_id": facts.get("candidate_id"),
@@ -136,28 +140,57 @@ def _entries(reader: ResultsReader, sessions: list[dict[str, Any]]) -> list[dict
             for session in sessions]
 
 
-def _candidate_bans(views: ResultsViews, candidates: set[str], known: KnownAt | None = None) -> dict[str, CandidateState]:
+class _Bans(NamedTuple):
+    """Candidates' bans as recording folds them, each with where the log recorded it (in
+    the order its state appends them: a ledger from before migration 006 may hold two bans
+    under one ruling id), and the log they are read from, as known at `known.as_of`."""
+
+    states: dict[str, CandidateState]
+    positions: dict[str, list[int]]
+    views: ResultsViews
+    known: KnownAt | None
+
+    def unruled_at_start(self, cert: CertState) -> Ban | None:
+        """The ban covering the certification's start that the ledger recorded last, if
+        the jury has ruled nothing on the certification since: a ruling recorded before
+        it (a comment on an incident) was on another matter, the ban then unknown."""
+        state = self.states.get(cert.candidate_id)
+        covering = [(position, ban) for ban, position in zip(state.bans, self.positions.get(cert.candidate_id, ()))
+                    if ban_covers(ban.at, ban.end, cert.started_at)] if state is not None else []
+        if not covering:
+            return None
+        position, ban = max(covering, key=lambda c: c[0])
+        # (Read only for a start a ban covers, which is rare.)
+        entries: Iterable[Entry] = self.views.stream_entries([certification_stream(cert.certification_id)])
+        if self.known is not None:
+            entries = recorded_by(entries, self.known)
+        ruled = any(at > position and line["event"]["type"] == "JuryRuling"
+                    and line["event"].get("decision") in RULINGS_ON_IT for at, _, line in entries)
+        return None if ruled else ban
+
+
+def _candidate_bans(views: ResultsViews, candidates: set[str], known: KnownAt | None = None) -> _Bans:
     """The bans of these candidates (those known at `known.as_of`), folded as recording
     folds them (a lifting included); one read of their streams."""
     entries: Iterable[Entry] = views.stream_entries([candidate_stream(c) for c in sorted(candidates)])
     if known is not None:
         entries = recorded_by(entries, known)
     states: dict[str, CandidateState] = {}
-    for _, _, state in entries:
+    positions: dict[str, list[int]] = {}
+    for position, _, state in entries:
         ruling = load_event(state["event"]["type"], state["event"])
-        states.setdefault(ruling.candidate_id, CandidateState()).apply(ruling)  # type: ignore[attr-defined]
-    return states
+        candidate = states.setdefault(ruling.candidate_id, CandidateState())  # type: ignore[attr-defined]
+        banned = len(candidate.bans)
+        candidate.apply(ruling)
+        if len(candidate.bans) > banned:  # (a ban it appended: not a lifting, nor one with no end)
+            positions.setdefault(ruling.candidate_id, []).append(position)  # type: ignore[attr-defined]
+    return _Bans(states, positions, views, known)
 
 
-def _covering(bans: dict[str, CandidateState], cert: CertState) -> Ban | None:
-    state = bans.get(cert.candidate_id)
-    return next((b for b in state.bans if ban_covers(b.at, b.end, cert.started_at)), None) if state else None
-
-
-def _entry(session: dict[str, Any], certs: list[CertState], bans: dict[str, CandidateState]) -> dict[str, Any]:
+def _entry(session: dict[str, Any], certs: list[CertState], bans: _Bans) -> dict[str, Any]:
     """A session's docket entry, from its certifications' states (facts and result) and
     their candidates' bans."""
-    awaiting = [a for a in (certification_awaits(c.facts, _result(c.result_json), _covering(bans, c))
+    awaiting = [a for a in (certification_awaits(c.facts, _result(c.result_json), bans.unruled_at_start(c))
                             for c in sorted(certs, key=lambda c: c.certification_id)) if a is not None]
     return {**session, "certifications": len(certs), "awaiting": awaiting,
             "ready_to_publish": session["finalised"] and not session["published"] and not awaiting}

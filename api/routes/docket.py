@@ -31,7 +31,7 @@ QueryId = Annotated[str | None, Query(min_length=1, max_length=ID_MAX_LENGTH)]
         "resolves, no ruling resolved by hand and whose question the jury has not neutralised or "
         "de-neutralised (none for a cancelled certification), an unscorable result, a start during "
         "a ban of its candidate that the ledger recorded after the start (`banned_at_start`), with "
-        "no ruling on the certification. A session with none is "
+        "no ruling on the certification since. A session with none is "
         "`ready_to_publish`. Filterable by `centre_id`; paginated by `cursor` / `limit`. With "
         "`session_id`, that session whatever its state (404 if the ledger does not know it). With "
         "`as_of`, what awaited the jury at that recorded time, from a replay of the log as the ledger "

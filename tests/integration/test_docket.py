@@ -215,3 +215,37 @@ def test_the_terminal_says_why_a_report_is_left_to_the_jury_and_of_a_ban_at_star
            "2030-01-01T00:00:00Z) recorded after the start, which stood" in text, text  # (the cell folds after)
     none = CliRunner().invoke(app, ["docket", "--centre", "elsewhere", "--db", db_url])
     assert "no session of centre elsewhere awaits the jury" in " ".join(none.output.split()), none.output
+
+
+def test_a_ruling_recorded_before_a_late_ban_does_not_answer_for_the_start_it_covers(db_url):
+    """Such a start awaits the jury "with no ruling on the certification since" the ban
+    (README): any ruling on the certification cleared it, one recorded before the ban too,
+    so a comment on its incident hid from the docket the ban the jury learned of later."""
+    from tests.conftest import ManualClock
+
+    clock = ManualClock(datetime(2024, 6, 20, 9, 0, tzinfo=timezone.utc))
+    s = Scenario("s1")
+    with open_ledger(db_url, clock=clock) as ledger:
+        record(ledger, [s.open(), *s.full_test("c1"), s.finalise(),
+                        s.ruling("comment", certification_id="c1", comment="incident reviewed")])
+        assert the_docket(ledger)[0]["awaiting"] == []
+        clock.advance(minutes=10)
+        ban = s.ruling("ban_candidate", candidate_id="cand-c1", until="2030-01-01T00:00:00Z",
+                       at="2024-06-01T00:00:00Z")  # decided before c1 started, recorded after the comment
+        record(ledger, [ban])
+        clock.advance(minutes=10)
+        banned = clock.now
+        (entry,) = the_docket(ledger)
+        assert [(a["certification_id"], (a["banned_at_start"] or {}).get("ruling_id")) for a in entry["awaiting"]] \
+            == [("c1", ban["ruling_id"])], entry
+        (then,) = docket_as_of(ledger.store, banned)
+        assert then["awaiting"] == entry["awaiting"]
+        # The jury's ruling since the ban: the start stands.
+        clock.advance(minutes=10)
+        record(ledger, [s.ruling("comment", certification_id="c1", comment="the start stands")])
+        clock.advance(minutes=10)
+        (entry,) = the_docket(ledger)
+        assert entry["awaiting"] == [] and entry["ready_to_publish"], entry
+        (now,) = docket_as_of(ledger.store, clock.now)
+        assert now["awaiting"] == [] and now["ready_to_publish"]
+        assert docket_as_of(ledger.store, banned)[0]["awaiting"] == then["awaiting"]
