@@ -86,10 +86,13 @@ def _migrated(db: str | None):
 
 def _create_it_first(url, error: Exception) -> str:
     """How to create a PostgreSQL database the URL names and the server does not hold: a
-    new user met the server's words alone, with nothing said of what to do."""
+    new user met the server's words alone, with nothing said of what to do. In UTF-8
+    whatever the server's template1 (as `DatabaseNotUtf8` says it): a bare `createdb` on a
+    server made in LATIN1 made a database the next `init` refused."""
     if url.backend != "postgresql" or f'database "{url.dbname}" does not exist' not in str(error):
         return ""
-    command = ["createdb", "-h", url.host, "-p", str(url.port), *(["-U", url.user] if url.user else []), url.dbname]
+    command = ["createdb", "-E", "UTF8", "-T", "template0", "-h", url.host, "-p", str(url.port),
+               *(["-U", url.user] if url.user else []), url.dbname]
     return shown(f'; create it first, in UTF-8 (README, "PostgreSQL"): {shlex.join(command)}')
 
 

@@ -49,6 +49,31 @@ def test_a_database_the_server_does_not_hold_is_said_with_how_to_create_it(pg_se
     assert said.exit_code == 2, said.output
     text = " ".join(said.output.split())
     assert f'database "{name}" does not exist' in text, text
-    assert f'create it first, in UTF-8 (README, "PostgreSQL"): createdb -h ' in text and text.endswith(f" {name}"), text
+    assert f'create it first, in UTF-8 (README, "PostgreSQL"): createdb -E UTF8 -T template0 -h ' in text and text.endswith(f" {name}"), text
     with psycopg.connect(pg_server, autocommit=True) as conn:  # (nothing created on the way)
         assert conn.execute("SELECT count(*) FROM pg_database WHERE datname = %s", (name,)).fetchone()[0] == 0
+
+
+def test_the_command_said_to_create_a_missing_database_makes_it_in_utf8(pg_server):
+    """The hint said "create it first, in UTF-8" and gave a bare `createdb`, which copies
+    the server's template1: on a server made in LATIN1 or SQL_ASCII the database it made was
+    refused by the next `init` (a ledger needs UTF-8), which said to create it again with
+    `createdb -E UTF8 -T template0`. The hint gives that command at once, and it runs."""
+    import shlex
+    import shutil
+    import subprocess
+
+    name = f"certledger_none_{uuid.uuid4().hex[:12]}"
+    text = " ".join(CliRunner().invoke(app, ["init", "--db", _with_db(pg_server, name)]).output.split())
+    command = shlex.split(text.split(': ')[-1])
+    assert command[0] == "createdb" and command[-1] == name, text
+    assert " ".join(command[1:3]) == "-E UTF8" and " ".join(command[3:5]) == "-T template0", command
+    if shutil.which("createdb") is None:
+        return
+    try:
+        subprocess.run(command, check=True)
+        with psycopg.connect(_with_db(pg_server, name)) as conn:
+            assert conn.execute("SHOW server_encoding").fetchone()[0] == "UTF8"
+    finally:
+        with psycopg.connect(pg_server, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
