@@ -13,6 +13,7 @@ from typing import Annotated, Optional
 
 import psycopg
 import typer
+from typer.core import TyperGroup
 from eventsourcing import persistence
 
 from cli.common import (
@@ -52,8 +53,11 @@ def _options_before_the_command(
     # Each command takes its own --db; written before the command's name (as `git -C DIR`
     # is), click answered "No such option: --db", as if no ledger could be chosen at all.
     if db is not None:
+        # A group (tokens, rules) takes no --db either: its commands do.
+        name = ctx.invoked_subcommand
+        group = isinstance(ctx.command.get_command(ctx, name), TyperGroup) if name else False  # type: ignore[attr-defined]
         err.print(f"[red]error:[/red] --db goes after the command's name: "
-                  f"certledger {ctx.invoked_subcommand} --db URL …")
+                  f"certledger {name}{' COMMAND' if group else ''} --db URL …")
         raise typer.Exit(2)
 
 

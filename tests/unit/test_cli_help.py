@@ -61,3 +61,15 @@ def test_db_before_the_command_s_name_is_told_where_it_goes():
         assert "No such option" not in done.output
         assert f"certledger {args[-1] if args[-1] != '--json' else 'results'} --db URL" in done.output, done.output
     assert "--db" not in CliRunner().invoke(app, ["--help"]).output  # (each command's help says it)
+
+
+def test_db_before_a_group_s_name_is_told_to_follow_its_command():
+    """`certledger --db URL tokens list` was told "certledger tokens --db URL …", which
+    click answers "No such option: --db": a group (tokens, rules) takes no --db, each of
+    its commands does."""
+    for args, told in ((["--db", "sqlite:///x.db", "tokens", "list"], "certledger tokens COMMAND --db URL"),
+                       (["--db", "sqlite:///x.db", "rules", "list"], "certledger rules COMMAND --db URL")):
+        done = CliRunner().invoke(app, args, env={**os.environ, "COLUMNS": "200"})
+        assert done.exit_code == 2 and told in done.output, (args, done.output)
+    assert "No such option" not in CliRunner().invoke(app, ["tokens", "list", "--help"]).output
+    assert "--db" in CliRunner().invoke(app, ["tokens", "list", "--help"], env={**os.environ, "COLUMNS": "200"}).output
