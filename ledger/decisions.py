@@ -447,10 +447,11 @@ def _not_running_past_a_lifting(event: JuryRuling, candidate: CandidateState | N
                if event.until is not None and event.at < at < event.until]
     if spanned:
         at, ruling_id = max(spanned)  # (the last: a ban dated from it spans none)
+        first = min(spanned)[0]  # (one ending by the first spans none either; "before" the last spanned the first)
         raise E.FactDatedOutOfOrder(
             f"the ban is dated {event.at.isoformat()}, before the ruling {ruling_id} that lifted every ban of "
             f"candidate {event.candidate_id} in force at {at.isoformat()}, and runs past it: date it from "
-            "that lifting on, or end it before", field="at",
+            f"that lifting on, or end it by {first.isoformat()}", field="at",
         )
 
 

@@ -161,6 +161,24 @@ def test_a_ban_dated_before_a_lifting_it_would_outlast_is_refused(ledger):
     assert "in force at 2024-09-01" in err.message, err.message
 
 
+def test_a_ban_spanning_two_liftings_is_told_an_end_that_spans_neither(ledger):
+    """Told "date it from that lifting on, or end it before" of the last lifting it spans,
+    the jury ended it before that one and was refused again, for the first: the end that
+    is accepted is the first lifting's moment."""
+    s = Scenario()
+    accepted(ledger, [s.open(), s.ruling("ban_candidate", candidate_id="cand-x", until="2030-01-01T00:00:00Z",
+                                         at="2024-07-01T00:00:00Z"),
+                      s.ruling("unban", candidate_id="cand-x", at="2024-08-01T00:00:00Z"),
+                      s.ruling("ban_candidate", candidate_id="cand-x", until="2030-01-01T00:00:00Z",
+                               at="2024-08-15T00:00:00Z"),
+                      s.ruling("unban", candidate_id="cand-x", at="2024-09-01T00:00:00Z")])
+    backdated = s.ruling("ban_candidate", candidate_id="cand-x", until="2030-01-01T00:00:00Z",
+                         at="2024-07-15T00:00:00Z")
+    err = refused(ledger, [backdated], E.FactDatedOutOfOrder.code, field="at")
+    assert "from that lifting on" in err.message and "end it by 2024-08-01T00:00:00+00:00" in err.message, err.message
+    accepted(ledger, [{**backdated, "until": "2024-08-01T00:00:00Z"}])
+
+
 def test_lifting_a_ban_takes_the_full_jury_and_names_its_candidate(ledger):
     s = Scenario()
     accepted(ledger, [s.open(), s.ruling("ban_candidate", candidate_id="cand-x", until="2030-01-01T00:00:00Z")])
