@@ -82,10 +82,16 @@ class DocketIncident(BaseModel):
     because: str = Field(description="why no rule resolves it, as the result's explanation says")
 
 
+class DocketBanLifted(BaseModel):
+    ruling_id: str
+    at: str = Field(description="when the jury lifted the ban: in force up to then (not included)")
+
+
 class DocketBan(BaseModel):
     ruling_id: str
     at: str = Field(description="when the jury decided it: in force from then")
-    until: str = Field(description="its end (not included): the one decided, or the moment it was lifted")
+    until: str = Field(description="its end as decided (not included); `lifted` says if it was lifted before")
+    lifted: DocketBanLifted | None = Field(description="the ruling that lifted it after the start, if one did")
 
 
 class DocketItem(BaseModel):

@@ -8,7 +8,7 @@ import typer
 
 from cli.common import DbOption, dump_json, err, ledger_at, show, utc_text
 from cli.display import shown
-from cli.results import AsOfOption, JsonOption, _as_of_or_exit, _status_cell, _table, caught_up
+from cli.results import JsonOption, _as_of_or_exit, _status_cell, _table, caught_up
 from projections.fold import utc_iso
 
 
@@ -24,8 +24,11 @@ def awaits_words(item: dict) -> list[str]:
         words.append(f"unscorable: {item['error']}")
     if item["banned_at_start"]:
         ban = item["banned_at_start"]
+        lifted = (f", lifted from {utc_text(ban['lifted']['at'])} by ruling {ban['lifted']['ruling_id']}"
+                  if ban.get("lifted") else "")
         words.append(f"started during a ban of its candidate (ruling {ban['ruling_id']}, from {utc_text(ban['at'])} "
-                     f"until {utc_text(ban['until'])}) recorded after the start, which stood: the jury may cancel it")
+                     f"until {utc_text(ban['until'])}{lifted}) recorded after the start, which stood: the jury may "
+                     "cancel it")
     return words
 
 
@@ -46,7 +49,9 @@ def register(app: typer.Typer) -> None:
         session: Annotated[Optional[str], typer.Option(
             "--session", help="Only this session, whatever its state (published or not)")] = None,
         centre: Annotated[Optional[str], typer.Option("--centre", help="Only this centre's sessions")] = None,
-        as_of: AsOfOption = None,
+        as_of: Annotated[Optional[str], typer.Option(
+            "--as-of", help="Recorded time T (RFC 3339; a date means the end of that day, UTC): what awaited the "
+                            "jury at T, from a replay of the log as the ledger held it then")] = None,
         as_json: JsonOption = False,
         db: DbOption = None,
     ) -> None:

@@ -82,7 +82,10 @@ def certification_awaits(facts: dict[str, Any], result: dict[str, Any] | None,
                  if i["outcome"] == "left_to_jury" and i["code"] != FRAUD_SUSPICION
                  and i.get("question_id") not in judged]
     error = result.get("error") if result is not None and result.get("status") == "error" else None
-    banned = {"ruling_id": ban.ruling_id, "at": utc_iso(ban.at), "until": utc_iso(ban.end)} if ban is not None else None
+    # As the audit says a ban: its end as decided, and its lifting apart.
+    banned = {"ruling_id": ban.ruling_id, "at": utc_iso(ban.at), "until": utc_iso(ban.until),
+              "lifted": None if ban.lifted is None else {"ruling_id": ban.lifted[0], "at": utc_iso(ban.lifted[1])}
+              } if ban is not None else None
     if not (fraud or incidents or error or banned):
         return None
     return {"certification_id": facts["certification_id"], "candidate_id": facts.get("candidate_id"),
@@ -171,12 +174,23 @@ class _Bans(NamedTuple):
 
 def _candidate_bans(views: ResultsViews, candidates: set[str], known: KnownAt | None = None) -> _Bans:
     """The bans of these candidates (those known at `known.as_of`), folded as recording
-    folds them (a lifting included); one read of their streams."""
-    entries: Iterable[Entry] = views.stream_entries([candidate_stream(c) for c in sorted(candidates)])
-    if known is not None:
-        entries = recorded_by(entries, known)
+    folds them (a lifting included); their streams read a few hundred at a time (SQLite
+    builds before 3.32 take at most 999 values in a statement)."""
     states: dict[str, CandidateState] = {}
     positions: dict[str, list[int]] = {}
+    for chunk in chunks(sorted(candidates), CANDIDATES_AT_ONCE):
+        _fold_bans(views, chunk, known, states, positions)
+    return _Bans(states, positions, views, known)
+
+
+CANDIDATES_AT_ONCE = 500
+
+
+def _fold_bans(views: ResultsViews, candidates: list[str], known: KnownAt | None,
+               states: dict[str, CandidateState], positions: dict[str, list[int]]) -> None:
+    entries: Iterable[Entry] = views.stream_entries([candidate_stream(c) for c in candidates])
+    if known is not None:
+        entries = recorded_by(entries, known)
     for position, _, state in entries:
         ruling = load_event(state["event"]["type"], state["event"])
         candidate = states.setdefault(ruling.candidate_id, CandidateState())  # type: ignore[attr-defined]
@@ -184,7 +198,6 @@ def _candidate_bans(views: ResultsViews, candidates: set[str], known: KnownAt | 
         candidate.apply(ruling)
         if len(candidate.bans) > banned:  # (a ban it appended: not a lifting, nor one with no end)
             positions.setdefault(ruling.candidate_id, []).append(position)  # type: ignore[attr-defined]
-    return _Bans(states, positions, views, known)
 
 
 def _entry(session: dict[str, Any], certs: list[CertState], bans: _Bans) -> dict[str, Any]:

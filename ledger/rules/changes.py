@@ -74,8 +74,6 @@ def _change(path: str, before: Any, after: Any) -> str:
     return text
 
 
-
-
 def _shown(value: Any) -> str:
     if value is _ABSENT:
         return "(absent)"

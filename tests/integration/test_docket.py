@@ -116,7 +116,8 @@ def test_an_unscorable_result_awaits_the_jury_and_a_session_in_progress_is_not_l
 
 
 def test_the_docket_command_says_what_awaits_and_what_is_ready(db_url, clock, monkeypatch):
-    monkeypatch.setattr("projections.docket.SESSIONS_AT_ONCE", 1)  # (read a session at a time)
+    monkeypatch.setattr("projections.docket.SESSIONS_AT_ONCE", 1)  # (read a session at a time,
+    monkeypatch.setattr("projections.docket.CANDIDATES_AT_ONCE", 1)  # and a candidate's bans)
     s, t = Scenario("s1"), Scenario("s2")
     with open_ledger(db_url, clock=clock) as ledger:
         record(ledger, [s.open(), *s.full_test("c1"), fraud(s, "c1", "fr-1"), *s.full_test("c2"),
@@ -194,8 +195,15 @@ def test_a_start_a_ban_recorded_later_covers_awaits_the_jury_until_it_rules(ledg
     (entry,) = the_docket(ledger)
     c1 = next(a for a in entry["awaiting"] if a["certification_id"] == "c1")
     assert c1["banned_at_start"] == {"ruling_id": ban["ruling_id"], "at": "2024-06-01T00:00:00.000000+00:00",
-                                     "until": "2030-01-01T00:00:00.000000+00:00"}, c1
+                                     "until": "2030-01-01T00:00:00.000000+00:00", "lifted": None}, c1
     assert (c1["fraud_reports"], c1["incidents_left_to_jury"], c1["error"]) == ([], [], None)
+    # Lifted after the start, the ban still covered it: said with its lifting, as the audit says it.
+    lift = s.ruling("unban", candidate_id="cand-c1")
+    record(ledger, [lift])
+    (entry,) = the_docket(ledger)
+    c1 = next(a for a in entry["awaiting"] if a["certification_id"] == "c1")
+    assert c1["banned_at_start"]["until"] == "2030-01-01T00:00:00.000000+00:00"
+    assert c1["banned_at_start"]["lifted"]["ruling_id"] == lift["ruling_id"], c1
     # The jury cancels c1 (the ban stands for it) and c2, whose C7 then awaits nothing.
     record(ledger, [s.ruling("cancel", certification_id="c1"), s.ruling("cancel", certification_id="c2")])
     (entry,) = the_docket(ledger)

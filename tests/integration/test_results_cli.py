@@ -1404,9 +1404,13 @@ def test_the_demo_s_own_ledger_file_is_no_output_to_refuse(tmp_path, monkeypatch
     """`certledger demo --db-file F` writes its ledger there by design: with
     $CERTLEDGER_DATABASE_URL naming F (to explore the demo's ledger after it ran), the check
     that an output is not the ledger's own file refused the demo's next run."""
-    from cli.common import output_path
+    import typer
+
+    from cli.common import output_path, report_path
 
     demo = tmp_path / "certledger-demo.db"
     demo.write_bytes(b"")
     monkeypatch.setenv("CERTLEDGER_DATABASE_URL", f"sqlite:///{demo}")
-    assert output_path(str(demo), "--db-file") == demo
+    assert output_path(str(demo), "--db-file") == demo  # the demo's check: its ledger is its output
+    with pytest.raises(typer.Exit):  # an export's: the same file is the ledger's
+        report_path(str(demo), "-o", None)
