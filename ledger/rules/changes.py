@@ -25,16 +25,22 @@ _LONGEST_MAPPING = 240
 
 
 def proposal_changes(rules: RuleSet, timeline: RuleTimeline) -> list[str]:
-    """Each value `rules` itself sets (its `origins`), beside the value of the version it
-    extends (`(absent)` where that one has none); the whole document when it extends
-    nothing. A value set to what it already was is listed too: the document says it."""
+    """Each value `rules` itself sets (its `origins`) or removes (a re-mark), beside the
+    value of the version it extends (`(absent)` where that one has none, or this one no
+    longer has one); the whole document when it extends nothing. A value set to what it
+    already was is listed too: the document says it."""
     parent = timeline.get(rules.extends) if rules.extends else None
     head = (f"extends {parent.version}" if parent is not None else "extends no version: a whole document") + \
         f", in force for certifications started from {rules.effective_from.isoformat()}"
     if parent is None:
         return [head]
     ours, theirs = rules.model_dump(mode="json"), parent.model_dump(mode="json")
-    own = sorted(p for p, v in rules.origins.items() if v == rules.version and p.split(".")[0] not in _IDENTITY)
+    own = {p for p, v in rules.origins.items() if v == rules.version and p.split(".")[0] not in _IDENTITY}
+    # A re-mark a null removed has no value left, hence no origin: found as what the parent
+    # holds and the document no longer does (merging adds keys, only such a null drops one).
+    removed = {p for p in _differing(theirs, ours, "")
+               if p.split(".")[0] not in _IDENTITY and value_at(ours, p) is _ABSENT}
+    own = sorted(own | removed)
     return [head] + [_change(path, value_at(theirs, path), value_at(ours, path)) for path in own]
 
 

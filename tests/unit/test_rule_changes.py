@@ -70,3 +70,14 @@ def test_a_value_written_as_it_was_says_so_and_an_empty_mapping_that_it_removes_
         'that re-mark)',
         "max_reachable_level: 7 → 7, the same",
     ]
+
+
+def test_a_re_mark_a_null_removes_is_said_beside_the_parents():
+    """A null in remark_answers removes the parent's re-mark and leaves no origin (no value
+    is left): what-if's words of the proposal, read from the origins, said nothing of it,
+    and a proposal whose only change was that read as one that changes nothing."""
+    timeline = RuleTimeline.builtin()
+    rules = timeline.add({"version": "no-focus-remark", "extends": "pix-v2-2024-05",
+                          "effective_from": "2024-06-01T00:00:00Z",
+                          "automatic_resolution": {"E10": {"remark_answers": {"focusedOut": None}}}}, written=True)
+    assert proposal_changes(rules, timeline)[1:] == ['automatic_resolution.E10.remark_answers.focusedOut: "ok" → (absent)']
