@@ -20,6 +20,7 @@ _ALWAYS_WRITTEN = frozenset({"version", "effective_from"})
 # Mappings in which a variant's `null` entry removes the parent's (their values are never
 # null in a resolved version; `ledger.rules.resolution.deep_merge`).
 REMOVING_MAPPINGS = frozenset({"remark_answers"})
+_REMOVING_SAID = "; in a document that extends another, an entry's null removes the parent's for that status"
 
 
 def _no_default(schema: dict[str, Any]) -> None:
@@ -43,16 +44,17 @@ def _override_type(tp: Any) -> Any:
 def _override_model(model: type[BaseModel], root: bool = False) -> type[BaseModel]:
     fields: dict[str, Any] = {}
     for name, info in model.model_fields.items():
-        tp = _override_type(info.annotation)
+        tp, description = _override_type(info.annotation), info.description
         if name in REMOVING_MAPPINGS:
             key, value = get_args(info.annotation)
             tp = dict[key, value | None]  # type: ignore[valid-type]  (null: remove the parent's entry)
+            description = f"{description}{_REMOVING_SAID}"  # (the schema took the null and never said it)
         if info.metadata:
             tp = Annotated[(tp, *info.metadata)]  # type: ignore[valid-type]
         if root and name in _ALWAYS_WRITTEN:
-            fields[name] = (tp, Field(description=info.description))
+            fields[name] = (tp, Field(description=description))
         else:
-            fields[name] = (tp, Field(default=None, description=info.description, json_schema_extra=_no_default))
+            fields[name] = (tp, Field(default=None, description=description, json_schema_extra=_no_default))
     return create_model(  # type: ignore[call-overload,no-any-return]
         f"{model.__name__}Override",
         __config__=ConfigDict(frozen=True, extra="forbid"),
@@ -79,6 +81,7 @@ def rule_document_json_schema() -> dict[str, Any]:
     schema["title"] = "Pix certification rule document"
     schema["description"] = (
         "A rule version. With `extends`, every other key overrides the parent's value: "
-        "mappings are deep-merged, lists and scalars (null included) replace."
+        "mappings are deep-merged, lists and scalars (null included) replace, but for a null entry of "
+        "remark_answers, which removes the parent's re-mark of that status."
     )
     return schema

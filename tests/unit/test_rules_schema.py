@@ -91,3 +91,13 @@ def test_the_schema_takes_the_trust_ratio_the_checker_takes() -> None:
     disagree = [v for v in examples if _accepts(ratio, v) != _checker_takes_ratio(v)]
     assert disagree == [], disagree
     assert not _accepts(ratio, "0.66")
+
+
+def test_the_schema_says_what_a_null_re_mark_does() -> None:
+    """The schema took `{"focusedOut": null}` in remark_answers and said nothing of it,
+    while its own description said a null replaces: a jury reading it took the null for
+    a re-mark to nothing, or for refused."""
+    remarks = SCHEMA["$defs"]["IncidentRuleOverride"]["properties"]["remark_answers"]
+    assert {"type": "null"} in remarks["additionalProperties"]["anyOf"]
+    assert "null removes" in remarks["description"], remarks["description"]
+    assert "remark_answers" in SCHEMA["description"]
