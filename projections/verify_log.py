@@ -184,8 +184,8 @@ def check_log(views: ResultsViews, up_to: int, events: Check, ids: Check, member
     events.refused_positions = {position for position, _ in refused}
     if refused:
         position, problem = refused[0]
-        events.notes.append(
-            f"{len(refused):,} fact(s) recorded before a rule that refuses them now (the first at position "
+        events.notes.append(  # (facts: one may be refused on two counts, its field and its jury)
+            f"{len(events.refused_positions):,} fact(s) recorded before a rule that refuses them now (the first at position "
             f"{position}, {problem}): read and scored as recorded, but an export of them is refused at import into "
             "another ledger (judged: each line's fields, each rule version's jury, name and document, and each of the "
             "jury's facts about a certification against its session's finalisation; not the other checks an "

@@ -388,6 +388,32 @@ def test_jury_facts_recorded_before_their_sessions_finalisation_are_noted_for_an
         "it would refuse only the 2 the events check notes above (not said twice)"), check
 
 
+def _refused_twice_over(sqlite_url: str) -> None:
+    """The example's publication dated before its session's finalisation, and its rule
+    version's decision without its seconds and with a jury of one Pix member, both as a
+    release before those rules could have recorded them (the log's triggers bypassed)."""
+    _tamper(sqlite_url,
+            "UPDATE stored_events SET state = CAST(replace(CAST(state AS TEXT), '\"at\":\"2024-06-25T09:00:00Z\"', "
+            "'\"at\":\"2024-06-12T08:00Z\"') AS BLOB) WHERE originator_id = 'session:session-2024-06-12-lyon' "
+            "AND CAST(state AS TEXT) LIKE '%ResultsPublished%'",
+            "UPDATE stored_events SET state = CAST(replace(replace(CAST(state AS TEXT), "
+            "'\"at\":\"2024-09-02T10:00:00Z\"', '\"at\":\"2024-09-02T10:00Z\"'), '\"member_id\":\"pix-2\"', "
+            "'\"member_id\":\"pix-1\"') AS BLOB) WHERE originator_id = 'rules' AND originator_version = 9")
+
+
+def test_a_fact_refused_now_on_two_counts_is_one_fact(sqlite_url, clock, example_path):
+    """A rule version whose line an import refuses now for its field and for its jury was
+    counted once per refusal: the events check said '3 fact(s)' of two, and `--rejudge`
+    then said it refused 'only the 2 the events check notes above'."""
+    with open_ledger(sqlite_url, clock=clock) as ledger, example_path.open("rb") as fh:
+        import_file(ledger, fh)
+    _refused_twice_over(sqlite_url)
+    with open_ledger(sqlite_url) as ledger:
+        events_check = next(c for c in verify(ledger.store, results=False).checks if c.name == "events")
+    assert len(events_check.notes) == 1 and events_check.notes[0].startswith(
+        "2 fact(s) recorded before a rule that refuses them now (the first at position 83, at: "), events_check.notes
+
+
 def test_ids_a_refused_write_left_unused_are_not_taken_for_an_older_releases_writes(pg_url, clock, example_path):
     """A refused import (PostgreSQL hands its ids out, and its rollback leaves them unused)
     made the next commit seal that empty range as known by recorded times, and `verify`
