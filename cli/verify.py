@@ -51,7 +51,7 @@ def register(app: typer.Typer) -> None:
                 report = _with_progress(lambda tick: verify(ledger.store, results=not log_only, progress=tick,
                                                             expect_chain=kept))
                 if rejudge:
-                    noted = next((c.refused_positions for c in report.checks if c.name == "events"), set())
+                    noted = next((c.refused_codes for c in report.checks if c.name == "events"), set())
                     report.checks.append(_with_progress(lambda tick: _judged_again(ledger.store, report.position,
                                                                                    tick, noted)))
         if as_json:
@@ -90,17 +90,19 @@ def print_report(report) -> None:
                   f"unchanged), or --since {head} (what is appended after it)", soft_wrap=True, markup=False)
 
 
-def _judged_again(store, up_to: int, tick, noted: set[int] = frozenset()):
-    """The facts judged again (`commands.rejudge`), as one more check of the report; those
-    the events check already notes as refused now (`noted`, their positions) are counted,
-    not said twice."""
+def _judged_again(store, up_to: int, tick, noted: set[tuple[int, str]] = frozenset()):
+    """The facts judged again (`commands.rejudge`), as one more check of the report; the
+    refusals the events check already says (`noted`: position, rule's code) are counted,
+    not said twice. Another rule's refusal of such a fact is said: the events check
+    judges a few rules only (a publication it notes for its field's form may be dated
+    before the finalisation too)."""
     from commands.rejudge import rejudge
     from projections.verify_report import MAX_LISTED, Check
 
     judged, found = rejudge(store, up_to, progress=(lambda done, total: tick("facts", done, total))
                             if tick else None)
-    refusable = [fact for fact in found if fact.position not in noted]
-    also = len({fact.position for fact in found if fact.position in noted})  # (facts, not findings)
+    refusable = [fact for fact in found if (fact.position, fact.code) not in noted]
+    also = len({fact.position for fact in found if (fact.position, fact.code) in noted})  # (facts, not findings)
     # Notes, not problems, as the events check notes facts a newer rule of writing refuses:
     # an older release recorded them lawfully, and the log holds them whole.
     check = Check("facts judged again", checked=judged,

@@ -31,7 +31,7 @@ from ledger.events import (
 )
 from ledger.aggregates import CandidateState, ban_covers
 from ledger.decisions import judge_rule_version, jury_fact_too_soon
-from ledger.errors import DomainError
+from ledger.errors import DomainError, RuleDocumentRefused
 from ledger.rule_stream import GENESIS_REASON, RulesState
 from ledger.recorded import RULING_KEY_PREFIX, UNINDEXED_DIGEST, digest_of, ruling_digest, ruling_key_of
 from ledger.streams import stream_of
@@ -126,9 +126,12 @@ def check_log(views: ResultsViews, up_to: int, events: Check, ids: Check, member
                         judge_rule_version(event, rules)
                     except DomainError as e:
                         refused.append((position, f"{e.field or '(the fact)'}: {e.message}"))
+                        events.refused_codes.add((position, e.code))
                 try:
                     rules.apply(event)
                 except Exception as e:  # noqa: BLE001 - a finding, not a crash
+                    # (--rejudge names it so: the code of a document refused)
+                    events.refused_codes.add((position, RuleDocumentRefused.code))
                     events.problem(f"{where}: rule version {event.version} no longer resolves against the ones "
                                    f"before it ({type(e).__name__}: {str(e)[:200]}): every replay past it fails")
             if topic != f"certledger:{line['type']}@1":
@@ -172,6 +175,7 @@ def check_log(views: ResultsViews, up_to: int, events: Check, ids: Check, member
                                               finalised_at.get(session))
                 if too_soon is not None:
                     refused.append((position, f"{too_soon.field}: {too_soon.message}"))
+                    events.refused_codes.add((position, too_soon.code))
         _check_page_ids(views, page_ids, ids, matched_ids)
         _check_page_members(views, page_starts, members, matched_members)
         tick("log", events.checked, up_to)

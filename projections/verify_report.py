@@ -24,9 +24,12 @@ class Check:
     problems: list[str] = field(default_factory=list)  # the first MAX_LISTED
     notes: list[str] = field(default_factory=list)  # not defects: what an auditor should know
     summary: str = ""
-    # The events check's facts a rule refuses now (their positions): `--rejudge` judges
-    # them again and leaves them to the events check's note rather than saying them twice.
+    # The events check's facts a rule refuses now (their positions, which its note counts),
+    # and each refusal it says of a fact, as (position, the refusing rule's code): `--rejudge`
+    # judges them again and leaves these to the events check rather than saying them
+    # twice; another rule's refusal of the same fact is its own to say.
     refused_positions: set[int] = field(default_factory=set)
+    refused_codes: set[tuple[int, str]] = field(default_factory=set)
 
     def problem(self, text: str) -> None:
         self.count += 1

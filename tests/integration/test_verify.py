@@ -414,6 +414,23 @@ def test_a_fact_refused_now_on_two_counts_is_one_fact(sqlite_url, clock, example
         "2 fact(s) recorded before a rule that refuses them now (the first at position 83, at: "), events_check.notes
 
 
+def test_rejudge_says_what_the_events_check_does_not_of_a_fact_it_notes(sqlite_url, clock, example_path):
+    """`--rejudge` left every finding at a position the events check notes to that check:
+    a publication the events check notes for its `at` written without seconds, and that
+    this release refuses for being dated before its session's finalisation, was said only
+    for its form, and the summary said rejudging refused 'only' what the events check
+    notes. Only the events check's own refusals (the same rule, at that fact) are left to it."""
+    with open_ledger(sqlite_url, clock=clock) as ledger, example_path.open("rb") as fh:
+        import_file(ledger, fh)
+    _refused_twice_over(sqlite_url)
+    said = runner.invoke(app, ["verify", "--rejudge", "--json", "--log-only", "--db", sqlite_url])
+    rejudged = next(c for c in orjson.loads(said.stdout)["checks"] if c["name"] == "facts judged again")
+    assert len(rejudged["notes"]) == 1 and rejudged["notes"][0].startswith("position 83 (event publish-lyon, "), rejudged
+    assert "(fact-dated-out-of-order, field at): the publication is dated" in rejudged["notes"][0], rejudged
+    assert rejudged["summary"].endswith("1 recorded under older rules that it would refuse (noted below), and the 1 "
+                                        "the events check notes above (not said twice)"), rejudged
+
+
 def test_ids_a_refused_write_left_unused_are_not_taken_for_an_older_releases_writes(pg_url, clock, example_path):
     """A refused import (PostgreSQL hands its ids out, and its rollback leaves them unused)
     made the next commit seal that empty range as known by recorded times, and `verify`
