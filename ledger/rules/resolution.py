@@ -14,7 +14,7 @@ incident code).
 from __future__ import annotations
 
 from functools import cache
-from typing import Annotated, Any, Iterator, Mapping
+from typing import Annotated, Any, Iterator, Mapping, get_args
 
 import orjson
 from pydantic import TypeAdapter, ValidationError
@@ -22,7 +22,7 @@ from pydantic import TypeAdapter, ValidationError
 from ledger.events import WRITTEN
 from ledger.rules.checks import semantic_problems
 from ledger.rules.document import RuleDocument, RuleSet
-from ledger.rules.incident_policy import IncidentRule
+from ledger.rules.incident_policy import AnswerStatus, IncidentRule
 from ledger.rules.level_table import LevelRow
 from ledger.rules.problems import RuleDocumentInvalid, RuleProblem, problems_from_pydantic
 from ledger.rules.schema import REMOVING_MAPPINGS, override_form_problems
@@ -181,12 +181,27 @@ def resolve_document(raw: Mapping[str, Any], known: Mapping[str, RuleSet], *, wr
     inherited = parent.model_dump(mode="json", exclude={"origins", *NOT_INHERITED}) if parent else {}
     merged = deep_merge(inherited, raw)
     problems = _on_the_written_side(_document_problems(merged, written), raw)
+    if written:
+        problems += _removals_of_no_status(raw)
     if problems:
         raise RuleDocumentInvalid(problems)
     origins = merge_origins(parent.origins if parent else {}, raw, raw["version"])
     # (an entry a `null` removed has no value left to say the origin of)
     origins = {path: version for path, version in origins.items() if value_at(merged, path) is not ABSENT}
     return RuleSet.model_validate({**merged, "origins": origins})
+
+
+def _removals_of_no_status(raw: Mapping[str, Any]) -> list[RuleProblem]:
+    """A null in remark_answers naming no answer status (`focusedout`, a typo): the merge
+    drops it before the document is checked, so it removed nothing and was taken silently."""
+    policies = raw.get("automatic_resolution")
+    statuses = get_args(AnswerStatus)
+    return [RuleProblem(f"automatic_resolution.{code}.remark_answers.{status}",
+                        f"a null removes the inherited re-mark of an answer status ({', '.join(statuses)}): "
+                        f"{status!r} is none, so it removes nothing")
+            for code, policy in (policies.items() if isinstance(policies, dict) else ())
+            if isinstance(policy, dict) and isinstance(remarks := policy.get("remark_answers"), dict)
+            for status, value in remarks.items() if value is None and status not in statuses]
 
 
 ABSENT = object()  # what `value_at` gives for a path the document does not hold

@@ -214,6 +214,17 @@ def test_null_in_a_remark_mapping_removes_one_inherited_re_mark_and_keeps_the_ot
     assert set(_problems(_variant(reproducibility_rate={"rounding": None}))) == {"reproducibility_rate.rounding"}
 
 
+def test_a_null_re_mark_of_no_answer_status_is_refused_not_taken_as_removing_nothing() -> None:
+    """The merge drops a null entry before the document is checked: one naming no answer
+    status (`focusedout`, a typo) removed nothing and was taken silently, the jury left
+    believing E10's re-mark gone (what the schema refuses, the checker took)."""
+    with pytest.raises(RuleDocumentInvalid) as caught:
+        resolve_document(_variant(automatic_resolution={"E10": {"remark_answers": {"focusedout": None}}}), KNOWN,
+                         written=True)
+    assert [p.path for p in caught.value.problems] == ["automatic_resolution.E10.remark_answers.focusedout"]
+    assert "focusedOut" in caught.value.problems[0].message and "removes nothing" in caught.value.problems[0].message
+
+
 def test_a_list_replaces_the_parents_whole() -> None:
     rules = resolve_document(_variant(level_table=_table({"N": 3, "C": "0..3", "Z": "0..3"})), KNOWN)
     assert len(rules.level_table) == 1
