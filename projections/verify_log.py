@@ -193,7 +193,11 @@ def check_log(views: ResultsViews, up_to: int, events: Check, ids: Check, member
             f"{position}, {problem}): read and scored as recorded, but an export of them is refused at import into "
             "another ledger (judged: each line's fields, each rule version's jury, name and document, and each of the "
             "jury's facts about a certification against its session's finalisation; not the other checks an "
-            "import makes against the ledger's state)")
+            "import makes against the ledger's state)"
+            # Each named by position (`--rejudge` leaves them to this note, so no other says them).
+            + ("; at positions " + ", ".join(f"{p:,}" for p in sorted(events.refused_positions)[:MAX_LISTED])
+               + (", …" if len(events.refused_positions) > MAX_LISTED else "")
+               if len(events.refused_positions) > 1 else ""))
     banned_starts = sorted((entry for candidate, state in candidates.items()
                             for ban, starts in zip(state.bans, starts_under.get(candidate, ()))
                             for entry in starts if ban_covers(ban.at, ban.end, entry[1])),

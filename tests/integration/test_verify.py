@@ -381,6 +381,11 @@ def test_jury_facts_recorded_before_their_sessions_finalisation_are_noted_for_an
         "2 fact(s) recorded before a rule that refuses them now (the first at position "), notes
     assert "certification_id: session s1 is not finalised: the jury decides on certification c1 once its session is" \
         in notes[0], notes
+    # Each is named by position there (the first alone was, and --rejudge no longer lists them).
+    with open_ledger(db_url) as ledger:
+        positions = [r.position for r in ledger.store.iter_log()
+                     if r.event.event_id in (early["event_id"], backdated["event_id"])]
+    assert notes[0].endswith(f"; at positions {positions[0]:,}, {positions[1]:,}"), notes
     # Judged again, they are the events check's: counted, not said a second time.
     said = runner.invoke(app, ["verify", "--rejudge", "--json", "--db", db_url])
     check = next(c for c in orjson.loads(said.stdout)["checks"] if c["name"] == "facts judged again")
