@@ -182,7 +182,7 @@ def resolve_document(raw: Mapping[str, Any], known: Mapping[str, RuleSet], *, wr
     merged = deep_merge(inherited, raw)
     problems = _on_the_written_side(_document_problems(merged, written), raw)
     if written:
-        problems += _removals_of_no_status(raw)
+        problems += _removals_of_nothing(raw, inherited, parent.version if parent else None)
     if problems:
         raise RuleDocumentInvalid(problems)
     origins = merge_origins(parent.origins if parent else {}, raw, raw["version"])
@@ -191,17 +191,28 @@ def resolve_document(raw: Mapping[str, Any], known: Mapping[str, RuleSet], *, wr
     return RuleSet.model_validate({**merged, "origins": origins})
 
 
-def _removals_of_no_status(raw: Mapping[str, Any]) -> list[RuleProblem]:
-    """A null in remark_answers naming no answer status (`focusedout`, a typo): the merge
-    drops it before the document is checked, so it removed nothing and was taken silently."""
+def _removals_of_nothing(raw: Mapping[str, Any], inherited: Mapping[str, Any], parent: str | None) -> list[RuleProblem]:
+    """A null in remark_answers that removes nothing: naming no answer status (`focusedout`,
+    a typo), or a re-mark the extended version does not make (or with no version extended).
+    The merge drops it before the document is checked, so it was taken silently, the jury
+    believing a re-mark gone."""
     policies = raw.get("automatic_resolution")
     statuses = get_args(AnswerStatus)
-    return [RuleProblem(f"automatic_resolution.{code}.remark_answers.{status}",
-                        f"a null removes the inherited re-mark of an answer status ({', '.join(statuses)}): "
-                        f"{status!r} is none, so it removes nothing")
-            for code, policy in (policies.items() if isinstance(policies, dict) else ())
-            if isinstance(policy, dict) and isinstance(remarks := policy.get("remark_answers"), dict)
-            for status, value in remarks.items() if value is None and status not in statuses]
+    problems = []
+    for code, policy in (policies.items() if isinstance(policies, dict) else ()):
+        if not (isinstance(policy, dict) and isinstance(remarks := policy.get("remark_answers"), dict)):
+            continue
+        held = ((inherited.get("automatic_resolution") or {}).get(code) or {}).get("remark_answers") or {}
+        for status, value in remarks.items():
+            if value is not None or status in held:
+                continue
+            why = (f"{status!r} is none, so it removes nothing" if status not in statuses else
+                   f"{code} of {parent} re-marks no {status} answer: there is nothing to remove" if parent else
+                   "this document extends no version: there is nothing to remove")
+            problems.append(RuleProblem(f"automatic_resolution.{code}.remark_answers.{status}",
+                                        f"a null removes the inherited re-mark of an answer status "
+                                        f"({', '.join(statuses)}): {why}"))
+    return problems
 
 
 ABSENT = object()  # what `value_at` gives for a path the document does not hold

@@ -174,6 +174,12 @@ def test_every_problem_is_reported_not_just_the_first() -> None:
     }
 
 
+def _problems_written(raw: dict[str, Any]) -> dict[str, str]:
+    with pytest.raises(RuleDocumentInvalid) as caught:
+        resolve_document(raw, KNOWN, written=True)
+    return {p.path: p.message for p in caught.value.problems}
+
+
 def test_a_document_must_be_an_object() -> None:
     assert _problems(["not", "a", "document"]) == {"": "a rule document is a JSON object"}  # type: ignore[arg-type]
 
@@ -208,9 +214,15 @@ def test_null_in_a_remark_mapping_removes_one_inherited_re_mark_and_keeps_the_ot
                                                   two.automatic_resolution["E10"].neutralise_answers)
     assert "automatic_resolution.E10.remark_answers.focusedOut" not in one.origins  # (no value left)
     assert one.origins["automatic_resolution.E10.remark_answers.timedout"] == "two-remarks"
-    # Removing what the parent does not hold removes nothing; a null elsewhere is refused.
-    same = resolve_document(_variant(automatic_resolution={"E10": {"remark_answers": {"skipped": None}}}), KNOWN)
-    assert same.automatic_resolution["E10"].remark_answers == {"focusedOut": "ok"}
+    # Removing what the parent does not hold removes nothing: refused as written, said why
+    # (read back as stored, it is taken as it was accepted); a null elsewhere is refused.
+    nothing = _variant(automatic_resolution={"E10": {"remark_answers": {"skipped": None}}})
+    assert _problems_written(nothing) == {"automatic_resolution.E10.remark_answers.skipped": (
+        "a null removes the inherited re-mark of an answer status (ok, ko, partially, skipped, timedout, focusedOut): "
+        "E10 of pix-v2-2024-05 re-marks no skipped answer: there is nothing to remove")}
+    assert resolve_document(nothing, KNOWN).automatic_resolution["E10"].remark_answers == {"focusedOut": "ok"}
+    root = {**nothing, "extends": None}
+    assert "this document extends no version: there is nothing to remove" in " ".join(_problems_written(root).values())
     assert set(_problems(_variant(reproducibility_rate={"rounding": None}))) == {"reproducibility_rate.rounding"}
 
 
