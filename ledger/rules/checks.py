@@ -89,7 +89,10 @@ def _policy_problems(code: str, rule: Any) -> list[RuleProblem]:
     if "ok" in rule.neutralise_answers:
         problems.append(RuleProblem(f"{at}.neutralise_answers", "a correct answer is never neutralised automatically"))
     problems += [
-        RuleProblem(f"{at}.remark_answers.{status}", f"{status} is already in neutralise_answers")
+        RuleProblem(f"{at}.remark_answers.{status}",
+                    f"{status} is already in neutralise_answers: an answer is neutralised or re-marked, not both "
+                    f"(to neutralise it where the version extended re-marks it, remove that re-mark: "
+                    f'"remark_answers": {{"{status}": null}})')
         for status in rule.remark_answers if status in rule.neutralise_answers
     ]
     return problems

@@ -393,3 +393,14 @@ def test_a_written_document_holding_nul_is_refused_as_its_line_would_be(keys, pa
         resolve_document(doc, KNOWN, written=True)
     assert "NUL" in str(caught.value)
     assert {p.path for p in caught.value.problems} == {path}, caught.value.problems
+
+
+def test_an_answer_neutralised_and_re_marked_is_refused_saying_how_to_drop_the_inherited_re_mark() -> None:
+    both = _variant(automatic_resolution={"E10": {"neutralise_answers": ["ko", "skipped", "focusedOut"]}})
+    (message,) = _problems(both).values()
+    assert message.startswith("focusedOut is already in neutralise_answers") and \
+        '"remark_answers": {"focusedOut": null}' in message, message
+    fixed = {**both, "automatic_resolution": {"E10": {"neutralise_answers": ["ko", "skipped", "focusedOut"],
+                                                      "remark_answers": {"focusedOut": None}}}}
+    e10 = resolve_document(fixed, KNOWN, written=True).automatic_resolution["E10"]
+    assert e10.neutralise_answers == ("ko", "skipped", "focusedOut") and e10.remark_answers == {}
