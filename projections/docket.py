@@ -9,8 +9,8 @@ listed that: a jury found its work by reading every result of every finalised se
 A certification awaits the jury for what the ledger holds of it, as the results
 projection holds it:
 
-* **fraud reported and not ruled on**: a fraud report or a C6 report, not resolved by hand, and no
-  ruling on the certification at all (a fraud rejection, its lifting, a cancellation, its
+* **fraud reported and not ruled on**: a fraud report or a C6 report, not resolved by
+  hand, and no ruling on the certification at all (a fraud rejection, its lifting, a cancellation, its
   lifting, a comment). The ledger refuses a centre's report once the session is
   finalised and the jury's rulings before it, so any ruling came after every report: the
   jury has seen them. A comment is how it says a suspicion was not established.
@@ -31,11 +31,11 @@ A cancelled certification awaits nothing for its incident reports: the jury's ru
 the whole certification makes them moot.
 
 A session with none of these is ready to publish (advice: a publication is not refused
-while something awaits the jury, which may publish as it judges). Read from the results projection (call
-`catch_up` first), what a result says of its incidents being its current explanation's; or,
-as of a past recorded time, from a replay of the log as the ledger held it then
-(`docket_as_of`): what awaited the jury that day, for an auditor asking whether a session
-was published with something undecided.
+while something awaits the jury, which may publish as it judges). Read from the results
+projection (call `catch_up` first), what a result says of its incidents being its current
+explanation's; or, as of a past recorded time, from a replay of the log as the ledger held
+it then (`docket_as_of`): what awaited the jury that day, for an auditor asking whether a
+session was published with something undecided.
 """
 
 from __future__ import annotations
@@ -76,11 +76,12 @@ def certification_awaits(facts: dict[str, Any], result: dict[str, Any] | None,
     ruled = any(facts.get(k) for k in ("rejected_for_fraud", "unrejected", "cancelled", "uncancelled", "comments"))
     fraud = reports if not ruled else []
     judged = set(facts.get("jury_decisions") or ())  # questions the jury neutralised or de-neutralised
-    incidents = [] if facts.get("cancelled") else [{"report_id": i["report_id"], "code": i["code"], "question_number": i.get("question_number"),
-                  "because": i["because"]}
-                 for i in ((result or {}).get("explanation") or {}).get("incidents") or ()
-                 if i["outcome"] == "left_to_jury" and i["code"] != FRAUD_SUSPICION
-                 and i.get("question_id") not in judged]
+    explained = ((result or {}).get("explanation") or {}).get("incidents") or ()
+    incidents = [] if facts.get("cancelled") else [  # (a cancellation makes them moot)
+        {"report_id": i["report_id"], "code": i["code"], "question_number": i.get("question_number"),
+         "because": i["because"]}
+        for i in explained
+        if i["outcome"] == "left_to_jury" and i["code"] != FRAUD_SUSPICION and i.get("question_id") not in judged]
     error = result.get("error") if result is not None and result.get("status") == "error" else None
     # As the audit says a ban: its end as decided, and its lifting apart.
     banned = {"ruling_id": ban.ruling_id, "at": utc_iso(ban.at), "until": utc_iso(ban.until),
