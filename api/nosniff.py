@@ -8,24 +8,14 @@ set outermost; an unexpected error, answered outside every middleware, says it i
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Scope
+
+from api.start_headers import AddsHeaders
 
 NOSNIFF = (b"x-content-type-options", b"nosniff")
 
 
-class NoSniff:
-    def __init__(self, app: ASGIApp):
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def said(message: Message) -> None:
-            headers = message.get("headers", ())
-            if message["type"] == "http.response.start" and not any(k.lower() == NOSNIFF[0] for k, _ in headers):
-                message = {**message, "headers": [*headers, NOSNIFF]}
-            await send(message)
-
-        await self.app(scope, receive, said)
+class NoSniff(AddsHeaders):
+    def headers_for(self, scope: Scope, message: Message) -> list[tuple[bytes, bytes]]:
+        said = any(k.lower() == NOSNIFF[0] for k, _ in message.get("headers", ()))
+        return [] if said else [NOSNIFF]

@@ -6,27 +6,16 @@ the answer starts."""
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Scope
 
 from api.deps import STALE_STATE
+from api.start_headers import AddsHeaders
 
 
-class StaleMarks:
-    def __init__(self, app: ASGIApp):
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def marked(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                state = scope.get("state")
-                mark = state.get(STALE_STATE) if isinstance(state, dict) else None
-                if mark and message["status"] < 300:  # a problem answers for itself
-                    message = {**message, "headers": [*message.get("headers", ()),
-                                                      *((k.lower().encode(), v.encode()) for k, v in mark.items())]}
-            await send(message)
-
-        await self.app(scope, receive, marked)
+class StaleMarks(AddsHeaders):
+    def headers_for(self, scope: Scope, message: Message) -> list[tuple[bytes, bytes]]:
+        state = scope.get("state")
+        mark = state.get(STALE_STATE) if isinstance(state, dict) else None
+        if not mark or message["status"] >= 300:  # (a problem answers for itself)
+            return []
+        return [(k.lower().encode(), v.encode()) for k, v in mark.items()]
