@@ -48,10 +48,10 @@ import orjson
 
 from ledger.aggregates import Ban, CandidateState, ban_covers
 from ledger.events import load_event
-from ledger.streams import candidate_stream, certification_stream
-from projections.asof import Entry, KnownAt, fold_as_of, known_at, recorded_by, streams_for
+from ledger.streams import candidate_stream, certification_stream, session_stream
+from projections.asof import Entry, KnownAt, fold_entries, known_at, recorded_by, streams_for
 from projections.fold import CertState, SessionInfo, utc_iso
-from projections.results import ResultsReader
+from projections.results import ResultsReader, catch_up
 from projections.views import ResultsViews, chunks
 from storage.store import EventStore
 
@@ -112,20 +112,38 @@ def docket_as_of(store: EventStore, as_of: datetime, *, session_id: str | None =
                  limit: int | None = None) -> list[dict[str, Any]]:
     """The docket as the ledger knew it at recorded time `as_of`: what awaited the jury
     then (its facts and results as of then, under the rule versions it held). A replay of
-    that session's streams, or of the whole log without `session_id`."""
-    fold = fold_as_of(store, as_of, streams_for(store, session_id=session_id) if session_id is not None else None)
-    sessions = [_listed(info) for sid, info in sorted(fold.sessions.items())
+    the streams of the sessions it lists: those finalised and not published then, found
+    from the sessions' own streams (or `session_id`, whatever its state)."""
+    known = known_at(store, as_of)
+    views = ResultsViews(store)
+    if session_id is not None:
+        ids = [session_id]
+    else:
+        catch_up(store)  # (the sessions the ledger knows: any one of them may have been pending then)
+        ids = [s["session_id"] for s in ResultsReader(store).sessions(centre_id=centre_id, after=after)]
+    sessions = [_listed(info) for info in _sessions_then(views, ids, known)
                 if (centre_id is None or info.centre_id == centre_id)
-                and (sid == session_id if session_id is not None else info.finalised and not info.published)
-                and (after is None or sid > after)]
-    sessions = sessions[:limit]
-    listed = {s["session_id"] for s in sessions}
+                and (session_id is not None or (info.finalised and not info.published))][:limit]
+    return [entry for chunk in chunks(sessions, SESSIONS_AT_ONCE) for entry in _entries_then(store, chunk, known)]
+
+
+def _sessions_then(views: ResultsViews, ids: list[str], known: KnownAt) -> list[SessionInfo]:
+    """The sessions as they stood at `known.as_of` (opened by then, finalised or published
+    then), from their own streams alone: a few facts each, whatever their certifications."""
+    then: list[SessionInfo] = []
+    for chunk in chunks(ids, CANDIDATES_AT_ONCE):
+        fold = fold_entries(views.stream_entries([session_stream(s) for s in chunk]), known)
+        then += [fold.sessions[sid] for sid in chunk if sid in fold.sessions]
+    return then
+
+
+def _entries_then(store: EventStore, sessions: list[dict[str, Any]], known: KnownAt) -> list[dict[str, Any]]:
+    streams = sorted({stream for s in sessions for stream in streams_for(store, session_id=s["session_id"])})
+    fold = fold_entries(ResultsViews(store).stream_entries(streams), known)
     members: dict[str, list[CertState]] = {}
     for cert in fold.certs.values():
-        if cert.session_id in listed:
-            members.setdefault(cert.session_id, []).append(cert)
-    bans = _candidate_bans(ResultsViews(store), {c.candidate_id for certs in members.values() for c in certs},
-                           known_at(store, as_of))
+        members.setdefault(cert.session_id, []).append(cert)
+    bans = _candidate_bans(ResultsViews(store), {c.candidate_id for c in fold.certs.values()}, known)
     return [_entry(session, members.get(session["session_id"], []), bans) for session in sessions]
 
 

@@ -35,7 +35,7 @@ QueryId = Annotated[str | None, Query(min_length=1, max_length=ID_MAX_LENGTH)]
         "`ready_to_publish`. Filterable by `centre_id`; paginated by `cursor` / `limit`. With "
         "`session_id`, that session whatever its state (404 if the ledger does not know it). With "
         "`as_of`, what awaited the jury at that recorded time, from a replay of the log as the ledger "
-        "held it then (of that session's streams with `session_id`, of the whole log without).")),
+        "held it then (of the streams of the sessions finalised and not published then).")),
 )
 def jury_docket(principal: JuryOrAuditor, results: ResultsOrStaleDep, settings: SettingsDep, ledger: LedgerDep,
                 session_id: Annotated[QueryId, Query(description="only this session, published or not")] = None,

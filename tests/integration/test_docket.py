@@ -257,3 +257,17 @@ def test_a_ruling_recorded_before_a_late_ban_does_not_answer_for_the_start_it_co
         (now,) = docket_as_of(ledger.store, clock.now)
         assert now["awaiting"] == [] and now["ready_to_publish"]
         assert docket_as_of(ledger.store, banned)[0]["awaiting"] == then["awaiting"]
+
+
+def test_the_docket_as_of_now_is_the_current_docket_on_a_simulated_population(db_url):
+    """As of a moment after every commit, the replay of the pending sessions' streams gives
+    what the results projection gives (the two paths share only the per-session step)."""
+    said = CliRunner().invoke(app, ["simulate", "--candidates", "500", "--seed", "1", "--db", db_url])
+    assert said.exit_code == 0, said.output
+    with open_ledger(db_url) as ledger:
+        now = the_docket(ledger)
+        then = docket_as_of(ledger.store, datetime.now(timezone.utc))
+        assert now and then == now, (now, then)
+        first = docket_as_of(ledger.store, datetime.now(timezone.utc), limit=1)
+        assert first == now[:1] and docket_as_of(ledger.store, datetime.now(timezone.utc),
+                                                 after=first[0]["session_id"]) == now[1:]
