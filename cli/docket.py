@@ -69,8 +69,9 @@ def register(app: typer.Typer) -> None:
 
         moment = _as_of_or_exit(as_of)
         with ledger_at(db) as ledger:
+            if moment is None or session is None:
+                caught_up(ledger.store)  # (as of a time, the sessions it may list are the view's)
             if moment is None:
-                caught_up(ledger.store)
                 entries = docket(ResultsReader(ledger.store), session_id=session, centre_id=centre)
             else:
                 entries = docket_as_of(ledger.store, moment, session_id=session, centre_id=centre)

@@ -51,7 +51,7 @@ from ledger.events import load_event
 from ledger.streams import candidate_stream, certification_stream, session_stream
 from projections.asof import Entry, KnownAt, fold_entries, known_at, recorded_by, streams_for
 from projections.fold import CertState, SessionInfo, utc_iso
-from projections.results import ResultsReader, catch_up
+from projections.results import ResultsReader
 from projections.views import ResultsViews, chunks
 from storage.store import EventStore
 
@@ -113,13 +113,14 @@ def docket_as_of(store: EventStore, as_of: datetime, *, session_id: str | None =
     """The docket as the ledger knew it at recorded time `as_of`: what awaited the jury
     then (its facts and results as of then, under the rule versions it held). A replay of
     the streams of the sessions it lists: those finalised and not published then, found
-    from the sessions' own streams (or `session_id`, whatever its state)."""
+    from the sessions' own streams (or `session_id`, whatever its state). Without
+    `session_id`, the sessions are those the results projection knows: call `catch_up`
+    first, as for `docket`."""
     known = known_at(store, as_of)
     views = ResultsViews(store)
     if session_id is not None:
         ids = [session_id]
-    else:
-        catch_up(store)  # (the sessions the ledger knows: any one of them may have been pending then)
+    else:  # (any session the ledger knows may have been pending then)
         ids = [s["session_id"] for s in ResultsReader(store).sessions(centre_id=centre_id, after=after)]
     sessions = [_listed(info) for info in _sessions_then(views, ids, known)
                 if (centre_id is None or info.centre_id == centre_id)

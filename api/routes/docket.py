@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import JuryOrAuditor, LedgerDep, ResultsOrStaleDep, SettingsDep
+from api.deps import JuryOrAuditor, LedgerDep, ResultsOrStaleDep, SettingsDep, StaleResults
 from api.openapi import doc
 from api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor, page_size
 from api.problems import BadRequest, NotFound
@@ -46,6 +46,10 @@ def jury_docket(principal: JuryOrAuditor, results: ResultsOrStaleDep, settings: 
         # took the same session for the next page.
         raise BadRequest("a cursor pages the list of sessions: with session_id the answer is that one session",
                          field="cursor", code="cursor-with-session-id")
+    if as_of is not None and session_id is None and isinstance(results, StaleResults):
+        # The sessions it may list come from the view: one behind would leave out the
+        # sessions past its position, silently (as a candidate's list as of a time).
+        raise results.missing()
     size = page_size(limit, settings.default_page_size, settings.max_page_size)
     options = {"session_id": session_id, "centre_id": centre_id, "after": decode_cursor(cursor), "limit": size + 1}
     rows = (docket(results, **options) if as_of is None else

@@ -421,3 +421,35 @@ def test_a_stale_candidate_read_as_of_a_time_does_not_derive_the_backlog_itself(
             assert ok(client.get("/health"))["projection_position"] == projected  # nothing derived by the read
         finally:
             release.set()
+
+
+def test_a_stale_docket_as_of_a_time_lists_no_session_from_a_view_behind(sqlite_url, example_path, clock,
+                                                                          monkeypatch):
+    """`/docket?stale=true&as_of=T` takes the sessions it may list from the view: one
+    behind would leave out, silently, the sessions past its position. A 503, as for a
+    candidate's list; one session named is replayed from the log, and answered."""
+    from projections.results import catch_up as real_catch_up
+
+    tokens = issue_tokens(sqlite_url)
+    jury = {"Authorization": f"Bearer {tokens['jury']}"}
+    release = threading.Event()
+
+    def held(store, *, progress=None):
+        release.wait(20)
+        return real_catch_up(store, progress=progress)
+
+    with TestClient(create_app(settings_for(sqlite_url, max_inline_catch_up=1), clock=clock)) as client:
+        _wait_for(lambda: not ok(client.get("/health"))["catching_up"] and ok(client.get("/health"))["lag"] == 0)
+        projected = ok(client.get("/health"))["projection_position"]
+        _import_elsewhere(sqlite_url, example_path, clock)
+        monkeypatch.setattr("api.deps.catch_up", held)
+        try:
+            then = {"stale": "true", "as_of": "2030-01-01T00:00:00+00:00"}
+            asked = client.get("/docket", headers=jury, params=then)
+            assert asked.status_code == 503 and asked.json()["code"] == "results-catching-up", asked.text
+            (one,) = ok(client.get("/docket", headers=jury,
+                                   params={**then, "session_id": "session-2024-06-12-lyon"}))["data"]
+            assert one["published"] and one["certifications"] == 2, one
+            assert ok(client.get("/health"))["projection_position"] == projected  # nothing derived by the reads
+        finally:
+            release.set()
