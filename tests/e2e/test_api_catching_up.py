@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import threading
 import time
+from contextlib import contextmanager
 
 import psycopg
 import pytest
@@ -392,6 +393,31 @@ def test_stale_reads_answer_from_the_results_as_they_stand_said_to_be_so(db_url,
         assert "certledger-results-position" not in fresh.headers  # current: no mark
 
 
+@contextmanager
+def _behind_with_its_catch_up_held(sqlite_url, example_path, clock, monkeypatch, who: str):
+    """A server whose view is behind the log (facts imported by another process), its
+    background catch-up held until the block ends: (client, `who`'s headers, the view's
+    position), to show a read derives nothing itself."""
+    from projections.results import catch_up as real_catch_up
+
+    tokens = issue_tokens(sqlite_url)
+    release = threading.Event()
+
+    def held(store, *, progress=None):
+        release.wait(20)
+        return real_catch_up(store, progress=progress)
+
+    with TestClient(create_app(settings_for(sqlite_url, max_inline_catch_up=1), clock=clock)) as client:
+        _wait_for(lambda: not ok(client.get("/health"))["catching_up"] and ok(client.get("/health"))["lag"] == 0)
+        projected = ok(client.get("/health"))["projection_position"]
+        _import_elsewhere(sqlite_url, example_path, clock)
+        monkeypatch.setattr("api.deps.catch_up", held)
+        try:
+            yield client, {"Authorization": f"Bearer {tokens[who]}"}, projected
+        finally:
+            release.set()
+
+
 def test_a_stale_candidate_read_as_of_a_time_does_not_derive_the_backlog_itself(sqlite_url, example_path, clock,
                                                                                monkeypatch):
     """`/candidates/C/certifications?stale=true&as_of=T` took the candidate's certifications
@@ -399,28 +425,12 @@ def test_a_stale_candidate_read_as_of_a_time_does_not_derive_the_backlog_itself(
     whole backlog itself (in this process, after waiting for the background catch-up's
     lock, a thread held for its minutes; in another worker, the same events derived
     twice). A view it cannot trust yet is a 503, as for a certification it does not hold."""
-    from projections.results import catch_up as real_catch_up
-
-    tokens = issue_tokens(sqlite_url)
-    centre = {"Authorization": f"Bearer {tokens['centre-A']}"}
-    release = threading.Event()
-
-    def held(store, *, progress=None):
-        release.wait(20)
-        return real_catch_up(store, progress=progress)
-
-    with TestClient(create_app(settings_for(sqlite_url, max_inline_catch_up=1), clock=clock)) as client:
-        _wait_for(lambda: not ok(client.get("/health"))["catching_up"] and ok(client.get("/health"))["lag"] == 0)
-        projected = ok(client.get("/health"))["projection_position"]
-        _import_elsewhere(sqlite_url, example_path, clock)
-        monkeypatch.setattr("api.deps.catch_up", held)
-        try:
-            asked = client.get("/candidates/cand-cert-0001/certifications", headers=centre,
-                               params={"stale": "true", "as_of": "2030-01-01T00:00:00+00:00"})
-            assert asked.status_code == 503 and asked.json()["code"] == "results-catching-up", asked.text
-            assert ok(client.get("/health"))["projection_position"] == projected  # nothing derived by the read
-        finally:
-            release.set()
+    with _behind_with_its_catch_up_held(sqlite_url, example_path, clock, monkeypatch, "centre-A") as (
+            client, centre, projected):
+        asked = client.get("/candidates/cand-cert-0001/certifications", headers=centre,
+                           params={"stale": "true", "as_of": "2030-01-01T00:00:00+00:00"})
+        assert asked.status_code == 503 and asked.json()["code"] == "results-catching-up", asked.text
+        assert ok(client.get("/health"))["projection_position"] == projected  # nothing derived by the read
 
 
 def test_a_stale_docket_as_of_a_time_lists_no_session_from_a_view_behind(sqlite_url, example_path, clock,
@@ -428,28 +438,12 @@ def test_a_stale_docket_as_of_a_time_lists_no_session_from_a_view_behind(sqlite_
     """`/docket?stale=true&as_of=T` takes the sessions it may list from the view: one
     behind would leave out, silently, the sessions past its position. A 503, as for a
     candidate's list; one session named is replayed from the log, and answered."""
-    from projections.results import catch_up as real_catch_up
-
-    tokens = issue_tokens(sqlite_url)
-    jury = {"Authorization": f"Bearer {tokens['jury']}"}
-    release = threading.Event()
-
-    def held(store, *, progress=None):
-        release.wait(20)
-        return real_catch_up(store, progress=progress)
-
-    with TestClient(create_app(settings_for(sqlite_url, max_inline_catch_up=1), clock=clock)) as client:
-        _wait_for(lambda: not ok(client.get("/health"))["catching_up"] and ok(client.get("/health"))["lag"] == 0)
-        projected = ok(client.get("/health"))["projection_position"]
-        _import_elsewhere(sqlite_url, example_path, clock)
-        monkeypatch.setattr("api.deps.catch_up", held)
-        try:
-            then = {"stale": "true", "as_of": "2030-01-01T00:00:00+00:00"}
-            asked = client.get("/docket", headers=jury, params=then)
-            assert asked.status_code == 503 and asked.json()["code"] == "results-catching-up", asked.text
-            (one,) = ok(client.get("/docket", headers=jury,
-                                   params={**then, "session_id": "session-2024-06-12-lyon"}))["data"]
-            assert one["published"] and one["certifications"] == 2, one
-            assert ok(client.get("/health"))["projection_position"] == projected  # nothing derived by the reads
-        finally:
-            release.set()
+    with _behind_with_its_catch_up_held(sqlite_url, example_path, clock, monkeypatch, "jury") as (
+            client, jury, projected):
+        then = {"stale": "true", "as_of": "2030-01-01T00:00:00+00:00"}
+        asked = client.get("/docket", headers=jury, params=then)
+        assert asked.status_code == 503 and asked.json()["code"] == "results-catching-up", asked.text
+        (one,) = ok(client.get("/docket", headers=jury,
+                               params={**then, "session_id": "session-2024-06-12-lyon"}))["data"]
+        assert one["published"] and one["certifications"] == 2, one
+        assert ok(client.get("/health"))["projection_position"] == projected  # nothing derived by the reads
