@@ -27,7 +27,7 @@ from itertools import takewhile
 
 from commands.recording import StateCache, _UnitOfWork, refuse_reserved_id
 from ledger.decisions import check
-from ledger.errors import DomainError
+from ledger.errors import DomainError, RuleDocumentRefused
 from ledger.events import CertificationStarted, LedgerEvent
 from ledger.rule_stream import GENESIS_RECORDER
 from ledger.rules import RuleDocumentInvalid
@@ -100,7 +100,7 @@ def judge_again(log: Iterator, *, progress: Callable[[int, int], None] | None = 
         try:
             uow.state(stream).apply(event)  # recorded all the same: the facts after it are judged on it
         except RuleDocumentInvalid as unresolved:  # (the events check names it as a problem too)
-            found.append(_refusable(recorded, "rule-document-invalid", "rules",
+            found.append(_refusable(recorded, RuleDocumentRefused.code, "rules",
                                     f"{unresolved}; the facts after it are judged without this version"))
         if isinstance(event, CertificationStarted):
             uow.new_certs.setdefault(event.session_id, []).append(event.certification_id)

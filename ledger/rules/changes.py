@@ -38,8 +38,7 @@ def proposal_changes(rules: RuleSet, timeline: RuleTimeline) -> list[str]:
     own = {p for p, v in rules.origins.items() if v == rules.version and p.split(".")[0] not in _IDENTITY}
     # A re-mark a null removed has no value left, hence no origin: found as what the parent
     # holds and the document no longer does (merging adds keys, only such a null drops one).
-    removed = {p for p in _differing(theirs, ours, "")
-               if p.split(".")[0] not in _IDENTITY and value_at(ours, p) is _ABSENT}
+    removed = {p for p in _scoring_paths_differing(theirs, ours) if value_at(ours, p) is _ABSENT}
     own = sorted(own | removed)
     return [head] + [_change(path, value_at(theirs, path), value_at(ours, path)) for path in own]
 
@@ -48,8 +47,13 @@ def differences(rules: RuleSet, other: RuleSet) -> list[str]:
     """Each scoring value of `rules` that differs from `other`'s, as `path: other's →
     rules'` (a mapping walked key by key, a list or a plain value compared whole)."""
     ours, theirs = rules.model_dump(mode="json"), other.model_dump(mode="json")
-    paths = [p for p in _differing(theirs, ours, "") if p.split(".")[0] not in _IDENTITY]
-    return [_change(path, value_at(theirs, path), value_at(ours, path)) for path in paths]
+    return [_change(path, value_at(theirs, path), value_at(ours, path)) for path in _scoring_paths_differing(theirs, ours)]
+
+
+def _scoring_paths_differing(theirs: dict[str, Any], ours: dict[str, Any]) -> list[str]:
+    """The paths whose scoring values differ between two dumped versions (not their names
+    nor dates)."""
+    return [p for p in _differing(theirs, ours, "") if p.split(".")[0] not in _IDENTITY]
 
 
 def _differing(a: Any, b: Any, prefix: str):
