@@ -125,7 +125,7 @@ def docket_as_of(store: EventStore, as_of: datetime, *, session_id: str | None =
     sessions = [_listed(info) for info in _sessions_then(views, ids, known)
                 if (centre_id is None or info.centre_id == centre_id)
                 and (session_id is not None or (info.finalised and not info.published))][:limit]
-    return [entry for chunk in chunks(sessions, SESSIONS_AT_ONCE) for entry in _entries_then(store, chunk, known)]
+    return [entry for chunk in chunks(sessions, SESSIONS_AT_ONCE) for entry in _entries_then(store, views, chunk, known)]
 
 
 def _sessions_then(views: ResultsViews, ids: list[str], known: KnownAt) -> list[SessionInfo]:
@@ -138,13 +138,14 @@ def _sessions_then(views: ResultsViews, ids: list[str], known: KnownAt) -> list[
     return then
 
 
-def _entries_then(store: EventStore, sessions: list[dict[str, Any]], known: KnownAt) -> list[dict[str, Any]]:
+def _entries_then(store: EventStore, views: ResultsViews, sessions: list[dict[str, Any]],
+                  known: KnownAt) -> list[dict[str, Any]]:
     streams = sorted({stream for s in sessions for stream in streams_for(store, session_id=s["session_id"])})
-    fold = fold_entries(ResultsViews(store).stream_entries(streams), known)
+    fold = fold_entries(views.stream_entries(streams), known)
     members: dict[str, list[CertState]] = {}
     for cert in fold.certs.values():
         members.setdefault(cert.session_id, []).append(cert)
-    bans = _candidate_bans(ResultsViews(store), {c.candidate_id for c in fold.certs.values()}, known)
+    bans = _candidate_bans(views, {c.candidate_id for c in fold.certs.values()}, known)
     return [_entry(session, members.get(session["session_id"], []), bans) for session in sessions]
 
 
