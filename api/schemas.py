@@ -330,11 +330,25 @@ _RULE_WARNINGS = ("present only when the batch records a rule version `certledge
                   "version it extends; counts its level table cannot score): recorded all the same")
 
 
+class PublishedAwaitingJury(BaseModel):
+    line: int = Field(description="the batch's line (1-based) publishing the session")
+    session_id: str = Field(description="the session published")
+    awaiting: int | None = Field(description="its certifications awaiting the jury (`GET /docket?session_id=`); "
+                                             "null while the results catch up and it is not known yet")
+    detail: str = Field(description="what they await, counted by kind")
+
+
 class EventsAppended(BaseModel):
     appended: int = Field(description="facts appended now")
     skipped: int = Field(description="facts already in the ledger with the same event_id and content")
     position: int = Field(description="the ledger's last position after the append")
     warnings: list[RuleVersionWarning] | None = Field(default=None, description=_RULE_WARNINGS)
+    awaiting_jury: list[PublishedAwaitingJury] | None = Field(default=None, description=(
+        "present only when the batch publishes a session (`ResultsPublished`) in which certifications still "
+        "await the jury, as `GET /docket` lists them (a fraud report not ruled on, an incident report left to "
+        "the jury, an unscorable result, a start during a ban), or while that is not known yet: published all "
+        "the same (the docket advises; the jury may unpublish). `POST /events/check` does not say it: the "
+        "batch's own rulings would not be counted"))
 
 
 class EventsChecked(BaseModel):

@@ -185,9 +185,11 @@ def import_(
                 err.print("[yellow]interrupted[/yellow] while the tables' statistics were refreshed (ANALYZE), "
                           "once the import had committed: its events are in the ledger; the tables are analysed later")
                 raise typer.Exit(130) from None
-    if report.appended == report.skipped == 0:  # (standard input, read only now)
-        _refuse_empty(file)
-    _said_imported(file, report, check=check)
+        if report.appended == report.skipped == 0:  # (standard input, read only now)
+            _refuse_empty(file)
+        _said_imported(file, report, check=check)
+        if report.published and not check:
+            _said_awaiting(file, ledger.store, report.published)
 
 
 def _said_imported(file: str, report, *, check: bool) -> None:
@@ -201,6 +203,34 @@ def _said_imported(file: str, report, *, check: bool) -> None:
     for version, warning in report.rule_version_warnings():
         err.print(f"{visible(file)}: warning: rule version {visible(version)}: {visible(warning)}",
                   soft_wrap=True, markup=False, highlight=False)
+
+
+def _said_awaiting(file: str, store, sessions: list[str]) -> None:
+    """What still awaited the jury in each session the import published (a fraud report
+    not ruled on, say): publication is not refused for it (the docket advises), but not
+    silent either. Read once the import has committed (the results caught up past it),
+    so a failure here is said as such and leaves the import standing. A check says
+    nothing of it: the batch's own rulings would not be counted."""
+    from cli.results import caught_up
+    from projections.docket import awaiting_at_publication, awaiting_summary
+    from projections.results import ResultsReader
+
+    try:
+        caught_up(store)
+        found = awaiting_at_publication(ResultsReader(store), sessions)
+    except KeyboardInterrupt:
+        err.print("[yellow]interrupted[/yellow] while reading what awaits the jury in the session(s) it published: "
+                  "the import stands (`certledger docket --session ID` says it)")
+        raise typer.Exit(130) from None
+    except Exception as e:  # noqa: BLE001 - the import committed: said, not a traceback over it
+        err.print(f"{visible(file)}: warning: what awaits the jury in the session(s) it published could not be "
+                  f"read ({type(e).__name__}: {first_line(e)}); `certledger docket --session ID` says it",
+                  soft_wrap=True, markup=False, highlight=False)
+        return
+    for session, awaiting in found.items():
+        err.print(f"{visible(file)}: warning: session {visible(session)} published while {awaiting_summary(awaiting)}; "
+                  f"`certledger docket --session {visible(shlex.quote(session))}` lists them (the jury may unpublish to decide "
+                  "first: ResultsUnpublished)", soft_wrap=True, markup=False, highlight=False)
 
 
 def _holds_no_line(path: Path) -> bool:

@@ -155,6 +155,30 @@ def _entries_then(store: EventStore, views: ResultsViews, sessions: list[dict[st
 SESSIONS_AT_ONCE = 50
 
 
+def awaiting_at_publication(reader: ResultsReader, session_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """What awaited the jury in each session just published (`session_ids`; the results
+    projection caught up past the publication), for the sessions where something did:
+    the docket advises and publication is not refused, but the jury that publishes a
+    session with a fraud report not ruled on is told so, not left to find it."""
+    found = {}
+    for chunk in chunks(list(dict.fromkeys(session_ids)), SESSIONS_AT_ONCE):
+        sessions = [_listed(i) for i in reader.views.load_sessions(set(chunk))]
+        found.update({e["session_id"]: e["awaiting"] for e in _entries(reader, sessions) if e["awaiting"]})
+    return {s: found[s] for s in session_ids if s in found}
+
+
+def awaiting_summary(awaiting: list[dict[str, Any]]) -> str:
+    """A session's certifications awaiting the jury, counted by what they await: "3
+    certification(s) await the jury (2 fraud reported and not ruled on, 1 unscorable)".
+    One certification may await more than one thing."""
+    kinds = [("fraud reported and not ruled on", sum(1 for a in awaiting if a["fraud_reports"])),
+             ("incident reports left to the jury", sum(1 for a in awaiting if a["incidents_left_to_jury"])),
+             ("unscorable", sum(1 for a in awaiting if a["error"])),
+             ("started during a ban of the candidate", sum(1 for a in awaiting if a["banned_at_start"]))]
+    counted = ", ".join(f"{n} {kind}" for kind, n in kinds if n)
+    return f"{len(awaiting)} certification(s) await the jury ({counted})"
+
+
 def _entries(reader: ResultsReader, sessions: list[dict[str, Any]]) -> list[dict[str, Any]]:
     members = {i.session_id: i.certifications
                for i in reader.views.load_sessions({s["session_id"] for s in sessions})}

@@ -6,6 +6,7 @@ import logging
 from contextlib import nullcontext
 from dataclasses import replace
 from typing import Any, NoReturn
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
@@ -19,8 +20,10 @@ from api.schemas import EventsAppended, EventsChecked
 from api.scope import APPENDS, refuse
 from commands.interchange import json_lines, parse_item, parse_line, repeated_key_error, without_bom
 from commands.recording import BatchRejected, LineError
-from ledger.events import LedgerEvent, RuleVersionChanged
+from ledger.events import LedgerEvent, ResultsPublished, RuleVersionChanged
 from ledger.unique_keys import Path, repeated_keys
+from projections.docket import awaiting_at_publication, awaiting_summary
+from projections.results import ResultsReader
 
 router = APIRouter(tags=["events"])
 log = logging.getLogger("certledger.api")
@@ -195,15 +198,48 @@ def _record(runtime, scope, principal, events: list[LedgerEvent], lines: list[in
         except BatchRejected as rejected:
             _refused_at(rejected, lines)
     position = runtime.ledger.store.max_position()
+    caught_up = False
     if report.appended:
         try:
             runtime.catch_up()
+            caught_up = True
         except (ResultsCatchingUp, ResultsCatchUpFailed):
             pass  # far behind: a background catch-up runs, or its failure was logged once
         except Exception:  # the facts are recorded; the projection catches up on the next read
             log.exception("catching the results projection up after an append failed")
     return OrjsonResponse({"appended": report.appended, "skipped": report.skipped, "position": position,
-                           **_warnings(report, events, lines)})
+                           **_warnings(report, events, lines),
+                           **_awaiting_jury(runtime, report.published, events, lines, caught_up=caught_up)})
+
+
+def _awaiting_jury(runtime, published: list[str], events: list[LedgerEvent], lines: list[int], *,
+                   caught_up: bool) -> dict[str, list[dict]]:
+    """What still awaited the jury in each session the batch published, as `import` says
+    it: `{"awaiting_jury": [{"line", "session_id", "awaiting", "detail"}]}`, or nothing.
+    Publication is not refused for it (the docket advises); it is not silent either.
+    With the results still catching up it is not known yet, and said so (`awaiting`
+    null)."""
+    if not published:
+        return {}
+    line_of = {e.session_id: line for line, e in zip(lines, events) if isinstance(e, ResultsPublished)}
+    found: dict[str, list[dict]] | None = None
+    if caught_up:
+        try:
+            found = awaiting_at_publication(ResultsReader(runtime.ledger.store), published)
+        except Exception:  # the facts are recorded: said as unknown, not a 500 over them
+            log.exception("reading what awaits the jury in a session just published failed")
+    items = []
+    for session in published:
+        docket = f"GET /docket?session_id={quote(session, safe='')}"
+        if found is None:
+            items.append({"line": line_of.get(session), "session_id": session, "awaiting": None,
+                          "detail": "published; what awaits the jury in it is not known yet (the results are "
+                                    f"catching up): {docket} says it"})
+        elif session in found:
+            items.append({"line": line_of.get(session), "session_id": session, "awaiting": len(found[session]),
+                          "detail": f"published while {awaiting_summary(found[session])}; {docket} lists them (the jury "
+                                    "may unpublish to decide first: ResultsUnpublished)"})
+    return {"awaiting_jury": items} if items else {}
 
 
 def _warnings(report, events: list[LedgerEvent], lines: list[int]) -> dict[str, list[dict]]:

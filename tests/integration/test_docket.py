@@ -271,3 +271,42 @@ def test_the_docket_as_of_now_is_the_current_docket_on_a_simulated_population(db
         first = docket_as_of(ledger.store, datetime.now(timezone.utc), limit=1)
         assert first == now[:1] and docket_as_of(ledger.store, datetime.now(timezone.utc),
                                                  after=first[0]["session_id"]) == now[1:]
+
+
+def test_an_import_that_publishes_a_session_says_what_still_awaited_the_jury(db_url, clock, tmp_path):
+    """Publication is not refused while something awaits the jury (the docket advises),
+    but a jury publishing a session with a fraud report not ruled on is told so by the
+    import that records it; one with nothing undecided, or a check, says nothing."""
+    s, t = Scenario("s1"), Scenario("s2")
+    with open_ledger(db_url, clock=clock) as ledger:
+        record(ledger, [s.open(), *s.full_test("c1"), fraud(s, "c1", "fr-1"), *s.full_test("c2"),
+                        s.incident("c2", "c2-r", "C7"), *s.full_test("c3"), s.finalise(),
+                        t.open(), *t.full_test("d1"), fraud(t, "d1", "fr-2"), t.finalise()])
+    runner = CliRunner()
+
+    def imported(name, lines, *options):
+        path = tmp_path / name
+        path.write_bytes(b"".join(orjson.dumps(line) + b"\n" for line in lines))
+        said = runner.invoke(app, ["import", str(path), "--db", db_url, *options])
+        assert said.exit_code == 0, said.output
+        return " ".join(said.output.split())
+
+    publish = s.publish()
+    checked = imported("check.jsonl", [publish], "--check")
+    assert "would be imported" in checked and "awaits" not in checked and "await the jury" not in checked, checked
+    text = imported("publish-s1.jsonl", [publish])
+    assert ("warning: session s1 published while 2 certification(s) await the jury (1 fraud reported and not "
+            "ruled on, 1 incident reports left to the jury); `certledger docket --session s1` lists them") in text, text
+    assert imported("again.jsonl", [publish]).count("warning") == 0  # already recorded: nothing published now
+    # The jury's word on the suspicion in the same file as the publication: nothing awaits.
+    ruled = imported("publish-s2.jsonl", [t.ruling("comment", certification_id="d1", comment="not established"),
+                                          t.publish()])
+    assert "imported 2 event(s)" in ruled and "warning" not in ruled, ruled
+
+
+def test_a_batch_that_publishes_then_withdraws_a_session_has_published_nothing(ledger):
+    s = Scenario("s1")
+    record(ledger, [s.open(), *s.full_test("c1"), s.finalise()])
+    report = ledger.service.record(events([s.publish(), s.unpublish()]), by="test")
+    assert report.appended == 2 and report.published == []
+    assert ledger.service.record(events([s.publish()]), by="test").published == ["s1"]
