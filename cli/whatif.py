@@ -3,7 +3,6 @@ their results; nothing is written to the ledger (see projections/whatif.py)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -21,13 +20,15 @@ BAR_WIDTH = 40
 
 def read_proposal(rules: str, known: Any) -> dict[str, Any] | str:
     """A rule document from a file, or the name of a version the ledger holds."""
-    from commands.interchange import without_bom
+    from commands.interchange import exact_json, without_bom
 
     path = Path(rules)
     if path.is_file():
         try:
             text = without_bom(path.read_text(encoding="utf-8"))  # as `rules check` and import take it
-            document = json.loads(text)
+            # As `rules check` decodes it: Python's decoder took NaN and Infinity, which no
+            # JSON holds, and the document was refused for a field instead of as JSON.
+            document = exact_json(text.encode())
         except ValueError as e:
             raise ValueError(f"--rules {rules}: not a JSON document ({e})") from None
         repeated = repeated_keys(text, document)

@@ -416,3 +416,17 @@ def test_an_event_line_nested_a_thousand_deep_is_invalid_not_a_traceback(sqlite_
     checked = _run("rules", "check", str(line), "--db", sqlite_url)
     said = " ".join(checked.output.split())
     assert checked.exit_code == 1 and "nested too deep" in said and "Traceback" not in said, said
+
+
+def test_what_if_takes_a_rule_document_as_json_as_rules_check_does(sqlite_url, tmp_path):
+    """NaN is no JSON: `rules check` refused the file as not JSON, while what-if's decoder
+    took it and refused the document for a field instead."""
+    assert _run("init", "--db", sqlite_url).exit_code == 0
+    path = tmp_path / "nan.json"
+    path.write_bytes(b'{"version": "jury-nan", "extends": "pix-v2-2024-05", "effective_from": '
+                     b'"2024-07-01T00:00:00Z", "reproducibility_rate": {"fail_below": NaN}}')
+    checked = _run("rules", "check", str(path), "--db", sqlite_url)
+    compared = _run("what-if", "--rules", str(path), "--db", sqlite_url)
+    assert checked.exit_code != 0 and "not valid JSON" in " ".join(checked.output.split()), checked.output
+    said = " ".join(compared.output.split())
+    assert compared.exit_code != 0 and "not a JSON document" in said and "valid integer" not in said, said
