@@ -14,8 +14,13 @@ What is not judged again: the built-in rule versions (written by the ledger itse
 event id or ruling id repeated (the `event ids` check of `verify` holds the index to the
 log), and a writer's own limits (an API token's centre), which are not rules of the
 ledger. A rule version that no longer resolves against those before it is noted, and the
-facts after it are judged without it. Every stream's state is held in memory until the
-end: about what a rebuild's fold holds for the same log, without its forgetting.
+facts after it are judged without it.
+
+Memory stays bounded: the states of the streams judged most recently are held
+(`STATES_HELD`), and one forgotten is folded again from the store, from its events the
+log has given so far. (Every state was held until the end: 181 MB for the 642,000 events
+of the 10,000-certification benchmark population, so tens of gigabytes for the 10^8 events
+of a national ledger's year.)
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from ledger.errors import DomainError, RuleDocumentRefused
 from ledger.events import CertificationStarted, LedgerEvent
 from ledger.rule_stream import GENESIS_RECORDER
 from ledger.rules import RuleDocumentInvalid
-from ledger.streams import stream_of
+from ledger.streams import RULES_STREAM, stream_of
 from storage.store import EventStore
 
 RECORDER = "verify:rejudge"
@@ -61,12 +66,26 @@ def _refusable(recorded, code: str, field: str | None, message: str) -> Refusabl
     return Refusable(recorded.position or 0, event.event_id, event.type, recorded.recorded_at, code, field, message)
 
 
-class _Nothing:
-    """What the unit of work reads from a store: nothing. Every state is built from the
-    log as it is read, in order, so it is the ledger as it stood before each fact."""
+# Stream states held at once: about what the recording's own cache holds (a state is a
+# few kilobytes); a session's certifications are judged together, in log order, so a
+# state forgotten is rarely needed again.
+STATES_HELD = 20_000
+
+
+class _SoFar:
+    """What the unit of work reads from the store: each stream as far as the log has
+    been read (`versions`), so that a state forgotten and folded again is the ledger as
+    it stood before the fact being judged, never with a later one of its stream."""
+
+    def __init__(self, store: EventStore) -> None:
+        self.store = store
+        self.versions: dict[str, int] = {}  # stream -> its last version the log has given
 
     def read_stream(self, stream: str, after: int = 0) -> list:
-        return []
+        end = self.versions.get(stream, 0)
+        if after >= end:  # (the state held is up to date: no query)
+            return []
+        return [r for r in self.store.read_stream(stream, after=after) if r.version <= end]
 
     def certifications_of_session(self, session_id: str) -> list[str]:
         return []  # the unit of work adds the certifications started so far (`new_certs`)
@@ -78,13 +97,15 @@ def rejudge(store: EventStore, up_to: int, *,
     position `up_to` (the end a verify read in its snapshot; what was appended since is
     not read)."""
     log = takewhile(lambda recorded: (recorded.position or 0) <= up_to, store.iter_log())
-    return judge_again(log, progress=progress, total=up_to)
+    return judge_again(log, store, progress=progress, total=up_to)
 
 
-def judge_again(log: Iterator, *, progress: Callable[[int, int], None] | None = None,
+def judge_again(log: Iterator, store: EventStore, *, progress: Callable[[int, int], None] | None = None,
                 total: int = 0) -> tuple[int, list[Refusable]]:
-    """`log`: the ledger's `Recorded` facts in log order (each with its position)."""
-    uow = _UnitOfWork(_Nothing(), StateCache(max_size=2**62), datetime.min, RECORDER)
+    """`log`: the ledger's `Recorded` facts in log order (each with its position and
+    version), read from `store`."""
+    so_far = _SoFar(store)
+    uow = _UnitOfWork(so_far, StateCache(max_size=STATES_HELD), datetime.min, RECORDER)
     judged, found = 0, []
     for recorded in log:
         event: LedgerEvent = recorded.event
@@ -99,9 +120,17 @@ def judge_again(log: Iterator, *, progress: Callable[[int, int], None] | None = 
                 found.append(_refusable(recorded, refused.code, refused.field, refused.message))
         try:
             uow.state(stream).apply(event)  # recorded all the same: the facts after it are judged on it
+            so_far.versions[stream] = recorded.version
         except RuleDocumentInvalid as unresolved:  # (the events check names it as a problem too)
+            # Not in `versions`: the rules' state, folded again, would meet it again. (It
+            # is never forgotten anyway: every fact is judged against it.)
             found.append(_refusable(recorded, RuleDocumentRefused.code, "rules",
                                     f"{unresolved}; the facts after it are judged without this version"))
+        if len(uow.loaded) > STATES_HELD:  # the unit's overlay: the cache keeps the latest
+            rules = uow.loaded.get(RULES_STREAM)
+            uow.loaded.clear()
+            if rules is not None:
+                uow.loaded[RULES_STREAM] = rules
         if isinstance(event, CertificationStarted):
             uow.new_certs.setdefault(event.session_id, []).append(event.certification_id)
         if progress is not None and recorded.position:

@@ -539,3 +539,34 @@ def test_rejudge_notes_the_facts_an_older_release_accepted_under_rules_added_sin
     # Without --rejudge, nothing is judged again.
     plain = runner.invoke(app, ["verify", "--json", "--db", db_url])
     assert "facts judged again" not in [c["name"] for c in orjson.loads(plain.stdout)["checks"]]
+
+
+def test_rejudge_holding_few_states_judges_as_holding_them_all(db_url, clock, monkeypatch):
+    """`verify --rejudge` held every stream's state to the end (tens of gigabytes for a
+    national ledger's year); it now holds the latest few and folds a forgotten one again
+    from the store, as far as the log has given it: the verdicts must not change."""
+    import commands.rejudge as rejudging
+    import ledger.decisions as decisions
+
+    assert runner.invoke(app, ["simulate", "--candidates", "60", "--seed", "3", "--db", db_url]).exit_code == 0
+    s = Scenario("s-old")
+    lines = [s.open(), *s.full_test("o1"), *s.full_test("o2"), s.finalise(), s.publish(), s.unpublish()]
+    backdated = {**s.publish(), "at": lines[-2]["at"]}  # refused since: dated before the unpublication
+    ruling = s.ruling("comment", certification_id="o1", comment="seen")
+    monkeypatch.setattr(decisions, "_not_before_the_last_publication_change", lambda *args: None)  # as then
+    with open_ledger(db_url, clock=clock) as ledger:
+        ledger.service.record(events([*lines, backdated, ruling]), by="an older release")
+    monkeypatch.undo()
+
+    with open_ledger(db_url) as ledger:
+        store, up_to = ledger.store, ledger.store.max_position()
+        all_held = rejudging.rejudge(store, up_to)
+        reads = []
+        read_stream = type(store).read_stream
+        monkeypatch.setattr(type(store), "read_stream",
+                            lambda self, stream, after=0: reads.append(stream) or read_stream(self, stream, after))
+        monkeypatch.setattr(rejudging, "STATES_HELD", 3)
+        few_held = rejudging.rejudge(store, up_to)
+    assert all_held[0] > 1000 and [r.code for r in all_held[1]] == ["fact-dated-out-of-order"], all_held[1]
+    assert few_held == all_held
+    assert reads, "no state was forgotten and folded again: the bound was not exercised"
