@@ -7,6 +7,7 @@ nothing. Each file runs in its own transaction.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
@@ -50,6 +51,7 @@ def refuse_newer(url: DatabaseUrl, done: set[str]) -> None:
 
 def applied(url: DatabaseUrl) -> set[str]:
     if url.backend == "sqlite":
+        _owner_only(url.path)  # (the first connection makes the file)
         with closing(sqlite3.connect(url.path, timeout=sqlite_busy_timeout())) as conn:
             return applied_in_sqlite(conn)
     with pg_connect(url) as conn:
@@ -139,8 +141,23 @@ def _migrate_postgresql(url: DatabaseUrl) -> list[str]:
     return done
 
 
+def _owner_only(path: str) -> None:
+    """Create the embedded ledger's file readable by its owner alone, as PostgreSQL keeps
+    its data folder (0700): it holds candidates' results and the API's token hashes, and
+    SQLite gives its -wal and -shm files the database file's own mode. (It was made under
+    the umask, 0644 by default: readable by every account of the machine.) An existing
+    file is left as it is: its owner chose."""
+    if path in ("", ":memory:") or path.startswith("file:"):
+        return
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        pass
+
+
 def _migrate_sqlite(url: DatabaseUrl) -> list[str]:
     done: list[str] = []
+    _owner_only(url.path)
     conn = sqlite3.connect(url.path, isolation_level=None, timeout=sqlite_busy_timeout())
     try:
         conn.execute("BEGIN IMMEDIATE")  # one migrator at a time
