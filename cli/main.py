@@ -205,6 +205,12 @@ def _said_imported(file: str, report, *, check: bool) -> None:
                   soft_wrap=True, markup=False, highlight=False)
 
 
+# A jury's batch publishes a session or a few; an import publishing more is a ledger's
+# history brought in (an export imported elsewhere), which is not the moment the jury
+# decides: its results are derived on the next read, not held up by the import.
+PUBLICATIONS_CHECKED = 20
+
+
 def _said_awaiting(file: str, store, sessions: list[str]) -> None:
     """What still awaited the jury in each session the import published (a fraud report
     not ruled on, say): publication is not refused for it (the docket advises), but not
@@ -215,6 +221,10 @@ def _said_awaiting(file: str, store, sessions: list[str]) -> None:
     from projections.docket import awaiting_at_publication, awaiting_summary
     from projections.results import ResultsReader
 
+    if len(sessions) > PUBLICATIONS_CHECKED:
+        err.print(f"note: it publishes {len(sessions):,} sessions; `certledger docket --session ID` says what awaits "
+                  "the jury in each", soft_wrap=True, markup=False, highlight=False)
+        return
     try:
         caught_up(store)
         found = awaiting_at_publication(ResultsReader(store), sessions)

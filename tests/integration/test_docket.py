@@ -310,3 +310,21 @@ def test_a_batch_that_publishes_then_withdraws_a_session_has_published_nothing(l
     report = ledger.service.record(events([s.publish(), s.unpublish()]), by="test")
     assert report.appended == 2 and report.published == []
     assert ledger.service.record(events([s.publish()]), by="test").published == ["s1"]
+
+
+def test_an_import_publishing_many_sessions_is_not_held_up_deriving_their_results(sqlite_url, clock, tmp_path,
+                                                                                  monkeypatch):
+    """A ledger's history imported elsewhere publishes sessions by the hundred: that is
+    not the jury deciding, and the import says where to look rather than deriving every
+    result first."""
+    monkeypatch.setattr("cli.main.PUBLICATIONS_CHECKED", 1)
+    s, t = Scenario("s1"), Scenario("s2")
+    lines = [s.open(), *s.full_test("c1"), fraud(s, "c1", "fr-1"), s.finalise(), s.publish(),
+             t.open(), *t.full_test("d1"), t.finalise(), t.publish()]
+    path = tmp_path / "history.jsonl"
+    path.write_bytes(b"".join(orjson.dumps(line) + b"\n" for line in lines))
+    said = CliRunner().invoke(app, ["import", str(path), "--db", sqlite_url])
+    text = " ".join(said.output.split())
+    assert said.exit_code == 0 and "note: it publishes 2 sessions" in text and "published while" not in text, text
+    with open_ledger(sqlite_url, clock=clock) as ledger:
+        assert ResultsReader(ledger.store).lag() > 0  # left for the next read to derive
