@@ -192,6 +192,17 @@ def example_path() -> Path:
     return EXAMPLE
 
 
+@pytest.fixture
+def unpublished_example_path(tmp_path: Path) -> Path:
+    """The example session without its publication: an import of it leaves the results
+    behind the log (one that publishes a session reads what awaits the jury in it from
+    the results, deriving them first)."""
+    path = tmp_path / "unpublished.jsonl"
+    path.write_bytes(b"".join(line for line in EXAMPLE.read_bytes().splitlines(keepends=True)
+                             if b'"ResultsPublished"' not in line))
+    return path
+
+
 def wait_until(predicate, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():

@@ -340,19 +340,15 @@ def test_every_command_refuses_a_ledger_a_newer_release_migrated_in_one_line(tmp
         assert "Traceback" not in said
 
 
-def test_a_read_whose_view_must_catch_up_while_another_writer_holds_sqlite_is_one_line(tmp_path, example_path,
+def test_a_read_whose_view_must_catch_up_while_another_writer_holds_sqlite_is_one_line(tmp_path,
+                                                                                     unpublished_example_path,
                                                                                      monkeypatch):
     """It was a traceback: catching the view up writes it, and waits like any writer."""
     import sqlite3
 
     path = tmp_path / "busy.db"
     url = f"sqlite:///{path}"
-    # An import leaves the view behind the log, unless it publishes a session (what
-    # awaits the jury in it is then read from the results): this one does not.
-    unpublished = tmp_path / "unpublished.jsonl"
-    unpublished.write_bytes(b"".join(line for line in example_path.read_bytes().splitlines(keepends=True)
-                                     if b'"ResultsPublished"' not in line))
-    _run("import", str(unpublished), "--db", url)
+    _run("import", str(unpublished_example_path), "--db", url)  # import leaves the view behind the log
     monkeypatch.setenv("CERTLEDGER_SQLITE_BUSY_TIMEOUT", "1")
     holder = sqlite3.connect(path, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # another process's long write
