@@ -151,7 +151,7 @@ def _owner_only(path: str) -> None:
         return
     try:
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-    except FileExistsError:
+    except OSError:  # there already; or a folder missing or closed: SQLite says it, as before
         pass
 
 
