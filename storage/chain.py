@@ -87,9 +87,13 @@ def chain_up_sqlite(conn: sqlite3.Connection, events_table: str) -> None:
                             "WHERE rowid > ? AND rowid <= ? ORDER BY rowid", (after, position))
         for row in rows:
             acc = step(acc, *row)
-        if sealed is not None and position > sealed:
+        sealing = sealed is not None and position > sealed
+        if sealing:
             acc = seal(acc, position, committed_at, by_recorded_at)
-        conn.execute(f"INSERT INTO {CHAIN_TABLE} (last_position, digest) VALUES (?, ?)", (position, acc))
+        # `sealed` says so to migration 023's trigger, which refuses a link past the marker
+        # written without it: an older release's writer, left running across the upgrade.
+        conn.execute(f"INSERT INTO {CHAIN_TABLE} (last_position, digest, sealed) VALUES (?, ?, ?)",
+                     (position, acc, int(sealing)))
         after = position
 
 

@@ -139,6 +139,7 @@ def test_a_chain_rewritten_with_its_events_is_caught_by_a_kept_head(db_url, cloc
     _tamper(db_url, first)
     if parse_url(db_url).backend == "sqlite":
         _run_sql(db_url, "DROP TRIGGER chain_no_delete")
+        _run_sql(db_url, "DROP TRIGGER chain_links_sealed")  # (the links are written as the definition has them)
     else:
         _run_sql(db_url, "ALTER TABLE certledger_chain DISABLE TRIGGER USER")
     _run_sql(db_url, "DELETE FROM certledger_chain WHERE last_position > 0")
@@ -172,9 +173,12 @@ def test_migration_014_anchors_the_chain_at_the_end_of_the_log_it_finds(db_url, 
     else:
         _run_sql(db_url, "DROP TABLE certledger_chain; DROP TRIGGER certledger_commits_chain ON certledger_commits; "
                          "DROP FUNCTION certledger_chain_commit(); DROP TABLE certledger_chain_sealed")
-    for name in ("014_commit_chain.sql", "021_chain_seals_commits.sql"):
+    chained = ["014_commit_chain.sql", "021_chain_seals_commits.sql"]
+    if parse_url(db_url).backend == "sqlite":
+        chained.append("023_chain_links_sealed.sql")  # (its column and trigger went with the table)
+    for name in chained:
         _run_sql(db_url, "DELETE FROM certledger_migrations WHERE name = ?", (name,))
-    assert migrations.migrate(parse_url(db_url)) == ["014_commit_chain.sql", "021_chain_seals_commits.sql"]
+    assert migrations.migrate(parse_url(db_url)) == chained
     assert _links(db_url) == [(end, b"")]
     with open_ledger(db_url, clock=clock) as ledger:
         # From a review: the anchor alone was offered as a head, "84:", which --expect-chain refuses.
@@ -252,7 +256,7 @@ def test_the_api_gives_the_head_verify_prints(db_url, clock):
 
 def _without_guards(url: str) -> None:
     if parse_url(url).backend == "sqlite":
-        for trigger in ("stored_events_no_delete", "chain_no_update"):
+        for trigger in ("stored_events_no_delete", "chain_no_update", "chain_links_sealed"):
             _run_sql(url, f"DROP TRIGGER IF EXISTS {trigger}")
     else:
         _run_sql(url, "ALTER TABLE certledger_events DISABLE TRIGGER USER")
@@ -414,7 +418,8 @@ def test_an_event_changed_with_its_link_rewritten_still_breaks_the_next(db_url, 
 def _commits_unguarded(url: str) -> None:
     """What a superuser can do to the commit rows and the links, past their triggers."""
     if parse_url(url).backend == "sqlite":
-        for trigger in ("commits_no_update", "commits_no_delete", "chain_no_update", "chain_no_delete"):
+        for trigger in ("commits_no_update", "commits_no_delete", "chain_no_update", "chain_no_delete",
+                        "chain_links_sealed"):
             _run_sql(url, f"DROP TRIGGER IF EXISTS {trigger}")
     else:
         _run_sql(url, "ALTER TABLE certledger_commits DISABLE TRIGGER USER")
@@ -473,6 +478,7 @@ def test_a_chain_begun_before_migration_021_verifies_whole_across_it(db_url, clo
 
     migrations.migrate(parse_url(db_url))  # a new ledger's schema, then as the release before 021 had it
     if parse_url(db_url).backend == "sqlite":
+        _run_sql(db_url, "DROP TRIGGER chain_links_sealed")  # (023, after 021, reads its marker)
         _run_sql(db_url, "DROP TABLE certledger_chain_sealed")
     else:
         sql = (Path(migrations.__file__).parents[1] / "migrations/postgresql/014_commit_chain.sql").read_text()
@@ -493,3 +499,41 @@ def test_a_chain_begun_before_migration_021_verifies_whole_across_it(db_url, clo
     assert links[:len(before)] == before and len(links) == len(before) + 2
     assert links == _recomputed(db_url)  # the definition, sealed past the marker only
     assert report.ok and _chain(report).checked == len(links) - 1, _chain(report).problems
+
+
+def _link_unsealed_as_before_021(conn, events_table: str) -> None:
+    """What the SQLite writer of a release from 014 to 020 does after its commit row: each
+    link its events' digest alone, written without a word of the seal."""
+    after, acc = conn.execute("SELECT last_position, digest FROM certledger_chain "
+                              "ORDER BY last_position DESC LIMIT 1").fetchone()
+    acc = bytes(acc)
+    for (position,) in conn.execute("SELECT last_position FROM certledger_commits WHERE last_position > ? "
+                                    "ORDER BY last_position", (after,)).fetchall():
+        for row in conn.execute(f"SELECT rowid, originator_id, originator_version, topic, state FROM {events_table} "
+                                "WHERE rowid > ? AND rowid <= ? ORDER BY rowid", (after, position)):
+            acc = step(acc, *row)
+        conn.execute("INSERT INTO certledger_chain (last_position, digest) VALUES (?, ?)", (position, acc))
+        after = position
+
+
+def test_a_sqlite_writer_of_a_release_before_021_left_running_writes_no_unsealed_link(sqlite_url, clock, monkeypatch):
+    """A `serve` of a release from 014 to 020, left running on SQLite while the ledger was
+    upgraded, linked its commits unsealed past 021's marker, and every verify after named
+    that commit's events as changed after it was committed, for good (on PostgreSQL the
+    trigger links, and seals, whoever writes). Its write is refused whole instead, saying
+    why, and the log and its chain stay as this release writes them."""
+    import storage.store
+
+    _write_some(sqlite_url, clock)
+    before = _links(sqlite_url)
+    late = Scenario("s-late")
+    with open_ledger(sqlite_url, clock=clock) as ledger:
+        with monkeypatch.context() as patch:
+            patch.setattr(storage.store, "chain_up_sqlite", _link_unsealed_as_before_021)
+            with pytest.raises(Exception, match="a release before migration 021"):
+                ledger.service.record(events([late.open()]), by="an older release")
+        assert _links(sqlite_url) == before
+        ledger.service.record(events([late.open(), *late.full_test("c9")]), by="test")
+        report = verify(ledger.store, results=False)
+    assert report.ok, _chain(report).problems
+    assert _links(sqlite_url) == _recomputed(sqlite_url)
