@@ -65,13 +65,34 @@ def log_pages(views: ResultsViews, up_to: int, after: int = 0) -> Iterator[list[
         after = rows[-1][0]
 
 
+def _note_reused_ruling_ids(ids: Check, reused: dict[str, tuple[list[int], list[int]]]) -> None:
+    """A note, not a problem: the log holds them whole, the first ruling keeping its id;
+    but an export no longer imports as it stands, and only `migrate` used to say so."""
+    if not reused:
+        return
+    named = []
+    for ruling_id, (other, same) in list(reused.items())[:MAX_LISTED]:
+        parts = ([f"another decision at position(s) {', '.join(f'{p:,}' for p in other)}"] if other else []) + (
+            [f"the same ruling again at position(s) {', '.join(f'{p:,}' for p in same)}"] if same else [])
+        named.append(f"{ruling_id} ({'; '.join(parts)})")
+    more = f", and {len(reused) - MAX_LISTED:,} more" if len(reused) > MAX_LISTED else ""
+    ids.notes.append(
+        f"{len(reused):,} ruling id(s) recorded more than once before ruling ids were unique (migration 006), "
+        f"the first ruling keeping each: {', '.join(named)}{more}; an export of the ledger is refused at another "
+        "decision under an id, and skips the same ruling again, when imported elsewhere")
+
+
 def check_log(views: ResultsViews, up_to: int, events: Check, ids: Check, members: Check, times: Check,
                tick: Progress, *, chain: ChainWalk) -> LogPass:
     log = LogPass()
     refused: list[tuple[int, str]] = []  # (position, first problem) of facts an import refuses now
     rules = RulesState()
     versions: dict[str, int] = {}
-    rulings: set[str] = set()  # ruling keys met so far
+    rulings: dict[str, str] = {}  # ruling keys met so far, and their first ruling's content
+    # A ruling id a ledger recorded again before migration 006 (its first ruling keeps it):
+    # id -> [another decision's positions, the same ruling's positions]. `migrate` named
+    # them once; an export of them is refused, or shortened, at import elsewhere.
+    reused: dict[str, tuple[list[int], list[int]]] = {}
     # For the jury's facts, which come after their session's finalisation since this rule:
     # each certification's session, and each finalised session's date.
     session_of: dict[str, str] = {}
@@ -151,8 +172,11 @@ def check_log(views: ResultsViews, up_to: int, events: Check, ids: Check, member
                 page_ids[line["event_id"]] = (digest_of(line), stream, version, position)
             key = ruling_key_of(event)
             if key is not None and key not in rulings:  # a reused id (before 006) keeps its first ruling
-                rulings.add(key)
-                page_ids[key] = (ruling_digest(line), stream, version, position)
+                rulings[key] = ruling_digest(line)
+                page_ids[key] = (rulings[key], stream, version, position)
+            elif key is not None:
+                other, same = reused.setdefault(line["ruling_id"], ([], []))
+                (same if ruling_digest(line) == rulings[key] else other).append(position)
             if isinstance(event, CertificationStarted):
                 page_starts[event.certification_id] = (event.session_id, position)
                 log.sessions.setdefault(event.session_id, []).append((event.certification_id, position))
@@ -182,6 +206,7 @@ def check_log(views: ResultsViews, up_to: int, events: Check, ids: Check, member
     events.summary = f"{events.checked:,} event(s) in {len(versions):,} stream(s)"
     _check_extra_rows(views, ids, "certledger_event_ids", matched_ids[0], "index row(s)")
     ids.summary = f"{ids.checked:,} id(s) indexed at their fact"
+    _note_reused_ruling_ids(ids, reused)
     _check_extra_rows(views, members, "certledger_session_certifications", matched_members[0], "membership row(s)")
     members.summary = f"{members.checked:,} certification(s) listed in their session"
     _check_commits(views, commits, up_to, times)

@@ -570,3 +570,29 @@ def test_rejudge_holding_few_states_judges_as_holding_them_all(db_url, clock, mo
     assert all_held[0] > 1000 and [r.code for r in all_held[1]] == ["fact-dated-out-of-order"], all_held[1]
     assert few_held == all_held
     assert reads, "no state was forgotten and folded again: the bound was not exercised"
+
+
+def test_ruling_ids_recorded_twice_before_they_were_unique_are_noted(sqlite_url, example_path, clock):
+    """A ledger from before migration 006 may hold one ruling id on two decisions (or the
+    same ruling twice): `migrate` named them once, and verify said "event ids: ok" while
+    an export of the ledger was refused at import elsewhere. The check notes each."""
+    with open_ledger(sqlite_url, clock=clock) as ledger:
+        with example_path.open("rb") as fh:
+            import_file(ledger, fh)
+        ruling = next(orjson.loads(l) for l in example_path.read_bytes().splitlines() if b"ruling-2024-114" in l)
+        clean = verify(ledger.store, results=False)
+    assert not next(c for c in clean.checks if c.name == "event ids").notes
+    # Written as a release before 006 wrote them: bare rows, no index to refuse them.
+    bare = {k: v for k, v in ruling.items() if k != "event_id"}  # (no event_id: no index row to write)
+    for content in ({**bare, "comment": "another decision"}, bare):
+        state = orjson.dumps({"event": content, "recorded_at": clock.now.isoformat(), "recorded_by": "old"})
+        with sqlite3.connect(parse_url(sqlite_url).path) as conn:
+            version = conn.execute("SELECT MAX(originator_version) FROM stored_events WHERE originator_id = ?",
+                                   ("certification:cert-0001",)).fetchone()[0] + 1
+            conn.execute("INSERT INTO stored_events (originator_id, originator_version, topic, state) VALUES (?,?,?,?)",
+                         ("certification:cert-0001", version, "certledger:JuryRuling@1", state))
+    with open_ledger(sqlite_url, clock=clock) as ledger:
+        report = verify(ledger.store, results=False)
+    ids = next(c for c in report.checks if c.name == "event ids")
+    assert ids.ok and len(ids.notes) == 1 and "ruling-2024-114 (another decision at position(s)" in ids.notes[0]
+    assert "the same ruling again at position(s)" in ids.notes[0]
