@@ -137,7 +137,8 @@ def ledger_at(db: str | None, *, create: bool = False, say_new: bool = True):
     # Any command upgrades an existing embedded ledger on opening it: what `migrate` would
     # say of it is said here.
     upgrading = bool(done) and migrations.RULING_INDEX_MIGRATION not in done
-    rederiving = bool(done) and any(name not in done for name in migrations.REDERIVING_MIGRATIONS)
+    rederiving = ("003_results.sql" in done  # (none to drop in a ledger older than the results)
+                  and any(name not in done for name in migrations.REDERIVING_MIGRATIONS))
     try:
         ledger = open_ledger(db)
     except (LedgerNotPrepared, StorageError) as e:

@@ -514,6 +514,27 @@ def test_migrate_init_and_any_upgrading_command_say_when_the_results_are_derived
     assert _run("results", "--json", "--db", url).stdout == before
 
 
+
+def test_a_ledger_older_than_the_results_is_not_told_they_were_dropped(tmp_path, monkeypatch):
+    """`migrate` said the results read model was dropped of a ledger from before it
+    existed (migration 003), found upgrading a ledger of the first releases."""
+    import storage.migrate as migrations
+    from storage.urls import resolve_url
+
+    available = migrations.available
+    note = "the results read model was dropped"
+    for command in (["migrate"], ["rules", "list"]):  # (SQLite: any command upgrades on opening)
+        url = f"sqlite:///{tmp_path / (command[0] + '.db')}"
+        with monkeypatch.context() as old_release:
+            old_release.setattr(migrations, "available", lambda backend: available(backend)[:2])
+            assert migrations.migrate(resolve_url(url)) == ["001_event_log.sql", "002_immutable_events.sql"]
+        said = _run(*command, "--db", url)
+        text = " ".join(said.output.split())
+        assert said.exit_code == 0 and note not in text, (command, text)
+        if command == ["migrate"]:
+            assert "003_results.sql" in text and "007_results_derived_again.sql" in text, text
+
+
 def test_instants_are_taken_in_the_forms_said_and_no_other(tmp_path, example_path):
     """Python read "2026-W48" as a Monday, "20261127" and "2026-11-27T05:41" as some moment,
     and cut nanoseconds: an auditor's typo gave an answer as of another moment."""
