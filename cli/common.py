@@ -137,7 +137,11 @@ def ledger_at(db: str | None, *, create: bool = False, say_new: bool = True):
     # Any command upgrades an existing embedded ledger on opening it: what `migrate` would
     # say of it is said here.
     upgrading = bool(done) and migrations.RULING_INDEX_MIGRATION not in done
-    rederiving = ("003_results.sql" in done  # (none to drop in a ledger older than the results)
+    # Which ones it applies is said too: an operator who ran no `migrate` would not think
+    # of stopping the older release's processes (refused on the file from now on, or,
+    # before 009, writing beside this one).
+    to_apply = [name for name, _ in migrations.available("sqlite") if name not in done] if done else []
+    rederiving = (bool(done) and "003_results.sql" in done  # (none to drop in one older than the results)
                   and any(name not in done for name in migrations.REDERIVING_MIGRATIONS))
     try:
         ledger = open_ledger(db)
@@ -149,6 +153,10 @@ def ledger_at(db: str | None, *, create: bool = False, say_new: bool = True):
         raise typer.Exit(2) from None
     if new_file:  # (a mistyped path, or the default where another ledger was meant: said, not silent)
         err.print(f"note: created a new ledger at {shown(resolve_url(db).redacted())}")
+    if to_apply:
+        err.print(f"note: upgraded the ledger at {shown(resolve_url(db).redacted())} on opening it (applied: "
+                  f"{', '.join(to_apply)}): stop any process of an older release still using it (README, "
+                  "\"PostgreSQL\", on upgrades)", soft_wrap=True)
     if upgrading:  # the embedded ledger was upgraded on opening: say what `migrate` would
         warn_reused_ruling_ids(migrations.reused_ruling_ids(ledger.url))
     if rederiving:

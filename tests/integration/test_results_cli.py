@@ -511,6 +511,10 @@ def test_migrate_init_and_any_upgrading_command_say_when_the_results_are_derived
         as_before_007()
         upgraded = _run(*command, "--db", url)
         assert note in " ".join(upgraded.stderr.split()), command
+        # and which migrations it applied (an operator who ran no `migrate` is told; `init`
+        # says its own count of them)
+        applied = "on opening it (applied: 007_results_derived_again.sql)" in " ".join(upgraded.stderr.split())
+        assert applied == (command != ["init"]), command
     assert _run("results", "--json", "--db", url).stdout == before
 
 
