@@ -124,13 +124,21 @@ def _trimmed_as_written(value: str, info: ValidationInfo) -> str:
     return value
 
 
+# The default-ignorable characters (Unicode's Default_Ignorable_Code_Point) that
+# `str.isprintable` calls printable, being marks or letters: a combining grapheme joiner,
+# variation selectors, the Hangul fillers. Each shows as nothing (or as blank), so
+# "cert-1\u034f" or "cert-1\ufe0f" read as "cert-1" and were recorded as another id.
+_IGNORABLE = re.compile("[\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180d\u180f\u3164\ufe00-\ufe0f\uffa0"
+                        "\U000e0100-\U000e01ef]")
+
+
 def _visible_as_written(value: str, info: ValidationInfo) -> str:
     # An id is read back on terminals and in reports: a control character (ESC above all)
     # in it recoloured, hid or overwrote an auditor's table, and an invisible one (a
     # bidirectional override, a zero-width space) makes two ids that read the same.
     # (isprintable: no "other" nor separator character but the space; a C-speed check.)
-    if as_written(info) and not value.isprintable():
-        hidden = next(c for c in value if not c.isprintable())
+    if as_written(info) and (not value.isprintable() or _IGNORABLE.search(value)):
+        hidden = next(c for c in value if not c.isprintable() or _IGNORABLE.match(c))
         raise ValueError(f"no control, invisible or non-printing character (here U+{ord(hidden):04X}): an id is "
                          "read back on terminals and in reports, and two ids that read the same must be one")
     return value

@@ -739,7 +739,9 @@ def test_text_from_the_ledger_is_shown_as_written_never_read_as_markup_or_termin
 
 def test_an_id_with_a_control_or_invisible_character_is_refused_as_written(sqlite_url, example_path, tmp_path):
     lines = [orjson.loads(line) for line in example_path.read_text().splitlines()]
-    for n, hidden in enumerate(("\x1b[31m", "\u202e", "\u200b", "\u00a0")):
+    # (A combining grapheme joiner, a variation selector and the Hangul filler are marks or
+    # letters to `str.isprintable`, and show as nothing: "q\u034f1" read as "q1".)
+    for n, hidden in enumerate(("\x1b[31m", "\u202e", "\u200b", "\u00a0", "\u034f", "\ufe0f", "\u3164")):
         served = dict(lines[2], event_id=f"hidden-{n}", question_id=f"q{hidden}1")
         bad = tmp_path / f"bad{n}.jsonl"
         bad.write_bytes(orjson.dumps(served) + b"\n")
