@@ -751,6 +751,22 @@ def test_an_id_with_a_control_or_invisible_character_is_refused_as_written(sqlit
             in rejected.output
 
 
+def test_an_id_written_decomposed_is_refused_as_written(sqlite_url, example_path, tmp_path):
+    """"cand-zoé" sent decomposed (e and U+0301, as some systems send text) reads as the
+    composed one: it was recorded as another candidate, whom a ban of the first did not
+    cover, and whom `results --candidate` typed at a keyboard did not find."""
+    lines = [orjson.loads(line) for line in example_path.read_text().splitlines()]
+    for name, candidate in (("decomposed", "cand-zoe\u0301"), ("angstrom", "cand-\u212b"), ("composed", "cand-zo\u00e9")):
+        path = tmp_path / f"{name}.jsonl"
+        path.write_bytes(b"".join(orjson.dumps(line) + b"\n" for line in (lines[0], dict(lines[1], candidate_id=candidate))))
+        imported = _run("import", str(path), "--db", sqlite_url, ok=False)
+        if name == "composed":
+            assert imported.exit_code == 0, imported.output
+        else:
+            assert imported.exit_code == 1
+            assert "line 2, field candidate_id: not in Unicode's composed form (NFC)" in imported.output
+
+
 class _LateInterrupt:
     """A SQLite connection on which Ctrl-C arrives right after COMMIT returns."""
 
