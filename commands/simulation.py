@@ -250,7 +250,10 @@ def _sessions_per_day(
     if days is not None:
         if days < 1:
             raise ValueError("days must be >= 1")
-        weekdays = sum(1 for d in range(days) if (start.weekday() + d) % 7 < 5)
+        # Counted by whole weeks (5 weekdays each), not walked day by day: --days 999999999
+        # held the command for minutes before its first session.
+        weeks, rest = divmod(days, 7)
+        weekdays = 5 * weeks + sum(1 for d in range(rest) if (start.weekday() + d) % 7 < 5)
         return max(n_sessions / max(weekdays, 1), 1e-6)
     spd = DEFAULT_SESSIONS_PER_DAY if sessions_per_day is None else sessions_per_day
     if spd <= 0:

@@ -459,6 +459,21 @@ def test_days_spreads_the_population():
     assert timedelta(days=320) <= span <= timedelta(days=410)
 
 
+def test_days_are_counted_by_weeks_not_walked():
+    """`--days 999999999` walked a billion days to count the weekdays, and held the
+    command for minutes before its first session: counted by whole weeks, the same count
+    (every day of the week as the start, every remainder) in no time."""
+    for first in range(7):
+        start = START + timedelta(days=first)
+        for days in range(1, 40):
+            walked = sum(1 for d in range(days) if (start.weekday() + d) % 7 < 5)
+            # one session a weekday: as many sessions as weekdays (none on a weekend alone)
+            assert simulation._sessions_per_day(max(walked, 1), start, None, days) == 1.0, (first, days)
+    began = time.perf_counter()
+    simulation._sessions_per_day(1, START, None, 10**8)
+    assert time.perf_counter() - began < 1
+
+
 def test_schedule_matches_the_stream_and_centres():
     events = list(simulate_events(250, 9, START, candidates_per_session=30, centres=3))
     opened = [e for e in events if e.type == "SessionOpened"]
