@@ -338,9 +338,20 @@ def simulate(
     except ValueError as e:
         err.print(f"[red]error:[/red] --start: {shown(e)}")
         raise typer.Exit(2) from None
+    # Its calendar past the year 9999 (--start 9999-12-31T23:00:00Z, or a --days that far):
+    # a date Python cannot hold was a traceback.
+    beyond = "[red]error:[/red] --start, --days: the simulated calendar runs past the year 9999; nothing was {}"
     if output:
         report_path(output, "--output", db)
-        written = write_simulation(output, candidates=candidates, seed=seed, start=began, days=days)
+        try:
+            written = write_simulation(output, candidates=candidates, seed=seed, start=began, days=days)
+        except OverflowError:
+            # What it had begun to write, as export removes one (not a device or a pipe; through
+            # a link, the file it names).
+            if (written_file := Path(output).resolve()).is_file():
+                written_file.unlink()
+            err.print(beyond.format("written"))
+            raise typer.Exit(2) from None
         out.print(f"wrote {written.events} event(s) to {shown(output)}")
         ahead = datetime.now(timezone.utc) + MAX_DATED_AHEAD
         if written.last_dated is not None and written.last_dated > ahead:
@@ -359,6 +370,9 @@ def simulate(
         except SeedAlreadySimulated as taken:
             err.print(f"[red]error:[/red] {shown(taken)}")
             raise typer.Exit(1) from None
+        except OverflowError:  # (its transaction rolled back)
+            err.print(beyond.format("appended"))
+            raise typer.Exit(2) from None
         except BatchRejected as rejected:
             if any(e.code == FactDatedAhead.code for e in rejected.errors):
                 # Not a bug: the calendar of so many candidates runs past today.

@@ -564,6 +564,20 @@ def test_instants_are_taken_in_the_forms_said_and_no_other(tmp_path, example_pat
     assert parse_instant("2024-06-12", end=True) == datetime(2024, 6, 12, 23, 59, 59, 999999, tzinfo=timezone.utc)
 
 
+def test_a_simulation_whose_calendar_runs_past_the_year_9999_is_refused_in_one_line(tmp_path):
+    """`simulate --start 9999-12-31T23:00:00Z` was an OverflowError traceback, appending
+    or writing (an empty file then left behind)."""
+    url, written = f"sqlite:///{tmp_path / 's.db'}", tmp_path / "s.jsonl"
+    _run("init", "--db", url)
+    for args, verb in ((["--db", url], "appended"), (["-o", str(written)], "written")):
+        refused = _run("simulate", "--candidates", "2", "--start", "9999-12-31T23:00:00Z", *args, ok=False)
+        said = " ".join(refused.output.split())
+        assert refused.exit_code == 2 and isinstance(refused.exception, SystemExit), refused.output
+        assert f"the simulated calendar runs past the year 9999; nothing was {verb}" in said, said
+    assert not written.exists()
+    assert orjson.loads(_run("results", "--json", "--db", url).stdout) == []
+
+
 def test_tokens_live_where_serve_serves_and_their_ids_are_never_cut(tmp_path, monkeypatch):
     """With both variables set, `tokens` wrote to $CERTLEDGER_DATABASE_URL while `serve`
     read $CERTLEDGER_API_DATABASE_URL: a token issued was unknown to the server, and a
