@@ -54,8 +54,8 @@ def resolve_url(explicit: str | None = None) -> DatabaseUrl:
     return parse_url(explicit or os.environ.get(ENV_VAR) or DEFAULT_URL)
 
 
-_ENCODE = ("a password (or user) holding '/', '#', '?', '@' or ':' must be percent-encoded in the URL: "
-           "%2F, %23, %3F, %40, %3A")
+_ENCODE = ("a password (or user) holding '/', '#', '?', '@', ':', '[' or ']' must be percent-encoded in the URL: "
+           "%2F, %23, %3F, %40, %3A, %5B, %5D")
 
 
 def _userinfo_end(rest: str) -> tuple[int, bool]:
@@ -116,7 +116,11 @@ def parse_url(raw: str) -> DatabaseUrl:
             # Parsed as it stands, "u:2024/Paris!@h/db" is user "u" at host ... port 2024,
             # and the rest of the password the database's name, quoted whole by every error.
             raise UnsupportedDatabaseUrl(f"{_shown(raw)!r}: the user or password holds '/', '?' or '#' ({_ENCODE})")
-        u = urlparse(raw)
+        try:
+            u = urlparse(raw)
+        except ValueError:  # "Invalid IPv6 URL": a '[' or ']' not around an IPv6 host (a password's) was a traceback
+            raise UnsupportedDatabaseUrl(f"{_shown(raw)!r}: a '[' or ']' is not around an IPv6 host ({_ENCODE})") \
+                from None
         try:
             port = u.port  # (parsed when asked for: "54x2", 99999, or a password's "/" cut short)
         except ValueError:

@@ -202,7 +202,9 @@ def test_a_database_url_is_never_quoted_with_its_password_nor_its_parameters_dro
                 "postgresql://u:2024/s3cretPW@127.0.0.1:5432/db", "postgresql://u:5432/x?s3cretPW@h/db",
                 # and with nothing after the "@" that tells a host from a database's name
                 "postgresql://u:s3c/retPW@h", "postgresql://u:s3c?retPW@h:5432", "postgresql://u:s3c#retPW@h",
-                "postgresql://u:s3c/retPW@h/d@x"):
+                "postgresql://u:s3c/retPW@h/d@x",
+                # A '[' or ']' outside an IPv6 host was urlparse's ValueError, a traceback.
+                "postgresql://u:s3c[retPW@h:5432/db", "postgresql://u:s3c]retPW@h/db"):
         with pytest.raises(UnsupportedDatabaseUrl) as bad:
             parse_url(raw)
         assert "s3c" not in str(bad.value) and "retPW" not in str(bad.value), bad.value
@@ -210,6 +212,9 @@ def test_a_database_url_is_never_quoted_with_its_password_nor_its_parameters_dro
     with pytest.raises(UnsupportedDatabaseUrl, match="the port is not a number"):
         parse_url("postgresql://postgres@127.0.0.1:54x2/db")
     assert parse_url("postgresql://postgres:s3c%2FretPW@h:5432/db").password == "s3c/retPW"
+    assert parse_url("postgresql://postgres:s3c%5BretPW@h:5432/db").password == "s3c[retPW"
+    with pytest.raises(UnsupportedDatabaseUrl, match=r"a '\[' or '\]' is not around an IPv6 host"):
+        parse_url("postgresql://u@[::1:5432/db")
     # An "@" in the database's name is not a password's end; and what an error or a banner
     # writes back (`redacted`) reads as the same database.
     for raw, dbname in (("postgresql://postgres@127.0.0.1:5432/a@b", "a@b"), ("postgresql://h/db@x", "db@x"),
