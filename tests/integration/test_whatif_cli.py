@@ -95,6 +95,22 @@ def test_the_html_page_is_written_beside_the_summary(ledger_url, tmp_path):
     assert '<b id="rescored-unchanged" data-count="1">1</b>' in html  # (c-low: cap 5 changes nothing of it)
 
 
+def test_a_file_is_read_as_rules_check_reads_it(ledger_url, tmp_path):
+    """The RuleVersionChanged line `rules check` judges (the demo's jury_rule_change.json)
+    was refused by what-if with 17 problems (its `type`, `jury`, `at`: unknown keys; the
+    document's keys missing); a file holding a JSON string was taken as a version's name."""
+    line = {"type": "RuleVersionChanged", "event_id": "rv-1", "version": "cap-5", "effective_from": CAP_5["effective_from"],
+            "rules": {"extends": "pix-v2-2024-05", "max_reachable_level": 5}, "reason": "why", "jury": [],
+            "at": "2024-09-02T10:00:00Z"}
+    from_line = orjson.loads(_run("what-if", "--rules", _write(tmp_path, line, "line.json"), "--json", "--db",
+                                  ledger_url).stdout)
+    from_document = orjson.loads(_run("what-if", "--rules", _write(tmp_path, CAP_5), "--json", "--db",
+                                      ledger_url).stdout)
+    assert from_line == from_document and from_line["changed"] == 3
+    named = _run("what-if", "--rules", _write(tmp_path, "pix-v2-2024-05", "name.json"), "--db", ledger_url, code=2)
+    assert "a rule document is a JSON object, not a string" in " ".join(named.output.split())
+
+
 def test_two_published_versions_are_compared_by_name(ledger_url):
     report = orjson.loads(_run("what-if", "--rules", "pix-v2-2021-01", "--against", "pix-v2-2023-12",
                                "--json", "--db", ledger_url).stdout)
