@@ -164,7 +164,7 @@ def _event_document(line: dict, state, now: datetime) -> tuple[Any, list[str], b
     per line, as for a bare document."""
     from commands.interchange import parse_item
     from commands.recording import LineError
-    from ledger.decisions import Context, check, rule_document_of
+    from ledger.decisions import Context, check, rule_document_of, rule_document_of_line
     from ledger.errors import DomainError
     from ledger.rules import RuleDocumentInvalid
 
@@ -173,13 +173,8 @@ def _event_document(line: dict, state, now: datetime) -> tuple[Any, list[str], b
         # A line that does not parse (its `rules` no object among them): the document is
         # judged apart only if it is one.
         judged = (event.field or "").split(".")[0] == "rules"
-        doc = line.get("rules")
-        if isinstance(doc, dict):  # filled in from the line, as `rule_document_of` does from the event
-            doc = dict(doc)
-            for key in ("version", "effective_from"):
-                if isinstance(line.get(key), str):
-                    doc.setdefault(key, line[key])
-        return doc, [f"{event.field or '(line)'}: {event.detail}"], judged
+        doc = rule_document_of_line(line)
+        return (doc if doc is not None else line.get("rules")), [f"{event.field or '(line)'}: {event.detail}"], judged
     try:
         # What recording asks of it, against the rules stream: its date too (a line dated
         # 2030 was called valid, and recording refused it as dated ahead).

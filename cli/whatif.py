@@ -43,11 +43,9 @@ def read_proposal(rules: str, known: Any) -> dict[str, Any] | str:
             # The line `rules check` takes (the demo's jury_rule_change.json): its document, with
             # the line's version and date filled in as recording fills them. Read whole, it was
             # refused with 17 problems (`type`, `jury`, `at`: unknown keys; the rest missing).
-            carried = dict(document["rules"])
-            for key in ("version", "effective_from"):
-                if key in document:
-                    carried.setdefault(key, document[key])
-            return carried
+            from ledger.decisions import rule_document_of_line
+
+            return rule_document_of_line(document)
         return document
     if rules in known:
         return rules

@@ -493,6 +493,20 @@ def rule_document_of(event: RuleVersionChanged) -> dict[str, Any]:
     return doc
 
 
+def rule_document_of_line(line: dict[str, Any]) -> dict[str, Any] | None:
+    """The document a RuleVersionChanged line carries (not parsed: one that may not parse),
+    with the line's version and date filled in as `rule_document_of` fills them; None if
+    its `rules` is no object."""
+    doc = line.get("rules")
+    if not isinstance(doc, dict):
+        return None
+    doc = dict(doc)
+    for key in ("version", "effective_from"):
+        if isinstance(line.get(key), str):
+            doc.setdefault(key, line[key])
+    return doc
+
+
 def _check_rule_version_changed(event: RuleVersionChanged, ctx: Context) -> None:
     judge_rule_version(event, ctx.rules)
 

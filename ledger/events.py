@@ -138,7 +138,7 @@ def _visible_as_written(value: str, info: ValidationInfo) -> str:
     # in it recoloured, hid or overwrote an auditor's table, and an invisible one (a
     # bidirectional override, a zero-width space) makes two ids that read the same.
     # (isprintable: no "other" nor separator character but the space; a C-speed check.)
-    if as_written(info) and (not value.isprintable() or _IGNORABLE.search(value)):
+    if as_written(info) and (not value.isprintable() or (not value.isascii() and _IGNORABLE.search(value))):
         hidden = next(c for c in value if not c.isprintable() or _IGNORABLE.match(c))
         raise ValueError(f"no control, invisible or non-printing character (here U+{ord(hidden):04X}): an id is "
                          "read back on terminals and in reports, and two ids that read the same must be one")
