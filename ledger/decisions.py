@@ -218,6 +218,14 @@ def _check_question_served(event: QuestionServed, ctx: Context) -> None:
             f"question {event.question_id} is already served to {cert.certification_id}", field="question_id"
         )
     rules = _rules_at(ctx, cert.started_at)
+    weighed = rules.qrocm_dep.format
+    if event.format != weighed and _letters(event.format) == _letters(weighed):
+        # "qrocm-dep" or "QROCM dep" was taken as some other format, weighed 1 without a
+        # word (§3.3: the format that validates two skills). Other formats weigh nothing
+        # apart, and stay free text: a new test modality is the jury's to name.
+        raise E.FormatMisspelt(
+            f"format {event.format!r} reads as {weighed!r}, the format rule version {rules.version} weighs 2 in a "
+            f"competence of fewer than 3 questions, but is not written as it: write {weighed!r}", field="format")
     served = cert.per_competence.get(event.competence, 0)
     if served >= rules.questions_per_competence:
         raise E.TooManyQuestionsForCompetence(
@@ -225,6 +233,11 @@ def _check_question_served(event: QuestionServed, ctx: Context) -> None:
             f"rule version {rules.version} allows {rules.questions_per_competence}",
             field="competence",
         )
+
+
+def _letters(text: str) -> str:
+    """A format as read: its letters and digits, case folded."""
+    return "".join(c for c in text.casefold() if c.isalnum())
 
 
 def _check_answer_recorded(event: AnswerRecorded, ctx: Context) -> None:

@@ -57,6 +57,10 @@ NoRuleVersionInForce = _error(
     "NoRuleVersionInForce", "no-rule-version-in-force", "No rule version is in force at that date."
 )
 QuestionAlreadyServed = _error("QuestionAlreadyServed", "question-already-served", "A question id is served once.")
+FormatMisspelt = _error(
+    "FormatMisspelt", "format-misspelt",
+    "A question's format that reads as the one the rule version weighs (QROCM-dep) is written as it names it.",
+)
 TooManyQuestionsForCompetence = _error(
     "TooManyQuestionsForCompetence",
     "too-many-questions-for-competence",

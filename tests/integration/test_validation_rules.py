@@ -862,3 +862,16 @@ def test_an_integer_beyond_64_bits_refuses_its_line_not_the_import(ledger):
     with pytest.raises(BatchRejected) as refused:
         ledger.service.record_stream(parse_lines([opened, at_bound]), by="test")
     assert [(e.line, e.code) for e in refused.value.errors] == [(2, E.ProfileOffScale.code)]
+
+
+def test_a_format_that_reads_as_the_weighed_one_is_written_as_it(ledger):
+    """A QROCM-dep written "qrocm-dep" was taken as another format, weighed 1 without a
+    word (found by a fuzzing review); other formats stay free text."""
+    s = Scenario()
+    accepted(ledger, [s.open(), s.start("c1")])
+    for misspelt in ("qrocm-dep", "QROCM dep", "QROCM_DEP", "QROCMdep"):
+        err = refused(ledger, [s.serve("c1", f"q-{misspelt}", "1.1", format=misspelt)], E.FormatMisspelt.code,
+                      field="format")
+        assert "write 'QROCM-dep'" in err.message, err.message
+    accepted(ledger, [s.serve("c1", "q1", "1.1", format="QROCM-dep"), s.serve("c1", "q2", "1.1", format="qcm"),
+                      s.serve("c1", "q3", "1.1", format="a new modality")])
