@@ -74,18 +74,26 @@ STATES_HELD = 20_000
 
 class _SoFar:
     """What the unit of work reads from the store: each stream as far as the log has
-    been read (`versions`), so that a state forgotten and folded again is the ledger as
-    it stood before the fact being judged, never with a later one of its stream."""
+    been read, in log order, so that a state forgotten and folded again is the ledger as
+    it stood before the fact being judged, never with a later one of its stream.
+
+    Counted as the states count (`after`: the events a state has applied), not by the
+    stream's versions: in a log whose versions skip or step back (an event deleted, rows
+    rewritten: the events check names it), a state caught up from its versions applied
+    some events twice, or ones the log had not given yet."""
 
     def __init__(self, store: EventStore) -> None:
         self.store = store
-        self.versions: dict[str, int] = {}  # stream -> its last version the log has given
+        self.given: dict[str, tuple[int, int]] = {}  # stream -> (its events the log has given, the last's position)
+
+    def gave(self, stream: str, position: int) -> None:
+        self.given[stream] = (self.given.get(stream, (0, 0))[0] + 1, position)
 
     def read_stream(self, stream: str, after: int = 0) -> list:
-        end = self.versions.get(stream, 0)
-        if after >= end:  # (the state held is up to date: no query)
+        count, last = self.given.get(stream, (0, 0))
+        if after >= count:  # (the state held is up to date: no query)
             return []
-        return [r for r in self.store.read_stream(stream, after=after) if r.version <= end]
+        return [r for r in self.store.read_streams_in_log_order([stream]) if (r.position or 0) <= last][after:]
 
     def certifications_of_session(self, session_id: str) -> list[str]:
         return []  # the unit of work adds the certifications started so far (`new_certs`)
@@ -120,9 +128,9 @@ def judge_again(log: Iterator, store: EventStore, *, progress: Callable[[int, in
                 found.append(_refusable(recorded, refused.code, refused.field, refused.message))
         try:
             uow.state(stream).apply(event)  # recorded all the same: the facts after it are judged on it
-            so_far.versions[stream] = recorded.version
+            so_far.gave(stream, recorded.position or 0)
         except RuleDocumentInvalid as unresolved:  # (the events check names it as a problem too)
-            # Not in `versions`: the rules' state, folded again, would meet it again. (It
+            # Not counted as given: the rules' state, folded again, would meet it again. (It
             # is never forgotten anyway: every fact is judged against it.)
             found.append(_refusable(recorded, RuleDocumentRefused.code, "rules",
                                     f"{unresolved}; the facts after it are judged without this version"))

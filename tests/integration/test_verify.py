@@ -562,9 +562,9 @@ def test_rejudge_holding_few_states_judges_as_holding_them_all(db_url, clock, mo
         store, up_to = ledger.store, ledger.store.max_position()
         all_held = rejudging.rejudge(store, up_to)
         reads = []
-        read_stream = type(store).read_stream
-        monkeypatch.setattr(type(store), "read_stream",
-                            lambda self, stream, after=0: reads.append(stream) or read_stream(self, stream, after))
+        read_streams = type(store).read_streams_in_log_order
+        monkeypatch.setattr(type(store), "read_streams_in_log_order",
+                            lambda self, streams: reads.extend(streams) or read_streams(self, streams))
         monkeypatch.setattr(rejudging, "STATES_HELD", 3)
         few_held = rejudging.rejudge(store, up_to)
     assert all_held[0] > 1000 and [r.code for r in all_held[1]] == ["fact-dated-out-of-order"], all_held[1]
@@ -596,3 +596,38 @@ def test_ruling_ids_recorded_twice_before_they_were_unique_are_noted(sqlite_url,
     ids = next(c for c in report.checks if c.name == "event ids")
     assert ids.ok and len(ids.notes) == 1 and "ruling-2024-114 (another decision at position(s)" in ids.notes[0]
     assert "the same ruling again at position(s)" in ids.notes[0]
+
+
+@pytest.mark.parametrize("damage", [
+    "originator_version = originator_version + 100 WHERE originator_version >= 2",  # a gap (v1, then v102…)
+    "originator_version = 1000 WHERE originator_version = 2",  # out of order (v1, v1000, v3…)
+])
+def test_rejudge_holding_few_states_judges_a_stream_with_broken_versions_as_the_log_gives_it(
+        db_url, clock, monkeypatch, damage):
+    """A stream whose versions skip or step back (an event deleted, rows rewritten: the
+    events check names it) was folded again, once forgotten, by its versions: the events
+    after the state's count were applied a second time (a question served twice, then a
+    third one of the competence refused as one too many), or ones the log had not given
+    yet. Judged as the log gives it, the verdicts are those of every state held."""
+    import commands.rejudge as rejudging
+
+    s = Scenario("s-broken")
+    lines = [s.open(), s.start("a"), s.start("b")]
+    for i in range(3):  # the two certifications' questions interleaved, as a session's are
+        for cert in ("a", "b"):
+            lines.append(s.serve(cert, f"{cert}-q{i}"))
+        for cert in ("a", "b"):
+            lines.append(s.answer(cert, f"{cert}-q{i}"))
+    with open_ledger(db_url, clock=clock) as ledger:
+        ledger.service.record(events(lines), by="test")
+    _tamper(db_url, f"UPDATE stored_events SET {damage} AND originator_id = 'certification:a'")
+
+    with open_ledger(db_url) as ledger:
+        store, up_to = ledger.store, ledger.store.max_position()
+        all_held = rejudging.rejudge(store, up_to)
+        few_held = {}
+        for held in (2, 3, 4):  # (folded again from nothing, or from a state held in the cache)
+            monkeypatch.setattr(rejudging, "STATES_HELD", held)
+            few_held[held] = rejudging.rejudge(store, up_to)
+    assert all_held == (len(lines), [])
+    assert few_held == {held: all_held for held in few_held}
