@@ -150,7 +150,9 @@ def _owner_only(path: str) -> None:
     if path in ("", ":memory:") or path.startswith("file:"):
         return
     try:
-        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        # Through a link, the file it names (O_EXCL refuses any link, one naming nothing
+        # too, and SQLite then made the target under the umask).
+        os.close(os.open(os.path.realpath(path), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
     except OSError:  # there already; or a folder missing or closed: SQLite says it, as before
         pass
 
