@@ -224,8 +224,9 @@ def _check_question_served(event: QuestionServed, ctx: Context) -> None:
         # word (§3.3: the format that validates two skills). Other formats weigh nothing
         # apart, and stay free text: a new test modality is the jury's to name.
         raise E.FormatMisspelt(
-            f"format {event.format!r} reads as {weighed!r}, the format rule version {rules.version} weighs 2 in a "
-            f"competence of fewer than 3 questions, but is not written as it: write {weighed!r}", field="format")
+            f"format {event.format!r} reads as {weighed!r}, the format rule version {rules.version} weighs "
+            f"{rules.qrocm_dep.weight} in a competence of fewer than {rules.questions_per_competence} questions, but "
+            f"is not written as it: write {weighed!r}", field="format")
     served = cert.per_competence.get(event.competence, 0)
     if served >= rules.questions_per_competence:
         raise E.TooManyQuestionsForCompetence(

@@ -875,3 +875,15 @@ def test_a_format_that_reads_as_the_weighed_one_is_written_as_it(ledger):
         assert "write 'QROCM-dep'" in err.message, err.message
     accepted(ledger, [s.serve("c1", "q1", "1.1", format="QROCM-dep"), s.serve("c1", "q2", "1.1", format="qcm"),
                       s.serve("c1", "q3", "1.1", format="a new modality")])
+
+
+def test_a_misspelt_format_is_told_the_weighing_of_the_version_in_force(ledger):
+    """Rules are data: the refusal named a weight of 2 and competences of fewer than 3
+    questions whatever the version in force weighed."""
+    s = Scenario()
+    doc = {"version": "jury-w", "extends": "pix-v2-2024-05", "effective_from": "2024-06-01T00:00:00Z",
+           "questions_per_competence": 4, "qrocm_dep": {"weight": 3}}
+    accepted(ledger, [s.line("RuleVersionChanged", version="jury-w", effective_from="2024-06-01T00:00:00Z",
+                             rules=doc, jury=JURY, reason="test"), s.open(), s.start("c1")])
+    err = refused(ledger, [s.serve("c1", "q1", "1.1", format="qrocm dep")], E.FormatMisspelt.code, field="format")
+    assert "weighs 3 in a competence of fewer than 4 questions" in err.message, err.message
