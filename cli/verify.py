@@ -30,7 +30,8 @@ def register(app: typer.Typer) -> None:
         rejudge: Annotated[bool, typer.Option(
             "--rejudge", help="Also judge every fact again by this release's rules, as recording judges it, and "
                               "name those it would refuse (facts an older release accepted under rules added "
-                              "since). Reads the whole log and holds every stream's state in memory")] = False,
+                              "since). Reads the whole log, holding the states of the 20,000 streams judged last (a "
+                              "forgotten one is read again from the ledger)")] = False,
         db: DbOption = None,
     ) -> None:
         """Check the ledger against a replay of its log, writing nothing; exit 1 naming each problem.

@@ -631,3 +631,14 @@ def test_rejudge_holding_few_states_judges_a_stream_with_broken_versions_as_the_
             few_held[held] = rejudging.rejudge(store, up_to)
     assert all_held == (len(lines), [])
     assert few_held == {held: all_held for held in few_held}
+
+
+def test_rejudge_s_help_says_the_states_it_holds():
+    """It said the command held every stream's state in memory, after that was bounded."""
+    import os
+
+    import commands.rejudge as rejudging
+
+    shown = runner.invoke(app, ["verify", "--help"], env={**os.environ, "COLUMNS": "100"}).output
+    text = " ".join(word for word in shown.split() if word != "│")
+    assert f"holding the states of the {rejudging.STATES_HELD:,} streams judged last" in text, text
