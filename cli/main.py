@@ -211,6 +211,11 @@ def _said_imported(file: str, report, *, check: bool) -> None:
 # history brought in (an export imported elsewhere), which is not the moment the jury
 # decides: its results are derived on the next read, not held up by the import.
 PUBLICATIONS_CHECKED = 20
+# Nor is it held up by results far behind the log (a history imported before it, an
+# upgrade that derives them again): a jury's one-line publication derived every result of
+# the ledger first. Past this many events, it says where to look, as the API answers
+# `awaiting` null past its own bound (`max_inline_catch_up`, the same default).
+RESULTS_DERIVED_FOR_IT = 100_000
 
 
 def _said_awaiting(file: str, store, sessions: list[str]) -> None:
@@ -228,6 +233,11 @@ def _said_awaiting(file: str, store, sessions: list[str]) -> None:
                   "the jury in each", soft_wrap=True, markup=False, highlight=False)
         return
     try:
+        if ResultsReader(store).lag(at_most=RESULTS_DERIVED_FOR_IT + 1) > RESULTS_DERIVED_FOR_IT:
+            err.print("note: the results are far behind the log (derived on the next read, or now by `certledger "
+                      "rebuild --resume`): what awaits the jury in the session(s) it published is not known yet; "
+                      "`certledger docket --session ID` says it", soft_wrap=True, markup=False, highlight=False)
+            return
         caught_up(store)
         found = awaiting_at_publication(ResultsReader(store), sessions)
     except KeyboardInterrupt:

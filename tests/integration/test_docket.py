@@ -328,3 +328,27 @@ def test_an_import_publishing_many_sessions_is_not_held_up_deriving_their_result
     assert said.exit_code == 0 and "note: it publishes 2 sessions" in text and "published while" not in text, text
     with open_ledger(sqlite_url, clock=clock) as ledger:
         assert ResultsReader(ledger.store).lag() > 0  # left for the next read to derive
+
+
+def test_an_import_publishing_a_session_over_results_far_behind_is_not_held_up_deriving_them(
+        sqlite_url, clock, tmp_path, monkeypatch):
+    """Results far behind the log (a history imported, an upgrade that derives them again):
+    a jury's one-line publication derived every result of the ledger before it returned,
+    minutes where the import took a moment. It says where to look instead, as the API
+    answers `awaiting` null past its own bound."""
+    monkeypatch.setattr("cli.main.RESULTS_DERIVED_FOR_IT", 5)
+    s = Scenario("s1")
+    history = tmp_path / "history.jsonl"
+    history.write_bytes(b"".join(orjson.dumps(line) + b"\n" for line in
+                                 [s.open(), *s.full_test("c1"), fraud(s, "c1", "fr-1"), s.finalise()]))
+    publication = tmp_path / "publish.jsonl"
+    publication.write_bytes(orjson.dumps(s.publish()) + b"\n")
+    runner = CliRunner()
+    assert runner.invoke(app, ["import", str(history), "--db", sqlite_url]).exit_code == 0  # (results left behind)
+    said = runner.invoke(app, ["import", str(publication), "--db", sqlite_url])
+    text = " ".join(said.output.split())
+    assert said.exit_code == 0 and "published while" not in text, text
+    assert "what awaits the jury in the session(s) it published is not known yet" in text, text
+    assert "`certledger docket --session ID` says it" in text, text
+    with open_ledger(sqlite_url, clock=clock) as ledger:
+        assert ResultsReader(ledger.store).lag() > 0  # left for the next read to derive
