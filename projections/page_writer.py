@@ -31,6 +31,7 @@ from projections.workers import (
     read_frame,
     reap,
     receive_frame,
+    run_worker,
     send_frame,
     start_worker,
     write_frame,
@@ -180,4 +181,4 @@ def _serve() -> None:
 
 
 if __name__ == "__main__":
-    _serve()
+    run_worker(_serve)

@@ -24,7 +24,16 @@ from typing import Any
 
 from ledger.rules import RuleSet
 from ledger.scoring import CertificationFacts, scored_json
-from projections.workers import end_input, read_frame, reap, receive_frame, send_frame, start_worker, write_frame
+from projections.workers import (
+    end_input,
+    read_frame,
+    reap,
+    receive_frame,
+    run_worker,
+    send_frame,
+    start_worker,
+    write_frame,
+)
 
 Task = tuple[bytes, str]
 Scored = tuple[dict[str, Any] | None, str | None, str | None]
@@ -130,4 +139,4 @@ def _serve() -> None:
 
 
 if __name__ == "__main__":
-    _serve()
+    run_worker(_serve)

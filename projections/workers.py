@@ -9,7 +9,7 @@ exchange with the process that feeds them on their stdin and reads their stdout.
     reap(proc, timeout=60)
 
 A worker reads frames with `read_frame(sys.stdin.buffer)` and answers with
-`write_frame(sys.stdout.buffer, …)`.
+`write_frame(sys.stdout.buffer, …)`; its `__main__` runs its loop through `run_worker`.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from collections.abc import Callable
 from typing import BinaryIO
 
 
@@ -33,6 +34,21 @@ def start_worker(module: str) -> subprocess.Popen:
     # workers take no relative paths (the page writer serves PostgreSQL only).
     return subprocess.Popen([sys.executable, "-m", module], env=env, cwd=root, stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, start_new_session=True)
+
+
+def run_worker(serve: Callable[[], None]) -> None:
+    """A worker's main: `serve` until its input ends. If the process feeding it died while
+    it worked (kill -9, the OOM killer), its answer meets a closed pipe and nothing waits
+    for it: it exits without a word. Its BrokenPipeError's traceback used to appear on the
+    terminal, or in the server's log, that the dead process shared with it, after the
+    shell had said the process was killed: a second fault to an operator, where there
+    was none."""
+    try:
+        serve()
+    except BrokenPipeError:
+        # The interpreter's flush of stdout at exit would meet the same pipe, and say so.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
 
 
 def end_input(proc: subprocess.Popen, *, abort: bool = False) -> None:
