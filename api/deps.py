@@ -175,7 +175,7 @@ class Runtime:
         except _Stopped:
             pass
         except Exception as problem:  # reads say so; one later finding it far behind tries again
-            said = _deployment_problem(problem)
+            said = deployment_problem(problem)
             if said:  # the role's grants, the database away: the operator's to mend, not a bug
                 log.error("the results projection's background catch-up failed: %s", said)
             else:
@@ -337,7 +337,7 @@ JuryOrAuditor = Annotated[Principal, allow("jury", "auditor")]
 Writer = Annotated[Principal, allow("centre", "jury")]
 
 
-def _deployment_problem(problem: Exception) -> str:
+def deployment_problem(problem: Exception) -> str:
     """What an operator is told, in one line, of a failure that is the deployment's (a
     traceback said certledger had a bug): empty for any other."""
     refused = permission_denied(problem)

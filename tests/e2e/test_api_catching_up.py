@@ -447,3 +447,26 @@ def test_a_stale_docket_as_of_a_time_lists_no_session_from_a_view_behind(sqlite_
                                params={**then, "session_id": "session-2024-06-12-lyon"}))["data"]
         assert one["published"] and one["certifications"] == 2, one
         assert ok(client.get("/health"))["projection_position"] == projected  # nothing derived by the reads
+
+
+def test_an_append_whose_catch_up_the_database_failed_is_logged_in_one_line(sqlite_url, clock, monkeypatch, caplog):
+    """A database that went away just after a batch committed (a crash, a restart) failed
+    the catch-up that follows the append: each such request logged a 40-line traceback,
+    as if certledger had a bug, where every other storage error is said in one line with
+    the driver's words. The batch is recorded, and answered so."""
+    def failing(store, *, progress=None):
+        raise persistence.OperationalError("server closed the connection unexpectedly")
+
+    caplog.set_level("ERROR", logger="certledger.api")
+    tokens = issue_tokens(sqlite_url)
+    with TestClient(create_app(settings_for(sqlite_url), clock=clock)) as client:
+        monkeypatch.setattr("api.deps.catch_up", failing)
+        s = Scenario("s-db-gone", start=T0)
+        caplog.clear()
+        answer = ok(client.post("/events", json=[s.open("centre-A")],
+                                headers={"Authorization": f"Bearer {tokens['centre-A']}"}))
+        assert answer["appended"] == 1
+    logged = [r for r in caplog.records if "after an append failed" in r.getMessage()]
+    assert len(logged) == 1 and logged[0].exc_info is None, caplog.text
+    assert logged[0].getMessage() == ("catching the results projection up after an append failed: "
+                                      "the database failed (server closed the connection unexpectedly)")
