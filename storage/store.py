@@ -332,7 +332,8 @@ class EventStore(_Reads):
             # Statistics only help the planner: what was written stands (an import that
             # committed must not end in a traceback), and the server's autovacuum, or
             # the next bulk write, analyses later.
-            log.warning("ANALYZE after a bulk write failed (%s); the tables are analysed later", problem)
+            # Its first line: libpq's message for a server gone goes on over two indented lines.
+            log.warning("ANALYZE after a bulk write failed (%s); the tables are analysed later", first_line(problem))
             return False
         return True
 

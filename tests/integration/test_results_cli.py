@@ -705,6 +705,41 @@ def test_a_failed_analyze_leaves_what_was_written_and_says_so(pg_url, monkeypatc
         store.close()
 
 
+def test_a_failed_analyze_is_said_in_one_line(pg_url, monkeypatch, caplog):
+    """The database gone as an import's ANALYZE ran (a crash just after the commit): the
+    warning on the import's stderr quoted libpq's whole message, its indented second and
+    third lines included, where every other storage error is said by its first line."""
+    from contextlib import contextmanager
+
+    import psycopg
+
+    from storage.store import ANALYZE_AFTER_ROWS, EventStore
+    from storage.urls import parse_url
+
+    store = EventStore(parse_url(pg_url))
+
+    class Gone:
+        def execute(self, sql, *args):
+            raise psycopg.OperationalError("consuming input failed: server closed the connection unexpectedly\n"
+                                           "\tThis probably means the server terminated abnormally\n"
+                                           "\tbefore or while processing the request.")
+
+    @contextmanager
+    def gone_connection(*args, **kwargs):
+        yield Gone()
+
+    monkeypatch.setattr(store.datastore, "get_connection", gone_connection)
+    try:
+        with caplog.at_level("WARNING"):
+            assert store.refresh_statistics(ANALYZE_AFTER_ROWS) is False
+        said = [r.getMessage() for r in caplog.records if "ANALYZE after a bulk write failed" in r.getMessage()]
+        assert said == ["ANALYZE after a bulk write failed (consuming input failed: server closed the connection "
+                        "unexpectedly); the tables are analysed later"], caplog.text
+    finally:
+        monkeypatch.undo()
+        store.close()
+
+
 def test_a_jury_token_may_be_bound_to_one_member(tmp_path):
     url = f"sqlite:///{tmp_path / 'members.db'}"
     _run("init", "--db", url)
