@@ -24,7 +24,7 @@ from commands.recording import BatchRejected, LineError, refused_lines
 from ledger.errors import DomainError
 from ledger.rules import RuleDocumentInvalid
 from storage.errors import (UNAVAILABLE, LedgerNotPrepared, StoredEventUnreadable, first_line, permission_denied,
-                            schema_missing, sqlite_busy)
+                            schema_missing, sqlite_busy, sqlite_storage_failed)
 
 PROBLEM_BASE = "https://certledger.dev/problems/"
 log = logging.getLogger("certledger.api")
@@ -247,6 +247,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(sqlite3.OperationalError)
     async def _sqlite(request: Request, exc: sqlite3.OperationalError):
         if sqlite_busy(exc):  # was a 500 with a traceback, during any long import
+            return await _storage(request, exc)
+        if sqlite_storage_failed(exc):  # its disk full (say): was a 500 with a traceback too
             return await _storage(request, exc)
         if schema_missing(exc):
             return await _storage(request, LedgerNotPrepared(str(exc)))

@@ -25,7 +25,7 @@ from commands.bootstrap import open_ledger
 from ledger.events import INSTANT_TEXT, in_utc_range, offset_problem
 from storage import migrate as migrations
 from storage.errors import (LedgerNotPrepared, StorageError, StoredEventUnreadable, first_line, permission_denied,
-                            root_cause, sqlite_busy, sqlite_corrupt)
+                            root_cause, sqlite_busy, sqlite_corrupt, sqlite_storage_failed)
 from storage.urls import BUSY_TIMEOUT_VAR, ENV_VAR, DatabaseUrl, resolve_url, sqlite_busy_timeout
 
 
@@ -175,6 +175,9 @@ def ledger_at(db: str | None, *, create: bool = False, say_new: bool = True):
         if refused is not None:  # a traceback, exit 1, to an auditor's read-only role
             err.print(f"[red]error:[/red] the database role may not do what this command needs on "
                       f"{shown(resolve_url(db).redacted())}: {shown(first_line(refused))}{_view_hint(refused)}")
+            raise typer.Exit(2) from None
+        if sqlite_storage_failed(e):  # a full disk: a traceback, and exit 1, `import`'s "refused"
+            err.print(f"[red]error:[/red] the ledger's storage failed: {shown(first_line(e))}")
             raise typer.Exit(2) from None
         if not sqlite_busy(e):
             raise

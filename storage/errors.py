@@ -134,6 +134,19 @@ def sqlite_corrupt(error: BaseException) -> bool:
                for cause in _chain(error))
 
 
+def sqlite_storage_failed(error: BaseException) -> bool:
+    """The embedded ledger's file could not be written or read: its disk full, an I/O
+    error, a file or file system gone read-only, a file that cannot be opened. The
+    machine's to mend, not a bug (a traceback said it was one); nothing of the
+    transaction was written."""
+    return any(isinstance(cause, sqlite3.Error)
+               and (getattr(cause, "sqlite_errorname", "") or "").startswith(_SQLITE_STORAGE)
+               for cause in _chain(error))
+
+
+_SQLITE_STORAGE = ("SQLITE_FULL", "SQLITE_IOERR", "SQLITE_READONLY", "SQLITE_CANTOPEN")
+
+
 def _chain(error: BaseException | None) -> Iterator[BaseException]:
     """The error and those it was raised from or during, in turn: the library may wrap
     the driver's own."""

@@ -170,6 +170,36 @@ def test_a_write_waiting_out_another_writers_lock_is_a_503_and_readers_do_not_wa
         assert ok(retried)["appended"] == 1
 
 
+def test_a_write_onto_a_full_disk_is_a_503_said_in_one_line(sqlite_url, monkeypatch, caplog):
+    """The embedded ledger's disk full: a POST was a 500 `internal-error` and a traceback
+    in the log, as if certledger had a bug. It is the storage failing, as for a lock held
+    too long: a 503, and the driver's words in the log."""
+    import sqlite3
+
+    from storage.urls import parse_url
+
+    tokens = issue_tokens(sqlite_url)
+    with sqlite3.connect(parse_url(sqlite_url).path) as probe:
+        pages = probe.execute("PRAGMA page_count").fetchone()[0]
+    connect = sqlite3.connect
+
+    def on_a_full_disk(*args, **kwargs):
+        conn = connect(*args, **kwargs)
+        conn.execute(f"PRAGMA max_page_count = {pages}")  # SQLITE_FULL at the first new page
+        return conn
+
+    monkeypatch.setattr(sqlite3, "connect", on_a_full_disk)
+    s = Scenario("lite-full", start=T0)
+    with TestClient(create_app(settings_for(sqlite_url))) as client:
+        caplog.clear()
+        posted = client.post("/events", json=[s.open("centre-A"), *s.full_test("f1")],
+                             headers={"Authorization": f"Bearer {tokens['centre-A']}"})
+        assert posted.status_code == 503 and posted.headers["Retry-After"], posted.text
+        assert posted.json()["code"] == "storage-unavailable"
+        assert "storage error on POST /events" in caplog.text and "database or disk is full" in caplog.text
+        assert "Traceback" not in caplog.text and not [r for r in caplog.records if r.exc_info]
+
+
 def test_only_sqlite_s_busy_error_is_the_storage_unavailable_another_is_a_bug():
     """A 503 says "retry later": for "no such table" it would hide a bug behind retries."""
     import sqlite3
