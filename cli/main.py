@@ -191,7 +191,7 @@ def import_(
             _refuse_empty(file)
         _said_imported(file, report, check=check)
         if report.published and not check:
-            _said_awaiting(file, ledger.store, report.published)
+            _said_awaiting(file, ledger.store, list(report.published))
 
 
 def _said_imported(file: str, report, *, check: bool) -> None:

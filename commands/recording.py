@@ -153,8 +153,9 @@ class RecordReport:
     rules_before: RulesState | None = None
     # The sessions whose results this batch publishes (appended, not already recorded),
     # in the order of their lines: `import` and `POST /events` say what still awaited the
-    # jury in each (the docket, a read model: not the recording's business).
-    published: list[str] = field(default_factory=list)
+    # jury in each (the docket, a read model: not the recording's business). A dict, kept
+    # in order: a history import publishes and withdraws by the hundred thousand.
+    published: dict[str, None] = field(default_factory=dict)
 
     def rule_version_warnings(self) -> list[tuple[str, str]]:
         """What `rules check` would have warned of each rule version recorded (or that a
@@ -593,9 +594,9 @@ def _judge_into(uow: _UnitOfWork, event: LedgerEvent, known: dict[str, str], lin
         if uow.judge(event, known):
             report.appended += 1
             if isinstance(event, ResultsPublished):
-                report.published.append(event.session_id)
-            elif isinstance(event, ResultsUnpublished) and event.session_id in report.published:
-                report.published.remove(event.session_id)  # (published and withdrawn in one batch)
+                report.published[event.session_id] = None
+            elif isinstance(event, ResultsUnpublished):
+                report.published.pop(event.session_id, None)  # (published and withdrawn in one batch)
         else:
             report.skipped += 1
     except E.DomainError as err:

@@ -169,13 +169,13 @@ def awaiting_at_publication(reader: ResultsReader, session_ids: list[str]) -> di
 
 def awaiting_summary(awaiting: list[dict[str, Any]]) -> str:
     """A session's certifications awaiting the jury, counted by what they await: "3
-    certification(s) await the jury (2 fraud reported and not ruled on, 1 unscorable)".
-    One certification may await more than one thing."""
+    certification(s) await the jury (fraud reported and not ruled on: 2; unscorable: 1)".
+    One certification may await more than one thing; each is counted once per kind."""
     kinds = [("fraud reported and not ruled on", sum(1 for a in awaiting if a["fraud_reports"])),
              ("incident reports left to the jury", sum(1 for a in awaiting if a["incidents_left_to_jury"])),
              ("unscorable", sum(1 for a in awaiting if a["error"])),
-             ("started during a ban of the candidate", sum(1 for a in awaiting if a["banned_at_start"]))]
-    counted = ", ".join(f"{n} {kind}" for kind, n in kinds if n)
+             ("started during a ban of its candidate", sum(1 for a in awaiting if a["banned_at_start"]))]
+    counted = "; ".join(f"{kind}: {n}" for kind, n in kinds if n)
     return f"{len(awaiting)} certification(s) await the jury ({counted})"
 
 

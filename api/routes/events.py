@@ -213,7 +213,7 @@ def _record(runtime, scope, principal, events: list[LedgerEvent], lines: list[in
                 log.exception("catching the results projection up after an append failed")
     return OrjsonResponse({"appended": report.appended, "skipped": report.skipped, "position": position,
                            **_warnings(report, events, lines),
-                           **_awaiting_jury(runtime, report.published, events, lines, caught_up=caught_up)})
+                           **_awaiting_jury(runtime, list(report.published), events, lines, caught_up=caught_up)})
 
 
 def _awaiting_jury(runtime, published: list[str], events: list[LedgerEvent], lines: list[int], *,
@@ -227,18 +227,19 @@ def _awaiting_jury(runtime, published: list[str], events: list[LedgerEvent], lin
         return {}
     line_of = {e.session_id: line for line, e in zip(lines, events) if isinstance(e, ResultsPublished)}
     found: dict[str, list[dict]] | None = None
+    why = "the results are catching up"
     if caught_up:
         try:
             found = awaiting_at_publication(ResultsReader(runtime.ledger.store), published)
         except Exception:  # the facts are recorded: said as unknown, not a 500 over them
             log.exception("reading what awaits the jury in a session just published failed")
+            why = "it could not be read: the server's log says why"
     items = []
     for session in published:
         docket = f"GET /docket?session_id={quote(session, safe='')}"
         if found is None:
             items.append({"line": line_of.get(session), "session_id": session, "awaiting": None,
-                          "detail": "published; what awaits the jury in it is not known yet (the results are "
-                                    f"catching up): {docket} says it"})
+                          "detail": f"published; what awaits the jury in it is not known yet ({why}): {docket} says it"})
         elif session in found:
             items.append({"line": line_of.get(session), "session_id": session, "awaiting": len(found[session]),
                           "detail": f"published while {awaiting_summary(found[session])}; {docket} lists them (the jury "

@@ -9,4 +9,4 @@
 ALTER TABLE certledger_chain ADD COLUMN sealed INTEGER;
 CREATE TRIGGER chain_links_sealed BEFORE INSERT ON certledger_chain
 WHEN NEW.sealed IS NOT 1 AND NEW.last_position > (SELECT MAX(from_position) FROM certledger_chain_sealed)
-BEGIN SELECT RAISE(ABORT, 'certledger: a link past migration 021 must be sealed: a process of a release before migration 021 is writing to this upgraded ledger; stop it and write with this release'); END;
+BEGIN SELECT RAISE(ABORT, 'certledger: a link past migration 021 must be sealed: a process of a release before migration 023 is writing to this upgraded ledger; stop it and write with this release'); END;

@@ -295,8 +295,8 @@ def test_an_import_that_publishes_a_session_says_what_still_awaited_the_jury(db_
     checked = imported("check.jsonl", [publish], "--check")
     assert "would be imported" in checked and "awaits" not in checked and "await the jury" not in checked, checked
     text = imported("publish-s1.jsonl", [publish])
-    assert ("warning: session s1 published while 2 certification(s) await the jury (1 fraud reported and not "
-            "ruled on, 1 incident reports left to the jury); `certledger docket --session s1` lists them") in text, text
+    assert ("warning: session s1 published while 2 certification(s) await the jury (fraud reported and not "
+            "ruled on: 1; incident reports left to the jury: 1); `certledger docket --session s1` lists them") in text, text
     assert imported("again.jsonl", [publish]).count("warning") == 0  # already recorded: nothing published now
     # The jury's word on the suspicion in the same file as the publication: nothing awaits.
     ruled = imported("publish-s2.jsonl", [t.ruling("comment", certification_id="d1", comment="not established"),
@@ -308,8 +308,8 @@ def test_a_batch_that_publishes_then_withdraws_a_session_has_published_nothing(l
     s = Scenario("s1")
     record(ledger, [s.open(), *s.full_test("c1"), s.finalise()])
     report = ledger.service.record(events([s.publish(), s.unpublish()]), by="test")
-    assert report.appended == 2 and report.published == []
-    assert ledger.service.record(events([s.publish()]), by="test").published == ["s1"]
+    assert report.appended == 2 and list(report.published) == []
+    assert ledger.service.record(events([s.publish()]), by="test").published == {"s1": None}
 
 
 def test_an_import_publishing_many_sessions_is_not_held_up_deriving_their_results(sqlite_url, clock, tmp_path,

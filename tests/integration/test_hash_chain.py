@@ -530,7 +530,7 @@ def test_a_sqlite_writer_of_a_release_before_021_left_running_writes_no_unsealed
     with open_ledger(sqlite_url, clock=clock) as ledger:
         with monkeypatch.context() as patch:
             patch.setattr(storage.store, "chain_up_sqlite", _link_unsealed_as_before_021)
-            with pytest.raises(Exception, match="a release before migration 021"):
+            with pytest.raises(Exception, match="a release before migration 023"):
                 ledger.service.record(events([late.open()]), by="an older release")
         assert _links(sqlite_url) == before
         ledger.service.record(events([late.open(), *late.full_test("c9")]), by="test")
