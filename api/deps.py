@@ -204,12 +204,27 @@ class Runtime:
     def start(self) -> None:
         """At start-up: a projection far behind (an upgrade that derives the results again)
         is caught up in the background at once, not at the first read (a server that saw
-        only health probes never began)."""
+        only health probes never began); one within reach (a restart after a crash left it
+        a few pages behind) is caught up before the first request, for the same reason:
+        `/health`, polled alone, reported its lag until some read came."""
         reader = ResultsReader(self.ledger.store)
         position = reader.position()
         behind = self.ledger.store.max_position() - position
-        if behind > 0 and self.far_behind(reader, behind, self.catching_up(), position=position):
+        if behind <= 0:
+            return
+        if self.far_behind(reader, behind, self.catching_up(), position=position):
             self.catch_up_in_background()
+            return
+        try:
+            self.catch_up()
+        except (ResultsCatchingUp, ResultsCatchUpFailed):
+            pass  # another worker's catch-up holds it: reads say so meanwhile
+        except Exception as problem:  # the server starts all the same: the next read tries again
+            said = deployment_problem(problem)
+            if said:
+                log.error("catching the results up at start-up failed: %s", said)
+            else:
+                log.exception("catching the results up at start-up failed")
 
     def fresh_results(self) -> ResultsReader:
         """The results reader over a projection holding every fact recorded before this

@@ -271,6 +271,17 @@ def test_a_server_starting_far_behind_catches_up_before_any_read(db_url, example
         assert projection_of(runtime.ledger.store).fold is None
 
 
+def test_a_server_restarting_a_few_events_behind_is_caught_up_before_its_first_request(db_url, example_path,
+                                                                                      clock):
+    """A restart after a crash (kill -9 of a server mid catch-up) left the view within
+    reach of the log: the server caught it up at its first read, and a health probe
+    polled alone saw the lag for ever (found by the fault-injection review)."""
+    end = _import_elsewhere(db_url, example_path, clock)
+    with TestClient(create_app(settings_for(db_url), clock=clock)) as client:  # (within its default reach)
+        health = ok(client.get("/health"))  # the first request: no read has caught it up
+        assert (health["lag"], health["projection_position"], health["catching_up"]) == (0, end, False), health
+
+
 def _rule_change(version: str, effective_from: str) -> dict:
     return {"type": "RuleVersionChanged", "event_id": f"rv-{version}", "version": version,
             "effective_from": effective_from, "reason": "test",
