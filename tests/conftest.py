@@ -187,6 +187,24 @@ def clock() -> ManualClock:
 EXAMPLE = Path(__file__).parent / "fixtures" / "session.jsonl"
 
 
+def fill_the_disk(monkeypatch, path: str | Path) -> None:
+    """From now on, the embedded ledger at `path` cannot grow past its current size: every
+    SQLite connection opened is capped at its page count (SQLITE_FULL at the first new
+    page), as a full disk would stop it."""
+    import sqlite3
+
+    with sqlite3.connect(path) as probe:
+        pages = probe.execute("PRAGMA page_count").fetchone()[0]
+    connect = sqlite3.connect
+
+    def on_a_full_disk(*args, **kwargs):
+        conn = connect(*args, **kwargs)
+        conn.execute(f"PRAGMA max_page_count = {pages}")
+        return conn
+
+    monkeypatch.setattr(sqlite3, "connect", on_a_full_disk)
+
+
 @pytest.fixture
 def example_path() -> Path:
     return EXAMPLE

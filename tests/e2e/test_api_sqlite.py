@@ -174,21 +174,11 @@ def test_a_write_onto_a_full_disk_is_a_503_said_in_one_line(sqlite_url, monkeypa
     """The embedded ledger's disk full: a POST was a 500 `internal-error` and a traceback
     in the log, as if certledger had a bug. It is the storage failing, as for a lock held
     too long: a 503, and the driver's words in the log."""
-    import sqlite3
-
     from storage.urls import parse_url
+    from tests.conftest import fill_the_disk
 
     tokens = issue_tokens(sqlite_url)
-    with sqlite3.connect(parse_url(sqlite_url).path) as probe:
-        pages = probe.execute("PRAGMA page_count").fetchone()[0]
-    connect = sqlite3.connect
-
-    def on_a_full_disk(*args, **kwargs):
-        conn = connect(*args, **kwargs)
-        conn.execute(f"PRAGMA max_page_count = {pages}")  # SQLITE_FULL at the first new page
-        return conn
-
-    monkeypatch.setattr(sqlite3, "connect", on_a_full_disk)
+    fill_the_disk(monkeypatch, parse_url(sqlite_url).path)
     s = Scenario("lite-full", start=T0)
     with TestClient(create_app(settings_for(sqlite_url))) as client:
         caplog.clear()

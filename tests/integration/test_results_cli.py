@@ -344,22 +344,13 @@ def test_an_import_onto_a_full_disk_is_one_line_and_appends_nothing(tmp_path, ex
     """The embedded ledger's disk filled during an import: a traceback ending in
     sqlite3.OperationalError, and exit 1, which is `import`'s "refused". The disk is the
     operator's to mend: one line, exit 2, as for any other failure of the storage."""
-    import sqlite3
+    from tests.conftest import fill_the_disk
 
     path = tmp_path / "full.db"
     url = f"sqlite:///{path}"
     _run("init", "--db", url)
     checked = _run("import", "--check", str(example_path), "--db", url).output  # all of it would be imported
-    with sqlite3.connect(path) as probe:
-        pages = probe.execute("PRAGMA page_count").fetchone()[0]
-    connect = sqlite3.connect
-
-    def on_a_full_disk(*args, **kwargs):
-        conn = connect(*args, **kwargs)
-        conn.execute(f"PRAGMA max_page_count = {pages}")  # SQLITE_FULL at the first new page
-        return conn
-
-    monkeypatch.setattr(sqlite3, "connect", on_a_full_disk)
+    fill_the_disk(monkeypatch, path)
     full = _run("import", str(example_path), "--db", url, ok=False)
     monkeypatch.undo()
     said = " ".join(full.output.split())
