@@ -175,11 +175,7 @@ class Runtime:
         except _Stopped:
             pass
         except Exception as problem:  # reads say so; one later finding it far behind tries again
-            said = deployment_problem(problem)
-            if said:  # the role's grants, the database away: the operator's to mend, not a bug
-                log.error("the results projection's background catch-up failed: %s", said)
-            else:
-                log.exception("the results projection's background catch-up failed")
+            log_failure(log, "the results projection's background catch-up", problem)
             self.background_error = f"{type(problem).__name__}: {problem}"
             self.background_failed_at = time.monotonic()
 
@@ -220,11 +216,7 @@ class Runtime:
         except (ResultsCatchingUp, ResultsCatchUpFailed):
             pass  # another worker's catch-up holds it: reads say so meanwhile
         except Exception as problem:  # the server starts all the same: the next read tries again
-            said = deployment_problem(problem)
-            if said:
-                log.error("catching the results up at start-up failed: %s", said)
-            else:
-                log.exception("catching the results up at start-up failed")
+            log_failure(log, "catching the results up at start-up", problem)
 
     def fresh_results(self) -> ResultsReader:
         """The results reader over a projection holding every fact recorded before this
@@ -361,3 +353,14 @@ def deployment_problem(problem: Exception) -> str:
     if isinstance(problem, UNAVAILABLE):
         return f"the database failed ({first_line(problem)})"
     return ""
+
+
+def log_failure(logger: logging.Logger, what: str, problem: Exception) -> None:
+    """`what failed` in the server's log (called where `problem` is handled): in one line
+    with the driver's words when it is the deployment's (the role's grants, the database
+    gone), which is the operator's to mend, not a bug; with its traceback else."""
+    said = deployment_problem(problem)
+    if said:
+        logger.error("%s failed: %s", what, said)
+    else:
+        logger.exception("%s failed", what)

@@ -11,7 +11,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import RuntimeDep, ScopeDep, Writer, deployment_problem
+from api.deps import RuntimeDep, ScopeDep, Writer, log_failure
 from api.media import is_json_array, json_body
 from api.openapi import doc
 from api.problems import BadRequest, PayloadTooLarge, ResultsCatchingUp, ResultsCatchUpFailed, line_problems
@@ -206,11 +206,8 @@ def _record(runtime, scope, principal, events: list[LedgerEvent], lines: list[in
         except (ResultsCatchingUp, ResultsCatchUpFailed):
             pass  # far behind: a background catch-up runs, or its failure was logged once
         except Exception as problem:  # the facts are recorded; the projection catches up on the next read
-            said = deployment_problem(problem)
-            if said:  # the database gone just after the commit (a crash, a restart): one line, not a bug
-                log.error("catching the results projection up after an append failed: %s", said)
-            else:
-                log.exception("catching the results projection up after an append failed")
+            # (The database gone just after the commit, a crash or a restart: one line.)
+            log_failure(log, "catching the results projection up after an append", problem)
     return OrjsonResponse({"appended": report.appended, "skipped": report.skipped, "position": position,
                            **_warnings(report, events, lines),
                            **_awaiting_jury(runtime, list(report.published), events, lines, caught_up=caught_up)})
