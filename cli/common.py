@@ -141,8 +141,7 @@ def ledger_at(db: str | None, *, create: bool = False, say_new: bool = True):
     # of stopping the older release's processes (refused on the file from now on, or,
     # before 009, writing beside this one).
     to_apply = [name for name, _ in migrations.available("sqlite") if name not in done] if done else []
-    rederiving = (bool(done) and "003_results.sql" in done  # (none to drop in one older than the results)
-                  and any(name not in done for name in migrations.REDERIVING_MIGRATIONS))
+    rederiving = migrations.drops_results(to_apply)
     try:
         ledger = open_ledger(db)
     except (LedgerNotPrepared, StorageError) as e:

@@ -126,10 +126,7 @@ def migrate(db: DbOption = None) -> None:
 def _say_if_rederiving(applied: list[str]) -> None:
     """`init` and `migrate` alike: a migration that dropped the results of an existing
     ledger, for them to be derived again, is said."""
-    upgraded = not any(name.startswith("001_") for name in applied)  # not a new database
-    # (A ledger older than the results read model, 003, had none to drop.)
-    had_results = "003_results.sql" not in applied
-    if upgraded and had_results and any(name in migrations.REDERIVING_MIGRATIONS for name in applied):
+    if migrations.drops_results(applied):
         err.print(REDERIVING_NOTE, soft_wrap=True)
 
 

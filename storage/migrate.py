@@ -77,6 +77,14 @@ REDERIVING_MIGRATIONS = ("007_results_derived_again.sql", "008_result_changes.sq
                          "018_results_lifted_rulings.sql", "020_results_question_credit.sql")
 
 
+def drops_results(applied: list[str]) -> bool:
+    """Whether applying the migrations `applied` (now, in order) dropped a ledger's results
+    for them to be derived again: a rederiving one upgraded an existing ledger (not a new
+    one, which 001 makes) that had results (not one older than their read model, 003)."""
+    return (bool(applied) and not any(name.startswith(("001_", "003_")) for name in applied)
+            and any(name in REDERIVING_MIGRATIONS for name in applied))
+
+
 def reused_ruling_ids(url: DatabaseUrl) -> list[tuple[str, int]]:
     """(ruling id, how many rulings carry it) for the ids a ledger recorded more than once
     before migration 006 made them unique: its first ruling keeps the id, and an export
