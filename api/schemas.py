@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 
+from commands.interchange import json_kind
 from ledger.events import Instant, Text, storable_inside
 
 ResultStatus = Literal["started", "validated", "rejected", "cancelled", "error"]
@@ -282,14 +283,8 @@ def _document_or_name(proposal: Any) -> Any:
     as a field of its own (`proposal.dict[str,any]`, `proposal.str`), fields no body has."""
     if not isinstance(proposal, dict | str):
         raise ValueError("a rule document (a JSON object) or the name of a version in the ledger (a JSON "
-                         f"string), not {_json_kind(proposal)}")
+                         f"string), not {json_kind(proposal)}")
     return proposal
-
-
-def _json_kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    return {bool: "a boolean", list: "an array"}.get(type(value), "a number")
 
 
 class WhatIfRequest(BaseModel):

@@ -20,7 +20,7 @@ BAR_WIDTH = 40
 
 def read_proposal(rules: str, known: Any) -> dict[str, Any] | str:
     """A rule document from a file, or the name of a version the ledger holds."""
-    from commands.interchange import exact_json, without_bom
+    from commands.interchange import exact_json, json_kind, without_bom
 
     path = Path(rules)
     if path.is_file():
@@ -37,8 +37,7 @@ def read_proposal(rules: str, known: Any) -> dict[str, Any] | str:
         if not isinstance(document, dict):
             # A file holding the JSON string "pix-v2-2024-05" was taken as that version's
             # name, and compared without a word: a file is a document, as `rules check` says.
-            kind = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(type(document), "a number")
-            raise ValueError(f"--rules {rules}: a rule document is a JSON object, not {kind}")
+            raise ValueError(f"--rules {rules}: a rule document is a JSON object, not {json_kind(document)}")
         if document.get("type") == "RuleVersionChanged" and isinstance(document.get("rules"), dict):
             # The line `rules check` takes (the demo's jury_rule_change.json): its document, with
             # the line's version and date filled in as recording fills them. Read whole, it was

@@ -45,6 +45,12 @@ def exact_json(raw: bytes) -> Any:
         return decoded
 
 
+def json_kind(value: Any) -> str:
+    """What a decoded JSON value is, as a refusal names it ("not a string")."""
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), "a number")
+
+
 def json_text(value: Any) -> bytes:
     """A decoded value's JSON text again (an array's item, as the line it stands for):
     orjson's, or Python's for an integer past 64 bits (`exact_json`), which orjson cannot

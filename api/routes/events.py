@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from contextlib import nullcontext
 from dataclasses import replace
-from typing import Any, NoReturn
+from typing import NoReturn
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
@@ -18,7 +18,7 @@ from api.problems import BadRequest, PayloadTooLarge, ResultsCatchingUp, Results
 from api.responses import OrjsonResponse
 from api.schemas import EventsAppended, EventsChecked
 from api.scope import APPENDS, refuse
-from commands.interchange import json_lines, parse_item, parse_line, repeated_key_error, without_bom
+from commands.interchange import json_kind, json_lines, parse_item, parse_line, repeated_key_error, without_bom
 from commands.recording import BatchRejected, LineError
 from ledger.events import LedgerEvent, ResultsPublished, RuleVersionChanged
 from ledger.unique_keys import Path, repeated_keys
@@ -33,11 +33,6 @@ def _too_many(limit: int) -> PayloadTooLarge:
     return PayloadTooLarge(f"a batch holds at most {limit} events", extra={"limit": limit, "unit": "events"})
 
 
-def _json_kind(value: Any) -> str:
-    return {dict: "an object", str: "a string", bool: "a boolean", type(None): "null"}.get(
-        type(value), "a number")
-
-
 def _parse(body: bytes, json_array: bool, limit: int) -> list[tuple[int, LedgerEvent | LineError]]:
     """(line, fact or problem): JSON Lines numbered by line, a JSON array by item; a 413
     as soon as there are more than `limit` (every line of a 10 MiB body was parsed first:
@@ -50,7 +45,7 @@ def _parse(body: bytes, json_array: bool, limit: int) -> list[tuple[int, LedgerE
         if not isinstance(items, list):
             # A malformed batch, as an empty one: a 400 of its own code (it was a 422
             # "invalid-json", a code that is a 400 everywhere else, on JSON that is valid).
-            raise BadRequest(f"a JSON body is an array of events, not {_json_kind(items)}: send [event, …] "
+            raise BadRequest(f"a JSON body is an array of events, not {json_kind(items)}: send [event, …] "
                              "(or JSON Lines)", code="not-an-array")
         if len(items) > limit:
             raise _too_many(limit)
