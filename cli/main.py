@@ -252,6 +252,14 @@ def _said_awaiting(file: str, store, sessions: list[str]) -> None:
                   "first: ResultsUnpublished)", soft_wrap=True, markup=False, highlight=False)
 
 
+def _remove_cut_short(output: str) -> None:
+    """Remove a file a command began to write and could not finish: not a device or a
+    pipe; through a link, the file it names (removing the link left that file cut short)."""
+    written = Path(output).resolve()
+    if written.is_file():
+        written.unlink()
+
+
 def _holds_no_line(path: Path) -> bool:
     from commands.import_events import file_lines
 
@@ -314,11 +322,8 @@ def export(
                     n = write_lines(events, fh)
             except BaseException:
                 # Every line written is whole: a file cut short (a damaged event met, Ctrl-C) read
-                # as a complete export, and imported elsewhere as one. (Not a device or a pipe.)
-                # Through a link, the file it names: removing the link left that file cut short.
-                written = Path(output).resolve()
-                if written.is_file():
-                    written.unlink()
+                # as a complete export, and imported elsewhere as one.
+                _remove_cut_short(output)
                 raise
             err.print(f"exported {n} event(s) to {shown(output)}")
         else:
@@ -353,10 +358,7 @@ def simulate(
         try:
             written = write_simulation(output, candidates=candidates, seed=seed, start=began, days=days)
         except OverflowError:
-            # What it had begun to write, as export removes one (not a device or a pipe; through
-            # a link, the file it names).
-            if (written_file := Path(output).resolve()).is_file():
-                written_file.unlink()
+            _remove_cut_short(output)  # what it had begun to write, as export removes one
             err.print(beyond.format("written"))
             raise typer.Exit(2) from None
         out.print(f"wrote {written.events} event(s) to {shown(output)}")
