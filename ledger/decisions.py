@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from ledger import errors as E
@@ -236,6 +237,7 @@ def _check_question_served(event: QuestionServed, ctx: Context) -> None:
         )
 
 
+@lru_cache(maxsize=256)  # (a handful of formats, met at every question served)
 def _letters(text: str) -> str:
     """A format as read: its letters and digits, case folded."""
     return "".join(c for c in text.casefold() if c.isalnum())
