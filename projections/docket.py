@@ -100,11 +100,15 @@ def docket(reader: ResultsReader, *, session_id: str | None = None, centre_id: s
     a keyset cursor), each with what its certifications await; with `session_id`, that
     session whatever its state (none if unknown, or not of `centre_id`)."""
     if session_id is not None:
-        sessions = [_listed(i) for i in reader.views.load_sessions({session_id})
-                    if centre_id is None or i.centre_id == centre_id]
-    else:
-        sessions = reader.sessions(centre_id=centre_id, finalised=True, published=False, after=after, limit=limit)
-    return [entry for chunk in chunks(sessions, SESSIONS_AT_ONCE) for entry in _entries(reader, chunk)]
+        return _entries(reader, [i for i in reader.views.load_sessions({session_id})
+                                 if centre_id is None or i.centre_id == centre_id])
+    listed = [s["session_id"] for s in
+              reader.sessions(centre_id=centre_id, finalised=True, published=False, after=after, limit=limit)]
+    entries = []
+    for chunk in chunks(listed, SESSIONS_AT_ONCE):
+        infos = {i.session_id: i for i in reader.views.load_sessions(set(chunk))}
+        entries += _entries(reader, [infos[sid] for sid in chunk if sid in infos])  # (gone: a rebuild meanwhile)
+    return entries
 
 
 def docket_as_of(store: EventStore, as_of: datetime, *, session_id: str | None = None,
@@ -162,8 +166,8 @@ def awaiting_at_publication(reader: ResultsReader, session_ids: list[str]) -> di
     session with a fraud report not ruled on is told so, not left to find it."""
     found = {}
     for chunk in chunks(list(dict.fromkeys(session_ids)), SESSIONS_AT_ONCE):
-        sessions = [_listed(i) for i in reader.views.load_sessions(set(chunk))]
-        found.update({e["session_id"]: e["awaiting"] for e in _entries(reader, sessions) if e["awaiting"]})
+        found.update({e["session_id"]: e["awaiting"] for e in _entries(reader, reader.views.load_sessions(set(chunk)))
+                      if e["awaiting"]})
     return {s: found[s] for s in session_ids if s in found}
 
 
@@ -179,13 +183,12 @@ def awaiting_summary(awaiting: list[dict[str, Any]]) -> str:
     return f"{len(awaiting)} certification(s) await the jury ({counted})"
 
 
-def _entries(reader: ResultsReader, sessions: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    members = {i.session_id: i.certifications
-               for i in reader.views.load_sessions({s["session_id"] for s in sessions})}
-    certs = {c.certification_id: c for c in reader.views.load_certs({c for ids in members.values() for c in ids})}
+def _entries(reader: ResultsReader, sessions: list[SessionInfo]) -> list[dict[str, Any]]:
+    """The sessions' entries, in their order, from the view (`sessions` as the view loads
+    them, their certifications with them: read once)."""
+    certs = {c.certification_id: c for c in reader.views.load_certs({c for i in sessions for c in i.certifications})}
     bans = _candidate_bans(reader.views, {c.candidate_id for c in certs.values()})
-    return [_entry(session, [certs[c] for c in members.get(session["session_id"], ()) if c in certs], bans)
-            for session in sessions]
+    return [_entry(_listed(info), [certs[c] for c in info.certifications if c in certs], bans) for info in sessions]
 
 
 class _Bans(NamedTuple):
