@@ -37,7 +37,7 @@ from ledger.recorded import RULING_KEY_PREFIX, UNINDEXED_DIGEST, digest_of, ruli
 from ledger.streams import stream_of
 from ledger.vocabulary import CANDIDATE_DECISIONS
 from projections.asof import by_recorded_ranges, known_at
-from projections.verify_report import MAX_LISTED, Check, Progress
+from projections.verify_report import MAX_LISTED, Check, Progress, first_listed
 from projections.views import ResultsViews, as_datetime, as_text
 from storage.store import COMMITS_TABLE
 
@@ -220,8 +220,7 @@ def check_log(views: ResultsViews, up_to: int, events: Check, ids: Check, member
             "jury's facts about a certification against its session's finalisation; not the other checks an "
             "import makes against the ledger's state)"
             # Each named by position (`--rejudge` leaves them to this note, so no other says them).
-            + ("; at positions " + ", ".join(f"{p:,}" for p in sorted(events.refused_positions)[:MAX_LISTED])
-               + (", …" if len(events.refused_positions) > MAX_LISTED else "")
+            + ("; at positions " + first_listed([f"{p:,}" for p in sorted(events.refused_positions)])
                if len(events.refused_positions) > 1 else ""))
     banned_starts = sorted((entry for candidate, state in candidates.items()
                             for ban, starts in zip(state.bans, starts_under.get(candidate, ()))
@@ -372,5 +371,5 @@ def _orphan_ids(views: ResultsViews) -> str:
         f"AND e.originator_version = i.originator_version) ORDER BY i.event_id LIMIT {MAX_LISTED + 1}")
     if not rows:
         return ""
-    named = ", ".join(f"{key} ({stream} v{version})" for key, stream, version in rows[:MAX_LISTED])
-    return f"; naming a place of the log that holds no event: {named}" + (", …" if len(rows) > MAX_LISTED else "")
+    return "; naming a place of the log that holds no event: " + first_listed(
+        [f"{key} ({stream} v{version})" for key, stream, version in rows])

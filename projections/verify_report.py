@@ -13,6 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 MAX_LISTED = 20  # problems listed by each check; the others are counted
+
+
+def first_listed(named: list[str]) -> str:
+    """The first MAX_LISTED of `named`, comma-separated, with "…" if there were more."""
+    return ", ".join(named[:MAX_LISTED]) + (", …" if len(named) > MAX_LISTED else "")
 Progress = Callable[[str, int, int | None], None]  # (phase, done, total or None)
 
 
