@@ -246,9 +246,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(sqlite3.OperationalError)
     async def _sqlite(request: Request, exc: sqlite3.OperationalError):
-        if sqlite_busy(exc):  # was a 500 with a traceback, during any long import
-            return await _storage(request, exc)
-        if sqlite_storage_failed(exc):  # its disk full (say): was a 500 with a traceback too
+        # Another writer past the busy timeout (during any long import), or its disk full
+        # (say): each was a 500 with a traceback.
+        if sqlite_busy(exc) or sqlite_storage_failed(exc):
             return await _storage(request, exc)
         if schema_missing(exc):
             return await _storage(request, LedgerNotPrepared(str(exc)))

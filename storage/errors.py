@@ -129,9 +129,7 @@ def sqlite_corrupt(error: BaseException) -> bool:
     copied over a file beside a newer write-ahead log): for a backup to mend, not a bug."""
     # By the driver's (extended) code, SQLITE_CORRUPT_INDEX and the like included; not by
     # the words: "malformed JSON" is a query's own error.
-    return any(isinstance(cause, sqlite3.DatabaseError)
-               and (getattr(cause, "sqlite_errorname", "") or "").startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB"))
-               for cause in _chain(error))
+    return _sqlite_error_named(error, ("SQLITE_CORRUPT", "SQLITE_NOTADB"))
 
 
 def sqlite_storage_failed(error: BaseException) -> bool:
@@ -139,12 +137,15 @@ def sqlite_storage_failed(error: BaseException) -> bool:
     error, a file or file system gone read-only, a file that cannot be opened. The
     machine's to mend, not a bug (a traceback said it was one); nothing of the
     transaction was written."""
-    return any(isinstance(cause, sqlite3.Error)
-               and (getattr(cause, "sqlite_errorname", "") or "").startswith(_SQLITE_STORAGE)
+    return _sqlite_error_named(error, ("SQLITE_FULL", "SQLITE_IOERR", "SQLITE_READONLY", "SQLITE_CANTOPEN"))
+
+
+def _sqlite_error_named(error: BaseException, prefixes: tuple[str, ...]) -> bool:
+    """Whether the error, or one it was raised from or during, is the driver's with a
+    (primary or extended) code among `prefixes`: by the code, not the words."""
+    return any(isinstance(cause, sqlite3.DatabaseError)
+               and (getattr(cause, "sqlite_errorname", "") or "").startswith(prefixes)
                for cause in _chain(error))
-
-
-_SQLITE_STORAGE = ("SQLITE_FULL", "SQLITE_IOERR", "SQLITE_READONLY", "SQLITE_CANTOPEN")
 
 
 def _chain(error: BaseException | None) -> Iterator[BaseException]:
